@@ -1,0 +1,67 @@
+// The validated, frozen configuration (DESIGN.md section 4). Durations are milliseconds,
+// limits are either a count or a percentage of the run's attach set.
+
+export type Limit = { kind: 'count'; value: number } | { kind: 'percent'; value: number };
+
+export interface Selector {
+  zoneUuids?: string[];
+  clusterUuids?: string[];
+  hostUuids?: string[];
+  vmUuids?: string[];
+  platforms?: string[];
+  /** Tags (system or user) on the VM, matched exactly. */
+  tags?: string[];
+}
+
+export interface MaintenanceWindow {
+  /** Days the window starts on: 'mon'..'sun'. Empty means every day. */
+  days: string[];
+  /** 'HH:MM' in schedule.timezone; end <= start means the window crosses midnight. */
+  start: string;
+  end: string;
+}
+
+export interface Config {
+  zstack: {
+    endpoint: string;
+    accountName: string;
+    /** Plaintext password; never logged. Either from `password` or read from `passwordFile`. */
+    password: string | null;
+    passwordFile: string | null;
+    requestTimeoutMs: number;
+    pageSize: number;
+    jobPollIntervalMs: number;
+    jobTimeoutMs: number;
+    recordVersionTag: boolean;
+    tls: { caFile: string | null; rejectUnauthorized: boolean };
+  };
+  isoDir: string;
+  database: string;
+  schedule: {
+    cron: string;
+    timezone: string;
+    windows: MaintenanceWindow[];
+    jitterMs: number;
+  };
+  policy: {
+    maxConcurrency: Limit;
+    maxPerHost: number;
+    maxErrors: Limit;
+    maxPerRun: number;
+    attachUntagged: boolean;
+    allowPrerelease: boolean;
+    reattachAfterMs: number;
+    /** Failures in a row before a VM is quarantined. */
+    quarantineAfter: number;
+    /** First quarantine length; doubles with each further failure, capped at 7 days. */
+    quarantineBaseMs: number;
+    include: Selector | null;
+    exclude: Selector | null;
+  };
+  ledger: {
+    retainDays: number;
+    retainRuns: number;
+  };
+  http: { listen: string };
+  log: { level: string };
+}

@@ -1,0 +1,43 @@
+// Shared vocabulary of the pipeline: what the catalog, the inventory, the plan and the ledger talk about.
+
+export const AGENT_TYPES = ['WindowsOnKvm', 'LinuxOnKvm'] as const;
+export type AgentType = (typeof AGENT_TYPES)[number];
+
+export const ARCHITECTURES = ['x86_64', 'aarch64', 'mips64el', 'loongarch64'] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+/** An ISO's architecture: a real one, or `general` (serves every architecture). */
+export type IsoArchitecture = Architecture | 'general';
+
+/** Windows and WindowsVirtio take the Windows tools; every other platform the Linux tools, as the MN does. */
+export function agentTypeForPlatform(platform: string | null | undefined): AgentType {
+  return platform === 'Windows' || platform === 'WindowsVirtio' ? 'WindowsOnKvm' : 'LinuxOnKvm';
+}
+
+/** One VM as the inventory sees it: facts from QueryVmInstance, tags, and the guest's own report. */
+export interface VmFacts {
+  uuid: string;
+  name: string;
+  state: string;
+  platform: string;
+  architecture: string;
+  hypervisorType: string;
+  type: string;
+  zoneUuid: string | null;
+  clusterUuid: string | null;
+  hostUuid: string | null;
+  hasCdRom: boolean;
+  /** Values of every `GuestTools::` tag on the VM (normally at most one). */
+  tagVersions: string[];
+  /** The version the guest reports (QueryGuestToolsState, qgaState other than NotInstalled), else null. */
+  reportedVersion: string | null;
+  /** Other tags on the VM that include/exclude selectors may name. */
+  tags: string[];
+}
+
+/** One ISO-catalog target: the highest version per (agent type, ISO architecture). */
+export interface CatalogTarget {
+  agentType: AgentType;
+  architecture: IsoArchitecture;
+  version: string;
+  iso: string;
+}

@@ -1,0 +1,119 @@
+// One catalog of error codes. Callers branch on `code` or `instanceof`, never on message text.
+// Every code has a documented exit code; the CLI maps an uncaught GtrError to it without a stack trace.
+
+export const EXIT = {
+  ok: 0,
+  someFailed: 1,
+  usage: 2,
+  unreachable: 3,
+  budgetHalted: 4,
+  leaseHeld: 5,
+  rollout: 6,
+  internal: 70,
+} as const;
+
+export const ERROR_CODES = {
+  GTR_USAGE: { exit: EXIT.usage, about: 'bad command line: unknown command, flag or value' },
+  GTR_CONFIG_INVALID: { exit: EXIT.usage, about: 'the configuration has one or more invalid values' },
+  GTR_CONFIG_UNREADABLE: { exit: EXIT.usage, about: 'a configuration or password file cannot be read or parsed' },
+  GTR_CATALOG_UNUSABLE: { exit: EXIT.unreachable, about: 'the ISO folder is missing or cannot be read' },
+  GTR_ZSTACK_UNREACHABLE: { exit: EXIT.unreachable, about: 'the management node could not be reached (connection, TLS or timeout)' },
+  GTR_ZSTACK_LOGIN_REFUSED: { exit: EXIT.unreachable, about: 'the management node refused the login' },
+  GTR_ZSTACK_API: { exit: EXIT.unreachable, about: 'the management node answered with a ZStack error body' },
+  GTR_ZSTACK_HTTP: { exit: EXIT.unreachable, about: 'the management node answered with an unexpected HTTP status and no ZStack error body' },
+  GTR_ZSTACK_BAD_REPLY: { exit: EXIT.unreachable, about: 'the management node sent a reply that is not the expected JSON' },
+  GTR_JOB_TIMEOUT: { exit: EXIT.unreachable, about: 'an async job did not finish within zstack.jobTimeoutMs' },
+  GTR_JOB_LOST: { exit: EXIT.unreachable, about: 'an async job is unknown to the management node (expired or lost in a restart)' },
+  GTR_LEDGER_UNUSABLE: { exit: EXIT.usage, about: 'the SQLite database cannot be opened or written' },
+  GTR_MIGRATION_DRIFT: { exit: EXIT.usage, about: 'applied migrations differ from the code (missing, edited, reordered, or newer database)' },
+  GTR_LEASE_HELD: { exit: EXIT.leaseHeld, about: 'another run holds the lease' },
+  GTR_ROLLOUT: { exit: EXIT.rollout, about: 'no such rollout, or a transition that is not allowed' },
+  GTR_ABORTED: { exit: EXIT.unreachable, about: 'the operation was aborted (shutdown or timeout)' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface GtrErrorOptions {
+  cause?: unknown;
+  /** Machine-readable extra facts; must never contain secrets. */
+  details?: Record<string, unknown>;
+}
+
+export class GtrError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, options: GtrErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit;
+  }
+}
+
+export class UsageError extends GtrError {
+  constructor(message: string, options?: GtrErrorOptions) {
+    super('GTR_USAGE', message, options);
+  }
+}
+
+export interface ConfigProblem {
+  key: string;
+  value: unknown;
+  expected: string;
+}
+
+/** Every problem of a config at once, each naming key, value and expectation. */
+export class ConfigError extends GtrError {
+  readonly problems: ConfigProblem[];
+  constructor(problems: ConfigProblem[], source: string) {
+    const lines = problems.map((p) => `  ${p.key}: got ${describeValue(p.value)}, expected ${p.expected}`);
+    super('GTR_CONFIG_INVALID', `invalid configuration (${source}):\n${lines.join('\n')}`, { details: { problems } });
+    this.problems = problems;
+  }
+}
+
+/** A ZStack error body (`{"error": {code, description, details}}`) turned into an exception. */
+export interface ZStackErrorBody {
+  code: string;
+  description: string;
+  details: string;
+}
+
+export class ZStackApiError extends GtrError {
+  readonly status: number;
+  readonly api: string;
+  readonly zstack: ZStackErrorBody;
+  constructor(api: string, status: number, zstack: ZStackErrorBody, options?: GtrErrorOptions) {
+    super('GTR_ZSTACK_API', `${api}: ZStack error ${zstack.code}: ${zstack.details || zstack.description}`, options);
+    this.api = api;
+    this.status = status;
+    this.zstack = zstack;
+  }
+}
+
+export class ZStackHttpError extends GtrError {
+  readonly status: number;
+  readonly api: string;
+  constructor(api: string, status: number, bodyExcerpt: string, options?: GtrErrorOptions) {
+    super('GTR_ZSTACK_HTTP', `${api}: HTTP ${status}${bodyExcerpt ? `: ${bodyExcerpt}` : ''}`, options);
+    this.api = api;
+    this.status = status;
+  }
+}
+
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/** The `{code, description, details}` shape used in JSON output for any error. */
+export function errorToJson(error: unknown): ZStackErrorBody {
+  if (error instanceof ZStackApiError) return { ...error.zstack };
+  if (error instanceof GtrError) return { code: error.code, description: ERROR_CODES[error.code].about, details: error.message };
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: 'GTR_INTERNAL', description: 'unexpected error', details: message };
+}
