@@ -41,3 +41,11 @@ export interface CatalogTarget {
   version: string;
   iso: string;
 }
+
+/** VMs by current GuestTools version, platform and architecture, as one run observed them. */
+export interface FleetRow {
+  version: string | null;
+  platform: string;
+  architecture: string;
+  count: number;
+}

@@ -1,0 +1,53 @@
+// `gtr iso`: every GuestTools ISO found, its parsed version, and the chosen targets.
+import { scanCatalog } from '../../catalog/scan.js';
+import { parseFlags } from '../args.js';
+import type { Context } from '../context.js';
+import { formatTable } from '../table.js';
+
+export const ISO_HELP = `Usage: gtr iso [--config FILE] [--json]
+
+Scan isoDir for GuestTools ISOs (GuestTools-<v>.iso for Windows, GuestTools_linux-<v>.iso for Linux),
+show every file with its parsed version and architecture, and the target per agent type and
+architecture: the highest version, never the newest file.
+Exit codes: 0 ok, 2 usage or config error, 3 the ISO folder is missing or unreadable.
+`;
+
+export async function runIso(argv: string[], makeContext: (configFile: string | undefined) => Context): Promise<number> {
+  const { values } = parseFlags('iso', argv, { json: { type: 'boolean' } });
+  if (values.help) {
+    process.stdout.write(ISO_HELP);
+    return 0;
+  }
+  const ctx = makeContext(values.config);
+  try {
+    const catalog = await scanCatalog(ctx.config.isoDir, { allowPrerelease: ctx.config.policy.allowPrerelease });
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(catalog, null, 2)}\n`);
+      return 0;
+    }
+    const out: string[] = [`ISO folder: ${catalog.isoDir}`, ''];
+    if (catalog.files.length === 0) out.push('No GuestTools ISO files found.');
+    else {
+      out.push(
+        formatTable(
+          ['file', 'agent type', 'arch', 'version', 'status'],
+          catalog.files.map((f) => [f.path, f.agentType, f.architecture ?? '-', f.version ?? '-', f.status]),
+        ),
+      );
+    }
+    out.push('');
+    if (catalog.targets.length === 0) out.push('Targets: none');
+    else {
+      out.push('Targets:');
+      out.push(formatTable(['agent type', 'arch', 'version', 'iso'], catalog.targets.map((t) => [t.agentType, t.architecture, t.version, t.iso])));
+    }
+    if (catalog.problems.length > 0) {
+      out.push('', 'Problems (ignored):');
+      for (const p of catalog.problems) out.push(`  ${p.path}: ${p.problem}`);
+    }
+    process.stdout.write(`${out.join('\n')}\n`);
+    return 0;
+  } finally {
+    await ctx.close();
+  }
+}

@@ -1,0 +1,71 @@
+// `gtr plan` and `gtr reconcile`: one run of the pipeline, as a dry run or for real.
+import { parseFlags, positiveInt, vmUuids } from '../args.js';
+import type { Context } from '../context.js';
+import { withLease } from '../../reconcile/lease.js';
+import { recoverInterruptedRuns } from '../../reconcile/recover.js';
+import { reconcile } from '../../reconcile/run.js';
+import { renderRun } from '../render-run.js';
+import { progressBar } from '../progress.js';
+
+export const PLAN_HELP = `Usage: gtr plan [--config FILE] [--json] [--vm UUID]...
+
+Observe and plan without changing anything: reads the ISO folder and every VM, decides attach / skip /
+defer per VM with a reason, records the dry run, and prints the decisions and counts.
+Exit codes: 0 ok, 2 usage or config error, 3 ZStack unreachable / login refused / ISO folder unusable.
+`;
+
+export const RECONCILE_HELP = `Usage: gtr reconcile [--config FILE] [--dry-run] [--json] [--vm UUID]... [--limit N]
+
+One run now: plan, then attach the GuestTools ISO to every out-of-date VM within the policy limits,
+verify, and record everything in the ledger.
+  --dry-run     plan and record only (same as gtr plan)
+  --json        print one JSON document instead of the summary
+  --vm UUID     only this VM (repeatable)
+  --limit N     attach at most N VMs in this run
+Exit codes: 0 nothing failed, 1 some attaches failed, 2 usage or config, 3 ZStack unreachable / login
+refused / ISO folder unusable, 4 halted by the error budget, 5 another run holds the lease.
+`;
+
+export async function runPlanOrReconcile(
+  command: 'plan' | 'reconcile',
+  argv: string[],
+  makeContext: (configFile: string | undefined) => Context,
+): Promise<number> {
+  const { values } = parseFlags(command, argv, {
+    json: { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+    vm: { type: 'string', multiple: true },
+    limit: { type: 'string' },
+  });
+  if (values.help) {
+    process.stdout.write(command === 'plan' ? PLAN_HELP : RECONCILE_HELP);
+    return 0;
+  }
+  const dryRun = command === 'plan' || values['dry-run'] === true;
+  const limit = positiveInt('limit', values.limit);
+  const vms = vmUuids(values.vm);
+  const ctx = makeContext(values.config);
+  try {
+    const ledger = ctx.ledger();
+    const client = ctx.client();
+    const now = () => Date.now();
+    const showProgress = !values.json && process.stderr.isTTY === true && !dryRun;
+    const progress = showProgress ? progressBar(process.stderr) : null;
+    const runOnce = () =>
+      reconcile(
+        { config: ctx.config, client, ledger, logger: ctx.logger, now },
+        { trigger: 'cli', dryRun, vmUuids: vms, limit, onProgress: progress ?? undefined },
+      );
+    const { report, exitCode } = dryRun
+      ? await runOnce()
+      : await withLease(ledger, { purpose: 'reconcile', now }, async () => {
+          await recoverInterruptedRuns(ledger, client, ctx.logger, now);
+          return runOnce();
+        });
+    progress?.end();
+    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderRun(report));
+    return exitCode;
+  } finally {
+    await ctx.close();
+  }
+}

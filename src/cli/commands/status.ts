@@ -1,0 +1,44 @@
+// `gtr status`: the fleet by GuestTools version, platform and architecture as the last run saw it,
+// the last run, the lease holder and the next maintenance window. Reads only the ledger.
+import { parseFlags } from '../args.js';
+import type { Context } from '../context.js';
+import { formatTable } from '../table.js';
+import { statusJson } from '../../reconcile/status.js';
+
+export const STATUS_HELP = `Usage: gtr status [--config FILE] [--json]
+
+The fleet by GuestTools version, platform and architecture (as the last full run or plan saw it), the last
+run, who holds the lease, and the next maintenance window. Reads only the local database.
+Exit codes: 0 ok, 2 usage, config or database error.
+`;
+
+export async function runStatus(argv: string[], makeContext: (configFile: string | undefined) => Context): Promise<number> {
+  const { values } = parseFlags('status', argv, { json: { type: 'boolean' } });
+  if (values.help) {
+    process.stdout.write(STATUS_HELP);
+    return 0;
+  }
+  const ctx = makeContext(values.config);
+  try {
+    const status = statusJson(ctx.ledger(), ctx.config, Date.now());
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      return 0;
+    }
+    const out: string[] = [];
+    const r = status.lastRun;
+    out.push(r ? `Last run: #${r.id} ${r.status} (${r.trigger}${r.dryRun ? ', dry run' : ''}), ${r.startedAt} .. ${r.finishedAt ?? 'running'}` : 'Last run: none yet');
+    out.push(`Lease: ${status.lease ? `held by ${status.lease.purpose} (pid ${status.lease.pid} on ${status.lease.host}) until ${status.lease.expiresAt}` : 'free'}`);
+    out.push(`Maintenance window: ${status.window.open ? 'open now' : `closed; next opens ${status.window.nextOpening ?? 'never'}`}`);
+    out.push('');
+    if (status.fleet.length === 0) out.push('Fleet: not observed yet (run gtr plan or gtr reconcile).');
+    else {
+      out.push(`Fleet (${status.fleetTotal} VMs, as of run #${status.fleetRunId}):`);
+      out.push(formatTable(['version', 'platform', 'arch', 'VMs'], status.fleet.map((f) => [f.version ?? '(none)', f.platform, f.architecture, f.count])));
+    }
+    process.stdout.write(`${out.join('\n')}\n`);
+    return 0;
+  } finally {
+    await ctx.close();
+  }
+}

@@ -1,0 +1,50 @@
+// Builds a command's dependencies once: config, logger, and (lazily) the ledger and the ZStack client.
+// Commands receive this object instead of reaching for globals.
+import type { Logger } from 'pino';
+import { loadConfig, requirePassword } from '../config/load.js';
+import type { Config } from '../config/types.js';
+import { Ledger } from '../ledger/index.js';
+import { createLogger } from '../log.js';
+import { ZStackClient } from '../zstack/client.js';
+
+export interface Context {
+  readonly config: Config;
+  readonly logger: Logger;
+  ledger(): Ledger;
+  client(): ZStackClient;
+  close(): Promise<void>;
+}
+
+export function createContext(configFile: string | undefined, env: NodeJS.ProcessEnv = process.env): Context {
+  const { config, warnings } = loadConfig({ file: configFile ?? null, env });
+  const logger = createLogger({ level: config.log.level, destination: 'stderr' });
+  for (const warning of warnings) logger.warn({ warning }, 'configuration warning');
+  let ledger: Ledger | null = null;
+  let client: ZStackClient | null = null;
+  return {
+    config,
+    logger,
+    ledger() {
+      ledger ??= Ledger.open(config.database);
+      return ledger;
+    },
+    client() {
+      client ??= new ZStackClient({
+        endpoint: config.zstack.endpoint,
+        accountName: config.zstack.accountName,
+        password: requirePassword(config),
+        requestTimeoutMs: config.zstack.requestTimeoutMs,
+        pageSize: config.zstack.pageSize,
+        jobPollIntervalMs: config.zstack.jobPollIntervalMs,
+        jobTimeoutMs: config.zstack.jobTimeoutMs,
+        tls: config.zstack.tls,
+        logger: logger.child({ component: 'zstack' }),
+      });
+      return client;
+    },
+    async close() {
+      await client?.close();
+      ledger?.close();
+    },
+  };
+}

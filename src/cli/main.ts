@@ -1,0 +1,91 @@
+// The CLI entry: parse the command, build its dependencies, run it, map errors to exit codes.
+// User errors print a message and a hint, never a stack trace.
+import { ERROR_CODES, EXIT, GtrError } from '../errors.js';
+import { createContext, type Context } from './context.js';
+import { runPlanOrReconcile } from './commands/reconcile.js';
+import { runIso } from './commands/iso.js';
+import { runRuns } from './commands/runs.js';
+import { runStatus } from './commands/status.js';
+import { runMigrate } from './commands/migrate.js';
+import { runDaemonCommand } from './commands/daemon.js';
+import { runSimCommand } from '../sim/cli.js';
+import { VERSION } from '../version.js';
+
+export const HELP = `gtr ${VERSION}: keeps the GuestTools of every VM in a ZStack Cloud up to date.
+
+Usage: gtr <command> [--config FILE] [options]     (gtr <command> --help for details)
+
+Commands:
+  plan                  observe and plan, change nothing (dry run, recorded)
+  reconcile             one run now: plan, attach, verify, record
+  iso                   the ISO catalog and the chosen targets
+  runs [show ID]        run history from the ledger
+  status                fleet by version, platform and architecture; last run; lease holder
+  daemon                scheduled background service with /healthz and /metrics
+  migrate               apply pending database migrations
+  sim                   run the bundled ZStack API simulator (demo, tests, practice)
+
+Configuration: --config FILE, else $GTR_CONFIG, else /etc/guesttools-reconciler/config.json, else defaults.
+Exit codes: 0 ok, 1 some attaches failed, 2 usage or config, 3 ZStack unreachable / login refused / ISO
+folder unusable, 4 halted by the error budget, 5 another run holds the lease, 6 rollout errors.
+`;
+
+type MakeContext = (configFile: string | undefined) => Context;
+
+const COMMANDS: Record<string, (argv: string[], makeContext: MakeContext, env: NodeJS.ProcessEnv) => Promise<number>> = {
+  plan: (argv, mk) => runPlanOrReconcile('plan', argv, mk),
+  reconcile: (argv, mk) => runPlanOrReconcile('reconcile', argv, mk),
+  iso: runIso,
+  runs: runRuns,
+  status: runStatus,
+  migrate: runMigrate,
+  daemon: (argv, _mk, env) => runDaemonCommand(argv, env),
+  sim: (argv) => runSimCommand(argv),
+};
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP);
+    return command === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (command === '--version' || command === '-V') {
+    process.stdout.write(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    process.stderr.write(`gtr: unknown command "${command.slice(0, 40)}"\nRun "gtr --help" for the list of commands.\n`);
+    return EXIT.usage;
+  }
+  try {
+    return await run(rest, (configFile) => createContext(configFile, env), env);
+  } catch (error) {
+    return reportError(command, error);
+  }
+}
+
+function reportError(command: string, error: unknown): number {
+  if (error instanceof GtrError) {
+    process.stderr.write(`gtr ${command}: ${error.message}\n${hintFor(error)}`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`gtr ${command}: internal error: ${message}\nThis is a bug; please report it with the command you ran.\n`);
+  if (process.env.GTR_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  return EXIT.internal;
+}
+
+function hintFor(error: GtrError): string {
+  switch (error.code) {
+    case 'GTR_USAGE':
+      return 'Run "gtr --help" (or "gtr <command> --help") for usage.\n';
+    case 'GTR_CONFIG_INVALID':
+    case 'GTR_CONFIG_UNREADABLE':
+      return 'Fix the configuration (see config/example.jsonc) and try again.\n';
+    case 'GTR_LEASE_HELD':
+      return 'Wait for that run to finish; a holder that died is taken over automatically once its lease expires.\n';
+    default:
+      return `(${error.code}: ${ERROR_CODES[error.code].about})\n`;
+  }
+}

@@ -1,0 +1,68 @@
+// Human summary of a run: targets, counts by action and reason, failures with their ZStack error.
+import type { RunReport } from '../reconcile/report.js';
+import { formatTable } from './table.js';
+
+const LIST_LIMIT = 20;
+
+export function renderRun(report: RunReport): string {
+  const out: string[] = [];
+  const label = report.dryRun ? 'Plan' : 'Run';
+  out.push(`${label} #${report.runId}: ${report.status}   (plan ${report.planHash.slice(0, 19)}...)`);
+  out.push('');
+  if (report.targets.length === 0) out.push('No GuestTools ISO found: nothing can be attached.');
+  else {
+    out.push('Targets (highest version per agent type and ISO architecture):');
+    out.push(indent(formatTable(['agent type', 'arch', 'version', 'iso'], report.targets.map((t) => [t.agentType, t.architecture, t.version, t.iso]))));
+  }
+  out.push('');
+  const c = report.counts;
+  out.push(`VMs: ${c.vms}   attach: ${c.attach}   skip: ${c.skip}   defer: ${c.defer}`);
+  const reasons = Object.entries(c)
+    .filter(([k]) => k.includes('/'))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, n]) => [...k.split('/'), n] as [string, string, number]);
+  if (reasons.length > 0) out.push(indent(formatTable(['action', 'reason', 'VMs'], reasons)));
+  if (!report.dryRun && c.attach > 0) {
+    out.push('');
+    out.push(`Outcomes: verified ${c.verified}, attached (awaiting install) ${c.succeeded - c.verified}, failed ${c.failed}`);
+  }
+  const failures = report.actions.filter((a) => a.outcome === 'failed');
+  if (failures.length > 0) {
+    out.push('');
+    out.push('Failures:');
+    const rows = failures.slice(0, LIST_LIMIT).map((a) => [a.vmName, a.vmUuid, a.error?.code ?? '', oneLine(a.error?.details || a.error?.description || '')]);
+    out.push(indent(formatTable(['vm', 'uuid', 'code', 'details'], rows)));
+    if (failures.length > LIST_LIMIT) out.push(`  ... and ${failures.length - LIST_LIMIT} more (use --json)`);
+  }
+  if (report.dryRun) {
+    const attaches = report.actions.filter((a) => a.action === 'attach');
+    if (attaches.length > 0) {
+      out.push('');
+      out.push('Would attach:');
+      const rows = attaches.slice(0, LIST_LIMIT).map((a) => [a.vmName, a.vmUuid, a.current ?? '-', a.target ?? '-', a.reason]);
+      out.push(indent(formatTable(['vm', 'uuid', 'current', 'target', 'reason'], rows)));
+      if (attaches.length > LIST_LIMIT) out.push(`  ... and ${attaches.length - LIST_LIMIT} more (use --json)`);
+    }
+  }
+  if (report.regressions.length > 0) {
+    out.push('');
+    out.push(`Regressions (version went backwards): ${report.regressions.map((r) => `${r.vmUuid} ${r.from} -> ${r.to}`).slice(0, LIST_LIMIT).join(', ')}`);
+  }
+  if (report.message) {
+    out.push('');
+    out.push(`WARNING: ${report.message}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}
+
+function oneLine(text: string): string {
+  const flat = text.replace(/[\r\n\t]+/g, ' ');
+  return flat.length > 100 ? `${flat.slice(0, 97)}...` : flat;
+}

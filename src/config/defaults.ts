@@ -1,0 +1,55 @@
+// The defaults, in the file's own shape and units (DESIGN.md section 4). config/default.json holds
+// the same values; a test keeps the two equal.
+
+export const DEFAULT_CONFIG_PATH = '/etc/guesttools-reconciler/config.json';
+
+export const DEFAULT_FILE_CONFIG = {
+  zstack: {
+    endpoint: 'http://127.0.0.1:8080',
+    accountName: 'admin',
+    password: null,
+    passwordFile: null,
+    requestTimeoutMs: 30_000,
+    pageSize: 1000,
+    jobPollIntervalMs: 1000,
+    jobTimeoutMs: 1_800_000,
+    recordVersionTag: true,
+    tls: { caFile: null, rejectUnauthorized: true },
+  },
+  isoDir: '/opt/zstack-dvd',
+  database: '/var/lib/guesttools-reconciler/state.db',
+  schedule: { cron: '*/30 * * * *', timezone: 'UTC', windows: [], jitter: '0' },
+  policy: {
+    maxConcurrency: 10,
+    maxPerHost: 2,
+    maxErrors: '5%',
+    maxPerRun: 0,
+    attachUntagged: false,
+    allowPrerelease: false,
+    reattachAfter: '24h',
+    quarantineAfter: 3,
+    quarantineBase: '1h',
+    include: null,
+    exclude: null,
+  },
+  ledger: { retainDays: 90, retainRuns: 10_000 },
+  http: { listen: '127.0.0.1:9477' },
+  log: { level: 'info' },
+} as const;
+
+/** Keys whose values are filesystem paths: relative ones resolve against the layer's base folder. */
+export const PATH_KEYS = ['zstack.passwordFile', 'zstack.tls.caFile', 'isoDir', 'database'] as const;
+
+/** Keys whose values are secrets: problems show "[redacted]" instead of the value. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['zstack.password']);
+
+/** Environment variables and the keys they set. */
+export const ENV_KEYS: Readonly<Record<string, string>> = {
+  GTR_ZSTACK_ENDPOINT: 'zstack.endpoint',
+  GTR_ZSTACK_ACCOUNT: 'zstack.accountName',
+  GTR_ZSTACK_PASSWORD: 'zstack.password',
+  GTR_ZSTACK_PASSWORD_FILE: 'zstack.passwordFile',
+  GTR_ISO_DIR: 'isoDir',
+  GTR_DATABASE: 'database',
+  GTR_LOG_LEVEL: 'log.level',
+};

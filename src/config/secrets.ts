@@ -1,0 +1,43 @@
+// Reading secret and certificate files named by the config. Problems name the key and the path,
+// never the content.
+import fs from 'node:fs';
+
+type Report = (key: string, value: unknown, expected: string) => void;
+
+function errno(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? 'error';
+}
+
+/** The password from zstack.passwordFile, without trailing newlines; null after reporting a problem. */
+export function readPasswordFile(file: string, report: Report, warnings: string[]): string | null {
+  let text: string;
+  let mode: number;
+  try {
+    mode = fs.statSync(file).mode;
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    report('zstack.passwordFile', file, `a readable file holding the password (${errno(error)})`);
+    return null;
+  }
+  const password = text.replace(/[\r\n]+$/, '');
+  if (password === '') {
+    report('zstack.passwordFile', file, 'a file holding the password (this one is empty)');
+    return null;
+  }
+  if ((mode & 0o077) !== 0) warnings.push(groupReadableWarning('zstack.passwordFile', file, mode));
+  return password;
+}
+
+export function groupReadableWarning(what: string, file: string, mode: number): string {
+  const octal = (mode & 0o777).toString(8).padStart(3, '0');
+  return `${what} ${file} holds a password and is readable by group or others (mode ${octal}); run: chmod 600 ${file}`;
+}
+
+export function checkReadableFile(key: string, file: string, expected: string, report: Report): void {
+  try {
+    if (!fs.statSync(file).isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOTFILE' });
+    fs.accessSync(file, fs.constants.R_OK);
+  } catch (error) {
+    report(key, file, `${expected} (${errno(error)})`);
+  }
+}

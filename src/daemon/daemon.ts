@@ -1,0 +1,204 @@
+// `gtr daemon`: the scheduled background service. Each tick is one run of the same pipeline as
+// `gtr reconcile`, under the shared lease. SIGTERM/SIGINT stop cleanly, SIGHUP reloads the config.
+import type { Logger } from 'pino';
+import { loadConfig, redactedConfig, requirePassword } from '../config/load.js';
+import type { Config } from '../config/types.js';
+import { scanCatalog } from '../catalog/scan.js';
+import { errorToJson, GtrError } from '../errors.js';
+import { Ledger } from '../ledger/index.js';
+import { createLogger } from '../log.js';
+import { runsJson } from '../reconcile/history.js';
+import { withLease } from '../reconcile/lease.js';
+import { recoverInterruptedRuns } from '../reconcile/recover.js';
+import { reconcile } from '../reconcile/run.js';
+import { statusJson } from '../reconcile/status.js';
+import { ZStackClient } from '../zstack/client.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { startSchedule, type Schedule } from './schedule.js';
+import { startStatusServer } from './status-server.js';
+
+/** How long in-flight attaches may take to finish after SIGTERM before their calls are abandoned. */
+export const SHUTDOWN_GRACE_MS = 30_000;
+
+export interface DaemonOptions {
+  configFile: string | null;
+  env: NodeJS.ProcessEnv;
+}
+
+export class Daemon {
+  private config: Config;
+  private readonly logger: Logger;
+  private readonly ledger: Ledger;
+  private client: ZStackClient;
+  private staleClient: ZStackClient | null = null;
+  private readonly metrics: Metrics;
+  private schedule: Schedule | null = null;
+  private http: Awaited<ReturnType<typeof startStatusServer>> | null = null;
+  private current: Promise<void> | null = null;
+  private runStartedAt: number | null = null;
+  private stopping = false;
+  /** Aborted at SIGTERM: no new attaches start. */
+  private readonly stopStarting = new AbortController();
+  /** Aborted when the grace period ends: calls in flight are abandoned (their jobs are polled at the next start). */
+  private readonly abandonCalls = new AbortController();
+
+  private constructor(
+    private readonly opts: DaemonOptions,
+    config: Config,
+    logger: Logger,
+  ) {
+    this.config = config;
+    this.logger = logger;
+    this.ledger = Ledger.open(config.database);
+    this.client = this.newClient(config);
+    this.metrics = createMetrics({ ledger: () => this.ledger, apiStats: () => this.client.stats });
+  }
+
+  /** Validates everything a run needs before serving: config, database, ISO folder, password, listen address. */
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const { config, warnings, source } = loadConfig({ file: opts.configFile, env: opts.env });
+    const logger = createLogger({ level: config.log.level, destination: 'stdout', name: 'gtr-daemon' });
+    for (const warning of warnings) logger.warn({ warning }, 'configuration warning');
+    logger.info({ source, config: redactedConfig(config) }, 'effective configuration');
+    requirePassword(config);
+    await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
+    const daemon = new Daemon(opts, config, logger);
+    try {
+      daemon.http = await startStatusServer(config.http.listen, {
+        health: () => daemon.health(),
+        metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
+        status: () => statusJson(daemon.ledger, daemon.config, Date.now()),
+        runs: (limit) => runsJson(daemon.ledger.listRuns(limit)),
+      });
+    } catch (error) {
+      await daemon.client.close();
+      daemon.ledger.close();
+      throw error;
+    }
+    daemon.schedule = startSchedule(config.schedule, () => daemon.tick());
+    logger.info({ listen: daemon.http.url, cron: config.schedule.cron, timezone: config.schedule.timezone, nextRun: daemon.schedule.nextRun() }, 'daemon started');
+    return daemon;
+  }
+
+  get url(): string {
+    return this.http?.url ?? '';
+  }
+
+  health() {
+    const now = Date.now();
+    const stuckAfterMs = this.config.zstack.jobTimeoutMs * 2;
+    const last = this.ledger.lastRun();
+    const facts = {
+      scheduler: this.schedule?.alive() ? 'running' : 'stopped',
+      runInProgressSince: this.runStartedAt === null ? null : new Date(this.runStartedAt).toISOString(),
+      nextRun: this.schedule?.nextRun()?.toISOString() ?? null,
+      lastRun: last ? { id: last.id, status: last.status, finishedAt: last.finishedAt } : null,
+    };
+    if (this.stopping) return { ok: false, reason: 'shutting down', ...facts };
+    if (!this.schedule?.alive()) return { ok: false, reason: 'scheduler is not running', ...facts };
+    if (this.runStartedAt !== null && now - this.runStartedAt > stuckAfterMs) {
+      return { ok: false, reason: `run stuck for more than ${Math.round(stuckAfterMs / 1000)} s (2 x zstack.jobTimeoutMs)`, ...facts };
+    }
+    return { ok: true, ...facts };
+  }
+
+  /** One scheduled run; skipped while another tick of this daemon runs or when stopping. */
+  async tick(): Promise<void> {
+    if (this.stopping || this.current) return;
+    this.current = this.runOnce().finally(() => {
+      this.current = null;
+      this.runStartedAt = null;
+    });
+    await this.current;
+  }
+
+  private async runOnce(): Promise<void> {
+    const started = Date.now();
+    this.runStartedAt = started;
+    if (this.staleClient) {
+      await this.staleClient.close();
+      this.staleClient = null;
+    }
+    const now = () => Date.now();
+    const { config, client, ledger, logger } = this;
+    try {
+      const { report } = await withLease(ledger, { purpose: 'daemon', now }, async () => {
+        await recoverInterruptedRuns(ledger, client, logger, now);
+        return reconcile({ config, client, ledger, logger, now }, { trigger: 'schedule', dryRun: false, signal: this.stopStarting.signal });
+      });
+      this.metrics.recordRun(report, (Date.now() - started) / 1000, Date.now());
+      logger.info({ runId: report.runId, status: report.status, counts: report.counts, message: report.message, seconds: (Date.now() - started) / 1000 }, 'run summary');
+    } catch (error) {
+      if (error instanceof GtrError && error.code === 'GTR_LEASE_HELD') {
+        logger.warn({ holder: error.details.holder }, 'tick skipped: another run holds the lease');
+        return;
+      }
+      this.metrics.recordFailedRun(Date.now(), (Date.now() - started) / 1000);
+      logger.error({ error: errorToJson(error) }, 'run failed; the next tick tries again');
+    }
+  }
+
+  /** SIGHUP: re-read the config; an invalid one is reported and the running one kept. */
+  async reload(): Promise<void> {
+    let next: Config;
+    try {
+      const loaded = loadConfig({ file: this.opts.configFile, env: this.opts.env });
+      requirePassword(loaded.config);
+      next = loaded.config;
+      for (const warning of loaded.warnings) this.logger.warn({ warning }, 'configuration warning');
+    } catch (error) {
+      this.logger.error({ error: error instanceof Error ? error.message : String(error) }, 'config reload failed; keeping the running configuration');
+      return;
+    }
+    const old = this.config;
+    if (next.database !== old.database || next.http.listen !== old.http.listen) {
+      this.logger.warn({ keys: ['database', 'http.listen'] }, 'these keys change only at restart; keeping their running values');
+    }
+    this.config = { ...next, database: old.database, http: old.http };
+    this.logger.level = next.log.level;
+    if (JSON.stringify(next.zstack) !== JSON.stringify(old.zstack)) {
+      this.staleClient = this.client;
+      this.client = this.newClient(next);
+    }
+    if (JSON.stringify(next.schedule) !== JSON.stringify(old.schedule) && this.schedule && !this.stopping) {
+      await this.schedule.stop();
+      this.schedule = startSchedule(next.schedule, () => this.tick());
+    }
+    this.logger.info({ config: redactedConfig(this.config), nextRun: this.schedule?.nextRun() }, 'configuration reloaded');
+  }
+
+  /** First SIGTERM/SIGINT: stop scheduling, let in-flight attaches finish (bounded), record, close. */
+  async stop(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.logger.info({ runInProgress: this.current !== null, graceMs }, 'stopping');
+    await this.schedule?.stop();
+    this.stopStarting.abort();
+    const grace = setTimeout(() => this.abandonCalls.abort(), graceMs);
+    try {
+      await this.current;
+    } finally {
+      clearTimeout(grace);
+    }
+    await this.http?.close();
+    await this.client.close();
+    await this.staleClient?.close();
+    this.ledger.close();
+    this.logger.info('stopped');
+  }
+
+  private newClient(config: Config): ZStackClient {
+    return new ZStackClient({
+      endpoint: config.zstack.endpoint,
+      accountName: config.zstack.accountName,
+      password: requirePassword(config),
+      requestTimeoutMs: config.zstack.requestTimeoutMs,
+      pageSize: config.zstack.pageSize,
+      jobPollIntervalMs: config.zstack.jobPollIntervalMs,
+      jobTimeoutMs: config.zstack.jobTimeoutMs,
+      tls: config.zstack.tls,
+      logger: this.logger.child({ component: 'zstack' }),
+      signal: this.abandonCalls.signal,
+    });
+  }
+}

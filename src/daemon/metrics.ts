@@ -1,0 +1,94 @@
+// Prometheus metrics of the daemon (prom-client). Counters follow the daemon's own runs; gauges about
+// the fleet are read from the last recorded run at scrape time, so they survive restarts.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Ledger } from '../ledger/index.js';
+import type { RunReport } from '../reconcile/report.js';
+
+export interface MetricsSources {
+  ledger: () => Ledger;
+  apiStats: () => { requests: Record<string, number>; errors: Record<string, number> } | null;
+}
+
+/** Out of date: everything past the up-to-date / ahead checks of the plan that was not skipped for policy. */
+export function outOfDate(counts: Record<string, number>): number {
+  return (counts.attach ?? 0) + (counts.defer ?? 0) + (counts['skip/no-cdrom'] ?? 0) + (counts['skip/catalog-mismatch'] ?? 0);
+}
+
+export function createMetrics(sources: MetricsSources) {
+  const registry = new Registry();
+  const runs = new Counter({ name: 'gtr_runs_total', help: 'Runs finished by this daemon, by status', labelNames: ['status'], registers: [registry] });
+  const attaches = new Counter({ name: 'gtr_attaches_total', help: 'Attaches by outcome', labelNames: ['outcome'], registers: [registry] });
+  const duration = new Histogram({
+    name: 'gtr_run_duration_seconds',
+    help: 'Wall time of runs',
+    buckets: [1, 5, 15, 60, 300, 900, 1800, 3600],
+    registers: [registry],
+  });
+  const lastRunAt = new Gauge({ name: 'gtr_last_run_timestamp_seconds', help: 'When the last run finished', registers: [registry] });
+  const lastSuccessAt = new Gauge({
+    name: 'gtr_last_success_timestamp_seconds',
+    help: 'When the last run finished that did not fail, halt or get interrupted',
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'gtr_vms',
+    help: 'VMs by current GuestTools version, platform and architecture, as the last run saw them',
+    labelNames: ['version', 'platform', 'architecture'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const row of sources.ledger().lastFleet()?.rows ?? []) {
+        this.set({ version: row.version ?? 'none', platform: row.platform, architecture: row.architecture }, row.count);
+      }
+    },
+  });
+  const fromLastRun = (name: string, help: string, pick: (counts: Record<string, number>) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const last = sources.ledger().listRuns(1)[0];
+        this.set(last ? pick(last.counts) : 0);
+      },
+    });
+  fromLastRun('gtr_vms_out_of_date', 'VMs older than their catalog target in the last run', outOfDate);
+  fromLastRun('gtr_vms_deferred', 'VMs deferred in the last run', (c) => c.defer ?? 0);
+  fromLastRun('gtr_vms_quarantined', 'VMs in quarantine in the last run', (c) => c['defer/quarantined'] ?? 0);
+  fromLastRun('gtr_catalog_mismatch_vms', 'VMs skipped because the MN offers another version than the ISO folder', (c) => c['skip/catalog-mismatch'] ?? 0);
+  const apiGauge = (name: string, help: string, pick: (s: { requests: Record<string, number>; errors: Record<string, number> }) => Record<string, number>) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['api'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const stats = sources.apiStats();
+        for (const [api, n] of Object.entries(stats ? pick(stats) : {})) this.set({ api }, n);
+      },
+    });
+  apiGauge('gtr_zstack_requests', 'ZStack API requests since the daemon started, by API', (s) => s.requests);
+  apiGauge('gtr_zstack_errors', 'ZStack API errors since the daemon started, by API', (s) => s.errors);
+
+  return {
+    registry,
+    recordRun(report: Pick<RunReport, 'status' | 'counts'>, seconds: number, finishedAt: number) {
+      runs.inc({ status: report.status });
+      duration.observe(seconds);
+      lastRunAt.set(finishedAt / 1000);
+      if (!['failed', 'halted', 'interrupted'].includes(report.status)) lastSuccessAt.set(finishedAt / 1000);
+      const c = report.counts;
+      attaches.inc({ outcome: 'verified' }, c.verified ?? 0);
+      attaches.inc({ outcome: 'attached' }, (c.succeeded ?? 0) - (c.verified ?? 0));
+      attaches.inc({ outcome: 'failed' }, c.failed ?? 0);
+    },
+    recordFailedRun(finishedAt: number, seconds: number) {
+      runs.inc({ status: 'failed' });
+      duration.observe(seconds);
+      lastRunAt.set(finishedAt / 1000);
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,164 @@
+// The decisions table: one row per VM per run (what was seen, decided, done, and why).
+// Callers wrap these in transactions; nothing here opens one.
+import { iso, type Statements } from './db.js';
+import type { ActionError, ActionRecord, DecisionAction, DecisionRow, Outcome, PendingJob } from './types.js';
+
+interface DecisionDbRow {
+  vm_uuid: string;
+  vm_name: string;
+  action: string;
+  reason: string;
+  current_version: string | null;
+  target_version: string | null;
+  agent_type: string | null;
+  architecture: string | null;
+  host_uuid: string | null;
+  message: string | null;
+  outcome: string | null;
+  job_uuid: string | null;
+  error_code: string | null;
+  error_description: string | null;
+  error_details: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** 11 columns x 64 rows stays far below SQLite's limit of 32766 parameters per statement. */
+const CHUNK = 64;
+
+function insertSql(rows: number): string {
+  return `INSERT INTO decisions (run_id, vm_uuid, vm_name, action, reason, current_version, target_version,
+    agent_type, architecture, host_uuid, message) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`;
+}
+
+function insertParams(runId: number, r: DecisionRow): unknown[] {
+  return [runId, r.vmUuid, r.vmName, r.action, r.reason, r.current, r.target, r.agentType, r.architecture, r.hostUuid, r.message ?? null];
+}
+
+const INSERT_CHUNK = insertSql(CHUNK);
+const INSERT_ONE = insertSql(1);
+
+type ErrorParams = [string | null, string | null, string | null];
+
+export class Decisions {
+  constructor(private readonly sql: Statements) {}
+
+  /** Inserts rows in chunks of CHUNK per statement: far fewer JS-to-SQLite calls for large fleets. */
+  insertMany(runId: number, rows: readonly DecisionRow[]): void {
+    let i = 0;
+    for (; i + CHUNK <= rows.length; i += CHUNK) {
+      this.sql.get<unknown[]>(INSERT_CHUNK).run(...rows.slice(i, i + CHUNK).flatMap((r) => insertParams(runId, r)));
+    }
+    for (; i < rows.length; i++) this.sql.get<unknown[]>(INSERT_ONE).run(...insertParams(runId, rows[i]));
+  }
+
+  /**
+   * Marks an attach decision 'pending' with its job uuid. Returns false when there is no such attach
+   * or it already started: an attach is never sent twice in a run (a re-login resend uses replaceJob).
+   */
+  begin(runId: number, vmUuid: string, jobUuid: string, now: number): boolean {
+    return this.sql
+      .get<[string, string, number, string]>(
+        `UPDATE decisions SET outcome = 'pending', job_uuid = ?, started_at = ?
+          WHERE run_id = ? AND vm_uuid = ? AND action = 'attach' AND outcome IS NULL`,
+      )
+      .run(jobUuid, iso(now), runId, vmUuid).changes === 1;
+  }
+
+  replaceJob(runId: number, vmUuid: string, jobUuid: string): boolean {
+    return this.sql
+      .get<[string, number, string]>(
+        "UPDATE decisions SET job_uuid = ? WHERE run_id = ? AND vm_uuid = ? AND outcome = 'pending'",
+      )
+      .run(jobUuid, runId, vmUuid).changes === 1;
+  }
+
+  /** Sets the final outcome of an attach that is still pending; returns false otherwise. */
+  finish(runId: number, vmUuid: string, outcome: Outcome, error: ActionError | null, now: number): boolean {
+    return this.sql
+      .get<[Outcome, ...ErrorParams, string, number, string]>(
+        `UPDATE decisions SET outcome = ?, error_code = ?, error_description = ?, error_details = ?, finished_at = ?
+          WHERE run_id = ? AND vm_uuid = ? AND outcome = 'pending'`,
+      )
+      .run(outcome, ...errorParams(error), iso(now), runId, vmUuid).changes === 1;
+  }
+
+  /** Turns an attach not yet started into a defer with `reason`. */
+  defer(runId: number, vmUuid: string, reason: string): void {
+    this.sql
+      .get<[string, number, string]>(
+        "UPDATE decisions SET action = 'defer', reason = ? WHERE run_id = ? AND vm_uuid = ? AND action = 'attach' AND outcome IS NULL",
+      )
+      .run(reason, runId, vmUuid);
+  }
+
+  /** Only an attach that succeeded can become verified. */
+  verify(runId: number, vmUuid: string): void {
+    this.sql
+      .get<[number, string]>(
+        "UPDATE decisions SET outcome = 'verified' WHERE run_id = ? AND vm_uuid = ? AND outcome = 'attached'",
+      )
+      .run(runId, vmUuid);
+  }
+
+  /** Attach decisions of `runId` never started become 'not-started'. */
+  markNotStarted(runId: number): void {
+    this.sql
+      .get<[number]>("UPDATE decisions SET outcome = 'not-started' WHERE run_id = ? AND action = 'attach' AND outcome IS NULL")
+      .run(runId);
+  }
+
+  /** Attaches in doubt in runs no longer running: the job id was recorded, the outcome never was. */
+  pendingOfStoppedRuns(): PendingJob[] {
+    return this.sql
+      .get<[], { run_id: number; vm_uuid: string; job_uuid: string; target_version: string | null }>(
+        `SELECT d.run_id, d.vm_uuid, d.job_uuid, d.target_version FROM decisions d JOIN runs r ON r.id = d.run_id
+          WHERE d.outcome = 'pending' AND d.job_uuid IS NOT NULL AND r.status <> 'running' ORDER BY d.run_id, d.id`,
+      )
+      .all()
+      .map((r) => ({ runId: r.run_id, vmUuid: r.vm_uuid, jobUuid: r.job_uuid, target: r.target_version }));
+  }
+
+  startedAt(runId: number, vmUuid: string): string | null {
+    const row = this.sql
+      .get<[number, string], { started_at: string | null }>('SELECT started_at FROM decisions WHERE run_id = ? AND vm_uuid = ?')
+      .get(runId, vmUuid);
+    return row?.started_at ?? null;
+  }
+
+  forRun(runId: number): ActionRecord[] {
+    return this.sql
+      .get<[number], DecisionDbRow>(
+        `SELECT vm_uuid, vm_name, action, reason, current_version, target_version, agent_type, architecture, host_uuid,
+           message, outcome, job_uuid, error_code, error_description, error_details, started_at, finished_at
+           FROM decisions WHERE run_id = ? ORDER BY id`,
+      )
+      .all(runId)
+      .map(toRecord);
+  }
+}
+
+function errorParams(error: ActionError | null): ErrorParams {
+  return error ? [error.code, error.description, error.details] : [null, null, null];
+}
+
+function toRecord(row: DecisionDbRow): ActionRecord {
+  return {
+    vmUuid: row.vm_uuid,
+    vmName: row.vm_name,
+    action: row.action as DecisionAction,
+    reason: row.reason,
+    current: row.current_version,
+    target: row.target_version,
+    agentType: row.agent_type,
+    architecture: row.architecture,
+    hostUuid: row.host_uuid,
+    message: row.message,
+    outcome: row.outcome as Outcome | null,
+    jobUuid: row.job_uuid,
+    error: row.error_code === null ? null
+      : { code: row.error_code, description: row.error_description ?? '', details: row.error_details ?? '' },
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}

@@ -1,0 +1,10 @@
+// The ledger's public surface: the Ledger class, its record types and the migration runner.
+export { Ledger, type LedgerOpenOptions } from './ledger.js';
+export type { AcquireResult } from './lease.js';
+export { DEFAULT_MIGRATIONS_DIR, migrate, pendingMigrations, readMigrations, type MigrationFile } from './migrate.js';
+export { defaultIsAlive, isPidAlive } from './process-alive.js';
+export type {
+  ActionError, ActionRecord, DecisionAction, DecisionRow, IsAlive, LeaseHolder, Outcome, PendingJob, QuarantinePolicy,
+  RunRecord, RunStatus, RunTrigger, VmState,
+} from './types.js';
+export { quarantineUntil, type Regression } from './vm-state.js';

@@ -1,0 +1,267 @@
+// The SQLite ledger (DESIGN.md sections 6 and 7): runs, decisions, per-VM state and the lease.
+// Every write is one short synchronous IMMEDIATE transaction (the API is synchronous, so no transaction
+// can span an await); IMMEDIATE takes the write lock up front, so a read-then-write never meets a
+// stale snapshot and waits on busy_timeout instead of failing.
+import os from 'node:os';
+import path from 'node:path';
+import { openDatabase, describeOpenError, storageError, Statements, type Db } from './db.js';
+import { Decisions } from './decisions.js';
+import { Lease, type AcquireResult } from './lease.js';
+import { DEFAULT_MIGRATIONS_DIR, migrate, pendingMigrations } from './migrate.js';
+import { defaultIsAlive } from './process-alive.js';
+import { Runs } from './runs.js';
+import type {
+  ActionError, ActionRecord, DecisionRow, IsAlive, LeaseHolder, PendingJob, QuarantinePolicy, RunRecord, RunStatus,
+  RunTrigger, VmState,
+} from './types.js';
+import { VmStates, type Regression } from './vm-state.js';
+import type { FleetRow } from '../domain.js';
+
+function isFleetRow(row: unknown): row is FleetRow {
+  const r = row as FleetRow;
+  return typeof r === 'object' && r !== null && typeof r.count === 'number' && typeof r.platform === 'string' && typeof r.architecture === 'string';
+}
+
+export interface LedgerOpenOptions {
+  /** Folder of `NNNN_name.sql` files; defaults to the package's `migrations/`. */
+  migrationsDir?: string;
+  /** Open without writing; migrations are only checked for drift. */
+  readonly?: boolean;
+  /** Apply pending migrations on open (default true); when false they are only checked for drift. */
+  migrate?: boolean;
+}
+
+export class Ledger {
+  private readonly sql: Statements;
+  private readonly runs: Runs;
+  private readonly decisions: Decisions;
+  private readonly vms: VmStates;
+  private readonly lease: Lease;
+  private readonly host = os.hostname();
+  private readonly pid = process.pid;
+
+  private constructor(private readonly db: Db, readonly path: string, readonly migrationsDir: string) {
+    this.sql = new Statements(db);
+    this.runs = new Runs(this.sql);
+    this.decisions = new Decisions(this.sql);
+    this.vms = new VmStates(this.sql);
+    this.lease = new Lease(this.sql);
+  }
+
+  /** Opens the database (the folder must exist), sets WAL / FULL / foreign keys / busy timeout, migrates. */
+  static open(file: string, opts: LedgerOpenOptions = {}): Ledger {
+    const resolved = path.resolve(file);
+    const dir = opts.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
+    const readonly = opts.readonly ?? false;
+    const db = openDatabase(resolved, { readonly });
+    try {
+      if (!readonly && (opts.migrate ?? true)) migrate(db, dir, resolved);
+      else pendingMigrations(db, dir, resolved);
+    } catch (e) {
+      db.close();
+      throw describeOpenError(resolved, e);
+    }
+    return new Ledger(db, resolved, dir);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  migrate(): string[] {
+    return this.guard(() => migrate(this.db, this.migrationsDir, this.path));
+  }
+
+  pendingMigrations(): string[] {
+    return pendingMigrations(this.db, this.migrationsDir, this.path);
+  }
+
+  /** The connection's effective settings, for `gtr status` and tests. */
+  settings(): { journalMode: string; synchronous: number; foreignKeys: boolean; busyTimeoutMs: number } {
+    return {
+      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
+      synchronous: Number(this.db.pragma('synchronous', { simple: true })),
+      foreignKeys: Number(this.db.pragma('foreign_keys', { simple: true })) === 1,
+      busyTimeoutMs: Number(this.db.pragma('busy_timeout', { simple: true })),
+    };
+  }
+
+  // ---- runs -------------------------------------------------------------------------------------
+
+  startRun(r: { trigger: RunTrigger; dryRun: boolean; now: number }): number {
+    return this.write(() => this.runs.start(r.trigger, r.dryRun, r.now, this.pid, this.host));
+  }
+
+  setRunPlan(runId: number, p: { planHash: string; targets: unknown[] }): void {
+    this.write(() => this.runs.setPlan(runId, p.planHash, p.targets));
+  }
+
+  /** The fleet summary of a run (see src/reconcile/fleet.ts), shown by `gtr status` and /metrics. */
+  setRunFleet(runId: number, fleet: FleetRow[]): void {
+    this.write(() => this.runs.setFleet(runId, fleet));
+  }
+
+  lastFleet(): { runId: number; rows: FleetRow[] } | null {
+    const fleet = this.runs.lastFleet();
+    return fleet ? { runId: fleet.runId, rows: fleet.rows.filter(isFleetRow) } : null;
+  }
+
+  finishRun(runId: number, r: { status: RunStatus; counts: Record<string, number>; now: number; message?: string }): void {
+    this.write(() => this.runs.finish(runId, r.status, r.counts, r.now, r.message ?? null));
+  }
+
+  listRuns(limit: number): RunRecord[] {
+    return this.runs.list(limit);
+  }
+
+  getRun(id: number): (RunRecord & { actions: ActionRecord[] }) | null {
+    // One read transaction: the run and its actions come from the same snapshot.
+    return this.db.transaction(() => {
+      const run = this.runs.get(id);
+      return run ? { ...run, actions: this.decisions.forRun(id) } : null;
+    })();
+  }
+
+  lastRun(): RunRecord | null {
+    return this.runs.last();
+  }
+
+  /** Deletes finished runs started before `olderThan` (epoch ms) beyond the newest `keep`; returns how many. */
+  pruneRuns(r: { olderThan: number; keep: number }): number {
+    return this.write(() => this.runs.prune(r.olderThan, r.keep));
+  }
+
+  /**
+   * Runs left 'running' by a process that is gone become 'interrupted'; their never-started attaches
+   * become 'not-started'. Returns the newly interrupted runs and every attach still in doubt in a
+   * stopped run (including older ones not yet resolved), to be settled by polling the recorded job.
+   */
+  markInterruptedRuns(now: number, isAlive: IsAlive = defaultIsAlive): { runIds: number[]; pendingJobs: PendingJob[] } {
+    return this.write(() => {
+      const runIds: number[] = [];
+      for (const run of this.runs.running()) {
+        const mine = run.pid === this.pid && run.host === this.host;
+        if (mine || isAlive(run.pid, run.host)) continue;
+        this.runs.interrupt(run.id, now, `interrupted: process ${run.pid} on ${run.host} ended before the run finished`);
+        this.decisions.markNotStarted(run.id);
+        runIds.push(run.id);
+      }
+      return { runIds, pendingJobs: this.decisions.pendingOfStoppedRuns() };
+    });
+  }
+
+  // ---- decisions --------------------------------------------------------------------------------
+
+  recordDecisions(runId: number, rows: DecisionRow[]): void {
+    this.write(() => this.decisions.insertMany(runId, rows));
+  }
+
+  /** Written before the PUT: if the process dies mid-call, the job uuid is there to poll. */
+  beginAttach(runId: number, vmUuid: string, jobUuid: string, target: string, now: number): void {
+    this.write(() => {
+      if (!this.decisions.begin(runId, vmUuid, jobUuid, now)) throw new Error(`ledger: run ${runId} has no unstarted attach decision for VM ${vmUuid}`);
+      this.vms.noteAttach(vmUuid, target, now);
+    });
+  }
+
+  replaceJobUuid(runId: number, vmUuid: string, jobUuid: string): void {
+    this.write(() => {
+      if (!this.decisions.replaceJob(runId, vmUuid, jobUuid)) throw new Error(`ledger: run ${runId} has no pending attach for VM ${vmUuid}`);
+    });
+  }
+
+  finishAttach(runId: number, vmUuid: string, r: { outcome: 'attached' | 'failed'; error: ActionError | null; now: number; quarantine: QuarantinePolicy }): void {
+    this.write(() => {
+      if (!this.decisions.finish(runId, vmUuid, r.outcome, r.error, r.now)) {
+        throw new Error(`ledger: run ${runId} has no pending attach for VM ${vmUuid}`);
+      }
+      if (r.outcome === 'attached') this.vms.succeeded(vmUuid);
+      else this.vms.failed(vmUuid, r.now, r.quarantine);
+    });
+  }
+
+  /** Settles an attach in doubt after a crash; a no-op when it is no longer pending. */
+  resolvePendingJob(runId: number, vmUuid: string, outcome: 'attached' | 'failed' | 'not-started', error: ActionError | null, now: number): void {
+    this.write(() => {
+      const startedAt = this.decisions.startedAt(runId, vmUuid);
+      if (!this.decisions.finish(runId, vmUuid, outcome, error, now)) return;
+      if (outcome === 'attached') this.vms.succeeded(vmUuid);
+      else if (outcome === 'failed') this.vms.failed(vmUuid, now, null);
+      // The attach never ran: the planner must not wait for an install that was never offered.
+      else if (startedAt !== null) this.vms.forgetAttach(vmUuid, Date.parse(startedAt));
+    });
+  }
+
+  deferDecisions(runId: number, vmUuids: string[], reason: string): void {
+    this.write(() => {
+      for (const vmUuid of vmUuids) this.decisions.defer(runId, vmUuid, reason);
+    });
+  }
+
+  markVerified(runId: number, vmUuids: string[]): void {
+    this.write(() => {
+      for (const vmUuid of vmUuids) this.decisions.verify(runId, vmUuid);
+    });
+  }
+
+  // ---- per-VM state -----------------------------------------------------------------------------
+
+  observeVersions(rows: { vmUuid: string; version: string | null }[], now: number): Regression[] {
+    return this.write(() => {
+      const regressions: Regression[] = [];
+      for (const row of rows) {
+        const regression = this.vms.observe(row.vmUuid, row.version, now);
+        if (regression) regressions.push(regression);
+      }
+      return regressions;
+    });
+  }
+
+  vmStates(): Map<string, VmState> {
+    return this.vms.all();
+  }
+
+  // ---- lease ------------------------------------------------------------------------------------
+
+  acquireLease(h: { holder: string; purpose: string; ttlMs: number; now: number; isAlive?: IsAlive }): AcquireResult {
+    return this.write(() => this.lease.acquire({
+      holder: h.holder,
+      purpose: h.purpose,
+      ttlMs: h.ttlMs,
+      now: h.now,
+      host: this.host,
+      pid: this.pid,
+      isAlive: h.isAlive ?? defaultIsAlive,
+    }));
+  }
+
+  renewLease(holder: string, ttlMs: number, now: number): boolean {
+    return this.write(() => this.lease.renew(holder, ttlMs, now));
+  }
+
+  releaseLease(holder: string): void {
+    this.write(() => this.lease.release(holder));
+  }
+
+  leaseHolder(now: number): LeaseHolder | null {
+    return this.lease.holder(now);
+  }
+
+  databaseSizeBytes(): number {
+    const pages = Number(this.db.pragma('page_count', { simple: true }));
+    const pageSize = Number(this.db.pragma('page_size', { simple: true }));
+    return pages * pageSize;
+  }
+
+  private write<R>(fn: () => R): R {
+    return this.guard(() => this.db.transaction(fn).immediate());
+  }
+
+  private guard<R>(fn: () => R): R {
+    try {
+      return fn();
+    } catch (e) {
+      throw storageError(this.path, e);
+    }
+  }
+}

@@ -1,0 +1,146 @@
+// The runs table: one row per reconcile pass (real or dry), from start to its final status.
+import { iso, type Statements } from './db.js';
+import type { RunRecord, RunStatus, RunTrigger } from './types.js';
+
+interface RunRow {
+  id: number;
+  trigger: string;
+  dry_run: number;
+  status: string;
+  started_at: string;
+  finished_at: string | null;
+  plan_hash: string | null;
+  targets: string;
+  counts: string;
+  message: string | null;
+  pid: number;
+  host: string;
+}
+
+const COLUMNS = 'id, trigger, dry_run, status, started_at, finished_at, plan_hash, targets, counts, message, pid, host';
+
+export class Runs {
+  constructor(private readonly sql: Statements) {}
+
+  start(trigger: RunTrigger, dryRun: boolean, now: number, pid: number, host: string): number {
+    const info = this.sql
+      .get<[string, number, string, number, string]>(
+        "INSERT INTO runs (trigger, dry_run, status, started_at, pid, host) VALUES (?, ?, 'running', ?, ?, ?)",
+      )
+      .run(trigger, dryRun ? 1 : 0, iso(now), pid, host);
+    return Number(info.lastInsertRowid);
+  }
+
+  setPlan(runId: number, planHash: string, targets: unknown[]): void {
+    const info = this.sql.get<[string, string, number]>('UPDATE runs SET plan_hash = ?, targets = ? WHERE id = ?')
+      .run(planHash, JSON.stringify(targets), runId);
+    mustExist(info.changes, runId);
+  }
+
+  finish(runId: number, status: RunStatus, counts: Record<string, number>, now: number, message: string | null): void {
+    const info = this.sql
+      .get<[string, string, string, string | null, number]>(
+        'UPDATE runs SET status = ?, counts = ?, finished_at = ?, message = ? WHERE id = ?',
+      )
+      .run(status, JSON.stringify(counts), iso(now), message, runId);
+    mustExist(info.changes, runId);
+  }
+
+  setFleet(runId: number, fleet: unknown[]): void {
+    const info = this.sql.get<[string, number]>('UPDATE runs SET fleet = ? WHERE id = ?').run(JSON.stringify(fleet), runId);
+    mustExist(info.changes, runId);
+  }
+
+  /** The fleet of the newest run that recorded one. */
+  lastFleet(): { runId: number; rows: unknown[] } | null {
+    const row = this.sql
+      .get<[], { id: number; fleet: string }>('SELECT id, fleet FROM runs WHERE fleet IS NOT NULL ORDER BY id DESC LIMIT 1')
+      .get();
+    return row ? { runId: row.id, rows: parseArray(row.fleet) } : null;
+  }
+
+  /** Runs still marked 'running' (by this or any other process). */
+  running(): RunRecord[] {
+    return this.sql.get<[], RunRow>(`SELECT ${COLUMNS} FROM runs WHERE status = 'running' ORDER BY id`).all().map(toRecord);
+  }
+
+  interrupt(runId: number, now: number, message: string): void {
+    this.sql
+      .get<[string, string, number]>(
+        "UPDATE runs SET status = 'interrupted', finished_at = ?, message = ? WHERE id = ? AND status = 'running'",
+      )
+      .run(iso(now), message, runId);
+  }
+
+  list(limit: number): RunRecord[] {
+    return this.sql.get<[number], RunRow>(`SELECT ${COLUMNS} FROM runs ORDER BY id DESC LIMIT ?`)
+      .all(Math.max(0, Math.floor(limit)))
+      .map(toRecord);
+  }
+
+  get(id: number): RunRecord | null {
+    const row = this.sql.get<[number], RunRow>(`SELECT ${COLUMNS} FROM runs WHERE id = ?`).get(id);
+    return row ? toRecord(row) : null;
+  }
+
+  last(): RunRecord | null {
+    const row = this.sql.get<[], RunRow>(`SELECT ${COLUMNS} FROM runs ORDER BY id DESC LIMIT 1`).get();
+    return row ? toRecord(row) : null;
+  }
+
+  /** Deletes finished runs (and, by cascade, their decisions) started before `before`, keeping the newest `keep`. */
+  prune(before: number, keep: number): number {
+    const info = this.sql
+      .get<[string, number]>(
+        `DELETE FROM runs WHERE status <> 'running' AND started_at < ?
+           AND id NOT IN (SELECT id FROM runs ORDER BY id DESC LIMIT ?)`,
+      )
+      .run(iso(before), Math.max(0, Math.floor(keep)));
+    return info.changes;
+  }
+}
+
+function mustExist(changes: number, runId: number): void {
+  if (changes === 0) throw new Error(`ledger: no run ${runId}`);
+}
+
+function toRecord(row: RunRow): RunRecord {
+  return {
+    id: row.id,
+    trigger: row.trigger as RunTrigger,
+    dryRun: row.dry_run === 1,
+    status: row.status as RunStatus,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    planHash: row.plan_hash,
+    targets: parseArray(row.targets),
+    counts: parseCounts(row.counts),
+    message: row.message,
+    pid: row.pid,
+    host: row.host,
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+function parseArray(text: string): unknown[] {
+  const value = parseJson(text);
+  return Array.isArray(value) ? value : [];
+}
+
+function parseCounts(text: string): Record<string, number> {
+  const value = parseJson(text);
+  const counts: Record<string, number> = {};
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    for (const [key, n] of Object.entries(value)) {
+      if (typeof n === 'number' && Number.isFinite(n)) counts[key] = n;
+    }
+  }
+  return counts;
+}

@@ -1,0 +1,92 @@
+// What the ledger stores and returns (DESIGN.md sections 3, 5, 6). Reason codes are plain strings
+// here: the planner owns their vocabulary, the ledger only keeps them.
+
+export type RunTrigger = 'schedule' | 'cli' | 'rollout';
+export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'halted' | 'noop' | 'dry-run' | 'interrupted';
+export type Outcome = 'verified' | 'attached' | 'failed' | 'not-started' | 'pending';
+export type DecisionAction = 'attach' | 'skip' | 'defer';
+
+export interface ActionError {
+  code: string;
+  description: string;
+  details: string;
+}
+
+export interface DecisionRow {
+  vmUuid: string;
+  vmName: string;
+  action: DecisionAction;
+  reason: string;
+  current: string | null;
+  target: string | null;
+  agentType: string | null;
+  architecture: string | null;
+  hostUuid: string | null;
+  message?: string | null;
+}
+
+export interface ActionRecord extends DecisionRow {
+  outcome: Outcome | null;
+  jobUuid: string | null;
+  error: ActionError | null;
+  /** ISO-8601 UTC. */
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface RunRecord {
+  id: number;
+  trigger: RunTrigger;
+  dryRun: boolean;
+  status: RunStatus;
+  /** ISO-8601 UTC. */
+  startedAt: string;
+  finishedAt: string | null;
+  planHash: string | null;
+  targets: unknown[];
+  counts: Record<string, number>;
+  message: string | null;
+  pid: number;
+  host: string;
+}
+
+export interface VmState {
+  vmUuid: string;
+  lastSeenVersion: string | null;
+  lastAttachTarget: string | null;
+  /** Epoch ms. */
+  lastAttachAt: number | null;
+  consecutiveFailures: number;
+  /** Epoch ms. */
+  quarantineUntil: number | null;
+  /** e.g. '1.2.0 -> 1.1.0'; cleared when the version moves forward again. */
+  regression: string | null;
+}
+
+export interface PendingJob {
+  runId: number;
+  vmUuid: string;
+  jobUuid: string;
+  target: string | null;
+}
+
+export interface LeaseHolder {
+  holder: string;
+  host: string;
+  pid: number;
+  /** Epoch ms. */
+  acquiredAt: number;
+  expiresAt: number;
+  purpose: string;
+}
+
+export interface QuarantinePolicy {
+  /** Failures in a row before the first quarantine. */
+  afterFailures: number;
+  /** First quarantine length; doubles with each further failure. */
+  baseMs: number;
+  maxMs: number;
+}
+
+/** Whether process `pid` on `host` still runs; injected by tests, defaults to a signal-0 probe. */
+export type IsAlive = (pid: number, host: string) => boolean;

@@ -1,0 +1,125 @@
+// Per-VM memory across runs: last seen version, last attach, failures in a row, quarantine, regression.
+// Callers wrap these in transactions; nothing here opens one.
+import { compareVersions, parseVersion } from '../catalog/version.js';
+import type { Statements } from './db.js';
+import type { QuarantinePolicy, VmState } from './types.js';
+
+interface VmStateRow {
+  vm_uuid: string;
+  last_seen_version: string | null;
+  last_attach_target: string | null;
+  last_attach_at: number | null;
+  consecutive_failures: number;
+  quarantine_until: number | null;
+  regression: string | null;
+}
+
+export interface Regression {
+  vmUuid: string;
+  from: string;
+  to: string;
+}
+
+const SELECT = `SELECT vm_uuid, last_seen_version, last_attach_target, last_attach_at, consecutive_failures,
+  quarantine_until, regression FROM vm_state`;
+
+export class VmStates {
+  constructor(private readonly sql: Statements) {}
+
+  noteAttach(vmUuid: string, target: string, now: number): void {
+    this.sql
+      .get<[string, string, number]>(
+        `INSERT INTO vm_state (vm_uuid, last_attach_target, last_attach_at) VALUES (?, ?, ?)
+         ON CONFLICT (vm_uuid) DO UPDATE SET last_attach_target = excluded.last_attach_target,
+           last_attach_at = excluded.last_attach_at`,
+      )
+      .run(vmUuid, target, now);
+  }
+
+  /** Forgets an attach that never ran (job unknown), unless a later attach replaced it. */
+  forgetAttach(vmUuid: string, attachAt: number): void {
+    this.sql
+      .get<[string, number]>(
+        'UPDATE vm_state SET last_attach_target = NULL, last_attach_at = NULL WHERE vm_uuid = ? AND last_attach_at = ?',
+      )
+      .run(vmUuid, attachAt);
+  }
+
+  succeeded(vmUuid: string): void {
+    this.sql
+      .get<[string]>(
+        `INSERT INTO vm_state (vm_uuid) VALUES (?)
+         ON CONFLICT (vm_uuid) DO UPDATE SET consecutive_failures = 0, quarantine_until = NULL`,
+      )
+      .run(vmUuid);
+  }
+
+  /**
+   * Counts a failure in a row. With a policy, from `afterFailures` on the VM is quarantined for a
+   * doubling, capped length; without one (a job resolved after a crash) an existing quarantine stays.
+   */
+  failed(vmUuid: string, now: number, quarantine: QuarantinePolicy | null): void {
+    const failures = (this.get(vmUuid)?.consecutiveFailures ?? 0) + 1;
+    const until = quarantine ? (quarantineUntil(failures, now, quarantine) ?? null) : null;
+    this.sql
+      .get<[string, number, number | null, number]>(
+        `INSERT INTO vm_state (vm_uuid, consecutive_failures, quarantine_until) VALUES (?, ?, ?)
+         ON CONFLICT (vm_uuid) DO UPDATE SET consecutive_failures = excluded.consecutive_failures,
+           quarantine_until = CASE WHEN ? THEN excluded.quarantine_until ELSE vm_state.quarantine_until END`,
+      )
+      .run(vmUuid, failures, until, quarantine ? 1 : 0);
+  }
+
+  /** Records observed versions; returns (and stores) those that went backwards. */
+  observe(vmUuid: string, version: string | null, now: number): Regression | null {
+    if (version === null) return null; // no report: keep the last known version for the next comparison
+    const before = this.get(vmUuid)?.lastSeenVersion ?? null;
+    const seen = parseVersion(version);
+    const old = before === null ? null : parseVersion(before);
+    const order = seen && old ? compareVersions(seen, old) : 0;
+    const regression = order < 0 && before !== null ? { vmUuid, from: before, to: version } : null;
+    this.sql
+      .get<[string, string, number, string | null, number | null, number, number]>(
+        `INSERT INTO vm_state (vm_uuid, last_seen_version, last_seen_at, regression, regression_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (vm_uuid) DO UPDATE SET last_seen_version = excluded.last_seen_version,
+           last_seen_at = excluded.last_seen_at,
+           regression = CASE WHEN excluded.regression IS NOT NULL THEN excluded.regression
+                             WHEN ? > 0 THEN NULL ELSE vm_state.regression END,
+           regression_at = CASE WHEN excluded.regression IS NOT NULL THEN excluded.regression_at
+                                WHEN ? > 0 THEN NULL ELSE vm_state.regression_at END`,
+      )
+      .run(vmUuid, version, now, regression ? `${before} -> ${version}` : null, regression ? now : null, order, order);
+    return regression;
+  }
+
+  get(vmUuid: string): VmState | null {
+    const row = this.sql.get<[string], VmStateRow>(`${SELECT} WHERE vm_uuid = ?`).get(vmUuid);
+    return row ? toState(row) : null;
+  }
+
+  all(): Map<string, VmState> {
+    const map = new Map<string, VmState>();
+    for (const row of this.sql.get<[], VmStateRow>(SELECT).iterate()) map.set(row.vm_uuid, toState(row));
+    return map;
+  }
+}
+
+/** now + base * 2^(failures - afterFailures), capped at maxMs; undefined below the threshold. */
+export function quarantineUntil(failures: number, now: number, q: QuarantinePolicy): number | undefined {
+  const after = Math.max(1, q.afterFailures);
+  if (failures < after) return undefined;
+  const exponent = Math.min(failures - after, 52); // past 2^52 the cap applies anyway; avoids Infinity
+  return now + Math.min(q.maxMs, q.baseMs * 2 ** exponent);
+}
+
+function toState(row: VmStateRow): VmState {
+  return {
+    vmUuid: row.vm_uuid,
+    lastSeenVersion: row.last_seen_version,
+    lastAttachTarget: row.last_attach_target,
+    lastAttachAt: row.last_attach_at,
+    consecutiveFailures: row.consecutive_failures,
+    quarantineUntil: row.quarantine_until,
+    regression: row.regression,
+  };
+}

@@ -1,0 +1,157 @@
+// The plan: a pure function of (catalog targets, inventory, ledger history, policy, now) giving one
+// decision per VM. No I/O here, so it is tested table-driven and the same inputs give the same hash.
+import { createHash } from 'node:crypto';
+import type { Selector } from '../config/types.js';
+import { agentTypeForPlatform, type AgentType, type CatalogTarget, type VmFacts } from '../domain.js';
+import { compareVersions, highestVersion, parseVersion, type Version } from '../catalog/version.js';
+import { targetForVm } from '../catalog/targets.js';
+import type { Action, Reason } from './reasons.js';
+import { isExcluded } from './selectors.js';
+
+export interface VmHistory {
+  lastAttachTarget: string | null;
+  lastAttachAt: number | null;
+  quarantineUntil: number | null;
+}
+
+export interface PlanPolicy {
+  attachUntagged: boolean;
+  reattachAfterMs: number;
+  /** 0 = no limit. */
+  maxPerRun: number;
+  include: Selector | null;
+  exclude: Selector | null;
+}
+
+export interface PlanInput {
+  vms: readonly VmFacts[];
+  targets: readonly CatalogTarget[];
+  history: ReadonlyMap<string, VmHistory>;
+  policy: PlanPolicy;
+  now: number;
+  /** Groups (see groupKey) where the MN offers another version than the catalog. */
+  mismatchedGroups: ReadonlySet<string>;
+  /** False outside every maintenance window: attaches become defer/outside-window. */
+  windowOpen: boolean;
+  /** Rollout membership of started waves; null when no rollout restricts attaches. */
+  wave: ReadonlySet<string> | null;
+}
+
+export interface Decision {
+  vmUuid: string;
+  vmName: string;
+  action: Action;
+  reason: Reason;
+  current: string | null;
+  target: string | null;
+  agentType: AgentType;
+  architecture: string;
+  hostUuid: string | null;
+  /** Catalog-check group of an eligible VM, e.g. `LinuxOnKvm/x86_64`. */
+  group: string;
+  /** Extra facts worth telling the operator (several tags, which ISO). */
+  message: string | null;
+}
+
+export interface Plan {
+  decisions: Decision[];
+  hash: string;
+}
+
+export function groupKey(agentType: AgentType, architecture: string): string {
+  return `${agentType}/${architecture}`;
+}
+
+/** The VM's current version: the guest's own report first, else the highest GuestTools:: tag. */
+export function currentVersion(vm: VmFacts): { version: Version | null; raw: string | null; note: string | null } {
+  if (vm.reportedVersion !== null) {
+    const reported = parseVersion(vm.reportedVersion);
+    if (reported) return { version: reported, raw: vm.reportedVersion, note: null };
+  }
+  if (vm.tagVersions.length === 0) return { version: null, raw: null, note: null };
+  const best = highestVersion(vm.tagVersions);
+  const note = vm.tagVersions.length > 1 ? `several GuestTools:: tags (${vm.tagVersions.join(', ')}); using the highest` : null;
+  return { version: best, raw: best ? best.raw : vm.tagVersions[0], note };
+}
+
+export function planRun(input: PlanInput): Plan {
+  const vms = [...input.vms].sort((a, b) => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0));
+  const decisions: Decision[] = [];
+  let attaches = 0;
+  for (const vm of vms) {
+    const decision = decide(vm, input);
+    if (decision.action === 'attach' && input.policy.maxPerRun > 0) {
+      if (attaches >= input.policy.maxPerRun) {
+        decision.action = 'defer';
+        decision.reason = 'run-limit';
+      } else attaches++;
+    }
+    decisions.push(decision);
+  }
+  return { decisions, hash: planHash(decisions) };
+}
+
+function decide(vm: VmFacts, input: PlanInput): Decision {
+  const agentType = agentTypeForPlatform(vm.platform);
+  const current = currentVersion(vm);
+  const target = targetForVm(input.targets, agentType, vm.architecture);
+  const base = {
+    vmUuid: vm.uuid,
+    vmName: vm.name,
+    current: current.raw,
+    target: target ? target.version : null,
+    agentType,
+    architecture: vm.architecture,
+    hostUuid: vm.hostUuid,
+    group: groupKey(agentType, vm.architecture),
+    message: current.note,
+  };
+  const skip = (reason: Reason): Decision => ({ ...base, action: 'skip', reason });
+  const defer = (reason: Reason): Decision => ({ ...base, action: 'defer', reason });
+
+  if (isExcluded(vm, input.policy.include, input.policy.exclude)) return skip('excluded');
+  if (vm.type !== 'UserVm') return skip('not-user-vm');
+  if (vm.hypervisorType !== 'KVM') return skip('unsupported-hypervisor');
+  if (!target) return skip('no-iso');
+  const untagged = current.raw === null;
+  if (untagged && !input.policy.attachUntagged) return skip('untagged');
+  if (!untagged && current.version === null) return skip('unparseable-tag');
+  if (current.version) {
+    const order = compareVersions(current.version, parseVersion(target.version) as Version);
+    if (order === 0) return skip('up-to-date');
+    if (order > 0) return skip('ahead');
+  }
+  if (!vm.hasCdRom) return skip('no-cdrom');
+  if (input.mismatchedGroups.has(base.group)) return skip('catalog-mismatch');
+
+  const history = input.history.get(vm.uuid);
+  if (history?.quarantineUntil && history.quarantineUntil > input.now) return defer('quarantined');
+  if (
+    history?.lastAttachTarget === target.version &&
+    history.lastAttachAt !== null &&
+    input.now - history.lastAttachAt < input.policy.reattachAfterMs
+  ) {
+    return defer('awaiting-install');
+  }
+  if (vm.state !== 'Running') return defer('not-running');
+  if (!input.windowOpen) return defer('outside-window');
+  if (input.wave && !input.wave.has(vm.uuid)) return defer('not-in-wave');
+  return { ...base, action: 'attach', reason: untagged ? 'untagged' : 'outdated' };
+}
+
+/** sha256 over what was decided, per VM in uuid order: equal plans hash equal. */
+export function planHash(decisions: readonly Decision[]): string {
+  const hash = createHash('sha256');
+  for (const d of decisions) hash.update(`${d.vmUuid}\t${d.action}\t${d.reason}\t${d.current ?? ''}\t${d.target ?? ''}\n`);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+export function countDecisions(decisions: readonly Pick<Decision, 'action' | 'reason'>[]): Record<string, number> {
+  const counts: Record<string, number> = { vms: decisions.length, attach: 0, skip: 0, defer: 0 };
+  for (const d of decisions) {
+    counts[d.action]++;
+    const key = `${d.action}/${d.reason}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}

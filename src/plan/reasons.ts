@@ -1,0 +1,54 @@
+// Reason codes are part of the JSON contract (DESIGN.md section 5): stable strings, fixed precedence.
+
+export type Action = 'attach' | 'skip' | 'defer';
+
+export const ATTACH_REASONS = ['outdated', 'untagged'] as const;
+export const SKIP_REASONS = [
+  'excluded',
+  'not-user-vm',
+  'unsupported-hypervisor',
+  'no-iso',
+  'untagged',
+  'unparseable-tag',
+  'up-to-date',
+  'ahead',
+  'no-cdrom',
+  'catalog-mismatch',
+] as const;
+export const DEFER_REASONS = [
+  'quarantined',
+  'awaiting-install',
+  'not-running',
+  'outside-window',
+  'not-in-wave',
+  'run-limit',
+  'budget-halted',
+] as const;
+
+export type AttachReason = (typeof ATTACH_REASONS)[number];
+export type SkipReason = (typeof SKIP_REASONS)[number];
+export type DeferReason = (typeof DEFER_REASONS)[number];
+export type Reason = AttachReason | SkipReason | DeferReason;
+
+/** What each reason means, for the README and `--help`; a test keeps this list complete. */
+export const REASON_HELP: Record<`${Action}/${string}`, string> = {
+  'attach/outdated': 'the VM runs an older GuestTools version than the ISO catalog target',
+  'attach/untagged': 'the VM has no GuestTools version and policy.attachUntagged is on',
+  'skip/excluded': 'policy.include does not select the VM, or policy.exclude does',
+  'skip/not-user-vm': 'not a UserVm (appliance VMs are managed by ZStack itself)',
+  'skip/unsupported-hypervisor': 'hypervisor is not KVM; GuestTools ISOs exist only for KVM',
+  'skip/no-iso': 'the ISO folder has no GuestTools ISO for the VM agent type and architecture',
+  'skip/untagged': 'the VM has no GuestTools version (set policy.attachUntagged to attach anyway)',
+  'skip/unparseable-tag': 'the GuestTools:: tag is not a version',
+  'skip/up-to-date': 'the VM already has the target version',
+  'skip/ahead': 'the VM has a newer version than every ISO: never downgrade',
+  'skip/no-cdrom': 'the VM has no CD-ROM to attach the ISO to',
+  'skip/catalog-mismatch': 'the management node offers another version than the ISO folder (restart the MN so it loads the new ISO)',
+  'defer/quarantined': 'repeated attach failures; waiting out the backoff',
+  'defer/awaiting-install': 'the ISO was attached for this target recently; waiting for the guest to install it (policy.reattachAfter)',
+  'defer/not-running': 'the VM is not running; it will be attached when it runs',
+  'defer/outside-window': 'outside every maintenance window (schedule.windows)',
+  'defer/not-in-wave': 'a rollout is active and the VM is not in a started wave',
+  'defer/run-limit': 'policy.maxPerRun attaches were already planned in this run',
+  'defer/budget-halted': 'the run halted on the error budget (policy.maxErrors) before this attach',
+};

@@ -1,0 +1,57 @@
+// Catalog check (DESIGN.md section 2): before attaching, ask the MN which ISO it would mount for one
+// out-of-date VM per (agent type, architecture). If it offers another version than the ISO folder (it
+// has not loaded the new ISO yet), attaching would mount the old ISO and never converge.
+import type { Logger } from 'pino';
+import { errorToJson } from '../errors.js';
+import type { Decision } from '../plan/plan.js';
+
+export interface LatestGuestToolsPort {
+  getLatestGuestTools(vmUuid: string): Promise<{ version: string } | null>;
+}
+
+export interface GroupCheck {
+  group: string;
+  probeVmUuid: string;
+  catalogVersion: string;
+  /** What the MN offers; null when it offers nothing new for the probe VM. */
+  offeredVersion: string | null;
+  mismatch: boolean;
+  error: string | null;
+}
+
+/** Probes up to this many VMs of a group when a probe fails (the VM may have stopped meanwhile). */
+const PROBES_PER_GROUP = 3;
+
+export async function checkCatalog(client: LatestGuestToolsPort, attaches: readonly Decision[], logger: Logger): Promise<GroupCheck[]> {
+  const byGroup = new Map<string, Decision[]>();
+  for (const d of attaches) {
+    const list = byGroup.get(d.group);
+    if (!list) byGroup.set(d.group, [d]);
+    else if (list.length < PROBES_PER_GROUP) list.push(d);
+  }
+  const checks: GroupCheck[] = [];
+  for (const [group, probes] of byGroup) {
+    let check: GroupCheck | null = null;
+    for (const probe of probes) {
+      const catalogVersion = probe.target as string;
+      try {
+        const latest = await client.getLatestGuestTools(probe.vmUuid);
+        // No inventory for an out-of-date VM means the MN's newest ISO equals what the VM has.
+        const offeredVersion = latest ? latest.version : null;
+        check = { group, probeVmUuid: probe.vmUuid, catalogVersion, offeredVersion, mismatch: offeredVersion !== catalogVersion, error: null };
+        break;
+      } catch (error) {
+        const details = errorToJson(error).details;
+        logger.warn({ group, vmUuid: probe.vmUuid, error: details }, 'catalog probe failed; trying another VM of the group');
+        check = { group, probeVmUuid: probe.vmUuid, catalogVersion, offeredVersion: null, mismatch: true, error: details };
+      }
+    }
+    if (check) {
+      if (check.mismatch) {
+        logger.error(check, 'catalog mismatch: the management node offers another GuestTools version than the ISO folder; restart the management node so it loads the new ISO');
+      }
+      checks.push(check);
+    }
+  }
+  return checks;
+}

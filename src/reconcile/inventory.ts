@@ -1,0 +1,130 @@
+// Inventory: every VM with its facts, CD-ROMs, GuestTools:: tags and guest reports, read with paged
+// queries only, so the number of API calls grows with pages, never with VMs.
+import type { VmFacts } from '../domain.js';
+import type { QueryResource } from '../zstack/client.js';
+
+export interface QueryPort {
+  queryPages(resource: QueryResource, conditions: string[], opts?: { fields?: string[] }): AsyncIterable<Record<string, unknown>[]>;
+}
+
+const VERSION_TAG_PREFIX = 'GuestTools::';
+/** Tag values longer than this are not versions; kept short so garbage cannot bloat the ledger or output. */
+const MAX_TAG_VALUE = 64;
+/** uuids per batched `?=` condition: keeps URLs well under common proxy limits. */
+const UUID_BATCH = 200;
+
+const VM_FIELDS = ['uuid', 'name', 'state', 'platform', 'architecture', 'hypervisorType', 'type', 'zoneUuid', 'clusterUuid', 'hostUuid'];
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+export function tagVersion(tag: string): string | null {
+  if (!tag.startsWith(VERSION_TAG_PREFIX)) return null;
+  const value = tag.slice(VERSION_TAG_PREFIX.length);
+  return value.length > MAX_TAG_VALUE ? `${value.slice(0, MAX_TAG_VALUE)}...` : value;
+}
+
+export interface VersionReadings {
+  tags: Map<string, string[]>;
+  reported: Map<string, string>;
+}
+
+/** GuestTools:: tags of VMs (never hosts or images) and guest reports, for all VMs or the given ones. */
+export async function readVersions(client: QueryPort, vmUuids?: readonly string[]): Promise<VersionReadings> {
+  const readings: VersionReadings = { tags: new Map(), reported: new Map() };
+  const batches = vmUuids ? chunk(vmUuids, UUID_BATCH) : [null];
+  for (const batch of batches) {
+    const tagConditions = ['resourceType=VmInstanceVO', `tag~=${VERSION_TAG_PREFIX}%`];
+    if (batch) tagConditions.push(`resourceUuid?=${batch.join(',')}`);
+    for await (const page of client.queryPages('system-tags', tagConditions, { fields: ['resourceUuid', 'tag'] })) {
+      for (const row of page) {
+        const uuid = str(row.resourceUuid);
+        const version = tagVersion(str(row.tag) ?? '');
+        if (!uuid || version === null) continue;
+        const list = readings.tags.get(uuid);
+        if (list) list.push(version);
+        else readings.tags.set(uuid, [version]);
+      }
+    }
+    const stateConditions = ['qgaState!=NotInstalled'];
+    if (batch) stateConditions.push(`vmInstanceUuid?=${batch.join(',')}`);
+    for await (const page of client.queryPages('guesttools', stateConditions, { fields: ['vmInstanceUuid', 'version', 'qgaState'] })) {
+      for (const row of page) {
+        const uuid = str(row.vmInstanceUuid);
+        const version = str(row.version);
+        if (uuid && version && row.qgaState !== 'NotInstalled') readings.reported.set(uuid, version.slice(0, MAX_TAG_VALUE));
+      }
+    }
+  }
+  return readings;
+}
+
+/** Exact tags (system tags) of VMs that include/exclude selectors name; only queried when selectors use tags. */
+async function readSelectorTags(client: QueryPort, tags: readonly string[]): Promise<Map<string, string[]>> {
+  const byVm = new Map<string, string[]>();
+  if (tags.length === 0) return byVm;
+  const conditions = ['resourceType=VmInstanceVO', `tag?=${tags.join(',')}`];
+  for await (const page of client.queryPages('system-tags', conditions, { fields: ['resourceUuid', 'tag'] })) {
+    for (const row of page) {
+      const uuid = str(row.resourceUuid);
+      const tag = str(row.tag);
+      if (!uuid || !tag) continue;
+      const list = byVm.get(uuid);
+      if (list) list.push(tag);
+      else byVm.set(uuid, [tag]);
+    }
+  }
+  return byVm;
+}
+
+export async function readInventory(client: QueryPort, opts: { selectorTags: readonly string[]; vmUuids?: readonly string[] }): Promise<VmFacts[]> {
+  const vms: VmFacts[] = [];
+  const uuidFilter = opts.vmUuids ? [`uuid?=${opts.vmUuids.join(',')}`] : [];
+  for await (const page of client.queryPages('vm-instances', uuidFilter, { fields: VM_FIELDS })) {
+    for (const row of page) {
+      const uuid = str(row.uuid);
+      if (!uuid) continue;
+      vms.push({
+        uuid,
+        name: str(row.name) ?? '',
+        state: str(row.state) ?? 'Unknown',
+        platform: str(row.platform) ?? 'Other',
+        architecture: str(row.architecture) ?? 'x86_64',
+        hypervisorType: str(row.hypervisorType) ?? '',
+        type: str(row.type) ?? '',
+        zoneUuid: str(row.zoneUuid),
+        clusterUuid: str(row.clusterUuid),
+        hostUuid: str(row.hostUuid),
+        hasCdRom: false,
+        tagVersions: [],
+        reportedVersion: null,
+        tags: [],
+      });
+    }
+  }
+  const cdromConditions = opts.vmUuids ? [`vmInstanceUuid?=${opts.vmUuids.join(',')}`] : [];
+  const withCdRom = new Set<string>();
+  for await (const page of client.queryPages('vm-instances/cdroms', cdromConditions, { fields: ['vmInstanceUuid'] })) {
+    for (const row of page) {
+      const uuid = str(row.vmInstanceUuid);
+      if (uuid) withCdRom.add(uuid);
+    }
+  }
+  const versions = await readVersions(client, opts.vmUuids);
+  const selectorTags = await readSelectorTags(client, opts.selectorTags);
+  for (const vm of vms) {
+    vm.hasCdRom = withCdRom.has(vm.uuid);
+    vm.tagVersions = versions.tags.get(vm.uuid) ?? [];
+    vm.reportedVersion = versions.reported.get(vm.uuid) ?? null;
+    vm.tags = selectorTags.get(vm.uuid) ?? [];
+  }
+  return vms;
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i++) {
+    if (i % size === 0) out.push([]);
+    out[out.length - 1].push(items[i]);
+  }
+  return out;
+}

@@ -1,0 +1,66 @@
+// The run report: the JSON document of `plan --json` / `reconcile --json` (DESIGN.md section 3),
+// also the source of the human summary.
+import type { CatalogTarget } from '../domain.js';
+import type { ZStackErrorBody } from '../errors.js';
+import type { Action, Reason } from '../plan/reasons.js';
+import type { GroupCheck } from './catalog-check.js';
+
+export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'halted' | 'noop' | 'dry-run' | 'interrupted';
+export type Outcome = 'verified' | 'attached' | 'failed' | 'not-started';
+
+export interface ActionReport {
+  vmUuid: string;
+  vmName: string;
+  current: string | null;
+  target: string | null;
+  action: Action;
+  reason: Reason;
+  outcome: Outcome | null;
+  error: ZStackErrorBody | null;
+}
+
+export interface RunCounts {
+  vms: number;
+  attach: number;
+  skip: number;
+  defer: number;
+  succeeded: number;
+  failed: number;
+  verified: number;
+  [reason: `${string}/${string}`]: number;
+}
+
+export interface RunReport {
+  runId: number;
+  status: RunStatus;
+  dryRun: boolean;
+  planHash: string;
+  targets: CatalogTarget[];
+  counts: RunCounts;
+  catalogChecks: GroupCheck[];
+  regressions: { vmUuid: string; from: string; to: string }[];
+  message: string | null;
+  actions: ActionReport[];
+}
+
+export function runStatus(r: { dryRun: boolean; attach: number; succeeded: number; failed: number; halted: boolean; interrupted: boolean }): RunStatus {
+  if (r.dryRun) return 'dry-run';
+  if (r.interrupted) return 'interrupted';
+  if (r.halted) return 'halted';
+  if (r.attach === 0) return 'noop';
+  if (r.failed === 0) return 'succeeded';
+  return r.succeeded > 0 ? 'partial' : 'failed';
+}
+
+/** Exit code of `reconcile` for a finished run (DESIGN.md section 3). */
+export function exitCodeFor(status: RunStatus): number {
+  switch (status) {
+    case 'partial':
+    case 'failed':
+      return 1;
+    case 'halted':
+      return 4;
+    default:
+      return 0;
+  }
+}

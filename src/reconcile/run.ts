@@ -1,0 +1,203 @@
+// One reconcile pass: observe (catalog, inventory, history) -> plan -> catalog check -> apply -> verify
+// -> record. Level-triggered: every run re-reads the world, so a crash or a repeat is harmless.
+import type { Logger } from 'pino';
+import { errorToJson, GtrError } from '../errors.js';
+import type { Config } from '../config/types.js';
+import { scanCatalog } from '../catalog/scan.js';
+import { highestVersion } from '../catalog/version.js';
+import { applyAttaches, type ApplyResult } from '../apply/apply.js';
+import { concurrencyFor, errorBudgetFor } from '../apply/limits.js';
+import type { Ledger, RunTrigger } from '../ledger/index.js';
+import { countDecisions, currentVersion, planRun, type Decision, type Plan } from '../plan/plan.js';
+import { isWindowOpen } from '../plan/window.js';
+import { newJobUuid, type ZStackClient } from '../zstack/client.js';
+import { checkCatalog, type GroupCheck } from './catalog-check.js';
+import { fleetSummary } from './fleet.js';
+import { readInventory, readVersions } from './inventory.js';
+import { exitCodeFor, runStatus, type ActionReport, type RunCounts, type RunReport } from './report.js';
+
+const QUARANTINE_MAX_MS = 7 * 24 * 3_600_000;
+
+export interface ReconcileDeps {
+  config: Config;
+  client: ZStackClient;
+  ledger: Ledger;
+  logger: Logger;
+  now: () => number;
+}
+
+export interface ReconcileOptions {
+  trigger: RunTrigger;
+  dryRun: boolean;
+  /** Only these VMs (`--vm`). */
+  vmUuids?: string[];
+  /** At most this many attaches (`--limit`), on top of policy.maxPerRun. */
+  limit?: number;
+  /** Rollout membership of started waves; null or absent when no rollout restricts attaches. */
+  wave?: ReadonlySet<string> | null;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number, failed: number) => void;
+}
+
+export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Promise<{ report: RunReport; exitCode: number }> {
+  const { ledger, now } = deps;
+  // The run is on record from its first step, so a run that fails to observe is recorded too.
+  const runId = ledger.startRun({ trigger: opts.trigger, dryRun: opts.dryRun, now: now() });
+  const logger = deps.logger.child({ runId });
+  try {
+    const report = await reconcileRecorded(deps, opts, runId, logger);
+    ledger.finishRun(runId, { status: report.status, counts: { ...report.counts }, now: now(), message: report.message ?? undefined });
+    logger.info({ status: report.status, counts: pickContractCounts(report.counts), message: report.message }, 'run finished');
+    return { report, exitCode: exitCodeFor(report.status) };
+  } catch (error) {
+    const aborted = error instanceof GtrError && error.code === 'GTR_ABORTED';
+    const message = errorToJson(error).details;
+    ledger.finishRun(runId, { status: aborted ? 'interrupted' : 'failed', counts: {}, now: now(), message });
+    logger.error({ error: errorToJson(error) }, 'run failed');
+    throw error;
+  }
+}
+
+async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, runId: number, logger: Logger): Promise<RunReport> {
+  const { config, client, ledger, now } = deps;
+  const catalog = await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
+  for (const problem of catalog.problems) logger.warn(problem, 'ISO catalog problem');
+
+  const selectorTags = [...(config.policy.include?.tags ?? []), ...(config.policy.exclude?.tags ?? [])];
+  const vms = await readInventory(client, { selectorTags, vmUuids: opts.vmUuids });
+  logger.info({ trigger: opts.trigger, dryRun: opts.dryRun, vms: vms.length, targets: catalog.targets }, 'inventory read');
+  if (!opts.vmUuids) ledger.setRunFleet(runId, fleetSummary(vms));
+
+  const regressions = opts.dryRun
+    ? []
+    : ledger.observeVersions(vms.map((vm) => ({ vmUuid: vm.uuid, version: currentVersion(vm).raw })), now());
+  for (const r of regressions) logger.warn(r, 'GuestTools version went backwards');
+
+  const maxPerRun = minPositive(config.policy.maxPerRun, opts.limit ?? 0);
+  const planInput = {
+    vms,
+    targets: catalog.targets,
+    history: ledger.vmStates(),
+    policy: { ...config.policy, maxPerRun },
+    now: now(),
+    mismatchedGroups: new Set<string>(),
+    windowOpen: isWindowOpen(config.schedule.windows, config.schedule.timezone, now()),
+    wave: opts.wave ?? null,
+  };
+  const firstPlan = planRun(planInput);
+  const catalogChecks = await checkCatalog(client, attachesOf(firstPlan), logger);
+  const mismatched = catalogChecks.filter((c) => c.mismatch).map((c) => c.group);
+  const plan = mismatched.length > 0 ? planRun({ ...planInput, mismatchedGroups: new Set(mismatched) }) : firstPlan;
+
+  ledger.setRunPlan(runId, { planHash: plan.hash, targets: catalog.targets });
+  ledger.recordDecisions(runId, plan.decisions);
+  const attaches = attachesOf(plan);
+
+  let applied: ApplyResult | null = null;
+  let verified = new Set<string>();
+  if (!opts.dryRun && attaches.length > 0) {
+    applied = await applyAttaches(attaches, client, ledger, {
+      runId,
+      maxConcurrency: concurrencyFor(config.policy.maxConcurrency, attaches.length),
+      maxPerHost: config.policy.maxPerHost,
+      maxErrors: errorBudgetFor(config.policy.maxErrors, attaches.length),
+      recordVersionTag: config.zstack.recordVersionTag,
+      quarantine: { afterFailures: config.policy.quarantineAfter, baseMs: config.policy.quarantineBaseMs, maxMs: QUARANTINE_MAX_MS },
+      newJobUuid,
+      now,
+      logger,
+      onProgress: opts.onProgress,
+      signal: opts.signal,
+    });
+    verified = await verify(client, plan.decisions, applied);
+    ledger.markVerified(runId, [...verified]);
+  }
+  return buildReport({ runId, dryRun: opts.dryRun, plan, applied, verified, catalogChecks, regressions, targets: catalog.targets });
+}
+
+function pickContractCounts(c: RunCounts) {
+  return { vms: c.vms, attach: c.attach, skip: c.skip, defer: c.defer, succeeded: c.succeeded, failed: c.failed, verified: c.verified };
+}
+
+function attachesOf(plan: Plan): Decision[] {
+  return plan.decisions.filter((d) => d.action === 'attach');
+}
+
+function minPositive(a: number, b: number): number {
+  if (a > 0 && b > 0) return Math.min(a, b);
+  return a > 0 ? a : b;
+}
+
+/** Re-read the versions of this run's attached VMs in batches; verified when the guest (or the tag) says target. */
+async function verify(client: ZStackClient, decisions: readonly Decision[], applied: ApplyResult): Promise<Set<string>> {
+  const attached = [...applied.results].filter(([, r]) => r.outcome === 'attached').map(([uuid]) => uuid);
+  const verified = new Set<string>();
+  if (attached.length === 0) return verified;
+  const readings = await readVersions(client, attached);
+  const targetOf = new Map(decisions.map((d) => [d.vmUuid, d.target]));
+  for (const uuid of attached) {
+    const now = readings.reported.get(uuid) ?? highestVersion(readings.tags.get(uuid) ?? [])?.raw ?? null;
+    if (now !== null && now === targetOf.get(uuid)) verified.add(uuid);
+  }
+  return verified;
+}
+
+function buildReport(r: {
+  runId: number;
+  dryRun: boolean;
+  plan: Plan;
+  applied: ApplyResult | null;
+  verified: Set<string>;
+  catalogChecks: GroupCheck[];
+  regressions: RunReport['regressions'];
+  targets: RunReport['targets'];
+}): RunReport {
+  const halted = new Set(r.applied?.budgetHalted ?? []);
+  const actions: ActionReport[] = r.plan.decisions.map((d) => {
+    const budgetHalted = halted.has(d.vmUuid);
+    const result = r.applied?.results.get(d.vmUuid);
+    let outcome: ActionReport['outcome'] = null;
+    if (d.action === 'attach' && !budgetHalted && !r.dryRun) {
+      outcome = !result ? 'not-started' : result.outcome === 'failed' ? 'failed' : r.verified.has(d.vmUuid) ? 'verified' : 'attached';
+    }
+    return {
+      vmUuid: d.vmUuid,
+      vmName: d.vmName,
+      current: d.current,
+      target: d.target,
+      action: budgetHalted ? 'defer' : d.action,
+      reason: budgetHalted ? 'budget-halted' : d.reason,
+      outcome,
+      error: result?.error ?? null,
+    };
+  });
+  const byReason = countDecisions(actions);
+  const failed = actions.filter((a) => a.outcome === 'failed').length;
+  const succeeded = actions.filter((a) => a.outcome === 'verified' || a.outcome === 'attached').length;
+  const counts = { ...byReason, succeeded, failed, verified: r.verified.size } as RunCounts;
+  const status = runStatus({
+    dryRun: r.dryRun,
+    attach: counts.attach,
+    succeeded,
+    failed,
+    halted: r.applied?.halted ?? false,
+    interrupted: (r.applied?.notStarted.length ?? 0) > 0,
+  });
+  const mismatches = r.catalogChecks.filter((c) => c.mismatch);
+  const message =
+    mismatches.length > 0
+      ? `catalog mismatch for ${mismatches.map((c) => `${c.group} (ISO folder ${c.catalogVersion}, management node offers ${c.offeredVersion ?? 'the VM its current version'})`).join(', ')}: restart the management node so it loads the new ISO`
+      : null;
+  return {
+    runId: r.runId,
+    status,
+    dryRun: r.dryRun,
+    planHash: r.plan.hash,
+    targets: r.targets,
+    counts,
+    catalogChecks: r.catalogChecks,
+    regressions: r.regressions,
+    message,
+    actions,
+  };
+}

@@ -1,0 +1,22 @@
+// The JSON of `gtr status --json` (and the daemon's /api/status): built from the ledger alone.
+import type { Config } from '../config/types.js';
+import type { Ledger } from '../ledger/index.js';
+import { isWindowOpen, nextWindowOpening } from '../plan/window.js';
+import { runSummaryJson } from './history.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function statusJson(ledger: Ledger, config: Config, now: number) {
+  const last = ledger.lastRun();
+  const fleet = ledger.lastFleet();
+  const lease = ledger.leaseHolder(now);
+  const { windows, timezone } = config.schedule;
+  return {
+    lastRun: last ? runSummaryJson(last) : null,
+    lease: lease ? { holder: lease.holder, purpose: lease.purpose, host: lease.host, pid: lease.pid, acquiredAt: iso(lease.acquiredAt), expiresAt: iso(lease.expiresAt) } : null,
+    window: { open: isWindowOpen(windows, timezone, now), nextOpening: iso(nextWindowOpening(windows, timezone, now)) },
+    fleetRunId: fleet?.runId ?? null,
+    fleetTotal: fleet ? fleet.rows.reduce((n, r) => n + r.count, 0) : 0,
+    fleet: fleet?.rows ?? [],
+  };
+}

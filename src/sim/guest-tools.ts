@@ -1,0 +1,188 @@
+// The guest-tools APIs: AttachGuestToolsIsoToVm / DetachGuestToolsIsoFromVm (async jobs),
+// GetLatestGuestToolsForVm and GetVmGuestToolsInfo (sync), with the interceptor checks and messages
+// of zstack-api.md 4.1-4.3, and the simulated guest that installs the tools after an attach.
+import { agentTypeForPlatform } from '../domain.js';
+import type { AttachStats } from './attach-stats.js';
+import type { Faults } from './faults.js';
+import type { Job, Jobs } from './jobs.js';
+import { hashUnit } from './rng.js';
+import type { TimerSet } from './timers.js';
+import { errorReply, json, vmNotFound, zsDate, zsError, type SimReply, type ZsError } from './wire.js';
+import { VERSION_TAG, VM_TYPE, type IsoRow, type VmRow, type World } from './world.js';
+
+export const ATTACHED_TAG = 'guestToolsHasAttached';
+
+export interface GuestToolsOptions {
+  jobDurationMs: number;
+  recordVersionTag: boolean;
+  installDelayMs: number;
+  neverInstallShare: number;
+  guestSeed: number;
+}
+
+export interface GuestToolsDeps {
+  world: World;
+  jobs: Jobs;
+  faults: Faults;
+  stats: AttachStats;
+  /** Cancelled by an MN restart. */
+  jobTimers: TimerSet;
+  /** Guest-side timers: survive an MN restart, cancelled by close(). */
+  guestTimers: TimerSet;
+  opts: GuestToolsOptions;
+}
+
+const attachErr = (uuid: string, why: string): ZsError =>
+  zsError('SYS.1007', `cannot attach guest-tools iso to vm[uuid:${uuid}] because ${why}`);
+
+function isoFor(world: World, vm: VmRow): IsoRow | undefined {
+  return world.newestIso(vm.architecture, vm.hypervisorType, agentTypeForPlatform(vm.platform));
+}
+
+export class GuestTools {
+  private readonly vmQueues = new Map<string, (() => void)[]>();
+
+  constructor(private readonly d: GuestToolsDeps) {}
+
+  /** Interceptor checks of 4.1 in order, then the ISO lookup (GT.1005). */
+  private attachProblem(vm: VmRow | undefined, uuid: string): ZsError | IsoRow {
+    if (!vm) return vmNotFound(uuid);
+    if (vm.hypervisorType !== 'KVM') return attachErr(uuid, "it's hypervisor type is not supported");
+    if (vm.state !== 'Running') return attachErr(uuid, "it's not running");
+    if (vm.type !== 'UserVm') return attachErr(uuid, "it's not user vm");
+    if (vm.cdRoms <= 0) return attachErr(uuid, 'it has no cdrom');
+    const iso = isoFor(this.d.world, vm);
+    if (!iso) {
+      return zsError('GT.1005', `no proper guest tools iso found in management node[uuid:${this.d.world.mnUuid}] for host[uuid:${vm.hostUuid ?? ''}]`);
+    }
+    return iso;
+  }
+
+  startAttach(job: Job, vmUuid: string, systemTags: string[]): void {
+    const { world, jobs, stats } = this.d;
+    stats.started.push({ vmUuid, jobUuid: job.uuid, systemTags: [...systemTags], at: Date.now() });
+    const vm = world.getVm(vmUuid);
+    const checked = this.attachProblem(vm, vmUuid);
+    if (!vm || !('agentType' in checked)) {
+      jobs.fail(job, checked as ZsError);
+      return;
+    }
+    this.serialised(vmUuid, (done) => this.runAttach(job, vm, checked, systemTags, done));
+  }
+
+  private runAttach(job: Job, vm: VmRow, iso: IsoRow, systemTags: string[], done: () => void): void {
+    const { world, jobs, faults, stats, jobTimers, opts } = this.d;
+    const host = vm.hostUuid;
+    stats.begin(host);
+    const stuck = faults.stuckJob();
+    jobTimers.after(opts.jobDurationMs, () => {
+      stats.end(host);
+      done();
+      if (stuck || !jobs.alive(job)) return; // a stuck job stays "running" until an MN restart drops it
+      if (faults.attachFails(vm.uuid)) {
+        const path = iso.agentType === 'WindowsOnKvm' ? 'GuestTools.iso' : 'GuestTools_linux.iso';
+        jobs.fail(job, zsError('SYS.1006', `failed to attach guest tools iso to vm[uuid:${vm.uuid}], because:/var/lib/zstack/guesttools/${path} not exists`));
+        return;
+      }
+      if (host) world.markHostIso(host, iso.agentType, iso.version);
+      world.tags.ensure(vm.uuid, VM_TYPE, ATTACHED_TAG);
+      const versionTag = systemTags.find((t) => t.startsWith(VERSION_TAG));
+      if (opts.recordVersionTag && versionTag) world.tags.recreate(vm.uuid, VM_TYPE, VERSION_TAG, versionTag);
+      jobs.succeed(job);
+      this.scheduleInstall(vm, iso.version);
+    });
+  }
+
+  private scheduleInstall(vm: VmRow, version: string): void {
+    const { world, guestTimers, opts } = this.d;
+    const never = vm.installs === false ||
+      (vm.installs === undefined && opts.neverInstallShare > 0 && hashUnit(vm.uuid, opts.guestSeed) < opts.neverInstallShare);
+    if (never) return;
+    guestTimers.after(opts.installDelayMs, () => {
+      if (world.getVm(vm.uuid)) world.guestReport(vm.uuid, version);
+    });
+  }
+
+  /** The MN serialises attaches per VM (`attach-guest-tools-iso-on-vm-<uuid>`). */
+  private serialised(vmUuid: string, task: (done: () => void) => void): void {
+    const queue = this.vmQueues.get(vmUuid);
+    const run = (): void => {
+      let released = false;
+      task(() => {
+        if (released) return;
+        released = true;
+        const q = this.vmQueues.get(vmUuid);
+        const next = q?.shift();
+        if (next) next();
+        else this.vmQueues.delete(vmUuid);
+      });
+    };
+    if (queue) queue.push(run);
+    else {
+      this.vmQueues.set(vmUuid, []);
+      run();
+    }
+  }
+
+  startDetach(job: Job, vmUuid: string): void {
+    const { world, jobs, jobTimers, opts } = this.d;
+    if (!world.getVm(vmUuid)) {
+      jobs.fail(job, vmNotFound(vmUuid));
+      return;
+    }
+    jobTimers.after(opts.jobDurationMs, () => {
+      if (!jobs.alive(job)) return;
+      world.tags.remove(vmUuid, (t) => t === ATTACHED_TAG);
+      jobs.succeed(job);
+    });
+  }
+
+  /** MN restart: queued and running jobs are gone. */
+  reset(): void {
+    this.vmQueues.clear();
+  }
+
+  latest(vmUuid: string): SimReply {
+    const { world } = this.d;
+    const vm = world.getVm(vmUuid);
+    if (!vm) return errorReply(vmNotFound(vmUuid));
+    const err = (why: string): SimReply =>
+      errorReply(zsError('SYS.1007', `cannot get latest guest-tools for vm[uuid:${vmUuid}] because ${why}`));
+    if (vm.hypervisorType !== 'KVM') return err("it's hypervisor type is not supported");
+    if (vm.state !== 'Running' && vm.state !== 'VolumeRecovering') return err("it's not running or volume recovering.");
+    if (vm.type !== 'UserVm') return err("it's not user vm");
+    const iso = isoFor(world, vm);
+    if (!iso) return json(200, { success: true });
+    const guest = world.guest(vmUuid);
+    const current = guest && guest.qgaState !== 'NotInstalled'
+      ? guest.version
+      : (world.vmTags(vmUuid).find((t) => t.startsWith(VERSION_TAG))?.slice(VERSION_TAG.length) ?? null);
+    if (iso.version === current) return json(200, { success: true });
+    return json(200, {
+      inventory: {
+        uuid: iso.uuid, managementNodeUuid: iso.managementNodeUuid, architecture: iso.architecture,
+        hypervisorType: iso.hypervisorType, version: iso.version, agentType: iso.agentType,
+        createDate: zsDate(iso.createdAt), lastOpDate: zsDate(iso.createdAt),
+      },
+      success: true,
+    });
+  }
+
+  info(vmUuid: string): SimReply {
+    const { world } = this.d;
+    const vm = world.getVm(vmUuid);
+    if (!vm) return errorReply(vmNotFound(vmUuid));
+    const err = (why: string): SimReply =>
+      errorReply(zsError('SYS.1007', `cannot get guest-tools info from vm[uuid:${vmUuid}] because ${why}`));
+    if (vm.state !== 'Running' && vm.state !== 'VolumeRecovering') return err("it's not running");
+    if (vm.type !== 'UserVm') return err("it's not user vm");
+    if (vm.hypervisorType !== 'KVM') return json(200, { status: 'Not Supported', success: true });
+    const guest = world.guest(vmUuid);
+    if (!guest) return json(200, { status: 'Not Connected', features: {}, success: true });
+    const status = guest.qgaState === 'NotRunning' || guest.qgaState === 'NotInstalled' ? 'NotRunning' : 'Running';
+    const version = guest.qgaState === 'NotInstalled' ? null : guest.version;
+    // Side effect of the real API: a returned version rewrites the VM's tag.
+    if (version) world.tags.recreate(vmUuid, VM_TYPE, VERSION_TAG, `${VERSION_TAG}${version}`);
+    return json(200, version ? { version, status, features: {}, success: true } : { status, features: {}, success: true });
+  }
+}

@@ -1,0 +1,251 @@
+// The query engine behind every `GET` query API: q conditions, sort, paging, count, fields.
+// Filter + sort the cached row list, then slice; results are cached per world version so paging
+// a 100k fleet does not re-filter for every page.
+import {
+  javaBoolean, likeToRegExp, noOperatorMessage, parseCondition, type Condition, type Params,
+} from './query-params.js';
+import { errorReply, json, text, zsError, type SimReply } from './wire.js';
+
+export type Scalar = string | number | boolean | null;
+export type FieldKind = 'string' | 'number' | 'boolean' | 'date';
+
+export interface FieldSpec<T> {
+  kind: FieldKind;
+  get(row: T): Scalar | Scalar[];
+  /** Lists (child inventories, tags) can be filtered on but not sorted or picked with `fields`. */
+  list?: boolean;
+}
+
+export interface Resource<T> {
+  name: string;
+  className: string;
+  fields: Record<string, FieldSpec<T>>;
+  rows(): T[];
+  toInventory(row: T): Record<string, unknown>;
+  /** Direct lookups by field value (primary/foreign keys), so `uuid=`/`uuid?=` queries skip the full scan. */
+  index?: Record<string, (value: string) => readonly T[]>;
+  /** Extra schema entries for child objects of one inventory, e.g. `vmCdRoms[0]`. */
+  childSchema?(inventory: Record<string, unknown>): Record<string, string>;
+}
+
+type Matcher<T> = (row: T) => boolean;
+
+class QueryError extends Error {
+  constructor(readonly reply: SimReply) {
+    super('query error');
+  }
+}
+
+const argerr = (details: string): QueryError => new QueryError(errorReply(zsError('SYS.1007', details)));
+
+function toComparable(kind: FieldKind, value: string): number | string | boolean {
+  if (kind === 'number') {
+    const n = Number(value);
+    if (value.trim() === '' || Number.isNaN(n)) throw argerr(`invalid number value[${value}]`);
+    return n;
+  }
+  if (kind === 'boolean') return value.toLowerCase() === 'true';
+  if (kind === 'date') {
+    const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+    if (Number.isNaN(n)) throw argerr(`invalid date value[${value}]`);
+    return n;
+  }
+  return value;
+}
+
+function scalarTest(kind: FieldKind, c: Condition): (v: Scalar) => boolean {
+  switch (c.op) {
+    case 'is null': return (v) => v === null;
+    case 'not null': return (v) => v !== null;
+    case '~=': case '!~=': {
+      const re = likeToRegExp(c.value);
+      return (v) => v !== null && re.test(String(v));
+    }
+    case '?=': case '!?=': {
+      const set = new Set(c.value.split(',').map((x) => toComparable(kind, x)));
+      return (v) => v !== null && set.has(v);
+    }
+    default: {
+      const want = toComparable(kind, c.value);
+      const cmp = (v: Scalar): number => (v! < want ? -1 : v! > want ? 1 : 0);
+      const ops: Record<string, (n: number) => boolean> = {
+        '=': (n) => n === 0, '!=': (n) => n !== 0, '>': (n) => n > 0, '<': (n) => n < 0, '>=': (n) => n >= 0, '<=': (n) => n <= 0,
+      };
+      const test = ops[c.op] ?? (() => false);
+      return (v) => v !== null && test(cmp(v));
+    }
+  }
+}
+
+const NEGATIVE = new Set(['!=', '!~=', '!?=']);
+const POSITIVE_OF: Record<string, Condition['op']> = { '!=': '=', '!~=': '~=', '!?=': '?=' };
+
+function matcher<T>(res: Resource<T>, c: Condition): Matcher<T> {
+  const spec = res.fields[c.field];
+  if (!spec) throw argerr(`field[${c.field}] is not a queryable field of ${res.className}`);
+  if (!spec.list) {
+    const test = scalarTest(spec.kind, c);
+    if (!NEGATIVE.has(c.op)) return (row) => test(spec.get(row) as Scalar);
+    // SQL: a NULL column never satisfies `!=`, NOT LIKE or NOT IN either.
+    const pos = scalarTest(spec.kind, { ...c, op: POSITIVE_OF[c.op] ?? '=' });
+    return (row) => {
+      const v = spec.get(row) as Scalar;
+      return v !== null && !pos(v);
+    };
+  }
+  const listOf = (row: T): Scalar[] => spec.get(row) as Scalar[];
+  if (c.op === 'is null') return (row) => listOf(row).length === 0;
+  if (c.op === 'not null') return (row) => listOf(row).length > 0;
+  const pos = scalarTest(spec.kind, NEGATIVE.has(c.op) ? { ...c, op: POSITIVE_OF[c.op] ?? '=' } : c);
+  if (NEGATIVE.has(c.op)) return (row) => !listOf(row).some(pos);
+  return (row) => listOf(row).some(pos);
+}
+
+function compareScalars(a: Scalar, b: Scalar): number {
+  if (a === b) return 0;
+  if (a === null) return -1; // MySQL sorts NULL first ascending
+  if (b === null) return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export interface QueryInput {
+  params: Params;
+  /** Conditions implied by the path, e.g. `/vm-instances/{uuid}`. */
+  implicit?: Condition[];
+}
+
+export class QueryEngine {
+  private readonly cache = new Map<string, unknown[]>();
+  private cacheVersion = -1;
+
+  constructor(private readonly version: () => number) {}
+
+  run<T>(res: Resource<T>, input: QueryInput): SimReply {
+    try {
+      return this.execute(res, input);
+    } catch (error) {
+      if (error instanceof QueryError) return error.reply;
+      throw error;
+    }
+  }
+
+  private execute<T>(res: Resource<T>, { params, implicit = [] }: QueryInput): SimReply {
+    const conds: Condition[] = [...implicit];
+    for (const q of params.get('q') ?? []) {
+      const c = parseCondition(q);
+      if (!c) return text(400, noOperatorMessage(q));
+      conds.push(c);
+    }
+    const limit = intParam(params, 'limit', 1000);
+    const start = intParam(params, 'start', 0);
+    if (typeof limit === 'string') return text(400, limit);
+    if (typeof start === 'string') return text(400, start);
+
+    const sortRaw = (params.get('sort') ?? [])[0]?.trim() ?? '';
+    let sortField = '';
+    let desc = false;
+    if (sortRaw) {
+      desc = sortRaw.startsWith('-');
+      sortField = sortRaw.replace(/^[+-]/, '').trim();
+      const spec = res.fields[sortField];
+      if (!spec || spec.list) throw argerr(`cannot sort by field[${sortField}] of ${res.className}`);
+    }
+    const fieldsRaw = (params.get('fields') ?? [])[0];
+    const picked = fieldsRaw === undefined ? null : fieldsRaw.split(',').map((f) => f.trim()).filter(Boolean);
+    for (const f of picked ?? []) {
+      const spec = res.fields[f];
+      if (!spec || spec.list || f.includes('.') || f.startsWith('__')) {
+        throw argerr(`field[${f}] is not a primitive field of ${res.className}`);
+      }
+    }
+    const matchers = conds.map((c) => matcher(res, c));
+    const rows = this.filtered(res, conds, matchers, sortField, desc);
+
+    if (javaBoolean(params.get('count')?.[0])) return json(200, { total: rows.length });
+    const page = rows.slice(start, start + limit);
+    const inventories = page.map((row) => {
+      const inv = res.toInventory(row);
+      return picked ? pick(inv, picked) : inv;
+    });
+    const reply: Record<string, unknown> = { inventories };
+    if (javaBoolean(params.get('replyWithCount')?.[0])) reply.total = rows.length;
+    if (inventories.length > 0) reply.schema = schemaOf(res, inventories, picked !== null);
+    return json(200, reply);
+  }
+
+  private filtered<T>(res: Resource<T>, conds: Condition[], matchers: Matcher<T>[], sortField: string, desc: boolean): T[] {
+    const indexed = this.viaIndex(res, conds);
+    if (indexed) {
+      const rows = indexed.filter((row) => matchers.every((m) => m(row)));
+      if (!sortField) return rows;
+      const get = (res.fields[sortField] as FieldSpec<T>).get;
+      return rows.sort((a, b) => (desc ? -1 : 1) * compareScalars(get(a) as Scalar, get(b) as Scalar));
+    }
+    const version = this.version();
+    if (version !== this.cacheVersion) {
+      this.cache.clear();
+      this.cacheVersion = version;
+    }
+    const sortKey = sortField ? `${desc ? '-' : '+'}${sortField}` : '';
+    const key = `${res.name}|${sortKey}|${JSON.stringify(conds)}`;
+    const hit = this.cache.get(key);
+    if (hit) return hit as T[];
+    let base = res.rows();
+    if (sortField) {
+      const baseKey = `${res.name}|${sortKey}|sorted`;
+      const sorted = this.cache.get(baseKey) as T[] | undefined;
+      if (sorted) base = sorted;
+      else {
+        const get = (res.fields[sortField] as FieldSpec<T>).get;
+        base = [...base].sort((a, b) => (desc ? -1 : 1) * compareScalars(get(a) as Scalar, get(b) as Scalar));
+        this.remember(baseKey, base);
+      }
+    }
+    const out = matchers.length === 0 ? base : base.filter((row) => matchers.every((m) => m(row)));
+    this.remember(key, out);
+    return out;
+  }
+
+  /** Candidate rows from the first `=`/`?=` condition on an indexed field (in value order), else null. */
+  private viaIndex<T>(res: Resource<T>, conds: Condition[]): T[] | null {
+    for (const c of conds) {
+      const lookup = res.index?.[c.field];
+      if (!lookup || (c.op !== '=' && c.op !== '?=')) continue;
+      const values = c.op === '=' ? [c.value] : [...new Set(c.value.split(','))];
+      const out: T[] = [];
+      for (const v of values) for (const row of lookup(v)) out.push(row);
+      return out;
+    }
+    return null;
+  }
+
+  private remember(key: string, rows: unknown[]): void {
+    if (this.cache.size >= 32) this.cache.clear();
+    this.cache.set(key, rows);
+  }
+}
+
+function intParam(params: Params, name: string, dflt: number): number | string {
+  const raw = params.get(name)?.[0];
+  if (raw === undefined) return dflt;
+  if (!/^-?\d+$/.test(raw.trim())) return `Invalid query parameter[${name}], it must be an integer but got [${raw}]`;
+  const n = Number(raw.trim());
+  if (n < 0) return `Invalid query parameter[${name}], it must not be negative but got [${raw}]`;
+  return n;
+}
+
+function pick(inv: Record<string, unknown>, fields: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) if (inv[f] !== undefined && inv[f] !== null) out[f] = inv[f];
+  return out;
+}
+
+function schemaOf<T>(res: Resource<T>, inventories: Record<string, unknown>[], picked: boolean): Record<string, string> {
+  const schema: Record<string, string> = {};
+  inventories.forEach((inv, i) => {
+    schema[`inventories[${i}]`] = res.className;
+    if (picked || !res.childSchema) return;
+    for (const [path, cls] of Object.entries(res.childSchema(inv))) schema[`inventories[${i}].${path}`] = cls;
+  });
+  return schema;
+}

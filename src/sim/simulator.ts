@@ -1,0 +1,128 @@
+// startSimulator(): wires the world, sessions, jobs, faults and guest-tools logic to a node:http server.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AttachStats } from './attach-stats.js';
+import { Sessions } from './auth.js';
+import { Faults } from './faults.js';
+import { generateFleet } from './fleet.js';
+import { GuestTools } from './guest-tools.js';
+import { Jobs } from './jobs.js';
+import { QueryEngine, type Resource } from './query.js';
+import { cdRomResource, guestStateResource, tagResource, vmResource } from './resources.js';
+import { createHandler } from './server.js';
+import { TimerSet } from './timers.js';
+import type { CallRecord, FaultOptions, SimIso, SimOptions, SimVm, Simulator } from './types.js';
+import { DEFAULT_ISOS, World } from './world.js';
+
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> {
+  const accountName = opts.accountName ?? 'admin';
+  const password = opts.password ?? 'password';
+  const fleet: SimVm[] = Array.isArray(opts.fleet) ? opts.fleet : opts.fleet ? generateFleet(opts.fleet) : [];
+  const seed = Array.isArray(opts.fleet) ? 1 : (opts.fleet?.seed ?? 1);
+
+  const world = new World(seed);
+  world.setIsos(opts.isos ?? DEFAULT_ISOS);
+  const created = Date.now();
+  fleet.forEach((vm, i) => world.addVm(vm, created - (fleet.length - i) * 1000));
+
+  const sessions = new Sessions(accountName, password, opts.sessionTimeoutMs ?? 7_200_000);
+  const faults = new Faults(opts.faults);
+  sessions.expireAfterCalls = faults.sessionExpireAfterCalls;
+  const jobs = new Jobs();
+  const stats = new AttachStats();
+  const jobTimers = new TimerSet();
+  const guestTimers = new TimerSet();
+  const requestTimers = new TimerSet();
+  const calls: CallRecord[] = [];
+  const guestTools = new GuestTools({
+    world, jobs, faults, stats, jobTimers, guestTimers,
+    opts: {
+      jobDurationMs: opts.jobDurationMs ?? 20,
+      recordVersionTag: opts.recordVersionTag ?? true,
+      installDelayMs: opts.guests?.installDelayMs ?? 50,
+      neverInstallShare: opts.guests?.neverInstallShare ?? 0,
+      guestSeed: opts.guests?.seed ?? 1,
+    },
+  });
+
+  const host = opts.host ?? '127.0.0.1';
+  let address = '';
+  const server = createServer(createHandler({
+    world, sessions, jobs, faults, guestTools, calls, timers: requestTimers,
+    query: new QueryEngine(() => world.version),
+    resources: {
+      vm: vmResource(world) as Resource<unknown>, cdrom: cdRomResource(world) as Resource<unknown>,
+      tag: tagResource(world) as Resource<unknown>, guest: guestStateResource(world) as Resource<unknown>,
+    },
+    locationHost: () => opts.locationHost ?? address,
+  }));
+  server.keepAliveTimeout = 10_000;
+  const info = await listen(server, host, opts.port ?? 0);
+  address = `${hostForUrl(host)}:${info.port}`;
+
+  let closed: Promise<void> | null = null;
+  const sim: Simulator = {
+    endpoint: `http://${address}`,
+    accountName,
+    password,
+    calls,
+    requestsByApi() {
+      const out: Record<string, number> = {};
+      for (const c of calls) out[c.api] = (out[c.api] ?? 0) + 1;
+      return out;
+    },
+    attachesStarted: () => stats.started.map((a) => ({ ...a, systemTags: [...a.systemTags] })),
+    get attachInFlight() {
+      return stats.inFlight;
+    },
+    get maxAttachInFlight() {
+      return stats.maxInFlight;
+    },
+    maxAttachInFlightPerHost: () => stats.maxPerHost,
+    vm: (uuid) => world.snapshot(uuid),
+    vms: () => world.vmList().map((r) => world.snapshot(r.uuid) as SimVm),
+    addVm: (vm) => world.addVm(vm),
+    updateVm: (uuid, patch) => world.updateVm(uuid, patch),
+    setIsos: (isos: SimIso[]) => world.setIsos(isos),
+    guestReport: (vmUuid, version) => world.guestReport(vmUuid, version),
+    setFaults(f: FaultOptions) {
+      faults.set(f);
+      sessions.expireAfterCalls = f.sessionExpireAfterCalls;
+    },
+    restart() {
+      sessions.clear();
+      jobTimers.clear();
+      jobs.clear();
+      guestTools.reset();
+      stats.dropRunning();
+    },
+    expireSessions: () => sessions.clear(),
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        jobTimers.clear();
+        guestTimers.clear();
+        requestTimers.clear();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+  return sim;
+}

@@ -1,0 +1,150 @@
+// Public types of the ZStack management-node simulator (re-exported by index.ts).
+
+export type ApiName =
+  | 'LogInByAccount'
+  | 'LogOut'
+  | 'QueryVmInstance'
+  | 'QueryVmCdRom'
+  | 'QuerySystemTag'
+  | 'QueryGuestToolsState'
+  | 'AttachGuestToolsIsoToVm'
+  | 'DetachGuestToolsIsoFromVm'
+  | 'GetLatestGuestToolsForVm'
+  | 'GetVmGuestToolsInfo'
+  | 'QueryJob'
+  | 'ValidateSession';
+
+export type QgaState = 'NotInstalled' | 'Running' | 'NotRunning' | 'NotUpgraded';
+
+export interface SimGuest {
+  qgaState: QgaState;
+  version: string | null;
+}
+
+export interface SimVm {
+  uuid: string;
+  name: string;
+  state: string;
+  platform: string;
+  architecture: string;
+  hypervisorType: string;
+  type: string;
+  zoneUuid: string;
+  clusterUuid: string;
+  /** null when the VM is not on a host (Stopped). */
+  hostUuid: string | null;
+  cdRoms: number;
+  /** System tags on the VM, e.g. 'GuestTools::1.0.0'. */
+  tags: string[];
+  /** The guest's GuestToolsState row, or null when there is none. */
+  guest: SimGuest | null;
+  /** false: the guest never installs attached tools. Default: decided by guests.neverInstallShare. */
+  installs?: boolean;
+}
+
+export interface SimIso {
+  agentType: 'WindowsOnKvm' | 'LinuxOnKvm';
+  /** An architecture, or 'general'. */
+  architecture: string;
+  version: string;
+  /** Default 'KVM'. */
+  hypervisorType?: string;
+}
+
+export interface FleetOptions {
+  vms: number;
+  seed?: number;
+  /** Current ISO version, default '1.2.0'. */
+  isoVersion?: string;
+  /** Share of VMs (so also of running KVM user VMs with a CD-ROM) whose tag is older, default 0.2. */
+  outdatedShare?: number;
+}
+
+export interface FaultOptions {
+  /** Added to every request. */
+  latencyMs?: number;
+  /** 0..1 chance per request of a ZStack error body (503 SYS.1000). Nothing is done. */
+  errorRates?: Partial<Record<ApiName, number>>;
+  /** 0..1 chance of a plain-text 502/503 from a proxy (no JSON). Nothing is done. */
+  proxyErrorRates?: Partial<Record<ApiName, number>>;
+  /** 0..1 chance to destroy the socket without answering. An attach is accepted (job created) first. */
+  resetRates?: Partial<Record<ApiName, number>>;
+  /** 0..1 chance an attach job never finishes. */
+  stuckJobRate?: number;
+  /** Every session expires after N authorised calls. */
+  sessionExpireAfterCalls?: number;
+  /** 0..1: the attach job fails with SYS.1006. */
+  attachFailRate?: number;
+  /** These VMs' attach jobs always fail with SYS.1006. */
+  failVmUuids?: string[];
+  seed?: number;
+}
+
+export interface GuestOptions {
+  /** Delay between a successful attach and the guest's install report, default 50 ms. */
+  installDelayMs?: number;
+  /** 0..1 share of VMs that never install, default 0 (decided per VM uuid, stable). */
+  neverInstallShare?: number;
+  seed?: number;
+}
+
+export interface SimOptions {
+  host?: string;
+  port?: number;
+  accountName?: string;
+  /** Plaintext; the server compares its sha512 hex (lowercase). */
+  password?: string;
+  fleet?: FleetOptions | SimVm[];
+  isos?: SimIso[];
+  jobDurationMs?: number;
+  recordVersionTag?: boolean;
+  guests?: GuestOptions;
+  /** host:port put into async `location`; default the real listening address. */
+  locationHost?: string;
+  sessionTimeoutMs?: number;
+  faults?: FaultOptions;
+}
+
+export interface CallRecord {
+  at: number;
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  /** The raw query string (without '?'), when there was one. */
+  query?: string;
+  api: ApiName | 'Unknown';
+  /** HTTP status; 0 when the socket was reset without an answer. */
+  status: number;
+  vmUuid?: string;
+  jobUuid?: string;
+  hostUuid?: string;
+}
+
+export interface AttachStarted {
+  vmUuid: string;
+  jobUuid: string;
+  systemTags: string[];
+  at: number;
+}
+
+export interface Simulator {
+  readonly endpoint: string;
+  readonly accountName: string;
+  readonly password: string;
+  readonly calls: CallRecord[];
+  requestsByApi(): Record<string, number>;
+  attachesStarted(): AttachStarted[];
+  readonly attachInFlight: number;
+  readonly maxAttachInFlight: number;
+  maxAttachInFlightPerHost(): number;
+  vm(uuid: string): SimVm | undefined;
+  vms(): SimVm[];
+  addVm(vm: SimVm): void;
+  updateVm(uuid: string, patch: Partial<SimVm>): void;
+  setIsos(isos: SimIso[]): void;
+  guestReport(vmUuid: string, version: string): void;
+  setFaults(f: FaultOptions): void;
+  restart(): void;
+  expireSessions(): void;
+  close(): Promise<void>;
+}

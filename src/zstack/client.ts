@@ -1,0 +1,152 @@
+// The ZStack REST client the reconciler uses: one object that owns the HTTP agent and the session and
+// exposes the few APIs the pipeline needs. The mechanics live in the neighbouring modules.
+import type { Dispatcher } from 'undici';
+import type { Logger } from 'pino';
+import { GtrError } from '../errors.js';
+import { runAction, type ActionContext, type ActionOptions } from './actions.js';
+import { createAgent, normalizeEndpoint } from './dispatcher.js';
+import { HttpCore, type HttpStats } from './http.js';
+import { checkJob, type JobCheck } from './jobs.js';
+import { count, getObject, queryPages, type QueryContext } from './query.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { hashPassword, Session } from './session.js';
+import { guestToolsInventoryOf, QUERY_RESOURCES, type GuestToolsInventory, type QueryResource } from './types.js';
+
+export { newJobUuid, type ActionOptions } from './actions.js';
+export { hashPassword } from './session.js';
+export type { ApiName, GuestToolsInventory, QueryResource } from './types.js';
+export type { JobCheck } from './jobs.js';
+
+export interface ZStackClientOptions {
+  /** e.g. 'http://127.0.0.1:8080'; '/zstack/v1' is appended. */
+  endpoint: string;
+  accountName: string;
+  /** Plaintext; hashed with SHA-512 for login, never logged. */
+  password: string;
+  requestTimeoutMs: number;
+  pageSize: number;
+  jobPollIntervalMs: number;
+  jobTimeoutMs: number;
+  tls?: { caFile: string | null; rejectUnauthorized: boolean };
+  /** Injectable undici Dispatcher; default: an Agent built from the tls options, closed by close(). */
+  dispatcher?: Dispatcher;
+  logger?: Logger;
+  /** GET retries (after the first attempt), default 3 / 200 ms / 2000 ms, with jitter. */
+  retry?: RetryPolicy;
+  /** Aborts everything (shutdown). */
+  signal?: AbortSignal;
+}
+
+/** Session ids seen during the client's life that are still scrubbed from error text. */
+const MAX_REMEMBERED_SECRETS = 32;
+
+export class ZStackClient {
+  /** Requests and failed requests by ApiName, for metrics. */
+  readonly stats: HttpStats = { requests: {}, errors: {} };
+  private readonly http: HttpCore;
+  private readonly session: Session;
+  private readonly ownDispatcher: Dispatcher | null;
+  private readonly queryCtx: QueryContext;
+  private readonly actionCtx: ActionContext;
+  private readonly secrets: string[] = [];
+  private closed = false;
+
+  constructor(opts: ZStackClientOptions) {
+    const endpoint = normalizeEndpoint(opts.endpoint);
+    const retry = opts.retry ?? DEFAULT_RETRY;
+    const passwordHash = hashPassword(opts.password);
+    this.remember(passwordHash);
+    this.ownDispatcher = opts.dispatcher ? null : createAgent(endpoint, opts.tls, opts.requestTimeoutMs);
+    this.http = new HttpCore({
+      endpoint,
+      dispatcher: opts.dispatcher ?? (this.ownDispatcher as Dispatcher),
+      requestTimeoutMs: opts.requestTimeoutMs,
+      signal: opts.signal,
+      logger: opts.logger,
+      stats: this.stats,
+      scrub: (text) => this.scrub(text),
+    });
+    this.session = new Session({
+      http: this.http,
+      accountName: opts.accountName,
+      passwordHash,
+      retry,
+      onSecret: (s) => this.remember(s),
+    });
+    this.queryCtx = { http: this.http, session: this.session, retry, pageSize: opts.pageSize };
+    this.actionCtx = {
+      http: this.http,
+      session: this.session,
+      retry,
+      jobPollIntervalMs: opts.jobPollIntervalMs,
+      jobTimeoutMs: opts.jobTimeoutMs,
+    };
+  }
+
+  /** Logs in unless a session is already open (every call also logs in lazily). */
+  async login(): Promise<void> {
+    this.assertOpen('LogInByAccount');
+    await this.session.current();
+  }
+
+  /** Logout (best effort), then close the HTTP agent if the client created it. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.session.logout();
+    await this.ownDispatcher?.close();
+  }
+
+  /** Paged query: one page of raw inventories per request, sorted by a unique key; stops on a short page. */
+  async *queryPages(resource: QueryResource, conditions: string[], opts?: { fields?: string[] }): AsyncIterable<Record<string, unknown>[]> {
+    this.assertOpen(QUERY_RESOURCES[resource].api);
+    yield* queryPages(this.queryCtx, resource, conditions, opts);
+  }
+
+  async count(resource: QueryResource, conditions: string[]): Promise<number> {
+    this.assertOpen(QUERY_RESOURCES[resource].api);
+    return count(this.queryCtx, resource, conditions);
+  }
+
+  /** Resolves when the job finished OK; throws ZStackApiError on a failed job. */
+  async attachGuestToolsIso(vmUuid: string, opts: ActionOptions): Promise<void> {
+    this.assertOpen('AttachGuestToolsIsoToVm');
+    return runAction(this.actionCtx, 'AttachGuestToolsIsoToVm', vmUuid, opts);
+  }
+
+  async detachGuestToolsIso(vmUuid: string, opts: ActionOptions): Promise<void> {
+    this.assertOpen('DetachGuestToolsIsoFromVm');
+    return runAction(this.actionCtx, 'DetachGuestToolsIsoFromVm', vmUuid, opts);
+  }
+
+  /** Polls an already-sent job once (crash recovery). */
+  async checkJob(jobUuid: string): Promise<JobCheck> {
+    this.assertOpen('QueryJob');
+    return checkJob(this.actionCtx, jobUuid, await this.session.current());
+  }
+
+  /** The ISO the MN would attach, or null when the reply has no inventory (no upgrade offered). */
+  async getLatestGuestTools(vmUuid: string): Promise<GuestToolsInventory | null> {
+    const api = 'GetLatestGuestToolsForVm';
+    this.assertOpen(api);
+    const body = await getObject(this.queryCtx, api, `/zstack/v1/vm-instances/${encodeURIComponent(vmUuid)}/latest-guest-tools`);
+    return guestToolsInventoryOf(api, body);
+  }
+
+  private assertOpen(api: string): void {
+    if (this.closed) throw new GtrError('GTR_ABORTED', `${api}: the ZStack client is closed`, { details: { api } });
+  }
+
+  private remember(secret: string): void {
+    if (secret.length < 8 || this.secrets.includes(secret)) return;
+    this.secrets.push(secret);
+    // Keep the hash (first) and the most recent session ids.
+    if (this.secrets.length > MAX_REMEMBERED_SECRETS) this.secrets.splice(1, 1);
+  }
+
+  private scrub(text: string): string {
+    let out = text;
+    for (const s of this.secrets) if (out.includes(s)) out = out.replaceAll(s, '***');
+    return out;
+  }
+}

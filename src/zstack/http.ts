@@ -1,0 +1,203 @@
+// One HTTP exchange with the management node: timeouts and an AbortSignal on every request, the body
+// always consumed (capped), parsed without trusting Content-Type (the MN sends none), and transport
+// failures turned into coded errors. Status mapping to ZStack errors lives in reply.ts.
+import { performance } from 'node:perf_hooks';
+import { request, type Dispatcher } from 'undici';
+import type { Logger } from 'pino';
+import { GtrError } from '../errors.js';
+import type { ApiName } from './types.js';
+
+/** 2xx bodies can be big (a page of 1000 VM inventories); anything else is read only for an excerpt. */
+const MAX_OK_BODY_BYTES = 256 * 1024 * 1024;
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+export type ParsedBody =
+  | { kind: 'json'; value: unknown }
+  | { kind: 'malformed'; text: string; truncated: boolean }
+  | { kind: 'text'; text: string; truncated: boolean };
+
+export interface Reply {
+  status: number;
+  body: ParsedBody;
+}
+
+export interface HttpStats {
+  requests: Record<string, number>;
+  errors: Record<string, number>;
+}
+
+export interface HttpOptions {
+  /** Base URL without a trailing slash, e.g. 'http://127.0.0.1:8080'. */
+  endpoint: string;
+  dispatcher: Dispatcher;
+  requestTimeoutMs: number;
+  signal?: AbortSignal;
+  logger?: Logger;
+  stats: HttpStats;
+  /** Removes secrets from any text that may end up in an error message. */
+  scrub: (text: string) => string;
+}
+
+export interface SendOptions {
+  api: ApiName;
+  method: 'GET' | 'PUT' | 'DELETE';
+  /** Path starting with '/', appended to the endpoint. */
+  path: string;
+  headers?: Record<string, string>;
+  json?: unknown;
+}
+
+/** Errors that prove the request never left this host, so a PUT cannot have been executed. */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
+export class HttpCore {
+  readonly endpoint: string;
+  private readonly opts: HttpOptions;
+
+  constructor(opts: HttpOptions) {
+    this.opts = opts;
+    this.endpoint = opts.endpoint;
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.opts.signal;
+  }
+
+  get logger(): Logger | undefined {
+    return this.opts.logger;
+  }
+
+  get scrub(): (text: string) => string {
+    return this.opts.scrub;
+  }
+
+  countError(api: ApiName): void {
+    bump(this.opts.stats.errors, api);
+  }
+
+  /** Sends one request and reads its body. Throws GTR_ZSTACK_UNREACHABLE / GTR_ABORTED on transport failure. */
+  async send(req: SendOptions): Promise<Reply> {
+    const { api, method, path } = req;
+    const { requestTimeoutMs, logger, stats } = this.opts;
+    this.throwIfAborted(api);
+    bump(stats.requests, api);
+    const started = performance.now();
+    const signals = [AbortSignal.timeout(requestTimeoutMs)];
+    if (this.opts.signal) signals.push(this.opts.signal);
+    const headers: Record<string, string> = { ...req.headers };
+    let body: string | undefined;
+    if (req.json !== undefined) {
+      body = JSON.stringify(req.json);
+      headers['content-type'] = 'application/json';
+    }
+    try {
+      const res = await request(`${this.endpoint}${path}`, {
+        dispatcher: this.opts.dispatcher,
+        method,
+        headers,
+        body,
+        headersTimeout: requestTimeoutMs,
+        bodyTimeout: requestTimeoutMs,
+        signal: AbortSignal.any(signals),
+      });
+      const cap = res.statusCode >= 200 && res.statusCode < 300 ? MAX_OK_BODY_BYTES : MAX_ERROR_BODY_BYTES;
+      const { text, truncated } = await readCapped(res.body, cap);
+      const reply: Reply = { status: res.statusCode, body: parseBody(text, truncated) };
+      if (reply.status >= 400) bump(stats.errors, api);
+      logger?.debug({ api, method, status: reply.status, ms: Math.round(performance.now() - started) }, 'zstack request');
+      return reply;
+    } catch (err) {
+      bump(stats.errors, api);
+      logger?.debug({ api, method, status: null, ms: Math.round(performance.now() - started), error: errorCode(err) }, 'zstack request failed');
+      throw this.transportError(api, method, err);
+    }
+  }
+
+  throwIfAborted(api: ApiName): void {
+    if (this.opts.signal?.aborted) {
+      throw new GtrError('GTR_ABORTED', `${api}: aborted before the request was sent`, { details: { api, sent: false } });
+    }
+  }
+
+  private transportError(api: ApiName, method: string, err: unknown): GtrError {
+    if (err instanceof GtrError) return err;
+    const code = errorCode(err);
+    const sent = !NOT_SENT_CODES.has(code);
+    const details = { api, method, endpoint: this.endpoint, cause: code, sent };
+    if (this.opts.signal?.aborted) {
+      return new GtrError('GTR_ABORTED', `${api}: request to ${this.endpoint} aborted`, { cause: err, details });
+    }
+    const timedOut = code === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
+    const what = timedOut ? `timed out after ${this.opts.requestTimeoutMs} ms` : this.opts.scrub(errorText(err));
+    return new GtrError('GTR_ZSTACK_UNREACHABLE', `${api}: cannot reach the management node at ${this.endpoint}: ${what} (${code})`, {
+      cause: err,
+      details,
+    });
+  }
+}
+
+function bump(counter: Record<string, number>, api: ApiName): void {
+  counter[api] = (counter[api] ?? 0) + 1;
+}
+
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }, cap: number): Promise<{ text: string; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let truncated = false;
+  for await (const chunk of body) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    if (size + buf.length > cap) {
+      chunks.push(buf.subarray(0, cap - size));
+      truncated = true;
+      break; // leaving the loop destroys the stream; the connection is not reused
+    }
+    chunks.push(buf);
+    size += buf.length;
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), truncated };
+}
+
+/** Empty body = `{}` (the MN writes empty ApiResponses as nothing), `{...}` = JSON, anything else = text. */
+export function parseBody(text: string, truncated = false): ParsedBody {
+  const trimmed = text.trim();
+  if (trimmed === '' && !truncated) return { kind: 'json', value: {} };
+  if (!trimmed.startsWith('{')) return { kind: 'text', text, truncated };
+  if (truncated) return { kind: 'malformed', text, truncated };
+  try {
+    return { kind: 'json', value: JSON.parse(trimmed) as unknown };
+  } catch {
+    return { kind: 'malformed', text, truncated };
+  }
+}
+
+/** The innermost meaningful error code of a transport failure (undici wraps socket errors). */
+export function errorCode(err: unknown): string {
+  let cur: unknown = err;
+  for (let depth = 0; depth < 5 && cur instanceof Error; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET' && code !== 'UND_ERR_ABORTED' && code !== 'ABORT_ERR') return code;
+    if (cur.name === 'TimeoutError') return 'TimeoutError';
+    const nested = cur instanceof AggregateError && cur.errors.length > 0 ? cur.errors[0] : cur.cause;
+    if (nested === undefined) return typeof code === 'string' ? code : cur.name;
+    cur = nested;
+  }
+  return cur instanceof Error ? cur.name : 'unknown';
+}
+
+function errorText(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
+/** A short single-line excerpt of a body for error messages. */
+export function excerpt(body: ParsedBody, max = 200): string {
+  const empty = body.kind === 'json' && typeof body.value === 'object' && body.value !== null && Object.keys(body.value).length === 0;
+  const text = body.kind === 'json' ? (empty ? '' : JSON.stringify(body.value) ?? '') : body.text;
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 3)}...` : line;
+}

@@ -1,0 +1,104 @@
+// Async job polling: GET /zstack/v1/api-jobs/<uuid> until 200 (done), 503 (failed), 404 (lost) or the
+// job timeout. The MN builds `location` from its own address, which may be unreachable (NAT, proxy),
+// so only its path is kept and sent to the configured endpoint.
+import { performance } from 'node:perf_hooks';
+import { GtrError, ZStackApiError } from '../errors.js';
+import type { HttpCore, Reply } from './http.js';
+import { errorForReply, okObject } from './reply.js';
+import { sendIdempotent, sleep, type RetryPolicy } from './retry.js';
+import type { ApiName } from './types.js';
+
+export interface JobContext {
+  http: HttpCore;
+  retry: RetryPolicy;
+  jobPollIntervalMs: number;
+  jobTimeoutMs: number;
+}
+
+export function jobPath(jobUuid: string): string {
+  return `/zstack/v1/api-jobs/${encodeURIComponent(jobUuid)}`;
+}
+
+/** The path (and query) of a job location, to be sent to the configured endpoint; null if unusable. */
+export function locationPath(location: string, endpoint: string): string | null {
+  try {
+    const url = new URL(location, endpoint);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+    // A proxy in front of the MN may add a path prefix; the MN's own location never has it.
+    const prefix = new URL(endpoint).pathname.replace(/\/+$/, '');
+    const path = prefix && url.pathname.startsWith(`${prefix}/`) ? url.pathname.slice(prefix.length) : url.pathname;
+    return `${path}${url.search}`;
+  } catch {
+    return null;
+  }
+}
+
+/** One poll, with the usual GET retries. `sessionUuid` is sent like the SDKs do, though the MN does not check it. */
+export function pollOnce(ctx: JobContext, path: string, sessionUuid: string | null): Promise<Reply> {
+  const headers: Record<string, string> = sessionUuid ? { authorization: `OAuth ${sessionUuid}` } : {};
+  return sendIdempotent(ctx.http, { api: 'QueryJob', method: 'GET', path, headers }, ctx.retry);
+}
+
+export interface WaitOptions {
+  /** The action the job belongs to; failures are reported under its name. */
+  api: ApiName;
+  path: string;
+  jobUuid: string;
+  sessionUuid: string | null;
+  /** Poll at once instead of after one interval (used when the job may already have finished). */
+  immediate?: boolean;
+}
+
+/** Resolves with the job's result object; throws ZStackApiError, GTR_JOB_LOST or GTR_JOB_TIMEOUT. */
+export async function waitForJob(ctx: JobContext, w: WaitOptions): Promise<Record<string, unknown>> {
+  const started = performance.now();
+  const details = { api: w.api, jobUuid: w.jobUuid };
+  let first = true;
+  for (;;) {
+    if (!(first && w.immediate)) {
+      const left = ctx.jobTimeoutMs - (performance.now() - started);
+      if (left <= 0) throw jobTimeout(w, ctx.jobTimeoutMs);
+      await sleep(Math.min(ctx.jobPollIntervalMs, left), w.api, ctx.http.signal);
+    }
+    first = false;
+    const reply = await pollOnce(ctx, w.path, w.sessionUuid);
+    if (reply.status === 202) {
+      if (performance.now() - started >= ctx.jobTimeoutMs) throw jobTimeout(w, ctx.jobTimeoutMs);
+      continue;
+    }
+    if (reply.status === 200) return okObject(w.api, reply, ctx.http.scrub);
+    if (reply.status === 404) throw jobLost(w.api, w.jobUuid);
+    throw errorForReply(w.api, reply, ctx.http.scrub, details);
+  }
+}
+
+export type JobCheck =
+  | { state: 'succeeded' }
+  | { state: 'failed'; error: ZStackApiError }
+  | { state: 'running' }
+  | { state: 'unknown' };
+
+/** Crash recovery: what became of a job sent earlier (possibly by another process). */
+export async function checkJob(ctx: JobContext, jobUuid: string, sessionUuid: string | null): Promise<JobCheck> {
+  const reply = await pollOnce(ctx, jobPath(jobUuid), sessionUuid);
+  if (reply.status === 200) return { state: 'succeeded' };
+  if (reply.status === 202) return { state: 'running' };
+  if (reply.status === 404) return { state: 'unknown' };
+  const err = errorForReply('QueryJob', reply, ctx.http.scrub, { jobUuid });
+  if (err instanceof ZStackApiError) return { state: 'failed', error: err };
+  throw err;
+}
+
+export function jobLost(api: ApiName, jobUuid: string): GtrError {
+  return new GtrError(
+    'GTR_JOB_LOST',
+    `${api}: job ${jobUuid} is unknown to the management node (the request never arrived, or the job expired or was lost in a restart)`,
+    { details: { api, jobUuid } },
+  );
+}
+
+function jobTimeout(w: WaitOptions, timeoutMs: number): GtrError {
+  return new GtrError('GTR_JOB_TIMEOUT', `${w.api}: job ${w.jobUuid} did not finish within ${timeoutMs} ms`, {
+    details: { api: w.api, jobUuid: w.jobUuid, timeoutMs },
+  });
+}

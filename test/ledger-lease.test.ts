@@ -1,0 +1,185 @@
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import { Ledger } from '../src/ledger/index.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const LEDGER_MODULE = pathToFileURL(path.join(ROOT, 'src/ledger/index.ts')).href;
+
+let tmp: string;
+let dbPath: string;
+let ledger: Ledger;
+const T0 = Date.parse('2025-01-01T00:00:00.000Z');
+const TTL = 60_000;
+
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gtr-ledger-lease-'));
+  dbPath = path.join(tmp, 'state.db');
+  ledger = Ledger.open(dbPath);
+});
+
+afterEach(() => {
+  ledger.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Rewrites the holder's pid as if another process on this host held the lease. */
+function setLeasePid(pid: number): void {
+  const db = new Database(dbPath);
+  try {
+    db.prepare('UPDATE lease SET pid = ?').run(pid);
+  } finally {
+    db.close();
+  }
+}
+
+describe('lease', () => {
+  test('a second acquirer is refused and told who holds it', () => {
+    assert.deepEqual(ledger.acquireLease({ holder: 'daemon-1', purpose: 'schedule', ttlMs: TTL, now: T0 }), { ok: true });
+    const second = ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + 1000 });
+    assert.deepEqual(second, {
+      ok: false,
+      holder: { holder: 'daemon-1', host: os.hostname(), pid: process.pid, acquiredAt: T0, expiresAt: T0 + TTL, purpose: 'schedule' },
+    });
+    assert.equal(ledger.leaseHolder(T0 + 1000)?.holder, 'daemon-1');
+    // The same holder may acquire again (it renews).
+    assert.deepEqual(ledger.acquireLease({ holder: 'daemon-1', purpose: 'schedule', ttlMs: TTL, now: T0 + 2000 }), { ok: true });
+    assert.equal(ledger.leaseHolder(T0 + 2000)?.expiresAt, T0 + 2000 + TTL);
+  });
+
+  test('an expired lease is taken over even when its holder is alive', () => {
+    ledger.acquireLease({ holder: 'daemon-1', purpose: 'schedule', ttlMs: TTL, now: T0 });
+    assert.equal(ledger.leaseHolder(T0 + TTL), null, 'expired: nobody holds it');
+    const alive = (): boolean => true;
+    assert.equal(ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + TTL - 1, isAlive: alive }).ok, false);
+    assert.deepEqual(ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + TTL, isAlive: alive }), { ok: true });
+    assert.equal(ledger.leaseHolder(T0 + TTL)?.holder, 'cli-2');
+    assert.equal(ledger.renewLease('daemon-1', TTL, T0 + TTL), false, 'the old holder lost it');
+  });
+
+  test('a lease held by a dead process on this host is taken over before expiry', async () => {
+    const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    const deadPid = child.pid;
+    assert.ok(deadPid);
+    await once(child, 'exit');
+    ledger.acquireLease({ holder: 'daemon-1', purpose: 'schedule', ttlMs: TTL, now: T0 });
+    setLeasePid(deadPid);
+    const result = ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + 1 });
+    assert.deepEqual(result, { ok: true });
+    assert.equal(ledger.leaseHolder(T0 + 1)?.pid, process.pid);
+  });
+
+  test('a lease held by a live process on this host is not taken over', async () => {
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      assert.ok(child.pid);
+      ledger.acquireLease({ holder: 'daemon-1', purpose: 'schedule', ttlMs: TTL, now: T0 });
+      setLeasePid(child.pid);
+      const result = ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + 1 });
+      assert.equal(result.ok, false);
+      assert.equal(result.ok ? null : result.holder.pid, child.pid);
+    } finally {
+      child.kill();
+      await once(child, 'exit');
+    }
+  });
+
+  test('a holder on another host is only taken over at expiry', () => {
+    ledger.acquireLease({ holder: 'daemon-1', purpose: 'schedule', ttlMs: TTL, now: T0 });
+    const db = new Database(dbPath);
+    db.prepare("UPDATE lease SET host = 'elsewhere', pid = 999999999").run();
+    db.close();
+    const probe = (): boolean => false; // would say dead, but it is not this host's pid to judge
+    assert.equal(ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + 1, isAlive: probe }).ok, false);
+    assert.equal(ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + TTL, isAlive: probe }).ok, true);
+  });
+
+  test('renew extends, release frees, and neither touches another holder\'s lease', () => {
+    ledger.acquireLease({ holder: 'daemon-1', purpose: 'schedule', ttlMs: TTL, now: T0 });
+    assert.equal(ledger.renewLease('daemon-1', TTL, T0 + 30_000), true);
+    assert.equal(ledger.leaseHolder(T0 + 30_000)?.expiresAt, T0 + 90_000);
+    assert.equal(ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + 70_000 }).ok, false);
+    assert.equal(ledger.renewLease('cli-2', TTL, T0 + 70_000), false);
+    ledger.releaseLease('cli-2');
+    assert.equal(ledger.leaseHolder(T0 + 70_000)?.holder, 'daemon-1');
+    ledger.releaseLease('daemon-1');
+    assert.equal(ledger.leaseHolder(T0 + 70_000), null);
+    assert.equal(ledger.renewLease('daemon-1', TTL, T0 + 70_000), false, 'a released lease cannot be renewed');
+    assert.deepEqual(ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + 70_000 }), { ok: true });
+  });
+});
+
+describe('two processes racing for the lease', () => {
+  // Each child opens the ledger, says "ready", waits for "go", tries once, prints the result, and stays
+  // alive until its stdin closes (a dead winner could otherwise be taken over legitimately).
+  const CHILD = `
+import readline from 'node:readline';
+import { Ledger } from ${JSON.stringify(LEDGER_MODULE)};
+const [dbPath, holder] = process.argv.slice(2);
+const ledger = Ledger.open(dbPath);
+process.stdout.write('ready\\n');
+const lines = readline.createInterface({ input: process.stdin });
+lines.once('line', () => {
+  const result = ledger.acquireLease({ holder, purpose: 'race', ttlMs: 60000, now: Date.now() });
+  process.stdout.write(JSON.stringify({ holder, pid: process.pid, result }) + '\\n');
+});
+lines.once('close', () => { ledger.close(); process.exit(0); });
+`;
+
+  const children: ChildProcessWithoutNullStreams[] = [];
+  afterEach(async () => {
+    for (const c of children.splice(0)) {
+      if (c.exitCode === null && c.signalCode === null) {
+        c.kill();
+        await once(c, 'exit');
+      }
+    }
+  });
+
+  function start(script: string, holder: string): { child: ChildProcessWithoutNullStreams; next: () => Promise<string> } {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, dbPath, holder], { cwd: ROOT });
+    children.push(child);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const next = async (): Promise<string> => {
+      const r = await lines.next();
+      if (r.done) throw new Error(`child ${holder} ended early: ${stderr}`);
+      return r.value;
+    };
+    return { child, next };
+  }
+
+  test('exactly one wins; the other is told the winner', async () => {
+    const script = path.join(tmp, 'race-child.mts');
+    fs.writeFileSync(script, CHILD);
+    ledger.close(); // the parent takes no part; the database is already migrated
+    const a = start(script, 'racer-a');
+    const b = start(script, 'racer-b');
+    assert.equal(await a.next(), 'ready');
+    assert.equal(await b.next(), 'ready');
+    a.child.stdin.write('go\n');
+    b.child.stdin.write('go\n');
+    const results = await Promise.all([a.next(), b.next()]);
+    const parsed = results.map((line) => JSON.parse(line) as {
+      holder: string; pid: number; result: { ok: boolean; holder?: { holder: string; pid: number } };
+    });
+    const winners = parsed.filter((p) => p.result.ok);
+    const losers = parsed.filter((p) => !p.result.ok);
+    assert.equal(winners.length, 1, `exactly one winner: ${results.join(' | ')}`);
+    assert.equal(losers[0].result.holder?.holder, winners[0].holder);
+    assert.equal(losers[0].result.holder?.pid, winners[0].pid);
+    for (const c of [a, b]) c.child.stdin.end();
+    await Promise.all([once(a.child, 'exit'), once(b.child, 'exit')]);
+    assert.deepEqual([a.child.exitCode, b.child.exitCode], [0, 0]);
+    ledger = Ledger.open(dbPath);
+    assert.equal(ledger.leaseHolder(Date.now())?.holder, winners[0].holder);
+  });
+});

@@ -1,0 +1,129 @@
+// Table-driven tests of the pure plan: every reason code, precedence, run limit, hash stability.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { planRun, type PlanInput, type VmHistory } from '../src/plan/plan.js';
+import { DEFER_REASONS, REASON_HELP, SKIP_REASONS, ATTACH_REASONS } from '../src/plan/reasons.js';
+import type { CatalogTarget, VmFacts } from '../src/domain.js';
+
+const NOW = Date.parse('2026-11-27T12:00:00Z');
+const HOUR = 3_600_000;
+
+const targets: CatalogTarget[] = [
+  { agentType: 'WindowsOnKvm', architecture: 'x86_64', version: '1.2.0', iso: '/dvd/x86_64/GuestTools-1.2.0.iso' },
+  { agentType: 'LinuxOnKvm', architecture: 'general', version: '1.2.0', iso: '/dvd/general/GuestTools_linux-1.2.0.iso' },
+  { agentType: 'LinuxOnKvm', architecture: 'aarch64', version: '1.3.0', iso: '/dvd/aarch64/GuestTools_linux-1.3.0.iso' },
+];
+
+function vm(patch: Partial<VmFacts> = {}): VmFacts {
+  return {
+    uuid: 'a'.repeat(32),
+    name: 'vm-a',
+    state: 'Running',
+    platform: 'Linux',
+    architecture: 'x86_64',
+    hypervisorType: 'KVM',
+    type: 'UserVm',
+    zoneUuid: 'zone1',
+    clusterUuid: 'cluster1',
+    hostUuid: 'host1',
+    hasCdRom: true,
+    tagVersions: ['1.0.0'],
+    reportedVersion: null,
+    tags: [],
+    ...patch,
+  };
+}
+
+function input(vms: VmFacts[], patch: Partial<PlanInput> = {}, policy: Partial<PlanInput['policy']> = {}): PlanInput {
+  return {
+    vms,
+    targets,
+    history: new Map(),
+    policy: { attachUntagged: false, reattachAfterMs: 24 * HOUR, maxPerRun: 0, include: null, exclude: null, ...policy },
+    now: NOW,
+    mismatchedGroups: new Set(),
+    windowOpen: true,
+    wave: null,
+    ...patch,
+  };
+}
+
+const recentAttach: VmHistory = { lastAttachTarget: '1.2.0', lastAttachAt: NOW - HOUR, quarantineUntil: null };
+
+const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; policy?: Partial<PlanInput['policy']>; want: string; target?: string | null }[] = [
+  { name: 'older tag is attached', vm: {}, want: 'attach/outdated', target: '1.2.0' },
+  { name: 'untagged with attachUntagged', vm: { tagVersions: [] }, policy: { attachUntagged: true }, want: 'attach/untagged' },
+  { name: 'excluded by exclude selector', vm: {}, policy: { exclude: { clusterUuids: ['cluster1'] } }, want: 'skip/excluded' },
+  { name: 'not selected by include', vm: {}, policy: { include: { zoneUuids: ['zone9'] } }, want: 'skip/excluded' },
+  { name: 'selected by include tag', vm: { tags: ['gt-canary'] }, policy: { include: { tags: ['gt-canary'] } }, want: 'attach/outdated' },
+  { name: 'appliance VM', vm: { type: 'ApplianceVm' }, want: 'skip/not-user-vm' },
+  { name: 'ESX VM', vm: { hypervisorType: 'ESX' }, want: 'skip/unsupported-hypervisor' },
+  { name: 'Windows on aarch64 has no ISO', vm: { platform: 'Windows', architecture: 'aarch64' }, want: 'skip/no-iso', target: null },
+  { name: 'untagged by default', vm: { tagVersions: [] }, want: 'skip/untagged' },
+  { name: 'empty tag value is unparseable', vm: { tagVersions: [''] }, want: 'skip/unparseable-tag' },
+  { name: 'garbage tag', vm: { tagVersions: ['1.2.x'] }, want: 'skip/unparseable-tag' },
+  { name: 'equal version', vm: { tagVersions: ['1.2.0'] }, want: 'skip/up-to-date' },
+  { name: 'loose 1.2 equals 1.2.0', vm: { tagVersions: ['1.2'] }, want: 'skip/up-to-date' },
+  { name: 'newer than ISO: never downgrade', vm: { tagVersions: ['1.2.0.1'] }, want: 'skip/ahead' },
+  { name: 'aarch64 Linux uses its own higher ISO', vm: { architecture: 'aarch64', tagVersions: ['1.2.0'] }, want: 'attach/outdated', target: '1.3.0' },
+  { name: 'guest report wins over tag', vm: { tagVersions: ['1.0.0'], reportedVersion: '1.2.0' }, want: 'skip/up-to-date' },
+  { name: 'several tags: highest counts', vm: { tagVersions: ['1.0.0', '1.2.0'] }, want: 'skip/up-to-date' },
+  { name: 'no CD-ROM', vm: { hasCdRom: false }, want: 'skip/no-cdrom' },
+  { name: 'catalog mismatch', vm: {}, in: { mismatchedGroups: new Set(['LinuxOnKvm/x86_64']) }, want: 'skip/catalog-mismatch' },
+  { name: 'quarantined', vm: {}, in: { history: new Map([['a'.repeat(32), { lastAttachTarget: null, lastAttachAt: null, quarantineUntil: NOW + HOUR }]]) }, want: 'defer/quarantined' },
+  { name: 'quarantine over', vm: {}, in: { history: new Map([['a'.repeat(32), { lastAttachTarget: null, lastAttachAt: null, quarantineUntil: NOW - 1 }]]) }, want: 'attach/outdated' },
+  { name: 'attached recently for same target', vm: {}, in: { history: new Map([['a'.repeat(32), recentAttach]]) }, want: 'defer/awaiting-install' },
+  { name: 'attached long ago: attach again', vm: {}, in: { history: new Map([['a'.repeat(32), { ...recentAttach, lastAttachAt: NOW - 25 * HOUR }]]) }, want: 'attach/outdated' },
+  { name: 'attached recently for an older target', vm: {}, in: { history: new Map([['a'.repeat(32), { ...recentAttach, lastAttachTarget: '1.1.0' }]]) }, want: 'attach/outdated' },
+  { name: 'stopped', vm: { state: 'Stopped', hostUuid: null }, want: 'defer/not-running' },
+  { name: 'outside window', vm: {}, in: { windowOpen: false }, want: 'defer/outside-window' },
+  { name: 'not in wave', vm: {}, in: { wave: new Set(['b'.repeat(32)]) }, want: 'defer/not-in-wave' },
+  { name: 'in wave', vm: {}, in: { wave: new Set(['a'.repeat(32)]) }, want: 'attach/outdated' },
+  // Precedence (DESIGN.md section 5).
+  { name: 'stopped, outdated, no CD-ROM -> no-cdrom', vm: { state: 'Stopped', hasCdRom: false }, want: 'skip/no-cdrom' },
+  { name: 'stopped up-to-date -> up-to-date', vm: { state: 'Stopped', tagVersions: ['1.2.0'] }, want: 'skip/up-to-date' },
+  { name: 'excluded appliance -> excluded', vm: { type: 'ApplianceVm' }, policy: { exclude: { vmUuids: ['a'.repeat(32)] } }, want: 'skip/excluded' },
+  { name: 'appliance on ESX -> not-user-vm', vm: { type: 'ApplianceVm', hypervisorType: 'ESX' }, want: 'skip/not-user-vm' },
+  { name: 'untagged without ISO -> no-iso', vm: { tagVersions: [], platform: 'Windows', architecture: 'mips64el' }, want: 'skip/no-iso' },
+  { name: 'quarantined and stopped -> quarantined', vm: { state: 'Stopped' }, in: { history: new Map([['a'.repeat(32), { lastAttachTarget: null, lastAttachAt: null, quarantineUntil: NOW + HOUR }]]) }, want: 'defer/quarantined' },
+  { name: 'stopped outside window -> not-running', vm: { state: 'Stopped' }, in: { windowOpen: false }, want: 'defer/not-running' },
+  { name: 'mismatch beats defer reasons', vm: { state: 'Stopped' }, in: { mismatchedGroups: new Set(['LinuxOnKvm/x86_64']) }, want: 'skip/catalog-mismatch' },
+];
+
+for (const c of cases) {
+  test(`plan: ${c.name} -> ${c.want}`, () => {
+    const plan = planRun(input([vm(c.vm)], c.in, c.policy));
+    const d = plan.decisions[0];
+    assert.equal(`${d.action}/${d.reason}`, c.want);
+    if (c.target !== undefined) assert.equal(d.target, c.target);
+  });
+}
+
+test('plan: every reason code is documented and every skip/defer reason is reachable by the table or the run-limit test', () => {
+  const covered = new Set(cases.map((c) => c.want));
+  covered.add('defer/run-limit');
+  covered.add('defer/budget-halted'); // applied by apply, tested end to end
+  for (const r of ATTACH_REASONS) assert.ok(covered.has(`attach/${r}`), `attach/${r}`);
+  for (const r of SKIP_REASONS) assert.ok(covered.has(`skip/${r}`), `skip/${r}`);
+  for (const r of DEFER_REASONS) assert.ok(covered.has(`defer/${r}`), `defer/${r}`);
+  for (const key of covered) assert.ok(REASON_HELP[key as keyof typeof REASON_HELP], `REASON_HELP lacks ${key}`);
+});
+
+test('plan: maxPerRun defers the attaches past the limit, in uuid order', () => {
+  const vms = ['c', 'a', 'd', 'b'].map((ch) => vm({ uuid: ch.repeat(32), name: `vm-${ch}` }));
+  const plan = planRun(input(vms, {}, { maxPerRun: 2 }));
+  assert.deepEqual(
+    plan.decisions.map((d) => `${d.vmName}:${d.action}/${d.reason}`),
+    ['vm-a:attach/outdated', 'vm-b:attach/outdated', 'vm-c:defer/run-limit', 'vm-d:defer/run-limit'],
+  );
+});
+
+test('plan: same inputs give the same hash whatever the inventory order; a changed decision changes it', () => {
+  const vms = ['a', 'b', 'c'].map((ch) => vm({ uuid: ch.repeat(32) }));
+  const one = planRun(input(vms));
+  const two = planRun(input([...vms].reverse()));
+  assert.match(one.hash, /^sha256:[0-9a-f]{64}$/);
+  assert.equal(one.hash, two.hash);
+  const three = planRun(input([vms[0], vms[1], vm({ uuid: 'c'.repeat(32), tagVersions: ['1.2.0'] })]));
+  assert.notEqual(three.hash, one.hash);
+});

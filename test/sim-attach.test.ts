@@ -1,0 +1,280 @@
+import assert from 'node:assert/strict';
+import { createHash, randomUUID } from 'node:crypto';
+import { after, beforeEach, afterEach, describe, it } from 'node:test';
+import { request } from 'undici';
+import { startSimulator, type SimOptions, type SimVm, type Simulator } from '../src/sim/index.js';
+
+const hex = (c: string): string => c.repeat(32);
+const jobId = (): string => randomUUID().replaceAll('-', '');
+function vm(id: string, patch: Partial<SimVm> = {}): SimVm {
+  return {
+    uuid: hex(id), name: `vm-${id}`, state: 'Running', platform: 'Linux', architecture: 'x86_64', hypervisorType: 'KVM',
+    type: 'UserVm', zoneUuid: hex('e'), clusterUuid: hex('c'), hostUuid: hex('d'), cdRoms: 1, tags: ['GuestTools::1.0.0'], guest: null, ...patch,
+  };
+}
+
+interface Res { status: number; text: string }
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+class Client {
+  auth: Record<string, string> = {};
+  constructor(readonly sim: Simulator) {}
+  async login(): Promise<void> {
+    const res = await request(`${this.sim.endpoint}/zstack/v1/accounts/login`, {
+      method: 'PUT',
+      body: JSON.stringify({ logInByAccount: { accountName: 'admin', password: createHash('sha512').update('password').digest('hex') } }),
+    });
+    this.auth = { Authorization: `OAuth ${((await res.body.json()) as { inventory: { uuid: string } }).inventory.uuid}` };
+  }
+  async put(vmUuid: string, body: unknown, headers: Record<string, string> = {}): Promise<Res> {
+    const res = await request(`${this.sim.endpoint}/zstack/v1/vm-instances/${vmUuid}/actions`, {
+      method: 'PUT', headers: { ...this.auth, ...headers }, body: JSON.stringify(body),
+    });
+    return { status: res.statusCode, text: await res.body.text() };
+  }
+  async get(path: string): Promise<Res> {
+    const res = await request(`${this.sim.endpoint}/zstack/v1${path}`, { headers: this.auth });
+    return { status: res.statusCode, text: await res.body.text() };
+  }
+  /** PUT an attach, expect 202, return the location. */
+  async attach(vmUuid: string, body: unknown = { attachGuestToolsIsoToVm: {} }, job = jobId()): Promise<string> {
+    const res = await this.put(vmUuid, body, { 'X-Job-UUID': job });
+    assert.equal(res.status, 202, res.text);
+    const reply = JSON.parse(res.text) as { location: string; apiTimeout: number };
+    assert.equal(reply.apiTimeout, 1800000);
+    assert.ok(reply.location.endsWith(`/zstack/v1/api-jobs/${job}`));
+    return reply.location;
+  }
+  async poll(location: string): Promise<Res> {
+    for (let i = 0; i < 400; i++) {
+      const res = await request(location);
+      const text = await res.body.text();
+      if (res.statusCode !== 202) return { status: res.statusCode, text };
+      assert.equal(text, '', 'a running job answers 202 with an empty body');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error('job never finished');
+  }
+}
+
+const errorOf = (res: Res): { code: string; details: string } => (JSON.parse(res.text) as { error: { code: string; details: string } }).error;
+
+describe('simulator: AttachGuestToolsIsoToVm', () => {
+  let sim: Simulator;
+  let c: Client;
+  const start = async (opts: SimOptions = {}): Promise<void> => {
+    sim = await startSimulator({
+      fleet: [
+        vm('1'), vm('2', { platform: 'Windows' }), vm('3', { hypervisorType: 'ESX', state: 'Stopped' }),
+        vm('4', { state: 'Stopped', hostUuid: null, type: 'ApplianceVm' }), vm('5', { type: 'ApplianceVm', cdRoms: 0 }),
+        vm('6', { cdRoms: 0 }), vm('7', { architecture: 'mips64el', platform: 'Windows' }), vm('8', { installs: false }),
+      ],
+      ...opts,
+    });
+    c = new Client(sim);
+    await c.login();
+  };
+  beforeEach(() => start());
+  afterEach(() => sim.close());
+
+  it('succeeds: 202, polls 202 with empty body, then 200 with an empty body', async () => {
+    const loc = await c.attach(hex('1'));
+    const done = await c.poll(loc);
+    assert.deepEqual(done, { status: 200, text: '' });
+    assert.ok(sim.vm(hex('1'))?.tags.includes('guestToolsHasAttached'));
+  });
+
+  it('checks in order: not found, hypervisor, running, user vm, cdrom, ISO', async () => {
+    const cases: [string, string, string][] = [
+      [hex('9'), 'SYS.1003', `invalid field[uuid], resource[uuid:${hex('9')}, type:VmInstanceVO] not found`],
+      [hex('3'), 'SYS.1007', `cannot attach guest-tools iso to vm[uuid:${hex('3')}] because it's hypervisor type is not supported`],
+      [hex('4'), 'SYS.1007', `cannot attach guest-tools iso to vm[uuid:${hex('4')}] because it's not running`],
+      [hex('5'), 'SYS.1007', `cannot attach guest-tools iso to vm[uuid:${hex('5')}] because it's not user vm`],
+      [hex('6'), 'SYS.1007', `cannot attach guest-tools iso to vm[uuid:${hex('6')}] because it has no cdrom`],
+    ];
+    for (const [uuid, code, details] of cases) {
+      const res = await c.poll(await c.attach(uuid));
+      assert.equal(res.status, 503);
+      assert.deepEqual([errorOf(res).code, errorOf(res).details], [code, details]);
+    }
+    const noIso = await c.poll(await c.attach(hex('7')));
+    assert.equal(errorOf(noIso).code, 'GT.1005');
+    assert.match(errorOf(noIso).details, /^no proper guest tools iso found in management node\[uuid:[0-9a-f]{32}\] for host\[uuid:d{32}\]$/);
+  });
+
+  it('validates X-Job-UUID and refuses duplicates', async () => {
+    for (const bad of ['123', `${jobId()}0`, randomUUID()]) {
+      const res = await c.put(hex('1'), { attachGuestToolsIsoToVm: {} }, { 'X-Job-UUID': bad });
+      assert.deepEqual(res, { status: 400, text: "Invalid header[X-Job-UUID], it must be a UUID with '-' stripped" });
+    }
+    const id = jobId();
+    await c.attach(hex('1'), undefined, id);
+    const dup = await c.put(hex('1'), { attachGuestToolsIsoToVm: {} }, { 'X-Job-UUID': id });
+    assert.deepEqual(dup, { status: 400, text: `Duplicate job uuid[${id}]` });
+    // Without the header the server picks a job id.
+    const res = await c.put(hex('1'), { attachGuestToolsIsoToVm: {} });
+    assert.equal(res.status, 202);
+  });
+
+  it('answers 400 text for a body without a known action key', async () => {
+    const res = await c.put(hex('1'), { rebootVmInstance: {} });
+    assert.equal(res.status, 400);
+    assert.match(res.text, /the body doesn't contain action mapping to the URL/);
+  });
+
+  it('polls: 404 text for unknown jobs, 405 for other methods', async () => {
+    const unknown = await request(`${sim.endpoint}/zstack/v1/api-jobs/${jobId()}`);
+    assert.deepEqual([unknown.statusCode, await unknown.body.text()], [404, 'the job has been expired']);
+    const loc = await c.attach(hex('1'));
+    const del = await request(loc, { method: 'DELETE' });
+    assert.deepEqual([del.statusCode, await del.body.text()], [405, 'only GET method is allowed for querying job status']);
+  });
+
+  it('records the version tag from systemTags, top level or inside the action object', async () => {
+    await c.poll(await c.attach(hex('8'), { attachGuestToolsIsoToVm: {}, systemTags: ['GuestTools::1.2.0'], userTags: [] }));
+    assert.deepEqual(sim.vm(hex('8'))?.tags.filter((t) => t.startsWith('GuestTools::')), ['GuestTools::1.2.0']);
+    await c.poll(await c.attach(hex('2'), { attachGuestToolsIsoToVm: { uuid: hex('2'), systemTags: ['GuestTools::1.1.9'], extra: 1 } }));
+    assert.deepEqual(sim.vm(hex('2'))?.tags.filter((t) => t.startsWith('GuestTools::')), ['GuestTools::1.1.9']);
+    assert.deepEqual(sim.attachesStarted().map((a) => [a.vmUuid, a.systemTags]), [[hex('8'), ['GuestTools::1.2.0']], [hex('2'), ['GuestTools::1.1.9']]]);
+  });
+
+  it('the guest installs after the attach: state row and tag become the ISO version', async () => {
+    await c.poll(await c.attach(hex('2')));
+    await until(() => sim.vm(hex('2'))?.guest?.version === '1.2.0', 'guest install');
+    const after = sim.vm(hex('2'));
+    assert.deepEqual(after?.guest, { qgaState: 'Running', version: '1.2.0' });
+    assert.ok(after?.tags.includes('GuestTools::1.2.0'));
+    assert.ok(!after?.tags.includes('GuestTools::1.0.0'));
+    const state = JSON.parse((await c.get(`/guesttools?q=vmInstanceUuid=${hex('2')}`)).text) as { inventories: { version: string }[] };
+    assert.equal(state.inventories[0]?.version, '1.2.0');
+  });
+
+  it('a VM that never installs keeps its version; so do guests picked by neverInstallShare', async () => {
+    await c.poll(await c.attach(hex('8')));
+    await c.poll(await c.attach(hex('1')));
+    await until(() => sim.vm(hex('1'))?.guest?.version === '1.2.0', 'guest install of vm 1');
+    assert.equal(sim.vm(hex('8'))?.guest, null);
+    assert.deepEqual(sim.vm(hex('8'))?.tags, ['GuestTools::1.0.0', 'guestToolsHasAttached']);
+    await sim.close();
+    await start({ guests: { neverInstallShare: 1 } });
+    await c.poll(await c.attach(hex('1')));
+    assert.equal(sim.vm(hex('1'))?.guest, null);
+  });
+
+  it('does not write the version tag when recordVersionTag is false', async () => {
+    await sim.close();
+    await start({ recordVersionTag: false, guests: { neverInstallShare: 1 } });
+    await c.poll(await c.attach(hex('1'), { attachGuestToolsIsoToVm: {}, systemTags: ['GuestTools::1.2.0'] }));
+    assert.ok(sim.vm(hex('1'))?.tags.includes('GuestTools::1.0.0'));
+  });
+
+  it('puts locationHost into the location', async () => {
+    await sim.close();
+    await start({ locationHost: '10.0.0.5:8080' });
+    const id = jobId();
+    const res = await c.put(hex('1'), { attachGuestToolsIsoToVm: {} }, { 'X-Job-UUID': id });
+    assert.equal((JSON.parse(res.text) as { location: string }).location, `http://10.0.0.5:8080/zstack/v1/api-jobs/${id}`);
+  });
+
+  it('restart() drops jobs (polls 404) and sessions', async () => {
+    await sim.close();
+    await start({ faults: { stuckJobRate: 1 } });
+    const loc = await c.attach(hex('1'));
+    sim.restart();
+    const res = await request(loc);
+    assert.deepEqual([res.statusCode, await res.body.text()], [404, 'the job has been expired']);
+    assert.equal((await c.get('/vm-instances')).status, 503);
+    assert.equal(sim.attachInFlight, 0);
+  });
+
+  it('tracks attaches in flight overall and per host', async () => {
+    await sim.close();
+    await start({ jobDurationMs: 60 });
+    const locs = await Promise.all([hex('1'), hex('2'), hex('8')].map((u) => c.attach(u)));
+    assert.equal(sim.attachInFlight, 3);
+    await Promise.all(locs.map((l) => c.poll(l)));
+    assert.equal(sim.attachInFlight, 0);
+    assert.equal(sim.maxAttachInFlight, 3);
+    assert.equal(sim.maxAttachInFlightPerHost(), 3);
+    const rec = sim.calls.find((x) => x.api === 'AttachGuestToolsIsoToVm');
+    assert.deepEqual([rec?.vmUuid, rec?.hostUuid, rec?.status], [hex('1'), hex('d'), 202]);
+  });
+
+  it('detaches (DetachGuestToolsIsoFromVm)', async () => {
+    await c.poll(await c.attach(hex('8')));
+    const res = await c.put(hex('8'), { detachGuestToolsIsoFromVm: {} }, { 'X-Job-UUID': jobId() });
+    assert.equal(res.status, 202);
+    assert.deepEqual(await c.poll((JSON.parse(res.text) as { location: string }).location), { status: 200, text: '' });
+    assert.ok(!sim.vm(hex('8'))?.tags.includes('guestToolsHasAttached'));
+  });
+});
+
+describe('simulator: GetLatestGuestToolsForVm and GetVmGuestToolsInfo', () => {
+  let sim: Simulator;
+  let c: Client;
+  beforeEach(async () => {
+    sim = await startSimulator({
+      fleet: [
+        vm('1'), vm('2', { tags: ['GuestTools::1.2.0'] }), vm('3', { tags: ['GuestTools::1.3.0'] }),
+        vm('4', { tags: ['GuestTools::1.0.0'], guest: { qgaState: 'Running', version: '1.2.0' } }),
+        vm('5', { tags: ['GuestTools::1.2.0'], guest: { qgaState: 'NotInstalled', version: null } }),
+        vm('6', { tags: [] }), vm('7', { state: 'Stopped', hostUuid: null }), vm('8', { hypervisorType: 'ESX' }),
+        vm('9', { type: 'ApplianceVm' }), vm('a', { architecture: 'mips64el', platform: 'Windows' }),
+      ],
+    });
+    c = new Client(sim);
+    await c.login();
+  });
+  after(() => sim.close());
+  afterEach(() => sim.close());
+
+  const latest = async (id: string): Promise<Record<string, unknown>> => {
+    const res = await c.get(`/vm-instances/${hex(id)}/latest-guest-tools?uuid=${hex(id)}`);
+    return JSON.parse(res.text) as Record<string, unknown>;
+  };
+
+  it('offers an inventory only when the ISO version differs (string inequality) from the current one', async () => {
+    const withInv = (await latest('1')).inventory as Record<string, unknown>;
+    assert.deepEqual([withInv.version, withInv.agentType, withInv.architecture, withInv.hypervisorType], ['1.2.0', 'LinuxOnKvm', 'general', 'KVM']);
+    assert.deepEqual(await latest('2'), { success: true });
+    assert.equal(((await latest('3')).inventory as { version: string }).version, '1.2.0', 'newer in the VM also "needs upgrade"');
+    assert.deepEqual(await latest('4'), { success: true }, 'the guest state wins over the tag');
+    assert.deepEqual(await latest('5'), { success: true }, 'NotInstalled falls back to the tag');
+    assert.ok((await latest('6')).inventory, 'no tag at all');
+    assert.deepEqual(await latest('a'), { success: true }, 'no ISO for the architecture is not an error');
+  });
+
+  it('follows setIsos (MN restart with new ISOs)', async () => {
+    sim.setIsos([{ agentType: 'LinuxOnKvm', architecture: 'general', version: '1.3.0' }]);
+    assert.equal(((await latest('2')).inventory as { version: string }).version, '1.3.0');
+    assert.deepEqual(await latest('3'), { success: true });
+  });
+
+  it('fails with SYS.1007 for non-KVM, not running and non-user VMs', async () => {
+    for (const [id, why] of [['8', "it's hypervisor type is not supported"], ['7', "it's not running or volume recovering."], ['9', "it's not user vm"]]) {
+      const res = await c.get(`/vm-instances/${hex(id ?? '')}/latest-guest-tools`);
+      assert.equal(res.status, 503);
+      assert.deepEqual(errorOf(res), {
+        ...errorOf(res), code: 'SYS.1007', details: `cannot get latest guest-tools for vm[uuid:${hex(id ?? '')}] because ${why}`,
+      });
+    }
+  });
+
+  it('GetVmGuestToolsInfo returns the guest version and rewrites the tag', async () => {
+    const res = await c.get(`/vm-instances/${hex('4')}/guest-tools-infos`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(JSON.parse(res.text), { version: '1.2.0', status: 'Running', features: {}, success: true });
+    assert.ok(sim.vm(hex('4'))?.tags.includes('GuestTools::1.2.0'));
+    assert.ok(!sim.vm(hex('4'))?.tags.includes('GuestTools::1.0.0'));
+    assert.equal(JSON.parse((await c.get(`/vm-instances/${hex('1')}/guest-tools-infos`)).text).status, 'Not Connected');
+    assert.equal(JSON.parse((await c.get(`/vm-instances/${hex('8')}/guest-tools-infos`)).text).status, 'Not Supported');
+    assert.equal((await c.get(`/vm-instances/${hex('7')}/guest-tools-infos`)).status, 503);
+  });
+});

@@ -1,0 +1,122 @@
+// Paged queries and counts against the simulator: stable pages across boundaries, one request per
+// page, conditions with LIKE wildcards, fields, and GETs retried through proxy errors and resets.
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSimulator } from '../src/sim/index.js';
+import { ZStackApiError } from '../src/errors.js';
+import { ZStackClient, type QueryResource, type ZStackClientOptions } from '../src/zstack/client.js';
+
+type Sim = Awaited<ReturnType<typeof startSimulator>>;
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+async function sim(opts: Parameters<typeof startSimulator>[0] = {}): Promise<Sim> {
+  const s = await startSimulator({ port: 0, ...opts });
+  cleanups.push(() => s.close());
+  return s;
+}
+
+function client(s: Sim, over: Partial<ZStackClientOptions> = {}): ZStackClient {
+  const c = new ZStackClient({
+    endpoint: s.endpoint, accountName: s.accountName, password: s.password,
+    requestTimeoutMs: 5000, pageSize: 1000, jobPollIntervalMs: 5, jobTimeoutMs: 10_000,
+    retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 }, ...over,
+  });
+  cleanups.push(() => c.close());
+  return c;
+}
+
+async function collect(c: ZStackClient, resource: QueryResource, conditions: string[], fields?: string[]) {
+  const pages: Record<string, unknown>[][] = [];
+  for await (const page of c.queryPages(resource, conditions, { fields })) pages.push(page);
+  return pages;
+}
+
+describe('ZStack client queries', () => {
+  it('pages 2,345 VMs with pageSize 1000 in 3 requests, every uuid once, sorted by uuid', async () => {
+    const s = await sim({ fleet: { vms: 2345, seed: 7 } });
+    const c = client(s);
+    const pages = await collect(c, 'vm-instances', []);
+    assert.deepEqual(pages.map((p) => p.length), [1000, 1000, 345]);
+    const uuids = pages.flat().map((vm) => vm.uuid as string);
+    assert.equal(new Set(uuids).size, 2345);
+    assert.deepEqual(new Set(uuids), new Set(s.vms().map((vm) => vm.uuid)));
+    const queries = s.calls.filter((call) => call.api === 'QueryVmInstance');
+    assert.equal(queries.length, 3);
+    for (const [i, q] of queries.entries()) {
+      const params = new URLSearchParams(q.query);
+      assert.equal(params.get('limit'), '1000');
+      assert.equal(params.get('start'), String(i * 1000));
+      assert.equal(params.get('sort'), '+uuid');
+      assert.match(q.query ?? '', /sort=%2Buuid/, 'the + is encoded, not sent raw');
+    }
+  });
+
+  it('makes one extra request when the total is an exact multiple of the page size', async () => {
+    const s = await sim({ fleet: { vms: 30, seed: 3 } });
+    const c = client(s, { pageSize: 10 });
+    const pages = await collect(c, 'vm-instances', []);
+    assert.deepEqual(pages.map((p) => p.length), [10, 10, 10]);
+    assert.equal(s.requestsByApi().QueryVmInstance, 4, 'the empty fourth page ends the query');
+  });
+
+  it('counts with conditions, and finds the GuestTools tags with a raw % wildcard', async () => {
+    const s = await sim({ fleet: { vms: 120, seed: 11 } });
+    const c = client(s, { pageSize: 50 });
+    const running = s.vms().filter((vm) => vm.state === 'Running').length;
+    assert.equal(await c.count('vm-instances', []), 120);
+    assert.equal(await c.count('vm-instances', ['state=Running']), running);
+
+    const conditions = ['resourceType=VmInstanceVO', 'tag~=GuestTools::%'];
+    const tags = (await collect(c, 'system-tags', conditions)).flat();
+    const expected = s.vms().flatMap((vm) => vm.tags.filter((t) => t.startsWith('GuestTools::')));
+    assert.ok(expected.length > 0);
+    assert.equal(tags.length, expected.length);
+    assert.equal(await c.count('system-tags', conditions), expected.length);
+    for (const t of tags) assert.match(String(t.tag), /^GuestTools::/);
+  });
+
+  it('pages guest-tools states by vmInstanceUuid and CD-ROMs by uuid', async () => {
+    const s = await sim({ fleet: { vms: 60, seed: 5 } });
+    const c = client(s, { pageSize: 7 });
+    const states = (await collect(c, 'guesttools', [])).flat();
+    const withGuest = s.vms().filter((vm) => vm.guest !== null).length;
+    assert.equal(states.length, withGuest);
+    assert.equal(new Set(states.map((g) => g.vmInstanceUuid)).size, withGuest);
+    const cdroms = (await collect(c, 'vm-instances/cdroms', [])).flat();
+    assert.equal(cdroms.length, s.vms().reduce((n, vm) => n + vm.cdRoms, 0));
+    assert.equal(new Set(cdroms.map((cd) => cd.uuid)).size, cdroms.length);
+  });
+
+  it('asks only for the given fields', async () => {
+    const s = await sim({ fleet: { vms: 5, seed: 1 } });
+    const c = client(s);
+    const [page] = await collect(c, 'vm-instances', [], ['uuid', 'state']);
+    assert.equal(page.length, 5);
+    for (const vm of page) assert.deepEqual(Object.keys(vm).sort(), ['state', 'uuid']);
+  });
+
+  it('retries GETs through proxy errors and connection resets', async () => {
+    const s = await sim({
+      fleet: { vms: 300, seed: 9 },
+      faults: { proxyErrorRates: { QueryVmInstance: 0.3 }, resetRates: { QueryVmInstance: 0.2 }, seed: 4 },
+    });
+    const c = client(s, { pageSize: 20, retry: { attempts: 8, baseDelayMs: 1, maxDelayMs: 2 } });
+    const uuids = (await collect(c, 'vm-instances', [])).flat().map((vm) => vm.uuid);
+    assert.equal(new Set(uuids).size, 300);
+    const queries = s.calls.filter((call) => call.api === 'QueryVmInstance');
+    assert.ok(queries.some((q) => q.status === 0), 'some requests were reset');
+    assert.ok(queries.some((q) => q.status === 502 || q.status === 503), 'some requests met the proxy');
+    assert.ok((c.stats.errors.QueryVmInstance ?? 0) > 0);
+  });
+
+  it('does not retry a GET answered with a ZStack error body', async () => {
+    const s = await sim({ fleet: { vms: 3, seed: 1 }, faults: { errorRates: { QueryVmInstance: 1 } } });
+    const c = client(s);
+    await assert.rejects(c.count('vm-instances', []), (e: unknown) => e instanceof ZStackApiError && e.zstack.code === 'SYS.1000');
+    assert.equal(s.requestsByApi().QueryVmInstance, 1);
+  });
+});
