@@ -3,7 +3,8 @@
 // Starts a simulated management node with a generated fleet, writes an ISO folder with a newer
 // GuestTools release, then runs `gtr iso`, `gtr plan`, `gtr reconcile`, a second reconcile, `gtr runs`
 // and `gtr status` as a real operator would, printing each command and its output.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,30 +40,31 @@ writeFileSync(
     null,
     2,
   ),
+  { mode: 0o600 },
 );
 
-function gtr(...args) {
+// Asynchronous on purpose: the simulator serves from this very process.
+const run = promisify(execFile);
+async function gtr(...args) {
   process.stdout.write(`\n$ gtr ${args.join(' ')}\n`);
   try {
-    process.stdout.write(execFileSync(process.execPath, [gtrBin, ...args, '--config', config], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
-    return 0;
+    const { stdout, stderr } = await run(process.execPath, [gtrBin, ...args, '--config', config], { encoding: 'utf8' });
+    process.stdout.write(stderr + stdout);
   } catch (error) {
-    process.stdout.write(error.stdout ?? '');
-    process.stdout.write(`(exit code ${error.status})\n`);
-    return error.status;
+    process.stdout.write(`${error.stderr ?? ''}${error.stdout ?? ''}(exit code ${error.code})\n`);
   }
 }
 
 try {
   process.stdout.write(`Simulated ZStack management node at ${sim.endpoint} with ${vms} VMs; work folder ${work}\n`);
-  gtr('iso');
-  gtr('plan');
-  gtr('reconcile');
+  await gtr('iso');
+  await gtr('plan');
+  await gtr('reconcile');
   // Give the simulated guests time to install what was attached, then reconcile again.
   await new Promise((resolve) => setTimeout(resolve, 800));
-  gtr('reconcile');
-  gtr('runs');
-  gtr('status');
+  await gtr('reconcile');
+  await gtr('runs');
+  await gtr('status');
   process.stdout.write(`\nZStack API requests by API: ${JSON.stringify(sim.requestsByApi())}\n`);
 } finally {
   await sim.close();

@@ -38,7 +38,7 @@ export async function workspace(isos: SimIso[] = DEFAULT_ISOS): Promise<Workspac
     database,
     configPath,
     writeConfig(config) {
-      writeFileSync(configPath, JSON.stringify(config, null, 2));
+      writeFileSync(configPath, JSON.stringify(config, null, 2), { mode: 0o600 });
       return configPath;
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),

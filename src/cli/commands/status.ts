@@ -34,7 +34,7 @@ export async function runStatus(argv: string[], makeContext: (configFile: string
     if (status.fleet.length === 0) out.push('Fleet: not observed yet (run gtr plan or gtr reconcile).');
     else {
       out.push(`Fleet (${status.fleetTotal} VMs, as of run #${status.fleetRunId}):`);
-      out.push(formatTable(['version', 'platform', 'arch', 'VMs'], status.fleet.map((f) => [f.version ?? '(none)', f.platform, f.architecture, f.count])));
+      out.push(formatTable(['version', 'platform', 'arch', 'VMs'], status.fleet.map((f) => [f.version === null ? '(no tag)' : f.version === '' ? '(empty tag)' : f.version, f.platform, f.architecture, f.count])));
     }
     process.stdout.write(`${out.join('\n')}\n`);
     return 0;
