@@ -19,6 +19,8 @@ export class Sessions {
   private readonly passwordHash: string;
   private readonly accountUuid: string;
   expireAfterCalls: number | undefined;
+  /** Every session id ever issued, for tests that look for leaked secrets. */
+  readonly issued: string[] = [];
 
   constructor(
     private readonly accountName: string,
@@ -44,6 +46,7 @@ export class Sessions {
     if (live >= MAX_SESSIONS) return errorReply(zsError('ID.1006', `the maximum number[${MAX_SESSIONS}] of concurrent sessions is reached`));
     const session: Session = { uuid: randomHexUuid(), expiresAt: now + this.timeoutMs, calls: 0 };
     this.sessions.set(session.uuid, session);
+    this.issued.push(session.uuid);
     return json(200, {
       inventory: {
         uuid: session.uuid, accountUuid: this.accountUuid, userUuid: this.accountUuid,

@@ -2,12 +2,14 @@
 import { mulberry32, type Rng } from './rng.js';
 import type { ApiName, FaultOptions } from './types.js';
 
-export type RequestFault = 'error' | 'proxy' | 'reset' | null;
+export type RequestFault = 'error' | 'proxy' | 'reset' | 'timeout' | null;
 
 export class Faults {
   private opts: FaultOptions = {};
   private rng: Rng = mulberry32(1);
   private failVms = new Set<string>();
+  /** How many faults of each kind were injected since the simulator started (for soak figures). */
+  readonly injected: Record<string, number> = {};
 
   constructor(opts: FaultOptions = {}) {
     this.set(opts);
@@ -34,10 +36,26 @@ export class Faults {
   }
 
   forRequest(api: ApiName): RequestFault {
-    if (this.roll(this.opts.errorRates?.[api])) return 'error';
-    if (this.roll(this.opts.proxyErrorRates?.[api])) return 'proxy';
-    if (this.roll(this.opts.resetRates?.[api])) return 'reset';
+    if (this.roll(this.opts.errorRates?.[api])) return this.count('error');
+    if (this.roll(this.opts.proxyErrorRates?.[api])) return this.count('proxy');
+    if (this.roll(this.opts.resetRates?.[api])) return this.count('reset');
+    if (this.roll(this.opts.timeoutRates?.[api])) return this.count('timeout');
     return null;
+  }
+
+  /** Extra delay of one request: a latency spike (spikeRate, spikeMs), else 0. */
+  spikeMs(): number {
+    return this.roll(this.opts.spikeRate) ? (this.count('spike'), this.opts.spikeMs ?? 1000) : 0;
+  }
+
+  /** A random point where every session expires (sessionExpireRate). */
+  expireSessionsNow(): boolean {
+    return this.roll(this.opts.sessionExpireRate) ? (this.count('session-expired'), true) : false;
+  }
+
+  count<K extends string>(kind: K): K {
+    this.injected[kind] = (this.injected[kind] ?? 0) + 1;
+    return kind;
   }
 
   proxyStatus(): number {
@@ -45,11 +63,11 @@ export class Faults {
   }
 
   stuckJob(): boolean {
-    return this.roll(this.opts.stuckJobRate);
+    return this.roll(this.opts.stuckJobRate) && (this.count('stuck-job'), true);
   }
 
   attachFails(vmUuid: string): boolean {
     if (this.failVms.has(vmUuid)) return true;
-    return this.roll(this.opts.attachFailRate);
+    return this.roll(this.opts.attachFailRate) && (this.count('attach-failed'), true);
   }
 }

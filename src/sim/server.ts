@@ -102,7 +102,9 @@ export function createHandler(d: ServerDeps): (req: IncomingMessage, res: Server
       record.api = api;
       if (r.kind === 'query-cdrom') delete record.vmUuid;
 
-      if (d.faults.latencyMs > 0) await d.timers.sleep(d.faults.latencyMs);
+      const delay = d.faults.latencyMs + d.faults.spikeMs();
+      if (delay > 0) await d.timers.sleep(delay);
+      if (d.faults.expireSessionsNow()) d.sessions.clear();
       const fault = d.faults.forRequest(api);
       if (fault === 'error') return write(res, record, errorReply(zsError('SYS.1000', 'injected fault: internal error')));
       if (fault === 'proxy') {
@@ -114,6 +116,12 @@ export function createHandler(d: ServerDeps): (req: IncomingMessage, res: Server
       const ctx: Ctx = { req, route: r, api, params: parseQueryString(rawQuery), body, record, resetAfter: fault === 'reset' };
       const reply = handle(d, ctx);
       if (ctx.resetAfter) return reset(res, record);
+      if (fault === 'timeout') {
+        // Carried out, never answered: the client times out; close() ends the connection.
+        record.status = 0;
+        d.calls.push(record);
+        return;
+      }
       write(res, record, reply);
     })().catch((error: unknown) => {
       if (res.headersSent || res.destroyed) return;

@@ -1,5 +1,6 @@
 // startSimulator(): wires the world, sessions, jobs, faults and guest-tools logic to a node:http server.
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { AttachStats } from './attach-stats.js';
 import { Sessions } from './auth.js';
@@ -63,7 +64,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
 
   const host = opts.host ?? '127.0.0.1';
   let address = '';
-  const server = createServer(createHandler({
+  const handler = createHandler({
     world, sessions, jobs, faults, guestTools, calls, timers: requestTimers,
     query: new QueryEngine(() => world.version),
     resources: {
@@ -71,14 +72,15 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
       tag: tagResource(world) as Resource<unknown>, guest: guestStateResource(world) as Resource<unknown>,
     },
     locationHost: () => opts.locationHost ?? address,
-  }));
+  });
+  const server: Server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : createServer(handler);
   server.keepAliveTimeout = 10_000;
   const info = await listen(server, host, opts.port ?? 0);
   address = `${hostForUrl(host)}:${info.port}`;
 
   let closed: Promise<void> | null = null;
   const sim: Simulator = {
-    endpoint: `http://${address}`,
+    endpoint: `${opts.tls ? 'https' : 'http'}://${address}`,
     accountName,
     password,
     calls,
@@ -105,7 +107,10 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
       faults.set(f);
       sessions.expireAfterCalls = f.sessionExpireAfterCalls;
     },
+    faultsInjected: () => ({ ...faults.injected }),
+    sessionsIssued: () => [...sessions.issued],
     restart() {
+      faults.count('restart');
       sessions.clear();
       jobTimers.clear();
       jobs.clear();

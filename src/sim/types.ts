@@ -69,6 +69,13 @@ export interface FaultOptions {
   proxyErrorRates?: Partial<Record<ApiName, number>>;
   /** 0..1 chance to destroy the socket without answering. An attach is accepted (job created) first. */
   resetRates?: Partial<Record<ApiName, number>>;
+  /** 0..1 chance the request is carried out but never answered (the client times out). */
+  timeoutRates?: Partial<Record<ApiName, number>>;
+  /** 0..1 chance per request of a latency spike of spikeMs (default 1000) before it is handled. */
+  spikeRate?: number;
+  spikeMs?: number;
+  /** 0..1 chance per request that every session expires just before it is handled. */
+  sessionExpireRate?: number;
   /** 0..1 chance an attach job never finishes. */
   stuckJobRate?: number;
   /** Every session expires after N authorised calls. */
@@ -90,6 +97,8 @@ export interface GuestOptions {
 
 export interface SimOptions {
   host?: string;
+  /** Serve https with this key and certificate (PEM) instead of http. */
+  tls?: { key: string; cert: string };
   port?: number;
   accountName?: string;
   /** Plaintext; the server compares its sha512 hex (lowercase). */
@@ -144,6 +153,10 @@ export interface Simulator {
   setIsos(isos: SimIso[]): void;
   guestReport(vmUuid: string, version: string): void;
   setFaults(f: FaultOptions): void;
+  /** Faults injected so far by kind (error, proxy, reset, timeout, spike, session-expired, stuck-job, attach-failed, restart). */
+  faultsInjected(): Record<string, number>;
+  /** Every session id the simulator issued (tests look for them where secrets must not appear). */
+  sessionsIssued(): string[];
   restart(): void;
   expireSessions(): void;
   close(): Promise<void>;
