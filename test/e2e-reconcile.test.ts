@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSimulator, type SimOptions, type SimVm, type Simulator } from '../src/sim/index.js';
-import { gtr, simConfig, workspace, type Workspace } from './helpers/cli.js';
+import { gtr, simConfig, waitFor, workspace, type Workspace } from './helpers/cli.js';
 
 const HEX = (n: number) => n.toString(16).padStart(32, '0');
 
@@ -157,6 +157,34 @@ describe('gtr reconcile end to end', () => {
       assert.equal(status.lease, null);
       const human = await gtr(['status', '--config', s.config]);
       assert.match(human.stdout, /Fleet \(3 VMs/);
+    });
+  });
+
+  describe('history-driven deferrals', () => {
+    it('a VM that keeps failing is quarantined; a VM whose guest never installs is awaiting-install', async () => {
+      const fleet = [vm(1), vm(2), vm(3, { installs: false })];
+      const s = await setup(
+        { fleet, recordVersionTag: false, faults: { failVmUuids: [HEX(1)] } },
+        { zstack: { recordVersionTag: false }, policy: { maxErrors: 5, quarantineAfter: 2, quarantineBase: '1h' } },
+      );
+      try {
+        const first = await reconcileJson(s.config);
+        assert.equal(first.code, 1, first.stderr);
+        assert.equal(first.report.actions.find((a) => a.vmUuid === HEX(1))?.outcome, 'failed');
+        await waitFor('the installing guest reports 1.2.0', () => s.sim.vm(HEX(2))?.tags.includes('GuestTools::1.2.0'));
+        const second = await reconcileJson(s.config);
+        assert.equal(reasonOf(second.report, HEX(1)), 'attach/outdated', 'one failure is below quarantineAfter');
+        assert.equal(reasonOf(second.report, HEX(2)), 'skip/up-to-date', 'the guest installed and reported');
+        assert.equal(reasonOf(second.report, HEX(3)), 'defer/awaiting-install', 'attached for this target already');
+        const third = await reconcileJson(s.config);
+        assert.equal(reasonOf(third.report, HEX(1)), 'defer/quarantined', 'two failures in a row');
+        assert.equal(reasonOf(third.report, HEX(3)), 'defer/awaiting-install');
+        const attachesOf = (uuid: string) => s.sim.attachesStarted().filter((a) => a.vmUuid === uuid).length;
+        assert.equal(attachesOf(HEX(1)), 2);
+        assert.equal(attachesOf(HEX(3)), 1, 'never attached twice for the same target within reattachAfter');
+      } finally {
+        await teardown(s);
+      }
     });
   });
 });

@@ -48,7 +48,7 @@ function input(vms: VmFacts[], patch: Partial<PlanInput> = {}, policy: Partial<P
   };
 }
 
-const recentAttach: VmHistory = { lastAttachTarget: '1.2.0', lastAttachAt: NOW - HOUR, quarantineUntil: null };
+const recentAttach: VmHistory = { lastAttachTarget: '1.2.0', lastAttachAt: NOW - HOUR, consecutiveFailures: 0, quarantineUntil: null };
 
 const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; policy?: Partial<PlanInput['policy']>; want: string; target?: string | null }[] = [
   { name: 'older tag is attached', vm: {}, want: 'attach/outdated', target: '1.2.0' },
@@ -70,10 +70,11 @@ const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; poli
   { name: 'several tags: highest counts', vm: { tagVersions: ['1.0.0', '1.2.0'] }, want: 'skip/up-to-date' },
   { name: 'no CD-ROM', vm: { hasCdRom: false }, want: 'skip/no-cdrom' },
   { name: 'catalog mismatch', vm: {}, in: { mismatchedGroups: new Set(['LinuxOnKvm/x86_64']) }, want: 'skip/catalog-mismatch' },
-  { name: 'quarantined', vm: {}, in: { history: new Map([['a'.repeat(32), { lastAttachTarget: null, lastAttachAt: null, quarantineUntil: NOW + HOUR }]]) }, want: 'defer/quarantined' },
-  { name: 'quarantine over', vm: {}, in: { history: new Map([['a'.repeat(32), { lastAttachTarget: null, lastAttachAt: null, quarantineUntil: NOW - 1 }]]) }, want: 'attach/outdated' },
+  { name: 'quarantined', vm: {}, in: { history: new Map([['a'.repeat(32), { lastAttachTarget: null, lastAttachAt: null, consecutiveFailures: 3, quarantineUntil: NOW + HOUR }]]) }, want: 'defer/quarantined' },
+  { name: 'quarantine over', vm: {}, in: { history: new Map([['a'.repeat(32), { lastAttachTarget: null, lastAttachAt: null, consecutiveFailures: 3, quarantineUntil: NOW - 1 }]]) }, want: 'attach/outdated' },
   { name: 'attached recently for same target', vm: {}, in: { history: new Map([['a'.repeat(32), recentAttach]]) }, want: 'defer/awaiting-install' },
   { name: 'attached long ago: attach again', vm: {}, in: { history: new Map([['a'.repeat(32), { ...recentAttach, lastAttachAt: NOW - 25 * HOUR }]]) }, want: 'attach/outdated' },
+  { name: 'recent attach failed: retry (quarantine handles repeats)', vm: {}, in: { history: new Map([['a'.repeat(32), { ...recentAttach, consecutiveFailures: 1 }]]) }, want: 'attach/outdated' },
   { name: 'attached recently for an older target', vm: {}, in: { history: new Map([['a'.repeat(32), { ...recentAttach, lastAttachTarget: '1.1.0' }]]) }, want: 'attach/outdated' },
   { name: 'stopped', vm: { state: 'Stopped', hostUuid: null }, want: 'defer/not-running' },
   { name: 'outside window', vm: {}, in: { windowOpen: false }, want: 'defer/outside-window' },
@@ -85,7 +86,7 @@ const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; poli
   { name: 'excluded appliance -> excluded', vm: { type: 'ApplianceVm' }, policy: { exclude: { vmUuids: ['a'.repeat(32)] } }, want: 'skip/excluded' },
   { name: 'appliance on ESX -> not-user-vm', vm: { type: 'ApplianceVm', hypervisorType: 'ESX' }, want: 'skip/not-user-vm' },
   { name: 'untagged without ISO -> no-iso', vm: { tagVersions: [], platform: 'Windows', architecture: 'mips64el' }, want: 'skip/no-iso' },
-  { name: 'quarantined and stopped -> quarantined', vm: { state: 'Stopped' }, in: { history: new Map([['a'.repeat(32), { lastAttachTarget: null, lastAttachAt: null, quarantineUntil: NOW + HOUR }]]) }, want: 'defer/quarantined' },
+  { name: 'quarantined and stopped -> quarantined', vm: { state: 'Stopped' }, in: { history: new Map([['a'.repeat(32), { lastAttachTarget: null, lastAttachAt: null, consecutiveFailures: 3, quarantineUntil: NOW + HOUR }]]) }, want: 'defer/quarantined' },
   { name: 'stopped outside window -> not-running', vm: { state: 'Stopped' }, in: { windowOpen: false }, want: 'defer/not-running' },
   { name: 'mismatch beats defer reasons', vm: { state: 'Stopped' }, in: { mismatchedGroups: new Set(['LinuxOnKvm/x86_64']) }, want: 'skip/catalog-mismatch' },
 ];

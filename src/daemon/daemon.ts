@@ -63,6 +63,9 @@ export class Daemon {
     requirePassword(config);
     await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
     const daemon = new Daemon(opts, config, logger);
+    // Runs left behind by a dead process are marked now; their job uuids are polled on the first tick.
+    const { runIds } = daemon.ledger.markInterruptedRuns(Date.now());
+    if (runIds.length > 0) logger.warn({ runIds }, 'marked interrupted runs');
     try {
       daemon.http = await startStatusServer(config.http.listen, {
         health: () => daemon.health(),

@@ -11,6 +11,8 @@ import { isExcluded } from './selectors.js';
 export interface VmHistory {
   lastAttachTarget: string | null;
   lastAttachAt: number | null;
+  /** Failed attaches in a row; above 0 the last attach failed, so nothing waits to be installed. */
+  consecutiveFailures: number;
   quarantineUntil: number | null;
 }
 
@@ -129,6 +131,7 @@ function decide(vm: VmFacts, input: PlanInput): Decision {
   if (
     history?.lastAttachTarget === target.version &&
     history.lastAttachAt !== null &&
+    history.consecutiveFailures === 0 &&
     input.now - history.lastAttachAt < input.policy.reattachAfterMs
   ) {
     return defer('awaiting-install');
