@@ -166,8 +166,10 @@ describe('limits', () => {
 describe('management node behaviour', () => {
   it('survives sessions expiring mid-run and a job location naming another host', async () => {
     await withSetup(
-      { fleet: outdated(12, 4), locationHost: '127.0.0.2:9', faults: { sessionExpireAfterCalls: 7 } },
-      {},
+      // A session that lives for 15 calls while 2 attaches are in flight: every attach may meet one expiry
+      // (then it is re-sent once with a new job uuid), never two in a row.
+      { fleet: outdated(12, 4), locationHost: '127.0.0.2:9', faults: { sessionExpireAfterCalls: 15 } },
+      { policy: { maxConcurrency: 2 } },
       async ({ sim, config }) => {
         const r = await gtr(['reconcile', '--config', config, '--json']);
         assert.equal(r.code, 0, r.stderr);

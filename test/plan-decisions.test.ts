@@ -80,6 +80,10 @@ const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; poli
   { name: 'outside window', vm: {}, in: { windowOpen: false }, want: 'defer/outside-window' },
   { name: 'not in wave', vm: {}, in: { wave: new Set(['b'.repeat(32)]) }, want: 'defer/not-in-wave' },
   { name: 'in wave', vm: {}, in: { wave: new Set(['a'.repeat(32)]) }, want: 'attach/outdated' },
+  { name: 'gated by a rollout', vm: {}, in: { gate: () => 'not-in-wave' }, want: 'defer/not-in-wave' },
+  { name: 'new ISO soaking', vm: {}, in: { gate: () => 'iso-soak' }, want: 'defer/iso-soak' },
+  { name: 'gate allows', vm: {}, in: { gate: () => null }, want: 'attach/outdated' },
+  { name: 'stopped VM is not-running before the gate', vm: { state: 'Stopped' }, in: { gate: () => 'iso-soak' }, want: 'defer/not-running' },
   // Precedence (DESIGN.md section 5).
   { name: 'stopped, outdated, no CD-ROM -> no-cdrom', vm: { state: 'Stopped', hasCdRom: false }, want: 'skip/no-cdrom' },
   { name: 'stopped up-to-date -> up-to-date', vm: { state: 'Stopped', tagVersions: ['1.2.0'] }, want: 'skip/up-to-date' },

@@ -2,8 +2,9 @@
 // an error budget. Each attach is written to the ledger before the PUT (with the job uuid we chose)
 // and after it, so a crash leaves a job uuid to poll instead of a doubt to resend.
 import type { Logger } from 'pino';
-import { errorToJson, GtrError, type ZStackErrorBody } from '../errors.js';
+import { errorToJson, GtrError, ZStackApiError, type ZStackErrorBody } from '../errors.js';
 import type { Decision } from '../plan/plan.js';
+import { GroupCommit, type BatchingLedger } from './group-commit.js';
 import { HostQueue } from './host-queue.js';
 
 export interface AttachClient {
@@ -13,7 +14,7 @@ export interface AttachClient {
   ): Promise<void>;
 }
 
-export interface AttachLedger {
+export interface AttachLedger extends BatchingLedger {
   beginAttach(runId: number, vmUuid: string, jobUuid: string, target: string, now: number): void;
   replaceJobUuid(runId: number, vmUuid: string, jobUuid: string): void;
   finishAttach(
@@ -24,6 +25,7 @@ export interface AttachLedger {
       error: ZStackErrorBody | null;
       now: number;
       quarantine: { afterFailures: number; baseMs: number; maxMs: number };
+      inDoubt?: boolean;
     },
   ): void;
   deferDecisions(runId: number, vmUuids: string[], reason: string): void;
@@ -73,13 +75,16 @@ export async function applyAttaches(
   let failed = 0;
   let halted = false;
   let wake: () => void = () => {};
+  const commits = new GroupCommit(ledger);
 
   const attachOne = async (decision: Decision): Promise<void> => {
     const log = opts.logger.child({ vmUuid: decision.vmUuid, target: decision.target });
     let jobUuid = opts.newJobUuid();
     const target = decision.target as string;
-    ledger.beginAttach(opts.runId, decision.vmUuid, jobUuid, target, opts.now());
+    // Committed (with others of this turn) before the PUT below is sent.
+    await commits.begin(() => ledger.beginAttach(opts.runId, decision.vmUuid, jobUuid, target, opts.now()));
     let result: AttachResult;
+    let inDoubt = false;
     try {
       await client.attachGuestToolsIso(decision.vmUuid, {
         jobUuid,
@@ -99,15 +104,17 @@ export async function applyAttaches(
         return;
       }
       result = { outcome: 'failed', error: errorToJson(error), jobUuid };
+      inDoubt = isInDoubt(error);
       failed++;
       log.warn({ jobUuid, error: result.error }, 'attach failed');
     }
-    ledger.finishAttach(opts.runId, decision.vmUuid, {
+    commits.finish(() => ledger.finishAttach(opts.runId, decision.vmUuid, {
       outcome: result.outcome,
       error: result.error,
       now: opts.now(),
       quarantine: opts.quarantine,
-    });
+      inDoubt,
+    }));
     results.set(decision.vmUuid, result);
     if (failed > opts.maxErrors && !halted) {
       halted = true;
@@ -136,6 +143,7 @@ export async function applyAttaches(
     });
   }
   await Promise.all(running);
+  commits.flush();
   opts.signal?.removeEventListener('abort', onAbort);
 
   const rest = queue.drain().map((d) => d.vmUuid);
@@ -146,4 +154,15 @@ export async function applyAttaches(
     if (rest.length > 0) ledger.deferDecisions(opts.runId, rest, 'budget-halted');
   } else notStarted = rest;
   return { results, budgetHalted, notStarted, halted, failed };
+}
+
+/**
+ * Did the attach fail without the management node saying so? A ZStack error (from the PUT or its job)
+ * or a request that provably never left this host is a real failure; a job timeout, a lost job or a
+ * poll that got no answer leaves the attach possibly running, so it must not be sent again soon.
+ */
+export function isInDoubt(error: unknown): boolean {
+  if (error instanceof ZStackApiError) return false;
+  // `sent: false` on a job poll says nothing about the PUT before it.
+  return !(error instanceof GtrError && error.details.sent === false && error.details.api !== 'QueryJob');
 }

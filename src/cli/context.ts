@@ -5,6 +5,7 @@ import { loadConfig, requirePassword } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { Ledger } from '../ledger/index.js';
 import { createLogger } from '../log.js';
+import { profiled } from '../profile/profile.js';
 import { ZStackClient } from '../zstack/client.js';
 
 export interface Context {
@@ -25,7 +26,8 @@ export function createContext(configFile: string | undefined, env: NodeJS.Proces
     config,
     logger,
     ledger() {
-      ledger ??= Ledger.open(config.database);
+      // profiled() is the identity unless GTR_PROFILE_FILE is set (benchmark).
+      ledger ??= profiled(Ledger.open(config.database));
       return ledger;
     },
     client() {

@@ -2,12 +2,14 @@
 // User errors print a message and a hint, never a stack trace.
 import { ERROR_CODES, EXIT, GtrError } from '../errors.js';
 import { createContext, type Context } from './context.js';
+import { printable } from './printable.js';
 import { runPlanOrReconcile } from './commands/reconcile.js';
 import { runIso } from './commands/iso.js';
 import { runRuns } from './commands/runs.js';
 import { runStatus } from './commands/status.js';
 import { runMigrate } from './commands/migrate.js';
 import { runDaemonCommand } from './commands/daemon.js';
+import { runRollout } from './commands/rollout.js';
 import { runSimCommand } from '../sim/cli.js';
 import { VERSION } from '../version.js';
 
@@ -20,7 +22,8 @@ Commands:
   reconcile             one run now: plan, attach, verify, record
   iso                   the ISO catalog and the chosen targets
   runs [show ID]        run history from the ledger
-  status                fleet by version, platform and architecture; last run; lease holder
+  status                fleet by version, platform and architecture; last run; lease holder; rollouts
+  rollout               staged upgrade rollouts: start, status, list, pause, resume, abort
   daemon                scheduled background service with /healthz and /metrics
   migrate               apply pending database migrations
   sim                   run the bundled ZStack API simulator (demo, tests, practice)
@@ -39,6 +42,7 @@ const COMMANDS: Record<string, (argv: string[], makeContext: MakeContext, env: N
   runs: runRuns,
   status: runStatus,
   migrate: runMigrate,
+  rollout: runRollout,
   daemon: (argv, _mk, env) => runDaemonCommand(argv, env),
   sim: (argv) => runSimCommand(argv),
 };
@@ -67,11 +71,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 
 function reportError(command: string, error: unknown): number {
   if (error instanceof GtrError) {
-    process.stderr.write(`gtr ${command}: ${error.message}\n${hintFor(error)}`);
+    process.stderr.write(`gtr ${command}: ${printable(error.message, { keepNewlines: true })}\n${hintFor(error)}`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`gtr ${command}: internal error: ${message}\nThis is a bug; please report it with the command you ran.\n`);
+  process.stderr.write(`gtr ${command}: internal error: ${printable(message, { keepNewlines: true })}\nThis is a bug; please report it with the command you ran.\n`);
   if (process.env.GTR_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
   return EXIT.internal;
 }

@@ -1,5 +1,6 @@
 // Human summary of a run: targets, counts by action and reason, failures with their ZStack error.
 import type { RunReport } from '../reconcile/report.js';
+import { printable } from './printable.js';
 import { formatTable } from './table.js';
 
 const LIST_LIMIT = 20;
@@ -52,7 +53,7 @@ export function renderRun(report: RunReport): string {
     out.push('');
     out.push(`WARNING: ${report.message}`);
   }
-  return out.join('\n') + '\n';
+  return printable(out.join('\n'), { keepNewlines: true }) + '\n';
 }
 
 function indent(text: string): string {

@@ -17,6 +17,7 @@ import {
 } from './fields.js';
 import { cronExpression, timeZone, windows } from './schedule-fields.js';
 import { selector } from './selector-field.js';
+import { waveList } from './rollout-fields.js';
 import { Section, type Reporter } from './section.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -28,6 +29,7 @@ export function buildConfig(raw: unknown, report: Reporter): Config {
   const tls = z.section('tls');
   const schedule = root.section('schedule');
   const policy = root.section('policy');
+  const rollout = root.section('rollout');
   const ledger = root.section('ledger');
   const http = root.section('http');
   const log = root.section('log');
@@ -68,6 +70,15 @@ export function buildConfig(raw: unknown, report: Reporter): Config {
       quarantineBaseMs: policy.read('quarantineBase', duration({ positive: true })),
       include: policy.read('include', selector({ mustSelect: true })),
       exclude: policy.read('exclude', selector({ mustSelect: false })),
+      mode: policy.read('mode', oneOf(['auto', 'rollout'] as const)),
+      isoSoakMs: policy.read('isoSoak', duration({ positive: false })),
+    },
+    rollout: {
+      autoStart: rollout.read('autoStart', bool),
+      waves: rollout.read('waves', waveList),
+      soakMs: rollout.read('soak', duration({ positive: false })),
+      waveTimeoutMs: rollout.read('waveTimeout', duration({ positive: true })),
+      maxErrors: rollout.read('maxErrors', limit(0, '5%')),
     },
     ledger: {
       retainDays: ledger.read('retainDays', integer(0, Number.MAX_SAFE_INTEGER, 'an integer >= 0 (0: keep forever)')),

@@ -57,6 +57,19 @@ export interface Config {
     quarantineBaseMs: number;
     include: Selector | null;
     exclude: Selector | null;
+    /** 'auto': the daemon attaches on its own; 'rollout': only through rollouts (gtr rollout). */
+    mode: 'auto' | 'rollout';
+    /** In auto mode, a newly seen ISO version is not attached before this has passed. */
+    isoSoakMs: number;
+  };
+  rollout: {
+    /** Start a rollout by itself when a new ISO version has out-of-date VMs. */
+    autoStart: boolean;
+    /** Default `--waves`, validated text such as "1,10%,50%,100%". */
+    waves: string;
+    soakMs: number;
+    waveTimeoutMs: number;
+    maxErrors: Limit;
   };
   ledger: {
     retainDays: number;

@@ -10,7 +10,9 @@ import { createLogger } from '../log.js';
 import { runsJson } from '../reconcile/history.js';
 import { withLease } from '../reconcile/lease.js';
 import { recoverInterruptedRuns } from '../reconcile/recover.js';
-import { reconcile } from '../reconcile/run.js';
+import { DAEMON_ACTOR } from '../rollout/actor.js';
+import { reconcileWithRollouts } from '../rollout/advance.js';
+import { rolloutsJson } from '../rollout/report.js';
 import { statusJson } from '../reconcile/status.js';
 import { ZStackClient } from '../zstack/client.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -72,6 +74,7 @@ export class Daemon {
         metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
         status: () => statusJson(daemon.ledger, daemon.config, Date.now()),
         runs: (limit) => runsJson(daemon.ledger.listRuns(limit)),
+        rollouts: () => rolloutsJson(daemon.ledger, Date.now()),
       });
     } catch (error) {
       await daemon.client.close();
@@ -127,7 +130,7 @@ export class Daemon {
     try {
       const { report } = await withLease(ledger, { purpose: 'daemon', now }, async () => {
         await recoverInterruptedRuns(ledger, client, logger, now);
-        return reconcile({ config, client, ledger, logger, now }, { trigger: 'schedule', dryRun: false, signal: this.stopStarting.signal });
+        return reconcileWithRollouts({ config, client, ledger, logger, now }, { trigger: 'schedule', dryRun: false, signal: this.stopStarting.signal }, DAEMON_ACTOR);
       });
       this.metrics.recordRun(report, (Date.now() - started) / 1000, Date.now());
       logger.info({ runId: report.runId, status: report.status, counts: report.counts, message: report.message, seconds: (Date.now() - started) / 1000 }, 'run summary');

@@ -1,4 +1,4 @@
-// The daemon's read-only HTTP endpoint: /healthz, /metrics, /api/status, /api/runs. GET only.
+// The daemon's read-only HTTP endpoint: /healthz, /metrics, /api/status, /api/runs, /api/rollouts. GET only.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GtrError } from '../errors.js';
@@ -13,6 +13,7 @@ export interface StatusRoutes {
   metrics(): Promise<{ contentType: string; body: string }>;
   status(): unknown;
   runs(limit: number): unknown;
+  rollouts?(): unknown;
 }
 
 export function parseListen(listen: string): { host: string; port: number } {
@@ -72,8 +73,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: StatusR
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return send(res, 400, { error: 'limit: expected an integer from 1 to 1000' });
       return send(res, 200, routes.runs(limit));
     }
+    case '/api/rollouts':
+      if (routes.rollouts) return send(res, 200, routes.rollouts());
+      return send(res, 404, { error: 'no rollouts here' });
     default:
-      return send(res, 404, { error: `no such endpoint: ${url.pathname}; try /healthz, /metrics, /api/status, /api/runs` });
+      return send(res, 404, { error: `no such endpoint: ${url.pathname}; try /healthz, /metrics, /api/status, /api/runs, /api/rollouts` });
   }
 }
 

@@ -170,22 +170,31 @@ export class Ledger {
     });
   }
 
-  finishAttach(runId: number, vmUuid: string, r: { outcome: 'attached' | 'failed'; error: ActionError | null; now: number; quarantine: QuarantinePolicy }): void {
+  /**
+   * `inDoubt`: the attach failed without the management node saying so (job timeout, job lost, no
+   * answer): it may still run, so the VM waits for reattachAfter like after an attach that succeeded.
+   */
+  finishAttach(runId: number, vmUuid: string, r: { outcome: 'attached' | 'failed'; error: ActionError | null; now: number; quarantine: QuarantinePolicy; inDoubt?: boolean }): void {
     this.write(() => {
       if (!this.decisions.finish(runId, vmUuid, r.outcome, r.error, r.now)) {
         throw new Error(`ledger: run ${runId} has no pending attach for VM ${vmUuid}`);
       }
       if (r.outcome === 'attached') this.vms.succeeded(vmUuid);
+      else if (r.inDoubt) this.vms.inDoubt(vmUuid);
       else this.vms.failed(vmUuid, r.now, r.quarantine);
     });
   }
 
-  /** Settles an attach in doubt after a crash; a no-op when it is no longer pending. */
-  resolvePendingJob(runId: number, vmUuid: string, outcome: 'attached' | 'failed' | 'not-started', error: ActionError | null, now: number): void {
+  /**
+   * Settles an attach in doubt after a crash; a no-op when it is no longer pending. `inDoubt` (with
+   * 'failed'): the MN does not know the job, so the attach may yet run; the VM waits for reattachAfter.
+   */
+  resolvePendingJob(runId: number, vmUuid: string, outcome: 'attached' | 'failed' | 'not-started', error: ActionError | null, now: number, inDoubt = false): void {
     this.write(() => {
       const startedAt = this.decisions.startedAt(runId, vmUuid);
       if (!this.decisions.finish(runId, vmUuid, outcome, error, now)) return;
       if (outcome === 'attached') this.vms.succeeded(vmUuid);
+      else if (outcome === 'failed' && inDoubt) this.vms.inDoubt(vmUuid);
       else if (outcome === 'failed') this.vms.failed(vmUuid, now, null);
       // The attach never ran: the planner must not wait for an install that was never offered.
       else if (startedAt !== null) this.vms.forgetAttach(vmUuid, Date.parse(startedAt));
@@ -251,6 +260,24 @@ export class Ledger {
     const pages = Number(this.db.pragma('page_count', { simple: true }));
     const pageSize = Number(this.db.pragma('page_size', { simple: true }));
     return pages * pageSize;
+  }
+
+  /**
+   * Several ledger writes as ONE transaction (group commit, src/apply/group-commit.ts): one disk sync
+   * instead of one per write; the writes inside become savepoints and keep their own checks.
+   */
+  batch<R>(fn: () => R): R {
+    return this.write(fn);
+  }
+
+  /** One IMMEDIATE write transaction for stores that keep their own tables here (src/rollout/store.ts). */
+  writeTx<R>(fn: (db: Db) => R): R {
+    return this.write(() => fn(this.db));
+  }
+
+  /** One read transaction (a consistent snapshot) for such stores. */
+  readTx<R>(fn: (db: Db) => R): R {
+    return this.guard(() => this.db.transaction(() => fn(this.db))());
   }
 
   private write<R>(fn: () => R): R {

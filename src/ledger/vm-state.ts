@@ -55,6 +55,14 @@ export class VmStates {
   }
 
   /**
+   * An attach whose outcome is unknown (it may still run): no failure is counted, so the planner waits
+   * for reattachAfter instead of retrying at once; an existing quarantine stays.
+   */
+  inDoubt(vmUuid: string): void {
+    this.sql.get<[string]>('UPDATE vm_state SET consecutive_failures = 0 WHERE vm_uuid = ?').run(vmUuid);
+  }
+
+  /**
    * Counts a failure in a row. With a policy, from `afterFailures` on the VM is quarantined for a
    * doubling, capped length; without one (a job resolved after a crash) an existing quarantine stays.
    */

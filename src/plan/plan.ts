@@ -5,7 +5,7 @@ import type { Selector } from '../config/types.js';
 import { agentTypeForPlatform, type AgentType, type CatalogTarget, type VmFacts } from '../domain.js';
 import { compareVersions, highestVersion, parseVersion, type Version } from '../catalog/version.js';
 import { targetForVm } from '../catalog/targets.js';
-import type { Action, Reason } from './reasons.js';
+import type { Action, DeferReason, Reason } from './reasons.js';
 import { isExcluded } from './selectors.js';
 
 export interface VmHistory {
@@ -37,6 +37,8 @@ export interface PlanInput {
   windowOpen: boolean;
   /** Rollout membership of started waves; null when no rollout restricts attaches. */
   wave: ReadonlySet<string> | null;
+  /** Rollout and ISO-soak gate (src/rollout/gate.ts): a defer reason, or null to allow the attach. */
+  gate?: ((vmUuid: string, agentType: AgentType, target: string) => DeferReason | null) | null;
 }
 
 export interface Decision {
@@ -139,6 +141,8 @@ function decide(vm: VmFacts, input: PlanInput): Decision {
   if (vm.state !== 'Running') return defer('not-running');
   if (!input.windowOpen) return defer('outside-window');
   if (input.wave && !input.wave.has(vm.uuid)) return defer('not-in-wave');
+  const gated = input.gate ? input.gate(vm.uuid, agentType, target.version) : null;
+  if (gated) return defer(gated);
   return { ...base, action: 'attach', reason: untagged ? 'untagged' : 'outdated' };
 }
 

@@ -21,6 +21,7 @@ export const DEFER_REASONS = [
   'not-running',
   'outside-window',
   'not-in-wave',
+  'iso-soak',
   'run-limit',
   'budget-halted',
 ] as const;
@@ -48,7 +49,8 @@ export const REASON_HELP: Record<`${Action}/${string}`, string> = {
   'defer/awaiting-install': 'the ISO was attached for this target recently; waiting for the guest to install it (policy.reattachAfter)',
   'defer/not-running': 'the VM is not running; it will be attached when it runs',
   'defer/outside-window': 'outside every maintenance window (schedule.windows)',
-  'defer/not-in-wave': 'a rollout is active and the VM is not in a started wave',
+  'defer/not-in-wave': 'attached only through a rollout: a rollout covers the VM agent type and its wave has not started (or the rollout is paused), or policy.mode is rollout, or the last rollout of this version was aborted',
+  'defer/iso-soak': 'the target ISO version was first seen less than policy.isoSoak ago',
   'defer/run-limit': 'policy.maxPerRun attaches were already planned in this run',
   'defer/budget-halted': 'the run halted on the error budget (policy.maxErrors) before this attach',
 };

@@ -12,6 +12,8 @@ const VERSION_TAG_PREFIX = 'GuestTools::';
 const MAX_TAG_VALUE = 64;
 /** uuids per batched `?=` condition: keeps URLs well under common proxy limits. */
 const UUID_BATCH = 200;
+/** Batched version reads in flight at once (verification of many attached VMs). */
+const BATCHES_IN_FLIGHT = 4;
 
 const VM_FIELDS = ['uuid', 'name', 'state', 'platform', 'architecture', 'hypervisorType', 'type', 'zoneUuid', 'clusterUuid', 'hostUuid'];
 
@@ -32,7 +34,13 @@ export interface VersionReadings {
 export async function readVersions(client: QueryPort, vmUuids?: readonly string[]): Promise<VersionReadings> {
   const readings: VersionReadings = { tags: new Map(), reported: new Map() };
   const batches = vmUuids ? chunk(vmUuids, UUID_BATCH) : [null];
-  for (const batch of batches) {
+  // Batches (and the two queries of each) are independent: a few in flight hide the API's latency.
+  await inParallel(batches, BATCHES_IN_FLIGHT, (batch) => readBatch(client, batch, readings));
+  return readings;
+}
+
+async function readBatch(client: QueryPort, batch: string[] | null, readings: VersionReadings): Promise<void> {
+  const tags = async () => {
     const tagConditions = ['resourceType=VmInstanceVO', `tag~=${VERSION_TAG_PREFIX}%`];
     if (batch) tagConditions.push(`resourceUuid?=${batch.join(',')}`);
     for await (const page of client.queryPages('system-tags', tagConditions, { fields: ['resourceUuid', 'tag'] })) {
@@ -45,6 +53,8 @@ export async function readVersions(client: QueryPort, vmUuids?: readonly string[
         else readings.tags.set(uuid, [version]);
       }
     }
+  };
+  const states = async () => {
     const stateConditions = ['qgaState!=NotInstalled'];
     if (batch) stateConditions.push(`vmInstanceUuid?=${batch.join(',')}`);
     for await (const page of client.queryPages('guesttools', stateConditions, { fields: ['vmInstanceUuid', 'version', 'qgaState'] })) {
@@ -54,8 +64,17 @@ export async function readVersions(client: QueryPort, vmUuids?: readonly string[
         if (uuid && version && row.qgaState !== 'NotInstalled') readings.reported.set(uuid, version.slice(0, MAX_TAG_VALUE));
       }
     }
-  }
-  return readings;
+  };
+  await Promise.all([tags(), states()]);
+}
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 /** Exact tags (system tags) of VMs that include/exclude selectors name; only queried when selectors use tags. */
@@ -77,8 +96,35 @@ async function readSelectorTags(client: QueryPort, tags: readonly string[]): Pro
 }
 
 export async function readInventory(client: QueryPort, opts: { selectorTags: readonly string[]; vmUuids?: readonly string[] }): Promise<VmFacts[]> {
+  // Four independent paged reads at once: the run waits for the longest, not for their sum.
+  const [vms, withCdRom, versions, selectorTags] = await Promise.all([
+    readVms(client, opts.vmUuids),
+    readCdRoms(client, opts.vmUuids),
+    readVersions(client, opts.vmUuids),
+    readSelectorTags(client, opts.selectorTags),
+  ]);
+  for (const vm of vms) {
+    vm.hasCdRom = withCdRom.has(vm.uuid);
+    vm.tagVersions = versions.tags.get(vm.uuid) ?? [];
+    vm.reportedVersion = versions.reported.get(vm.uuid) ?? null;
+    vm.tags = selectorTags.get(vm.uuid) ?? [];
+  }
+  return vms;
+}
+
+async function readVms(client: QueryPort, vmUuids: readonly string[] | undefined): Promise<VmFacts[]> {
   const vms: VmFacts[] = [];
-  const uuidFilter = opts.vmUuids ? [`uuid?=${opts.vmUuids.join(',')}`] : [];
+  // Zone, cluster and host uuids repeat across VMs: one string each instead of one per VM.
+  const intern = new Map<string, string>();
+  const shared = (v: unknown): string | null => {
+    const s = str(v);
+    if (s === null) return null;
+    const known = intern.get(s);
+    if (known !== undefined) return known;
+    intern.set(s, s);
+    return s;
+  };
+  const uuidFilter = vmUuids ? [`uuid?=${vmUuids.join(',')}`] : [];
   for await (const page of client.queryPages('vm-instances', uuidFilter, { fields: VM_FIELDS })) {
     for (const row of page) {
       const uuid = str(row.uuid);
@@ -91,9 +137,9 @@ export async function readInventory(client: QueryPort, opts: { selectorTags: rea
         architecture: str(row.architecture) ?? 'x86_64',
         hypervisorType: str(row.hypervisorType) ?? '',
         type: str(row.type) ?? '',
-        zoneUuid: str(row.zoneUuid),
-        clusterUuid: str(row.clusterUuid),
-        hostUuid: str(row.hostUuid),
+        zoneUuid: shared(row.zoneUuid),
+        clusterUuid: shared(row.clusterUuid),
+        hostUuid: shared(row.hostUuid),
         hasCdRom: false,
         tagVersions: [],
         reportedVersion: null,
@@ -101,7 +147,11 @@ export async function readInventory(client: QueryPort, opts: { selectorTags: rea
       });
     }
   }
-  const cdromConditions = opts.vmUuids ? [`vmInstanceUuid?=${opts.vmUuids.join(',')}`] : [];
+  return vms;
+}
+
+async function readCdRoms(client: QueryPort, vmUuids: readonly string[] | undefined): Promise<Set<string>> {
+  const cdromConditions = vmUuids ? [`vmInstanceUuid?=${vmUuids.join(',')}`] : [];
   const withCdRom = new Set<string>();
   for await (const page of client.queryPages('vm-instances/cdroms', cdromConditions, { fields: ['vmInstanceUuid'] })) {
     for (const row of page) {
@@ -109,15 +159,7 @@ export async function readInventory(client: QueryPort, opts: { selectorTags: rea
       if (uuid) withCdRom.add(uuid);
     }
   }
-  const versions = await readVersions(client, opts.vmUuids);
-  const selectorTags = await readSelectorTags(client, opts.selectorTags);
-  for (const vm of vms) {
-    vm.hasCdRom = withCdRom.has(vm.uuid);
-    vm.tagVersions = versions.tags.get(vm.uuid) ?? [];
-    vm.reportedVersion = versions.reported.get(vm.uuid) ?? null;
-    vm.tags = selectorTags.get(vm.uuid) ?? [];
-  }
-  return vms;
+  return withCdRom;
 }
 
 function chunk<T>(items: readonly T[], size: number): T[][] {

@@ -8,13 +8,16 @@ import { highestVersion } from '../catalog/version.js';
 import { applyAttaches, type ApplyResult } from '../apply/apply.js';
 import { concurrencyFor, errorBudgetFor } from '../apply/limits.js';
 import type { Ledger, RunTrigger } from '../ledger/index.js';
-import { countDecisions, currentVersion, planRun, type Decision, type Plan } from '../plan/plan.js';
+import { countDecisions, currentVersion, planRun, type Decision, type Plan, type PlanInput } from '../plan/plan.js';
 import { isWindowOpen } from '../plan/window.js';
 import { newJobUuid, type ZStackClient } from '../zstack/client.js';
 import { checkCatalog, type GroupCheck } from './catalog-check.js';
 import { fleetSummary } from './fleet.js';
 import { readInventory, readVersions } from './inventory.js';
 import { exitCodeFor, runStatus, type ActionReport, type RunCounts, type RunReport } from './report.js';
+import { timed, timedAsync } from '../profile/profile.js';
+import { applyRetention } from './retention.js';
+import { decisionsToStore } from './stored-decisions.js';
 
 const QUARANTINE_MAX_MS = 7 * 24 * 3_600_000;
 
@@ -35,6 +38,10 @@ export interface ReconcileOptions {
   limit?: number;
   /** Rollout membership of started waves; null or absent when no rollout restricts attaches. */
   wave?: ReadonlySet<string> | null;
+  /** Rollout / ISO-soak gate (src/rollout/gate.ts); null or absent: no gate. */
+  gate?: PlanInput['gate'];
+  /** Called with the final plan (after the catalog check), before any attach. */
+  onPlan?: (plan: Plan) => void;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number, failed: number) => void;
 }
@@ -48,12 +55,14 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Pr
     const report = await reconcileRecorded(deps, opts, runId, logger);
     ledger.finishRun(runId, { status: report.status, counts: { ...report.counts }, now: now(), message: report.message ?? undefined });
     logger.info({ status: report.status, counts: pickContractCounts(report.counts), message: report.message }, 'run finished');
+    timed('retention', () => applyRetention(ledger, deps.config.ledger, now(), logger));
     return { report, exitCode: exitCodeFor(report.status) };
   } catch (error) {
     const aborted = error instanceof GtrError && error.code === 'GTR_ABORTED';
     const message = errorToJson(error).details;
     ledger.finishRun(runId, { status: aborted ? 'interrupted' : 'failed', counts: {}, now: now(), message });
     logger.error({ error: errorToJson(error) }, 'run failed');
+    applyRetention(ledger, deps.config.ledger, now(), logger);
     throw error;
   }
 }
@@ -64,7 +73,7 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, ru
   for (const problem of catalog.problems) logger.warn(problem, 'ISO catalog problem');
 
   const selectorTags = [...(config.policy.include?.tags ?? []), ...(config.policy.exclude?.tags ?? [])];
-  const vms = await readInventory(client, { selectorTags, vmUuids: opts.vmUuids });
+  const vms = await timedAsync('inventory', () => readInventory(client, { selectorTags, vmUuids: opts.vmUuids }));
   logger.info({ trigger: opts.trigger, dryRun: opts.dryRun, vms: vms.length, targets: catalog.targets }, 'inventory read');
   if (!opts.vmUuids) ledger.setRunFleet(runId, fleetSummary(vms));
 
@@ -83,20 +92,24 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, ru
     mismatchedGroups: new Set<string>(),
     windowOpen: isWindowOpen(config.schedule.windows, config.schedule.timezone, now()),
     wave: opts.wave ?? null,
+    gate: opts.gate ?? null,
   };
-  const firstPlan = planRun(planInput);
+  // Arguments, not closures: a closure would keep the inventory alive through apply (memory at 100k VMs).
+  const firstPlan = timed('plan', planRun, planInput);
   const catalogChecks = await checkCatalog(client, attachesOf(firstPlan), logger);
   const mismatched = catalogChecks.filter((c) => c.mismatch).map((c) => c.group);
-  const plan = mismatched.length > 0 ? planRun({ ...planInput, mismatchedGroups: new Set(mismatched) }) : firstPlan;
+  const plan = mismatched.length > 0 ? timed('plan', planRun, { ...planInput, mismatchedGroups: new Set(mismatched) }) : firstPlan;
+  opts.onPlan?.(plan);
 
   ledger.setRunPlan(runId, { planHash: plan.hash, targets: catalog.targets });
-  ledger.recordDecisions(runId, plan.decisions);
+  // History keeps a row per VM only where something changed or needs attention; the counts keep the rest.
+  ledger.recordDecisions(runId, decisionsToStore(plan.decisions, new Set(regressions.map((r) => r.vmUuid))));
   const attaches = attachesOf(plan);
 
   let applied: ApplyResult | null = null;
   let verified = new Set<string>();
   if (!opts.dryRun && attaches.length > 0) {
-    applied = await applyAttaches(attaches, client, ledger, {
+    applied = await timedAsync('apply', () => applyAttaches(attaches, client, ledger, {
       runId,
       maxConcurrency: concurrencyFor(config.policy.maxConcurrency, attaches.length),
       maxPerHost: config.policy.maxPerHost,
@@ -108,8 +121,9 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, ru
       logger,
       onProgress: opts.onProgress,
       signal: opts.signal,
-    });
-    verified = await verify(client, plan.decisions, applied);
+    }));
+    const appliedNow = applied;
+    verified = await timedAsync('verify', () => verify(client, plan.decisions, appliedNow));
     ledger.markVerified(runId, [...verified]);
   }
   return buildReport({ runId, dryRun: opts.dryRun, plan, applied, verified, catalogChecks, regressions, targets: catalog.targets });

@@ -3,6 +3,7 @@ import type { Config } from '../config/types.js';
 import type { Ledger } from '../ledger/index.js';
 import { isWindowOpen, nextWindowOpening } from '../plan/window.js';
 import { runSummaryJson } from './history.js';
+import { openRolloutsJson } from '../rollout/report.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -18,5 +19,6 @@ export function statusJson(ledger: Ledger, config: Config, now: number) {
     fleetRunId: fleet?.runId ?? null,
     fleetTotal: fleet ? fleet.rows.reduce((n, r) => n + r.count, 0) : 0,
     fleet: fleet?.rows ?? [],
+    rollouts: openRolloutsJson(ledger, now),
   };
 }

@@ -7,6 +7,7 @@ import type { Faults } from './faults.js';
 import type { Job, Jobs } from './jobs.js';
 import { hashUnit } from './rng.js';
 import type { TimerSet } from './timers.js';
+import type { AttachStarted } from './types.js';
 import { errorReply, json, vmNotFound, zsDate, zsError, type SimReply, type ZsError } from './wire.js';
 import { VERSION_TAG, VM_TYPE, type IsoRow, type VmRow, type World } from './world.js';
 
@@ -60,17 +61,19 @@ export class GuestTools {
 
   startAttach(job: Job, vmUuid: string, systemTags: string[]): void {
     const { world, jobs, stats } = this.d;
-    stats.started.push({ vmUuid, jobUuid: job.uuid, systemTags: [...systemTags], at: Date.now() });
+    const started: AttachStarted = { vmUuid, jobUuid: job.uuid, systemTags: [...systemTags], at: Date.now() };
+    stats.started.push(started);
     const vm = world.getVm(vmUuid);
     const checked = this.attachProblem(vm, vmUuid);
     if (!vm || !('agentType' in checked)) {
       jobs.fail(job, checked as ZsError);
+      started.failedWith = (checked as ZsError).code;
       return;
     }
-    this.serialised(vmUuid, (done) => this.runAttach(job, vm, checked, systemTags, done));
+    this.serialised(vmUuid, (done) => this.runAttach(job, vm, checked, systemTags, done, started));
   }
 
-  private runAttach(job: Job, vm: VmRow, iso: IsoRow, systemTags: string[], done: () => void): void {
+  private runAttach(job: Job, vm: VmRow, iso: IsoRow, systemTags: string[], done: () => void, started: AttachStarted): void {
     const { world, jobs, faults, stats, jobTimers, opts } = this.d;
     const host = vm.hostUuid;
     stats.begin(host);
@@ -82,6 +85,7 @@ export class GuestTools {
       if (faults.attachFails(vm.uuid)) {
         const path = iso.agentType === 'WindowsOnKvm' ? 'GuestTools.iso' : 'GuestTools_linux.iso';
         jobs.fail(job, zsError('SYS.1006', `failed to attach guest tools iso to vm[uuid:${vm.uuid}], because:/var/lib/zstack/guesttools/${path} not exists`));
+        started.failedWith = 'SYS.1006';
         return;
       }
       if (host) world.markHostIso(host, iso.agentType, iso.version);

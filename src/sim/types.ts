@@ -134,6 +134,8 @@ export interface AttachStarted {
   jobUuid: string;
   systemTags: string[];
   at: number;
+  /** Set when the job failed (the MN said so: a ZStack error code); such an attach did not happen. */
+  failedWith?: string;
 }
 
 export interface Simulator {

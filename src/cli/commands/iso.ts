@@ -2,6 +2,7 @@
 import { scanCatalog } from '../../catalog/scan.js';
 import { parseFlags } from '../args.js';
 import type { Context } from '../context.js';
+import { printable } from '../printable.js';
 import { formatTable } from '../table.js';
 
 export const ISO_HELP = `Usage: gtr iso [--config FILE] [--json]
@@ -45,7 +46,7 @@ export async function runIso(argv: string[], makeContext: (configFile: string | 
       out.push('', 'Problems (ignored):');
       for (const p of catalog.problems) out.push(`  ${p.path}: ${p.problem}`);
     }
-    process.stdout.write(`${out.join('\n')}\n`);
+    process.stdout.write(`${printable(out.join('\n'), { keepNewlines: true })}\n`);
     return 0;
   } finally {
     await ctx.close();

@@ -3,8 +3,10 @@ import { parseFlags, positiveInt, vmUuids } from '../args.js';
 import type { Context } from '../context.js';
 import { withLease } from '../../reconcile/lease.js';
 import { recoverInterruptedRuns } from '../../reconcile/recover.js';
-import { reconcile } from '../../reconcile/run.js';
+import { cliActor } from '../../rollout/actor.js';
+import { reconcileWithRollouts } from '../../rollout/advance.js';
 import { renderRun } from '../render-run.js';
+import { writeReportJson } from '../json-out.js';
 import { progressBar } from '../progress.js';
 
 export const PLAN_HELP = `Usage: gtr plan [--config FILE] [--json] [--vm UUID]...
@@ -52,9 +54,10 @@ export async function runPlanOrReconcile(
     const showProgress = !values.json && process.stderr.isTTY === true && !dryRun;
     const progress = showProgress ? progressBar(process.stderr) : null;
     const runOnce = () =>
-      reconcile(
+      reconcileWithRollouts(
         { config: ctx.config, client, ledger, logger: ctx.logger, now },
         { trigger: 'cli', dryRun, vmUuids: vms, limit, onProgress: progress ?? undefined },
+        cliActor(),
       );
     const { report, exitCode } = dryRun
       ? await runOnce()
@@ -63,7 +66,8 @@ export async function runPlanOrReconcile(
           return runOnce();
         });
     progress?.end();
-    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderRun(report));
+    if (values.json) writeReportJson(process.stdout, report);
+    else process.stdout.write(renderRun(report));
     return exitCode;
   } finally {
     await ctx.close();

@@ -2,6 +2,7 @@
 import { UsageError } from '../../errors.js';
 import { parseFlags, positiveInt } from '../args.js';
 import type { Context } from '../context.js';
+import { printable } from '../printable.js';
 import { formatTable } from '../table.js';
 import { runJson, runsJson } from '../../reconcile/history.js';
 
@@ -34,7 +35,9 @@ export async function runRuns(argv: string[], makeContext: (configFile: string |
           .filter((a) => a.action !== 'skip' || a.reason !== 'up-to-date')
           .map((a) => [a.vmName, a.vmUuid, a.action, a.reason, a.current ?? '-', a.target ?? '-', a.outcome ?? '-', a.error?.code ?? '']);
         const counts = Object.entries(run.counts).map(([k, v]) => `${k}=${v}`).join(' ');
-        process.stdout.write(`${head}\ncounts: ${counts}\n${run.message ? `note: ${run.message}\n` : ''}\n${formatTable(['vm', 'uuid', 'action', 'reason', 'current', 'target', 'outcome', 'error'], rows)}\n`);
+        // Steady-state decisions are stored as counts only (src/reconcile/stored-decisions.ts): say so.
+        const unlisted = Object.entries(json.countedOnly).map(([k, v]) => `${k}=${v}`).join(' ');
+        process.stdout.write(`${head}\ncounts: ${counts}\n${unlisted ? `not listed (stored as counts only): ${unlisted}\n` : ''}${run.message ? `note: ${printable(run.message)}\n` : ''}\n${formatTable(['vm', 'uuid', 'action', 'reason', 'current', 'target', 'outcome', 'error'], rows)}\n`);
       }
       return 0;
     }

@@ -4,11 +4,12 @@ import { parseFlags } from '../args.js';
 import type { Context } from '../context.js';
 import { formatTable } from '../table.js';
 import { statusJson } from '../../reconcile/status.js';
+import { rolloutLines } from './rollout-render.js';
 
 export const STATUS_HELP = `Usage: gtr status [--config FILE] [--json]
 
 The fleet by GuestTools version, platform and architecture (as the last full run or plan saw it), the last
-run, who holds the lease, and the next maintenance window. Reads only the local database.
+run, who holds the lease, the next maintenance window and the open rollouts. Reads only the local database.
 Exit codes: 0 ok, 2 usage, config or database error.
 `;
 
@@ -30,6 +31,7 @@ export async function runStatus(argv: string[], makeContext: (configFile: string
     out.push(r ? `Last run: #${r.id} ${r.status} (${r.trigger}${r.dryRun ? ', dry run' : ''}), ${r.startedAt} .. ${r.finishedAt ?? 'running'}` : 'Last run: none yet');
     out.push(`Lease: ${status.lease ? `held by ${status.lease.purpose} (pid ${status.lease.pid} on ${status.lease.host}) until ${status.lease.expiresAt}` : 'free'}`);
     out.push(`Maintenance window: ${status.window.open ? 'open now' : `closed; next opens ${status.window.nextOpening ?? 'never'}`}`);
+    out.push(...rolloutLines(status.rollouts));
     out.push('');
     if (status.fleet.length === 0) out.push('Fleet: not observed yet (run gtr plan or gtr reconcile).');
     else {

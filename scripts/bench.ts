@@ -1,0 +1,240 @@
+// `npm run bench`: `gtr reconcile` against a simulated 100k-VM management node, next to a naive loop,
+// with the lower bound the API allows. The simulator runs in a child process (scripts/bench/sim-child.ts)
+// and the reconciler is the real CLI (bin/gtr.js over dist/), so each has a core of this 2-core machine
+// and neither's CPU is billed to the other. The reconciler measures itself (src/profile/profile.ts,
+// GTR_PROFILE_FILE): time in plan, time in the ledger (SQLite), peak RSS.
+// Usage: node --import tsx scripts/bench.ts [--vms N] [--latency MS] [--job-ms MS] [--concurrency N]
+//        [--poll-ms MS] [--scale] [--baseline-sample N] [--history-runs N] [--out FILE]
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { writeIsoDir } from '../src/sim/index.js';
+import { DEFAULT_ISOS } from '../src/sim/world.js';
+import { simulateHistory, type HistoryAction, type HistoryResult } from './bench/history.js';
+import { runNaive, type NaiveResult } from './bench/naive.js';
+import { formatReport, formatScale, type RunFigures } from './bench/report.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+const { values } = parseArgs({
+  options: {
+    vms: { type: 'string', default: '100000' },
+    latency: { type: 'string', default: '2' },
+    'job-ms': { type: 'string', default: '20' },
+    concurrency: { type: 'string', default: '50' },
+    'poll-ms': { type: 'string' },
+    scale: { type: 'boolean', default: false },
+    'baseline-sample': { type: 'string', default: '1000' },
+    'history-runs': { type: 'string', default: '1000' },
+    'history-churn': { type: 'string', default: '20' },
+    out: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+
+function int(name: keyof typeof values, min: number): number {
+  const raw = values[name];
+  const n = Number(raw);
+  if (typeof raw !== 'string' || !Number.isInteger(n) || n < min) {
+    console.error(`bench: --${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const latencyMs = int('latency', 0);
+const jobMs = int('job-ms', 0);
+const concurrency = int('concurrency', 1);
+// One poll per job when the interval matches the job duration (see README, Performance).
+const pollMs = values['poll-ms'] === undefined ? Math.max(1, jobMs) : int('poll-ms', 1);
+const sizes = values.scale ? [10_000, 50_000, 100_000, 250_000] : [int('vms', 1)];
+const baselineSample = int('baseline-sample', 0);
+const historyRuns = int('history-runs', 0);
+const historyChurn = int('history-churn', 0);
+// 20% of the fleet out of date AND eligible: about 3 in 4 outdated VMs are running KVM user VMs with a CD-ROM.
+const OUTDATED_SHARE = 0.265;
+
+interface SimChild {
+  proc: ChildProcess;
+  endpoint: string;
+  accountName: string;
+  password: string;
+}
+
+function startSim(vms: number): Promise<SimChild> {
+  const proc = fork(join(root, 'scripts/bench/sim-child.ts'), [JSON.stringify({ vms, seed: 1, latencyMs, jobMs, outdatedShare: OUTDATED_SHARE })], {
+    execArgv: ['--import', 'tsx', '--max-old-space-size=4096', ...(process.env.BENCH_SIM_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`simulator exited with code ${code}`)));
+    proc.once('message', (m) => {
+      const msg = m as { endpoint: string; accountName: string; password: string };
+      resolve({ proc, endpoint: msg.endpoint, accountName: msg.accountName, password: msg.password });
+    });
+  });
+}
+
+function ask<T>(sim: SimChild, what: string): Promise<T> {
+  return new Promise((resolve) => {
+    sim.proc.once('message', (m) => resolve(m as T));
+    sim.proc.send(what);
+  });
+}
+
+function stopSim(sim: SimChild): Promise<void> {
+  return new Promise((resolve) => {
+    sim.proc.removeAllListeners('exit');
+    sim.proc.once('exit', () => resolve());
+    sim.proc.send('close');
+  });
+}
+
+interface ReconcileJson {
+  status: string;
+  counts: Record<string, number>;
+  actions: HistoryAction[];
+}
+
+function runGtr(config: string, profileFile: string): Promise<{ code: number; stdout: string; stderr: string; wallMs: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    // BENCH_GTR_NODE_ARGS, e.g. '--cpu-prof --cpu-prof-dir=prof', profiles the reconciler.
+    const nodeArgs = (process.env.BENCH_GTR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/gtr.js'), 'reconcile', '--json', '--config', config], {
+      env: { ...process.env, GTR_PROFILE_FILE: profileFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({
+      code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), wallMs: performance.now() - t0,
+    }));
+  });
+}
+
+function readProfile(file: string): Record<string, number> {
+  const lines = readFileSync(file, 'utf8').trim().split('\n');
+  const parsed = JSON.parse(lines[lines.length - 1] ?? '{}') as Record<string, unknown>;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    if (typeof v === 'number') out[k] = v;
+    else if (typeof v === 'object' && v !== null) for (const [k2, v2] of Object.entries(v)) if (typeof v2 === 'number') out[`${k}.${k2}`] = v2;
+  }
+  return out;
+}
+
+/** The lower bound: every read request at the API's latency, one after another, plus
+ *  ceil(attaches / concurrency) rounds of (attach PUT + job + the one poll that sees it done). */
+function lowerBoundMs(requests: Record<string, number>, attaches: number): { boundMs: number; readRequests: number; rounds: number; roundMs: number } {
+  const total = Object.values(requests).reduce((a, b) => a + b, 0);
+  const readRequests = total - (requests.AttachGuestToolsIsoToVm ?? 0) - (requests.QueryJob ?? 0);
+  const rounds = Math.ceil(attaches / concurrency);
+  const roundMs = latencyMs + jobMs + latencyMs;
+  return { boundMs: readRequests * latencyMs + rounds * roundMs, readRequests, rounds, roundMs };
+}
+
+async function benchOne(vms: number, withBaseline: boolean, withHistory: boolean, work: string): Promise<RunFigures> {
+  const dir = join(work, `vms-${vms}`);
+  mkdirSync(dir, { recursive: true });
+  const isoDir = join(dir, 'zstack-dvd');
+  await writeIsoDir(isoDir, DEFAULT_ISOS);
+  const database = join(dir, 'state.db');
+  const profileFile = join(dir, 'profile.jsonl');
+
+  process.stderr.write(`bench: ${vms} VMs: starting the simulator...\n`);
+  let sim = await startSim(vms);
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({
+    zstack: { endpoint: sim.endpoint, accountName: sim.accountName, password: sim.password, jobPollIntervalMs: pollMs, pageSize: 1000 },
+    isoDir,
+    database,
+    policy: { maxConcurrency: concurrency, maxPerHost: 1_000_000, maxErrors: '100%' },
+    log: { level: 'warn' },
+  }), { mode: 0o600 });
+
+  process.stderr.write(`bench: ${vms} VMs: gtr reconcile --json...\n`);
+  const run = await runGtr(config, profileFile);
+  if (run.code !== 0 && run.code !== 1) throw new Error(`gtr reconcile exited ${run.code}: ${run.stderr.slice(0, 2000)}`);
+  const report = JSON.parse(run.stdout) as ReconcileJson;
+  const simStats = await ask<{ requestsByApi: Record<string, number>; attaches: number }>(sim, 'stats');
+  await stopSim(sim);
+  const profile = readProfile(profileFile);
+  const attaches = report.counts.attach ?? 0;
+  const bound = lowerBoundMs(simStats.requestsByApi, attaches);
+  const figures: RunFigures = {
+    vms,
+    latencyMs,
+    jobMs,
+    pollMs,
+    concurrency,
+    status: report.status,
+    attaches,
+    attachesSeenBySimulator: simStats.attaches,
+    succeeded: report.counts.succeeded ?? 0,
+    failed: report.counts.failed ?? 0,
+    wallMs: run.wallMs,
+    runWallMs: profile.wallMs ?? run.wallMs,
+    requests: simStats.requestsByApi,
+    peakRssMb: profile.peakRssMb ?? 0,
+    planMs: profile.planMs ?? 0,
+    sqliteMs: profile.sqliteMs ?? 0,
+    sqliteCalls: profile.sqliteCalls ?? 0,
+    phasesMs: { inventory: profile.inventoryMs ?? 0, apply: profile.applyMs ?? 0, verify: profile.verifyMs ?? 0 },
+    cpuMs: (profile.cpuUserMs ?? 0) + (profile.cpuSystemMs ?? 0),
+    databaseBytes: statSync(database).size,
+    profile,
+    ...bound,
+    baseline: null,
+    history: null,
+  };
+
+  if (withBaseline) {
+    process.stderr.write(`bench: ${vms} VMs: naive baseline on a fresh simulator (sample ${Math.min(baselineSample, vms)} VMs)...\n`);
+    sim = await startSim(vms);
+    const attachSet = new Set(report.actions.filter((a) => a.action === 'attach').map((a) => a.vmUuid));
+    let naive: NaiveResult;
+    try {
+      naive = await runNaive({ endpoint: sim.endpoint, accountName: sim.accountName, password: sim.password, pollMs, attachSet, sample: Math.max(1, baselineSample) });
+    } finally {
+      await stopSim(sim);
+    }
+    figures.baseline = naive;
+  }
+  if (withHistory && historyRuns > 0) {
+    process.stderr.write(`bench: ${vms} VMs: ${historyRuns} runs of simulated history through the Ledger API...\n`);
+    const retention = { retainDays: 90, retainRuns: 10_000 };
+    const history: HistoryResult = simulateHistory({
+      fromDatabase: database, file: join(dir, 'history.db'), firstRunAt: Date.now(), actions: report.actions,
+      runs: historyRuns, retention, churn: historyChurn,
+    });
+    figures.history = { ...history, retention, churn: historyChurn };
+  }
+  return figures;
+}
+
+const work = mkdtempSync(join(tmpdir(), 'gtr-bench-'));
+try {
+  const results: RunFigures[] = [];
+  for (const [i, vms] of sizes.entries()) {
+    const main = !values.scale || vms === 100_000;
+    results.push(await benchOne(vms, main && i >= 0 && baselineSample > 0, main, work));
+  }
+  const primary = results.find((r) => r.baseline !== null) ?? results[results.length - 1];
+  process.stdout.write(formatReport(primary));
+  if (values.scale) process.stdout.write(formatScale(results));
+  const out = values.out ?? join(root, 'bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(join(out, '..'), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ command: `node --import tsx scripts/bench.ts ${process.argv.slice(2).join(' ')}`.trim(), at: new Date().toISOString(), results }, null, 2)}\n`);
+  process.stdout.write(`\nresults written to ${out}\n`);
+} finally {
+  if (values.keep) process.stderr.write(`bench: work folder kept: ${work}\n`);
+  else rmSync(work, { recursive: true, force: true });
+}

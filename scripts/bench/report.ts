@@ -1,0 +1,91 @@
+// The benchmark's printed output: one table (reconciler next to the naive baseline), the ledger
+// history line, and in --scale mode how time and memory grow with the fleet.
+import { formatTable } from '../../src/cli/table.js';
+import type { HistoryResult } from './history.js';
+import type { NaiveResult } from './naive.js';
+
+export interface RunFigures {
+  vms: number;
+  latencyMs: number;
+  jobMs: number;
+  pollMs: number;
+  concurrency: number;
+  status: string;
+  attaches: number;
+  attachesSeenBySimulator: number;
+  succeeded: number;
+  failed: number;
+  /** Spawn to exit of `gtr reconcile`, including Node's start. */
+  wallMs: number;
+  /** Inside the reconciler, module load to exit. */
+  runWallMs: number;
+  requests: Record<string, number>;
+  peakRssMb: number;
+  planMs: number;
+  sqliteMs: number;
+  sqliteCalls: number;
+  phasesMs: { inventory: number; apply: number; verify: number };
+  cpuMs: number;
+  databaseBytes: number;
+  /** Everything the reconciler measured (GTR_PROFILE_FILE), including time per ledger method. */
+  profile: Record<string, number>;
+  boundMs: number;
+  readRequests: number;
+  rounds: number;
+  roundMs: number;
+  baseline: NaiveResult | null;
+  history: (HistoryResult & { retention: { retainDays: number; retainRuns: number }; churn: number }) | null;
+}
+
+const API_ORDER = ['LogInByAccount', 'QueryVmInstance', 'QueryVmCdRom', 'QuerySystemTag', 'QueryGuestToolsState',
+  'GetLatestGuestToolsForVm', 'AttachGuestToolsIsoToVm', 'QueryJob', 'LogOut'];
+
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;
+
+export function formatReport(f: RunFigures): string {
+  const b = f.baseline;
+  const apis = [...new Set([...API_ORDER, ...Object.keys(f.requests), ...Object.keys(b?.requests ?? {})])]
+    .filter((api) => (f.requests[api] ?? 0) > 0 || (b?.requests[api] ?? 0) > 0);
+  const baseLabel = b ? (b.extrapolated ? `naive loop (${b.sampled} of ${b.vms} VMs measured, extrapolated)` : 'naive loop (measured)') : 'naive loop';
+  const na = '-';
+  const rows: string[][] = [
+    ['VMs', String(f.vms), b ? String(b.vms) : na],
+    ['attaches', `${f.attaches} (simulator saw ${f.attachesSeenBySimulator}; ${f.succeeded} ok, ${f.failed} failed)`, b ? String(b.attaches) : na],
+    ['wall time', `${s(f.wallMs)} (in process ${s(f.runWallMs)})`, b ? s(b.wallMs) : na],
+    ['  inventory / apply / verify', `${s(f.phasesMs.inventory)} / ${s(f.phasesMs.apply)} / ${s(f.phasesMs.verify)}`, na],
+    ['API requests', String(total(f.requests)), b ? String(total(b.requests)) : na],
+    ...apis.map((api) => [`  ${api}`, String(f.requests[api] ?? 0), b ? String(b.requests[api] ?? 0) : na]),
+    ['requests per VM', (total(f.requests) / f.vms).toFixed(3), b ? (total(b.requests) / b.vms).toFixed(3) : na],
+    ['peak RSS (reconciler)', `${f.peakRssMb.toFixed(0)} MB`, na],
+    ['CPU (reconciler)', s(f.cpuMs), na],
+    ['time in plan', `${f.planMs.toFixed(0)} ms`, na],
+    ['time in SQLite', `${f.sqliteMs.toFixed(0)} ms (${f.sqliteCalls} ledger calls, ${(100 * f.sqliteMs / f.wallMs).toFixed(1)}% of wall)`, na],
+    ['lower bound', `${s(f.boundMs)} = ${f.readRequests} reads x ${f.latencyMs} ms + ${f.rounds} rounds x ${f.roundMs} ms`, na],
+    ['wall / bound', (f.wallMs / f.boundMs).toFixed(2), b ? (b.wallMs / f.boundMs).toFixed(1) : na],
+    ['speed-up vs naive', b ? `${(b.wallMs / f.wallMs).toFixed(1)}x` : na, na],
+  ];
+  const head = `GuestTools reconcile benchmark: ${f.vms} VMs, latency ${f.latencyMs} ms/request, job ${f.jobMs} ms, ` +
+    `concurrency ${f.concurrency}, job poll interval ${f.pollMs} ms, status ${f.status}\n\n`;
+  let out = head + formatTable(['', 'gtr reconcile', baseLabel], rows) + '\n';
+  const h = f.history;
+  if (h) {
+    out += `\nLedger after ${h.runs} half-hourly runs over the fleet (${h.churn} attaches per run after the first; ` +
+      `retainDays ${h.retention.retainDays}, retainRuns ${h.retention.retainRuns}): ${h.runsKept} runs, ${h.decisionRows} decision rows ` +
+      `(one row per VM per run would be ${h.untrimmedRows}), database ${mb(h.databaseBytes)} (${mb(h.freeBytes)} free pages), ` +
+      `simulated in ${s(h.wallMs)}\n`;
+  }
+  return out;
+}
+
+export function formatScale(results: readonly RunFigures[]): string {
+  const first = results[0];
+  const rows = results.map((r) => [
+    r.vms, r.attaches, Number((r.wallMs / 1000).toFixed(2)), Number((r.boundMs / 1000).toFixed(2)), Number((r.wallMs / r.boundMs).toFixed(2)),
+    Math.round(r.peakRssMb), Math.round(r.planMs), Math.round(r.sqliteMs), total(r.requests),
+    Number(((r.wallMs / first.wallMs) / (r.vms / first.vms)).toFixed(2)),
+  ]);
+  return `\nScale (growth relative to ${first.vms} VMs; 1.00 = linear):\n` +
+    formatTable(['VMs', 'attaches', 'wall s', 'bound s', 'wall/bound', 'peak RSS MB', 'plan ms', 'SQLite ms', 'requests', 'wall growth / VM growth'], rows) + '\n';
+}

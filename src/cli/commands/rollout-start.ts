@@ -1,0 +1,119 @@
+// `gtr rollout start`: observe the fleet once (catalog, inventory, history), take the out-of-date
+// eligible VMs of the agent types as members (canaries first), and store the rollout with wave 1
+// started. Attaching is left to the daemon's ticks and `gtr reconcile`.
+import { UsageError } from '../../errors.js';
+import { AGENT_TYPES, type AgentType, type CatalogTarget } from '../../domain.js';
+import { scanCatalog } from '../../catalog/scan.js';
+import { parseDuration } from '../../config/duration.js';
+import type { Limit } from '../../config/types.js';
+import { planRun } from '../../plan/plan.js';
+import { readInventory } from '../../reconcile/inventory.js';
+import { cliActor } from '../../rollout/actor.js';
+import { compareRaw, isCandidate } from '../../rollout/observe.js';
+import { RolloutStore } from '../../rollout/store.js';
+import { startRollout } from '../../rollout/start.js';
+import { parseLimit, parseWaveSpec, type WaveStep } from '../../rollout/wave-spec.js';
+import type { Context } from '../context.js';
+
+const UUID = /^[0-9a-f]{32}$/;
+
+export interface StartFlags {
+  target?: string;
+  'agent-type'?: string;
+  waves?: string;
+  soak?: string;
+  'wave-timeout'?: string;
+  'max-errors'?: string;
+  'canary-vm'?: string[];
+  'canary-cluster'?: string[];
+  'canary-tag'?: string[];
+  reason?: string;
+}
+
+export interface StartResult {
+  id: number;
+  notes: string[];
+}
+
+export interface StartSettings {
+  agentTypes: AgentType[];
+  steps: WaveStep[];
+  wavesSpec: string;
+  soakMs: number;
+  waveTimeoutMs: number;
+  maxErrors: Limit;
+  canaries: { vms: string[]; clusters: string[]; tags: string[] };
+}
+
+/** Validates the flags (exit 2 on a mistake), falling back to the rollout.* config keys. */
+export function startSettings(flags: StartFlags, config: Context['config']): StartSettings {
+  const agent = flags['agent-type'] ?? 'all';
+  if (agent !== 'all' && !(AGENT_TYPES as readonly string[]).includes(agent)) {
+    throw new UsageError(`--agent-type: got "${agent.slice(0, 40)}", expected ${AGENT_TYPES.join(', ')} or all`);
+  }
+  const wavesSpec = flags.waves ?? config.rollout.waves;
+  const steps = parseWaveSpec(wavesSpec);
+  if (typeof steps === 'string') throw new UsageError(`--waves: got "${wavesSpec.slice(0, 80)}", expected ${steps}`);
+  const soakMs = flags.soak === undefined ? config.rollout.soakMs : parseDuration(flags.soak);
+  if (soakMs === null) throw new UsageError(`--soak: got "${flags.soak}", expected a duration like "30m", "1h", "90s" or "0"`);
+  const waveTimeoutMs = flags['wave-timeout'] === undefined ? config.rollout.waveTimeoutMs : parseDuration(flags['wave-timeout']);
+  if (!waveTimeoutMs) throw new UsageError(`--wave-timeout: got "${flags['wave-timeout']}", expected a positive duration like "6h" or "30m"`);
+  const maxErrors = flags['max-errors'] === undefined ? config.rollout.maxErrors : parseLimit(flags['max-errors'], 0);
+  if (!maxErrors) throw new UsageError(`--max-errors: got "${flags['max-errors']}", expected a count like 3 or a percentage like "5%"`);
+  const check = (flag: string, values: string[] | undefined) => {
+    for (const v of values ?? []) if (!UUID.test(v)) throw new UsageError(`--${flag}: got "${v.slice(0, 80)}", expected a uuid (32 lowercase hex characters)`);
+    return [...new Set(values ?? [])];
+  };
+  return {
+    agentTypes: agent === 'all' ? [...AGENT_TYPES] : [agent as AgentType],
+    steps,
+    wavesSpec: steps.map((s) => s.spec).join(','),
+    soakMs,
+    waveTimeoutMs,
+    maxErrors,
+    canaries: { vms: check('canary-vm', flags['canary-vm']), clusters: check('canary-cluster', flags['canary-cluster']), tags: [...new Set(flags['canary-tag'] ?? [])] },
+  };
+}
+
+/** The version to roll out: --target (must be a catalog target) or the highest catalog target. */
+export function chooseTarget(targets: readonly CatalogTarget[], agentTypes: readonly AgentType[], wanted: string | undefined): string | null {
+  const offered = targets.filter((t) => agentTypes.includes(t.agentType));
+  if (wanted !== undefined) {
+    if (offered.some((t) => t.version === wanted)) return wanted;
+    const list = offered.map((t) => `${t.version} (${t.agentType}/${t.architecture})`).join(', ') || 'none';
+    throw new UsageError(`--target: ${wanted.slice(0, 40)} is not a target of the ISO catalog for ${agentTypes.join(', ')}; it offers: ${list}`);
+  }
+  const versions = offered.map((t) => t.version).sort((a, b) => compareRaw(b, a));
+  return versions[0] ?? null;
+}
+
+export async function startFromFleet(ctx: Context, flags: StartFlags, now: number): Promise<StartResult> {
+  const s = startSettings(flags, ctx.config);
+  const { config } = ctx;
+  const catalog = await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
+  const target = chooseTarget(catalog.targets, s.agentTypes, flags.target);
+  const notes: string[] = [];
+  if (target === null) throw new UsageError(`the ISO folder ${config.isoDir} has no GuestTools ISO for ${s.agentTypes.join(', ')}: nothing to roll out`);
+  const selectorTags = [...(config.policy.include?.tags ?? []), ...(config.policy.exclude?.tags ?? []), ...s.canaries.tags];
+  const vms = await readInventory(ctx.client(), { selectorTags });
+  const plan = planRun({
+    vms, targets: catalog.targets, history: ctx.ledger().vmStates(), policy: { ...config.policy, maxPerRun: 0 }, now,
+    mismatchedGroups: new Set(), windowOpen: true, wave: null, gate: null,
+  });
+  const facts = new Map(vms.map((v) => [v.uuid, v]));
+  const covered = plan.decisions.filter((d) => s.agentTypes.includes(d.agentType));
+  const candidates = covered
+    .filter((d) => isCandidate({ ...d, outcome: null, errorCode: null }, target))
+    .map((d) => ({ uuid: d.vmUuid, name: d.vmName, agentType: d.agentType, clusterUuid: facts.get(d.vmUuid)?.clusterUuid ?? null, tags: facts.get(d.vmUuid)?.tags ?? [] }));
+  const otherTargets = covered.filter((d) => d.action !== 'skip' && d.target !== target).length;
+  if (otherTargets > 0) notes.push(`${otherTargets} out-of-date VMs target another version than ${target} and are not members`);
+  const stopped = covered.filter((d) => d.target === target && d.action === 'defer' && d.reason !== 'awaiting-install').length;
+  if (stopped > 0) notes.push(`${stopped} out-of-date VMs are not eligible now (stopped or quarantined); they join the last wave when they become eligible`);
+  const members = new Set(candidates.map((c) => c.uuid));
+  for (const vm of s.canaries.vms) if (!members.has(vm)) notes.push(`canary VM ${vm} is not an out-of-date eligible VM; ignored`);
+  const started = startRollout(new RolloutStore(ctx.ledger()), {
+    agentTypes: s.agentTypes, target, candidates, canaries: s.canaries, wavesSpec: s.wavesSpec, steps: s.steps, soakMs: s.soakMs,
+    waveTimeoutMs: s.waveTimeoutMs, maxErrors: s.maxErrors, who: cliActor(), why: flags.reason ?? 'started by operator', now,
+  });
+  return { id: started.id, notes };
+}

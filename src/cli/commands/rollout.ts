@@ -1,0 +1,148 @@
+// `gtr rollout start|status|list|pause|resume|abort`: staged upgrade rollouts (DESIGN.md 1, 3).
+// Exit codes: 0 ok; 2 usage or config; 6 no such rollout, or a transition the state does not allow.
+import { GtrError, UsageError } from '../../errors.js';
+import { withLease } from '../../reconcile/lease.js';
+import { cliActor } from '../../rollout/actor.js';
+import { detachPending } from '../../rollout/advance.js';
+import { rolloutJson } from '../../rollout/report.js';
+import { RolloutStore, type UserAction } from '../../rollout/store.js';
+import { noSuchRollout, TRANSITIONS } from '../../rollout/transitions.js';
+import { parseFlags, positiveInt } from '../args.js';
+import type { Context } from '../context.js';
+import { renderList, renderRollout } from './rollout-render.js';
+import { startFromFleet } from './rollout-start.js';
+
+const STATE_TABLE = Object.entries(TRANSITIONS)
+  .map(([from, to]) => `  ${from.padEnd(9)} ${Object.entries(to).map(([a, s]) => `${a} -> ${s}`).join(', ') || '(final)'}`)
+  .join('\n');
+
+export const ROLLOUT_HELP = `Usage: gtr rollout <command> [--config FILE] [options]
+
+Staged upgrade rollouts: take the fleet to a GuestTools version in waves, each wave verified installed
+before the next starts after a soak; too many failures pause the rollout. The daemon (each tick) and
+gtr reconcile advance rollouts; these commands only record decisions.
+
+  start [--target VERSION] [--agent-type WindowsOnKvm|LinuxOnKvm|all] [--waves 1,10%,50%,100%]
+        [--soak 30m] [--wave-timeout 6h] [--max-errors N|N%] [--canary-vm UUID]...
+        [--canary-cluster UUID]... [--canary-tag TAG]... [--reason TEXT] [--json]
+                        members: the out-of-date eligible VMs now, canaries first, then by sha256(uuid);
+                        wave sizes are cumulative, the last wave takes the rest; defaults: rollout.*
+  status [ID] [--json]  per wave: members, attached, verified, failed, pending, soak end (default: open ones)
+  list [--limit N] [--json]
+  pause ID [--reason TEXT]
+  resume ID [--reason TEXT]    after an error-budget pause, the budget counts new failures only
+  abort ID [--detach] [--reason TEXT]
+                        stop attaching; --detach also detaches the ISO (DetachGuestToolsIsoFromVm)
+                        from members that attached it but have not installed it
+
+States and allowed transitions:
+${STATE_TABLE}
+One open (active or paused) rollout per agent type.
+Exit codes: 0 ok, 2 usage or config, 3 ZStack unreachable (start, abort --detach), 6 no such rollout or a
+transition that is not allowed.
+`;
+
+const FLAGS = {
+  json: { type: 'boolean' },
+  target: { type: 'string' },
+  'agent-type': { type: 'string' },
+  waves: { type: 'string' },
+  soak: { type: 'string' },
+  'wave-timeout': { type: 'string' },
+  'max-errors': { type: 'string' },
+  'canary-vm': { type: 'string', multiple: true },
+  'canary-cluster': { type: 'string', multiple: true },
+  'canary-tag': { type: 'string', multiple: true },
+  reason: { type: 'string' },
+  detach: { type: 'boolean' },
+  limit: { type: 'string' },
+} as const;
+
+const ALLOWED: Record<string, readonly string[]> = {
+  start: ['json', 'target', 'agent-type', 'waves', 'soak', 'wave-timeout', 'max-errors', 'canary-vm', 'canary-cluster', 'canary-tag', 'reason'],
+  status: ['json'],
+  list: ['json', 'limit'],
+  pause: ['reason', 'json'],
+  resume: ['reason', 'json'],
+  abort: ['reason', 'detach', 'json'],
+};
+
+export async function runRollout(argv: string[], makeContext: (configFile: string | undefined) => Context): Promise<number> {
+  const { values, positionals } = parseFlags('rollout', argv, FLAGS, true);
+  const [sub, ...args] = positionals;
+  if (values.help || sub === undefined) {
+    process.stdout.write(ROLLOUT_HELP);
+    return sub === undefined && !values.help ? 2 : 0;
+  }
+  const allowed = ALLOWED[sub];
+  if (!allowed) throw new UsageError(`rollout: unknown command "${sub.slice(0, 40)}"; expected start, status, list, pause, resume or abort`);
+  for (const [flag, value] of Object.entries(values)) {
+    if (value !== undefined && flag !== 'config' && !allowed.includes(flag)) throw new UsageError(`rollout ${sub}: --${flag} does not apply here`);
+  }
+  const wantsId = ['pause', 'resume', 'abort'].includes(sub);
+  if (args.length > (wantsId || sub === 'status' ? 1 : 0)) throw new UsageError(`rollout ${sub}: unexpected argument "${args[args.length - 1].slice(0, 40)}"`);
+  if (wantsId && args.length === 0) throw new UsageError(`rollout ${sub}: which rollout? give its ID (see gtr rollout list)`);
+  if (args[0] !== undefined && !/^[1-9]\d*$/.test(args[0])) throw new UsageError(`rollout ${sub}: got "${args[0].slice(0, 40)}", expected a rollout ID (a positive integer)`);
+  const id = args[0] === undefined ? undefined : Number(args[0]);
+  const limit = positiveInt('limit', values.limit) ?? 20;
+
+  const ctx = makeContext(values.config);
+  try {
+    const store = new RolloutStore(ctx.ledger());
+    const print = (json: unknown, human: string) => process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : human);
+    const show = (rolloutId: number) => {
+      const r = store.get(rolloutId);
+      if (!r) throw noSuchRollout(rolloutId);
+      return rolloutJson(r, Date.now(), { members: true, transitions: true });
+    };
+    switch (sub) {
+      case 'start': {
+        const started = await startFromFleet(ctx, values, Date.now());
+        const r = show(started.id);
+        print({ ...r, notes: started.notes }, `${renderRollout(r)}${started.notes.map((n) => `note: ${n}\n`).join('')}`);
+        return 0;
+      }
+      case 'status': {
+        if (id !== undefined) {
+          const r = show(id);
+          print(r, renderRollout(r));
+          return 0;
+        }
+        const open = store.open();
+        const shown = (open.length > 0 ? open.map((o) => o.id) : store.list(1).map((o) => o.id)).map(show);
+        print({ rollouts: shown }, shown.length === 0 ? 'No rollouts yet (gtr rollout start).\n' : shown.map(renderRollout).join('\n'));
+        return 0;
+      }
+      case 'list': {
+        const rollouts = store.list(limit).map((r) => show(r.id));
+        print({ rollouts: rollouts.map(({ members: _m, transitions: _t, ...rest }) => rest) }, renderList(rollouts));
+        return 0;
+      }
+      default: {
+        const action = sub as UserAction;
+        const who = cliActor();
+        store.transition(id as number, action, who, values.reason ?? null, { detach: values.detach === true, now: Date.now() });
+        const notes = action === 'abort' && values.detach ? await detachNow(ctx, store, who) : [];
+        const r = show(id as number);
+        print({ ...r, notes }, `${renderRollout(r)}${notes.map((n) => `note: ${n}\n`).join('')}`);
+        return 0;
+      }
+    }
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** Detaches under the shared lease; when another run holds it, that run (or the next) detaches. */
+async function detachNow(ctx: Context, store: RolloutStore, who: string): Promise<string[]> {
+  const now = () => Date.now();
+  try {
+    const n = await withLease(ctx.ledger(), { purpose: 'rollout-abort', now }, () => detachPending(store, ctx.client(), ctx.logger, now, who));
+    return [`detached the GuestTools ISO from ${n} members that had not installed it`];
+  } catch (error) {
+    if (error instanceof GtrError && error.code === 'GTR_LEASE_HELD') {
+      return [`${error.message}; the ISO is detached by the next run that holds the lease (daemon tick or gtr reconcile)`];
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,126 @@
+// A reconcile run with rollouts (DESIGN.md 1 and 7): under the caller's lease, settle pending detaches
+// of aborted rollouts, take due wave steps, run the pipeline with the rollout / ISO-soak gate, then
+// fold what the run saw into the members, let new candidates join, auto-start a rollout for a new ISO
+// version, and take the wave steps that became due. Used by daemon ticks and `gtr reconcile`.
+import type { Logger } from 'pino';
+import { errorToJson, ZStackApiError } from '../errors.js';
+import type { Config } from '../config/types.js';
+import { AGENT_TYPES } from '../domain.js';
+import type { Plan } from '../plan/plan.js';
+import { reconcile, type ReconcileDeps, type ReconcileOptions } from '../reconcile/run.js';
+import type { RunReport } from '../reconcile/report.js';
+import { newJobUuid, type ZStackClient } from '../zstack/client.js';
+import { makeGate, versionKey, type AttachGate } from './gate.js';
+import { compareRaw, isCandidate, type RunObservation } from './observe.js';
+import { RolloutStore } from './store.js';
+import { startRollout } from './start.js';
+import { isOpen } from './transitions.js';
+import { parseWaveSpec } from './wave-spec.js';
+import { NO_CANARIES } from './membership.js';
+import { startedMembers } from './waves.js';
+
+export async function reconcileWithRollouts(
+  deps: ReconcileDeps,
+  opts: ReconcileOptions,
+  actor: string,
+): Promise<{ report: RunReport; exitCode: number }> {
+  const store = new RolloutStore(deps.ledger);
+  const { logger, now } = deps;
+  if (!opts.dryRun) {
+    await detachPending(store, deps.client, logger, now, actor).catch((error: unknown) =>
+      logger.warn({ error: errorToJson(error) }, 'detaching the ISO from members of aborted rollouts failed; the next run tries again'));
+    for (const r of store.open()) logSteps(logger, r.id, store.advance(r.id, now(), actor));
+  }
+  const runStartedAt = now();
+  let plan: Plan | null = null;
+  const result = await reconcile(deps, { ...opts, gate: buildGate(store, deps.config, runStartedAt), onPlan: (p) => (plan = p) });
+  if (!opts.dryRun && plan) afterRun(store, deps, plan, result.report, { fullFleet: !opts.vmUuids, runStartedAt, actor });
+  return result;
+}
+
+export function buildGate(store: RolloutStore, config: Config, now: number): AttachGate {
+  const open = store.open().map((r) => ({ agentTypes: r.agentTypes, state: r.state, target: r.target, started: startedMembers(r.waves, r.members) }));
+  return makeGate(
+    { mode: config.policy.mode, isoSoakMs: config.policy.isoSoakMs, autoStart: config.rollout.autoStart },
+    { open, lastRollout: store.lastRolloutByVersion(), firstSeen: store.firstSeen(), now },
+  );
+}
+
+function afterRun(store: RolloutStore, deps: ReconcileDeps, plan: Plan, report: RunReport, run: { fullFleet: boolean; runStartedAt: number; actor: string }): void {
+  const { logger, now } = deps;
+  store.noteIsoVersions(report.targets, run.runStartedAt);
+  const seen = observations(plan, report);
+  for (const r of store.open()) {
+    const joiners = [...seen.values()].filter((o) => r.agentTypes.includes(o.agentType) && isCandidate(o, r.target));
+    store.observe(r.id, seen, joiners, run.fullFleet, now());
+    logSteps(logger, r.id, store.advance(r.id, now(), run.actor));
+  }
+  if (deps.config.rollout.autoStart && run.fullFleet) autoStart(store, deps.config, seen, now(), run.actor, logger);
+}
+
+/** The plan's decisions joined with the run's outcomes (budget-halted attaches are defers). */
+export function observations(plan: Plan, report: RunReport): Map<string, RunObservation> {
+  const actions = new Map(report.actions.map((a) => [a.vmUuid, a]));
+  const seen = new Map<string, RunObservation>();
+  for (const d of plan.decisions) {
+    const a = actions.get(d.vmUuid);
+    seen.set(d.vmUuid, {
+      vmUuid: d.vmUuid,
+      vmName: d.vmName,
+      agentType: d.agentType,
+      action: a?.action ?? d.action,
+      reason: a?.reason ?? d.reason,
+      current: d.current,
+      target: d.target,
+      outcome: a?.outcome ?? null,
+      errorCode: a?.error?.code ?? null,
+    });
+  }
+  return seen;
+}
+
+/** rollout.autoStart: a rollout per agent type for the highest target version never rolled out. */
+function autoStart(store: RolloutStore, config: Config, seen: ReadonlyMap<string, RunObservation>, now: number, who: string, logger: Logger): void {
+  const openTypes = new Set(store.open().flatMap((r) => (isOpen(r.state) ? r.agentTypes : [])));
+  const last = store.lastRolloutByVersion();
+  const steps = parseWaveSpec(config.rollout.waves);
+  if (typeof steps === 'string') return;
+  for (const agentType of AGENT_TYPES) {
+    if (openTypes.has(agentType)) continue;
+    const fresh = [...seen.values()].filter((o) => o.agentType === agentType && o.target !== null && !last.has(versionKey(agentType, o.target)));
+    const versions = [...new Set(fresh.map((o) => o.target as string))].sort((a, b) => compareRaw(b, a));
+    const target = versions[0];
+    if (target === undefined) continue;
+    const candidates = fresh.filter((o) => isCandidate(o, target)).map((o) => ({ uuid: o.vmUuid, name: o.vmName, agentType, clusterUuid: null, tags: [] }));
+    if (candidates.length === 0) continue;
+    const started = startRollout(store, {
+      agentTypes: [agentType], target, candidates, canaries: NO_CANARIES, wavesSpec: config.rollout.waves, steps,
+      soakMs: config.rollout.soakMs, waveTimeoutMs: config.rollout.waveTimeoutMs, maxErrors: config.rollout.maxErrors,
+      who, why: `rollout.autoStart: new ISO version ${target} for ${agentType}`, now,
+    });
+    logger.info({ rolloutId: started.id, agentType, target, members: started.members.length, waves: started.waves.length }, 'rollout started automatically');
+  }
+}
+
+/** --detach of aborted rollouts: DetachGuestToolsIsoFromVm for members attached but not installed. */
+export async function detachPending(store: RolloutStore, client: Pick<ZStackClient, 'detachGuestToolsIso'>, logger: Logger, now: () => number, who: string): Promise<number> {
+  let done = 0;
+  for (const p of store.pendingDetaches()) {
+    try {
+      await client.detachGuestToolsIso(p.vmUuid, { jobUuid: newJobUuid() });
+      store.markDetached(p.rolloutId, p.vmUuid, null, now(), who);
+      done++;
+    } catch (error) {
+      // Only the management node's own refusal is final; transport trouble is retried by the next run.
+      if (!(error instanceof ZStackApiError)) throw error;
+      const e = errorToJson(error);
+      store.markDetached(p.rolloutId, p.vmUuid, `${e.code}: ${e.details}`, now(), who);
+      logger.warn({ rolloutId: p.rolloutId, vmUuid: p.vmUuid, error: e }, 'detach failed');
+    }
+  }
+  return done;
+}
+
+function logSteps(logger: Logger, rolloutId: number, steps: readonly { kind: string }[]): void {
+  for (const step of steps) logger.info({ rolloutId, ...step }, 'rollout step');
+}

@@ -1,0 +1,200 @@
+// Rollout records as stored (migrations/0003_rollouts.sql) and read back: row shapes and their
+// mapping to typed records. Times are epoch milliseconds.
+import type { Limit } from '../config/types.js';
+import { AGENT_TYPES, type AgentType } from '../domain.js';
+import type { Canaries } from './membership.js';
+import { isRolloutState, type RolloutState } from './transitions.js';
+import { parseLimit } from './wave-spec.js';
+import { MEMBER_STATUSES, type MemberStatus } from './waves.js';
+
+export interface RolloutRecord {
+  id: number;
+  agentTypes: AgentType[];
+  target: string;
+  state: RolloutState;
+  stateReason: string | null;
+  wavesSpec: string;
+  soakMs: number;
+  waveTimeoutMs: number;
+  maxErrors: Limit;
+  errorsAcknowledged: number;
+  canaries: Canaries;
+  detachRequested: boolean;
+  createdAt: number;
+  createdBy: string;
+  updatedAt: number;
+}
+
+export interface WaveRecord {
+  number: number;
+  spec: string;
+  planned: number;
+  startedAt: number | null;
+  completedAt: number | null;
+  soakUntil: number | null;
+  timedOut: boolean;
+}
+
+export interface MemberRecord {
+  vmUuid: string;
+  vmName: string;
+  agentType: AgentType;
+  wave: number;
+  position: number;
+  canary: boolean;
+  status: MemberStatus;
+  reason: string | null;
+  joinedAt: number;
+  attachedAt: number | null;
+  verifiedAt: number | null;
+  detachedAt: number | null;
+  detachError: string | null;
+}
+
+export interface TransitionRecord {
+  id: number;
+  at: number;
+  event: string;
+  fromState: RolloutState | null;
+  toState: RolloutState | null;
+  wave: number | null;
+  who: string;
+  why: string | null;
+}
+
+export interface RolloutDetail extends RolloutRecord {
+  waves: WaveRecord[];
+  members: MemberRecord[];
+  transitions: TransitionRecord[];
+}
+
+export interface RolloutRow {
+  id: number;
+  agent_types: string;
+  target: string;
+  state: string;
+  state_reason: string | null;
+  waves_spec: string;
+  soak_ms: number;
+  wave_timeout_ms: number;
+  max_errors: string;
+  errors_acknowledged: number;
+  canaries: string;
+  detach_requested: number;
+  created_at: number;
+  created_by: string;
+  updated_at: number;
+}
+
+export interface WaveRow {
+  number: number;
+  spec: string;
+  planned: number;
+  started_at: number | null;
+  completed_at: number | null;
+  soak_until: number | null;
+  timed_out: number;
+}
+
+export interface MemberRow {
+  vm_uuid: string;
+  vm_name: string;
+  agent_type: string;
+  wave: number;
+  position: number;
+  canary: number;
+  status: string;
+  reason: string | null;
+  joined_at: number;
+  attached_at: number | null;
+  verified_at: number | null;
+  detached_at: number | null;
+  detach_error: string | null;
+}
+
+export interface TransitionRow {
+  id: number;
+  at: number;
+  event: string;
+  from_state: string | null;
+  to_state: string | null;
+  wave: number | null;
+  who: string;
+  why: string | null;
+}
+
+const isAgentType = (v: unknown): v is AgentType => typeof v === 'string' && (AGENT_TYPES as readonly string[]).includes(v);
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+export function rolloutOf(r: RolloutRow): RolloutRecord {
+  const canaries = parseJson(r.canaries);
+  const c = typeof canaries === 'object' && canaries !== null ? (canaries as Record<string, unknown>) : {};
+  return {
+    id: r.id,
+    agentTypes: strings(parseJson(r.agent_types)).filter(isAgentType),
+    target: r.target,
+    state: isRolloutState(r.state) ? r.state : 'aborted',
+    stateReason: r.state_reason,
+    wavesSpec: r.waves_spec,
+    soakMs: r.soak_ms,
+    waveTimeoutMs: r.wave_timeout_ms,
+    maxErrors: parseLimit(r.max_errors, 0) ?? { kind: 'count', value: 0 },
+    errorsAcknowledged: r.errors_acknowledged,
+    canaries: { vms: strings(c.vms), clusters: strings(c.clusters), tags: strings(c.tags) },
+    detachRequested: r.detach_requested === 1,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    updatedAt: r.updated_at,
+  };
+}
+
+export function waveOf(w: WaveRow): WaveRecord {
+  return {
+    number: w.number,
+    spec: w.spec,
+    planned: w.planned,
+    startedAt: w.started_at,
+    completedAt: w.completed_at,
+    soakUntil: w.soak_until,
+    timedOut: w.timed_out === 1,
+  };
+}
+
+export function memberOf(m: MemberRow): MemberRecord {
+  return {
+    vmUuid: m.vm_uuid,
+    vmName: m.vm_name,
+    agentType: isAgentType(m.agent_type) ? m.agent_type : 'LinuxOnKvm',
+    wave: m.wave,
+    position: m.position,
+    canary: m.canary === 1,
+    status: (MEMBER_STATUSES as readonly string[]).includes(m.status) ? (m.status as MemberStatus) : 'pending',
+    reason: m.reason,
+    joinedAt: m.joined_at,
+    attachedAt: m.attached_at,
+    verifiedAt: m.verified_at,
+    detachedAt: m.detached_at,
+    detachError: m.detach_error,
+  };
+}
+
+export function transitionOf(t: TransitionRow): TransitionRecord {
+  return {
+    id: t.id,
+    at: t.at,
+    event: t.event,
+    fromState: isRolloutState(t.from_state) ? t.from_state : null,
+    toState: isRolloutState(t.to_state) ? t.to_state : null,
+    wave: t.wave,
+    who: t.who,
+    why: t.why,
+  };
+}

@@ -1,0 +1,92 @@
+// Rollouts as JSON (`gtr rollout status|list --json`, /api/rollouts, `gtr status`): per wave the
+// members, attached, verified, failed, skipped and pending counts and when its soak ends.
+import type { Ledger } from '../ledger/index.js';
+import type { MemberRecord, RolloutDetail, RolloutRecord, WaveRecord } from './records.js';
+import { RolloutStore } from './store.js';
+import { formatLimit } from './wave-spec.js';
+import { errorBudget, failuresOf, MEMBER_STATUSES, type MemberStatus } from './waves.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0';
+  const units: [string, number][] = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]];
+  let rest = ms;
+  let out = '';
+  for (const [unit, size] of units) {
+    if (rest >= size) {
+      out += `${Math.floor(rest / size)}${unit}`;
+      rest %= size;
+    }
+  }
+  return out;
+}
+
+export function countByStatus(members: readonly MemberRecord[]): Record<MemberStatus, number> & { members: number } {
+  const counts = Object.fromEntries(MEMBER_STATUSES.map((s) => [s, 0])) as Record<MemberStatus, number>;
+  for (const m of members) counts[m.status]++;
+  return { members: members.length, ...counts };
+}
+
+export function waveJson(w: WaveRecord, members: readonly MemberRecord[], r: Pick<RolloutRecord, 'waveTimeoutMs'>, now: number) {
+  const own = members.filter((m) => m.wave === w.number);
+  const state = w.completedAt !== null ? 'completed' : w.startedAt !== null ? 'running' : 'waiting';
+  return {
+    number: w.number,
+    spec: w.spec,
+    state,
+    ...countByStatus(own),
+    startedAt: iso(w.startedAt),
+    timesOutAt: w.startedAt !== null && w.completedAt === null ? iso(w.startedAt + r.waveTimeoutMs) : null,
+    completedAt: iso(w.completedAt),
+    timedOut: w.timedOut,
+    soakEndsAt: iso(w.soakUntil),
+    soaking: w.soakUntil !== null && w.soakUntil > now,
+  };
+}
+
+export function rolloutJson(r: RolloutDetail, now: number, opts: { members: boolean; transitions: boolean }) {
+  const current = [...r.waves].reverse().find((w) => w.startedAt !== null) ?? null;
+  return {
+    id: r.id,
+    agentTypes: r.agentTypes,
+    target: r.target,
+    state: r.state,
+    stateReason: r.stateReason,
+    waves: r.wavesSpec,
+    soak: formatDuration(r.soakMs),
+    waveTimeout: formatDuration(r.waveTimeoutMs),
+    maxErrors: formatLimit(r.maxErrors),
+    errors: { failed: failuresOf(r.members), budget: errorBudget(r), acknowledged: r.errorsAcknowledged },
+    canaries: r.canaries,
+    createdAt: iso(r.createdAt),
+    createdBy: r.createdBy,
+    updatedAt: iso(r.updatedAt),
+    currentWave: current?.number ?? null,
+    counts: countByStatus(r.members),
+    waveProgress: r.waves.map((w) => waveJson(w, r.members, r, now)),
+    ...(opts.members
+      ? {
+          members: r.members.map((m) => ({
+            vmUuid: m.vmUuid, vmName: m.vmName, agentType: m.agentType, wave: m.wave, canary: m.canary, status: m.status, reason: m.reason,
+            attachedAt: iso(m.attachedAt), verifiedAt: iso(m.verifiedAt), detachedAt: iso(m.detachedAt), detachError: m.detachError,
+          })),
+        }
+      : {}),
+    ...(opts.transitions
+      ? { transitions: r.transitions.map((t) => ({ at: iso(t.at), event: t.event, from: t.fromState, to: t.toState, wave: t.wave, who: t.who, why: t.why })) }
+      : {}),
+  };
+}
+
+/** /api/rollouts: the newest rollouts with per-wave progress and their transitions. */
+export function rolloutsJson(ledger: Ledger, now: number, limit = 20) {
+  const store = new RolloutStore(ledger);
+  const rollouts = store.list(limit).map((r) => store.get(r.id)).filter((r): r is RolloutDetail => r !== null);
+  return { rollouts: rollouts.map((r) => rolloutJson(r, now, { members: false, transitions: true })) };
+}
+
+/** For `gtr status`: the open (active or paused) rollouts. */
+export function openRolloutsJson(ledger: Ledger, now: number) {
+  return new RolloutStore(ledger).open().map((r) => rolloutJson(r, now, { members: false, transitions: false }));
+}

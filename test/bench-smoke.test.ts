@@ -1,0 +1,76 @@
+// The benchmark cannot rot: `scripts/bench.ts` on 1,000 VMs prints its table and writes its JSON, and
+// the attach count agrees between the plan, the simulator and the baseline. Never asserts timings.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cleanEnv, ROOT } from './helpers/cli.js';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'gtr-bench-smoke-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/bench.ts'), ...args], {
+      cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+interface Result {
+  vms: number;
+  attaches: number;
+  attachesSeenBySimulator: number;
+  failed: number;
+  requests: Record<string, number>;
+  boundMs: number;
+  peakRssMb: number;
+  baseline: { vms: number; attaches: number; extrapolated: boolean; requests: Record<string, number> } | null;
+  history: { runs: number; runsKept: number; decisionRows: number; untrimmedRows: number; databaseBytes: number } | null;
+}
+
+test('npm run bench on 1,000 VMs: one table, a JSON file, matching attach counts', async () => {
+  const out = join(dir, 'result.json');
+  const r = await bench(['--vms', '1000', '--latency', '1', '--job-ms', '5', '--concurrency', '20',
+    '--baseline-sample', '200', '--history-runs', '20', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+
+  for (const label of ['VMs', 'attaches', 'wall time', 'API requests', 'QueryVmInstance', 'AttachGuestToolsIsoToVm',
+    'requests per VM', 'peak RSS (reconciler)', 'time in plan', 'time in SQLite', 'lower bound', 'wall / bound', 'speed-up vs naive']) {
+    assert.match(r.stdout, new RegExp(`^\\s*${label.replace(/[()/]/g, '\\$&')}\\s`, 'm'), `row "${label}" in:\n${r.stdout}`);
+  }
+  assert.match(r.stdout, /naive loop \(200 of 1000 VMs measured, extrapolated\)/);
+  assert.match(r.stdout, /Ledger after 20 half-hourly runs/);
+
+  const doc = JSON.parse(readFileSync(out, 'utf8')) as { command: string; results: Result[] };
+  assert.equal(doc.results.length, 1);
+  const res = doc.results[0];
+  assert.equal(res.vms, 1000);
+  assert.ok(res.attaches > 0);
+  assert.equal(res.attachesSeenBySimulator, res.attaches);
+  assert.equal(res.failed, 0);
+  assert.equal(res.requests.AttachGuestToolsIsoToVm, res.attaches);
+  // Reads are paged: a handful of requests per 1,000 VMs, never one per VM.
+  assert.ok((res.requests.QuerySystemTag ?? 0) < 50, JSON.stringify(res.requests));
+  assert.ok(res.boundMs > 0 && res.peakRssMb > 0);
+  assert.equal(res.baseline?.attaches, res.attaches);
+  assert.equal(res.baseline?.vms, 1000);
+  assert.equal(res.baseline?.requests.QuerySystemTag, 1000);
+  assert.equal(res.history?.runs, 20);
+  assert.ok(res.history && res.history.decisionRows < res.history.untrimmedRows / 2);
+});

@@ -1,0 +1,186 @@
+// A bounded ledger: steady-state decisions are stored as counts only, and retention
+// (ledger.retainDays / ledger.retainRuns) deletes old runs with their decisions. Real SQLite files.
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { Ledger, type DecisionRow } from '../src/ledger/index.js';
+import { countDecisions } from '../src/plan/plan.js';
+import { runJson } from '../src/reconcile/history.js';
+import { applyRetention } from '../src/reconcile/retention.js';
+import { decisionsToStore } from '../src/reconcile/stored-decisions.js';
+import { startSimulator, type Simulator } from '../src/sim/index.js';
+import { gtr, simConfig, workspace, type Workspace } from './helpers/cli.js';
+
+const DAY = 86_400_000;
+const T0 = Date.parse('2025-01-01T00:00:00.000Z');
+const Q = { afterFailures: 3, baseMs: 60_000, maxMs: 3_600_000 };
+
+function row(i: number, action: DecisionRow['action'], reason: string): DecisionRow {
+  return {
+    vmUuid: `vm-${String(i).padStart(6, '0')}`, vmName: `vm ${i}`, action, reason, current: '1.0.0', target: '1.2.0',
+    agentType: 'LinuxOnKvm', architecture: 'x86_64', hostUuid: 'host-1',
+  };
+}
+
+/** A fleet of 10: 6 steady-state skips, one of each decision that needs a row. */
+function fleet(): DecisionRow[] {
+  return [
+    row(0, 'skip', 'up-to-date'), row(1, 'skip', 'up-to-date'), row(2, 'skip', 'up-to-date'),
+    row(3, 'skip', 'ahead'), row(4, 'skip', 'not-user-vm'), row(5, 'skip', 'excluded'),
+    row(6, 'attach', 'outdated'), row(7, 'defer', 'not-running'), row(8, 'skip', 'no-cdrom'), row(9, 'skip', 'untagged'),
+  ];
+}
+
+let tmp: string;
+let ledger: Ledger;
+
+function countRows(table: 'runs' | 'decisions'): number {
+  const db = new Database(path.join(tmp, 'state.db'), { readonly: true });
+  try {
+    return (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+/** Records one finished run the way the reconciler does: trimmed rows, full counts. */
+function recordRun(at: number, decisions = fleet()): number {
+  const runId = ledger.startRun({ trigger: 'schedule', dryRun: false, now: at });
+  ledger.recordDecisions(runId, decisionsToStore(decisions));
+  for (const d of decisions.filter((x) => x.action === 'attach')) {
+    ledger.beginAttach(runId, d.vmUuid, 'a'.repeat(32), '1.2.0', at);
+    ledger.finishAttach(runId, d.vmUuid, { outcome: 'attached', error: null, now: at + 10, quarantine: Q });
+  }
+  ledger.finishRun(runId, { status: 'succeeded', counts: { ...countDecisions(decisions as Parameters<typeof countDecisions>[0]), succeeded: 1, failed: 0, verified: 0 }, now: at + 20 });
+  return runId;
+}
+
+describe('stored decisions', () => {
+  test('steady-state skips are counted only; attach, defer, actionable skips and regressions keep a row', () => {
+    const kept = decisionsToStore(fleet(), new Set(['vm-000002']));
+    assert.deepEqual(kept.map((d) => `${d.vmUuid} ${d.action}/${d.reason}`), [
+      'vm-000002 skip/up-to-date', // a regression: kept whatever its decision
+      'vm-000006 attach/outdated',
+      'vm-000007 defer/not-running',
+      'vm-000008 skip/no-cdrom',
+      'vm-000009 skip/untagged',
+    ]);
+  });
+});
+
+describe('ledger retention', () => {
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gtr-retention-'));
+    ledger = Ledger.open(path.join(tmp, 'state.db'));
+  });
+  afterEach(() => {
+    ledger.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('runs show lists the stored decisions and says how many were counted only', () => {
+    const id = recordRun(T0);
+    const run = ledger.getRun(id);
+    assert.ok(run);
+    const json = runJson(run);
+    assert.equal(json.actions.length, 4);
+    assert.equal(json.counts.vms, 10);
+    assert.deepEqual(json.countedOnly, { 'skip/up-to-date': 3, 'skip/ahead': 1, 'skip/excluded': 1, 'skip/not-user-vm': 1 });
+    const attach = json.actions.find((a) => a.action === 'attach');
+    assert.equal(attach?.outcome, 'attached');
+    assert.equal(attach?.jobUuid, 'a'.repeat(32));
+  });
+
+  test('retainRuns keeps the newest N runs and deletes the decisions of the others', () => {
+    const ids = [0, 1, 2, 3, 4].map((i) => recordRun(T0 + i * 1_800_000));
+    assert.equal(countRows('decisions'), 20);
+    const deleted = applyRetention(ledger, { retainDays: 0, retainRuns: 2 }, T0 + DAY);
+    assert.equal(deleted, 3);
+    assert.deepEqual(ledger.listRuns(10).map((r) => r.id), [ids[4], ids[3]]);
+    assert.equal(countRows('decisions'), 8);
+    assert.equal(ledger.getRun(ids[0]), null);
+  });
+
+  test('retainDays deletes runs started before the cut-off, whatever their number', () => {
+    const old = recordRun(T0);
+    const recent = recordRun(T0 + 10 * DAY);
+    assert.equal(applyRetention(ledger, { retainDays: 7, retainRuns: 10_000 }, T0 + 12 * DAY), 1);
+    assert.equal(ledger.getRun(old), null);
+    assert.ok(ledger.getRun(recent));
+  });
+
+  test('0 means keep forever / no limit', () => {
+    for (let i = 0; i < 5; i++) recordRun(T0 + i * DAY);
+    assert.equal(applyRetention(ledger, { retainDays: 0, retainRuns: 0 }, T0 + 1000 * DAY), 0);
+    assert.equal(countRows('runs'), 5);
+  });
+
+  test('a running run and a run with an attach still in doubt are never deleted', () => {
+    const inDoubt = ledger.startRun({ trigger: 'cli', dryRun: false, now: T0 });
+    ledger.recordDecisions(inDoubt, [row(6, 'attach', 'outdated')]);
+    ledger.beginAttach(inDoubt, 'vm-000006', 'b'.repeat(32), '1.2.0', T0);
+    ledger.finishRun(inDoubt, { status: 'interrupted', counts: {}, now: T0 + 10 });
+    const running = ledger.startRun({ trigger: 'cli', dryRun: false, now: T0 + 1 });
+    recordRun(T0 + 2 * DAY);
+    assert.equal(applyRetention(ledger, { retainDays: 1, retainRuns: 1 }, T0 + 3 * DAY), 0);
+    assert.equal(ledger.getRun(inDoubt)?.actions[0]?.outcome, 'pending');
+    assert.equal(ledger.getRun(running)?.status, 'running');
+  });
+
+  test('a long history stays bounded: rows grow with what needs attention, not with the fleet', () => {
+    // 300 runs over a fleet of 1,000 where 950 are up to date: 50 rows per run, not 1,000.
+    const decisions = Array.from({ length: 1000 }, (_, i) => (i < 950 ? row(i, 'skip', 'up-to-date') : row(i, 'defer', 'not-running')));
+    for (let i = 0; i < 300; i++) {
+      recordRun(T0 + i * 1_800_000, decisions);
+      applyRetention(ledger, { retainDays: 90, retainRuns: 100 }, T0 + i * 1_800_000);
+    }
+    assert.equal(countRows('runs'), 100);
+    assert.equal(countRows('decisions'), 100 * 50);
+  });
+});
+
+describe('gtr reconcile with retention (CLI, simulator)', () => {
+  let sim: Simulator;
+  let ws: Workspace;
+  before(async () => {
+    sim = await startSimulator({ fleet: { vms: 200, seed: 3 }, jobDurationMs: 1 });
+    ws = await workspace();
+    ws.writeConfig(simConfig(ws, sim, { policy: { maxConcurrency: 20, maxPerHost: 20, maxErrors: '100%' }, ledger: { retainDays: 90, retainRuns: 2 } }));
+  });
+  after(async () => {
+    await sim.close();
+    ws.cleanup();
+  });
+
+  test('--json lists every decision; history keeps rows for what needs attention and only retainRuns runs', async () => {
+    type Report = { runId: number; counts: Record<string, number>; actions: { action: string; reason: string }[] };
+    const ids: number[] = [];
+    let first: Report | null = null;
+    for (let i = 0; i < 3; i++) {
+      const r = await gtr(['reconcile', '--json', '--config', ws.configPath]);
+      assert.equal(r.code, 0, r.stderr);
+      const report = JSON.parse(r.stdout) as Report;
+      assert.equal(report.actions.length, 200);
+      ids.push(report.runId);
+      first ??= report;
+    }
+    assert.ok(first && first.counts['skip/up-to-date'] > 0);
+
+    const runs = await gtr(['runs', '--json', '--config', ws.configPath]);
+    assert.deepEqual((JSON.parse(runs.stdout) as { runs: { id: number }[] }).runs.map((r) => r.id), [ids[2], ids[1]]);
+
+    const shown = await gtr(['runs', 'show', String(ids[1]), '--json', '--config', ws.configPath]);
+    assert.equal(shown.code, 0, shown.stderr);
+    const run = JSON.parse(shown.stdout) as { counts: Record<string, number>; countedOnly: Record<string, number>; actions: { action: string; reason: string }[] };
+    assert.ok(!run.actions.some((a) => a.action === 'skip' && a.reason === 'up-to-date'));
+    assert.equal(run.countedOnly['skip/up-to-date'], run.counts['skip/up-to-date']);
+    const listed = run.actions.length + Object.values(run.countedOnly).reduce((a, b) => a + b, 0);
+    assert.equal(listed, run.counts.vms);
+
+    const text = await gtr(['runs', 'show', String(ids[1]), '--config', ws.configPath]);
+    assert.match(text.stdout, /not listed \(stored as counts only\): .*skip\/up-to-date=\d+/);
+  });
+});
