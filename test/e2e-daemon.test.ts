@@ -5,28 +5,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'undici';
 import { startSimulator, type SimOptions, type SimVm } from '../src/sim/index.js';
 import { Ledger } from '../src/ledger/index.js';
+import { testFleet } from './helpers/fleet.js';
 import { exited, gtr, simConfig, spawnGtr, waitFor, workspace, type Workspace } from './helpers/cli.js';
 
-const HEX = (n: number) => n.toString(16).padStart(32, '0');
 const EVERY_SECOND = '* * * * * *';
-
-function outdated(count: number): SimVm[] {
-  return Array.from({ length: count }, (_, i) => ({
-    uuid: HEX(i + 1),
-    name: `vm-${i + 1}`,
-    state: 'Running',
-    platform: 'Linux',
-    architecture: 'x86_64',
-    hypervisorType: 'KVM',
-    type: 'UserVm',
-    zoneUuid: HEX(0xa0),
-    clusterUuid: HEX(0xb0),
-    hostUuid: HEX(0xc00 + i),
-    cdRoms: 1,
-    tags: ['GuestTools::1.0.0'],
-    guest: null,
-  }));
-}
+const outdated = (count: number): SimVm[] => testFleet(count);
 
 type LogLine = { msg: string; level: number; [k: string]: unknown };
 

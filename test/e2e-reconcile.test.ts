@@ -2,28 +2,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSimulator, type SimOptions, type SimVm, type Simulator } from '../src/sim/index.js';
+import { HEX, testVm } from './helpers/fleet.js';
 import { gtr, simConfig, waitFor, workspace, type Workspace } from './helpers/cli.js';
 
-const HEX = (n: number) => n.toString(16).padStart(32, '0');
-
-function vm(n: number, patch: Partial<SimVm> = {}): SimVm {
-  return {
-    uuid: HEX(n),
-    name: `vm-${n}`,
-    state: 'Running',
-    platform: 'Linux',
-    architecture: 'x86_64',
-    hypervisorType: 'KVM',
-    type: 'UserVm',
-    zoneUuid: HEX(0xa0),
-    clusterUuid: HEX(0xb0),
-    hostUuid: HEX(0xc0 + (n % 4)),
-    cdRoms: 1,
-    tags: ['GuestTools::1.0.0'],
-    guest: null,
-    ...patch,
-  };
-}
+const vm = testVm;
 
 interface Setup {
   sim: Simulator;

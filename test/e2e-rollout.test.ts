@@ -8,27 +8,11 @@ import { Ledger } from '../src/ledger/index.js';
 import { RolloutStore } from '../src/rollout/store.js';
 import type { RolloutDetail } from '../src/rollout/records.js';
 import { exited, gtr, simConfig, spawnGtr, waitFor, workspace } from './helpers/cli.js';
-
-const HEX = (n: number) => n.toString(16).padStart(32, '0');
+import { HEX, testFleet } from './helpers/fleet.js';
 
 /** Out-of-date Linux VMs whose guest reports 1.0.0: verified only once the guest installs the new tools. */
 function fleet(count: number, patch: (i: number) => Partial<SimVm> = () => ({})): SimVm[] {
-  return Array.from({ length: count }, (_, i) => ({
-    uuid: HEX(i + 1),
-    name: `vm-${i + 1}`,
-    state: 'Running',
-    platform: 'Linux',
-    architecture: 'x86_64',
-    hypervisorType: 'KVM',
-    type: 'UserVm',
-    zoneUuid: HEX(0xa0),
-    clusterUuid: HEX(0xb0),
-    hostUuid: HEX(0xc00 + i),
-    cdRoms: 1,
-    tags: ['GuestTools::1.0.0'],
-    guest: { qgaState: 'Running', version: '1.0.0' },
-    ...patch(i),
-  }));
+  return testFleet(count, { patch: (i) => ({ guest: { qgaState: 'Running', version: '1.0.0' }, ...patch(i) }) });
 }
 
 type Sim = Awaited<ReturnType<typeof startSimulator>>;

@@ -4,27 +4,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSimulator, type SimOptions, type SimVm } from '../src/sim/index.js';
 import { Ledger } from '../src/ledger/index.js';
+import { HEX, testFleet } from './helpers/fleet.js';
 import { exited, gtr, simConfig, spawnGtr, waitFor, workspace } from './helpers/cli.js';
 
-const HEX = (n: number) => n.toString(16).padStart(32, '0');
-
-function outdated(count: number, hosts: number, patch: Partial<SimVm> = {}): SimVm[] {
-  return Array.from({ length: count }, (_, i) => ({
-    uuid: HEX(i + 1),
-    name: `vm-${i + 1}`,
-    state: 'Running',
-    platform: i % 3 === 0 ? 'Windows' : 'Linux',
-    architecture: 'x86_64',
-    hypervisorType: 'KVM',
-    type: 'UserVm',
-    zoneUuid: HEX(0xa0),
-    clusterUuid: HEX(0xb0),
-    hostUuid: HEX(0xc00 + (i % hosts)),
-    cdRoms: 1,
-    tags: ['GuestTools::1.0.0'],
-    guest: null,
-    ...patch,
-  }));
+/** Out-of-date VMs over `hosts` hosts; every third one (1, 4, 7, ...) runs Windows. */
+function outdated(count: number, hosts: number): SimVm[] {
+  return testFleet(count, { hosts, patch: (i) => ({ platform: i % 3 === 0 ? 'Windows' : 'Linux' }) });
 }
 
 async function withSetup<T>(

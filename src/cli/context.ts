@@ -1,12 +1,13 @@
 // Builds a command's dependencies once: config, logger, and (lazily) the ledger and the ZStack client.
 // Commands receive this object instead of reaching for globals.
 import type { Logger } from 'pino';
-import { loadConfig, requirePassword } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { Ledger } from '../ledger/index.js';
 import { createLogger } from '../log.js';
 import { profiled } from '../profile/profile.js';
-import { ZStackClient } from '../zstack/client.js';
+import type { ZStackClient } from '../zstack/client.js';
+import { clientFromConfig } from '../zstack/from-config.js';
 
 export interface Context {
   readonly config: Config;
@@ -31,17 +32,7 @@ export function createContext(configFile: string | undefined, env: NodeJS.Proces
       return ledger;
     },
     client() {
-      client ??= new ZStackClient({
-        endpoint: config.zstack.endpoint,
-        accountName: config.zstack.accountName,
-        password: requirePassword(config),
-        requestTimeoutMs: config.zstack.requestTimeoutMs,
-        pageSize: config.zstack.pageSize,
-        jobPollIntervalMs: config.zstack.jobPollIntervalMs,
-        jobTimeoutMs: config.zstack.jobTimeoutMs,
-        tls: config.zstack.tls,
-        logger: logger.child({ component: 'zstack' }),
-      });
+      client ??= clientFromConfig(config, logger);
       return client;
     },
     async close() {

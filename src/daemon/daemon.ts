@@ -14,7 +14,8 @@ import { DAEMON_ACTOR } from '../rollout/actor.js';
 import { reconcileWithRollouts } from '../rollout/advance.js';
 import { rolloutsJson } from '../rollout/report.js';
 import { statusJson } from '../reconcile/status.js';
-import { ZStackClient } from '../zstack/client.js';
+import type { ZStackClient } from '../zstack/client.js';
+import { clientFromConfig } from '../zstack/from-config.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { startSchedule, type Schedule } from './schedule.js';
 import { startStatusServer } from './status-server.js';
@@ -194,17 +195,6 @@ export class Daemon {
   }
 
   private newClient(config: Config): ZStackClient {
-    return new ZStackClient({
-      endpoint: config.zstack.endpoint,
-      accountName: config.zstack.accountName,
-      password: requirePassword(config),
-      requestTimeoutMs: config.zstack.requestTimeoutMs,
-      pageSize: config.zstack.pageSize,
-      jobPollIntervalMs: config.zstack.jobPollIntervalMs,
-      jobTimeoutMs: config.zstack.jobTimeoutMs,
-      tls: config.zstack.tls,
-      logger: this.logger.child({ component: 'zstack' }),
-      signal: this.abandonCalls.signal,
-    });
+    return clientFromConfig(config, this.logger, this.abandonCalls.signal);
   }
 }

@@ -3,27 +3,18 @@
 import Database from 'better-sqlite3';
 import type { AttachStarted, SimVm } from '../../src/sim/index.js';
 import type { CliResult } from './cli.js';
+import { testFleet } from './fleet.js';
 
-export const HEX = (n: number) => n.toString(16).padStart(32, '0');
+export { HEX } from './fleet.js';
 
-/** `count` running, outdated KVM user VMs with a CD-ROM, spread over `hosts` hosts. */
+/** Out-of-date VMs over `hosts` hosts; VMs whose number is a multiple of 3 run Windows. */
 export function outdatedFleet(count: number, hosts: number, opts: { first?: number; version?: string } = {}): SimVm[] {
   const first = opts.first ?? 1;
-  return Array.from({ length: count }, (_, i) => ({
-    uuid: HEX(first + i),
-    name: `vm-${first + i}`,
-    state: 'Running',
-    platform: (first + i) % 3 === 0 ? 'Windows' : 'Linux',
-    architecture: 'x86_64',
-    hypervisorType: 'KVM',
-    type: 'UserVm',
-    zoneUuid: HEX(0xa0),
-    clusterUuid: HEX(0xb0),
-    hostUuid: HEX(0xc00 + (i % hosts)),
-    cdRoms: 1,
-    tags: [`GuestTools::${opts.version ?? '1.0.0'}`],
-    guest: null,
-  }));
+  return testFleet(count, {
+    hosts,
+    first,
+    patch: (i) => ({ platform: (first + i) % 3 === 0 ? 'Windows' : 'Linux', tags: [`GuestTools::${opts.version ?? '1.0.0'}`] }),
+  });
 }
 
 /** The target an attach carried in its systemTags (`GuestTools::X`), or '?' when it carried none. */

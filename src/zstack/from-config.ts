@@ -1,0 +1,21 @@
+// The ZStack client as the configuration describes it; shared by the CLI and the daemon.
+import type { Logger } from 'pino';
+import { requirePassword } from '../config/load.js';
+import type { Config } from '../config/types.js';
+import { ZStackClient } from './client.js';
+
+export function clientFromConfig(config: Config, logger: Logger, signal?: AbortSignal): ZStackClient {
+  const z = config.zstack;
+  return new ZStackClient({
+    endpoint: z.endpoint,
+    accountName: z.accountName,
+    password: requirePassword(config),
+    requestTimeoutMs: z.requestTimeoutMs,
+    pageSize: z.pageSize,
+    jobPollIntervalMs: z.jobPollIntervalMs,
+    jobTimeoutMs: z.jobTimeoutMs,
+    tls: z.tls,
+    logger: logger.child({ component: 'zstack' }),
+    signal,
+  });
+}
