@@ -45,7 +45,7 @@ describe('fault suite: management node restart mid-run', () => {
 
       // Level-triggered: once reattachAfter has passed, the next run re-reads the world and attaches
       // exactly the VMs still out of date (the lost ones), not those the restarted MN finished.
-      const later = s.ws.writeConfig(simConfig(s.ws, s.sim, { policy: { maxConcurrency: 4, maxPerHost: 1, reattachAfter: '0' } }));
+      const later = s.ws.writeConfig(simConfig(s.ws, s.sim, { policy: { maxConcurrency: 4, maxPerHost: 1, reattachAfter: '1ms' } }));
       const third = await gtr(['reconcile', '--config', later, '--json']);
       assert.equal(checkExit(third), 'succeeded');
       const resent = s.sim.attachesStarted().slice(sent).map((a) => a.vmUuid);

@@ -1,5 +1,6 @@
-// A bounded ledger: steady-state decisions are stored as counts only, and retention
-// (ledger.retainDays / ledger.retainRuns) deletes old runs with their decisions. Real SQLite files.
+// A bounded ledger: steady-state decisions are stored as counts only, a defer or skip only when it
+// changed since the VM's last stored one, and retention (ledger.retainDays / ledger.retainRuns) deletes
+// old runs with their decisions. Real SQLite files.
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -10,7 +11,7 @@ import { Ledger, type DecisionRow } from '../src/ledger/index.js';
 import { countDecisions } from '../src/plan/plan.js';
 import { runJson } from '../src/reconcile/history.js';
 import { applyRetention } from '../src/reconcile/retention.js';
-import { decisionsToStore } from '../src/reconcile/stored-decisions.js';
+import { decisionTrim } from '../src/reconcile/stored-decisions.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import { gtr, simConfig, workspace, type Workspace } from './helpers/cli.js';
 
@@ -47,9 +48,9 @@ function countRows(table: 'runs' | 'decisions'): number {
 }
 
 /** Records one finished run the way the reconciler does: trimmed rows, full counts. */
-function recordRun(at: number, decisions = fleet()): number {
+function recordRun(at: number, decisions = fleet(), regressions: string[] = []): number {
   const runId = ledger.startRun({ trigger: 'schedule', dryRun: false, now: at });
-  ledger.recordDecisions(runId, decisionsToStore(decisions));
+  ledger.recordDecisions(runId, decisions, decisionTrim(new Set(regressions)));
   for (const d of decisions.filter((x) => x.action === 'attach')) {
     ledger.beginAttach(runId, d.vmUuid, 'a'.repeat(32), '1.2.0', at);
     ledger.finishAttach(runId, d.vmUuid, { outcome: 'attached', error: null, now: at + 10, quarantine: Q });
@@ -57,19 +58,6 @@ function recordRun(at: number, decisions = fleet()): number {
   ledger.finishRun(runId, { status: 'succeeded', counts: { ...countDecisions(decisions as Parameters<typeof countDecisions>[0]), succeeded: 1, failed: 0, verified: 0 }, now: at + 20 });
   return runId;
 }
-
-describe('stored decisions', () => {
-  test('steady-state skips are counted only; attach, defer, actionable skips and regressions keep a row', () => {
-    const kept = decisionsToStore(fleet(), new Set(['vm-000002']));
-    assert.deepEqual(kept.map((d) => `${d.vmUuid} ${d.action}/${d.reason}`), [
-      'vm-000002 skip/up-to-date', // a regression: kept whatever its decision
-      'vm-000006 attach/outdated',
-      'vm-000007 defer/not-running',
-      'vm-000008 skip/no-cdrom',
-      'vm-000009 skip/untagged',
-    ]);
-  });
-});
 
 describe('ledger retention', () => {
   beforeEach(() => {
@@ -89,6 +77,7 @@ describe('ledger retention', () => {
     assert.equal(json.actions.length, 4);
     assert.equal(json.counts.vms, 10);
     assert.deepEqual(json.countedOnly, { 'skip/up-to-date': 3, 'skip/ahead': 1, 'skip/excluded': 1, 'skip/not-user-vm': 1 });
+    assert.deepEqual(json.unchanged, {});
     const attach = json.actions.find((a) => a.action === 'attach');
     assert.equal(attach?.outcome, 'attached');
     assert.equal(attach?.jobUuid, 'a'.repeat(32));
@@ -96,12 +85,16 @@ describe('ledger retention', () => {
 
   test('retainRuns keeps the newest N runs and deletes the decisions of the others', () => {
     const ids = [0, 1, 2, 3, 4].map((i) => recordRun(T0 + i * 1_800_000));
-    assert.equal(countRows('decisions'), 20);
+    // The first run stores the attach, the defer and two actionable skips; later runs only the attach.
+    assert.equal(countRows('decisions'), 4 + 4 * 1);
     const deleted = applyRetention(ledger, { retainDays: 0, retainRuns: 2 }, T0 + DAY);
     assert.equal(deleted, 3);
     assert.deepEqual(ledger.listRuns(10).map((r) => r.id), [ids[4], ids[3]]);
-    assert.equal(countRows('decisions'), 8);
+    assert.equal(countRows('decisions'), 2);
     assert.equal(ledger.getRun(ids[0]), null);
+    // The rows of the unchanged defer and skips went with run 0: the next run stores them again.
+    const next = recordRun(T0 + DAY + 1);
+    assert.equal(ledger.getRun(next)?.actions.length, 4);
   });
 
   test('retainDays deletes runs started before the cut-off, whatever their number', () => {
@@ -131,14 +124,18 @@ describe('ledger retention', () => {
   });
 
   test('a long history stays bounded: rows grow with what needs attention, not with the fleet', () => {
-    // 300 runs over a fleet of 1,000 where 950 are up to date: 50 rows per run, not 1,000.
+    // 300 runs over a fleet of 1,000 where 950 are up to date and 50 stay stopped: the 50 defers are
+    // stored once, and again only when retention deleted the run that held them; never 50 per run.
     const decisions = Array.from({ length: 1000 }, (_, i) => (i < 950 ? row(i, 'skip', 'up-to-date') : row(i, 'defer', 'not-running')));
     for (let i = 0; i < 300; i++) {
       recordRun(T0 + i * 1_800_000, decisions);
       applyRetention(ledger, { retainDays: 90, retainRuns: 100 }, T0 + i * 1_800_000);
     }
     assert.equal(countRows('runs'), 100);
-    assert.equal(countRows('decisions'), 100 * 50);
+    assert.equal(countRows('decisions'), 50);
+    // Every stopped VM still has its decision among the kept runs.
+    const kept = ledger.listRuns(100).flatMap((r) => ledger.getRun(r.id)?.actions ?? []);
+    assert.equal(new Set(kept.map((a) => a.vmUuid)).size, 50);
   });
 });
 
@@ -174,13 +171,18 @@ describe('gtr reconcile with retention (CLI, simulator)', () => {
 
     const shown = await gtr(['runs', 'show', String(ids[1]), '--json', '--config', ws.configPath]);
     assert.equal(shown.code, 0, shown.stderr);
-    const run = JSON.parse(shown.stdout) as { counts: Record<string, number>; countedOnly: Record<string, number>; actions: { action: string; reason: string }[] };
+    type Shown = { counts: Record<string, number>; countedOnly: Record<string, number>; unchanged: Record<string, number>; actions: { action: string; reason: string }[] };
+    const run = JSON.parse(shown.stdout) as Shown;
     assert.ok(!run.actions.some((a) => a.action === 'skip' && a.reason === 'up-to-date'));
     assert.equal(run.countedOnly['skip/up-to-date'], run.counts['skip/up-to-date']);
-    const listed = run.actions.length + Object.values(run.countedOnly).reduce((a, b) => a + b, 0);
-    assert.equal(listed, run.counts.vms);
+    const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+    assert.equal(run.actions.length + sum(run.countedOnly) + sum(run.unchanged), run.counts.vms);
+    // The second run repeats the first one's defers and actionable skips: they are not listed again.
+    assert.ok(sum(run.unchanged) > 0);
+    assert.ok(!run.actions.some((a) => a.action !== 'attach'));
 
     const text = await gtr(['runs', 'show', String(ids[1]), '--config', ws.configPath]);
     assert.match(text.stdout, /not listed \(stored as counts only\): .*skip\/up-to-date=\d+/);
+    assert.match(text.stdout, /not listed \(unchanged since the VM's last listed decision, see earlier runs\): .*=\d+/);
   });
 });

@@ -1,7 +1,7 @@
 // A long simulated history through the Ledger API: the benchmark's real first run (its database is
 // copied), then `runs` - 1 more half-hourly runs over the same fleet in steady state (the attached VMs
 // are now up to date; a few VMs fall behind and are attached each run), each recorded the way the
-// reconciler records it (trimmed decision rows, full counts) with retention applied after every run.
+// reconciler records it (rows only for attaches and changed decisions, full counts) with retention applied after every run.
 import { copyFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
@@ -9,7 +9,7 @@ import { Ledger } from '../../src/ledger/index.js';
 import type { DecisionRow } from '../../src/ledger/index.js';
 import { countDecisions } from '../../src/plan/plan.js';
 import { applyRetention, type RetentionPolicy } from '../../src/reconcile/retention.js';
-import { decisionsToStore } from '../../src/reconcile/stored-decisions.js';
+import { decisionTrim } from '../../src/reconcile/stored-decisions.js';
 
 export interface HistoryAction {
   vmUuid: string;
@@ -75,7 +75,7 @@ export function simulateHistory(o: HistoryOptions): HistoryResult {
       const rows: DecisionRow[] = decisions.map((d) => ({ ...d, agentType: null, architecture: null, hostUuid: null }));
       const runId = ledger.startRun({ trigger: 'schedule', dryRun: false, now });
       ledger.setRunPlan(runId, { planHash: `sha256:${run}`, targets: [] });
-      ledger.recordDecisions(runId, decisionsToStore(rows));
+      ledger.recordDecisions(runId, rows, decisionTrim());
       for (const vmUuid of attached) {
         ledger.beginAttach(runId, vmUuid, (job++).toString(16).padStart(32, '0'), '1.2.0', now);
         ledger.finishAttach(runId, vmUuid, { outcome: 'attached', error: null, now: now + 30, quarantine: QUARANTINE });

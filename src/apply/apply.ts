@@ -59,6 +59,8 @@ export interface ApplyResult {
   budgetHalted: string[];
   /** Attaches never started because of shutdown; still plain attach decisions in the ledger. */
   notStarted: string[];
+  /** Attaches whose calls were abandoned at shutdown; pending in the ledger, polled at the next start. */
+  abandoned: string[];
   halted: boolean;
   failed: number;
 }
@@ -72,13 +74,17 @@ export async function applyAttaches(
   const queue = new HostQueue(attaches, (d) => d.hostUuid ?? `vm:${d.vmUuid}`, opts.maxPerHost);
   const results = new Map<string, AttachResult>();
   const running = new Set<Promise<void>>();
+  const abandoned: string[] = [];
   let failed = 0;
   let halted = false;
+  /** What an attach threw outside its ZStack call (a ledger write): stops the run, rethrown once in-flight calls end. */
+  let ledgerFailure: { error: unknown } | null = null;
   let wake: () => void = () => {};
   const commits = new GroupCommit(ledger);
 
   const attachOne = async (decision: Decision): Promise<void> => {
-    const log = opts.logger.child({ vmUuid: decision.vmUuid, target: decision.target });
+    // Plain fields rather than a child logger per attach: the same log lines, far less garbage.
+    const at = { vmUuid: decision.vmUuid, target: decision.target };
     let jobUuid = opts.newJobUuid();
     const target = decision.target as string;
     // Committed (with others of this turn) before the PUT below is sent.
@@ -96,17 +102,18 @@ export async function applyAttaches(
         },
       });
       result = { outcome: 'attached', error: null, jobUuid };
-      log.info({ jobUuid }, 'attach finished');
+      opts.logger.info({ ...at, jobUuid }, 'attach finished');
     } catch (error) {
       if (error instanceof GtrError && error.code === 'GTR_ABORTED') {
         // Shutdown mid-call: the ledger keeps the job uuid as pending; the next start polls it.
-        log.warn({ jobUuid }, 'attach abandoned at shutdown; its job will be polled at the next start');
+        opts.logger.warn({ ...at, jobUuid }, 'attach abandoned at shutdown; its job will be polled at the next start');
+        abandoned.push(decision.vmUuid);
         return;
       }
       result = { outcome: 'failed', error: errorToJson(error), jobUuid };
       inDoubt = isInDoubt(error);
       failed++;
-      log.warn({ jobUuid, error: result.error }, 'attach failed');
+      opts.logger.warn({ ...at, jobUuid, error: result.error }, 'attach failed');
     }
     commits.finish(() => ledger.finishAttach(opts.runId, decision.vmUuid, {
       outcome: result.outcome,
@@ -123,18 +130,22 @@ export async function applyAttaches(
     opts.onProgress?.(results.size, attaches.length, failed);
   };
 
-  const stopped = () => halted || opts.signal?.aborted === true;
+  const stopped = () => halted || ledgerFailure !== null || opts.signal?.aborted === true;
   const onAbort = () => wake();
   opts.signal?.addEventListener('abort', onAbort);
   while (!stopped() && (queue.pending > 0 || running.size > 0)) {
     let next: Decision | null;
     while (!stopped() && running.size < opts.maxConcurrency && (next = queue.take()) !== null) {
       const decision = next;
-      const task: Promise<void> = attachOne(decision).finally(() => {
-        queue.done(decision);
-        running.delete(task);
-        wake();
-      });
+      const task: Promise<void> = attachOne(decision)
+        .catch((error: unknown) => {
+          ledgerFailure ??= { error };
+        })
+        .finally(() => {
+          queue.done(decision);
+          running.delete(task);
+          wake();
+        });
       running.add(task);
     }
     if (running.size === 0) break;
@@ -143,8 +154,9 @@ export async function applyAttaches(
     });
   }
   await Promise.all(running);
-  commits.flush();
   opts.signal?.removeEventListener('abort', onAbort);
+  if (ledgerFailure) throw (ledgerFailure as { error: unknown }).error;
+  commits.flush();
 
   const rest = queue.drain().map((d) => d.vmUuid);
   let budgetHalted: string[] = [];
@@ -153,7 +165,7 @@ export async function applyAttaches(
     budgetHalted = rest;
     if (rest.length > 0) ledger.deferDecisions(opts.runId, rest, 'budget-halted');
   } else notStarted = rest;
-  return { results, budgetHalted, notStarted, halted, failed };
+  return { results, budgetHalted, notStarted, abandoned, halted, failed };
 }
 
 /**

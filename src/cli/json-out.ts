@@ -4,6 +4,8 @@
 // chunk is out before the next is built.
 
 const CHUNK_ACTIONS = 500;
+const NESTED_OPEN = '[\n  [\n';
+const NESTED_CLOSE = '\n  ]\n]';
 
 export function writeReportJson(out: { write(chunk: string): unknown }, report: { actions: readonly unknown[] }): void {
   const actions = report.actions;
@@ -18,9 +20,11 @@ export function writeReportJson(out: { write(chunk: string): unknown }, report: 
   }
   out.write(`${head.slice(0, cut)}"actions": [\n`);
   for (let i = 0; i < actions.length; i += CHUNK_ACTIONS) {
-    const part = actions.slice(i, i + CHUNK_ACTIONS).map((a) => `    ${JSON.stringify(a, null, 2).replaceAll('\n', '\n    ')}`);
+    // Nested two arrays deep, JSON.stringify indents the actions as they stand in the document; the
+    // two wrapping brackets are cut off (one string per chunk, no re-indenting per action).
+    const nested = JSON.stringify([actions.slice(i, i + CHUNK_ACTIONS)], null, 2);
     const last = i + CHUNK_ACTIONS >= actions.length;
-    out.write(`${part.join(',\n')}${last ? '\n' : ',\n'}`);
+    out.write(`${nested.slice(NESTED_OPEN.length, -NESTED_CLOSE.length)}${last ? '\n' : ',\n'}`);
   }
   out.write(`  ]${head.slice(cut + '"actions": []'.length)}\n`);
 }

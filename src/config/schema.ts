@@ -65,7 +65,8 @@ export function buildConfig(raw: unknown, report: Reporter): Config {
       maxPerRun: policy.read('maxPerRun', integer(0, Number.MAX_SAFE_INTEGER, 'an integer >= 0 (0: no limit)')),
       attachUntagged: policy.read('attachUntagged', bool),
       allowPrerelease: policy.read('allowPrerelease', bool),
-      reattachAfterMs: policy.read('reattachAfter', duration({ positive: false })),
+      // Must be positive: 0 would switch off the guards against attaching the same target twice.
+      reattachAfterMs: policy.read('reattachAfter', duration({ positive: true })),
       quarantineAfter: policy.read('quarantineAfter', positiveInt),
       quarantineBaseMs: policy.read('quarantineBase', duration({ positive: true })),
       include: policy.read('include', selector({ mustSelect: true })),

@@ -129,9 +129,10 @@ export class Daemon {
     const now = () => Date.now();
     const { config, client, ledger, logger } = this;
     try {
-      const { report } = await withLease(ledger, { purpose: 'daemon', now }, async () => {
+      const { report } = await withLease(ledger, { purpose: 'daemon', now, logger }, async (leaseLost) => {
         await recoverInterruptedRuns(ledger, client, logger, now);
-        return reconcileWithRollouts({ config, client, ledger, logger, now }, { trigger: 'schedule', dryRun: false, signal: this.stopStarting.signal }, DAEMON_ACTOR);
+        const signal = AbortSignal.any([this.stopStarting.signal, leaseLost]);
+        return reconcileWithRollouts({ config, client, ledger, logger, now }, { trigger: 'schedule', dryRun: false, signal }, DAEMON_ACTOR);
       });
       this.metrics.recordRun(report, (Date.now() - started) / 1000, Date.now());
       logger.info({ runId: report.runId, status: report.status, counts: report.counts, message: report.message, seconds: (Date.now() - started) / 1000 }, 'run summary');
@@ -164,7 +165,10 @@ export class Daemon {
     this.config = { ...next, database: old.database, http: old.http };
     this.logger.level = next.log.level;
     if (JSON.stringify(next.zstack) !== JSON.stringify(old.zstack)) {
-      this.staleClient = this.client;
+      // A run may still use the current client, so it is closed before the next tick. If an older one is
+      // already waiting for that, no tick ran since, and the current client was never used: close it now.
+      if (this.staleClient) void this.client.close();
+      else this.staleClient = this.client;
       this.client = this.newClient(next);
     }
     if (JSON.stringify(next.schedule) !== JSON.stringify(old.schedule) && this.schedule && !this.stopping) {

@@ -1,7 +1,7 @@
 // Prometheus metrics of the daemon (prom-client). Counters follow the daemon's own runs; gauges about
 // the fleet are read from the last recorded run at scrape time, so they survive restarts.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Ledger } from '../ledger/index.js';
+import type { Ledger, RunRecord } from '../ledger/index.js';
 import type { RunReport } from '../reconcile/report.js';
 import { registerRolloutMetrics } from '../rollout/metrics.js';
 
@@ -13,6 +13,16 @@ export interface MetricsSources {
 /** Out of date: everything past the up-to-date / ahead checks of the plan that was not skipped for policy. */
 export function outOfDate(counts: Record<string, number>): number {
   return (counts.attach ?? 0) + (counts.defer ?? 0) + (counts['skip/no-cdrom'] ?? 0) + (counts['skip/catalog-mismatch'] ?? 0);
+}
+
+/**
+ * The newest finished run that read the whole fleet (the one `gtr status` shows), else the newest
+ * finished run: a run in progress has no counts yet, and a `--vm` run sees only a few VMs.
+ */
+function lastObservedRun(ledger: Ledger): RunRecord | undefined {
+  const finished = ledger.listRuns(50).filter((r) => r.finishedAt !== null);
+  const fleetRunId = ledger.lastFleet()?.runId;
+  return finished.find((r) => r.id === fleetRunId) ?? finished[0];
 }
 
 export function createMetrics(sources: MetricsSources) {
@@ -49,7 +59,7 @@ export function createMetrics(sources: MetricsSources) {
       help,
       registers: [registry],
       collect() {
-        const last = sources.ledger().listRuns(1)[0];
+        const last = lastObservedRun(sources.ledger());
         this.set(last ? pick(last.counts) : 0);
       },
     });

@@ -36,6 +36,11 @@ function insertParams(runId: number, r: DecisionRow): unknown[] {
 }
 
 const INSERT_CHUNK = insertSql(CHUNK);
+/** uuids per verify statement. */
+const VERIFY_CHUNK = 500;
+const VERIFY_PLACEHOLDERS = Array(VERIFY_CHUNK).fill('?').join(', ');
+const VERIFY_SQL = `UPDATE decisions SET outcome = 'verified' WHERE run_id = ? AND outcome = 'attached'
+  AND vm_uuid IN (${VERIFY_PLACEHOLDERS})`;
 const INSERT_ONE = insertSql(1);
 
 type ErrorParams = [string | null, string | null, string | null];
@@ -99,6 +104,16 @@ export class Decisions {
         "UPDATE decisions SET outcome = 'verified' WHERE run_id = ? AND vm_uuid = ? AND outcome = 'attached'",
       )
       .run(runId, vmUuid);
+  }
+
+  /** verify() for many VMs, a few hundred per statement (20k single updates took ~0.2 s). */
+  verifyMany(runId: number, vmUuids: readonly string[]): void {
+    for (let i = 0; i < vmUuids.length; i += VERIFY_CHUNK) {
+      const part = vmUuids.slice(i, i + VERIFY_CHUNK);
+      // Padded with its last uuid (harmless in IN): one SQL text, one prepared statement.
+      while (part.length < VERIFY_CHUNK) part.push(part[part.length - 1]);
+      this.sql.get<unknown[]>(VERIFY_SQL).run(runId, ...part);
+    }
   }
 
   /** Attach decisions of `runId` never started become 'not-started'. */

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openDatabase, describeOpenError, storageError, Statements, type Db } from './db.js';
 import { Decisions } from './decisions.js';
+import { trimDecisions, type DecisionTrim } from './decision-keys.js';
 import { Lease, type AcquireResult } from './lease.js';
 import { DEFAULT_MIGRATIONS_DIR, migrate, pendingMigrations } from './migrate.js';
 import { defaultIsAlive } from './process-alive.js';
@@ -40,7 +41,11 @@ export class Ledger {
   private readonly host = os.hostname();
   private readonly pid = process.pid;
 
+  /** One transaction wrapper for every write: better-sqlite3 builds a new one per transaction() call. */
+  private readonly tx: ReturnType<Db['transaction']>;
+
   private constructor(private readonly db: Db, readonly path: string, readonly migrationsDir: string) {
+    this.tx = db.transaction((fn: () => unknown) => fn());
     this.sql = new Statements(db);
     this.runs = new Runs(this.sql);
     this.decisions = new Decisions(this.sql);
@@ -128,7 +133,11 @@ export class Ledger {
 
   /** Deletes finished runs started before `olderThan` (epoch ms) beyond the newest `keep`; returns how many. */
   pruneRuns(r: { olderThan: number; keep: number }): number {
-    return this.write(() => this.runs.prune(r.olderThan, r.keep));
+    return this.write(() => {
+      const deleted = this.runs.prune(r.olderThan, r.keep);
+      if (deleted > 0) this.vms.forgetDeletedDecisionRuns();
+      return deleted;
+    });
   }
 
   /**
@@ -152,8 +161,22 @@ export class Ledger {
 
   // ---- decisions --------------------------------------------------------------------------------
 
-  recordDecisions(runId: number, rows: DecisionRow[]): void {
-    this.write(() => this.decisions.insertMany(runId, rows));
+  /**
+   * Records the decisions of a run; returns how many got a row. Without `trim` every row is stored.
+   * With it, a keyed decision is stored only when it differs from the VM's last stored one, and the
+   * VMs' last keys are updated in the same transaction (src/ledger/decision-keys.ts).
+   */
+  recordDecisions(runId: number, rows: readonly DecisionRow[], trim?: DecisionTrim): number {
+    return this.write(() => {
+      if (!trim) {
+        this.decisions.insertMany(runId, rows);
+        return rows.length;
+      }
+      const { stored, keyUpdates } = trimDecisions(rows, this.vms.decisionKeys(), trim, runId);
+      this.decisions.insertMany(runId, stored);
+      for (const u of keyUpdates) this.vms.setDecisionKey(u.vmUuid, u.key, u.runId);
+      return stored.length;
+    });
   }
 
   /** Written before the PUT: if the process dies mid-call, the job uuid is there to poll. */
@@ -208,18 +231,19 @@ export class Ledger {
   }
 
   markVerified(runId: number, vmUuids: string[]): void {
-    this.write(() => {
-      for (const vmUuid of vmUuids) this.decisions.verify(runId, vmUuid);
-    });
+    this.write(() => this.decisions.verifyMany(runId, vmUuids));
   }
 
   // ---- per-VM state -----------------------------------------------------------------------------
 
   observeVersions(rows: { vmUuid: string; version: string | null }[], now: number): Regression[] {
     return this.write(() => {
+      const changed = this.vms.changedVersions(new Map(rows.map((r) => [r.vmUuid, r.version])));
       const regressions: Regression[] = [];
       for (const row of rows) {
-        const regression = this.vms.observe(row.vmUuid, row.version, now);
+        if (!changed.has(row.vmUuid)) continue;
+        const regression = this.vms.observe(row.vmUuid, row.version, now, changed.get(row.vmUuid));
+        changed.set(row.vmUuid, row.version);
         if (regression) regressions.push(regression);
       }
       return regressions;
@@ -228,6 +252,11 @@ export class Ledger {
 
   vmStates(): Map<string, VmState> {
     return this.vms.all();
+  }
+
+  /** The per-VM states the planner needs at `now` (a subset of vmStates(); the rest cannot change a plan). */
+  planHistory(now: number, reattachAfterMs: number): Map<string, VmState> {
+    return this.vms.planHistory(now, reattachAfterMs);
   }
 
   // ---- lease ------------------------------------------------------------------------------------
@@ -281,7 +310,7 @@ export class Ledger {
   }
 
   private write<R>(fn: () => R): R {
-    return this.guard(() => this.db.transaction(fn).immediate());
+    return this.guard(() => (this.tx.immediate as (f: () => R) => R)(fn));
   }
 
   private guard<R>(fn: () => R): R {

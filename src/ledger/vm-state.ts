@@ -78,10 +78,31 @@ export class VmStates {
       .run(vmUuid, failures, until, quarantine ? 1 : 0);
   }
 
-  /** Records observed versions; returns (and stores) those that went backwards. */
-  observe(vmUuid: string, version: string | null, now: number): Regression | null {
+  /**
+   * VM uuid -> last seen version, for the VMs of `observed` whose version differs from it (or that have
+   * none yet): one pass over the table, so a run writes only what changed, not a row per VM.
+   */
+  changedVersions(observed: ReadonlyMap<string, string | null>): Map<string, string | null> {
+    const changed = new Map<string, string | null>();
+    const known = new Set<string>();
+    for (const row of this.sql.get<[], { vm_uuid: string; last_seen_version: string | null }>('SELECT vm_uuid, last_seen_version FROM vm_state').iterate()) {
+      const seen = observed.get(row.vm_uuid);
+      if (seen === undefined) continue;
+      known.add(row.vm_uuid);
+      if (seen !== null && seen !== row.last_seen_version) changed.set(row.vm_uuid, row.last_seen_version);
+    }
+    for (const [vmUuid, seen] of observed) if (seen !== null && !known.has(vmUuid)) changed.set(vmUuid, null);
+    return changed;
+  }
+
+  /**
+   * Records an observed version; returns (and stores) it when it went backwards. `before` is the last
+   * seen version when the caller already read it (undefined: read it here). last_seen_at is when this
+   * version was first seen: unchanged versions are not written again.
+   */
+  observe(vmUuid: string, version: string | null, now: number, known?: string | null): Regression | null {
     if (version === null) return null; // no report: keep the last known version for the next comparison
-    const before = this.get(vmUuid)?.lastSeenVersion ?? null;
+    const before = known !== undefined ? known : (this.get(vmUuid)?.lastSeenVersion ?? null);
     const seen = parseVersion(version);
     const old = before === null ? null : parseVersion(before);
     const order = seen && old ? compareVersions(seen, old) : 0;
@@ -103,6 +124,52 @@ export class VmStates {
   get(vmUuid: string): VmState | null {
     const row = this.sql.get<[string], VmStateRow>(`${SELECT} WHERE vm_uuid = ?`).get(vmUuid);
     return row ? toState(row) : null;
+  }
+
+  /** VM uuid -> key of its last stored decision, for the VMs that have one (src/ledger/decision-keys.ts). */
+  decisionKeys(): Map<string, string> {
+    const map = new Map<string, string>();
+    const rows = this.sql
+      .get<[], { vm_uuid: string; last_decision_key: string }>(
+        'SELECT vm_uuid, last_decision_key FROM vm_state WHERE last_decision_key IS NOT NULL',
+      )
+      .iterate();
+    for (const row of rows) map.set(row.vm_uuid, row.last_decision_key);
+    return map;
+  }
+
+  /** Sets (or, with null, clears) the key of a VM's last stored decision and the run that stored it. */
+  setDecisionKey(vmUuid: string, key: string | null, runId: number | null): void {
+    this.sql
+      .get<[string, string | null, number | null]>(
+        `INSERT INTO vm_state (vm_uuid, last_decision_key, last_decision_run) VALUES (?, ?, ?)
+         ON CONFLICT (vm_uuid) DO UPDATE SET last_decision_key = excluded.last_decision_key,
+           last_decision_run = excluded.last_decision_run`,
+      )
+      .run(vmUuid, key, runId);
+  }
+
+  /** Keys whose row went with a deleted run are cleared: the VM's next decision is stored again. */
+  forgetDeletedDecisionRuns(): void {
+    this.sql
+      .get<[]>(
+        `UPDATE vm_state SET last_decision_key = NULL, last_decision_run = NULL
+          WHERE last_decision_key IS NOT NULL AND last_decision_run NOT IN (SELECT id FROM runs)`,
+      )
+      .run();
+  }
+
+  /**
+   * The states that can change a plan at `now`: a quarantine still running or an attach within
+   * `reattachAfterMs` (src/plan/plan.ts reads nothing else). Far fewer than every VM of a large fleet.
+   */
+  planHistory(now: number, reattachAfterMs: number): Map<string, VmState> {
+    const map = new Map<string, VmState>();
+    const rows = this.sql
+      .get<[number, number], VmStateRow>(`${SELECT} WHERE quarantine_until > ? OR last_attach_at > ?`)
+      .iterate(now, now - reattachAfterMs);
+    for (const row of rows) map.set(row.vm_uuid, toState(row));
+    return map;
   }
 
   all(): Map<string, VmState> {

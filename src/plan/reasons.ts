@@ -51,6 +51,6 @@ export const REASON_HELP: Record<`${Action}/${string}`, string> = {
   'defer/outside-window': 'outside every maintenance window (schedule.windows)',
   'defer/not-in-wave': 'attached only through a rollout: a rollout covers the VM agent type and its wave has not started (or the rollout is paused), or policy.mode is rollout, or the last rollout of this version was aborted',
   'defer/iso-soak': 'the target ISO version was first seen less than policy.isoSoak ago',
-  'defer/run-limit': 'policy.maxPerRun attaches were already planned in this run',
+  'defer/run-limit': 'policy.maxPerRun (or --limit) attaches were already planned in this run',
   'defer/budget-halted': 'the run halted on the error budget (policy.maxErrors) before this attach',
 };

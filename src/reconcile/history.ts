@@ -1,6 +1,6 @@
 // The stored history in the JSON shapes of DESIGN.md section 5 (`runs --json`, `runs show ID --json`).
 import type { ActionRecord, RunRecord } from '../ledger/index.js';
-import { countedOnly } from './stored-decisions.js';
+import { unlistedDecisions } from './stored-decisions.js';
 
 export function runSummaryJson(r: RunRecord) {
   return { id: r.id, trigger: r.trigger, dryRun: r.dryRun, status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt, counts: r.counts };
@@ -17,8 +17,9 @@ export function runJson(run: RunRecord & { actions: ActionRecord[] }) {
     planHash: run.planHash,
     targets: run.targets,
     message: run.message,
-    // Steady-state decisions (e.g. skip/up-to-date) are stored as counts only, not listed in actions.
-    countedOnly: countedOnly(run.counts, run.actions),
+    // Not listed in actions: steady-state decisions (e.g. skip/up-to-date), stored as counts only, and
+    // decisions unchanged since the VM's last stored one (listed in an earlier run).
+    ...unlistedDecisions(run.counts, run.actions),
     actions: run.actions.map((a) => ({
       vmUuid: a.vmUuid,
       vmName: a.vmName,

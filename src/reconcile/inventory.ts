@@ -19,6 +19,9 @@ const VM_FIELDS = ['uuid', 'name', 'state', 'platform', 'architecture', 'hypervi
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
+/** Shared by every VM without tags (nearly all): one empty array instead of two per VM. Never mutated. */
+const NONE: string[] = Object.freeze([]) as unknown as string[];
+
 export function tagVersion(tag: string): string | null {
   if (!tag.startsWith(VERSION_TAG_PREFIX)) return null;
   const value = tag.slice(VERSION_TAG_PREFIX.length);
@@ -105,9 +108,9 @@ export async function readInventory(client: QueryPort, opts: { selectorTags: rea
   ]);
   for (const vm of vms) {
     vm.hasCdRom = withCdRom.has(vm.uuid);
-    vm.tagVersions = versions.tags.get(vm.uuid) ?? [];
+    vm.tagVersions = versions.tags.get(vm.uuid) ?? NONE;
     vm.reportedVersion = versions.reported.get(vm.uuid) ?? null;
-    vm.tags = selectorTags.get(vm.uuid) ?? [];
+    vm.tags = selectorTags.get(vm.uuid) ?? NONE;
   }
   return vms;
 }
@@ -125,10 +128,13 @@ async function readVms(client: QueryPort, vmUuids: readonly string[] | undefined
     return s;
   };
   const uuidFilter = vmUuids ? [`uuid?=${vmUuids.join(',')}`] : [];
+  // Offset paging can return a VM twice when VMs are created during the read: keep the first.
+  const seen = new Set<string>();
   for await (const page of client.queryPages('vm-instances', uuidFilter, { fields: VM_FIELDS })) {
     for (const row of page) {
       const uuid = str(row.uuid);
-      if (!uuid) continue;
+      if (!uuid || seen.has(uuid)) continue;
+      seen.add(uuid);
       vms.push({
         uuid,
         name: str(row.name) ?? '',
@@ -141,9 +147,9 @@ async function readVms(client: QueryPort, vmUuids: readonly string[] | undefined
         clusterUuid: shared(row.clusterUuid),
         hostUuid: shared(row.hostUuid),
         hasCdRom: false,
-        tagVersions: [],
+        tagVersions: NONE,
         reportedVersion: null,
-        tags: [],
+        tags: NONE,
       });
     }
   }

@@ -2,6 +2,7 @@
 // under it. Renewed while the work runs; a holder that died is taken over by the ledger's rules.
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import { GtrError } from '../errors.js';
 import type { Ledger } from '../ledger/index.js';
 
@@ -11,10 +12,14 @@ export function leaseHolderId(purpose: string): string {
   return `${purpose}@${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
 
+/**
+ * Runs `work` under the lease. `work` gets a signal that aborts when the lease is lost (taken over by
+ * another process, or the database fails while renewing): pass it on so no new attach starts.
+ */
 export async function withLease<T>(
   ledger: Ledger,
-  opts: { purpose: string; now: () => number; ttlMs?: number },
-  work: () => Promise<T>,
+  opts: { purpose: string; now: () => number; ttlMs?: number; logger?: Logger },
+  work: (leaseLost: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const ttlMs = opts.ttlMs ?? LEASE_TTL_MS;
   const holder = leaseHolderId(opts.purpose);
@@ -27,10 +32,22 @@ export async function withLease<T>(
       { details: { holder: h } },
     );
   }
-  const renew = setInterval(() => ledger.renewLease(holder, ttlMs, opts.now()), Math.floor(ttlMs / 3));
+  const lost = new AbortController();
+  const renew = setInterval(() => {
+    let kept = false;
+    try {
+      kept = ledger.renewLease(holder, ttlMs, opts.now());
+    } catch (error) {
+      opts.logger?.error({ error: error instanceof Error ? error.message : String(error) }, 'could not renew the lease');
+    }
+    if (!kept && !lost.signal.aborted) {
+      opts.logger?.error({ holder }, 'lease lost: no new attaches start in this run');
+      lost.abort();
+    }
+  }, Math.floor(ttlMs / 3));
   renew.unref();
   try {
-    return await work();
+    return await work(lost.signal);
   } finally {
     clearInterval(renew);
     ledger.releaseLease(holder);

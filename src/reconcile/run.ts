@@ -17,7 +17,7 @@ import { readInventory, readVersions } from './inventory.js';
 import { exitCodeFor, runStatus, type ActionReport, type RunCounts, type RunReport } from './report.js';
 import { timed, timedAsync } from '../profile/profile.js';
 import { applyRetention } from './retention.js';
-import { decisionsToStore } from './stored-decisions.js';
+import { decisionTrim } from './stored-decisions.js';
 
 const QUARANTINE_MAX_MS = 7 * 24 * 3_600_000;
 
@@ -69,41 +69,13 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Pr
 
 async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, runId: number, logger: Logger): Promise<RunReport> {
   const { config, client, ledger, now } = deps;
-  const catalog = await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
-  for (const problem of catalog.problems) logger.warn(problem, 'ISO catalog problem');
-
-  const selectorTags = [...(config.policy.include?.tags ?? []), ...(config.policy.exclude?.tags ?? [])];
-  const vms = await timedAsync('inventory', () => readInventory(client, { selectorTags, vmUuids: opts.vmUuids }));
-  logger.info({ trigger: opts.trigger, dryRun: opts.dryRun, vms: vms.length, targets: catalog.targets }, 'inventory read');
-  if (!opts.vmUuids) ledger.setRunFleet(runId, fleetSummary(vms));
-
-  const regressions = opts.dryRun
-    ? []
-    : ledger.observeVersions(vms.map((vm) => ({ vmUuid: vm.uuid, version: currentVersion(vm).raw })), now());
-  for (const r of regressions) logger.warn(r, 'GuestTools version went backwards');
-
-  const maxPerRun = minPositive(config.policy.maxPerRun, opts.limit ?? 0);
-  const planInput = {
-    vms,
-    targets: catalog.targets,
-    history: ledger.vmStates(),
-    policy: { ...config.policy, maxPerRun },
-    now: now(),
-    mismatchedGroups: new Set<string>(),
-    windowOpen: isWindowOpen(config.schedule.windows, config.schedule.timezone, now()),
-    wave: opts.wave ?? null,
-    gate: opts.gate ?? null,
-  };
-  // Arguments, not closures: a closure would keep the inventory alive through apply (memory at 100k VMs).
-  const firstPlan = timed('plan', planRun, planInput);
-  const catalogChecks = await checkCatalog(client, attachesOf(firstPlan), logger);
-  const mismatched = catalogChecks.filter((c) => c.mismatch).map((c) => c.group);
-  const plan = mismatched.length > 0 ? timed('plan', planRun, { ...planInput, mismatchedGroups: new Set(mismatched) }) : firstPlan;
+  // The inventory and the per-VM history are only needed to plan: they are gone before apply starts.
+  const { plan, catalogChecks, regressions, targets } = await observeAndPlan(deps, opts, runId, logger);
   opts.onPlan?.(plan);
 
-  ledger.setRunPlan(runId, { planHash: plan.hash, targets: catalog.targets });
+  ledger.setRunPlan(runId, { planHash: plan.hash, targets });
   // History keeps a row per VM only where something changed or needs attention; the counts keep the rest.
-  ledger.recordDecisions(runId, decisionsToStore(plan.decisions, new Set(regressions.map((r) => r.vmUuid))));
+  ledger.recordDecisions(runId, plan.decisions, decisionTrim(new Set(regressions.map((r) => r.vmUuid))));
   const attaches = attachesOf(plan);
 
   let applied: ApplyResult | null = null;
@@ -123,10 +95,58 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, ru
       signal: opts.signal,
     }));
     const appliedNow = applied;
-    verified = await timedAsync('verify', () => verify(client, plan.decisions, appliedNow));
+    try {
+      verified = await timedAsync('verify', () => verify(client, plan.decisions, appliedNow));
+    } catch (error) {
+      // The attaches went out and are on record; an unreadable verification only leaves them `attached`.
+      logger.warn({ error: errorToJson(error) }, 'verification read failed; attached VMs are verified by a later run');
+    }
     ledger.markVerified(runId, [...verified]);
   }
-  return buildReport({ runId, dryRun: opts.dryRun, plan, applied, verified, catalogChecks, regressions, targets: catalog.targets });
+  return buildReport({ runId, dryRun: opts.dryRun, plan, applied, verified, catalogChecks, regressions, targets });
+}
+
+async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, runId: number, logger: Logger): Promise<{
+  plan: Plan;
+  catalogChecks: GroupCheck[];
+  regressions: RunReport['regressions'];
+  targets: RunReport['targets'];
+}> {
+  const { config, client, ledger, now } = deps;
+  const catalog = await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
+  for (const problem of catalog.problems) logger.warn(problem, 'ISO catalog problem');
+
+  const selectorTags = [...(config.policy.include?.tags ?? []), ...(config.policy.exclude?.tags ?? [])];
+  const vms = await timedAsync('inventory', () => readInventory(client, { selectorTags, vmUuids: opts.vmUuids }));
+  logger.info({ trigger: opts.trigger, dryRun: opts.dryRun, vms: vms.length, targets: catalog.targets }, 'inventory read');
+  if (!opts.vmUuids) ledger.setRunFleet(runId, fleetSummary(vms));
+
+  const regressions = opts.dryRun
+    ? []
+    : ledger.observeVersions(vms.map((vm) => ({ vmUuid: vm.uuid, version: currentVersion(vm).raw })), now());
+  for (const r of regressions) logger.warn(r, 'GuestTools version went backwards');
+
+  const maxPerRun = minPositive(config.policy.maxPerRun, opts.limit ?? 0);
+  const planAt = now();
+  const planInput = {
+    vms,
+    targets: catalog.targets,
+    history: ledger.planHistory(planAt, config.policy.reattachAfterMs),
+    policy: { ...config.policy, maxPerRun },
+    now: planAt,
+    mismatchedGroups: new Set<string>(),
+    windowOpen: isWindowOpen(config.schedule.windows, config.schedule.timezone, now()),
+    wave: opts.wave ?? null,
+    gate: opts.gate ?? null,
+  };
+  // Probe every group that has an attach before the run limit applies: otherwise the slots a mismatched
+  // group frees would go to groups nobody probed.
+  const probePlan = timed('plan', planRun, { ...planInput, policy: { ...planInput.policy, maxPerRun: 0 } });
+  const catalogChecks = await checkCatalog(client, attachesOf(probePlan), logger);
+  const mismatched = catalogChecks.filter((c) => c.mismatch).map((c) => c.group);
+  const plan =
+    mismatched.length > 0 || maxPerRun > 0 ? timed('plan', planRun, { ...planInput, mismatchedGroups: new Set(mismatched) }) : probePlan;
+  return { plan, catalogChecks, regressions, targets: catalog.targets };
 }
 
 function pickContractCounts(c: RunCounts) {
@@ -195,7 +215,7 @@ function buildReport(r: {
     succeeded,
     failed,
     halted: r.applied?.halted ?? false,
-    interrupted: (r.applied?.notStarted.length ?? 0) > 0,
+    interrupted: (r.applied?.notStarted.length ?? 0) + (r.applied?.abandoned.length ?? 0) > 0,
   });
   const mismatches = r.catalogChecks.filter((c) => c.mismatch);
   const message =

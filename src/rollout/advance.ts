@@ -49,13 +49,16 @@ export function buildGate(store: RolloutStore, config: Config, now: number): Att
 function afterRun(store: RolloutStore, deps: ReconcileDeps, plan: Plan, report: RunReport, run: { fullFleet: boolean; runStartedAt: number; actor: string }): void {
   const { logger, now } = deps;
   store.noteIsoVersions(report.targets, run.runStartedAt);
+  const autoStarting = deps.config.rollout.autoStart && run.fullFleet;
+  // The join of plan and report is a map over the whole fleet: only built when a rollout will read it.
+  if (!autoStarting && store.open().length === 0) return;
   const seen = observations(plan, report);
   for (const r of store.open()) {
     const joiners = [...seen.values()].filter((o) => r.agentTypes.includes(o.agentType) && isCandidate(o, r.target));
     store.observe(r.id, seen, joiners, run.fullFleet, now());
     logSteps(logger, r.id, store.advance(r.id, now(), run.actor));
   }
-  if (deps.config.rollout.autoStart && run.fullFleet) autoStart(store, deps.config, seen, now(), run.actor, logger);
+  if (autoStarting) autoStart(store, deps.config, seen, now(), run.actor, logger);
 }
 
 /** The plan's decisions joined with the run's outcomes (budget-halted attaches are defers). */

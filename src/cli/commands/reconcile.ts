@@ -53,17 +53,17 @@ export async function runPlanOrReconcile(
     const now = () => Date.now();
     const showProgress = !values.json && process.stderr.isTTY === true && !dryRun;
     const progress = showProgress ? progressBar(process.stderr) : null;
-    const runOnce = () =>
+    const runOnce = (signal?: AbortSignal) =>
       reconcileWithRollouts(
         { config: ctx.config, client, ledger, logger: ctx.logger, now },
-        { trigger: 'cli', dryRun, vmUuids: vms, limit, onProgress: progress ?? undefined },
+        { trigger: 'cli', dryRun, vmUuids: vms, limit, onProgress: progress ?? undefined, signal },
         cliActor(),
       );
     const { report, exitCode } = dryRun
       ? await runOnce()
-      : await withLease(ledger, { purpose: 'reconcile', now }, async () => {
+      : await withLease(ledger, { purpose: 'reconcile', now, logger: ctx.logger }, async (leaseLost) => {
           await recoverInterruptedRuns(ledger, client, ctx.logger, now);
-          return runOnce();
+          return runOnce(leaseLost);
         });
     progress?.end();
     if (values.json) writeReportJson(process.stdout, report);

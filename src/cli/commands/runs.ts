@@ -35,9 +35,11 @@ export async function runRuns(argv: string[], makeContext: (configFile: string |
           .filter((a) => a.action !== 'skip' || a.reason !== 'up-to-date')
           .map((a) => [a.vmName, a.vmUuid, a.action, a.reason, a.current ?? '-', a.target ?? '-', a.outcome ?? '-', a.error?.code ?? '']);
         const counts = Object.entries(run.counts).map(([k, v]) => `${k}=${v}`).join(' ');
-        // Steady-state decisions are stored as counts only (src/reconcile/stored-decisions.ts): say so.
-        const unlisted = Object.entries(json.countedOnly).map(([k, v]) => `${k}=${v}`).join(' ');
-        process.stdout.write(`${head}\ncounts: ${counts}\n${unlisted ? `not listed (stored as counts only): ${unlisted}\n` : ''}${run.message ? `note: ${printable(run.message)}\n` : ''}\n${formatTable(['vm', 'uuid', 'action', 'reason', 'current', 'target', 'outcome', 'error'], rows)}\n`);
+        // Decisions without a row of this run (src/reconcile/stored-decisions.ts): say so.
+        const countedOnly = Object.entries(json.countedOnly).map(([k, v]) => `${k}=${v}`).join(' ');
+        const unchanged = Object.entries(json.unchanged).map(([k, v]) => `${k}=${v}`).join(' ');
+        const unlisted = `${countedOnly ? `not listed (stored as counts only): ${countedOnly}\n` : ''}${unchanged ? `not listed (unchanged since the VM's last listed decision, see earlier runs): ${unchanged}\n` : ''}`;
+        process.stdout.write(`${head}\ncounts: ${counts}\n${unlisted}${run.message ? `note: ${printable(run.message)}\n` : ''}\n${formatTable(['vm', 'uuid', 'action', 'reason', 'current', 'target', 'outcome', 'error'], rows)}\n`);
       }
       return 0;
     }

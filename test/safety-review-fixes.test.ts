@@ -1,0 +1,115 @@
+// Regressions for faults found in review: each test fails on the code before its fix.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pino from 'pino';
+import { startSimulator } from '../src/sim/index.js';
+import { Ledger } from '../src/ledger/index.js';
+import { applyAttaches } from '../src/apply/apply.js';
+import { withLease } from '../src/reconcile/lease.js';
+import { readInventory, type QueryPort } from '../src/reconcile/inventory.js';
+import { ZStackClient, newJobUuid } from '../src/zstack/client.js';
+import type { Decision } from '../src/plan/plan.js';
+import { gtr, simConfig, waitFor, workspace } from './helpers/cli.js';
+import { HEX, testFleet, testVm } from './helpers/fleet.js';
+
+const silent = pino({ level: 'silent' });
+
+function tempLedger() {
+  const dir = mkdtempSync(join(tmpdir(), 'gtr-fix-'));
+  const ledger = Ledger.open(join(dir, 'state.db'));
+  return { dir, ledger, file: join(dir, 'state.db'), cleanup: () => (ledger.close(), rmSync(dir, { recursive: true, force: true })) };
+}
+
+function attachDecision(n: number): Decision {
+  return {
+    vmUuid: HEX(n), vmName: `vm-${n}`, action: 'attach', reason: 'outdated', current: '1.0.0', target: '1.2.0',
+    agentType: 'LinuxOnKvm', architecture: 'x86_64', hostUuid: HEX(0xc00 + n), group: 'LinuxOnKvm/x86_64', message: null,
+  };
+}
+
+describe('review fixes', () => {
+  it('a run limit never lets an unprobed group attach when the probed group is mismatched', async () => {
+    // Two groups (x86_64 and aarch64 Linux VMs); the MN still offers 1.1.0 to both; --limit 1.
+    const sim = await startSimulator({
+      fleet: [testVm(1), testVm(2, { architecture: 'aarch64' })],
+      isos: [{ agentType: 'LinuxOnKvm', architecture: 'general', version: '1.1.0' }],
+    });
+    const ws = await workspace();
+    try {
+      const config = ws.writeConfig(simConfig(ws, sim));
+      const r = await gtr(['reconcile', '--config', config, '--json', '--limit', '1']);
+      assert.equal(r.code, 0, r.stderr);
+      const report = JSON.parse(r.stdout) as { actions: { reason: string }[] };
+      assert.deepEqual(report.actions.map((a) => a.reason), ['catalog-mismatch', 'catalog-mismatch']);
+      assert.equal(sim.attachesStarted().length, 0, 'nothing attached for a group the MN cannot serve');
+    } finally {
+      await sim.close();
+      ws.cleanup();
+    }
+  });
+
+  it('a ledger write failing mid-apply stops new attaches and surfaces as an error, not a crash', async () => {
+    const sim = await startSimulator({ fleet: testFleet(8), jobDurationMs: 20 });
+    const { ledger, cleanup } = tempLedger();
+    const client = new ZStackClient({ endpoint: sim.endpoint, accountName: sim.accountName, password: sim.password, requestTimeoutMs: 5000, pageSize: 100, jobPollIntervalMs: 5, jobTimeoutMs: 10_000 });
+    try {
+      const runId = ledger.startRun({ trigger: 'cli', dryRun: false, now: Date.now() });
+      const decisions = Array.from({ length: 8 }, (_, i) => attachDecision(i + 1));
+      ledger.recordDecisions(runId, decisions);
+      let begins = 0;
+      const failing = Object.assign(Object.create(ledger) as Ledger, {
+        beginAttach(...args: Parameters<Ledger['beginAttach']>) {
+          if (++begins === 3) throw new Error('SQLITE_FULL: database or disk is full');
+          return ledger.beginAttach(...args);
+        },
+        batch: undefined,
+      });
+      await assert.rejects(
+        applyAttaches(decisions, client, failing, {
+          runId, maxConcurrency: 1, maxPerHost: 1, maxErrors: 10, recordVersionTag: true,
+          quarantine: { afterFailures: 3, baseMs: 1000, maxMs: 10_000 }, newJobUuid, now: Date.now, logger: silent,
+        }),
+        /SQLITE_FULL/,
+      );
+      assert.equal(sim.attachesStarted().length, 2, 'no attach after the failed write');
+    } finally {
+      await client.close();
+      await sim.close();
+      cleanup();
+    }
+  });
+
+  it('withLease aborts its signal when another process takes the lease over', async () => {
+    const { ledger, file, cleanup } = tempLedger();
+    try {
+      const aborted = await withLease(ledger, { purpose: 'test', now: Date.now, ttlMs: 300, logger: silent }, async (leaseLost) => {
+        const other = new Database(file);
+        other.prepare("UPDATE lease SET holder = 'someone-else'").run();
+        other.close();
+        await waitFor('the lease loss to be noticed', () => leaseLost.aborted, 5000);
+        return leaseLost.aborted;
+      });
+      assert.equal(aborted, true);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a VM returned twice by offset paging is planned once', async () => {
+    const row = { uuid: HEX(1), name: 'vm-1', state: 'Running', platform: 'Linux', architecture: 'x86_64', hypervisorType: 'KVM', type: 'UserVm' };
+    const port: QueryPort = {
+      async *queryPages(resource) {
+        if (resource === 'vm-instances') {
+          yield [row, { ...row, uuid: HEX(2), name: 'vm-2' }];
+          yield [{ ...row, uuid: HEX(2), name: 'vm-2' }, { ...row, uuid: HEX(3), name: 'vm-3' }];
+        }
+      },
+    };
+    const vms = await readInventory(port, { selectorTags: [] });
+    assert.deepEqual(vms.map((v) => v.name), ['vm-1', 'vm-2', 'vm-3']);
+  });
+});
