@@ -43,7 +43,6 @@ function input(vms: VmFacts[], patch: Partial<PlanInput> = {}, policy: Partial<P
     now: NOW,
     mismatchedGroups: new Set(),
     windowOpen: true,
-    wave: null,
     ...patch,
   };
 }
@@ -78,8 +77,6 @@ const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; poli
   { name: 'attached recently for an older target', vm: {}, in: { history: new Map([['a'.repeat(32), { ...recentAttach, lastAttachTarget: '1.1.0' }]]) }, want: 'attach/outdated' },
   { name: 'stopped', vm: { state: 'Stopped', hostUuid: null }, want: 'defer/not-running' },
   { name: 'outside window', vm: {}, in: { windowOpen: false }, want: 'defer/outside-window' },
-  { name: 'not in wave', vm: {}, in: { wave: new Set(['b'.repeat(32)]) }, want: 'defer/not-in-wave' },
-  { name: 'in wave', vm: {}, in: { wave: new Set(['a'.repeat(32)]) }, want: 'attach/outdated' },
   { name: 'gated by a rollout', vm: {}, in: { gate: () => 'not-in-wave' }, want: 'defer/not-in-wave' },
   { name: 'new ISO soaking', vm: {}, in: { gate: () => 'iso-soak' }, want: 'defer/iso-soak' },
   { name: 'gate allows', vm: {}, in: { gate: () => null }, want: 'attach/outdated' },

@@ -35,8 +35,6 @@ export interface PlanInput {
   mismatchedGroups: ReadonlySet<string>;
   /** False outside every maintenance window: attaches become defer/outside-window. */
   windowOpen: boolean;
-  /** Rollout membership of started waves; null when no rollout restricts attaches. */
-  wave: ReadonlySet<string> | null;
   /** Rollout and ISO-soak gate (src/rollout/gate.ts): a defer reason, or null to allow the attach. */
   gate?: ((vmUuid: string, agentType: AgentType, target: string) => DeferReason | null) | null;
 }
@@ -156,7 +154,6 @@ function decide(vm: VmFacts, input: PlanInput): Decision {
   }
   if (vm.state !== 'Running') return defer('not-running');
   if (!input.windowOpen) return defer('outside-window');
-  if (input.wave && !input.wave.has(vm.uuid)) return defer('not-in-wave');
   const gated = input.gate ? input.gate(vm.uuid, agentType, target.version) : null;
   if (gated) return defer(gated);
   return make('attach', untagged ? 'untagged' : 'outdated');

@@ -36,8 +36,6 @@ export interface ReconcileOptions {
   vmUuids?: string[];
   /** At most this many attaches (`--limit`), on top of policy.maxPerRun. */
   limit?: number;
-  /** Rollout membership of started waves; null or absent when no rollout restricts attaches. */
-  wave?: ReadonlySet<string> | null;
   /** Rollout / ISO-soak gate (src/rollout/gate.ts); null or absent: no gate. */
   gate?: PlanInput['gate'];
   /** Called with the final plan (after the catalog check), before any attach. */
@@ -136,7 +134,6 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, runId
     now: planAt,
     mismatchedGroups: new Set<string>(),
     windowOpen: isWindowOpen(config.schedule.windows, config.schedule.timezone, now()),
-    wave: opts.wave ?? null,
     gate: opts.gate ?? null,
   };
   // Probe every group that has an attach before the run limit applies: otherwise the slots a mismatched

@@ -98,7 +98,7 @@ export async function startFromFleet(ctx: Context, flags: StartFlags, now: numbe
   const vms = await readInventory(ctx.client(), { selectorTags });
   const plan = planRun({
     vms, targets: catalog.targets, history: ctx.ledger().vmStates(), policy: { ...config.policy, maxPerRun: 0 }, now,
-    mismatchedGroups: new Set(), windowOpen: true, wave: null, gate: null,
+    mismatchedGroups: new Set(), windowOpen: true, gate: null,
   });
   const facts = new Map(vms.map((v) => [v.uuid, v]));
   const covered = plan.decisions.filter((d) => s.agentTypes.includes(d.agentType));
