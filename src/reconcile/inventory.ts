@@ -46,16 +46,7 @@ async function readBatch(client: QueryPort, batch: string[] | null, readings: Ve
   const tags = async () => {
     const tagConditions = ['resourceType=VmInstanceVO', `tag~=${VERSION_TAG_PREFIX}%`];
     if (batch) tagConditions.push(`resourceUuid?=${batch.join(',')}`);
-    for await (const page of client.queryPages('system-tags', tagConditions, { fields: ['resourceUuid', 'tag'] })) {
-      for (const row of page) {
-        const uuid = str(row.resourceUuid);
-        const version = tagVersion(str(row.tag) ?? '');
-        if (!uuid || version === null) continue;
-        const list = readings.tags.get(uuid);
-        if (list) list.push(version);
-        else readings.tags.set(uuid, [version]);
-      }
-    }
+    await collectTags(client, tagConditions, readings.tags, tagVersion);
   };
   const states = async () => {
     const stateConditions = ['qgaState!=NotInstalled'];
@@ -83,19 +74,27 @@ async function inParallel<T>(items: readonly T[], limit: number, work: (item: T)
 /** Exact tags (system tags) of VMs that include/exclude selectors name; only queried when selectors use tags. */
 async function readSelectorTags(client: QueryPort, tags: readonly string[]): Promise<Map<string, string[]>> {
   const byVm = new Map<string, string[]>();
-  if (tags.length === 0) return byVm;
-  const conditions = ['resourceType=VmInstanceVO', `tag?=${tags.join(',')}`];
+  if (tags.length > 0) await collectTags(client, ['resourceType=VmInstanceVO', `tag?=${tags.join(',')}`], byVm, (tag) => tag || null);
+  return byVm;
+}
+
+/** Pages through system tags matching `conditions`, adding `pick(tag)` (when not null) to its VM's list. */
+async function collectTags(
+  client: QueryPort,
+  conditions: string[],
+  byVm: Map<string, string[]>,
+  pick: (tag: string) => string | null,
+): Promise<void> {
   for await (const page of client.queryPages('system-tags', conditions, { fields: ['resourceUuid', 'tag'] })) {
     for (const row of page) {
       const uuid = str(row.resourceUuid);
-      const tag = str(row.tag);
-      if (!uuid || !tag) continue;
+      const value = pick(str(row.tag) ?? '');
+      if (!uuid || value === null) continue;
       const list = byVm.get(uuid);
-      if (list) list.push(tag);
-      else byVm.set(uuid, [tag]);
+      if (list) list.push(value);
+      else byVm.set(uuid, [value]);
     }
   }
-  return byVm;
 }
 
 export async function readInventory(client: QueryPort, opts: { selectorTags: readonly string[]; vmUuids?: readonly string[] }): Promise<VmFacts[]> {

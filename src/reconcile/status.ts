@@ -1,11 +1,11 @@
 // The JSON of `gtr status --json` (and the daemon's /api/status): built from the ledger alone.
 import type { Config } from '../config/types.js';
+import { iso } from '../iso-time.js';
 import type { Ledger } from '../ledger/index.js';
 import { isWindowOpen, nextWindowOpening } from '../plan/window.js';
 import { runSummaryJson } from './history.js';
 import { openRolloutsJson } from '../rollout/report.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function statusJson(ledger: Ledger, config: Config, now: number) {
   const last = ledger.lastRun();

@@ -5,8 +5,8 @@ import type { MemberRecord, RolloutDetail, RolloutRecord, WaveRecord } from './r
 import { RolloutStore } from './store.js';
 import { formatLimit } from './wave-spec.js';
 import { errorBudget, failuresOf, MEMBER_STATUSES, type MemberStatus } from './waves.js';
+import { iso } from '../iso-time.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function formatDuration(ms: number): string {
   if (ms === 0) return '0';
