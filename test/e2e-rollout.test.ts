@@ -262,7 +262,9 @@ describe('gtr rollout', () => {
   it('resumes after the daemon is killed (SIGKILL) mid-wave without attaching any VM twice', async () => {
     await withSetup(
       { fleet: fleet(6), jobDurationMs: 400 },
-      { schedule: { cron: '* * * * * *' }, http: { listen: '127.0.0.1:0' }, log: { level: 'info' } },
+      // One attach at a time: the kill lands while the MN runs it, never between a recorded attach and
+      // its PUT (such a VM would rightly wait for policy.reattachAfter, see README Guarantees).
+      { schedule: { cron: '* * * * * *' }, http: { listen: '127.0.0.1:0' }, log: { level: 'info' }, policy: { maxConcurrency: 1 } },
       async (s) => {
         const started = await start(s, ['--waves', '3,100%', '--soak', '0']);
         const first = spawnGtr(['daemon', '--config', s.config]);

@@ -1,13 +1,21 @@
 // Writes a run report as JSON (the text JSON.stringify(report, null, 2) would give) with its
 // `actions` serialized one at a time: for 100k VMs the whole document as one string was ~35 MB held
-// at once, on top of the report itself. stdout to a pipe or file is synchronous on Linux, so every
-// chunk is out before the next is built.
+// at once, on top of the report itself. Each chunk is out before the next is built: stdout to a file
+// is synchronous, but to a pipe from a parent process (a socket pair) it is not, and without waiting
+// for 'drain' the whole ~25 MB document queued up in native write buffers (~70 MB of arrayBuffers at
+// exit, the run's peak RSS; issue 6).
 
 const CHUNK_ACTIONS = 500;
 const NESTED_OPEN = '[\n  [\n';
 const NESTED_CLOSE = '\n  ]\n]';
 
-export function writeReportJson(out: { write(chunk: string): unknown }, report: { actions: readonly unknown[] }): void {
+export interface JsonOut {
+  /** false when the chunk was queued: wait for 'drain' before writing more. */
+  write(chunk: string): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+export async function writeReportJson(out: JsonOut, report: { actions: readonly unknown[] }): Promise<void> {
   const actions = report.actions;
   // The document with an empty array in place of the actions (same key order), split where it stands.
   const shell = Object.fromEntries(Object.entries(report).map(([k, v]) => [k, k === 'actions' ? [] : v]));
@@ -24,7 +32,9 @@ export function writeReportJson(out: { write(chunk: string): unknown }, report: 
     // two wrapping brackets are cut off (one string per chunk, no re-indenting per action).
     const nested = JSON.stringify([actions.slice(i, i + CHUNK_ACTIONS)], null, 2);
     const last = i + CHUNK_ACTIONS >= actions.length;
-    out.write(`${nested.slice(NESTED_OPEN.length, -NESTED_CLOSE.length)}${last ? '\n' : ',\n'}`);
+    if (!out.write(`${nested.slice(NESTED_OPEN.length, -NESTED_CLOSE.length)}${last ? '\n' : ',\n'}`)) {
+      await new Promise<void>((resolve) => out.once('drain', resolve));
+    }
   }
   out.write(`  ]${head.slice(cut + '"actions": []'.length)}\n`);
 }

@@ -18,6 +18,19 @@ const open = new Set<string>();
 /** RSS and live heap (MB) right after each asynchronous phase: where the memory goes. */
 const rssAfter: Record<string, number> = {};
 const heapAfter: Record<string, number> = {};
+/** process.memoryUsage() at the highest RSS sampled (every 100 ms): which part of RSS makes the peak. */
+let atPeak: NodeJS.MemoryUsage & { atMs: number } = { ...process.memoryUsage(), atMs: 0 };
+
+/** [seconds, rss, heapTotal, heapUsed, arrayBuffers] in MB every half second (first 10 minutes). */
+const timeline: number[][] = [];
+let samples = 0;
+
+function sampleMemory(): void {
+  const mem = process.memoryUsage();
+  const atMs = performance.now() - started;
+  if (mem.rss > atPeak.rss) atPeak = { ...mem, atMs };
+  if (samples++ % 5 === 0 && timeline.length < 1200) timeline.push([round(atMs / 1000), ...[mem.rss, mem.heapTotal, mem.heapUsed, mem.arrayBuffers].map((b) => round(b / 1_048_576))]);
+}
 
 function add(name: string, ms: number): void {
   const t = totals.get(name);
@@ -88,6 +101,16 @@ export function profileSnapshot(): Record<string, unknown> {
   };
   out.rssMbAfter = rssAfter;
   out.heapMbAfter = heapAfter;
+  sampleMemory();
+  out.memoryMbAtPeak = {
+    atS: round(atPeak.atMs / 1000),
+    rss: round(atPeak.rss / 1_048_576),
+    heapTotal: round(atPeak.heapTotal / 1_048_576),
+    heapUsed: round(atPeak.heapUsed / 1_048_576),
+    external: round(atPeak.external / 1_048_576),
+    arrayBuffers: round(atPeak.arrayBuffers / 1_048_576),
+  };
+  out.memoryTimelineMb = timeline;
   for (const [name, t] of totals) {
     out[`${name}Ms`] = round(t.ms);
     out[`${name}Calls`] = t.calls;
@@ -100,6 +123,7 @@ function round(n: number): number {
 }
 
 if (profiling) {
+  setInterval(sampleMemory, 100).unref();
   process.on('exit', () => {
     try {
       appendFileSync(file as string, `${JSON.stringify(profileSnapshot())}\n`);

@@ -1,6 +1,6 @@
-// One HTTP exchange with the management node: timeouts and an AbortSignal on every request, the body
-// always consumed (capped), parsed without trusting Content-Type (the MN sends none), and transport
-// failures turned into coded errors. Status mapping to ZStack errors lives in reply.ts.
+// One HTTP exchange with the management node: timeouts and the client's AbortSignal on every request,
+// the body always consumed (capped), parsed without trusting Content-Type (the MN sends none), and
+// transport failures turned into coded errors. Status mapping to ZStack errors lives in reply.ts.
 import { performance } from 'node:perf_hooks';
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
@@ -87,13 +87,10 @@ export class HttpCore {
     this.throwIfAborted(api);
     bump(stats.requests, api);
     const started = performance.now();
-    // One timer and one listener per request, both released when it ends. AbortSignal.timeout/any keep
-    // theirs alive until the timeout fires: at thousands of requests a second that held 100s of MB.
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException(`timed out after ${requestTimeoutMs} ms`, 'TimeoutError')), requestTimeoutMs);
-    const parent = this.opts.signal;
-    const onAbort = () => controller.abort(parent?.reason);
-    parent?.addEventListener('abort', onAbort, { once: true });
+    // Timeouts are undici's own (connect on the Agent, headers and body here) and the signal is the
+    // client's long-lived one: no AbortController, timer or listener of our own per request. Those
+    // lived as long as the request, so at 50 attaches in flight most survived two scavenges and were
+    // promoted; the old generation grew ~9 MB/s until a major GC (issue 6, README Performance).
     const headers: Record<string, string> = { ...req.headers };
     let body: string | undefined;
     if (req.json !== undefined) {
@@ -108,21 +105,18 @@ export class HttpCore {
         body,
         headersTimeout: requestTimeoutMs,
         bodyTimeout: requestTimeoutMs,
-        signal: controller.signal,
+        signal: this.opts.signal,
       });
       const cap = res.statusCode >= 200 && res.statusCode < 300 ? MAX_OK_BODY_BYTES : MAX_ERROR_BODY_BYTES;
       const { text, truncated } = await readCapped(res.body, cap);
       const reply: Reply = { status: res.statusCode, body: parseBody(text, truncated) };
       if (reply.status >= 400) bump(stats.errors, api);
-      logger?.debug({ api, method, status: reply.status, ms: Math.round(performance.now() - started) }, 'zstack request');
+      if (logger?.isLevelEnabled('debug')) logger.debug({ api, method, status: reply.status, ms: Math.round(performance.now() - started) }, 'zstack request');
       return reply;
     } catch (err) {
       bump(stats.errors, api);
-      logger?.debug({ api, method, status: null, ms: Math.round(performance.now() - started), error: errorCode(err) }, 'zstack request failed');
+      if (logger?.isLevelEnabled('debug')) logger.debug({ api, method, status: null, ms: Math.round(performance.now() - started), error: errorCode(err) }, 'zstack request failed');
       throw this.transportError(api, method, err);
-    } finally {
-      clearTimeout(timer);
-      parent?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -154,20 +148,24 @@ function bump(counter: Record<string, number>, api: ApiName): void {
 }
 
 async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }, cap: number): Promise<{ text: string; truncated: boolean }> {
-  const chunks: Buffer[] = [];
+  // Most replies (every attach, every job poll) arrive in one chunk: decode it as is, no array or copy.
+  let first: Buffer | null = null;
+  let chunks: Buffer[] | null = null;
   let size = 0;
   let truncated = false;
   for await (const chunk of body) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
     if (size + buf.length > cap) {
-      chunks.push(buf.subarray(0, cap - size));
+      buf = buf.subarray(0, cap - size);
       truncated = true;
-      break; // leaving the loop destroys the stream; the connection is not reused
     }
-    chunks.push(buf);
+    if (first === null) first = buf;
+    else (chunks ??= [first]).push(buf);
     size += buf.length;
+    if (truncated) break; // leaving the loop destroys the stream; the connection is not reused
   }
-  return { text: Buffer.concat(chunks).toString('utf8'), truncated };
+  const text = chunks !== null ? Buffer.concat(chunks, size).toString('utf8') : first === null ? '' : first.toString('utf8');
+  return { text, truncated };
 }
 
 /** Empty body = `{}` (the MN writes empty ApiResponses as nothing), `{...}` = JSON, anything else = text. */

@@ -66,7 +66,7 @@ export async function runPlanOrReconcile(
           return runOnce(leaseLost);
         });
     progress?.end();
-    if (values.json) writeReportJson(process.stdout, report);
+    if (values.json) await writeReportJson(process.stdout, report);
     else process.stdout.write(renderRun(report));
     return exitCode;
   } finally {
