@@ -185,14 +185,16 @@ describe('interrupted runs', () => {
 
     // Still in doubt at the next start until resolved; resolving is idempotent.
     assert.deepEqual(ledger.markInterruptedRuns(T0 + 70_000).pendingJobs.length, 1);
-    ledger.resolvePendingJob(runId, 'vm-000001', 'not-started', null, T0 + 80_000);
+    const lost = { code: 'GTR_JOB_LOST', description: 'job unknown', details: 'the job has been expired' };
+    ledger.resolvePendingJob(runId, 'vm-000001', 'failed', lost, T0 + 80_000, true);
     ledger.resolvePendingJob(runId, 'vm-000001', 'attached', null, T0 + 90_000);
     assert.deepEqual(ledger.markInterruptedRuns(T0 + 100_000), { runIds: [], pendingJobs: [] });
     const resolved = ledger.getRun(runId)?.actions[0];
-    assert.equal(resolved?.outcome, 'not-started');
+    assert.equal(resolved?.outcome, 'failed');
     assert.equal(resolved?.finishedAt, '2025-01-01T00:01:20.000Z');
-    // The attach never ran: the VM is not left waiting for an install.
-    assert.equal(ledger.vmStates().get('vm-000001')?.lastAttachTarget, null);
+    // Unknown to the MN is not proof it never ran: the VM keeps waiting for reattachAfter, no failure counted.
+    assert.equal(ledger.vmStates().get('vm-000001')?.lastAttachTarget, '1.2.0');
+    assert.equal(ledger.vmStates().get('vm-000001')?.consecutiveFailures, 0);
   });
 
   test('a run whose process is alive is left running, as is this process\'s own run', () => {

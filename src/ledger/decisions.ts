@@ -134,13 +134,6 @@ export class Decisions {
       .map((r) => ({ runId: r.run_id, vmUuid: r.vm_uuid, jobUuid: r.job_uuid, target: r.target_version }));
   }
 
-  startedAt(runId: number, vmUuid: string): string | null {
-    const row = this.sql
-      .get<[number, string], { started_at: string | null }>('SELECT started_at FROM decisions WHERE run_id = ? AND vm_uuid = ?')
-      .get(runId, vmUuid);
-    return row?.started_at ?? null;
-  }
-
   forRun(runId: number): ActionRecord[] {
     return this.sql
       .get<[number], DecisionDbRow>(

@@ -212,15 +212,14 @@ export class Ledger {
    * Settles an attach in doubt after a crash; a no-op when it is no longer pending. `inDoubt` (with
    * 'failed'): the MN does not know the job, so the attach may yet run; the VM waits for reattachAfter.
    */
-  resolvePendingJob(runId: number, vmUuid: string, outcome: 'attached' | 'failed' | 'not-started', error: ActionError | null, now: number, inDoubt = false): void {
+  resolvePendingJob(runId: number, vmUuid: string, outcome: 'attached' | 'failed', error: ActionError | null, now: number, inDoubt = false): void {
+    // There is deliberately no "never ran" outcome that forgets the attach: the MN cannot prove a
+    // recorded PUT never arrived, and forgetting one is how the crash soak found a second attach.
     this.write(() => {
-      const startedAt = this.decisions.startedAt(runId, vmUuid);
       if (!this.decisions.finish(runId, vmUuid, outcome, error, now)) return;
       if (outcome === 'attached') this.vms.succeeded(vmUuid);
-      else if (outcome === 'failed' && inDoubt) this.vms.inDoubt(vmUuid);
-      else if (outcome === 'failed') this.vms.failed(vmUuid, now, null);
-      // The attach never ran: the planner must not wait for an install that was never offered.
-      else if (startedAt !== null) this.vms.forgetAttach(vmUuid, Date.parse(startedAt));
+      else if (inDoubt) this.vms.inDoubt(vmUuid);
+      else this.vms.failed(vmUuid, now, null);
     });
   }
 

@@ -36,15 +36,6 @@ export class VmStates {
       .run(vmUuid, target, now);
   }
 
-  /** Forgets an attach that never ran (job unknown), unless a later attach replaced it. */
-  forgetAttach(vmUuid: string, attachAt: number): void {
-    this.sql
-      .get<[string, number]>(
-        'UPDATE vm_state SET last_attach_target = NULL, last_attach_at = NULL WHERE vm_uuid = ? AND last_attach_at = ?',
-      )
-      .run(vmUuid, attachAt);
-  }
-
   succeeded(vmUuid: string): void {
     this.sql
       .get<[string]>(
