@@ -11,7 +11,8 @@ import { Ledger } from '../src/ledger/index.js';
 import { applyAttaches } from '../src/apply/apply.js';
 import { withLease } from '../src/reconcile/lease.js';
 import { readInventory, type QueryPort } from '../src/reconcile/inventory.js';
-import { ZStackClient, newJobUuid } from '../src/zstack/client.js';
+import { newJobUuid } from '../src/zstack/client.js';
+import { fastClient } from './helpers/zstack.js';
 import type { Decision } from '../src/plan/plan.js';
 import { gtr, simConfig, waitFor, workspace } from './helpers/cli.js';
 import { HEX, testFleet, testVm } from './helpers/fleet.js';
@@ -55,7 +56,7 @@ describe('review fixes', () => {
   it('a ledger write failing mid-apply stops new attaches and surfaces as an error, not a crash', async () => {
     const sim = await startSimulator({ fleet: testFleet(8), jobDurationMs: 20 });
     const { ledger, cleanup } = tempLedger();
-    const client = new ZStackClient({ endpoint: sim.endpoint, accountName: sim.accountName, password: sim.password, requestTimeoutMs: 5000, pageSize: 100, jobPollIntervalMs: 5, jobTimeoutMs: 10_000 });
+    const client = fastClient(sim);
     try {
       const runId = ledger.startRun({ trigger: 'cli', dryRun: false, now: Date.now() });
       const decisions = Array.from({ length: 8 }, (_, i) => attachDecision(i + 1));

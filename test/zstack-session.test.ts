@@ -6,6 +6,7 @@ import { startSimulator } from '../src/sim/index.js';
 import type { SimVm } from '../src/sim/types.js';
 import { GtrError, ZStackApiError } from '../src/errors.js';
 import { hashPassword, newJobUuid, ZStackClient, type ZStackClientOptions } from '../src/zstack/client.js';
+import { fastClient } from './helpers/zstack.js';
 
 type Sim = Awaited<ReturnType<typeof startSimulator>>;
 
@@ -28,11 +29,7 @@ async function sim(opts: Parameters<typeof startSimulator>[0] = {}): Promise<Sim
 }
 
 function client(s: Sim, over: Partial<ZStackClientOptions> = {}): ZStackClient {
-  const c = new ZStackClient({
-    endpoint: s.endpoint, accountName: s.accountName, password: s.password,
-    requestTimeoutMs: 5000, pageSize: 1000, jobPollIntervalMs: 5, jobTimeoutMs: 10_000,
-    retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 }, ...over,
-  });
+  const c = fastClient(s, over);
   cleanups.push(() => c.close());
   return c;
 }
