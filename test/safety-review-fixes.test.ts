@@ -8,7 +8,8 @@ import Database from 'better-sqlite3';
 import pino from 'pino';
 import { startSimulator } from '../src/sim/index.js';
 import { Ledger } from '../src/ledger/index.js';
-import { applyAttaches } from '../src/apply/apply.js';
+import { applyAttaches, isInDoubt } from '../src/apply/apply.js';
+import { GtrError, ZStackApiError } from '../src/errors.js';
 import { withLease } from '../src/reconcile/lease.js';
 import { readInventory, type QueryPort } from '../src/reconcile/inventory.js';
 import { newJobUuid } from '../src/zstack/client.js';
@@ -112,5 +113,15 @@ describe('review fixes', () => {
     };
     const vms = await readInventory(port, { selectorTags: [] });
     assert.deepEqual(vms.map((v) => v.name), ['vm-1', 'vm-2', 'vm-3']);
+  });
+
+  it('only a failure the MN reported, or one before anything ran, is retried; anything else is in doubt', () => {
+    const zstack = new ZStackApiError('AttachGuestToolsIsoToVm', 503, { code: 'SYS.1006', description: 'operation error', details: 'failed' });
+    assert.equal(isInDoubt(zstack), false);
+    assert.equal(isInDoubt(new GtrError('GTR_ZSTACK_UNREACHABLE', 'login timed out', { details: { api: 'LogInByAccount' } })), false);
+    assert.equal(isInDoubt(new GtrError('GTR_ZSTACK_UNREACHABLE', 'refused', { details: { api: 'AttachGuestToolsIsoToVm', sent: false } })), false);
+    assert.equal(isInDoubt(new GtrError('GTR_ZSTACK_UNREACHABLE', 'poll refused', { details: { api: 'QueryJob', sent: false } })), true);
+    assert.equal(isInDoubt(new GtrError('GTR_JOB_TIMEOUT', 'job still running')), true);
+    assert.equal(isInDoubt(new GtrError('GTR_JOB_LOST', 'job unknown')), true);
   });
 });

@@ -175,6 +175,8 @@ export async function applyAttaches(
  */
 export function isInDoubt(error: unknown): boolean {
   if (error instanceof ZStackApiError) return false;
+  // A login comes before the PUT, or after the MN rejected it unrun (ID.1001): nothing ran either way.
+  if (error instanceof GtrError && error.details.api === 'LogInByAccount') return false;
   // `sent: false` on a job poll says nothing about the PUT before it.
   return !(error instanceof GtrError && error.details.sent === false && error.details.api !== 'QueryJob');
 }
