@@ -147,6 +147,29 @@ describe('gtr daemon', () => {
     });
   });
 
+  it('a second SIGTERM exits at once with code 1; the next start resolves what was in flight', async () => {
+    await withDaemonSetup({ fleet: outdated(2), jobDurationMs: 3000 }, { policy: { maxConcurrency: 1 } }, async ({ sim, ws, config }) => {
+      const d = startDaemon(config);
+      await d.url();
+      await waitFor('an attach in flight', () => sim.attachesStarted().length >= 1);
+      d.child.kill('SIGTERM');
+      await waitFor('the first signal taken', () => d.lines().some((l) => l.msg === 'stopping'));
+      d.child.kill('SIGTERM');
+      assert.deepEqual(await exited(d.child), { code: 1, signal: null });
+      assert.match(d.child.output().stderr, /second SIGTERM: exiting at once/);
+      const next = startDaemon(config);
+      try {
+        await next.url();
+        await waitFor('the abandoned run marked interrupted', () => runsOf(ws.database).some((r) => r.status === 'interrupted'));
+        await waitFor('every VM attached', () => new Set(sim.attachesStarted().map((a) => a.vmUuid)).size === 2, 30_000);
+      } finally {
+        next.child.kill('SIGTERM');
+        await exited(next.child);
+      }
+      assert.equal(sim.attachesStarted().length, 2, 'the attach in flight at the forced exit is not sent again');
+    });
+  });
+
   it('SIGHUP reloads the config; an invalid config is reported and the running one kept', async () => {
     await withDaemonSetup({ fleet: outdated(1) }, {}, async ({ config }) => {
       const d = startDaemon(config);
