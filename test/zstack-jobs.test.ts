@@ -1,46 +1,23 @@
 // Async actions against the simulator: attach and poll, location rewriting, job failures, timeouts,
 // lost jobs, checkJob, and the rule that an attach PUT in doubt is resolved by polling, never re-sent.
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSimulator } from '../src/sim/index.js';
-import type { SimVm } from '../src/sim/types.js';
 import { GtrError, ZStackApiError } from '../src/errors.js';
-import { newJobUuid, ZStackClient, type ZStackClientOptions } from '../src/zstack/client.js';
-import { fastClient } from './helpers/zstack.js';
+import { newJobUuid } from '../src/zstack/client.js';
+import { clientHarness } from './helpers/zstack.js';
+import { testVm } from './helpers/fleet.js';
 
 type Sim = Awaited<ReturnType<typeof startSimulator>>;
 
 const VM = '1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f';
 const STOPPED = '2c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f';
-const vm = (uuid: string, over: Partial<SimVm> = {}): SimVm => ({
-  uuid, name: `vm-${uuid.slice(0, 4)}`, state: 'Running', platform: 'Linux', architecture: 'x86_64', hypervisorType: 'KVM',
-  type: 'UserVm', zoneUuid: 'z1', clusterUuid: 'c1', hostUuid: 'h1', cdRoms: 1, tags: ['GuestTools::1.0.0'],
-  guest: null, ...over,
+const { sim, client } = clientHarness({
+  fleet: [testVm(1, { uuid: VM }), testVm(2, { uuid: STOPPED, state: 'Stopped', hostUuid: null })],
+  isos: [{ agentType: 'LinuxOnKvm', architecture: 'general', version: '1.2.0' }],
+  jobDurationMs: 10,
+  guests: { installDelayMs: 60_000 },
 });
-
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
-
-async function sim(opts: Parameters<typeof startSimulator>[0] = {}): Promise<Sim> {
-  const s = await startSimulator({
-    port: 0,
-    fleet: [vm(VM), vm(STOPPED, { state: 'Stopped', hostUuid: null })],
-    isos: [{ agentType: 'LinuxOnKvm', architecture: 'general', version: '1.2.0' }],
-    jobDurationMs: 10,
-    guests: { installDelayMs: 60_000 },
-    ...opts,
-  });
-  cleanups.push(() => s.close());
-  return s;
-}
-
-function client(s: Sim, over: Partial<ZStackClientOptions> = {}): ZStackClient {
-  const c = fastClient(s, over);
-  cleanups.push(() => c.close());
-  return c;
-}
 
 async function failure(p: Promise<unknown>): Promise<GtrError> {
   const err = await p.then(() => assert.fail('expected a failure'), (e: unknown) => e);

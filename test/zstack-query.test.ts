@@ -1,30 +1,13 @@
 // Paged queries and counts against the simulator: stable pages across boundaries, one request per
 // page, conditions with LIKE wildcards, fields, and GETs retried through proxy errors and resets.
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSimulator } from '../src/sim/index.js';
 import { ZStackApiError } from '../src/errors.js';
-import { ZStackClient, type QueryResource, type ZStackClientOptions } from '../src/zstack/client.js';
-import { fastClient } from './helpers/zstack.js';
+import type { QueryResource, ZStackClient } from '../src/zstack/client.js';
+import { clientHarness } from './helpers/zstack.js';
 
-type Sim = Awaited<ReturnType<typeof startSimulator>>;
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
-
-async function sim(opts: Parameters<typeof startSimulator>[0] = {}): Promise<Sim> {
-  const s = await startSimulator({ port: 0, ...opts });
-  cleanups.push(() => s.close());
-  return s;
-}
-
-function client(s: Sim, over: Partial<ZStackClientOptions> = {}): ZStackClient {
-  const c = fastClient(s, over);
-  cleanups.push(() => c.close());
-  return c;
-}
+const { sim, client } = clientHarness();
 
 async function collect(c: ZStackClient, resource: QueryResource, conditions: string[], fields?: string[]) {
   const pages: Record<string, unknown>[][] = [];

@@ -72,17 +72,7 @@ afterEach(async () => {
 
 async function setup(over: Partial<ZStackClientOptions> = {}): Promise<{ mn: FakeMn; client: ZStackClient }> {
   const mn = await new FakeMn().start();
-  const client = new ZStackClient({
-    endpoint: mn.endpoint,
-    accountName: 'admin',
-    password: PASSWORD,
-    requestTimeoutMs: 2000,
-    pageSize: 100,
-    jobPollIntervalMs: 5,
-    jobTimeoutMs: 5000,
-    retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 5 },
-    ...over,
-  });
+  const client = new ZStackClient({ ...baseOptions(mn.endpoint), ...over });
   open.push(mn, client);
   return { mn, client };
 }

@@ -1,38 +1,19 @@
 // Sessions against the simulator: hashed login, refused login, re-login after ID.1001 (GETs, and the
 // attach resent under a new job uuid), one shared re-login for concurrent callers, logout on close.
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSimulator } from '../src/sim/index.js';
 import type { SimVm } from '../src/sim/types.js';
 import { GtrError, ZStackApiError } from '../src/errors.js';
-import { hashPassword, newJobUuid, ZStackClient, type ZStackClientOptions } from '../src/zstack/client.js';
-import { fastClient } from './helpers/zstack.js';
+import { hashPassword, newJobUuid } from '../src/zstack/client.js';
+import { clientHarness } from './helpers/zstack.js';
+import { testVm } from './helpers/fleet.js';
 
 type Sim = Awaited<ReturnType<typeof startSimulator>>;
 
 const VM = '0b1e2c3d4e5f60718293a4b5c6d7e8f9';
-const vm = (over: Partial<SimVm> = {}): SimVm => ({
-  uuid: VM, name: 'web-1', state: 'Running', platform: 'Linux', architecture: 'x86_64', hypervisorType: 'KVM',
-  type: 'UserVm', zoneUuid: 'z1', clusterUuid: 'c1', hostUuid: 'h1', cdRoms: 1, tags: ['GuestTools::1.0.0'],
-  guest: null, ...over,
-});
-
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
-
-async function sim(opts: Parameters<typeof startSimulator>[0] = {}): Promise<Sim> {
-  const s = await startSimulator({ port: 0, password: 'sim-password', fleet: [vm()], jobDurationMs: 5, ...opts });
-  cleanups.push(() => s.close());
-  return s;
-}
-
-function client(s: Sim, over: Partial<ZStackClientOptions> = {}): ZStackClient {
-  const c = fastClient(s, over);
-  cleanups.push(() => c.close());
-  return c;
-}
+const vm = (over: Partial<SimVm> = {}): SimVm => testVm(1, { uuid: VM, name: 'web-1', ...over });
+const { sim, client } = clientHarness({ password: 'sim-password', fleet: [vm()], jobDurationMs: 5 });
 
 const count = (s: Sim, api: string): number => s.requestsByApi()[api] ?? 0;
 
