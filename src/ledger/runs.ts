@@ -125,7 +125,8 @@ function toRecord(row: RunRow): RunRecord {
   };
 }
 
-function parseJson(text: string): unknown {
+/** A stored JSON column, or null when it does not parse (never throws on old or damaged rows). */
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

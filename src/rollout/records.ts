@@ -6,6 +6,7 @@ import type { Canaries } from './membership.js';
 import { isRolloutState, type RolloutState } from './transitions.js';
 import { parseLimit } from './wave-spec.js';
 import { MEMBER_STATUSES, type MemberStatus } from './waves.js';
+import { parseJson } from '../ledger/runs.js';
 
 export interface RolloutRecord {
   id: number;
@@ -125,14 +126,6 @@ export interface TransitionRow {
 
 const isAgentType = (v: unknown): v is AgentType => typeof v === 'string' && (AGENT_TYPES as readonly string[]).includes(v);
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
-}
 
 export function rolloutOf(r: RolloutRow): RolloutRecord {
   const canaries = parseJson(r.canaries);
