@@ -36,12 +36,12 @@ export const DEFAULT_FILE_CONFIG = {
   },
   rollout: { autoStart: false, waves: '1,10%,50%,100%', soak: '30m', waveTimeout: '6h', maxErrors: '5%' },
   ledger: { retainDays: 90, retainRuns: 10_000 },
-  http: { listen: '127.0.0.1:9477' },
+  http: { listen: '127.0.0.1:9477', auth: { tokenFile: null, basicFile: null } },
   log: { level: 'info' },
 } as const;
 
 /** Keys whose values are filesystem paths: relative ones resolve against the layer's base folder. */
-export const PATH_KEYS = ['zstack.passwordFile', 'zstack.tls.caFile', 'isoDir', 'database'] as const;
+export const PATH_KEYS = ['zstack.passwordFile', 'zstack.tls.caFile', 'isoDir', 'database', 'http.auth.tokenFile', 'http.auth.basicFile'] as const;
 
 /** Keys whose values are secrets: problems show "[redacted]" instead of the value. */
 export const SECRET_KEYS: ReadonlySet<string> = new Set(['zstack.password']);

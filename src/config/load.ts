@@ -7,6 +7,7 @@ import { locateConfigFile, readConfigFile } from './config-file.js';
 import { envLayer, flagsLayer, mergeLayers, resolvePaths, type Layer } from './layers.js';
 import { buildConfig } from './schema.js';
 import { checkReadableFile, groupReadableWarning, readPasswordFile } from './secrets.js';
+import { readHttpCredentials, type HttpCredentials } from './http-auth.js';
 
 export { parseDuration } from './duration.js';
 export { DEFAULT_CONFIG_PATH } from './defaults.js';
@@ -29,6 +30,8 @@ export interface LoadedConfig {
   source: string;
   /** Not errors, but worth a log line: e.g. a password file readable by others. */
   warnings: string[];
+  /** The status server's credentials from http.auth.* (kept out of `config`, which is logged). */
+  httpCredentials: HttpCredentials | null;
 }
 
 const REDACTED = '[redacted]';
@@ -69,11 +72,12 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   if (config.zstack.tls.caFile !== null && !invalid('zstack.tls.caFile')) {
     checkReadableFile('zstack.tls.caFile', config.zstack.tls.caFile, 'a readable PEM file with the CA certificate', report);
   }
+  const httpCredentials = invalid('http.listen') ? null : readHttpCredentials(config.http, report, warnings);
 
   if (problems.length > 0) {
     throw new ConfigError(problems, layers.length > 0 ? layers.map((l) => l.name).join(' + ') : 'defaults');
   }
-  return { config: deepFreeze(config), source: file ?? 'defaults', warnings };
+  return { config: deepFreeze(config), source: file ?? 'defaults', warnings, httpCredentials };
 }
 
 /** The password, or a ConfigError naming zstack.password for commands that must log in. */

@@ -32,6 +32,7 @@ export function buildConfig(raw: unknown, report: Reporter): Config {
   const rollout = root.section('rollout');
   const ledger = root.section('ledger');
   const http = root.section('http');
+  const httpAuth = http.section('auth');
   const log = root.section('log');
 
   const config: Config = {
@@ -85,7 +86,10 @@ export function buildConfig(raw: unknown, report: Reporter): Config {
       retainDays: ledger.read('retainDays', integer(0, Number.MAX_SAFE_INTEGER, 'an integer >= 0 (0: keep forever)')),
       retainRuns: ledger.read('retainRuns', integer(0, Number.MAX_SAFE_INTEGER, 'an integer >= 0 (0: no limit)')),
     },
-    http: { listen: http.read('listen', listen) },
+    http: {
+      listen: http.read('listen', listen),
+      auth: { tokenFile: httpAuth.read('tokenFile', nullable(nonEmptyString)), basicFile: httpAuth.read('basicFile', nullable(nonEmptyString)) },
+    },
     log: { level: log.read('level', oneOf(LOG_LEVELS)) },
   };
   root.finish();

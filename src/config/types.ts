@@ -75,6 +75,10 @@ export interface Config {
     retainDays: number;
     retainRuns: number;
   };
-  http: { listen: string };
+  http: {
+    listen: string;
+    /** Required unless `listen` is a loopback address: a bearer token file and/or an htpasswd-style file. */
+    auth: { tokenFile: string | null; basicFile: string | null };
+  };
   log: { level: string };
 }

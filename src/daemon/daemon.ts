@@ -7,7 +7,7 @@ import { scanCatalog } from '../catalog/scan.js';
 import { errorToJson, GtrError } from '../errors.js';
 import { Ledger } from '../ledger/index.js';
 import { createLogger } from '../log.js';
-import { runsJson } from '../reconcile/history.js';
+import { runJson, runsJson } from '../reconcile/history.js';
 import { withLease } from '../reconcile/lease.js';
 import { recoverInterruptedRuns } from '../reconcile/recover.js';
 import { DAEMON_ACTOR } from '../rollout/actor.js';
@@ -18,6 +18,7 @@ import type { ZStackClient } from '../zstack/client.js';
 import { clientFromConfig } from '../zstack/from-config.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { startSchedule, type Schedule } from './schedule.js';
+import { createAuthenticator } from './http-auth.js';
 import { startStatusServer } from './status-server.js';
 
 /** How long in-flight attaches may take to finish after SIGTERM before their calls are abandoned. */
@@ -59,7 +60,7 @@ export class Daemon {
 
   /** Validates everything a run needs before serving: config, database, ISO folder, password, listen address. */
   static async start(opts: DaemonOptions): Promise<Daemon> {
-    const { config, warnings, source } = loadConfig({ file: opts.configFile, env: opts.env });
+    const { config, warnings, source, httpCredentials } = loadConfig({ file: opts.configFile, env: opts.env });
     const logger = createLogger({ level: config.log.level, destination: 'stdout', name: 'gtr-daemon' });
     for (const warning of warnings) logger.warn({ warning }, 'configuration warning');
     logger.info({ source, config: redactedConfig(config) }, 'effective configuration');
@@ -75,8 +76,12 @@ export class Daemon {
         metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
         status: () => statusJson(daemon.ledger, daemon.config, Date.now()),
         runs: (limit) => runsJson(daemon.ledger.listRuns(limit)),
+        run: (id) => {
+          const run = daemon.ledger.getRun(id);
+          return run ? runJson(run) : null;
+        },
         rollouts: () => rolloutsJson(daemon.ledger, Date.now()),
-      });
+      }, { auth: httpCredentials ? createAuthenticator(httpCredentials) : null });
     } catch (error) {
       await daemon.client.close();
       daemon.ledger.close();

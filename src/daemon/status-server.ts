@@ -1,7 +1,12 @@
-// The daemon's read-only HTTP endpoint: /healthz, /metrics, /api/status, /api/runs, /api/rollouts. GET only.
+// The daemon's read-only HTTP endpoint (DESIGN.md section 4): /healthz, /metrics, the JSON twins of
+// `gtr status|runs|rollout --json` under /api/, and the HTML status page. GET and HEAD only; with
+// http.auth.* configured every endpoint asks for credentials.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GtrError } from '../errors.js';
+import type { Authenticator } from './http-auth.js';
+import type { runJson, runsJson } from '../reconcile/history.js';
+import type { statusJson } from '../reconcile/status.js';
 
 export interface Health {
   ok: boolean;
@@ -11,10 +16,31 @@ export interface Health {
 export interface StatusRoutes {
   health(): Health;
   metrics(): Promise<{ contentType: string; body: string }>;
-  status(): unknown;
-  runs(limit: number): unknown;
+  status(): ReturnType<typeof statusJson>;
+  runs(limit: number): ReturnType<typeof runsJson>;
+  /** One run with its stored decisions, null when there is no such run. */
+  run(id: number): ReturnType<typeof runJson> | null;
   rollouts?(): unknown;
 }
+
+/** An HTML page of the status site: null when the path is not one of its pages. */
+export type PageRenderer = (url: URL, routes: StatusRoutes) => { status: number; html: string; csp: string } | null;
+
+export interface StatusServerOptions {
+  /** null: no credentials asked (only allowed on loopback addresses, see src/config/http-auth.ts). */
+  auth: Authenticator | null;
+  pages?: PageRenderer;
+}
+
+// Every answer: never sniffed, never cached, never framed, no referrer leaves the page.
+const COMMON_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+const JSON_CSP = "default-src 'none'; frame-ancestors 'none'";
+const RUN_PATH = /^\/api\/runs\/([^/]+)$/;
 
 export function parseListen(listen: string): { host: string; port: number } {
   const at = listen.lastIndexOf(':');
@@ -22,11 +48,13 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host, port: Number(listen.slice(at + 1)) };
 }
 
-export async function startStatusServer(listen: string, routes: StatusRoutes): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+export async function startStatusServer(listen: string, routes: StatusRoutes, opts: StatusServerOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const { host, port } = parseListen(listen);
   const server = createServer((req, res) => {
-    handle(req, res, routes).catch((error: unknown) => {
-      send(res, 500, { error: error instanceof Error ? error.message : String(error) });
+    for (const [name, value] of Object.entries(COMMON_HEADERS)) res.setHeader(name, value);
+    handle(req, res, routes, opts).catch((error: unknown) => {
+      if (!res.headersSent) send(res, 500, { error: error instanceof Error ? error.message : String(error) });
+      else res.destroy();
     });
   });
   server.keepAliveTimeout = 5_000;
@@ -49,11 +77,27 @@ export async function startStatusServer(listen: string, routes: StatusRoutes): P
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, routes: StatusRoutes): Promise<void> {
+/** A positive integer query or path parameter, else null. */
+export function positiveParam(text: string | null): number | null {
+  return text !== null && /^[1-9]\d{0,14}$/.test(text) ? Number(text) : null;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, routes: StatusRoutes, opts: StatusServerOptions): Promise<void> {
+  if (opts.auth && !(await opts.auth.allows(req))) {
+    res.setHeader('WWW-Authenticate', opts.auth.challenge);
+    return send(res, 401, { error: 'credentials required: see http.auth.tokenFile / http.auth.basicFile' });
+  }
   const url = new URL(req.url ?? '/', 'http://status.local');
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     return send(res, 405, { error: 'read-only endpoint: only GET is allowed' });
+  }
+  const runMatch = RUN_PATH.exec(url.pathname);
+  if (runMatch) {
+    const id = positiveParam(runMatch[1] ?? null);
+    if (id === null) return send(res, 400, { error: `run id: expected a positive integer, got ${JSON.stringify(runMatch[1])}` });
+    const run = routes.run(id);
+    return run ? send(res, 200, run) : send(res, 404, { error: `no run with id ${id}; see /api/runs for the ids` });
   }
   switch (url.pathname) {
     case '/healthz': {
@@ -76,12 +120,17 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: StatusR
     case '/api/rollouts':
       if (routes.rollouts) return send(res, 200, routes.rollouts());
       return send(res, 404, { error: 'no rollouts here' });
-    default:
-      return send(res, 404, { error: `no such endpoint: ${url.pathname}; try /healthz, /metrics, /api/status, /api/runs, /api/rollouts` });
   }
+  const page = opts.pages?.(url, routes);
+  if (page) {
+    res.writeHead(page.status, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': page.csp });
+    res.end(page.html);
+    return;
+  }
+  return send(res, 404, { error: `no such endpoint: ${url.pathname}; try /, /healthz, /metrics, /api/status, /api/runs, /api/runs/ID, /api/rollouts` });
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-security-policy': JSON_CSP });
   res.end(`${JSON.stringify(body)}\n`);
 }
