@@ -1,13 +1,21 @@
 // `gtr sim`: run the simulator in the foreground until SIGINT/SIGTERM.
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import type { SimAccessKey } from './access-keys.js';
 import { writeIsoDir } from './iso-dir.js';
+import { isMnVersion, NEWEST_MN_VERSION } from './mn-version.js';
 import { startSimulator } from './simulator.js';
 import { DEFAULT_ISOS } from './world.js';
 
-const USAGE = 'usage: gtr sim [--vms N] [--seed S] [--port P] [--host H] [--iso-dir DIR] [--latency MS] [--job-ms MS] [--install-delay MS]';
+const USAGE = `usage: gtr sim [--vms N] [--seed S] [--port P] [--host H] [--iso-dir DIR] [--latency MS] [--job-ms MS] [--install-delay MS]
+               [--access-key ID:SECRET]... [--clock-skew SECONDS] [--mn-version X.Y.Z]
+  --access-key ID:SECRET  accept requests signed with this AccessKey (repeatable), besides password login
+  --clock-skew SECONDS    the simulated MN's clock is this far off (negative: --clock-skew=-600); signed requests more
+                          than 900 s off are refused with 403, as on a real MN
+  --mn-version X.Y.Z      behave as this release (default ${NEWEST_MN_VERSION}): below 4.6.11 there is no
+                          QueryGuestToolsState (404), 4.6.11-4.6.20 name its field \`state\`, later \`qgaState\``;
 
-function intFlag(values: Record<string, string | boolean | undefined>, name: string, dflt: number, max = 10_000_000): number | string {
+function intFlag(values: Record<string, string | boolean | string[] | undefined>, name: string, dflt: number, max = 10_000_000): number | string {
   const raw = values[name];
   if (raw === undefined) return dflt;
   if (typeof raw !== 'string' || !/^\d+$/.test(raw) || Number(raw) > max) {
@@ -17,7 +25,7 @@ function intFlag(values: Record<string, string | boolean | undefined>, name: str
 }
 
 export async function runSimCommand(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -27,6 +35,7 @@ export async function runSimCommand(argv: string[]): Promise<number> {
         vms: { type: 'string' }, seed: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' },
         'iso-dir': { type: 'string' }, latency: { type: 'string' }, 'job-ms': { type: 'string' },
         'install-delay': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        'access-key': { type: 'string', multiple: true }, 'clock-skew': { type: 'string' }, 'mn-version': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -49,6 +58,11 @@ export async function runSimCommand(argv: string[]): Promise<number> {
     }
   }
   const n = nums as Record<keyof typeof nums, number>;
+  const extra = mnFlags(values);
+  if (typeof extra === 'string') {
+    console.error(`gtr sim: ${extra}\n${USAGE}`);
+    return 2;
+  }
   const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
   const isoDir = typeof values['iso-dir'] === 'string' ? values['iso-dir'] : undefined;
 
@@ -58,6 +72,7 @@ export async function runSimCommand(argv: string[]): Promise<number> {
     sim = await startSimulator({
       host, port: n.port, fleet: { vms: n.vms, seed: n.seed }, jobDurationMs: n.jobMs,
       guests: { installDelayMs: n.installDelay }, faults: n.latency > 0 ? { latencyMs: n.latency } : undefined,
+      accessKeys: extra.accessKeys, clockSkewMs: extra.clockSkewMs, mnVersion: extra.mnVersion,
     });
   } catch (error) {
     console.error(`gtr sim: cannot start: ${error instanceof Error ? error.message : String(error)}`);
@@ -69,7 +84,9 @@ export async function runSimCommand(argv: string[]): Promise<number> {
     `endpoint: ${sim.endpoint}`,
     `account:  ${sim.accountName}`,
     `password: ${sim.password}`,
+    `release:  ${sim.mnVersion}${extra.clockSkewMs !== 0 ? `, clock ${extra.clockSkewMs / 1000} s off` : ''}`,
   ];
+  for (const key of extra.accessKeys) lines.push(`access key: ${key.id} (secret as given)`);
   if (isoDir) lines.push(`iso dir:  ${isoDir}`);
   lines.push(
     'try:',
@@ -90,4 +107,31 @@ export async function runSimCommand(argv: string[]): Promise<number> {
   await sim.close();
   console.log('ZStack simulator stopped');
   return 0;
+}
+
+interface MnFlags {
+  accessKeys: SimAccessKey[];
+  clockSkewMs: number;
+  mnVersion: string | undefined;
+}
+
+/** The AccessKey, clock and release flags, or the problem with them. */
+function mnFlags(values: Record<string, string | boolean | string[] | undefined>): MnFlags | string {
+  const accessKeys: SimAccessKey[] = [];
+  const given = values['access-key'];
+  for (const raw of Array.isArray(given) ? given : []) {
+    const colon = raw.indexOf(':');
+    // The value is not echoed: it may hold a secret.
+    if (colon <= 0 || colon === raw.length - 1) return '--access-key must be ID:SECRET with neither part empty';
+    accessKeys.push({ id: raw.slice(0, colon), secret: raw.slice(colon + 1) });
+  }
+  const skew = values['clock-skew'];
+  if (skew !== undefined && (typeof skew !== 'string' || !/^-?\d{1,9}$/.test(skew))) {
+    return `--clock-skew must be a whole number of seconds (may be negative), got ${JSON.stringify(skew)}`;
+  }
+  const version = values['mn-version'];
+  if (version !== undefined && (typeof version !== 'string' || !isMnVersion(version))) {
+    return `--mn-version must look like 4.6.21, got ${JSON.stringify(version)}`;
+  }
+  return { accessKeys, clockSkewMs: skew === undefined ? 0 : Number(skew) * 1000, mnVersion: version };
 }

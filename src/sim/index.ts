@@ -5,5 +5,5 @@ export { writeIsoDir } from './iso-dir.js';
 export { runSimCommand } from './cli.js';
 export type {
   ApiName, AttachStarted, CallRecord, FaultOptions, FleetOptions, GuestOptions, QgaState, SimGuest, SimIso,
-  SimOptions, SimVm, Simulator,
+  SimAccessKey, SimOptions, SimVm, Simulator,
 } from './types.js';

@@ -154,18 +154,21 @@ export function tagResource(world: World): Resource<TagRow> {
   };
 }
 
-export function guestStateResource(world: World): Resource<GuestRow> {
+/** `stateField`: `qgaState` (4.6.21 on, with `zwatchState`) or `state` (4.6.11-4.6.20, no `zwatchState`). */
+export function guestStateResource(world: World, stateField: 'qgaState' | 'state' = 'qgaState'): Resource<GuestRow> {
+  const newer = stateField === 'qgaState';
+  const fields: Record<string, FieldSpec<GuestRow>> = {
+    vmInstanceUuid: str((g) => g.vmInstanceUuid), [stateField]: str((g) => g.qgaState),
+    version: str((g) => g.version), platform: str((g) => g.platform), osType: str((g) => g.osType),
+    createDate: date((g) => g.createdAt), lastOpDate: date((g) => g.lastOpAt),
+  };
+  if (newer) fields.zwatchState = str((g) => g.zwatchState);
   return {
-    name: 'guest', className: 'org.zstack.guesttools.GuestToolsStateInventory',
-    fields: {
-      vmInstanceUuid: str((g) => g.vmInstanceUuid), qgaState: str((g) => g.qgaState), zwatchState: str((g) => g.zwatchState),
-      version: str((g) => g.version), platform: str((g) => g.platform), osType: str((g) => g.osType),
-      createDate: date((g) => g.createdAt), lastOpDate: date((g) => g.lastOpAt),
-    },
+    name: `guest-${stateField}`, className: 'org.zstack.guesttools.GuestToolsStateInventory', fields,
     rows: () => world.guestList(),
     index: { vmInstanceUuid: (u) => one(world.guest(u)) },
     toInventory: (g) => dropNulls({
-      vmInstanceUuid: g.vmInstanceUuid, qgaState: g.qgaState, zwatchState: g.zwatchState, version: g.version,
+      vmInstanceUuid: g.vmInstanceUuid, [stateField]: g.qgaState, zwatchState: newer ? g.zwatchState : null, version: g.version,
       platform: g.platform, osType: g.osType, createDate: zsDate(g.createdAt), lastOpDate: zsDate(g.lastOpAt),
     }),
   };

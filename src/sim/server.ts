@@ -1,10 +1,12 @@
 // The HTTP front of the simulator: routing, the REST layer's checks (auth header, X-Job-UUID, action
 // key), fault injection, the call log, and writing replies without Content-Type (as the real MN).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AccessKeys } from './access-keys.js';
 import { isRecord, type Sessions } from './auth.js';
 import type { Faults } from './faults.js';
 import type { GuestTools } from './guest-tools.js';
 import type { Jobs } from './jobs.js';
+import type { MnFeatures } from './mn-version.js';
 import type { QueryEngine, Resource } from './query.js';
 import { parseQueryString, type Condition, type Params } from './query-params.js';
 import { ACTIONS, route, type Route } from './routes.js';
@@ -16,6 +18,8 @@ import type { World } from './world.js';
 export interface ServerDeps {
   world: World;
   sessions: Sessions;
+  accessKeys: AccessKeys;
+  features: MnFeatures;
   jobs: Jobs;
   faults: Faults;
   guestTools: GuestTools;
@@ -29,6 +33,8 @@ export interface ServerDeps {
 interface Ctx {
   req: IncomingMessage;
   route: Route;
+  /** The raw path after `/zstack`, what an AccessKey signature covers. */
+  uri: string;
   api: ApiName;
   params: Params;
   body: unknown;
@@ -58,6 +64,8 @@ export function createHandler(d: ServerDeps): (req: IncomingMessage, res: Server
     record.status = reply.status;
     d.calls.push(record);
     // No Content-Type, as RestServer: only the status and the body (Content-Length set by node).
+    // The Date header is the MN's own clock (which a test may set off).
+    res.setHeader('Date', new Date(d.accessKeys.now()).toUTCString());
     res.writeHead(reply.status);
     res.end(reply.body);
   };
@@ -79,7 +87,9 @@ export function createHandler(d: ServerDeps): (req: IncomingMessage, res: Server
     void (async () => {
       const bodyText = method === 'GET' || method === 'HEAD' ? '' : await readBody(req);
       const sub = pathname.startsWith('/zstack/') ? pathname.slice('/zstack'.length) : null;
-      const r = sub === null ? null : route(method, sub.replace(/\/+$/, ''));
+      const found = sub === null ? null : route(method, sub.replace(/\/+$/, ''));
+      // An MN older than 4.6.11 has no QueryGuestToolsState: RestServer knows no such path.
+      const r = found?.kind === 'query-guest' && d.features.guestToolsStateField === null ? null : found;
       if (!r) return write(res, record, text(404, `no api mapping to ${sub ?? pathname}`));
       if (r.uuid && r.kind !== 'job' && r.kind !== 'logout' && r.kind !== 'validate') record.vmUuid = r.uuid;
       if (r.kind === 'job' && r.uuid) record.jobUuid = r.uuid;
@@ -113,7 +123,7 @@ export function createHandler(d: ServerDeps): (req: IncomingMessage, res: Server
       }
       if (fault === 'reset' && api !== 'AttachGuestToolsIsoToVm') return reset(res, record);
 
-      const ctx: Ctx = { req, route: r, api, params: parseQueryString(rawQuery), body, record, resetAfter: fault === 'reset' };
+      const ctx: Ctx = { req, route: r, uri: sub ?? pathname, api, params: parseQueryString(rawQuery), body, record, resetAfter: fault === 'reset' };
       const reply = handle(d, ctx);
       if (ctx.resetAfter) return reset(res, record);
       if (fault === 'timeout') {
@@ -148,9 +158,9 @@ function handle(d: ServerDeps, ctx: Ctx): SimReply {
     default:
       break;
   }
-  const auth = d.sessions.header(ctx.req.headers.authorization);
+  const auth = authorize(d, ctx);
   if (!auth.ok) return auth.reply;
-  if (!d.sessions.use(auth.session)) return errorReply(sessionError());
+  if (auth.session !== null && !d.sessions.use(auth.session)) return errorReply(sessionError());
   const byUuid: Condition[] = r.uuid ? [{ field: 'uuid', op: '=', value: uuid }] : [];
   switch (r.kind) {
     case 'query-vm':
@@ -170,13 +180,24 @@ function handle(d: ServerDeps, ctx: Ctx): SimReply {
   }
 }
 
+type Authorized = { ok: true; session: string | null } | { ok: false; reply: SimReply };
+
+/** The REST layer's check: an AccessKey is verified here (before any 202); a session id only later, by the interceptor. */
+function authorize(d: ServerDeps, ctx: Ctx): Authorized {
+  const value = ctx.req.headers.authorization?.trim() ?? '';
+  if (!value.startsWith('ZStack ')) return d.sessions.header(value === '' ? undefined : value);
+  const date = ctx.req.headers.date;
+  const check = d.accessKeys.check({ method: ctx.req.method ?? 'GET', uri: ctx.uri, credential: value.slice('ZStack '.length), date });
+  return check.ok ? { ok: true, session: null } : check;
+}
+
 function stringList(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
 /** PUT .../actions: header checks, then 202 with the job location; the job does the rest. */
 function action(d: ServerDeps, ctx: Ctx): SimReply {
-  const auth = d.sessions.header(ctx.req.headers.authorization);
+  const auth = authorize(d, ctx);
   if (!auth.ok) {
     ctx.resetAfter = false;
     return auth.reply;
@@ -197,7 +218,7 @@ function action(d: ServerDeps, ctx: Ctx): SimReply {
   ctx.record.jobUuid = job.uuid;
   const vm = d.world.getVm(vmUuid);
   if (vm?.hostUuid) ctx.record.hostUuid = vm.hostUuid;
-  if (!d.sessions.use(auth.session)) {
+  if (auth.session !== null && !d.sessions.use(auth.session)) {
     // The interceptor runs after the 202: the job carries ID.1001.
     d.jobs.fail(job, sessionError());
   } else if (ctx.api === 'AttachGuestToolsIsoToVm') {

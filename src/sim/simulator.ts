@@ -2,12 +2,14 @@
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { AccessKeys } from './access-keys.js';
 import { AttachStats } from './attach-stats.js';
 import { Sessions } from './auth.js';
 import { Faults } from './faults.js';
 import { generateFleet } from './fleet.js';
 import { GuestTools } from './guest-tools.js';
 import { Jobs } from './jobs.js';
+import { mnFeatures } from './mn-version.js';
 import { QueryEngine, type Resource } from './query.js';
 import { cdRomResource, guestStateResource, tagResource, vmResource } from './resources.js';
 import { createHandler } from './server.js';
@@ -43,6 +45,8 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   fleet.forEach((vm, i) => world.addVm(vm, created - (fleet.length - i) * 1000));
 
   const sessions = new Sessions(accountName, password, opts.sessionTimeoutMs ?? 7_200_000);
+  const accessKeys = new AccessKeys(opts.accessKeys ?? [], { moduleInstalled: opts.accessKeyModule, clockSkewMs: opts.clockSkewMs });
+  const features = mnFeatures(opts.mnVersion);
   const faults = new Faults(opts.faults);
   sessions.expireAfterCalls = faults.sessionExpireAfterCalls;
   const jobs = new Jobs();
@@ -65,11 +69,11 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   const host = opts.host ?? '127.0.0.1';
   let address = '';
   const handler = createHandler({
-    world, sessions, jobs, faults, guestTools, calls, timers: requestTimers,
+    world, sessions, accessKeys, features, jobs, faults, guestTools, calls, timers: requestTimers,
     query: new QueryEngine(() => world.version),
     resources: {
       vm: vmResource(world) as Resource<unknown>, cdrom: cdRomResource(world) as Resource<unknown>,
-      tag: tagResource(world) as Resource<unknown>, guest: guestStateResource(world) as Resource<unknown>,
+      tag: tagResource(world) as Resource<unknown>, guest: guestStateResource(world, features.guestToolsStateField ?? undefined) as Resource<unknown>,
     },
     locationHost: () => opts.locationHost ?? address,
   });
@@ -118,6 +122,11 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
       stats.dropRunning();
     },
     expireSessions: () => sessions.clear(),
+    mnVersion: features.version,
+    setClockSkew: (ms) => {
+      accessKeys.clockSkewMs = ms;
+    },
+    setAccessKeyState: (id, state) => accessKeys.setState(id, state),
     close() {
       closed ??= new Promise<void>((resolve) => {
         jobTimers.clear();

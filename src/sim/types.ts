@@ -1,4 +1,7 @@
 // Public types of the ZStack management-node simulator (re-exported by index.ts).
+import type { SimAccessKey } from './access-keys.js';
+
+export type { SimAccessKey } from './access-keys.js';
 
 export type ApiName =
   | 'LogInByAccount'
@@ -112,6 +115,14 @@ export interface SimOptions {
   locationHost?: string;
   sessionTimeoutMs?: number;
   faults?: FaultOptions;
+  /** AccessKeys the MN accepts (signed requests), besides password login. */
+  accessKeys?: SimAccessKey[];
+  /** false: no AccessKey module (a signed request gets 400 `unable to find RestAuthenticationBackend`). Default true. */
+  accessKeyModule?: boolean;
+  /** The MN's clock minus the real one, in ms: checks AccessKey Dates and is sent in every Date reply header. */
+  clockSkewMs?: number;
+  /** Behave as this release (X.Y.Z), e.g. '4.6.10' (no QueryGuestToolsState), '4.6.20' (field `state`). Default newest. */
+  mnVersion?: string;
 }
 
 export interface CallRecord {
@@ -161,5 +172,9 @@ export interface Simulator {
   sessionsIssued(): string[];
   restart(): void;
   expireSessions(): void;
+  /** The release the simulator behaves as. */
+  readonly mnVersion: string;
+  setClockSkew(ms: number): void;
+  setAccessKeyState(id: string, state: 'Enabled' | 'Disabled'): void;
   close(): Promise<void>;
 }
