@@ -49,3 +49,9 @@ export interface FleetRow {
   architecture: string;
   count: number;
 }
+
+/** How a finished run ended (DESIGN.md section 3); the ledger also stores `running` for one in progress. */
+export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'halted' | 'noop' | 'dry-run' | 'interrupted';
+
+/** What became of an attach; the ledger also stores `pending` while its job is in doubt. */
+export type Outcome = 'verified' | 'attached' | 'failed' | 'not-started';

@@ -131,7 +131,7 @@ describe('gtr rollout', () => {
 
       // Pretend the soak is over: a paused rollout still attaches nothing.
       const ledger = Ledger.open(s.database);
-      ledger.writeTx((db) => db.prepare('UPDATE rollout_waves SET soak_until = 0 WHERE rollout_id = ?').run(started.id));
+      ledger.handle.write(() => ledger.handle.sql.get('UPDATE rollout_waves SET soak_until = 0 WHERE rollout_id = ?').run(started.id));
       ledger.close();
       for (let i = 0; i < 2; i++) assert.equal((await s.reconcile()).code, 0);
       assert.equal(attachedVms(s.sim).length, 2, 'nothing attached while paused');

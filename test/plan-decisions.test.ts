@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planRun, type PlanInput, type VmHistory } from '../src/plan/plan.js';
-import { DEFER_REASONS, REASON_HELP, SKIP_REASONS, ATTACH_REASONS } from '../src/plan/reasons.js';
+import { DEFER_REASONS, REASON_HELP, SKIP_REASONS, ATTACH_REASONS, type DeferReason } from '../src/plan/reasons.js';
+import type { AttachGate } from '../src/reconcile/gates.js';
 import type { CatalogTarget, VmFacts } from '../src/domain.js';
 
 const NOW = Date.parse('2026-11-27T12:00:00Z');
@@ -47,6 +48,8 @@ function input(vms: VmFacts[], patch: Partial<PlanInput> = {}, policy: Partial<P
   };
 }
 
+const gate = (reason: DeferReason | null): AttachGate => ({ name: 'test', check: () => reason });
+
 const recentAttach: VmHistory = { lastAttachTarget: '1.2.0', lastAttachAt: NOW - HOUR, consecutiveFailures: 0, quarantineUntil: null };
 
 const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; policy?: Partial<PlanInput['policy']>; want: string; target?: string | null }[] = [
@@ -77,10 +80,11 @@ const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; poli
   { name: 'attached recently for an older target', vm: {}, in: { history: new Map([['a'.repeat(32), { ...recentAttach, lastAttachTarget: '1.1.0' }]]) }, want: 'attach/outdated' },
   { name: 'stopped', vm: { state: 'Stopped', hostUuid: null }, want: 'defer/not-running' },
   { name: 'outside window', vm: {}, in: { windowOpen: false }, want: 'defer/outside-window' },
-  { name: 'gated by a rollout', vm: {}, in: { gate: () => 'not-in-wave' }, want: 'defer/not-in-wave' },
-  { name: 'new ISO soaking', vm: {}, in: { gate: () => 'iso-soak' }, want: 'defer/iso-soak' },
-  { name: 'gate allows', vm: {}, in: { gate: () => null }, want: 'attach/outdated' },
-  { name: 'stopped VM is not-running before the gate', vm: { state: 'Stopped' }, in: { gate: () => 'iso-soak' }, want: 'defer/not-running' },
+  { name: 'gated by a rollout', vm: {}, in: { gates: [gate('not-in-wave')] }, want: 'defer/not-in-wave' },
+  { name: 'new ISO soaking', vm: {}, in: { gates: [gate('iso-soak')] }, want: 'defer/iso-soak' },
+  { name: 'gate allows', vm: {}, in: { gates: [gate(null)] }, want: 'attach/outdated' },
+  { name: 'the first refusing gate wins', vm: {}, in: { gates: [gate(null), gate('iso-soak'), gate('not-in-wave')] }, want: 'defer/iso-soak' },
+  { name: 'stopped VM is not-running before the gate', vm: { state: 'Stopped' }, in: { gates: [gate('iso-soak')] }, want: 'defer/not-running' },
   // Precedence (DESIGN.md section 5).
   { name: 'stopped, outdated, no CD-ROM -> no-cdrom', vm: { state: 'Stopped', hasCdRom: false }, want: 'skip/no-cdrom' },
   { name: 'stopped up-to-date -> up-to-date', vm: { state: 'Stopped', tagVersions: ['1.2.0'] }, want: 'skip/up-to-date' },
@@ -104,7 +108,8 @@ for (const c of cases) {
 test('plan: every reason code is documented and every skip/defer reason is reachable by the table or the run-limit test', () => {
   const covered = new Set(cases.map((c) => c.want));
   covered.add('defer/run-limit');
-  covered.add('defer/budget-halted'); // applied by apply, tested end to end
+  // Applied by apply's gates, tested end to end.
+  for (const r of ['budget-halted', 'shutdown', 'lease-lost']) covered.add(`defer/${r}`);
   for (const r of ATTACH_REASONS) assert.ok(covered.has(`attach/${r}`), `attach/${r}`);
   for (const r of SKIP_REASONS) assert.ok(covered.has(`skip/${r}`), `skip/${r}`);
   for (const r of DEFER_REASONS) assert.ok(covered.has(`defer/${r}`), `defer/${r}`);

@@ -2,12 +2,13 @@
 // machine, wave progression, member observation and the attach gate.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseWaveSpec, waveSizes, parseLimit, type WaveStep } from '../src/rollout/wave-spec.js';
+import { waveSizes } from '../src/rollout/wave-spec.js';
+import { parseWaveSpec, parseLimit, type WaveStep } from '../src/config/count-or-percent.js';
 import { orderCandidates, placeMembers, stableKey, type Candidate } from '../src/rollout/membership.js';
 import { allowedFrom, nextState, refusedTransition, TRANSITIONS, ROLLOUT_STATES } from '../src/rollout/transitions.js';
 import { progress, startedMembers, type MemberStatus, type ProgressInput } from '../src/rollout/waves.js';
 import { isCandidate, observeMember, type RunObservation } from '../src/rollout/observe.js';
-import { makeGate, type GateFacts, type GatePolicy } from '../src/rollout/gate.js';
+import { gateReason, type GateFacts, type GatePolicy } from '../src/rollout/gate.js';
 
 const steps = (text: string) => parseWaveSpec(text) as WaveStep[];
 
@@ -236,6 +237,6 @@ describe('attach gate', () => {
     { name: 'autoStart: new versions wait for their rollout', p: { autoStart: true }, want: 'not-in-wave' },
   ];
   for (const c of cases) {
-    it(c.name, () => assert.equal(makeGate(policy(c.p), facts(c.f))(c.vm ?? 'v1', c.agent ?? 'WindowsOnKvm', c.target ?? '1.2.0'), c.want));
+    it(c.name, () => assert.equal(gateReason(policy(c.p), facts(c.f), { vmUuid: c.vm ?? 'v1', agentType: c.agent ?? 'WindowsOnKvm', target: c.target ?? '1.2.0' }), c.want));
   }
 });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { compareVersions, parseVersion } from '../src/catalog/version.js';
+import { compareVersions, parseVersion } from '../src/tools-version.js';
 import { generateFleet, runSimCommand, startSimulator, writeIsoDir } from '../src/sim/index.js';
 
 describe('simulator: fleet generator', () => {

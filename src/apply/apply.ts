@@ -1,9 +1,11 @@
-// Apply: the only code that changes ZStack. Attaches run with bounded concurrency, a per-host bound and
-// an error budget. Each attach is written to the ledger before the PUT (with the job uuid we chose)
+// Apply: the only code that changes ZStack. Attaches run with bounded concurrency and a per-host bound;
+// before each starts, the gates (the error budget first) may defer it. Each attach is written to the ledger before the PUT (with the job uuid we chose)
 // and after it, so a crash leaves a job uuid to poll instead of a doubt to resend.
 import type { Logger } from 'pino';
 import { errorToJson, GtrError, ZStackApiError, type ZStackErrorBody } from '../errors.js';
 import type { Decision } from '../plan/plan.js';
+import type { DeferReason } from '../plan/reasons.js';
+import { ErrorBudgetGate, firstRefusal, type AttachGate, type AttachObserver } from '../reconcile/gates.js';
 import { GroupCommit, type BatchingLedger } from './group-commit.js';
 import { HostQueue } from './host-queue.js';
 
@@ -35,7 +37,7 @@ export interface ApplyOptions {
   runId: number;
   maxConcurrency: number;
   maxPerHost: number;
-  /** Halt when failures exceed this number. */
+  /** Halt when failures exceed this number (the run's error budget gate). */
   maxErrors: number;
   recordVersionTag: boolean;
   quarantine: { afterFailures: number; baseMs: number; maxMs: number };
@@ -43,8 +45,10 @@ export interface ApplyOptions {
   now: () => number;
   logger: Logger;
   onProgress?: (done: number, total: number, failed: number) => void;
-  /** Stop starting new attaches (shutdown); in-flight ones finish. */
-  signal?: AbortSignal;
+  /** Asked before each attach starts, after the error budget (src/reconcile/gates.ts); the first refusal defers it. */
+  gates?: readonly AttachGate[];
+  /** Told each started attach's outcome, in the transaction that records it. */
+  observers?: readonly AttachObserver[];
 }
 
 export interface AttachResult {
@@ -55,12 +59,12 @@ export interface AttachResult {
 
 export interface ApplyResult {
   results: Map<string, AttachResult>;
-  /** Attaches never started because the error budget ran out. */
-  budgetHalted: string[];
-  /** Attaches never started because of shutdown; still plain attach decisions in the ledger. */
-  notStarted: string[];
+  /** Attaches a gate kept from starting, with its reason (recorded as defers in the ledger). */
+  deferred: Map<string, DeferReason>;
   /** Attaches whose calls were abandoned at shutdown; pending in the ledger, polled at the next start. */
   abandoned: string[];
+  /** The reason of the gate that stopped the run (shutdown, lease-lost, budget-halted), if one did. */
+  stoppedBy: DeferReason | null;
   halted: boolean;
   failed: number;
 }
@@ -73,22 +77,50 @@ export async function applyAttaches(
 ): Promise<ApplyResult> {
   const queue = new HostQueue(attaches, (d) => d.hostUuid ?? `vm:${d.vmUuid}`, opts.maxPerHost);
   const results = new Map<string, AttachResult>();
+  const deferred = new Map<string, DeferReason>();
   const running = new Set<Promise<void>>();
   const abandoned: string[] = [];
+  const budget = new ErrorBudgetGate(opts.maxErrors);
+  const gates: AttachGate[] = [budget, ...(opts.gates ?? [])];
+  const runStoppers = gates.filter((g) => g.stopsRun === true);
+  const observers: AttachObserver[] = [budget, ...(opts.observers ?? [])];
   let failed = 0;
-  let halted = false;
+  let stoppedBy: DeferReason | null = null;
+  const refusedBy = new Set<string>();
   /** What an attach threw outside its ZStack call (a ledger write): stops the run, rethrown once in-flight calls end. */
   let ledgerFailure: { error: unknown } | null = null;
   let wake: () => void = () => {};
-  const commits = new GroupCommit(ledger);
+  const commits = new GroupCommit(ledger, () => {
+    for (const gate of gates) gate.refresh?.();
+  });
+
+  const noteRefusal = (gate: AttachGate, reason: DeferReason) => {
+    if (gate.stopsRun && stoppedBy === null) {
+      stoppedBy = reason;
+      opts.logger.warn({ gate: gate.name, reason, failed: budget.failed, maxErrors: opts.maxErrors }, 'no further attach starts in this run');
+    } else if (!refusedBy.has(gate.name)) {
+      refusedBy.add(gate.name);
+      opts.logger.info({ gate: gate.name, reason }, 'a gate deferred attaches of this run');
+    }
+  };
 
   const attachOne = async (decision: Decision): Promise<void> => {
     // Plain fields rather than a child logger per attach: the same log lines, far less garbage.
     const at = { vmUuid: decision.vmUuid, target: decision.target };
     let jobUuid = opts.newJobUuid();
     const target = decision.target as string;
-    // Committed (with others of this turn) before the PUT below is sent.
-    await commits.begin(() => ledger.beginAttach(opts.runId, decision.vmUuid, jobUuid, target, opts.now()));
+    // The gates' last word and the attach's row share one transaction, committed before the PUT below.
+    const refusal = await commits.begin(() => {
+      const refused = firstRefusal(gates, decision, opts.now());
+      if (refused) ledger.deferDecisions(opts.runId, [decision.vmUuid], refused.reason);
+      else ledger.beginAttach(opts.runId, decision.vmUuid, jobUuid, target, opts.now());
+      return refused;
+    });
+    if (refusal) {
+      deferred.set(decision.vmUuid, refusal.reason);
+      noteRefusal(refusal.gate, refusal.reason);
+      return;
+    }
     let result: AttachResult;
     let inDoubt = false;
     try {
@@ -115,27 +147,33 @@ export async function applyAttaches(
       failed++;
       opts.logger.warn({ ...at, jobUuid, error: result.error }, 'attach failed');
     }
-    commits.finish(() => ledger.finishAttach(opts.runId, decision.vmUuid, {
-      outcome: result.outcome,
-      error: result.error,
-      now: opts.now(),
-      quarantine: opts.quarantine,
-      inDoubt,
-    }));
+    const outcome = { failed: result.outcome === 'failed', errorCode: result.error?.code ?? null };
+    commits.finish(() => {
+      const now = opts.now();
+      ledger.finishAttach(opts.runId, decision.vmUuid, { outcome: result.outcome, error: result.error, now, quarantine: opts.quarantine, inDoubt });
+      for (const observer of observers) observer.onOutcome(decision, outcome, now);
+    });
     results.set(decision.vmUuid, result);
-    if (failed > opts.maxErrors && !halted) {
-      halted = true;
-      opts.logger.error({ failed, maxErrors: opts.maxErrors }, 'error budget exceeded; halting the run');
-    }
     opts.onProgress?.(results.size, attaches.length, failed);
   };
 
-  const stopped = () => halted || ledgerFailure !== null || opts.signal?.aborted === true;
-  const onAbort = () => wake();
-  opts.signal?.addEventListener('abort', onAbort);
+  /** A gate that stops the run refuses the next attach already: stop taking from the queue. */
+  const held: Decision[] = [];
+  const takeNext = (): Decision | null => {
+    const next = queue.take();
+    if (next === null) return null;
+    const refused = firstRefusal(runStoppers, next, opts.now());
+    if (!refused) return next;
+    queue.done(next);
+    held.push(next);
+    noteRefusal(refused.gate, refused.reason);
+    return null;
+  };
+
+  const stopped = () => stoppedBy !== null || ledgerFailure !== null;
   while (!stopped() && (queue.pending > 0 || running.size > 0)) {
     let next: Decision | null;
-    while (!stopped() && running.size < opts.maxConcurrency && (next = queue.take()) !== null) {
+    while (!stopped() && running.size < opts.maxConcurrency && (next = takeNext()) !== null) {
       const decision = next;
       const task: Promise<void> = attachOne(decision)
         .catch((error: unknown) => {
@@ -154,18 +192,16 @@ export async function applyAttaches(
     });
   }
   await Promise.all(running);
-  opts.signal?.removeEventListener('abort', onAbort);
   if (ledgerFailure) throw (ledgerFailure as { error: unknown }).error;
   commits.flush();
 
-  const rest = queue.drain().map((d) => d.vmUuid);
-  let budgetHalted: string[] = [];
-  let notStarted: string[] = [];
-  if (halted) {
-    budgetHalted = rest;
-    if (rest.length > 0) ledger.deferDecisions(opts.runId, rest, 'budget-halted');
-  } else notStarted = rest;
-  return { results, budgetHalted, notStarted, abandoned, halted, failed };
+  const rest = [...held, ...queue.drain()].map((d) => d.vmUuid);
+  const reason: DeferReason | null = stoppedBy;
+  if (rest.length > 0 && reason !== null) {
+    ledger.deferDecisions(opts.runId, rest, reason);
+    for (const vmUuid of rest) deferred.set(vmUuid, reason);
+  }
+  return { results, deferred, abandoned, stoppedBy: reason, halted: budget.exceeded, failed };
 }
 
 /**

@@ -24,16 +24,27 @@ export class GroupCommit {
   private scheduled = false;
   private failure: unknown = null;
 
-  constructor(private readonly ledger: BatchingLedger) {}
+  /** `beforeBegins` runs inside each transaction, after the finishes and before the begins (gates re-read state there). */
+  constructor(
+    private readonly ledger: BatchingLedger,
+    private readonly beforeBegins: () => void = () => {},
+  ) {}
 
-  /** Resolves once `write` is committed. */
-  begin(write: () => void): Promise<void> {
+  /** Resolves with what `write` returned once it is committed. */
+  begin<R>(write: () => R): Promise<R> {
     if (!this.ledger.batch) {
-      write();
-      return Promise.resolve();
+      this.beforeBegins();
+      return Promise.resolve(write());
     }
-    return new Promise<void>((resolve, reject) => {
-      this.begins.push({ write, resolve, reject });
+    return new Promise<R>((resolve, reject) => {
+      let result: R;
+      this.begins.push({
+        write: () => {
+          result = write();
+        },
+        resolve: () => resolve(result),
+        reject,
+      });
       this.schedule();
     });
   }
@@ -68,6 +79,7 @@ export class GroupCommit {
     try {
       (this.ledger.batch as NonNullable<BatchingLedger['batch']>)(() => {
         for (const write of finishes) write();
+        if (begins.length > 0) this.beforeBegins();
         for (const b of begins) b.write();
       });
     } catch (error) {

@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ARCHITECTURES, type AgentType, type CatalogTarget, type IsoArchitecture } from '../domain.js';
 import { GtrError } from '../errors.js';
-import { compareVersions, isPrerelease, parseVersion, type Version } from './version.js';
+import { compareVersions, isPrerelease, parseVersion, type Version } from '../tools-version.js';
 
 export interface IsoFile {
   path: string;

@@ -1,7 +1,7 @@
 // Which catalog target serves a VM: the highest version among the ISOs built for its architecture
 // and the `general` ISOs, which serve every architecture.
 import type { AgentType, CatalogTarget } from '../domain.js';
-import { compareVersions, parseVersion, type Version } from './version.js';
+import { compareVersions, parseVersion, type Version } from '../tools-version.js';
 
 export function targetForVm(
   targets: readonly CatalogTarget[],

@@ -5,19 +5,20 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { Ledger } from '../ledger/index.js';
 import { createLogger } from '../log.js';
-import { profiled } from '../profile/profile.js';
+import { NO_PROFILER, type Profiler } from '../profile/profile.js';
 import type { ZStackClient } from '../zstack/client.js';
 import { clientFromConfig } from '../zstack/from-config.js';
 
 export interface Context {
   readonly config: Config;
   readonly logger: Logger;
+  readonly profiler: Profiler;
   ledger(): Ledger;
   client(): ZStackClient;
   close(): Promise<void>;
 }
 
-export function createContext(configFile: string | undefined, env: NodeJS.ProcessEnv = process.env): Context {
+export function createContext(configFile: string | undefined, env: NodeJS.ProcessEnv = process.env, profiler: Profiler = NO_PROFILER): Context {
   const { config, warnings } = loadConfig({ file: configFile ?? null, env });
   const logger = createLogger({ level: config.log.level, destination: 'stderr' });
   for (const warning of warnings) logger.warn({ warning }, 'configuration warning');
@@ -26,9 +27,10 @@ export function createContext(configFile: string | undefined, env: NodeJS.Proces
   return {
     config,
     logger,
+    profiler,
     ledger() {
-      // profiled() is the identity unless GTR_PROFILE_FILE is set (benchmark).
-      ledger ??= profiled(Ledger.open(config.database));
+      // The identity unless GTR_PROFILE_FILE is set (benchmark).
+      ledger ??= profiler.profiled(Ledger.open(config.database));
       return ledger;
     },
     client() {

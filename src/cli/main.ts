@@ -12,6 +12,7 @@ import { runDaemonCommand } from './commands/daemon.js';
 import { runRollout } from './commands/rollout.js';
 import { runSimCommand } from '../sim/cli.js';
 import { VERSION } from '../version.js';
+import { profilerFromEnv } from '../profile/profile.js';
 
 export const HELP = `gtr ${VERSION}: keeps the GuestTools of every VM in a ZStack Cloud up to date.
 
@@ -57,13 +58,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stdout.write(`${VERSION}\n`);
     return EXIT.ok;
   }
+  // Started before anything it measures, as the measured process starts (GTR_PROFILE_FILE, benchmark).
+  const profiler = profilerFromEnv(env);
   const run = COMMANDS[command];
   if (!run) {
     process.stderr.write(`gtr: unknown command "${command.slice(0, 40)}"\nRun "gtr --help" for the list of commands.\n`);
     return EXIT.usage;
   }
   try {
-    return await run(rest, (configFile) => createContext(configFile, env), env);
+    return await run(rest, (configFile) => createContext(configFile, env, profiler), env);
   } catch (error) {
     return reportError(command, error);
   }

@@ -1,6 +1,7 @@
 // Small validators for config values. Each returns the parsed value or INVALID after reporting what
 // it expected; the caller collects every problem before failing.
 import type { Limit } from './types.js';
+import { parseLimit } from './count-or-percent.js';
 import { parseDuration } from './duration.js';
 
 export const INVALID = Symbol('invalid');
@@ -56,22 +57,14 @@ export function duration(opts: { positive: boolean }): Field<number> {
   };
 }
 
-const PERCENT = /^(\d+(?:\.\d+)?)%$/;
-const DIGITS = /^\d+$/;
-
 /** A count (integer >= minCount) or "N%" (0 < N <= 100, or 0 <= N when zero is allowed). */
 export function limit(minCount: 0 | 1, example: string): Field<Limit> {
   const expected = `${minCount === 1 ? 'a positive integer' : 'an integer >= 0'} or a percentage like "${example}"`;
   return (value, ctx) => {
-    // Digit strings are accepted as counts: flags and env give text.
-    const count = typeof value === 'string' && DIGITS.test(value) ? Number(value) : value;
-    if (typeof count === 'number') {
-      return Number.isSafeInteger(count) && count >= minCount ? { kind: 'count', value: count } : fail(ctx, value, expected);
-    }
-    const m = typeof value === 'string' ? PERCENT.exec(value) : null;
-    const pct = m ? Number(m[1]) : NaN;
-    if (m && pct <= 100 && (minCount === 0 ? pct >= 0 : pct > 0)) return { kind: 'percent', value: pct };
-    return fail(ctx, value, expected);
+    // Numbers come from JSON; flags and env give text, where digit strings are counts.
+    const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+    const parsed = typeof text === 'string' ? parseLimit(text, minCount) : null;
+    return parsed ?? fail(ctx, value, expected);
   };
 }
 

@@ -10,8 +10,10 @@ import { createLogger } from '../log.js';
 import { runJson, runsJson } from '../reconcile/history.js';
 import { withLease } from '../reconcile/lease.js';
 import { recoverInterruptedRuns } from '../reconcile/recover.js';
+import { signalGate } from '../reconcile/gates.js';
+import { reconcile } from '../reconcile/run.js';
 import { DAEMON_ACTOR } from '../rollout/actor.js';
-import { reconcileWithRollouts } from '../rollout/advance.js';
+import { rolloutHook } from '../rollout/hook.js';
 import { rolloutsJson } from '../rollout/report.js';
 import { statusJson } from '../reconcile/status.js';
 import type { ZStackClient } from '../zstack/client.js';
@@ -136,8 +138,13 @@ export class Daemon {
     try {
       const { report } = await withLease(ledger, { purpose: 'daemon', now, logger }, async (leaseLost) => {
         await recoverInterruptedRuns(ledger, client, logger, now);
-        const signal = AbortSignal.any([this.stopStarting.signal, leaseLost]);
-        return reconcileWithRollouts({ config, client, ledger, logger, now }, { trigger: 'schedule', dryRun: false, signal }, DAEMON_ACTOR);
+        const deps = { config, client, ledger, logger, now };
+        return reconcile(deps, {
+          trigger: 'schedule',
+          dryRun: false,
+          gates: [signalGate('shutdown', 'shutdown', this.stopStarting.signal), signalGate('lease', 'lease-lost', leaseLost)],
+          hooks: [rolloutHook(deps, DAEMON_ACTOR)],
+        });
       });
       this.metrics.recordRun(report, (Date.now() - started) / 1000, Date.now());
       logger.info({ runId: report.runId, status: report.status, counts: report.counts, message: report.message, seconds: (Date.now() - started) / 1000 }, 'run summary');

@@ -117,7 +117,3 @@ export class Statements {
     return stmt as unknown as Stmt<P, R>;
   }
 }
-
-export function iso(epochMs: number): string {
-  return new Date(epochMs).toISOString();
-}

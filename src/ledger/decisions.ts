@@ -1,6 +1,7 @@
 // The decisions table: one row per VM per run (what was seen, decided, done, and why).
 // Callers wrap these in transactions; nothing here opens one.
-import { iso, type Statements } from './db.js';
+import type { Statements } from './db.js';
+import { iso } from '../time-format.js';
 import type { ActionError, ActionRecord, DecisionAction, DecisionRow, Outcome, PendingJob } from './types.js';
 
 interface DecisionDbRow {

@@ -4,7 +4,8 @@
 // stale snapshot and waits on busy_timeout instead of failing.
 import os from 'node:os';
 import path from 'node:path';
-import { openDatabase, describeOpenError, storageError, Statements, type Db } from './db.js';
+import { openDatabase, describeOpenError, type Db } from './db.js';
+import { DbHandle } from './db-handle.js';
 import { Decisions } from './decisions.js';
 import { trimDecisions, type DecisionTrim } from './decision-keys.js';
 import { Lease, type AcquireResult } from './lease.js';
@@ -33,7 +34,8 @@ export interface LedgerOpenOptions {
 }
 
 export class Ledger {
-  private readonly sql: Statements;
+  /** The connection, shared with other modules' stores for their own tables (src/ledger/db-handle.ts). */
+  readonly handle: DbHandle;
   private readonly runs: Runs;
   private readonly decisions: Decisions;
   private readonly vms: VmStates;
@@ -41,16 +43,13 @@ export class Ledger {
   private readonly host = os.hostname();
   private readonly pid = process.pid;
 
-  /** One transaction wrapper for every write: better-sqlite3 builds a new one per transaction() call. */
-  private readonly tx: ReturnType<Db['transaction']>;
-
   private constructor(private readonly db: Db, readonly path: string, readonly migrationsDir: string) {
-    this.tx = db.transaction((fn: () => unknown) => fn());
-    this.sql = new Statements(db);
-    this.runs = new Runs(this.sql);
-    this.decisions = new Decisions(this.sql);
-    this.vms = new VmStates(this.sql);
-    this.lease = new Lease(this.sql);
+    this.handle = new DbHandle(db, path);
+    const sql = this.handle.sql;
+    this.runs = new Runs(sql);
+    this.decisions = new Decisions(sql);
+    this.vms = new VmStates(sql);
+    this.lease = new Lease(sql);
   }
 
   /** Opens the database (the folder must exist), sets WAL / FULL / foreign keys / busy timeout, migrates. */
@@ -121,10 +120,10 @@ export class Ledger {
 
   getRun(id: number): (RunRecord & { actions: ActionRecord[] }) | null {
     // One read transaction: the run and its actions come from the same snapshot.
-    return this.db.transaction(() => {
+    return this.handle.read(() => {
       const run = this.runs.get(id);
       return run ? { ...run, actions: this.decisions.forRun(id) } : null;
-    })();
+    });
   }
 
   lastRun(): RunRecord | null {
@@ -298,25 +297,11 @@ export class Ledger {
     return this.write(fn);
   }
 
-  /** One IMMEDIATE write transaction for stores that keep their own tables here (src/rollout/store.ts). */
-  writeTx<R>(fn: (db: Db) => R): R {
-    return this.write(() => fn(this.db));
-  }
-
-  /** One read transaction (a consistent snapshot) for such stores. */
-  readTx<R>(fn: (db: Db) => R): R {
-    return this.guard(() => this.db.transaction(() => fn(this.db))());
-  }
-
   private write<R>(fn: () => R): R {
-    return this.guard(() => (this.tx.immediate as (f: () => R) => R)(fn));
+    return this.handle.write(fn);
   }
 
   private guard<R>(fn: () => R): R {
-    try {
-      return fn();
-    } catch (e) {
-      throw storageError(this.path, e);
-    }
+    return this.handle.guard(fn);
   }
 }

@@ -1,5 +1,6 @@
 // The runs table: one row per reconcile pass (real or dry), from start to its final status.
-import { iso, type Statements } from './db.js';
+import type { Statements } from './db.js';
+import { iso } from '../time-format.js';
 import type { RunRecord, RunStatus, RunTrigger } from './types.js';
 
 interface RunRow {

@@ -2,8 +2,10 @@
 // here: the planner owns their vocabulary, the ledger only keeps them.
 
 export type RunTrigger = 'schedule' | 'cli' | 'rollout';
-export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'halted' | 'noop' | 'dry-run' | 'interrupted';
-export type Outcome = 'verified' | 'attached' | 'failed' | 'not-started' | 'pending';
+import type { Outcome as AttachOutcome, RunStatus as FinishedRunStatus } from '../domain.js';
+
+export type RunStatus = FinishedRunStatus | 'running';
+export type Outcome = AttachOutcome | 'pending';
 export type DecisionAction = 'attach' | 'skip' | 'defer';
 
 export interface ActionError {

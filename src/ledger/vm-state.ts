@@ -1,6 +1,6 @@
 // Per-VM memory across runs: last seen version, last attach, failures in a row, quarantine, regression.
 // Callers wrap these in transactions; nothing here opens one.
-import { compareVersions, parseVersion } from '../catalog/version.js';
+import { compareVersions, parseVersion } from '../tools-version.js';
 import type { Statements } from './db.js';
 import type { QuarantinePolicy, VmState } from './types.js';
 

@@ -3,9 +3,10 @@
 import { createHash } from 'node:crypto';
 import type { Selector } from '../config/types.js';
 import { agentTypeForPlatform, type AgentType, type CatalogTarget, type VmFacts } from '../domain.js';
-import { compareVersions, highestVersion, parseVersion, type Version } from '../catalog/version.js';
+import { compareVersions, highestVersion, parseVersion, type Version } from '../tools-version.js';
 import { targetForVm } from '../catalog/targets.js';
-import type { Action, DeferReason, Reason } from './reasons.js';
+import type { Action, Reason } from './reasons.js';
+import { firstRefusal, type AttachGate } from '../reconcile/gates.js';
 import { isExcluded } from './selectors.js';
 
 export interface VmHistory {
@@ -35,8 +36,8 @@ export interface PlanInput {
   mismatchedGroups: ReadonlySet<string>;
   /** False outside every maintenance window: attaches become defer/outside-window. */
   windowOpen: boolean;
-  /** Rollout and ISO-soak gate (src/rollout/gate.ts): a defer reason, or null to allow the attach. */
-  gate?: ((vmUuid: string, agentType: AgentType, target: string) => DeferReason | null) | null;
+  /** Asked, in order, about every VM that would be attached (src/reconcile/gates.ts): the first refusal defers it. */
+  gates?: readonly AttachGate[];
 }
 
 export interface Decision {
@@ -64,14 +65,12 @@ export function groupKey(agentType: AgentType, architecture: string): string {
   return `${agentType}/${architecture}`;
 }
 
-const groupKeys = new Map<string, string>();
-
-/** groupKey, one string per group instead of one per VM. */
-function sharedGroupKey(agentType: AgentType, architecture: string): string {
+/** groupKey, one string per group instead of one per VM (`known` lives for one plan). */
+function sharedGroupKey(known: Map<string, string>, agentType: AgentType, architecture: string): string {
   const key = groupKey(agentType, architecture);
-  const known = groupKeys.get(key);
-  if (known !== undefined) return known;
-  groupKeys.set(key, key);
+  const shared = known.get(key);
+  if (shared !== undefined) return shared;
+  known.set(key, key);
   return key;
 }
 
@@ -91,8 +90,9 @@ export function planRun(input: PlanInput): Plan {
   const vms = [...input.vms].sort((a, b) => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0));
   const decisions: Decision[] = [];
   let attaches = 0;
+  const groups = new Map<string, string>();
   for (const vm of vms) {
-    const decision = decide(vm, input);
+    const decision = decide(vm, input, groups);
     if (decision.action === 'attach' && input.policy.maxPerRun > 0) {
       if (attaches >= input.policy.maxPerRun) {
         decision.action = 'defer';
@@ -104,11 +104,11 @@ export function planRun(input: PlanInput): Plan {
   return { decisions, hash: planHash(decisions) };
 }
 
-function decide(vm: VmFacts, input: PlanInput): Decision {
+function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Decision {
   const agentType = agentTypeForPlatform(vm.platform);
   const current = currentVersion(vm);
   const target = targetForVm(input.targets, agentType, vm.architecture);
-  const group = sharedGroupKey(agentType, vm.architecture);
+  const group = sharedGroupKey(groups, agentType, vm.architecture);
   // One object literal with every field: an object spread here gave each of 100k decisions a hidden
   // class of its own (~350 bytes each, a third of the plan's memory).
   const make = (action: Action, reason: Reason): Decision => ({
@@ -154,9 +154,13 @@ function decide(vm: VmFacts, input: PlanInput): Decision {
   }
   if (vm.state !== 'Running') return defer('not-running');
   if (!input.windowOpen) return defer('outside-window');
-  const gated = input.gate ? input.gate(vm.uuid, agentType, target.version) : null;
-  if (gated) return defer(gated);
-  return make('attach', untagged ? 'untagged' : 'outdated');
+  const attach = make('attach', untagged ? 'untagged' : 'outdated');
+  const refused = input.gates ? firstRefusal(input.gates, attach, input.now) : null;
+  if (refused) {
+    attach.action = 'defer';
+    attach.reason = refused.reason;
+  }
+  return attach;
 }
 
 /** sha256 over what was decided, per VM in uuid order: equal plans hash equal. */

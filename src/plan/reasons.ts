@@ -24,6 +24,8 @@ export const DEFER_REASONS = [
   'iso-soak',
   'run-limit',
   'budget-halted',
+  'shutdown',
+  'lease-lost',
 ] as const;
 
 export type AttachReason = (typeof ATTACH_REASONS)[number];
@@ -53,4 +55,6 @@ export const REASON_HELP: Record<`${Action}/${string}`, string> = {
   'defer/iso-soak': 'the target ISO version was first seen less than policy.isoSoak ago',
   'defer/run-limit': 'policy.maxPerRun (or --limit) attaches were already planned in this run',
   'defer/budget-halted': 'the run halted on the error budget (policy.maxErrors) before this attach',
+  'defer/shutdown': 'the process was asked to stop (SIGTERM/SIGINT) before this attach started; attaches in flight finished',
+  'defer/lease-lost': 'this run lost the lease (another process took it over) before this attach started',
 };

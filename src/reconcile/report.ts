@@ -1,12 +1,10 @@
 // The run report: the JSON document of `plan --json` / `reconcile --json` (DESIGN.md section 3),
 // also the source of the human summary.
-import type { CatalogTarget } from '../domain.js';
+import type { CatalogTarget, Outcome, RunStatus } from '../domain.js';
 import type { ZStackErrorBody } from '../errors.js';
 import type { Action, Reason } from '../plan/reasons.js';
 import type { GroupCheck } from './catalog-check.js';
 
-export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'halted' | 'noop' | 'dry-run' | 'interrupted';
-export type Outcome = 'verified' | 'attached' | 'failed' | 'not-started';
 
 export interface ActionReport {
   vmUuid: string;

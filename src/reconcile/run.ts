@@ -1,21 +1,26 @@
 // One reconcile pass: observe (catalog, inventory, history) -> plan -> catalog check -> apply -> verify
 // -> record. Level-triggered: every run re-reads the world, so a crash or a repeat is harmless.
+// Every entry point runs this: `gtr plan`, `gtr reconcile`, the daemon's ticks, and so rollouts,
+// which take part as a pass hook (src/reconcile/hooks.ts): gates consulted before each attach starts
+// (src/reconcile/gates.ts) and an observer of outcomes.
 import type { Logger } from 'pino';
 import { errorToJson, GtrError } from '../errors.js';
 import type { Config } from '../config/types.js';
 import { scanCatalog } from '../catalog/scan.js';
-import { highestVersion } from '../catalog/version.js';
+import { highestVersion } from '../tools-version.js';
 import { applyAttaches, type ApplyResult } from '../apply/apply.js';
 import { concurrencyFor, errorBudgetFor } from '../apply/limits.js';
 import type { Ledger, RunTrigger } from '../ledger/index.js';
-import { countDecisions, currentVersion, planRun, type Decision, type Plan, type PlanInput } from '../plan/plan.js';
+import { countDecisions, currentVersion, planRun, type Decision, type Plan } from '../plan/plan.js';
 import { isWindowOpen } from '../plan/window.js';
 import { newJobUuid, type ZStackClient } from '../zstack/client.js';
 import { checkCatalog, type GroupCheck } from './catalog-check.js';
 import { fleetSummary } from './fleet.js';
 import { readInventory, readVersions } from './inventory.js';
 import { exitCodeFor, runStatus, type ActionReport, type RunCounts, type RunReport } from './report.js';
-import { timed, timedAsync } from '../profile/profile.js';
+import { NO_PROFILER, type Profiler } from '../profile/profile.js';
+import type { AttachGate, AttachObserver } from './gates.js';
+import type { PassHook } from './hooks.js';
 import { applyRetention } from './retention.js';
 import { decisionTrim } from './stored-decisions.js';
 
@@ -27,6 +32,8 @@ export interface ReconcileDeps {
   ledger: Ledger;
   logger: Logger;
   now: () => number;
+  /** Measures the phases for the benchmark; NO_PROFILER when absent. */
+  profiler?: Profiler;
 }
 
 export interface ReconcileOptions {
@@ -36,24 +43,40 @@ export interface ReconcileOptions {
   vmUuids?: string[];
   /** At most this many attaches (`--limit`), on top of policy.maxPerRun. */
   limit?: number;
-  /** Rollout / ISO-soak gate (src/rollout/gate.ts); null or absent: no gate. */
-  gate?: PlanInput['gate'];
-  /** Called with the final plan (after the catalog check), before any attach. */
-  onPlan?: (plan: Plan) => void;
-  signal?: AbortSignal;
+  /** Gates of the caller (shutdown, lease loss), asked before the hooks' gates. */
+  gates?: readonly AttachGate[];
+  /** Features taking part in the pass (rollouts). */
+  hooks?: readonly PassHook[];
   onProgress?: (done: number, total: number, failed: number) => void;
+}
+
+/** The gates and observers of one run, from the caller and its hooks. */
+interface Plugged {
+  gates: AttachGate[];
+  observers: AttachObserver[];
 }
 
 export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Promise<{ report: RunReport; exitCode: number }> {
   const { ledger, now } = deps;
+  const hooks = opts.hooks ?? [];
+  if (!opts.dryRun) for (const hook of hooks) await hook.beforeRun?.(now());
+  const startedAt = now();
+  const plugged: Plugged = { gates: [...(opts.gates ?? [])], observers: [] };
+  for (const hook of hooks) {
+    const p = hook.plugIn(startedAt);
+    plugged.gates.push(...p.gates);
+    plugged.observers.push(...p.observers);
+  }
   // The run is on record from its first step, so a run that fails to observe is recorded too.
   const runId = ledger.startRun({ trigger: opts.trigger, dryRun: opts.dryRun, now: now() });
   const logger = deps.logger.child({ runId });
+  const profiler = deps.profiler ?? NO_PROFILER;
   try {
-    const report = await reconcileRecorded(deps, opts, runId, logger);
+    const { report, plan } = await reconcileRecorded(deps, opts, plugged, runId, logger);
     ledger.finishRun(runId, { status: report.status, counts: { ...report.counts }, now: now(), message: report.message ?? undefined });
     logger.info({ status: report.status, counts: pickContractCounts(report.counts), message: report.message }, 'run finished');
-    timed('retention', () => applyRetention(ledger, deps.config.ledger, now(), logger));
+    profiler.timed('retention', () => applyRetention(ledger, deps.config.ledger, now(), logger));
+    if (!opts.dryRun) for (const hook of hooks) hook.afterRun?.({ plan, report, fullFleet: !opts.vmUuids, startedAt });
     return { report, exitCode: exitCodeFor(report.status) };
   } catch (error) {
     const aborted = error instanceof GtrError && error.code === 'GTR_ABORTED';
@@ -65,11 +88,11 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Pr
   }
 }
 
-async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, runId: number, logger: Logger): Promise<RunReport> {
+async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, plugged: Plugged, runId: number, logger: Logger): Promise<{ report: RunReport; plan: Plan }> {
   const { config, client, ledger, now } = deps;
+  const profiler = deps.profiler ?? NO_PROFILER;
   // The inventory and the per-VM history are only needed to plan: they are gone before apply starts.
-  const { plan, catalogChecks, regressions, targets } = await observeAndPlan(deps, opts, runId, logger);
-  opts.onPlan?.(plan);
+  const { plan, catalogChecks, regressions, targets } = await observeAndPlan(deps, opts, plugged.gates, runId, logger);
 
   ledger.setRunPlan(runId, { planHash: plan.hash, targets });
   // History keeps a row per VM only where something changed or needs attention; the counts keep the rest.
@@ -79,7 +102,7 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, ru
   let applied: ApplyResult | null = null;
   let verified = new Set<string>();
   if (!opts.dryRun && attaches.length > 0) {
-    applied = await timedAsync('apply', () => applyAttaches(attaches, client, ledger, {
+    applied = await profiler.timedAsync('apply', () => applyAttaches(attaches, client, ledger, {
       runId,
       maxConcurrency: concurrencyFor(config.policy.maxConcurrency, attaches.length),
       maxPerHost: config.policy.maxPerHost,
@@ -90,32 +113,34 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, ru
       now,
       logger,
       onProgress: opts.onProgress,
-      signal: opts.signal,
+      gates: plugged.gates,
+      observers: plugged.observers,
     }));
     const appliedNow = applied;
     try {
-      verified = await timedAsync('verify', () => verify(client, plan.decisions, appliedNow));
+      verified = await profiler.timedAsync('verify', () => verify(client, plan.decisions, appliedNow));
     } catch (error) {
       // The attaches went out and are on record; an unreadable verification only leaves them `attached`.
       logger.warn({ error: errorToJson(error) }, 'verification read failed; attached VMs are verified by a later run');
     }
     ledger.markVerified(runId, [...verified]);
   }
-  return buildReport({ runId, dryRun: opts.dryRun, plan, applied, verified, catalogChecks, regressions, targets });
+  return { plan, report: buildReport({ runId, dryRun: opts.dryRun, plan, applied, verified, catalogChecks, regressions, targets }) };
 }
 
-async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, runId: number, logger: Logger): Promise<{
+async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates: readonly AttachGate[], runId: number, logger: Logger): Promise<{
   plan: Plan;
   catalogChecks: GroupCheck[];
   regressions: RunReport['regressions'];
   targets: RunReport['targets'];
 }> {
   const { config, client, ledger, now } = deps;
+  const profiler = deps.profiler ?? NO_PROFILER;
   const catalog = await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
   for (const problem of catalog.problems) logger.warn(problem, 'ISO catalog problem');
 
   const selectorTags = [...(config.policy.include?.tags ?? []), ...(config.policy.exclude?.tags ?? [])];
-  const vms = await timedAsync('inventory', () => readInventory(client, { selectorTags, vmUuids: opts.vmUuids }));
+  const vms = await profiler.timedAsync('inventory', () => readInventory(client, { selectorTags, vmUuids: opts.vmUuids }));
   logger.info({ trigger: opts.trigger, dryRun: opts.dryRun, vms: vms.length, targets: catalog.targets }, 'inventory read');
   if (!opts.vmUuids) ledger.setRunFleet(runId, fleetSummary(vms));
 
@@ -134,15 +159,15 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, runId
     now: planAt,
     mismatchedGroups: new Set<string>(),
     windowOpen: isWindowOpen(config.schedule.windows, config.schedule.timezone, now()),
-    gate: opts.gate ?? null,
+    gates,
   };
   // Probe every group that has an attach before the run limit applies: otherwise the slots a mismatched
   // group frees would go to groups nobody probed.
-  const probePlan = timed('plan', planRun, { ...planInput, policy: { ...planInput.policy, maxPerRun: 0 } });
+  const probePlan = profiler.timed('plan', planRun, { ...planInput, policy: { ...planInput.policy, maxPerRun: 0 } });
   const catalogChecks = await checkCatalog(client, attachesOf(probePlan), logger);
   const mismatched = catalogChecks.filter((c) => c.mismatch).map((c) => c.group);
   const plan =
-    mismatched.length > 0 || maxPerRun > 0 ? timed('plan', planRun, { ...planInput, mismatchedGroups: new Set(mismatched) }) : probePlan;
+    mismatched.length > 0 || maxPerRun > 0 ? profiler.timed('plan', planRun, { ...planInput, mismatchedGroups: new Set(mismatched) }) : probePlan;
   return { plan, catalogChecks, regressions, targets: catalog.targets };
 }
 
@@ -183,12 +208,12 @@ function buildReport(r: {
   regressions: RunReport['regressions'];
   targets: RunReport['targets'];
 }): RunReport {
-  const halted = new Set(r.applied?.budgetHalted ?? []);
+  const deferred = r.applied?.deferred;
   const actions: ActionReport[] = r.plan.decisions.map((d) => {
-    const budgetHalted = halted.has(d.vmUuid);
+    const gated = deferred?.get(d.vmUuid);
     const result = r.applied?.results.get(d.vmUuid);
     let outcome: ActionReport['outcome'] = null;
-    if (d.action === 'attach' && !budgetHalted && !r.dryRun) {
+    if (d.action === 'attach' && gated === undefined && !r.dryRun) {
       outcome = !result ? 'not-started' : result.outcome === 'failed' ? 'failed' : r.verified.has(d.vmUuid) ? 'verified' : 'attached';
     }
     return {
@@ -196,8 +221,8 @@ function buildReport(r: {
       vmName: d.vmName,
       current: d.current,
       target: d.target,
-      action: budgetHalted ? 'defer' : d.action,
-      reason: budgetHalted ? 'budget-halted' : d.reason,
+      action: gated ? 'defer' : d.action,
+      reason: gated ?? d.reason,
       outcome,
       error: result?.error ?? null,
     };
@@ -212,7 +237,7 @@ function buildReport(r: {
     succeeded,
     failed,
     halted: r.applied?.halted ?? false,
-    interrupted: (r.applied?.notStarted.length ?? 0) + (r.applied?.abandoned.length ?? 0) > 0,
+    interrupted: (r.applied?.abandoned.length ?? 0) > 0 || r.applied?.stoppedBy === 'shutdown' || r.applied?.stoppedBy === 'lease-lost',
   });
   const mismatches = r.catalogChecks.filter((c) => c.mismatch);
   const message =

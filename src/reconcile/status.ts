@@ -1,6 +1,6 @@
 // The JSON of `gtr status --json` (and the daemon's /api/status): built from the ledger alone.
 import type { Config } from '../config/types.js';
-import { iso } from '../iso-time.js';
+import { iso } from '../time-format.js';
 import type { Ledger } from '../ledger/index.js';
 import { isWindowOpen, nextWindowOpening } from '../plan/window.js';
 import { runSummaryJson } from './history.js';

@@ -1,5 +1,7 @@
-// Which VMs a run may attach, given the open rollouts and policy.mode / policy.isoSoak /
-// rollout.autoStart. Pure: built from facts read before the run, consulted by the planner per VM.
+// The rollout gate (src/reconcile/gates.ts): which VMs a run may attach, given the open rollouts and
+// policy.mode / policy.isoSoak / rollout.autoStart. The decision is pure, over facts read at the start
+// of the run; before each attach starts, apply refreshes the facts inside the write transaction that
+// records the attach, so a `rollout pause|abort` that returned stops the members' attaches.
 //
 // For a VM of agent type T whose catalog target is version V:
 // 1. an open rollout covers T: attach only members of its started waves, only while it is active and
@@ -10,10 +12,10 @@
 // 5. rollout.autoStart: V is not attached outside the rollout that will be started for it;
 // 6. V first seen less than policy.isoSoak ago: defer/iso-soak; else attach.
 import type { AgentType } from '../domain.js';
+import type { AttachGate, GateSubject } from '../reconcile/gates.js';
 import type { RolloutState } from './transitions.js';
 
 export type GateReason = 'not-in-wave' | 'iso-soak';
-export type AttachGate = (vmUuid: string, agentType: AgentType, target: string) => GateReason | null;
 
 export interface GatePolicy {
   mode: 'auto' | 'rollout';
@@ -39,21 +41,52 @@ export interface GateFacts {
 
 export const versionKey = (agentType: string, version: string) => `${agentType}/${version}`;
 
-export function makeGate(policy: GatePolicy, facts: GateFacts): AttachGate {
-  return (vmUuid, agentType, target) => {
-    const rollout = facts.open.find((r) => r.agentTypes.includes(agentType));
-    if (rollout) {
-      const allowed = rollout.state === 'active' && rollout.target === target && rollout.started.has(vmUuid);
-      return allowed ? null : 'not-in-wave';
-    }
-    if (policy.mode === 'rollout') return 'not-in-wave';
-    const key = versionKey(agentType, target);
-    const last = facts.lastRollout.get(key);
-    if (last === 'aborted') return 'not-in-wave';
-    if (last === 'completed') return null;
-    if (policy.autoStart) return 'not-in-wave';
-    // A version not recorded yet is being seen for the first time now.
-    const firstSeen = facts.firstSeen.get(key) ?? facts.now;
-    return facts.now - firstSeen < policy.isoSoakMs ? 'iso-soak' : null;
-  };
+/** The gate's answer for one VM: a defer reason, or null to let it attach. */
+export function gateReason(policy: GatePolicy, facts: GateFacts, s: Pick<GateSubject, 'vmUuid' | 'agentType'> & { target: string }): GateReason | null {
+  const { vmUuid, agentType, target } = s;
+  const rollout = facts.open.find((r) => r.agentTypes.includes(agentType));
+  if (rollout) {
+    const allowed = rollout.state === 'active' && rollout.target === target && rollout.started.has(vmUuid);
+    return allowed ? null : 'not-in-wave';
+  }
+  if (policy.mode === 'rollout') return 'not-in-wave';
+  const key = versionKey(agentType, target);
+  const last = facts.lastRollout.get(key);
+  if (last === 'aborted') return 'not-in-wave';
+  if (last === 'completed') return null;
+  if (policy.autoStart) return 'not-in-wave';
+  // A version not recorded yet is being seen for the first time now.
+  const firstSeen = facts.firstSeen.get(key) ?? facts.now;
+  return facts.now - firstSeen < policy.isoSoakMs ? 'iso-soak' : null;
+}
+
+export interface GateSource {
+  /** Changes whenever an open rollout changes (state, waves) or one opens or closes. */
+  openStamp(): string;
+  /** The facts as stored now. */
+  gateFacts(now: number): GateFacts;
+}
+
+/** The rollout gate over `source`; facts are read at construction and again when the stamp changes. */
+export class RolloutGate implements AttachGate {
+  readonly name = 'rollout';
+  private facts: GateFacts;
+  private stamp: string;
+
+  constructor(private readonly policy: GatePolicy, private readonly source: GateSource, now: number) {
+    this.stamp = source.openStamp();
+    this.facts = source.gateFacts(now);
+  }
+
+  refresh(): void {
+    // One small indexed read per transaction; the full facts only when a rollout command changed them.
+    const stamp = this.source.openStamp();
+    if (stamp === this.stamp) return;
+    this.stamp = stamp;
+    this.facts = this.source.gateFacts(this.facts.now);
+  }
+
+  check(subject: GateSubject): GateReason | null {
+    return subject.target === null ? null : gateReason(this.policy, this.facts, { ...subject, target: subject.target });
+  }
 }

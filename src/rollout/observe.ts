@@ -1,8 +1,8 @@
 // What a reconcile run tells about rollout members: a pure mapping from the run's per-VM decision and
 // outcome to the member's new status. Verified means the VM's current version (the guest's report,
 // else the tag: DESIGN.md 2.5) is at or past the rollout target.
-import { compareVersions, parseVersion } from '../catalog/version.js';
-import type { AgentType } from '../domain.js';
+import { compareVersions, parseVersion } from '../tools-version.js';
+import type { AgentType, Outcome } from '../domain.js';
 import type { MemberStatus } from './waves.js';
 
 /** One VM as a run saw it: the plan's decision joined with the apply outcome. */
@@ -14,7 +14,7 @@ export interface RunObservation {
   reason: string;
   current: string | null;
   target: string | null;
-  outcome: 'verified' | 'attached' | 'failed' | 'not-started' | null;
+  outcome: Outcome | null;
   errorCode: string | null;
 }
 

@@ -3,24 +3,9 @@
 import type { Ledger } from '../ledger/index.js';
 import type { MemberRecord, RolloutDetail, RolloutRecord, WaveRecord } from './records.js';
 import { RolloutStore } from './store.js';
-import { formatLimit } from './wave-spec.js';
+import { formatLimit } from '../config/count-or-percent.js';
 import { errorBudget, failuresOf, MEMBER_STATUSES, type MemberStatus } from './waves.js';
-import { iso } from '../iso-time.js';
-
-
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0';
-  const units: [string, number][] = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]];
-  let rest = ms;
-  let out = '';
-  for (const [unit, size] of units) {
-    if (rest >= size) {
-      out += `${Math.floor(rest / size)}${unit}`;
-      rest %= size;
-    }
-  }
-  return out;
-}
+import { formatDuration, iso } from '../time-format.js';
 
 export function countByStatus(members: readonly MemberRecord[]): Record<MemberStatus, number> & { members: number } {
   const counts = Object.fromEntries(MEMBER_STATUSES.map((s) => [s, 0])) as Record<MemberStatus, number>;

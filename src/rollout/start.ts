@@ -5,7 +5,8 @@ import { GtrError } from '../errors.js';
 import type { AgentType } from '../domain.js';
 import { orderCandidates, placeMembers, type Candidate, type Canaries, type PlacedMember } from './membership.js';
 import type { RolloutStore } from './store.js';
-import { waveSizes, type WaveSize, type WaveStep } from './wave-spec.js';
+import type { WaveStep } from '../config/count-or-percent.js';
+import { waveSizes, type WaveSize } from './wave-spec.js';
 
 export interface StartInput {
   agentTypes: AgentType[];

@@ -1,6 +1,6 @@
 // A realistic, deterministic fleet: platforms, architectures, states, appliance and non-KVM VMs,
 // VMs without CD-ROM, and GuestTools tags that are current, outdated, newer, unparseable or missing.
-import { parseVersion, compareVersions } from '../catalog/version.js';
+import { parseVersion, compareVersions } from '../tools-version.js';
 import { mulberry32, rngUuid, type Rng } from './rng.js';
 import type { FleetOptions, SimVm } from './types.js';
 

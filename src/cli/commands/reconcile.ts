@@ -1,10 +1,12 @@
 // `gtr plan` and `gtr reconcile`: one run of the pipeline, as a dry run or for real.
 import { parseFlags, positiveInt, vmUuids } from '../args.js';
 import type { Context } from '../context.js';
+import { signalGate } from '../../reconcile/gates.js';
 import { withLease } from '../../reconcile/lease.js';
 import { recoverInterruptedRuns } from '../../reconcile/recover.js';
+import { reconcile } from '../../reconcile/run.js';
 import { cliActor } from '../../rollout/actor.js';
-import { reconcileWithRollouts } from '../../rollout/advance.js';
+import { rolloutHook } from '../../rollout/hook.js';
 import { renderRun } from '../render-run.js';
 import { writeReportJson } from '../json-out.js';
 import { progressBar } from '../progress.js';
@@ -53,12 +55,13 @@ export async function runPlanOrReconcile(
     const now = () => Date.now();
     const showProgress = !values.json && process.stderr.isTTY === true && !dryRun;
     const progress = showProgress ? progressBar(process.stderr) : null;
-    const runOnce = (signal?: AbortSignal) =>
-      reconcileWithRollouts(
-        { config: ctx.config, client, ledger, logger: ctx.logger, now },
-        { trigger: 'cli', dryRun, vmUuids: vms, limit, onProgress: progress ?? undefined, signal },
-        cliActor(),
-      );
+    const deps = { config: ctx.config, client, ledger, logger: ctx.logger, now, profiler: ctx.profiler };
+    const runOnce = (leaseLost?: AbortSignal) =>
+      reconcile(deps, {
+        trigger: 'cli', dryRun, vmUuids: vms, limit, onProgress: progress ?? undefined,
+        gates: leaseLost ? [signalGate('lease', 'lease-lost', leaseLost)] : [],
+        hooks: [rolloutHook(deps, cliActor())],
+      });
     const { report, exitCode } = dryRun
       ? await runOnce()
       : await withLease(ledger, { purpose: 'reconcile', now, logger: ctx.logger }, async (leaseLost) => {

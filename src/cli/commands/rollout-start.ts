@@ -12,7 +12,7 @@ import { cliActor } from '../../rollout/actor.js';
 import { compareRaw, isCandidate } from '../../rollout/observe.js';
 import { RolloutStore } from '../../rollout/store.js';
 import { startRollout } from '../../rollout/start.js';
-import { parseLimit, parseWaveSpec, type WaveStep } from '../../rollout/wave-spec.js';
+import { parseLimit, parseWaveSpec, type WaveStep } from '../../config/count-or-percent.js';
 import type { Context } from '../context.js';
 
 const UUID = /^[0-9a-f]{32}$/;
@@ -98,7 +98,7 @@ export async function startFromFleet(ctx: Context, flags: StartFlags, now: numbe
   const vms = await readInventory(ctx.client(), { selectorTags });
   const plan = planRun({
     vms, targets: catalog.targets, history: ctx.ledger().vmStates(), policy: { ...config.policy, maxPerRun: 0 }, now,
-    mismatchedGroups: new Set(), windowOpen: true, gate: null,
+    mismatchedGroups: new Set(), windowOpen: true,
   });
   const facts = new Map(vms.map((v) => [v.uuid, v]));
   const covered = plan.decisions.filter((d) => s.agentTypes.includes(d.agentType));

@@ -3,7 +3,7 @@
 import { GtrError, UsageError } from '../../errors.js';
 import { withLease } from '../../reconcile/lease.js';
 import { cliActor } from '../../rollout/actor.js';
-import { detachPending } from '../../rollout/advance.js';
+import { detachPending } from '../../rollout/hook.js';
 import { rolloutJson } from '../../rollout/report.js';
 import { RolloutStore, type UserAction } from '../../rollout/store.js';
 import { noSuchRollout, TRANSITIONS } from '../../rollout/transitions.js';

@@ -1,54 +1,56 @@
-// A reconcile run with rollouts (DESIGN.md 1 and 7): under the caller's lease, settle pending detaches
-// of aborted rollouts, take due wave steps, run the pipeline with the rollout / ISO-soak gate, then
-// fold what the run saw into the members, let new candidates join, auto-start a rollout for a new ISO
-// version, and take the wave steps that became due. Used by daemon ticks and `gtr reconcile`.
+// Rollouts in the reconcile pass (a PassHook, src/reconcile/hooks.ts). Before a real run: settle
+// pending detaches of aborted rollouts and take due wave steps. During the run: the rollout / ISO-soak
+// gate. After it: fold what the run saw into the members, let new candidates join, auto-start a
+// rollout for a new ISO version, and take the wave steps that became due. All under the run's lease.
 import type { Logger } from 'pino';
 import { errorToJson, ZStackApiError } from '../errors.js';
 import type { Config } from '../config/types.js';
 import { AGENT_TYPES } from '../domain.js';
+import type { Ledger } from '../ledger/index.js';
 import type { Plan } from '../plan/plan.js';
-import { reconcile, type ReconcileDeps, type ReconcileOptions } from '../reconcile/run.js';
+import type { PassHook, RunSeen } from '../reconcile/hooks.js';
 import type { RunReport } from '../reconcile/report.js';
 import { newJobUuid, type ZStackClient } from '../zstack/client.js';
-import { makeGate, versionKey, type AttachGate } from './gate.js';
+import { RolloutGate, versionKey } from './gate.js';
 import { compareRaw, isCandidate, type RunObservation } from './observe.js';
 import { RolloutStore } from './store.js';
 import { startRollout } from './start.js';
 import { isOpen } from './transitions.js';
-import { parseWaveSpec } from './wave-spec.js';
+import { parseWaveSpec } from '../config/count-or-percent.js';
 import { NO_CANARIES } from './membership.js';
-import { startedMembers } from './waves.js';
 
-export async function reconcileWithRollouts(
-  deps: ReconcileDeps,
-  opts: ReconcileOptions,
-  actor: string,
-): Promise<{ report: RunReport; exitCode: number }> {
+export interface RolloutHookDeps {
+  config: Config;
+  client: Pick<ZStackClient, 'detachGuestToolsIso'>;
+  ledger: Ledger;
+  logger: Logger;
+  now: () => number;
+}
+
+export function rolloutHook(deps: RolloutHookDeps, actor: string): PassHook {
   const store = new RolloutStore(deps.ledger);
-  const { logger, now } = deps;
-  if (!opts.dryRun) {
-    await detachPending(store, deps.client, logger, now, actor).catch((error: unknown) =>
-      logger.warn({ error: errorToJson(error) }, 'detaching the ISO from members of aborted rollouts failed; the next run tries again'));
-    for (const r of store.open()) logSteps(logger, r.id, store.advance(r.id, now(), actor));
-  }
-  const runStartedAt = now();
-  let plan: Plan | null = null;
-  const result = await reconcile(deps, { ...opts, gate: buildGate(store, deps.config, runStartedAt), onPlan: (p) => (plan = p) });
-  if (!opts.dryRun && plan) afterRun(store, deps, plan, result.report, { fullFleet: !opts.vmUuids, runStartedAt, actor });
-  return result;
+  const { logger, now, config } = deps;
+  return {
+    name: 'rollout',
+    async beforeRun(at) {
+      await detachPending(store, deps.client, logger, now, actor).catch((error: unknown) =>
+        logger.warn({ error: errorToJson(error) }, 'detaching the ISO from members of aborted rollouts failed; the next run tries again'));
+      for (const r of store.open()) logSteps(logger, r.id, store.advance(r.id, at, actor));
+    },
+    plugIn(at) {
+      const policy = { mode: config.policy.mode, isoSoakMs: config.policy.isoSoakMs, autoStart: config.rollout.autoStart };
+      return { gates: [new RolloutGate(policy, store, at)], observers: [] };
+    },
+    afterRun(seen) {
+      afterRun(store, deps, seen, actor);
+    },
+  };
 }
 
-export function buildGate(store: RolloutStore, config: Config, now: number): AttachGate {
-  const open = store.open().map((r) => ({ agentTypes: r.agentTypes, state: r.state, target: r.target, started: startedMembers(r.waves, r.members) }));
-  return makeGate(
-    { mode: config.policy.mode, isoSoakMs: config.policy.isoSoakMs, autoStart: config.rollout.autoStart },
-    { open, lastRollout: store.lastRolloutByVersion(), firstSeen: store.firstSeen(), now },
-  );
-}
-
-function afterRun(store: RolloutStore, deps: ReconcileDeps, plan: Plan, report: RunReport, run: { fullFleet: boolean; runStartedAt: number; actor: string }): void {
+function afterRun(store: RolloutStore, deps: RolloutHookDeps, run: RunSeen, actor: string): void {
   const { logger, now } = deps;
-  store.noteIsoVersions(report.targets, run.runStartedAt);
+  const { plan, report } = run;
+  store.noteIsoVersions(report.targets, run.startedAt);
   const autoStarting = deps.config.rollout.autoStart && run.fullFleet;
   // The join of plan and report is a map over the whole fleet: only built when a rollout will read it.
   if (!autoStarting && store.open().length === 0) return;
@@ -56,9 +58,9 @@ function afterRun(store: RolloutStore, deps: ReconcileDeps, plan: Plan, report: 
   for (const r of store.open()) {
     const joiners = [...seen.values()].filter((o) => r.agentTypes.includes(o.agentType) && isCandidate(o, r.target));
     store.observe(r.id, seen, joiners, run.fullFleet, now());
-    logSteps(logger, r.id, store.advance(r.id, now(), run.actor));
+    logSteps(logger, r.id, store.advance(r.id, now(), actor));
   }
-  if (autoStarting) autoStart(store, deps.config, seen, now(), run.actor, logger);
+  if (autoStarting) autoStart(store, deps.config, seen, now(), actor, logger);
 }
 
 /** The plan's decisions joined with the run's outcomes (budget-halted attaches are defers). */

@@ -1,0 +1,38 @@
+// Limits given as a VM count or a percentage ("5", "5%"): policy.maxErrors, policy.maxConcurrency,
+// rollout.maxErrors, `--max-errors`, and the cumulative wave sizes of `--waves 1,10%,50%,100%`.
+// The one parser and formatter for them; what a percentage is of is up to the caller.
+import type { Limit } from './types.js';
+
+/** A count (integer >= min) or "N%" (0 < N <= 100; 0 <= N when min is 0); null when neither. */
+export function parseLimit(text: string, min: 0 | 1): Limit | null {
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    return Number.isSafeInteger(n) && n >= min ? { kind: 'count', value: n } : null;
+  }
+  const m = /^(\d+(?:\.\d+)?)%$/.exec(text);
+  if (!m) return null;
+  const pct = Number(m[1]);
+  return pct <= 100 && (min === 0 ? pct >= 0 : pct > 0) ? { kind: 'percent', value: pct } : null;
+}
+
+export function formatLimit(limit: Limit): string {
+  return limit.kind === 'percent' ? `${limit.value}%` : String(limit.value);
+}
+
+export type WaveStep = { spec: string; kind: 'count' | 'percent'; value: number };
+
+const MAX_WAVES = 20;
+
+/** The steps of a wave list like "1,10%,50%,100%", or a message saying what is wrong. */
+export function parseWaveSpec(text: string): WaveStep[] | string {
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.length === 0 || parts.some((p) => p === '')) return 'a comma-separated list like "1,10%,50%,100%"';
+  if (parts.length > MAX_WAVES) return `at most ${MAX_WAVES} waves`;
+  const steps: WaveStep[] = [];
+  for (const part of parts) {
+    const limit = parseLimit(part, 1);
+    if (!limit) return `"${part}" is not a positive VM count or a percentage from 0 (exclusive) to 100`;
+    steps.push({ spec: part, ...limit });
+  }
+  return steps;
+}
