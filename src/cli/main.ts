@@ -9,6 +9,7 @@ import { runRuns } from './commands/runs.js';
 import { runStatus } from './commands/status.js';
 import { runMigrate } from './commands/migrate.js';
 import { runDaemonCommand } from './commands/daemon.js';
+import { runDoctorCommand } from './commands/doctor.js';
 import { runRollout } from './commands/rollout.js';
 import { runSimCommand } from '../sim/cli.js';
 import { VERSION } from '../version.js';
@@ -27,6 +28,7 @@ Commands:
   rollout               staged upgrade rollouts: start, status, list, pause, resume, abort
   daemon                scheduled background service with /healthz and /metrics
   migrate               apply pending database migrations
+  doctor                will this work here? checks config, secrets, ISOs, database, MN, login, clock, unit
   sim                   run the bundled ZStack API simulator (demo, tests, practice)
 
 Configuration: --config FILE, else $GTR_CONFIG, else /etc/guesttools-reconciler/config.json, else defaults.
@@ -45,6 +47,7 @@ const COMMANDS: Record<string, (argv: string[], makeContext: MakeContext, env: N
   migrate: runMigrate,
   rollout: runRollout,
   daemon: (argv, _mk, env) => runDaemonCommand(argv, env),
+  doctor: (argv, _mk, env) => runDoctorCommand(argv, env),
   sim: (argv) => runSimCommand(argv),
 };
 

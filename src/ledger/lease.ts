@@ -61,6 +61,12 @@ export class Lease {
     return row && row.expires_at > now ? toHolder(row) : null;
   }
 
+  /** The last holder recorded, expired or not (gtr doctor); null when nobody ever took it or it was released. */
+  lastHolder(): LeaseHolder | null {
+    const row = this.row();
+    return row ? toHolder(row) : null;
+  }
+
   private row(): LeaseRow | undefined {
     return this.sql
       .get<[], LeaseRow>('SELECT holder, host, pid, purpose, acquired_at, expires_at FROM lease WHERE id = 1')

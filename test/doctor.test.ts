@@ -1,0 +1,218 @@
+// `gtr doctor` end to end: the built CLI as a child process against the simulator, real SQLite files
+// and real file modes. Each failure a user can meet shows up as a failing check with a fix, exit 1;
+// an invalid configuration exits 2; doctor never changes the database, never takes the lease, and
+// never prints a secret.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Ledger } from '../src/ledger/index.js';
+import { startSimulator, type Simulator } from '../src/sim/index.js';
+import { testFleet } from './helpers/fleet.js';
+import { gtr, simConfig, workspace, type CliResult, type Workspace } from './helpers/cli.js';
+
+const PASSWORD = 'Doctor-Secret-77';
+
+interface Check {
+  name: string;
+  status: 'pass' | 'warn' | 'fail' | 'skip';
+  detail: string;
+  fix: string | null;
+}
+
+async function doctorJson(config: string): Promise<{ r: CliResult; ok: boolean; checks: Map<string, Check> }> {
+  const r = await gtr(['doctor', '--config', config, '--json']);
+  assert.ok(r.stdout.trim().startsWith('{'), `expected JSON on stdout, got: ${r.stdout.slice(0, 300)}\nstderr: ${r.stderr.slice(0, 500)}`);
+  const doc = JSON.parse(r.stdout) as { ok: boolean; checks: Check[] };
+  assertNoSecret(r);
+  return { r, ok: doc.ok, checks: new Map(doc.checks.map((c) => [c.name, c])) };
+}
+
+function assertNoSecret(r: CliResult): void {
+  assert.ok(!r.stdout.includes(PASSWORD) && !r.stderr.includes(PASSWORD), 'the password must never be printed');
+}
+
+function statusOf(checks: Map<string, Check>, name: string): string {
+  const c = checks.get(name);
+  assert.ok(c, `check ${name} missing`);
+  return c.status;
+}
+
+/** A TCP port nobody listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('gtr doctor', () => {
+  let sim: Simulator;
+  const workspaces: Workspace[] = [];
+  const newWorkspace = async (...args: Parameters<typeof workspace>) => {
+    const ws = await workspace(...args);
+    workspaces.push(ws);
+    return ws;
+  };
+
+  before(async () => {
+    sim = await startSimulator({ fleet: testFleet(3), password: PASSWORD });
+  });
+  after(async () => {
+    await sim.close();
+    for (const ws of workspaces) ws.cleanup();
+  });
+
+  it('all checks pass on a working setup, and the database is left exactly as it was', async () => {
+    const ws = await newWorkspace();
+    const config = ws.writeConfig(simConfig(ws, sim));
+    const first = await doctorJson(config);
+    assert.equal(first.r.code, 0, first.r.stdout);
+    assert.equal(first.ok, true);
+    assert.match(first.checks.get('database')?.detail ?? '', /does not exist yet/);
+    assert.deepEqual(readdirSync(ws.dir).filter((f) => f.startsWith('state.db')), [], 'doctor created no database');
+
+    const plan = await gtr(['plan', '--config', config]);
+    assert.equal(plan.code, 0, plan.stderr);
+    const before = readFileSync(ws.database);
+    const files = readdirSync(ws.dir).sort();
+    const calls = sim.calls.length;
+    const { r, ok, checks } = await doctorJson(config);
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(ok, true);
+    for (const name of ['config', 'secrets', 'iso-catalog', 'database', 'lease', 'endpoint', 'clock-skew', 'api-version', 'login']) {
+      assert.equal(statusOf(checks, name), 'pass', `${name}: ${checks.get(name)?.detail}`);
+    }
+    assert.match(checks.get('iso-catalog')?.detail ?? '', /3 targets/);
+    assert.match(checks.get('database')?.detail ?? '', /integrity ok/);
+    assert.equal(statusOf(checks, 'tls'), 'skip');
+    assert.equal(statusOf(checks, 'leader'), 'skip');
+    assert.match(checks.get('leader')?.detail ?? '', /not configured/);
+    assert.ok(['skip', 'pass', 'warn'].includes(statusOf(checks, 'systemd')));
+    assert.ok(readFileSync(ws.database).equals(before), 'the database file is unchanged');
+    assert.deepEqual(readdirSync(ws.dir).sort(), files, 'no -wal, -shm or other file appeared');
+    const apis = sim.calls.slice(calls).map((c) => c.api);
+    assert.ok(apis.includes('LogInByAccount') && apis.includes('LogOut'), `logged in and out: ${apis.join(', ')}`);
+    assert.ok(!apis.some((a) => a.startsWith('Attach')), 'attached nothing');
+  });
+
+  it('a wrong password: login fails with its fix, exit 1, the password never printed', async () => {
+    const ws = await newWorkspace();
+    const base = simConfig(ws, sim);
+    const config = ws.writeConfig({ ...base, zstack: { ...(base.zstack as object), password: `${PASSWORD}-wrong` } });
+    const r = await gtr(['doctor', '--config', config]);
+    assert.equal(r.code, 1, r.stdout);
+    assertNoSecret(r);
+    assert.match(r.stdout, /^login\s+fail\s+.*refused/m);
+    assert.match(r.stdout, /To fix:\n(.*\n)*\s+login \(fail\): check zstack.accountName and the password/);
+    assert.match(r.stdout, /^endpoint\s+pass/m);
+  });
+
+  it('an unreachable endpoint: endpoint fails, login is skipped, exit 1', async () => {
+    const ws = await newWorkspace();
+    const config = ws.writeConfig(simConfig(ws, { ...sim, endpoint: `http://127.0.0.1:${await closedPort()}` }));
+    const { r, checks } = await doctorJson(config);
+    assert.equal(r.code, 1);
+    assert.equal(statusOf(checks, 'endpoint'), 'fail');
+    assert.match(checks.get('endpoint')?.detail ?? '', /ECONNREFUSED/);
+    assert.match(checks.get('endpoint')?.fix ?? '', /zstack.endpoint/);
+    assert.equal(statusOf(checks, 'login'), 'skip');
+    assert.equal(statusOf(checks, 'iso-catalog'), 'pass', 'the local checks still run');
+  });
+
+  it('an empty ISO folder fails the catalog check, exit 1', async () => {
+    const ws = await newWorkspace([]);
+    mkdirSync(ws.isoDir);
+    const { r, checks } = await doctorJson(ws.writeConfig(simConfig(ws, sim)));
+    assert.equal(r.code, 1);
+    assert.equal(statusOf(checks, 'iso-catalog'), 'fail');
+    assert.match(checks.get('iso-catalog')?.detail ?? '', /no GuestTools ISO found/);
+    assert.match(checks.get('iso-catalog')?.fix ?? '', /GuestTools-<version>\.iso/);
+  });
+
+  it('a corrupt database file fails the database check, and is left as it was', async () => {
+    const ws = await newWorkspace();
+    const config = ws.writeConfig(simConfig(ws, sim));
+    assert.equal((await gtr(['plan', '--config', config])).code, 0);
+    const damaged = readFileSync(ws.database);
+    damaged.fill(0x41, 100, 4096 * 2); // the schema page and the start of the next
+    writeFileSync(ws.database, damaged);
+    const { r, checks } = await doctorJson(config);
+    assert.equal(r.code, 1);
+    assert.equal(statusOf(checks, 'database'), 'fail');
+    assert.match(checks.get('database')?.detail ?? '', /damaged/);
+    assert.match(checks.get('database')?.fix ?? '', /move .*state\.db aside/);
+    assert.ok(readFileSync(ws.database).equals(damaged));
+  });
+
+  it('a password file readable by others fails the secrets check with the chmod to run', async () => {
+    const ws = await newWorkspace();
+    const passwordFile = join(ws.dir, 'password');
+    writeFileSync(passwordFile, `${PASSWORD}\n`);
+    chmodSync(passwordFile, 0o644);
+    const base = simConfig(ws, sim);
+    const config = ws.writeConfig({ ...base, zstack: { ...(base.zstack as object), password: null, passwordFile } });
+    const { r, checks } = await doctorJson(config);
+    assert.equal(r.code, 1);
+    assert.equal(statusOf(checks, 'secrets'), 'fail');
+    assert.match(checks.get('secrets')?.detail ?? '', /zstack\.passwordFile .* readable by others \(mode 644\)/);
+    assert.equal(checks.get('secrets')?.fix, `chmod 600 ${passwordFile} (or 640 with group gtr)`);
+    assert.equal(statusOf(checks, 'login'), 'pass', 'the password itself works');
+
+    chmodSync(passwordFile, 0o600);
+    const fixed = await doctorJson(config);
+    assert.equal(fixed.r.code, 0);
+    assert.equal(statusOf(fixed.checks, 'secrets'), 'pass');
+    assert.equal(statMode(passwordFile), 0o600);
+  });
+
+  it('an invalid configuration: exit 2, the config check names the key, the rest is skipped', async () => {
+    const ws = await newWorkspace();
+    const config = ws.writeConfig({ ...simConfig(ws, sim), policy: { maxPerHost: -2 } });
+    const { r, ok, checks } = await doctorJson(config);
+    assert.equal(r.code, 2);
+    assert.equal(ok, false);
+    assert.equal(statusOf(checks, 'config'), 'fail');
+    assert.match(checks.get('config')?.detail ?? '', /policy\.maxPerHost/);
+    assert.equal(statusOf(checks, 'login'), 'skip');
+  });
+
+  it('shows the lease holder while another process has the database open, without taking the lease', async () => {
+    const ws = await newWorkspace();
+    const config = ws.writeConfig(simConfig(ws, sim));
+    const ledger = Ledger.open(ws.database);
+    try {
+      const now = Date.now();
+      assert.ok(ledger.acquireLease({ holder: 'test-holder', purpose: 'daemon', ttlMs: 600_000, now }).ok);
+      const { r, checks } = await doctorJson(config);
+      assert.equal(r.code, 0, r.stdout);
+      assert.match(checks.get('lease')?.detail ?? '', new RegExp(`held by daemon \\(pid ${process.pid} on `));
+      assert.match(checks.get('database')?.detail ?? '', /checked in place/);
+      assert.equal(ledger.leaseHolder(Date.now())?.holder, 'test-holder', 'the lease is still ours');
+    } finally {
+      ledger.close();
+    }
+  });
+
+  it('an MN without QueryGuestToolsState and with its clock 20 minutes off: both fail', async () => {
+    const old = await startSimulator({ fleet: testFleet(1), password: PASSWORD, mnVersion: '4.6.10', clockSkewMs: 20 * 60_000 });
+    try {
+      const ws = await newWorkspace();
+      const { r, checks } = await doctorJson(ws.writeConfig(simConfig(ws, old)));
+      assert.equal(r.code, 1);
+      assert.equal(statusOf(checks, 'api-version'), 'fail');
+      assert.match(checks.get('api-version')?.detail ?? '', /no api mapping/);
+      assert.equal(statusOf(checks, 'clock-skew'), 'fail');
+      assert.match(checks.get('clock-skew')?.detail ?? '', /1[12]\d\d s ahead/);
+      assert.match(checks.get('clock-skew')?.fix ?? '', /NTP/);
+    } finally {
+      await old.close();
+    }
+  });
+});
+
+function statMode(file: string): number {
+  return statSync(file).mode & 0o777;
+}
