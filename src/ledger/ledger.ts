@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openDatabase, describeOpenError, type Db } from './db.js';
 import { DbHandle } from './db-handle.js';
+import { Attention, type AttentionRow } from './attention.js';
 import { Decisions } from './decisions.js';
 import { trimDecisions, type DecisionTrim } from './decision-keys.js';
 import { Lease, type AcquireResult } from './lease.js';
@@ -40,6 +41,7 @@ export class Ledger {
   private readonly decisions: Decisions;
   private readonly vms: VmStates;
   private readonly lease: Lease;
+  private readonly attention: Attention;
   private readonly host = os.hostname();
   private readonly pid = process.pid;
 
@@ -50,6 +52,7 @@ export class Ledger {
     this.decisions = new Decisions(sql);
     this.vms = new VmStates(sql);
     this.lease = new Lease(sql);
+    this.attention = new Attention(sql);
   }
 
   /** Opens the database (the folder must exist), sets WAL / FULL / foreign keys / busy timeout, migrates. */
@@ -105,9 +108,10 @@ export class Ledger {
     this.write(() => this.runs.setFleet(runId, fleet));
   }
 
-  lastFleet(): { runId: number; rows: FleetRow[] } | null {
+  /** The newest recorded fleet, with the catalog targets of the run that saw it. */
+  lastFleet(): { runId: number; rows: FleetRow[]; targets: unknown[] } | null {
     const fleet = this.runs.lastFleet();
-    return fleet ? { runId: fleet.runId, rows: fleet.rows.filter(isFleetRow) } : null;
+    return fleet ? { runId: fleet.runId, rows: fleet.rows.filter(isFleetRow), targets: fleet.targets } : null;
   }
 
   finishRun(runId: number, r: { status: RunStatus; counts: Record<string, number>; now: number; message?: string }): void {
@@ -246,6 +250,11 @@ export class Ledger {
       }
       return regressions;
     });
+  }
+
+  /** A page of the VMs that need a person (see src/ledger/attention.ts), and how many there are in all. */
+  needsAttention(now: number, reasons: readonly string[], limit: number, offset: number): { total: number; rows: AttentionRow[] } {
+    return this.attention.page(now, reasons, limit, offset);
   }
 
   vmStates(): Map<string, VmState> {

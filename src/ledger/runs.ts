@@ -53,11 +53,11 @@ export class Runs {
   }
 
   /** The fleet of the newest run that recorded one. */
-  lastFleet(): { runId: number; rows: unknown[] } | null {
+  lastFleet(): { runId: number; rows: unknown[]; targets: unknown[] } | null {
     const row = this.sql
-      .get<[], { id: number; fleet: string }>('SELECT id, fleet FROM runs WHERE fleet IS NOT NULL ORDER BY id DESC LIMIT 1')
+      .get<[], { id: number; fleet: string; targets: string }>('SELECT id, fleet, targets FROM runs WHERE fleet IS NOT NULL ORDER BY id DESC LIMIT 1')
       .get();
-    return row ? { runId: row.id, rows: parseArray(row.fleet) } : null;
+    return row ? { runId: row.id, rows: parseArray(row.fleet), targets: parseArray(row.targets) } : null;
   }
 
   /** Runs still marked 'running' (by this or any other process). */

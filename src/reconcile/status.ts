@@ -3,6 +3,8 @@ import type { Config } from '../config/types.js';
 import { iso } from '../time-format.js';
 import type { Ledger } from '../ledger/index.js';
 import { isWindowOpen, nextWindowOpening } from '../plan/window.js';
+import { needsAttentionJson } from './attention.js';
+import { fleetDistribution } from './distribution.js';
 import { runSummaryJson } from './history.js';
 import { openRolloutsJson } from '../rollout/report.js';
 
@@ -19,6 +21,9 @@ export function statusJson(ledger: Ledger, config: Config, now: number) {
     fleetRunId: fleet?.runId ?? null,
     fleetTotal: fleet ? fleet.rows.reduce((n, r) => n + r.count, 0) : 0,
     fleet: fleet?.rows ?? [],
+    distribution: fleet ? fleetDistribution(fleet.rows, fleet.targets) : [],
     rollouts: openRolloutsJson(ledger, now),
+    // The first page; the status page pages through the rest.
+    needsAttention: needsAttentionJson(ledger, now),
   };
 }

@@ -37,6 +37,8 @@ export async function runStatus(argv: string[], makeContext: (configFile: string
     else {
       out.push(`Fleet (${status.fleetTotal} VMs, as of run #${status.fleetRunId}):`);
       out.push(formatTable(['version', 'platform', 'arch', 'VMs'], status.fleet.map((f) => [f.version === null ? '(no tag)' : f.version === '' ? '(empty tag)' : f.version, f.platform, f.architecture, f.count])));
+      out.push('', 'Against the catalog targets:');
+      out.push(formatTable(['agent type', 'arch', 'target', 'VMs', 'on target', 'older', 'ahead', 'unknown'], status.distribution.map((g) => [g.agentType, g.architecture, g.target ?? '(none)', g.total, g.onTarget, g.older, g.ahead, g.unknown])));
     }
     process.stdout.write(`${out.join('\n')}\n`);
     return 0;
