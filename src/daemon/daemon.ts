@@ -7,20 +7,19 @@ import { scanCatalog } from '../catalog/scan.js';
 import { errorToJson, GtrError } from '../errors.js';
 import { Ledger } from '../ledger/index.js';
 import { createLogger } from '../log.js';
-import { runJson, runsJson } from '../reconcile/history.js';
 import { withLease } from '../reconcile/lease.js';
 import { recoverInterruptedRuns } from '../reconcile/recover.js';
 import { signalGate } from '../reconcile/gates.js';
 import { reconcile } from '../reconcile/run.js';
 import { DAEMON_ACTOR } from '../rollout/actor.js';
 import { rolloutHook } from '../rollout/hook.js';
-import { rolloutsJson } from '../rollout/report.js';
-import { statusJson } from '../reconcile/status.js';
 import type { ZStackClient } from '../zstack/client.js';
 import { clientFromConfig } from '../zstack/from-config.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { startSchedule, type Schedule } from './schedule.js';
 import { createAuthenticator } from './http-auth.js';
+import { renderStatusPage } from './status-page/index.js';
+import { ledgerRoutes } from './status-routes.js';
 import { startStatusServer } from './status-server.js';
 
 /** How long in-flight attaches may take to finish after SIGTERM before their calls are abandoned. */
@@ -76,14 +75,8 @@ export class Daemon {
       daemon.http = await startStatusServer(config.http.listen, {
         health: () => daemon.health(),
         metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
-        status: () => statusJson(daemon.ledger, daemon.config, Date.now()),
-        runs: (limit) => runsJson(daemon.ledger.listRuns(limit)),
-        run: (id) => {
-          const run = daemon.ledger.getRun(id);
-          return run ? runJson(run) : null;
-        },
-        rollouts: () => rolloutsJson(daemon.ledger, Date.now()),
-      }, { auth: httpCredentials ? createAuthenticator(httpCredentials) : null });
+        ...ledgerRoutes(() => daemon.ledger, () => daemon.config),
+      }, { auth: httpCredentials ? createAuthenticator(httpCredentials) : null, pages: renderStatusPage });
     } catch (error) {
       await daemon.client.close();
       daemon.ledger.close();

@@ -5,8 +5,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { GtrError } from '../errors.js';
 import type { Authenticator } from './http-auth.js';
-import type { runJson, runsJson } from '../reconcile/history.js';
+import type { runJson, runPageJson, runsJson } from '../reconcile/history.js';
 import type { statusJson } from '../reconcile/status.js';
+import type { needsAttentionJson } from '../reconcile/attention.js';
 
 export interface Health {
   ok: boolean;
@@ -21,6 +22,10 @@ export interface StatusRoutes {
   /** One run with its stored decisions, null when there is no such run. */
   run(id: number): ReturnType<typeof runJson> | null;
   rollouts?(): unknown;
+  /** One page of a run's decisions for the status page, filtered by action and reason; null: no such run. */
+  runPage(id: number, filter: { action: string | null; reason: string | null }, page: number): ReturnType<typeof runPageJson> | null;
+  /** Page N of the needs-attention list (page 1 is in status()). */
+  attention(page: number): ReturnType<typeof needsAttentionJson>;
 }
 
 /** An HTML page of the status site: null when the path is not one of its pages. */

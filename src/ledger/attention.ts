@@ -1,5 +1,5 @@
 // VMs that need a person, from per-VM state: failures in a row, a quarantine, a regression, or a last
-// stored decision with one of the given reasons; each with its newest decision row (name, error).
+// stored decision with one of the given reasons; each with its newest decision row and newest error.
 // Paged, ordered by VM uuid; read from vm_state first, so the cost follows the VMs listed, not the fleet.
 import type { Statements } from './db.js';
 
@@ -48,8 +48,9 @@ export class Attention {
       .get<[typeof params & { limit: number; offset: number }], Row>(
         `WITH a AS (SELECT vm_uuid, consecutive_failures, quarantine_until, regression FROM vm_state WHERE ${WHERE}
                      ORDER BY vm_uuid LIMIT @limit OFFSET @offset)
-         SELECT a.*, d.run_id, d.vm_name, d.action, d.reason, d.current_version, d.target_version, d.outcome, d.error_code, d.error_description
+         SELECT a.*, d.run_id, d.vm_name, d.action, d.reason, d.current_version, d.target_version, d.outcome, e.error_code, e.error_description
            FROM a LEFT JOIN decisions d ON d.id = (SELECT id FROM decisions WHERE vm_uuid = a.vm_uuid ORDER BY run_id DESC LIMIT 1)
+           LEFT JOIN decisions e ON e.id = (SELECT id FROM decisions WHERE vm_uuid = a.vm_uuid AND error_code IS NOT NULL ORDER BY run_id DESC LIMIT 1)
           ORDER BY a.vm_uuid`,
       )
       .all({ ...params, limit, offset });

@@ -130,6 +130,14 @@ export class Ledger {
     });
   }
 
+  /** A run with one page of its stored decisions (see Decisions.pageForRun); null when there is no such run. */
+  getRunPage(id: number, filter: { action: string | null; reason: string | null }, limit: number, offset: number) {
+    return this.handle.read(() => {
+      const run = this.runs.get(id);
+      return run ? { ...run, ...this.decisions.pageForRun(id, filter, limit, offset) } : null;
+    });
+  }
+
   lastRun(): RunRecord | null {
     return this.runs.last();
   }

@@ -10,7 +10,24 @@ export function runsJson(runs: readonly RunRecord[]) {
   return { runs: runs.map(runSummaryJson) };
 }
 
-export function runJson(run: RunRecord & { actions: ActionRecord[] }) {
+function actionJson(a: ActionRecord) {
+  return {
+    vmUuid: a.vmUuid,
+    vmName: a.vmName,
+    current: a.current,
+    target: a.target,
+    action: a.action,
+    reason: a.reason,
+    outcome: a.outcome,
+    jobUuid: a.jobUuid,
+    error: a.error,
+    startedAt: a.startedAt,
+    finishedAt: a.finishedAt,
+  };
+}
+
+/** The run without its decisions; `stored` tallies the decisions it stored (one per row, or with `n`). */
+function runHeadJson(run: RunRecord, stored: readonly { action: string; reason: string; n?: number }[]) {
   return {
     ...runSummaryJson(run),
     runId: run.id,
@@ -19,19 +36,15 @@ export function runJson(run: RunRecord & { actions: ActionRecord[] }) {
     message: run.message,
     // Not listed in actions: steady-state decisions (e.g. skip/up-to-date), stored as counts only, and
     // decisions unchanged since the VM's last stored one (listed in an earlier run).
-    ...unlistedDecisions(run.counts, run.actions),
-    actions: run.actions.map((a) => ({
-      vmUuid: a.vmUuid,
-      vmName: a.vmName,
-      current: a.current,
-      target: a.target,
-      action: a.action,
-      reason: a.reason,
-      outcome: a.outcome,
-      jobUuid: a.jobUuid,
-      error: a.error,
-      startedAt: a.startedAt,
-      finishedAt: a.finishedAt,
-    })),
+    ...unlistedDecisions(run.counts, stored),
   };
+}
+
+export function runJson(run: RunRecord & { actions: ActionRecord[] }) {
+  return { ...runHeadJson(run, run.actions), actions: run.actions.map(actionJson) };
+}
+
+/** One page of a run's stored decisions (the status page's /runs/ID): `total` of the filter, `kinds` of the run. */
+export function runPageJson(run: RunRecord & { kinds: { action: string; reason: string; n: number }[]; total: number; rows: ActionRecord[] }, page: number, pageSize: number) {
+  return { ...runHeadJson(run, run.kinds), kinds: run.kinds, total: run.total, page, pageSize, actions: run.rows.map(actionJson) };
 }

@@ -52,12 +52,12 @@ export interface Unlisted {
   unchanged: Record<string, number>;
 }
 
-/** Per `action/reason`: how many decisions of a run are in its counts but have no row (for `runs show`). */
-export function unlistedDecisions(counts: Readonly<Record<string, number>>, stored: readonly { action: string; reason: string }[]): Unlisted {
+/** Per `action/reason`: how many decisions of a run are in its counts but have no row (for `runs show`); `n` tallies several rows. */
+export function unlistedDecisions(counts: Readonly<Record<string, number>>, stored: readonly { action: string; reason: string; n?: number }[]): Unlisted {
   const rows = new Map<string, number>();
   for (const d of stored) {
     const key = `${d.action}/${d.reason}`;
-    rows.set(key, (rows.get(key) ?? 0) + 1);
+    rows.set(key, (rows.get(key) ?? 0) + (d.n ?? 1));
   }
   const out: Unlisted = { countedOnly: {}, unchanged: {} };
   for (const [key, n] of Object.entries(counts)) {
