@@ -107,7 +107,7 @@ describe('gtr rollout', () => {
       assert.deepEqual(done.transitions.filter((t) => t.event.startsWith('wave-start')).length, 3);
       assert.equal(done.transitions.at(-1)?.event, 'complete');
       const human = await s.rollout(['status', String(started.id)]);
-      assert.match(human.stdout, /wave\s+size\s+state\s+members\s+attached\s+verified\s+failed/);
+      assert.match(human.stdout, /wave\s+size\s+state\s+members\s+attached\s+verified\s+unconfirmed\s+failed/);
       const list = await s.rollout(['list']);
       assert.match(list.stdout, new RegExp(`^\\s*${started.id}\\s+completed\\s+WindowsOnKvm,LinuxOnKvm\\s+1\\.2\\.0`, 'm'));
     });

@@ -6,7 +6,7 @@ import { waveSizes } from '../src/rollout/wave-spec.js';
 import { parseWaveSpec, parseLimit, type WaveStep } from '../src/config/count-or-percent.js';
 import { orderCandidates, placeMembers, stableKey, type Candidate } from '../src/rollout/membership.js';
 import { allowedFrom, nextState, refusedTransition, TRANSITIONS, ROLLOUT_STATES } from '../src/rollout/transitions.js';
-import { progress, startedMembers, type MemberStatus, type ProgressInput } from '../src/rollout/waves.js';
+import { progress, startedMembers, type MemberStatus, type ProgressInput, type WaveView } from '../src/rollout/waves.js';
 import { isCandidate, observeMember, type RunObservation } from '../src/rollout/observe.js';
 import { gateReason, type GateFacts, type GatePolicy } from '../src/rollout/gate.js';
 
@@ -62,7 +62,7 @@ describe('wave specs', () => {
 });
 
 describe('membership', () => {
-  const cand = (uuid: string, patch: Partial<Candidate> = {}): Candidate => ({ uuid, name: `vm-${uuid.slice(-2)}`, agentType: 'LinuxOnKvm', clusterUuid: 'c1', tags: [], ...patch });
+  const cand = (uuid: string, patch: Partial<Candidate> = {}): Candidate => ({ uuid, name: `vm-${uuid.slice(-2)}`, agentType: 'LinuxOnKvm', architecture: 'x86_64', target: '1.2.0', clusterUuid: 'c1', tags: [], ...patch });
   const uuids = Array.from({ length: 12 }, (_, i) => (i + 1).toString(16).padStart(32, '0'));
   const byHash = [...uuids].sort((a, b) => (stableKey(a) < stableKey(b) ? -1 : 1));
 
@@ -125,23 +125,21 @@ describe('state machine', () => {
 
 describe('wave progression', () => {
   const MIN = 60_000;
+  const wave = (number: number, startedAt: number | null, patch: Partial<WaveView> = {}): WaveView =>
+    ({ number, startedAt, completedAt: null, soakUntil: null, errorsAcknowledged: 0, ...patch });
   const base = (patch: Partial<ProgressInput>): ProgressInput => ({
     state: 'active',
-    waves: [
-      { number: 1, startedAt: 0, completedAt: null, soakUntil: null },
-      { number: 2, startedAt: null, completedAt: null, soakUntil: null },
-    ],
+    waves: [wave(1, 0), wave(2, null)],
     members: [],
     soakMs: 10 * MIN,
     waveTimeoutMs: 60 * MIN,
     maxErrors: { kind: 'count', value: 1 },
-    errorsAcknowledged: 0,
     now: MIN,
     ...patch,
   });
   const members = (w1: MemberStatus[], w2: MemberStatus[] = ['pending', 'pending']) => [
-    ...w1.map((status, i) => ({ vmUuid: `a${i}`, wave: 1, status })),
-    ...w2.map((status, i) => ({ vmUuid: `b${i}`, wave: 2, status })),
+    ...w1.map((status, i) => ({ vmUuid: `a${i}`, wave: 1, status, reason: null as string | null, target: '1.2.0' })),
+    ...w2.map((status, i) => ({ vmUuid: `b${i}`, wave: 2, status, reason: null as string | null, target: '1.2.0' })),
   ];
   const kinds = (input: ProgressInput) => progress(input).map((s) => s.kind);
 
@@ -152,24 +150,32 @@ describe('wave progression', () => {
     { name: 'zero soak: the next wave starts at once', input: base({ soakMs: 0, members: members(['verified']) }), want: ['complete-wave', 'start-wave'] },
     {
       name: 'soak not over: wait',
-      input: base({ waves: [{ number: 1, startedAt: 0, completedAt: MIN, soakUntil: 11 * MIN }, { number: 2, startedAt: null, completedAt: null, soakUntil: null }], members: members(['verified']), now: 5 * MIN }),
+      input: base({ waves: [wave(1, 0, { completedAt: MIN, soakUntil: 11 * MIN }), wave(2, null)], members: members(['verified']), now: 5 * MIN }),
       want: [],
     },
     {
       name: 'soak over: next wave starts',
-      input: base({ waves: [{ number: 1, startedAt: 0, completedAt: MIN, soakUntil: 11 * MIN }, { number: 2, startedAt: null, completedAt: null, soakUntil: null }], members: members(['verified']), now: 11 * MIN }),
+      input: base({ waves: [wave(1, 0, { completedAt: MIN, soakUntil: 11 * MIN }), wave(2, null)], members: members(['verified']), now: 11 * MIN }),
       want: ['start-wave'],
     },
     {
       name: 'last wave done: rollout completes',
-      input: base({ waves: [{ number: 1, startedAt: 0, completedAt: MIN, soakUntil: MIN }, { number: 2, startedAt: MIN, completedAt: null, soakUntil: null }], members: members(['verified'], ['verified', 'skipped']) }),
+      input: base({ waves: [wave(1, 0, { completedAt: MIN, soakUntil: MIN }), wave(2, MIN)], members: members(['verified'], ['verified', 'skipped']) }),
       want: ['complete-wave', 'complete-rollout'],
     },
     { name: 'wave timeout: unfinished members fail, within budget the wave completes', input: base({ members: members(['verified', 'attached']), now: 60 * MIN }), want: ['time-out', 'complete-wave'] },
     { name: 'wave timeout beyond the budget pauses', input: base({ members: members(['attached', 'pending']), now: 61 * MIN }), want: ['time-out', 'pause'] },
     { name: 'failures above max-errors pause', input: base({ members: members(['failed', 'failed']) }), want: ['pause'] },
-    { name: 'failures acknowledged by a resume do not pause again', input: base({ members: members(['failed', 'failed']), errorsAcknowledged: 2 }), want: ['complete-wave'] },
-    { name: 'percent budget rounds down over all members', input: base({ maxErrors: { kind: 'percent', value: 50 }, members: members(['failed', 'verified'], ['pending', 'pending']) }), want: ['complete-wave'] },
+    { name: 'failures acknowledged by a resume do not pause again', input: base({ members: members(['failed', 'failed']), waves: [wave(1, 0, { errorsAcknowledged: 2 }), wave(2, null)] }), want: ['complete-wave'] },
+    { name: 'percent budget rounds down over the wave own members', input: base({ maxErrors: { kind: 'percent', value: 50 }, members: members(['failed', 'verified'], ['pending', 'pending']) }), want: ['complete-wave'] },
+    { name: 'the default 5% of a one-member canary wave is 0: one failed canary pauses', input: base({ maxErrors: { kind: 'percent', value: 5 }, members: members(['failed'], Array(99).fill('pending')) }), want: ['pause'] },
+    { name: 'failures of an earlier wave do not count against the current one', input: base({ waves: [wave(1, 0, { completedAt: 0, soakUntil: 0 }), wave(2, 0)], members: members(['failed', 'failed'], ['verified', 'attached']) }), want: [] },
+    { name: 'unconfirmed members are done', input: base({ members: members(['unconfirmed', 'verified']) }), want: ['complete-wave'] },
+    {
+      name: 'wave timeout: stopped members move to the last wave instead of failing',
+      input: base({ members: [{ vmUuid: 'a0', wave: 1, status: 'pending', reason: 'not-running', target: '1.2.0' }, ...members(['verified'], [])], now: 60 * MIN }),
+      want: ['time-out', 'complete-wave'],
+    },
     { name: 'paused: nothing', input: base({ state: 'paused', members: members(['verified']) }), want: [] },
     { name: 'completed: nothing', input: base({ state: 'completed', members: members(['verified']) }), want: [] },
   ];
@@ -177,13 +183,13 @@ describe('wave progression', () => {
 
   it('started members are those of started waves', () => {
     const m = members(['pending'], ['pending']);
-    assert.deepEqual([...startedMembers(base({}).waves, m)], ['a0']);
+    assert.deepEqual([...startedMembers(base({}).waves, m)], [['a0', '1.2.0']]);
   });
 });
 
 describe('member observation', () => {
   const obs = (patch: Partial<RunObservation>): RunObservation => ({
-    vmUuid: 'a', vmName: 'vm-a', agentType: 'LinuxOnKvm', action: 'defer', reason: 'not-in-wave', current: '1.0.0', target: '1.2.0', outcome: null, errorCode: null, ...patch,
+    vmUuid: 'a', vmName: 'vm-a', agentType: 'LinuxOnKvm', architecture: 'x86_64', guestAgent: true, action: 'defer', reason: 'not-in-wave', current: '1.0.0', target: '1.2.0', outcome: null, errorCode: null, ...patch,
   });
   const cases: { name: string; from: MemberStatus; o: RunObservation | undefined; full?: boolean; want: string | null }[] = [
     { name: 'attach verified in the run', from: 'pending', o: obs({ action: 'attach', outcome: 'verified' }), want: 'verified' },
@@ -199,19 +205,22 @@ describe('member observation', () => {
     { name: 'gone from a full run', from: 'pending', o: undefined, full: true, want: 'skipped/gone' },
     { name: 'not seen by a --vm run', from: 'pending', o: undefined, full: false, want: null },
     { name: 'verified stays verified', from: 'verified', o: obs({ action: 'attach', outcome: 'failed' }), want: null },
+    { name: 'attached without a guest agent: unconfirmed', from: 'pending', o: obs({ action: 'attach', outcome: 'attached', guestAgent: false }), want: 'unconfirmed' },
+    { name: 'unconfirmed becomes verified when the version shows', from: 'unconfirmed', o: obs({ action: 'skip', reason: 'up-to-date', current: '1.2.0' }), want: 'verified' },
+    { name: 'a stopped pending member is noted', from: 'pending', o: obs({ reason: 'not-running' }), want: 'pending/not-running' },
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const got = observeMember(c.from, '1.2.0', c.o, c.full ?? true);
+      const got = observeMember({ status: c.from, target: '1.2.0', reason: null }, c.o, c.full ?? true);
       assert.equal(got === null ? null : got.reason ? `${got.status}/${got.reason}` : got.status, c.want);
     });
   }
-  it('candidates are out-of-date, eligible VMs for the target', () => {
-    assert.equal(isCandidate(obs({}), '1.2.0'), true);
-    assert.equal(isCandidate(obs({ action: 'attach', reason: 'outdated' }), '1.2.0'), true);
-    assert.equal(isCandidate(obs({}), '1.3.0'), false);
-    assert.equal(isCandidate(obs({ reason: 'not-running' }), '1.2.0'), false);
-    assert.equal(isCandidate(obs({ action: 'skip', reason: 'up-to-date' }), '1.2.0'), false);
+  it('candidates are out-of-date, eligible VMs with a target', () => {
+    assert.equal(isCandidate(obs({})), true);
+    assert.equal(isCandidate(obs({ action: 'attach', reason: 'outdated' })), true);
+    assert.equal(isCandidate(obs({ target: null })), false);
+    assert.equal(isCandidate(obs({ reason: 'not-running' })), false);
+    assert.equal(isCandidate(obs({ action: 'skip', reason: 'up-to-date' })), false);
   });
 });
 
@@ -219,7 +228,7 @@ describe('attach gate', () => {
   const HOUR = 3_600_000;
   const policy = (p: Partial<GatePolicy> = {}): GatePolicy => ({ mode: 'auto', isoSoakMs: 0, autoStart: false, ...p });
   const facts = (f: Partial<GateFacts> = {}): GateFacts => ({ open: [], lastRollout: new Map(), firstSeen: new Map(), now: 10 * HOUR, ...f });
-  const rollout = (state: 'active' | 'paused', started: string[]) => ({ agentTypes: ['WindowsOnKvm' as const], state, target: '1.2.0', started: new Set(started) });
+  const rollout = (state: 'active' | 'paused', started: string[]) => ({ id: 1, agentTypes: ['WindowsOnKvm' as const], state, started: new Map(started.map((vm) => [vm, '1.2.0'])) });
   const cases: { name: string; p?: Partial<GatePolicy>; f?: Partial<GateFacts>; vm?: string; agent?: 'WindowsOnKvm' | 'LinuxOnKvm'; target?: string; want: string | null }[] = [
     { name: 'auto mode, no rollout: attach', want: null },
     { name: 'rollout mode, no rollout: wait', p: { mode: 'rollout' }, want: 'not-in-wave' },

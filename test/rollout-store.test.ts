@@ -27,13 +27,15 @@ afterEach(() => {
 
 const uuid = (n: number) => n.toString(16).padStart(32, '0');
 const obs = (n: number, patch: Partial<RunObservation> = {}): RunObservation => ({
-  vmUuid: uuid(n), vmName: `vm-${n}`, agentType: 'LinuxOnKvm', action: 'defer', reason: 'not-in-wave', current: '1.0.0', target: '1.2.0', outcome: null, errorCode: null, ...patch,
+  vmUuid: uuid(n), vmName: `vm-${n}`, agentType: 'LinuxOnKvm', architecture: 'x86_64', guestAgent: true, action: 'defer', reason: 'not-in-wave', current: '1.0.0', target: '1.2.0', outcome: null, errorCode: null, ...patch,
 });
 
 function start(count: number, spec = '1,100%', agentTypes: ('LinuxOnKvm' | 'WindowsOnKvm')[] = ['LinuxOnKvm']) {
   return startRollout(store, {
-    agentTypes, target: '1.2.0',
-    candidates: Array.from({ length: count }, (_, i) => ({ uuid: uuid(i + 1), name: `vm-${i + 1}`, agentType: 'LinuxOnKvm' as const, clusterUuid: null, tags: [] })),
+    agentTypes,
+    candidates: Array.from({ length: count }, (_, i) => ({
+      uuid: uuid(i + 1), name: `vm-${i + 1}`, agentType: 'LinuxOnKvm' as const, architecture: 'x86_64', target: '1.2.0', clusterUuid: null, tags: [],
+    })),
     canaries: { vms: [], clusters: [], tags: [] }, wavesSpec: spec, steps: parseWaveSpec(spec) as WaveStep[],
     soakMs: 0, waveTimeoutMs: 3_600_000, maxErrors: { kind: 'count', value: 0 }, who: 'alice@mn1', why: 'test', now: 1000,
   });

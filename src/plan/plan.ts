@@ -54,6 +54,8 @@ export interface Decision {
   group: string;
   /** Extra facts worth telling the operator (several tags, which ISO). */
   message: string | null;
+  /** The guest reports its tools (QueryGuestToolsState), so an install can be confirmed. */
+  guestAgent: boolean;
 }
 
 export interface Plan {
@@ -121,6 +123,7 @@ function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Dec
     hostUuid: vm.hostUuid,
     group,
     message: current.note,
+    guestAgent: vm.reportedVersion !== null,
     action,
     reason,
   });

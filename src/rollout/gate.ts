@@ -5,14 +5,14 @@
 //
 // For a VM of agent type T whose catalog target is version V:
 // 1. an open rollout covers T: attach only members of its started waves, only while it is active and
-//    only for its target (otherwise defer/not-in-wave);
+//    only for the member's group target (otherwise defer/not-in-wave);
 // 2. policy.mode 'rollout': attach only through rollouts (defer/not-in-wave);
 // 3. the last rollout of (T, V) was aborted: held until a new rollout targets V (defer/not-in-wave);
 // 4. the last rollout of (T, V) completed: attach;
 // 5. rollout.autoStart: V is not attached outside the rollout that will be started for it;
 // 6. V first seen less than policy.isoSoak ago: defer/iso-soak; else attach.
 import type { AgentType } from '../domain.js';
-import type { AttachGate, GateSubject } from '../reconcile/gates.js';
+import type { AttachGate, AttachObserver, GateSubject } from '../reconcile/gates.js';
 import type { RolloutState } from './transitions.js';
 
 export type GateReason = 'not-in-wave' | 'iso-soak';
@@ -24,10 +24,11 @@ export interface GatePolicy {
 }
 
 export interface OpenRollout {
+  id: number;
   agentTypes: readonly AgentType[];
   state: RolloutState;
-  target: string;
-  started: ReadonlySet<string>;
+  /** Members of started waves -> their group's target. */
+  started: ReadonlyMap<string, string>;
 }
 
 export interface GateFacts {
@@ -46,7 +47,7 @@ export function gateReason(policy: GatePolicy, facts: GateFacts, s: Pick<GateSub
   const { vmUuid, agentType, target } = s;
   const rollout = facts.open.find((r) => r.agentTypes.includes(agentType));
   if (rollout) {
-    const allowed = rollout.state === 'active' && rollout.target === target && rollout.started.has(vmUuid);
+    const allowed = rollout.state === 'active' && rollout.started.get(vmUuid) === target;
     return allowed ? null : 'not-in-wave';
   }
   if (policy.mode === 'rollout') return 'not-in-wave';
@@ -65,15 +66,21 @@ export interface GateSource {
   openStamp(): string;
   /** The facts as stored now. */
   gateFacts(now: number): GateFacts;
+  /** Records a member's failed attach; pauses the rollout when its wave's error budget is exceeded. */
+  memberFailed(rolloutId: number, vmUuid: string, reason: string, now: number, who: string): void;
 }
 
-/** The rollout gate over `source`; facts are read at construction and again when the stamp changes. */
-export class RolloutGate implements AttachGate {
+/**
+ * The rollout gate over `source`; facts are read at construction and again when the stamp changes.
+ * Also an observer: a member's failed attach is recorded at once (in the transaction of its outcome),
+ * so a wave's exceeded error budget pauses the rollout before any other member's attach starts.
+ */
+export class RolloutGate implements AttachGate, AttachObserver {
   readonly name = 'rollout';
   private facts: GateFacts;
   private stamp: string;
 
-  constructor(private readonly policy: GatePolicy, private readonly source: GateSource, now: number) {
+  constructor(private readonly policy: GatePolicy, private readonly source: GateSource, now: number, private readonly actor: string) {
     this.stamp = source.openStamp();
     this.facts = source.gateFacts(now);
   }
@@ -88,5 +95,11 @@ export class RolloutGate implements AttachGate {
 
   check(subject: GateSubject): GateReason | null {
     return subject.target === null ? null : gateReason(this.policy, this.facts, { ...subject, target: subject.target });
+  }
+
+  onOutcome(subject: GateSubject, outcome: { failed: boolean; errorCode: string | null }, now: number): void {
+    if (!outcome.failed) return;
+    const rollout = this.facts.open.find((r) => r.started.has(subject.vmUuid));
+    if (rollout) this.source.memberFailed(rollout.id, subject.vmUuid, outcome.errorCode ?? 'attach-failed', now, this.actor);
   }
 }

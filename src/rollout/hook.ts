@@ -39,7 +39,8 @@ export function rolloutHook(deps: RolloutHookDeps, actor: string): PassHook {
     },
     plugIn(at) {
       const policy = { mode: config.policy.mode, isoSoakMs: config.policy.isoSoakMs, autoStart: config.rollout.autoStart };
-      return { gates: [new RolloutGate(policy, store, at)], observers: [] };
+      const gate = new RolloutGate(policy, store, at, actor);
+      return { gates: [gate], observers: [gate] };
     },
     afterRun(seen) {
       afterRun(store, deps, seen, actor);
@@ -56,7 +57,7 @@ function afterRun(store: RolloutStore, deps: RolloutHookDeps, run: RunSeen, acto
   if (!autoStarting && store.open().length === 0) return;
   const seen = observations(plan, report);
   for (const r of store.open()) {
-    const joiners = [...seen.values()].filter((o) => r.agentTypes.includes(o.agentType) && isCandidate(o, r.target));
+    const joiners = [...seen.values()].filter((o) => r.agentTypes.includes(o.agentType) && isCandidate(o));
     store.observe(r.id, seen, joiners, run.fullFleet, now());
     logSteps(logger, r.id, store.advance(r.id, now(), actor));
   }
@@ -73,6 +74,8 @@ export function observations(plan: Plan, report: RunReport): Map<string, RunObse
       vmUuid: d.vmUuid,
       vmName: d.vmName,
       agentType: d.agentType,
+      architecture: d.architecture,
+      guestAgent: d.guestAgent,
       action: a?.action ?? d.action,
       reason: a?.reason ?? d.reason,
       current: d.current,
@@ -84,7 +87,7 @@ export function observations(plan: Plan, report: RunReport): Map<string, RunObse
   return seen;
 }
 
-/** rollout.autoStart: a rollout per agent type for the highest target version never rolled out. */
+/** rollout.autoStart: a rollout per agent type over its groups whose catalog target was never rolled out. */
 function autoStart(store: RolloutStore, config: Config, seen: ReadonlyMap<string, RunObservation>, now: number, who: string, logger: Logger): void {
   const openTypes = new Set(store.open().flatMap((r) => (isOpen(r.state) ? r.agentTypes : [])));
   const last = store.lastRolloutByVersion();
@@ -92,18 +95,17 @@ function autoStart(store: RolloutStore, config: Config, seen: ReadonlyMap<string
   if (typeof steps === 'string') return;
   for (const agentType of AGENT_TYPES) {
     if (openTypes.has(agentType)) continue;
-    const fresh = [...seen.values()].filter((o) => o.agentType === agentType && o.target !== null && !last.has(versionKey(agentType, o.target)));
-    const versions = [...new Set(fresh.map((o) => o.target as string))].sort((a, b) => compareRaw(b, a));
-    const target = versions[0];
-    if (target === undefined) continue;
-    const candidates = fresh.filter((o) => isCandidate(o, target)).map((o) => ({ uuid: o.vmUuid, name: o.vmName, agentType, clusterUuid: null, tags: [] }));
+    const candidates = [...seen.values()]
+      .filter((o) => o.agentType === agentType && o.target !== null && !last.has(versionKey(agentType, o.target)) && isCandidate(o))
+      .map((o) => ({ uuid: o.vmUuid, name: o.vmName, agentType, architecture: o.architecture, target: o.target as string, clusterUuid: null, tags: [] }));
     if (candidates.length === 0) continue;
+    const versions = [...new Set(candidates.map((c) => c.target))].sort(compareRaw).join(', ');
     const started = startRollout(store, {
-      agentTypes: [agentType], target, candidates, canaries: NO_CANARIES, wavesSpec: config.rollout.waves, steps,
+      agentTypes: [agentType], candidates, canaries: NO_CANARIES, wavesSpec: config.rollout.waves, steps,
       soakMs: config.rollout.soakMs, waveTimeoutMs: config.rollout.waveTimeoutMs, maxErrors: config.rollout.maxErrors,
-      who, why: `rollout.autoStart: new ISO version ${target} for ${agentType}`, now,
+      who, why: `rollout.autoStart: new ISO version ${versions} for ${agentType}`, now,
     });
-    logger.info({ rolloutId: started.id, agentType, target, members: started.members.length, waves: started.waves.length }, 'rollout started automatically');
+    logger.info({ rolloutId: started.id, agentType, targets: started.targets, members: started.members.length, waves: started.waves.length }, 'rollout started automatically');
   }
 }
 

@@ -9,6 +9,9 @@ export interface Candidate {
   uuid: string;
   name: string;
   agentType: AgentType;
+  architecture: string;
+  /** The catalog target of the VM's group. */
+  target: string;
   clusterUuid: string | null;
   /** Tags of the VM that canary selectors may name. */
   tags: readonly string[];
@@ -24,6 +27,8 @@ export interface PlacedMember {
   uuid: string;
   name: string;
   agentType: AgentType;
+  architecture: string;
+  target: string;
   canary: boolean;
   /** 0-based order in the rollout. */
   position: number;
@@ -58,7 +63,7 @@ export function placeMembers(ordered: readonly (Candidate & { canary: boolean })
   let w = 0;
   ordered.forEach((c, position) => {
     while (w < waves.length - 1 && position >= waves[w].cumulative) w++;
-    placed.push({ uuid: c.uuid, name: c.name, agentType: c.agentType, canary: c.canary, position, wave: waves[w].number });
+    placed.push({ uuid: c.uuid, name: c.name, agentType: c.agentType, architecture: c.architecture, target: c.target, canary: c.canary, position, wave: waves[w].number });
   });
   return placed;
 }

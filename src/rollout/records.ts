@@ -1,4 +1,4 @@
-// Rollout records as stored (migrations/0003_rollouts.sql) and read back: row shapes and their
+// Rollout records as stored (migrations/0003_rollouts.sql, 0006_rollout_groups.sql) and read back: row shapes and their
 // mapping to typed records. Times are epoch milliseconds.
 import type { Limit } from '../config/types.js';
 import { AGENT_TYPES, type AgentType } from '../domain.js';
@@ -11,6 +11,7 @@ import { parseJson } from '../ledger/runs.js';
 export interface RolloutRecord {
   id: number;
   agentTypes: AgentType[];
+  /** The group targets as one text: '1.2.0' when all agree, else e.g. 'WindowsOnKvm 1.10.0, LinuxOnKvm 4.10.0'. */
   target: string;
   state: RolloutState;
   stateReason: string | null;
@@ -34,12 +35,24 @@ export interface WaveRecord {
   completedAt: number | null;
   soakUntil: number | null;
   timedOut: boolean;
+  /** Failures of this wave accepted by the last resume after an error-budget pause. */
+  errorsAcknowledged: number;
+}
+
+/** The catalog target of one (agent type, VM architecture) group of a rollout; '*': any architecture. */
+export interface GroupTarget {
+  agentType: AgentType;
+  architecture: string;
+  version: string;
 }
 
 export interface MemberRecord {
   vmUuid: string;
   vmName: string;
   agentType: AgentType;
+  /** The member's group: its architecture ('*' for members from before 0006) and catalog target. */
+  architecture: string;
+  target: string;
   wave: number;
   position: number;
   canary: boolean;
@@ -64,6 +77,7 @@ export interface TransitionRecord {
 }
 
 export interface RolloutDetail extends RolloutRecord {
+  targets: GroupTarget[];
   waves: WaveRecord[];
   members: MemberRecord[];
   transitions: TransitionRecord[];
@@ -95,12 +109,21 @@ export interface WaveRow {
   completed_at: number | null;
   soak_until: number | null;
   timed_out: number;
+  errors_acknowledged: number;
+}
+
+export interface TargetRow {
+  agent_type: string;
+  architecture: string;
+  version: string;
 }
 
 export interface MemberRow {
   vm_uuid: string;
   vm_name: string;
   agent_type: string;
+  architecture: string;
+  target: string;
   wave: number;
   position: number;
   canary: number;
@@ -158,7 +181,12 @@ export function waveOf(w: WaveRow): WaveRecord {
     completedAt: w.completed_at,
     soakUntil: w.soak_until,
     timedOut: w.timed_out === 1,
+    errorsAcknowledged: w.errors_acknowledged,
   };
+}
+
+export function targetOf(t: TargetRow): GroupTarget {
+  return { agentType: isAgentType(t.agent_type) ? t.agent_type : 'LinuxOnKvm', architecture: t.architecture, version: t.version };
 }
 
 export function memberOf(m: MemberRow): MemberRecord {
@@ -166,6 +194,8 @@ export function memberOf(m: MemberRow): MemberRecord {
     vmUuid: m.vm_uuid,
     vmName: m.vm_name,
     agentType: isAgentType(m.agent_type) ? m.agent_type : 'LinuxOnKvm',
+    architecture: m.architecture,
+    target: m.target,
     wave: m.wave,
     position: m.position,
     canary: m.canary === 1,

@@ -1,10 +1,11 @@
-// Rollouts as JSON (`gtr rollout status|list --json`, /api/rollouts, `gtr status`): per wave the
-// members, attached, verified, failed, skipped and pending counts and when its soak ends.
+// Rollouts as JSON (`gtr rollout status|list --json`, /api/rollouts, `gtr status`): the group targets,
+// per wave and per group the members by status (pending, attached, verified, unconfirmed, failed,
+// skipped), when a wave's soak ends, and the current wave's error budget.
 import type { Ledger } from '../ledger/index.js';
 import type { MemberRecord, RolloutDetail, RolloutRecord, WaveRecord } from './records.js';
 import { RolloutStore } from './store.js';
 import { formatLimit } from '../config/count-or-percent.js';
-import { errorBudget, failuresOf, MEMBER_STATUSES, type MemberStatus } from './waves.js';
+import { currentWave, MEMBER_STATUSES, waveBudget, type MemberStatus } from './waves.js';
 import { formatDuration, iso } from '../time-format.js';
 
 export function countByStatus(members: readonly MemberRecord[]): Record<MemberStatus, number> & { members: number } {
@@ -30,30 +31,43 @@ export function waveJson(w: WaveRecord, members: readonly MemberRecord[], r: Pic
   };
 }
 
+/** Progress per (agent type, architecture) group with its target. */
+export function groupJson(r: Pick<RolloutDetail, 'targets' | 'members'>) {
+  return r.targets.map((t) => ({
+    agentType: t.agentType,
+    architecture: t.architecture,
+    target: t.version,
+    ...countByStatus(r.members.filter((m) => m.agentType === t.agentType && (t.architecture === '*' || m.architecture === t.architecture))),
+  }));
+}
+
 export function rolloutJson(r: RolloutDetail, now: number, opts: { members: boolean; transitions: boolean }) {
-  const current = [...r.waves].reverse().find((w) => w.startedAt !== null) ?? null;
+  const current = currentWave(r.waves);
+  const budget = current ? waveBudget(current, r.members, r.maxErrors) : { failures: 0, budget: 0 };
   return {
     id: r.id,
     agentTypes: r.agentTypes,
     target: r.target,
+    targets: r.targets.map((t) => ({ agentType: t.agentType, architecture: t.architecture, version: t.version })),
     state: r.state,
     stateReason: r.stateReason,
     waves: r.wavesSpec,
     soak: formatDuration(r.soakMs),
     waveTimeout: formatDuration(r.waveTimeoutMs),
     maxErrors: formatLimit(r.maxErrors),
-    errors: { failed: failuresOf(r.members), budget: errorBudget(r), acknowledged: r.errorsAcknowledged },
+    errors: { wave: current?.number ?? null, failed: budget.failures, budget: budget.budget, acknowledged: current?.errorsAcknowledged ?? 0 },
     canaries: r.canaries,
     createdAt: iso(r.createdAt),
     createdBy: r.createdBy,
     updatedAt: iso(r.updatedAt),
     currentWave: current?.number ?? null,
     counts: countByStatus(r.members),
+    groups: groupJson(r),
     waveProgress: r.waves.map((w) => waveJson(w, r.members, r, now)),
     ...(opts.members
       ? {
           members: r.members.map((m) => ({
-            vmUuid: m.vmUuid, vmName: m.vmName, agentType: m.agentType, wave: m.wave, canary: m.canary, status: m.status, reason: m.reason,
+            vmUuid: m.vmUuid, vmName: m.vmName, agentType: m.agentType, target: m.target, wave: m.wave, canary: m.canary, status: m.status, reason: m.reason,
             attachedAt: iso(m.attachedAt), verifiedAt: iso(m.verifiedAt), detachedAt: iso(m.detachedAt), detachError: m.detachError,
           })),
         }

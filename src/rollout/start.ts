@@ -5,12 +5,12 @@ import { GtrError } from '../errors.js';
 import type { AgentType } from '../domain.js';
 import { orderCandidates, placeMembers, type Candidate, type Canaries, type PlacedMember } from './membership.js';
 import type { RolloutStore } from './store.js';
+import type { GroupTarget } from './records.js';
 import type { WaveStep } from '../config/count-or-percent.js';
 import { waveSizes, type WaveSize } from './wave-spec.js';
 
 export interface StartInput {
   agentTypes: AgentType[];
-  target: string;
   candidates: readonly Candidate[];
   canaries: Canaries;
   wavesSpec: string;
@@ -25,14 +25,15 @@ export interface StartInput {
 
 export interface Started {
   id: number;
+  targets: GroupTarget[];
   waves: WaveSize[];
   members: PlacedMember[];
 }
 
 export function startRollout(store: RolloutStore, input: StartInput): Started {
   if (input.candidates.length === 0) {
-    throw new GtrError('GTR_ROLLOUT', `nothing to roll out: no out-of-date eligible VM of ${input.agentTypes.join(', ')} targets ${input.target} (see gtr plan)`, {
-      details: { target: input.target },
+    throw new GtrError('GTR_ROLLOUT', `nothing to roll out: no out-of-date eligible VM of ${input.agentTypes.join(', ')} (see gtr plan)`, {
+      details: { agentTypes: input.agentTypes },
     });
   }
   const ordered = orderCandidates(input.candidates, input.canaries);
@@ -40,7 +41,7 @@ export function startRollout(store: RolloutStore, input: StartInput): Started {
   const members = placeMembers(ordered, waves);
   const id = store.create({
     agentTypes: input.agentTypes,
-    target: input.target,
+    targets: groupTargets(input.candidates),
     wavesSpec: input.wavesSpec,
     waves,
     members,
@@ -52,5 +53,12 @@ export function startRollout(store: RolloutStore, input: StartInput): Started {
     why: input.why,
     now: input.now,
   });
-  return { id, waves, members };
+  return { id, targets: groupTargets(input.candidates), waves, members };
+}
+
+/** The (agent type, VM architecture) groups of the candidates with their catalog targets. */
+export function groupTargets(candidates: readonly Pick<Candidate, 'agentType' | 'architecture' | 'target'>[]): GroupTarget[] {
+  const groups = new Map<string, GroupTarget>();
+  for (const c of candidates) groups.set(`${c.agentType}/${c.architecture}`, { agentType: c.agentType, architecture: c.architecture, version: c.target });
+  return [...groups.values()].sort((a, b) => (a.agentType === b.agentType ? (a.architecture < b.architecture ? -1 : 1) : a.agentType < b.agentType ? 1 : -1));
 }

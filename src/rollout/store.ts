@@ -10,19 +10,19 @@ import type { Ledger } from '../ledger/index.js';
 import type { AgentType } from '../domain.js';
 import type { Canaries, PlacedMember } from './membership.js';
 import {
-  memberOf, rolloutOf, transitionOf, waveOf, type MemberRow, type RolloutDetail, type RolloutRecord, type RolloutRow,
-  type TransitionRow, type WaveRow,
+  memberOf, rolloutOf, targetOf, transitionOf, waveOf, type GroupTarget, type MemberRow, type RolloutDetail, type RolloutRecord,
+  type RolloutRow, type TargetRow, type TransitionRow, type WaveRow,
 } from './records.js';
 import { isOpen, nextState, noSuchRollout, refusedTransition, type RolloutState } from './transitions.js';
 import { formatLimit } from '../config/count-or-percent.js';
 import type { WaveSize } from './wave-spec.js';
-import { failuresOf, progress, startedMembers, type ProgressStep } from './waves.js';
+import { currentWave, progress, startedMembers, waveBudget, type ProgressStep } from './waves.js';
 import { observeMember, type RunObservation } from './observe.js';
 import { versionKey, type GateFacts } from './gate.js';
 
 export interface NewRollout {
   agentTypes: AgentType[];
-  target: string;
+  targets: GroupTarget[];
   wavesSpec: string;
   waves: WaveSize[];
   members: PlacedMember[];
@@ -58,8 +58,10 @@ export class RolloutStore {
       }
       const id = Number(this.sql.get(`INSERT INTO rollouts (agent_types, target, state, waves_spec, soak_ms, wave_timeout_ms, max_errors,
           canaries, created_at, created_by, updated_at) VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(JSON.stringify(r.agentTypes), r.target, r.wavesSpec, r.soakMs, r.waveTimeoutMs, formatLimit(r.maxErrors), JSON.stringify(r.canaries), r.now, r.who, r.now)
+        .run(JSON.stringify(r.agentTypes), targetsText(r.targets), r.wavesSpec, r.soakMs, r.waveTimeoutMs, formatLimit(r.maxErrors), JSON.stringify(r.canaries), r.now, r.who, r.now)
         .lastInsertRowid);
+      const target = this.sql.get('INSERT INTO rollout_targets (rollout_id, agent_type, architecture, version) VALUES (?, ?, ?, ?)');
+      for (const t of r.targets) target.run(id, t.agentType, t.architecture, t.version);
       const wave = this.sql.get('INSERT INTO rollout_waves (rollout_id, number, spec, planned, started_at) VALUES (?, ?, ?, ?, ?)');
       for (const w of r.waves) wave.run(id, w.number, w.spec, w.size, w.number === 1 ? r.now : null);
       insertMembers(this.sql, id, r.members, r.now);
@@ -83,13 +85,13 @@ export class RolloutStore {
     return this.db.read(() => openRows(this.sql).map((r) => detail(this.sql, r.id) as RolloutDetail));
   }
 
-  /** `${agentType}/${target}` -> state of the newest rollout for it. */
+  /** `${agentType}/${version}` -> state of the newest rollout that targeted it. */
   lastRolloutByVersion(): Map<string, RolloutState> {
     return this.db.read(() => {
       const last = new Map<string, RolloutState>();
-      for (const r of this.sql.get<[], RolloutRow>('SELECT * FROM rollouts ORDER BY id').all().map(rolloutOf)) {
-        for (const a of r.agentTypes) last.set(versionKey(a, r.target), r.state);
-      }
+      const rows = this.sql.get<[], { agent_type: string; version: string; state: RolloutState }>(
+        'SELECT t.agent_type, t.version, r.state FROM rollout_targets t JOIN rollouts r ON r.id = t.rollout_id ORDER BY r.id').all();
+      for (const row of rows) last.set(versionKey(row.agent_type, row.version), row.state);
       return last;
     });
   }
@@ -101,10 +103,14 @@ export class RolloutStore {
       if (!r) throw noSuchRollout(id);
       const to = nextState(r.state, action);
       if (!to) throw refusedTransition(id, r.state, action);
-      // Resuming after an error-budget pause accepts the failures so far; the budget applies to new ones.
-      const acknowledged = action === 'resume' && r.stateReason === 'error-budget' ? failuresOf(r.members) : r.errorsAcknowledged;
-      this.sql.get(`UPDATE rollouts SET state = ?, state_reason = ?, errors_acknowledged = ?, detach_requested = MAX(detach_requested, ?),
-          updated_at = ? WHERE id = ?`).run(to, why ?? `${action} by ${who}`, acknowledged, opts.detach ? 1 : 0, opts.now, id);
+      // Resuming after an error-budget pause accepts the wave's failures so far; its budget applies to new ones.
+      const wave = currentWave(r.waves);
+      if (action === 'resume' && r.stateReason === 'error-budget' && wave) {
+        this.sql.get('UPDATE rollout_waves SET errors_acknowledged = ? WHERE rollout_id = ? AND number = ?')
+          .run(waveBudget(wave, r.members, r.maxErrors).failures, id, wave.number);
+      }
+      this.sql.get(`UPDATE rollouts SET state = ?, state_reason = ?, detach_requested = MAX(detach_requested, ?),
+          updated_at = ? WHERE id = ?`).run(to, why ?? `${action} by ${who}`, opts.detach ? 1 : 0, opts.now, id);
       transition(this.sql, id, opts.now, { event: action, from: r.state, to, who, why: why ?? (opts.detach ? 'detach requested' : null) });
       return detail(this.sql, id) as RolloutDetail;
     });
@@ -119,17 +125,19 @@ export class RolloutStore {
           verified_at = CASE WHEN ? = 'verified' THEN ? ELSE verified_at END WHERE rollout_id = ? AND vm_uuid = ?`);
       for (const m of r.members) {
         const obs = seen.get(m.vmUuid);
-        const change = observeMember(m.status, r.target, obs, fullFleet);
+        const change = observeMember(m, obs, fullFleet);
         if (!change || (change.status === m.status && change.reason === m.reason)) continue;
-        const attached = change.status === 'attached' || obs?.outcome === 'attached' || obs?.outcome === 'verified';
+        const attached = change.status === 'attached' || change.status === 'unconfirmed' || obs?.outcome === 'attached' || obs?.outcome === 'verified';
         update.run(change.status, change.reason, attached ? now : null, change.status, now, id, m.vmUuid);
       }
       const lastWave = r.waves[r.waves.length - 1];
       const members = new Set(r.members.map((m) => m.vmUuid));
-      const fresh = joiners.filter((j) => !members.has(j.vmUuid) && r.agentTypes.includes(j.agentType));
+      const fresh = joiners.filter((j) => !members.has(j.vmUuid) && groupTarget(r.targets, j.agentType, j.architecture) === j.target);
       if (!lastWave || lastWave.completedAt !== null || fresh.length === 0) return;
       const base = r.members.length;
-      insertMembers(this.sql, id, fresh.map((j, i) => ({ uuid: j.vmUuid, name: j.vmName, agentType: j.agentType, canary: false, position: base + i, wave: lastWave.number })), now);
+      insertMembers(this.sql, id, fresh.map((j, i) => ({
+        uuid: j.vmUuid, name: j.vmName, agentType: j.agentType, architecture: j.architecture, target: j.target as string, canary: false, position: base + i, wave: lastWave.number,
+      })), now);
       transition(this.sql, id, now, { event: 'join', wave: lastWave.number, who: 'reconciler', why: `${fresh.length} VMs became eligible` });
     });
   }
@@ -156,11 +164,30 @@ export class RolloutStore {
   /** What the rollout gate decides on, as stored now. */
   gateFacts(now: number): GateFacts {
     return this.db.read(() => ({
-      open: this.open().map((r) => ({ agentTypes: r.agentTypes, state: r.state, target: r.target, started: startedMembers(r.waves, r.members) })),
+      open: this.open().map((r) => ({ id: r.id, agentTypes: r.agentTypes, state: r.state, started: startedMembers(r.waves, r.members) })),
       lastRollout: this.lastRolloutByVersion(),
       firstSeen: this.firstSeen(),
       now,
     }));
+  }
+
+  /**
+   * A member's attach failed during a run: recorded now (not after the run), and when that exceeds its
+   * wave's error budget an active rollout pauses with reason error-budget in the same transaction, so
+   * no further member's attach starts (the gate re-reads the state before each one).
+   */
+  memberFailed(rolloutId: number, vmUuid: string, reason: string, now: number, who: string): void {
+    this.db.write(() => {
+      const changed = this.sql.get<[string, number, string]>(`UPDATE rollout_members SET status = 'failed', reason = ?
+          WHERE rollout_id = ? AND vm_uuid = ? AND status IN ('pending', 'attached')`).run(reason, rolloutId, vmUuid).changes;
+      if (changed === 0) return;
+      const r = detail(this.sql, rolloutId);
+      const member = r?.members.find((m) => m.vmUuid === vmUuid);
+      const wave = r?.waves.find((w) => w.number === member?.wave);
+      if (!r || r.state !== 'active' || !wave) return;
+      const budget = waveBudget(wave, r.members, r.maxErrors);
+      if (budget.exceeded) applyStep(this.sql, r, { kind: 'pause', reason: 'error-budget', wave: wave.number, failures: budget.failures, budget: budget.budget }, now, who);
+    });
   }
 
   firstSeen(): Map<string, number> {
@@ -192,6 +219,19 @@ export class RolloutStore {
   }
 }
 
+/** The group targets as one text: the version when all groups agree, else `agent version` pairs. */
+export function targetsText(targets: readonly GroupTarget[]): string {
+  const versions = new Set(targets.map((t) => t.version));
+  if (versions.size <= 1) return [...versions][0] ?? '-';
+  return [...new Set(targets.map((t) => `${t.agentType} ${t.version}`))].join(', ');
+}
+
+/** The rollout's target for a VM group; '*' rows (rollouts from before 0006) serve every architecture. */
+export function groupTarget(targets: readonly GroupTarget[], agentType: AgentType, architecture: string): string | null {
+  const t = targets.find((g) => g.agentType === agentType && (g.architecture === architecture || g.architecture === '*'));
+  return t ? t.version : null;
+}
+
 function openRows(sql: Statements): RolloutRecord[] {
   return sql.get<[], RolloutRow>("SELECT * FROM rollouts WHERE state IN ('active', 'paused') ORDER BY id").all().map(rolloutOf);
 }
@@ -201,6 +241,8 @@ function detail(sql: Statements, id: number): RolloutDetail | null {
   if (!row) return null;
   return {
     ...rolloutOf(row),
+    targets: sql.get<[number], TargetRow>('SELECT agent_type, architecture, version FROM rollout_targets WHERE rollout_id = ? ORDER BY agent_type DESC, architecture')
+      .all(id).map(targetOf),
     waves: sql.get<[number], WaveRow>('SELECT * FROM rollout_waves WHERE rollout_id = ? ORDER BY number').all(id).map(waveOf),
     members: sql.get<[number], MemberRow>('SELECT * FROM rollout_members WHERE rollout_id = ? ORDER BY position').all(id).map(memberOf),
     transitions: sql.get<[number], TransitionRow>('SELECT * FROM rollout_transitions WHERE rollout_id = ? ORDER BY id').all(id).map(transitionOf),
@@ -208,9 +250,9 @@ function detail(sql: Statements, id: number): RolloutDetail | null {
 }
 
 function insertMembers(sql: Statements, id: number, members: readonly PlacedMember[], now: number): void {
-  const insert = sql.get(`INSERT INTO rollout_members (rollout_id, vm_uuid, vm_name, agent_type, wave, position, canary, status, joined_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)`);
-  for (const m of members) insert.run(id, m.uuid, m.name, m.agentType, m.wave, m.position, m.canary ? 1 : 0, now);
+  const insert = sql.get(`INSERT INTO rollout_members (rollout_id, vm_uuid, vm_name, agent_type, architecture, target, wave, position, canary,
+    status, joined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`);
+  for (const m of members) insert.run(id, m.uuid, m.name, m.agentType, m.architecture, m.target, m.wave, m.position, m.canary ? 1 : 0, now);
 }
 
 interface TransitionInput {
@@ -232,8 +274,11 @@ function applyStep(sql: Statements, r: RolloutDetail, step: ProgressStep, now: n
     case 'time-out': {
       const fail = sql.get("UPDATE rollout_members SET status = 'failed', reason = 'wave-timeout' WHERE rollout_id = ? AND vm_uuid = ?");
       for (const uuid of step.vmUuids) fail.run(r.id, uuid);
+      const move = sql.get('UPDATE rollout_members SET wave = ? WHERE rollout_id = ? AND vm_uuid = ?');
+      for (const uuid of step.moved) move.run(step.lastWave, r.id, uuid);
       sql.get('UPDATE rollout_waves SET timed_out = 1 WHERE rollout_id = ? AND number = ?').run(r.id, step.wave);
-      transition(sql, r.id, now, { event: 'wave-timeout', wave: step.wave, who, why: `${step.vmUuids.length} members not verified within the wave timeout; counted as failures` });
+      const moved = step.moved.length > 0 ? `; ${step.moved.length} not running, moved to wave ${step.lastWave}` : '';
+      transition(sql, r.id, now, { event: 'wave-timeout', wave: step.wave, who, why: `${step.vmUuids.length} members not done within the wave timeout, counted as failures${moved}` });
       return;
     }
     case 'complete-wave':
@@ -246,7 +291,9 @@ function applyStep(sql: Statements, r: RolloutDetail, step: ProgressStep, now: n
       return;
     case 'pause':
       sql.get("UPDATE rollouts SET state = 'paused', state_reason = 'error-budget' WHERE id = ?").run(r.id);
-      transition(sql, r.id, now, { event: 'pause', from: 'active', to: 'paused', who, why: `error-budget: ${step.failures} failed members, more than max-errors ${formatLimit(r.maxErrors)} (${step.budget}) since the last resume` });
+      sql.get('UPDATE rollouts SET updated_at = ? WHERE id = ?').run(now, r.id);
+      transition(sql, r.id, now, { event: 'pause', from: 'active', to: 'paused', wave: step.wave, who,
+        why: `error-budget: ${step.failures} failed members in wave ${step.wave}, more than max-errors ${formatLimit(r.maxErrors)} (${step.budget}) of its members since the last resume` });
       return;
     case 'complete-rollout':
       sql.get("UPDATE rollouts SET state = 'completed', state_reason = 'all waves completed' WHERE id = ?").run(r.id);

@@ -1,18 +1,23 @@
 // Wave progression, a pure function of (rollout, waves, member statuses, now): which steps the
-// reconciler takes next. A wave completes when every member is verified, skipped for good or failed,
-// or when its timeout passes (its unfinished members then count as failures). The next wave starts
-// once the soak after the previous one has passed; the rollout completes with its last wave. Failures
-// beyond the error budget (counted since the last resume) pause the rollout with reason error-budget.
+// reconciler takes next. A wave completes when every member is done (verified, unconfirmed, skipped
+// for good, or failed), or when its timeout passes: its unfinished members then count as failed,
+// except members that are not running, which move to the last wave. The next wave starts once the
+// soak after the previous one has passed; the rollout completes with its last wave. The error budget
+// is per wave, on the wave's own members: failures beyond it (counted since the last resume) pause
+// the rollout with reason error-budget before the next wave starts.
 import type { Limit } from '../config/types.js';
 import { errorBudgetFor } from '../apply/limits.js';
 import type { RolloutState } from './transitions.js';
 
-export const MEMBER_STATUSES = ['pending', 'attached', 'verified', 'failed', 'skipped'] as const;
+export const MEMBER_STATUSES = ['pending', 'attached', 'verified', 'unconfirmed', 'failed', 'skipped'] as const;
 export type MemberStatus = (typeof MEMBER_STATUSES)[number];
 
-/** Finished for the wave: it needs nothing more from this rollout. */
+/** Reason kept on a pending member the last run saw stopped: at the wave timeout it moves on, not fails. */
+export const NOT_RUNNING = 'not-running';
+
+/** Done for the wave: it needs nothing more from this rollout. */
 export function isFinal(status: MemberStatus): boolean {
-  return status === 'verified' || status === 'skipped' || status === 'failed';
+  return status === 'verified' || status === 'unconfirmed' || status === 'skipped' || status === 'failed';
 }
 
 export interface WaveView {
@@ -20,12 +25,14 @@ export interface WaveView {
   startedAt: number | null;
   completedAt: number | null;
   soakUntil: number | null;
+  errorsAcknowledged: number;
 }
 
 export interface MemberView {
   vmUuid: string;
   wave: number;
   status: MemberStatus;
+  reason: string | null;
 }
 
 export interface ProgressInput {
@@ -35,23 +42,30 @@ export interface ProgressInput {
   soakMs: number;
   waveTimeoutMs: number;
   maxErrors: Limit;
-  errorsAcknowledged: number;
   now: number;
 }
 
 export type ProgressStep =
-  | { kind: 'time-out'; wave: number; vmUuids: string[] }
+  | { kind: 'time-out'; wave: number; vmUuids: string[]; moved: string[]; lastWave: number }
   | { kind: 'complete-wave'; wave: number; soakUntil: number }
   | { kind: 'start-wave'; wave: number }
-  | { kind: 'pause'; reason: 'error-budget'; failures: number; budget: number }
+  | { kind: 'pause'; reason: 'error-budget'; wave: number; failures: number; budget: number }
   | { kind: 'complete-rollout' };
 
-export function errorBudget(input: Pick<ProgressInput, 'maxErrors' | 'members'>): number {
-  return errorBudgetFor(input.maxErrors, input.members.length);
+/** Failures of `wave` beyond its budget count, and that budget (percent of its own members, rounded down). */
+export function waveBudget(wave: Pick<WaveView, 'number' | 'errorsAcknowledged'>, members: readonly MemberView[], maxErrors: Limit) {
+  const own = members.filter((m) => m.wave === wave.number);
+  const failures = own.filter((m) => m.status === 'failed').length;
+  return { failures, budget: errorBudgetFor(maxErrors, own.length), exceeded: failures - wave.errorsAcknowledged > errorBudgetFor(maxErrors, own.length) };
 }
 
 export function failuresOf(members: readonly MemberView[]): number {
   return members.filter((m) => m.status === 'failed').length;
+}
+
+/** The wave that runs or ran last: the highest started one. */
+export function currentWave<W extends WaveView>(waves: readonly W[]): W | null {
+  return [...waves].reverse().find((w) => w.startedAt !== null) ?? null;
 }
 
 /** The steps to take now, in order; applying them and asking again gives no further steps. */
@@ -60,22 +74,18 @@ export function progress(input: ProgressInput): ProgressStep[] {
   const waves = input.waves.map((w) => ({ ...w }));
   const members = input.members.map((m) => ({ ...m }));
   const steps: ProgressStep[] = [];
-  const budget = errorBudget(input);
-  const overBudget = (): ProgressStep | null => {
-    const failures = failuresOf(members);
-    return failures - input.errorsAcknowledged > budget ? { kind: 'pause', reason: 'error-budget', failures, budget } : null;
-  };
+  const last = waves[waves.length - 1];
   // Each pass takes at most one step per wave event, so the loop ends after a few passes per wave.
   for (let guard = 0; guard < waves.length * 3 + 3; guard++) {
-    const pause = overBudget();
-    if (pause) return [...steps, pause];
-    const current = [...waves].reverse().find((w) => w.startedAt !== null);
+    const current = currentWave(waves);
     if (!current) {
       if (waves.length === 0) return [...steps, { kind: 'complete-rollout' }];
       waves[0].startedAt = input.now;
       steps.push({ kind: 'start-wave', wave: waves[0].number });
       continue;
     }
+    const budget = waveBudget(current, members, input.maxErrors);
+    if (budget.exceeded) return [...steps, { kind: 'pause', reason: 'error-budget', wave: current.number, failures: budget.failures, budget: budget.budget }];
     if (current.completedAt === null) {
       const own = members.filter((m) => m.wave === current.number);
       if (own.every((m) => isFinal(m.status))) {
@@ -86,8 +96,13 @@ export function progress(input: ProgressInput): ProgressStep[] {
       }
       if (input.now - (current.startedAt ?? input.now) >= input.waveTimeoutMs) {
         const late = own.filter((m) => !isFinal(m.status));
-        for (const m of late) m.status = 'failed';
-        steps.push({ kind: 'time-out', wave: current.number, vmUuids: late.map((m) => m.vmUuid) });
+        // Stopped members move to the last wave (and wait there); in the last wave they can only fail.
+        const canMove = current !== last;
+        const moved = late.filter((m) => canMove && m.status === 'pending' && m.reason === NOT_RUNNING);
+        const failed = late.filter((m) => !moved.includes(m));
+        for (const m of failed) m.status = 'failed';
+        for (const m of moved) m.wave = last.number;
+        steps.push({ kind: 'time-out', wave: current.number, vmUuids: failed.map((m) => m.vmUuid), moved: moved.map((m) => m.vmUuid), lastWave: last.number });
         continue;
       }
       return steps;
@@ -101,8 +116,8 @@ export function progress(input: ProgressInput): ProgressStep[] {
   return steps;
 }
 
-/** Members of started waves: the only VMs of the rollout's agent types that may be attached. */
-export function startedMembers(waves: readonly WaveView[], members: readonly MemberView[]): Set<string> {
+/** Members of started waves with their targets: the only VMs of the rollout's groups that may be attached. */
+export function startedMembers(waves: readonly WaveView[], members: readonly (MemberView & { target: string })[]): Map<string, string> {
   const started = new Set(waves.filter((w) => w.startedAt !== null).map((w) => w.number));
-  return new Set(members.filter((m) => started.has(m.wave)).map((m) => m.vmUuid));
+  return new Map(members.filter((m) => started.has(m.wave)).map((m) => [m.vmUuid, m.target]));
 }

@@ -8,8 +8,9 @@ type RolloutJson = ReturnType<typeof rolloutJson>;
 export function summaryLine(r: RolloutJson): string {
   const wave = r.currentWave === null ? 'no wave started' : `wave ${r.currentWave}/${r.waveProgress.length}`;
   const why = r.state === 'paused' && r.stateReason ? ` (${r.stateReason})` : '';
-  return `#${r.id} ${r.state}${why}: ${r.agentTypes.join(', ')} -> ${r.target}, ${wave}, ${r.counts.verified}/${r.counts.members} verified, ` +
-    `${r.counts.failed} failed (max ${r.maxErrors})`;
+  const unconfirmed = r.counts.unconfirmed > 0 ? ` (+${r.counts.unconfirmed} unconfirmed)` : '';
+  return `#${r.id} ${r.state}${why}: ${r.agentTypes.join(', ')} -> ${r.target}, ${wave}, ${r.counts.verified}/${r.counts.members} verified${unconfirmed}, ` +
+    `${r.counts.failed} failed (max ${r.maxErrors} per wave)`;
 }
 
 export function rolloutLines(open: readonly RolloutJson[]): string[] {
@@ -25,9 +26,14 @@ export function renderRollout(r: RolloutJson): string {
   if (canaries.length > 0) out.push(`Canaries: ${canaries.join(', ')}`);
   out.push('');
   out.push(formatTable(
-    ['wave', 'size', 'state', 'members', 'attached', 'verified', 'failed', 'skipped', 'pending', 'started', 'soak ends'],
-    r.waveProgress.map((w) => [w.number, w.spec, w.timedOut ? `${w.state} (timed out)` : w.state, w.members, w.attached, w.verified, w.failed, w.skipped,
-      w.pending, w.startedAt ?? '-', w.soakEndsAt ?? '-']),
+    ['group', 'target', 'members', 'attached', 'verified', 'unconfirmed', 'failed', 'skipped', 'pending'],
+    r.groups.map((g) => [`${g.agentType}/${g.architecture}`, g.target, g.members, g.attached, g.verified, g.unconfirmed, g.failed, g.skipped, g.pending]),
+  ));
+  out.push('');
+  out.push(formatTable(
+    ['wave', 'size', 'state', 'members', 'attached', 'verified', 'unconfirmed', 'failed', 'skipped', 'pending', 'started', 'soak ends'],
+    r.waveProgress.map((w) => [w.number, w.spec, w.timedOut ? `${w.state} (timed out)` : w.state, w.members, w.attached, w.verified, w.unconfirmed,
+      w.failed, w.skipped, w.pending, w.startedAt ?? '-', w.soakEndsAt ?? '-']),
   ));
   const failed = (r.members ?? []).filter((m) => m.status === 'failed' || m.detachError);
   if (failed.length > 0) {

@@ -1,24 +1,26 @@
 // `gtr rollout start`: observe the fleet once (catalog, inventory, history), take the out-of-date
-// eligible VMs of the agent types as members (canaries first), and store the rollout with wave 1
-// started. Attaching is left to the daemon's ticks and `gtr reconcile`.
+// eligible VMs of the agent types as members (canaries first), each for the catalog target of its
+// (agent type, architecture) group, and store the rollout with wave 1 started. `--target` only asserts
+// the expected versions (the attach always mounts the MN's newest ISO). Attaching is left to the
+// daemon's ticks and `gtr reconcile`.
 import { UsageError } from '../../errors.js';
-import { AGENT_TYPES, type AgentType, type CatalogTarget } from '../../domain.js';
+import { AGENT_TYPES, type AgentType } from '../../domain.js';
 import { scanCatalog } from '../../catalog/scan.js';
 import { parseDuration } from '../../config/duration.js';
 import type { Limit } from '../../config/types.js';
 import { planRun } from '../../plan/plan.js';
 import { readInventory } from '../../reconcile/inventory.js';
 import { cliActor } from '../../rollout/actor.js';
-import { compareRaw, isCandidate } from '../../rollout/observe.js';
+import { isCandidate } from '../../rollout/observe.js';
 import { RolloutStore } from '../../rollout/store.js';
-import { startRollout } from '../../rollout/start.js';
+import { groupTargets, startRollout } from '../../rollout/start.js';
 import { parseLimit, parseWaveSpec, type WaveStep } from '../../config/count-or-percent.js';
 import type { Context } from '../context.js';
 
 const UUID = /^[0-9a-f]{32}$/;
 
 export interface StartFlags {
-  target?: string;
+  target?: string[];
   'agent-type'?: string;
   waves?: string;
   soak?: string;
@@ -37,6 +39,8 @@ export interface StartResult {
 
 export interface StartSettings {
   agentTypes: AgentType[];
+  /** --target assertions: the version the operator expects per agent type. */
+  expected: Map<AgentType, string>;
   steps: WaveStep[];
   wavesSpec: string;
   soakMs: number;
@@ -64,8 +68,10 @@ export function startSettings(flags: StartFlags, config: Context['config']): Sta
     for (const v of values ?? []) if (!UUID.test(v)) throw new UsageError(`--${flag}: got "${v.slice(0, 80)}", expected a uuid (32 lowercase hex characters)`);
     return [...new Set(values ?? [])];
   };
+  const agentTypes = agent === 'all' ? [...AGENT_TYPES] : [agent as AgentType];
   return {
-    agentTypes: agent === 'all' ? [...AGENT_TYPES] : [agent as AgentType],
+    agentTypes,
+    expected: expectedTargets(flags.target ?? [], agentTypes),
     steps,
     wavesSpec: steps.map((s) => s.spec).join(','),
     soakMs,
@@ -75,25 +81,51 @@ export function startSettings(flags: StartFlags, config: Context['config']): Sta
   };
 }
 
-/** The version to roll out: --target (must be a catalog target) or the highest catalog target. */
-export function chooseTarget(targets: readonly CatalogTarget[], agentTypes: readonly AgentType[], wanted: string | undefined): string | null {
-  const offered = targets.filter((t) => agentTypes.includes(t.agentType));
-  if (wanted !== undefined) {
-    if (offered.some((t) => t.version === wanted)) return wanted;
-    const list = offered.map((t) => `${t.version} (${t.agentType}/${t.architecture})`).join(', ') || 'none';
-    throw new UsageError(`--target: ${wanted.slice(0, 40)} is not a target of the ISO catalog for ${agentTypes.join(', ')}; it offers: ${list}`);
+/** `--target AGENT=VERSION` (repeatable), or a bare `--target VERSION` when the rollout covers one agent type. */
+export function expectedTargets(flags: readonly string[], agentTypes: readonly AgentType[]): Map<AgentType, string> {
+  const expected = new Map<AgentType, string>();
+  for (const flag of flags) {
+    const eq = flag.indexOf('=');
+    const agent = eq < 0 ? (agentTypes.length === 1 ? agentTypes[0] : null) : flag.slice(0, eq);
+    const version = eq < 0 ? flag : flag.slice(eq + 1);
+    if (agent === null) {
+      throw new UsageError(`--target: got "${flag.slice(0, 40)}", expected AGENT=VERSION (e.g. WindowsOnKvm=1.10.0): Windows and Linux tools have separate versions`);
+    }
+    if (!(agentTypes as readonly string[]).includes(agent) || version === '') {
+      throw new UsageError(`--target: got "${flag.slice(0, 60)}", expected AGENT=VERSION with AGENT one of ${agentTypes.join(', ')} (the agent types of this rollout)`);
+    }
+    if (expected.has(agent as AgentType)) throw new UsageError(`--target: ${agent} given twice`);
+    expected.set(agent as AgentType, version);
   }
-  const versions = offered.map((t) => t.version).sort((a, b) => compareRaw(b, a));
-  return versions[0] ?? null;
+  return expected;
+}
+
+type Group = { agentType: AgentType; architecture: string; version: string };
+
+/**
+ * Exit 2 when an asserted version is not the catalog target of every member group of its agent type
+ * (without members: of every catalog target of that agent type).
+ */
+export function checkExpected(expected: ReadonlyMap<AgentType, string>, memberGroups: readonly Group[], catalog: readonly Group[]): void {
+  for (const [agentType, version] of expected) {
+    const members = memberGroups.filter((g) => g.agentType === agentType);
+    const own = members.length > 0 ? members : catalog.filter((g) => g.agentType === agentType);
+    const differ = own.filter((g) => g.version !== version);
+    if (own.length > 0 && differ.length === 0) continue;
+    const offered = own.map((g) => `${g.version} (${g.agentType}/${g.architecture})`).join(', ') || 'nothing';
+    throw new UsageError(`--target: ${agentType}=${version.slice(0, 40)} is not what the ISO catalog offers; it offers ${offered}. ` +
+      'The attach always mounts the newest ISO the management node has: update the ISO folder, or drop --target');
+  }
 }
 
 export async function startFromFleet(ctx: Context, flags: StartFlags, now: number): Promise<StartResult> {
   const s = startSettings(flags, ctx.config);
   const { config } = ctx;
   const catalog = await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
-  const target = chooseTarget(catalog.targets, s.agentTypes, flags.target);
   const notes: string[] = [];
-  if (target === null) throw new UsageError(`the ISO folder ${config.isoDir} has no GuestTools ISO for ${s.agentTypes.join(', ')}: nothing to roll out`);
+  if (!catalog.targets.some((t) => s.agentTypes.includes(t.agentType))) {
+    throw new UsageError(`the ISO folder ${config.isoDir} has no GuestTools ISO for ${s.agentTypes.join(', ')}: nothing to roll out`);
+  }
   const selectorTags = [...(config.policy.include?.tags ?? []), ...(config.policy.exclude?.tags ?? []), ...s.canaries.tags];
   const vms = await readInventory(ctx.client(), { selectorTags });
   const plan = planRun({
@@ -102,17 +134,17 @@ export async function startFromFleet(ctx: Context, flags: StartFlags, now: numbe
   });
   const facts = new Map(vms.map((v) => [v.uuid, v]));
   const covered = plan.decisions.filter((d) => s.agentTypes.includes(d.agentType));
-  const candidates = covered
-    .filter((d) => isCandidate({ ...d, outcome: null, errorCode: null }, target))
-    .map((d) => ({ uuid: d.vmUuid, name: d.vmName, agentType: d.agentType, clusterUuid: facts.get(d.vmUuid)?.clusterUuid ?? null, tags: facts.get(d.vmUuid)?.tags ?? [] }));
-  const otherTargets = covered.filter((d) => d.action !== 'skip' && d.target !== target).length;
-  if (otherTargets > 0) notes.push(`${otherTargets} out-of-date VMs target another version than ${target} and are not members`);
-  const stopped = covered.filter((d) => d.target === target && d.action === 'defer' && d.reason !== 'awaiting-install').length;
+  const candidates = covered.filter(isCandidate).map((d) => ({
+    uuid: d.vmUuid, name: d.vmName, agentType: d.agentType, architecture: d.architecture, target: d.target as string,
+    clusterUuid: facts.get(d.vmUuid)?.clusterUuid ?? null, tags: facts.get(d.vmUuid)?.tags ?? [],
+  }));
+  checkExpected(s.expected, groupTargets(candidates), catalog.targets);
+  const stopped = covered.filter((d) => d.target !== null && d.action === 'defer' && !isCandidate(d)).length;
   if (stopped > 0) notes.push(`${stopped} out-of-date VMs are not eligible now (stopped or quarantined); they join the last wave when they become eligible`);
   const members = new Set(candidates.map((c) => c.uuid));
   for (const vm of s.canaries.vms) if (!members.has(vm)) notes.push(`canary VM ${vm} is not an out-of-date eligible VM; ignored`);
   const started = startRollout(new RolloutStore(ctx.ledger()), {
-    agentTypes: s.agentTypes, target, candidates, canaries: s.canaries, wavesSpec: s.wavesSpec, steps: s.steps, soakMs: s.soakMs,
+    agentTypes: s.agentTypes, candidates, canaries: s.canaries, wavesSpec: s.wavesSpec, steps: s.steps, soakMs: s.soakMs,
     waveTimeoutMs: s.waveTimeoutMs, maxErrors: s.maxErrors, who: cliActor(), why: flags.reason ?? 'started by operator', now,
   });
   return { id: started.id, notes };

@@ -20,14 +20,20 @@ export const ROLLOUT_HELP = `Usage: gtr rollout <command> [--config FILE] [optio
 
 Staged upgrade rollouts: take the fleet to a GuestTools version in waves, each wave verified installed
 before the next starts after a soak; too many failures pause the rollout. The daemon (each tick) and
-gtr reconcile advance rollouts; these commands only record decisions.
+gtr reconcile advance rollouts; these commands only record decisions, each in one short transaction,
+never waiting for a run: a running run reads the state before every attach it starts.
 
-  start [--target VERSION] [--agent-type WindowsOnKvm|LinuxOnKvm|all] [--waves 1,10%,50%,100%]
+  start [--agent-type WindowsOnKvm|LinuxOnKvm|all] [--target AGENT=VERSION]... [--waves 1,10%,50%,100%]
         [--soak 30m] [--wave-timeout 6h] [--max-errors N|N%] [--canary-vm UUID]...
         [--canary-cluster UUID]... [--canary-tag TAG]... [--reason TEXT] [--json]
-                        members: the out-of-date eligible VMs now, canaries first, then by sha256(uuid);
-                        wave sizes are cumulative, the last wave takes the rest; defaults: rollout.*
-  status [ID] [--json]  per wave: members, attached, verified, failed, pending, soak end (default: open ones)
+                        members: the out-of-date eligible VMs now, canaries first, then by sha256(uuid),
+                        each to the catalog target of its (agent type, architecture) group;
+                        --target only asserts the expected version (bare VERSION with one agent type)
+                        and exits 2 when the catalog differs; wave sizes are cumulative, the last
+                        wave takes the rest; --max-errors is per wave, of its own members (default 5%);
+                        defaults: rollout.*
+  status [ID] [--json]  per wave and per group: members, attached, verified, unconfirmed, failed,
+                        pending, soak end (default: the open ones)
   list [--limit N] [--json]
   pause ID [--reason TEXT]
   resume ID [--reason TEXT]    after an error-budget pause, the budget counts new failures only
@@ -44,7 +50,7 @@ transition that is not allowed.
 
 const FLAGS = {
   json: { type: 'boolean' },
-  target: { type: 'string' },
+  target: { type: 'string', multiple: true },
   'agent-type': { type: 'string' },
   waves: { type: 'string' },
   soak: { type: 'string' },
