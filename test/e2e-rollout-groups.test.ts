@@ -3,11 +3,9 @@
 // SQLite; waits are on events (an attach in flight, a process exit), never sleeps.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSimulator, type SimIso, type SimOptions } from '../src/sim/index.js';
-import { Ledger } from '../src/ledger/index.js';
-import { RolloutStore } from '../src/rollout/store.js';
-import type { RolloutDetail } from '../src/rollout/records.js';
-import { exited, gtr, simConfig, spawnGtr, waitFor, workspace } from './helpers/cli.js';
+import type { SimIso, SimOptions } from '../src/sim/index.js';
+import { exited, spawnGtr, waitFor } from './helpers/cli.js';
+import { attachedVms, reconcileUntil, startRolloutCli, withLedger, withRolloutSetup, type RolloutSetup as Setup } from './helpers/rollout.js';
 import { HEX, testFleet, testVm } from './helpers/fleet.js';
 
 const ISOS: SimIso[] = [
@@ -19,44 +17,6 @@ const ISOS: SimIso[] = [
 const windowsVm = (n: number) => testVm(n, { platform: 'Windows', tags: ['GuestTools::1.0.0'], guest: { qgaState: 'Running', version: '1.0.0' } });
 const linuxVm = (n: number) => testVm(n, { tags: ['GuestTools::4.0.0'], guest: { qgaState: 'Running', version: '4.0.0' } });
 
-type Sim = Awaited<ReturnType<typeof startSimulator>>;
-interface Setup {
-  sim: Sim;
-  config: string;
-  database: string;
-  rollout(args: string[]): ReturnType<typeof gtr>;
-  reconcile(): ReturnType<typeof gtr>;
-  read(id: number): RolloutDetail;
-}
-
-async function withSetup(simOpts: SimOptions, extra: Parameters<typeof simConfig>[2], fn: (s: Setup) => Promise<void>): Promise<void> {
-  const sim = await startSimulator({ jobDurationMs: 10, guests: { installDelayMs: 20 }, isos: ISOS, ...simOpts });
-  const ws = await workspace(ISOS);
-  try {
-    const config = ws.writeConfig(simConfig(ws, sim, extra));
-    await fn({
-      sim,
-      config,
-      database: ws.database,
-      rollout: (args) => gtr(['rollout', ...args, '--config', config]),
-      reconcile: () => gtr(['reconcile', '--config', config]),
-      read: (id) => withLedger(ws.database, (ledger) => new RolloutStore(ledger).get(id) as RolloutDetail),
-    });
-  } finally {
-    await sim.close();
-    ws.cleanup();
-  }
-}
-
-function withLedger<T>(database: string, fn: (ledger: Ledger) => T): T {
-  const ledger = Ledger.open(database);
-  try {
-    return fn(ledger);
-  } finally {
-    ledger.close();
-  }
-}
-
 type Counts = Record<string, number>;
 type RolloutOut = {
   id: number; state: string; stateReason: string | null; target: string; counts: Counts;
@@ -66,22 +26,8 @@ type RolloutOut = {
   members: { vmUuid: string; agentType: string; target: string; wave: number; canary: boolean; status: string }[];
 };
 
-async function start(s: Setup, args: string[]): Promise<RolloutOut> {
-  const r = await s.rollout(['start', '--json', ...args]);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as RolloutOut;
-}
-
-async function reconcileUntil(s: Setup, what: string, done: () => boolean): Promise<void> {
-  await waitFor(what, async () => {
-    if (done()) return true;
-    const r = await s.reconcile();
-    assert.ok(r.code === 0 || r.code === 1, r.stderr);
-    return done();
-  }, 60_000, 0);
-}
-
-const attachedVms = (sim: Sim) => sim.attachesStarted().map((a) => a.vmUuid);
+const start = (s: Setup, args: string[]) => startRolloutCli<RolloutOut>(s, args);
+const withSetup = (simOpts: SimOptions, extra: Parameters<typeof withRolloutSetup>[1], fn: (s: Setup) => Promise<void>) => withRolloutSetup(simOpts, extra, fn, ISOS);
 
 describe('rollouts per agent type and architecture', () => {
   it('rollout all takes each group to its own target, in waves; --target only asserts the catalog version', async () => {

@@ -3,11 +3,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startSimulator, type SimOptions, type SimVm } from '../src/sim/index.js';
+import type { SimVm } from '../src/sim/index.js';
 import { Ledger } from '../src/ledger/index.js';
-import { RolloutStore } from '../src/rollout/store.js';
-import type { RolloutDetail } from '../src/rollout/records.js';
-import { exited, gtr, simConfig, spawnGtr, waitFor, workspace } from './helpers/cli.js';
+import { exited, gtr, spawnGtr, waitFor } from './helpers/cli.js';
+import { attachedVms, reconcileUntil, startRolloutCli, withRolloutSetup, type RolloutSetup as Setup, type Sim } from './helpers/rollout.js';
 import { HEX, testFleet } from './helpers/fleet.js';
 
 /** Out-of-date Linux VMs whose guest reports 1.0.0: verified only once the guest installs the new tools. */
@@ -15,70 +14,15 @@ function fleet(count: number, patch: (i: number) => Partial<SimVm> = () => ({}))
   return testFleet(count, { patch: (i) => ({ guest: { qgaState: 'Running', version: '1.0.0' }, ...patch(i) }) });
 }
 
-type Sim = Awaited<ReturnType<typeof startSimulator>>;
-interface Setup {
-  sim: Sim;
-  config: string;
-  database: string;
-  rollout(args: string[]): ReturnType<typeof gtr>;
-  reconcile(): ReturnType<typeof gtr>;
-  read(id: number): RolloutDetail;
-}
-
-async function withSetup(simOpts: SimOptions, extra: Parameters<typeof simConfig>[2], fn: (s: Setup) => Promise<void>): Promise<void> {
-  const sim = await startSimulator({ jobDurationMs: 10, guests: { installDelayMs: 20 }, ...simOpts });
-  const ws = await workspace();
-  try {
-    const config = ws.writeConfig(simConfig(ws, sim, extra));
-    await fn({
-      sim,
-      config,
-      database: ws.database,
-      rollout: (args) => gtr(['rollout', ...args, '--config', config]),
-      reconcile: () => gtr(['reconcile', '--config', config]),
-      read: (id) => readRollout(ws.database, id),
-    });
-  } finally {
-    await sim.close();
-    ws.cleanup();
-  }
-}
-
-function readRollout(database: string, id: number): RolloutDetail {
-  const ledger = Ledger.open(database);
-  try {
-    const r = new RolloutStore(ledger).get(id);
-    assert.ok(r, `rollout ${id} exists`);
-    return r;
-  } finally {
-    ledger.close();
-  }
-}
-
 type RolloutOut = { id: number; state: string; stateReason: string | null; counts: Record<string, number>; waveProgress: { number: number; members: number; verified: number; state: string; soakEndsAt: string | null }[]; members: { vmUuid: string; wave: number; canary: boolean; status: string }[]; transitions: { event: string; who: string; why: string | null }[] };
 
-async function start(s: Setup, args: string[]): Promise<RolloutOut> {
-  const r = await s.rollout(['start', '--json', ...args]);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as RolloutOut;
-}
+const start = (s: Setup, args: string[]) => startRolloutCli<RolloutOut>(s, args);
 
-/** Runs `gtr reconcile` until `done` holds (bounded). */
-async function reconcileUntil(s: Setup, what: string, done: () => boolean, timeoutMs = 45_000): Promise<void> {
-  await waitFor(what, async () => {
-    if (done()) return true;
-    const r = await s.reconcile();
-    assert.ok(r.code === 0 || r.code === 1, r.stderr);
-    return done();
-  }, timeoutMs, 0);
-}
-
-const attachedVms = (sim: Sim) => sim.attachesStarted().map((a) => a.vmUuid);
 const detachCalls = (sim: Sim) => sim.calls.filter((c) => c.api === 'DetachGuestToolsIsoFromVm' && c.method === 'PUT');
 
 describe('gtr rollout', () => {
   it('runs a rollout through all its waves, in order, to completion', async () => {
-    await withSetup({ fleet: fleet(10) }, { policy: { maxErrors: 0 } }, async (s) => {
+    await withRolloutSetup({ fleet: fleet(10) }, { policy: { maxErrors: 0 } }, async (s) => {
       const started = await start(s, ['--waves', '1,50%,100%', '--soak', '0', '--wave-timeout', '1h', '--max-errors', '0']);
       assert.equal(started.state, 'active');
       assert.deepEqual(started.waveProgress.map((w) => w.members), [1, 4, 5]);
@@ -114,7 +58,7 @@ describe('gtr rollout', () => {
   });
 
   it('waits out the soak, pauses, refuses an invalid transition, and resumes', async () => {
-    await withSetup({ fleet: fleet(6) }, {}, async (s) => {
+    await withRolloutSetup({ fleet: fleet(6) }, {}, async (s) => {
       const started = await start(s, ['--waves', '2,100%', '--soak', '1h']);
       await reconcileUntil(s, 'wave 1 completed', () => s.read(started.id).waves[0].completedAt !== null);
       for (let i = 0; i < 2; i++) assert.equal((await s.reconcile()).code, 0);
@@ -148,7 +92,7 @@ describe('gtr rollout', () => {
   });
 
   it('abort stops attaching and leaves the ISO attached without --detach', async () => {
-    await withSetup({ fleet: fleet(4, () => ({ installs: false })) }, {}, async (s) => {
+    await withRolloutSetup({ fleet: fleet(4, () => ({ installs: false })) }, {}, async (s) => {
       const started = await start(s, ['--waves', '2,100%', '--soak', '0']);
       assert.equal((await s.reconcile()).code, 0);
       assert.equal(attachedVms(s.sim).length, 2);
@@ -164,7 +108,7 @@ describe('gtr rollout', () => {
   });
 
   it('abort --detach detaches the ISO from members that attached but did not install', async () => {
-    await withSetup({ fleet: fleet(5) }, {}, async (s) => {
+    await withRolloutSetup({ fleet: fleet(5) }, {}, async (s) => {
       const started = await start(s, ['--waves', '3,100%', '--soak', '1h']);
       const neverInstalls = started.members.filter((m) => m.wave === 1)[0].vmUuid;
       s.sim.updateVm(neverInstalls, { installs: false });
@@ -184,7 +128,7 @@ describe('gtr rollout', () => {
   });
 
   it('pauses with reason error-budget when failures exceed max-errors, and attaches nothing more until resume', async () => {
-    await withSetup({ fleet: fleet(8) }, { policy: { maxErrors: 10 } }, async (s) => {
+    await withRolloutSetup({ fleet: fleet(8) }, { policy: { maxErrors: 10 } }, async (s) => {
       const started = await start(s, ['--waves', '3,100%', '--soak', '0', '--max-errors', '1']);
       const wave1 = started.members.filter((m) => m.wave === 1).map((m) => m.vmUuid);
       s.sim.setFaults({ failVmUuids: wave1.slice(0, 2) });
@@ -208,7 +152,7 @@ describe('gtr rollout', () => {
 
   it('attaches canaries first: named VMs, clusters and tags', async () => {
     const vms = fleet(12, (i) => ({ clusterUuid: i === 7 ? HEX(0xb9) : HEX(0xb0), tags: i === 10 ? ['GuestTools::1.0.0', 'gt-canary'] : ['GuestTools::1.0.0'] }));
-    await withSetup({ fleet: vms }, {}, async (s) => {
+    await withRolloutSetup({ fleet: vms }, {}, async (s) => {
       const started = await start(s, ['--waves', '3,100%', '--soak', '0', '--canary-vm', HEX(3), '--canary-cluster', HEX(0xb9), '--canary-tag', 'gt-canary']);
       const canaries = [HEX(3), HEX(8), HEX(11)];
       assert.deepEqual(started.members.filter((m) => m.canary).map((m) => m.vmUuid).sort(), canaries);
@@ -220,7 +164,7 @@ describe('gtr rollout', () => {
 
   it('refuses a second open rollout for the same agent type (exit 6), and bad input (exit 2)', async () => {
     const vms = [...fleet(3), ...fleet(2).map((v, i) => ({ ...v, uuid: HEX(0x100 + i), platform: 'Windows' }))];
-    await withSetup({ fleet: vms }, {}, async (s) => {
+    await withRolloutSetup({ fleet: vms }, {}, async (s) => {
       await start(s, ['--agent-type', 'LinuxOnKvm']);
       const second = await s.rollout(['start', '--agent-type', 'LinuxOnKvm']);
       assert.equal(second.code, 6);
@@ -238,17 +182,17 @@ describe('gtr rollout', () => {
   });
 
   it('policy.mode rollout and policy.isoSoak hold attaches; rollout.autoStart starts a rollout by itself', async () => {
-    await withSetup({ fleet: fleet(3) }, { policy: { mode: 'rollout' } }, async (s) => {
+    await withRolloutSetup({ fleet: fleet(3) }, { policy: { mode: 'rollout' } }, async (s) => {
       const r = await gtr(['reconcile', '--config', s.config, '--json']);
       assert.equal(r.code, 0, r.stderr);
       assert.equal((JSON.parse(r.stdout) as { counts: Record<string, number> }).counts['defer/not-in-wave'], 3);
     });
-    await withSetup({ fleet: fleet(3) }, { policy: { isoSoak: '1h' } }, async (s) => {
+    await withRolloutSetup({ fleet: fleet(3) }, { policy: { isoSoak: '1h' } }, async (s) => {
       const r = await gtr(['reconcile', '--config', s.config, '--json']);
       assert.equal((JSON.parse(r.stdout) as { counts: Record<string, number> }).counts['defer/iso-soak'], 3);
       assert.equal(attachedVms(s.sim).length, 0);
     });
-    await withSetup({ fleet: fleet(4) }, { rollout: { autoStart: true, waves: '1,100%', soak: '0' } }, async (s) => {
+    await withRolloutSetup({ fleet: fleet(4) }, { rollout: { autoStart: true, waves: '1,100%', soak: '0' } }, async (s) => {
       assert.equal((await s.reconcile()).code, 0);
       assert.equal(attachedVms(s.sim).length, 0, 'the new version waits for its rollout');
       const r = s.read(1);
@@ -260,7 +204,7 @@ describe('gtr rollout', () => {
   });
 
   it('resumes after the daemon is killed (SIGKILL) mid-wave without attaching any VM twice', async () => {
-    await withSetup(
+    await withRolloutSetup(
       { fleet: fleet(6), jobDurationMs: 400 },
       // One attach at a time: the kill lands while the MN runs it, never between a recorded attach and
       // its PUT (such a VM would rightly wait for policy.reattachAfter, see README Guarantees).

@@ -19,7 +19,6 @@ export interface RolloutRecord {
   soakMs: number;
   waveTimeoutMs: number;
   maxErrors: Limit;
-  errorsAcknowledged: number;
   canaries: Canaries;
   detachRequested: boolean;
   createdAt: number;
@@ -93,7 +92,6 @@ export interface RolloutRow {
   soak_ms: number;
   wave_timeout_ms: number;
   max_errors: string;
-  errors_acknowledged: number;
   canaries: string;
   detach_requested: number;
   created_at: number;
@@ -163,7 +161,6 @@ export function rolloutOf(r: RolloutRow): RolloutRecord {
     soakMs: r.soak_ms,
     waveTimeoutMs: r.wave_timeout_ms,
     maxErrors: parseLimit(r.max_errors, 0) ?? { kind: 'count', value: 0 },
-    errorsAcknowledged: r.errors_acknowledged,
     canaries: { vms: strings(c.vms), clusters: strings(c.clusters), tags: strings(c.tags) },
     detachRequested: r.detach_requested === 1,
     createdAt: r.created_at,

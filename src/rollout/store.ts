@@ -156,7 +156,8 @@ export class RolloutStore {
 
   /** Changes whenever an open rollout changes state or waves, or one opens or closes (the gate's refresh). */
   openStamp(): string {
-    return this.db.read(() => this.sql.get<[], { id: number; state: string; updated_at: number }>(
+    // One statement is its own snapshot; apply calls this inside its write transaction (no savepoint needed).
+    return this.db.guard(() => this.sql.get<[], { id: number; state: string; updated_at: number }>(
       "SELECT id, state, updated_at FROM rollouts WHERE state IN ('active', 'paused') ORDER BY id").all()
       .map((r) => `${r.id}:${r.state}:${r.updated_at}`).join(','));
   }
