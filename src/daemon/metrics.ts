@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Ledger, RunRecord } from '../ledger/index.js';
 import type { RunReport } from '../reconcile/report.js';
 import { registerRolloutMetrics } from '../rollout/metrics.js';
+import { registerStatusMetrics } from './status-metrics.js';
 
 export interface MetricsSources {
   ledger: () => Ledger;
@@ -82,6 +83,7 @@ export function createMetrics(sources: MetricsSources) {
   apiGauge('gtr_zstack_requests', 'ZStack API requests since the daemon started, by API', (s) => s.requests);
   apiGauge('gtr_zstack_errors', 'ZStack API errors since the daemon started, by API', (s) => s.errors);
   registerRolloutMetrics(registry, sources.ledger);
+  registerStatusMetrics(registry, sources.ledger, () => lastObservedRun(sources.ledger())?.counts ?? {});
 
   return {
     registry,
