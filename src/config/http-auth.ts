@@ -1,8 +1,7 @@
 // The status server's credentials (http.auth.tokenFile, http.auth.basicFile): read and checked here,
 // for config validation and for the daemon. Problems name the key, the path and the line, never the
 // content: the token and the hashes are secrets.
-import fs from 'node:fs';
-import { groupReadableWarning } from './secrets.js';
+import { readSecretFile } from './secrets.js';
 
 type Report = (key: string, value: unknown, expected: string) => void;
 
@@ -24,20 +23,6 @@ export function isLoopbackHost(host: string): boolean {
 
 function hostOf(listen: string): string {
   return listen.slice(0, listen.lastIndexOf(':'));
-}
-
-function readSecretFile(key: string, file: string, what: string, report: Report, warnings: string[]): string | null {
-  let text: string;
-  let mode: number;
-  try {
-    mode = fs.statSync(file).mode;
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    report(key, file, `a readable file holding ${what} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-    return null;
-  }
-  if ((mode & 0o077) !== 0) warnings.push(groupReadableWarning(key, file, mode));
-  return text;
 }
 
 function parseUsers(file: string, text: string, report: Report): Map<string, string> | null {

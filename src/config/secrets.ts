@@ -8,23 +8,30 @@ function errno(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? 'error';
 }
 
-/** The password from zstack.passwordFile, without trailing newlines; null after reporting a problem. */
-export function readPasswordFile(file: string, report: Report, warnings: string[]): string | null {
+/** A secret file's text; null after reporting it unreadable. A file readable by group or others draws a warning. */
+export function readSecretFile(key: string, file: string, what: string, report: Report, warnings: string[]): string | null {
   let text: string;
   let mode: number;
   try {
     mode = fs.statSync(file).mode;
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
-    report('zstack.passwordFile', file, `a readable file holding the password (${errno(error)})`);
+    report(key, file, `a readable file holding ${what} (${errno(error)})`);
     return null;
   }
+  if ((mode & 0o077) !== 0) warnings.push(groupReadableWarning(key, file, mode));
+  return text;
+}
+
+/** The password from zstack.passwordFile, without trailing newlines; null after reporting a problem. */
+export function readPasswordFile(file: string, report: Report, warnings: string[]): string | null {
+  const text = readSecretFile('zstack.passwordFile', file, 'the password', report, warnings);
+  if (text === null) return null;
   const password = text.replace(/[\r\n]+$/, '');
   if (password === '') {
     report('zstack.passwordFile', file, 'a file holding the password (this one is empty)');
     return null;
   }
-  if ((mode & 0o077) !== 0) warnings.push(groupReadableWarning('zstack.passwordFile', file, mode));
   return password;
 }
 
