@@ -24,6 +24,9 @@ interface DecisionDbRow {
   finished_at: string | null;
 }
 
+/** A run's decisions, of one action and/or reason when given (pageForRun). */
+const PAGE_FILTER = 'run_id = @runId AND (@action IS NULL OR action = @action) AND (@reason IS NULL OR reason = @reason)';
+
 /** 11 columns x 64 rows stays far below SQLite's limit of 32766 parameters per statement. */
 const CHUNK = 64;
 
@@ -138,16 +141,15 @@ export class Decisions {
   /** One page of a run's decisions, optionally of one action and/or reason, with the run's (action, reason) tallies. */
   pageForRun(runId: number, filter: { action: string | null; reason: string | null }, limit: number, offset: number) {
     const params = { runId, action: filter.action, reason: filter.reason, limit, offset };
-    const where = 'run_id = @runId AND (@action IS NULL OR action = @action) AND (@reason IS NULL OR reason = @reason)';
     const kinds = this.sql
       .get<[{ runId: number }], { action: string; reason: string; n: number }>('SELECT action, reason, count(*) AS n FROM decisions WHERE run_id = @runId GROUP BY action, reason ORDER BY action, reason')
       .all({ runId });
-    const total = this.sql.get<[typeof params], { n: number }>(`SELECT count(*) AS n FROM decisions WHERE ${where}`).get(params)?.n ?? 0;
+    const total = this.sql.get<[typeof params], { n: number }>(`SELECT count(*) AS n FROM decisions WHERE ${PAGE_FILTER}`).get(params)?.n ?? 0;
     const rows = this.sql
       .get<[typeof params], DecisionDbRow>(
         `SELECT vm_uuid, vm_name, action, reason, current_version, target_version, agent_type, architecture, host_uuid,
            message, outcome, job_uuid, error_code, error_description, error_details, started_at, finished_at
-           FROM decisions WHERE ${where} ORDER BY id LIMIT @limit OFFSET @offset`,
+           FROM decisions WHERE ${PAGE_FILTER} ORDER BY id LIMIT @limit OFFSET @offset`,
       )
       .all(params)
       .map(toRecord);
