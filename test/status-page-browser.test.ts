@@ -103,7 +103,9 @@ describe('status page in chromium', () => {
             assert.equal(await cell.textContent(), String(w[key]), `wave ${w.number} ${key}`);
           }
         }
-        await page.screenshot({ path: join(ROOT, 'docs', 'status-page.png'), fullPage: true });
+        // The README's picture is refreshed with GTR_UPDATE_SCREENSHOT=1; otherwise it goes to the temp folder.
+        const shot = process.env.GTR_UPDATE_SCREENSHOT === '1' ? join(ROOT, 'docs', 'status-page.png') : join(userData, 'status-page.png');
+        await page.screenshot({ path: shot, fullPage: true });
 
         // Follow the first run's link; filter its decisions to the failed attach's reason.
         await page.locator('#runs a[href="/runs/1"]').click();
