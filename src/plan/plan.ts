@@ -7,7 +7,7 @@ import { compareVersions, highestVersion, parseVersion, type Version } from '../
 import { targetForVm } from '../catalog/targets.js';
 import type { Action, Reason } from './reasons.js';
 import { firstRefusal, type AttachGate } from '../reconcile/gates.js';
-import { isExcluded } from './selectors.js';
+import { exclusionOf } from './selectors.js';
 
 export interface VmHistory {
   lastAttachTarget: string | null;
@@ -52,7 +52,7 @@ export interface Decision {
   hostUuid: string | null;
   /** Catalog-check group of an eligible VM, e.g. `LinuxOnKvm/x86_64`. */
   group: string;
-  /** Extra facts worth telling the operator (several tags, which ISO). */
+  /** Extra facts worth telling the operator (the selector that excluded the VM, several tags); `detail` in JSON. */
   message: string | null;
   /** The guest reports its tools (QueryGuestToolsState), so an install can be confirmed. */
   guestAgent: boolean;
@@ -130,7 +130,12 @@ function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Dec
   const skip = (reason: Reason): Decision => make('skip', reason);
   const defer = (reason: Reason): Decision => make('defer', reason);
 
-  if (isExcluded(vm, input.policy.include, input.policy.exclude)) return skip('excluded');
+  const excludedBy = exclusionOf(vm, input.policy.include, input.policy.exclude);
+  if (excludedBy !== null) {
+    const excluded = skip('excluded');
+    excluded.message = excludedBy;
+    return excluded;
+  }
   if (vm.type !== 'UserVm') return skip('not-user-vm');
   if (vm.hypervisorType !== 'KVM') return skip('unsupported-hypervisor');
   if (!target) return skip('no-iso');

@@ -23,6 +23,7 @@ function actionJson(a: ActionRecord) {
     error: a.error,
     startedAt: a.startedAt,
     finishedAt: a.finishedAt,
+    ...(a.message === null ? {} : { detail: a.message }),
   };
 }
 

@@ -1,7 +1,9 @@
-// Inventory: every VM with its facts, CD-ROMs, GuestTools:: tags and guest reports, read with paged
-// queries only, so the number of API calls grows with pages, never with VMs.
+// Inventory: every VM with its facts, CD-ROMs, GuestTools:: tags, guest reports and the tags selectors
+// name (selector-tags.ts), read with paged queries only, so the number of API calls grows with pages,
+// never with VMs.
 import type { VmFacts } from '../domain.js';
 import type { QueryResource } from '../zstack/client.js';
+import { checkExcludeTags, readSelectorTags } from './selector-tags.js';
 
 export interface QueryPort {
   queryPages(resource: QueryResource, conditions: string[], opts?: { fields?: string[] }): AsyncIterable<Record<string, unknown>[]>;
@@ -71,13 +73,6 @@ async function inParallel<T>(items: readonly T[], limit: number, work: (item: T)
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
-/** Exact tags (system tags) of VMs that include/exclude selectors name; only queried when selectors use tags. */
-async function readSelectorTags(client: QueryPort, tags: readonly string[]): Promise<Map<string, string[]>> {
-  const byVm = new Map<string, string[]>();
-  if (tags.length > 0) await collectTags(client, ['resourceType=VmInstanceVO', `tag?=${tags.join(',')}`], byVm, (tag) => tag || null);
-  return byVm;
-}
-
 /** Pages through system tags matching `conditions`, adding `pick(tag)` (when not null) to its VM's list. */
 async function collectTags(
   client: QueryPort,
@@ -97,7 +92,15 @@ async function collectTags(
   }
 }
 
-export async function readInventory(client: QueryPort, opts: { selectorTags: readonly string[]; vmUuids?: readonly string[] }): Promise<VmFacts[]> {
+export interface InventoryOptions {
+  /** Tag names selectors use (system tag text, UI tag name): VmFacts.tags gets those each VM carries. */
+  selectorTags: readonly string[];
+  /** policy.exclude.tags: each must exist (checkExcludeTags), else a config error (exit 2). */
+  excludeTags?: readonly string[];
+  vmUuids?: readonly string[];
+}
+
+export async function readInventory(client: QueryPort, opts: InventoryOptions): Promise<VmFacts[]> {
   // Four independent paged reads at once: the run waits for the longest, not for their sum.
   const [vms, withCdRom, versions, selectorTags] = await Promise.all([
     readVms(client, opts.vmUuids),
@@ -105,11 +108,12 @@ export async function readInventory(client: QueryPort, opts: { selectorTags: rea
     readVersions(client, opts.vmUuids),
     readSelectorTags(client, opts.selectorTags),
   ]);
+  checkExcludeTags(opts.excludeTags ?? [], selectorTags.known);
   for (const vm of vms) {
     vm.hasCdRom = withCdRom.has(vm.uuid);
     vm.tagVersions = versions.tags.get(vm.uuid) ?? NONE;
     vm.reportedVersion = versions.reported.get(vm.uuid) ?? null;
-    vm.tags = selectorTags.get(vm.uuid) ?? NONE;
+    vm.tags = selectorTags.byVm.get(vm.uuid) ?? NONE;
   }
   return vms;
 }

@@ -15,6 +15,8 @@ export interface ActionReport {
   reason: Reason;
   outcome: Outcome | null;
   error: ZStackErrorBody | null;
+  /** Present when there is more to tell, e.g. the selector that excluded the VM (`policy.exclude.tags: canary`). */
+  detail?: string;
 }
 
 export interface RunCounts {

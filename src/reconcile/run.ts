@@ -17,6 +17,7 @@ import { newJobUuid, type ZStackClient } from '../zstack/client.js';
 import { checkCatalog, type GroupCheck } from './catalog-check.js';
 import { fleetSummary } from './fleet.js';
 import { readInventory, readVersions } from './inventory.js';
+import { logSelectorMatches } from './selector-tags.js';
 import { exitCodeFor, runStatus, type ActionReport, type RunCounts, type RunReport } from './report.js';
 import { NO_PROFILER, type Profiler } from '../profile/profile.js';
 import type { AttachGate, AttachObserver } from './gates.js';
@@ -140,8 +141,10 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates
   for (const problem of catalog.problems) logger.warn(problem, 'ISO catalog problem');
 
   const selectorTags = [...(config.policy.include?.tags ?? []), ...(config.policy.exclude?.tags ?? [])];
-  const vms = await profiler.timedAsync('inventory', () => readInventory(client, { selectorTags, vmUuids: opts.vmUuids }));
+  const excludeTags = config.policy.exclude?.tags;
+  const vms = await profiler.timedAsync('inventory', () => readInventory(client, { selectorTags, excludeTags, vmUuids: opts.vmUuids }));
   logger.info({ trigger: opts.trigger, dryRun: opts.dryRun, vms: vms.length, targets: catalog.targets }, 'inventory read');
+  logSelectorMatches(logger, vms, config.policy);
   if (!opts.vmUuids) ledger.setRunFleet(runId, fleetSummary(vms));
 
   const regressions = opts.dryRun
@@ -216,7 +219,7 @@ function buildReport(r: {
     if (d.action === 'attach' && gated === undefined && !r.dryRun) {
       outcome = !result ? 'not-started' : result.outcome === 'failed' ? 'failed' : r.verified.has(d.vmUuid) ? 'verified' : 'attached';
     }
-    return {
+    const action: ActionReport = {
       vmUuid: d.vmUuid,
       vmName: d.vmName,
       current: d.current,
@@ -226,6 +229,8 @@ function buildReport(r: {
       outcome,
       error: result?.error ?? null,
     };
+    if (d.message !== null) action.detail = d.message;
+    return action;
   });
   const byReason = countDecisions(actions);
   const failed = actions.filter((a) => a.outcome === 'failed').length;

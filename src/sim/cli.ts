@@ -8,12 +8,13 @@ import { startSimulator } from './simulator.js';
 import { DEFAULT_ISOS } from './world.js';
 
 const USAGE = `usage: gtr sim [--vms N] [--seed S] [--port P] [--host H] [--iso-dir DIR] [--latency MS] [--job-ms MS] [--install-delay MS]
-               [--access-key ID:SECRET]... [--clock-skew SECONDS] [--mn-version X.Y.Z]
+               [--access-key ID:SECRET]... [--clock-skew SECONDS] [--mn-version X.Y.Z] [--ui-tag NAME=SHARE]...
   --access-key ID:SECRET  accept requests signed with this AccessKey (repeatable), besides password login
   --clock-skew SECONDS    the simulated MN's clock is this far off (negative: --clock-skew=-600); signed requests more
                           than 900 s off are refused with 403, as on a real MN
   --mn-version X.Y.Z      behave as this release (default ${NEWEST_MN_VERSION}): below 4.6.11 there is no
-                          QueryGuestToolsState (404), 4.6.11-4.6.20 name its field \`state\`, later \`qgaState\``;
+                          QueryGuestToolsState (404), 4.6.11-4.6.20 name its field \`state\`, later \`qgaState\`
+  --ui-tag NAME=SHARE     the UI tag (tag pattern) NAME on a share 0..1 of the VMs (repeatable), e.g. canary=0.01`;
 
 function intFlag(values: Record<string, string | boolean | string[] | undefined>, name: string, dflt: number, max = 10_000_000): number | string {
   const raw = values[name];
@@ -22,6 +23,21 @@ function intFlag(values: Record<string, string | boolean | string[] | undefined>
     return `gtr sim: --${name} must be a whole number between 0 and ${max}, got ${JSON.stringify(raw)}`;
   }
   return Number(raw);
+}
+
+/** `--ui-tag NAME=SHARE` values as `{ NAME: SHARE }`, or the problem. */
+function uiTagFlags(values: string[]): Record<string, number> | string {
+  const out: Record<string, number> = {};
+  for (const v of values) {
+    const at = v.lastIndexOf('=');
+    const name = at > 0 ? v.slice(0, at) : '';
+    const share = at > 0 ? Number(v.slice(at + 1)) : NaN;
+    if (name === '' || !/^(0|1|0?\.\d+)$/.test(v.slice(at + 1)) || share > 1) {
+      return `gtr sim: --ui-tag must be NAME=SHARE with a share from 0 to 1, got ${JSON.stringify(v)}`;
+    }
+    out[name] = share;
+  }
+  return out;
 }
 
 export async function runSimCommand(argv: string[]): Promise<number> {
@@ -34,7 +50,7 @@ export async function runSimCommand(argv: string[]): Promise<number> {
       options: {
         vms: { type: 'string' }, seed: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' },
         'iso-dir': { type: 'string' }, latency: { type: 'string' }, 'job-ms': { type: 'string' },
-        'install-delay': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        'install-delay': { type: 'string' }, 'ui-tag': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' },
         'access-key': { type: 'string', multiple: true }, 'clock-skew': { type: 'string' }, 'mn-version': { type: 'string' },
       },
     }));
@@ -57,6 +73,11 @@ export async function runSimCommand(argv: string[]): Promise<number> {
       return 2;
     }
   }
+  const uiTags = uiTagFlags(Array.isArray(values['ui-tag']) ? values['ui-tag'] : []);
+  if (typeof uiTags === 'string') {
+    console.error(`${uiTags}\n${USAGE}`);
+    return 2;
+  }
   const n = nums as Record<keyof typeof nums, number>;
   const extra = mnFlags(values);
   if (typeof extra === 'string') {
@@ -70,7 +91,7 @@ export async function runSimCommand(argv: string[]): Promise<number> {
   try {
     if (isoDir) await writeIsoDir(isoDir, DEFAULT_ISOS);
     sim = await startSimulator({
-      host, port: n.port, fleet: { vms: n.vms, seed: n.seed }, jobDurationMs: n.jobMs,
+      host, port: n.port, fleet: { vms: n.vms, seed: n.seed, uiTags }, jobDurationMs: n.jobMs,
       guests: { installDelayMs: n.installDelay }, faults: n.latency > 0 ? { latencyMs: n.latency } : undefined,
       accessKeys: extra.accessKeys, clockSkewMs: extra.clockSkewMs, mnVersion: extra.mnVersion,
     });
@@ -88,6 +109,7 @@ export async function runSimCommand(argv: string[]): Promise<number> {
   ];
   for (const key of extra.accessKeys) lines.push(`access key: ${key.id} (secret as given)`);
   if (isoDir) lines.push(`iso dir:  ${isoDir}`);
+  for (const [name, share] of Object.entries(uiTags)) lines.push(`UI tag:   ${name} on ${Math.round(share * 100)}% of the VMs`);
   lines.push(
     'try:',
     `  SESSION=$(curl -s -X PUT ${sim.endpoint}/zstack/v1/accounts/login -d '{"logInByAccount":{"accountName":"${sim.accountName}","password":"${hash}"}}' | sed -E 's/.*"uuid":"([0-9a-f]+)".*/\\1/')`,

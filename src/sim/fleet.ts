@@ -1,5 +1,6 @@
 // A realistic, deterministic fleet: platforms, architectures, states, appliance and non-KVM VMs,
-// VMs without CD-ROM, and GuestTools tags that are current, outdated, newer, unparseable or missing.
+// VMs without CD-ROM, GuestTools tags that are current, outdated, newer, unparseable or missing, and
+// optionally UI tags (tag patterns) on a share of the VMs.
 import { parseVersion, compareVersions } from '../tools-version.js';
 import { mulberry32, rngUuid, type Rng } from './rng.js';
 import type { FleetOptions, SimVm } from './types.js';
@@ -93,5 +94,17 @@ export function generateFleet(opts: FleetOptions): SimVm[] {
       cdRoms, tags, guest,
     });
   }
+  addUiTags(vms, opts);
   return vms;
+}
+
+/** UI tags by share, from a random stream of their own: a fleet without them stays as it always was. */
+function addUiTags(vms: SimVm[], opts: FleetOptions): void {
+  const shares = Object.entries(opts.uiTags ?? {});
+  if (shares.length === 0) return;
+  const rng = mulberry32((opts.seed ?? 1) ^ 0x7a95);
+  for (const vm of vms) {
+    const names = shares.filter(([, share]) => rng() < share).map(([name]) => name);
+    if (names.length > 0) vm.userTags = names;
+  }
 }

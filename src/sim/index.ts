@@ -5,5 +5,5 @@ export { writeIsoDir } from './iso-dir.js';
 export { runSimCommand } from './cli.js';
 export type {
   ApiName, AttachStarted, CallRecord, FaultOptions, FleetOptions, GuestOptions, QgaState, SimGuest, SimIso,
-  SimAccessKey, SimOptions, SimVm, Simulator,
+  SimAccessKey, SimOptions, SimUserTag, SimVm, Simulator,
 } from './types.js';

@@ -1,8 +1,9 @@
-// The four queryable tables (VmInstance, VmCdRom, SystemTag, GuestToolsState): their fields for `q`,
+// The queryable tables (VmInstance, VmCdRom, SystemTag, TagPattern, UserTag, GuestToolsState): their fields for `q`,
 // `sort` and `fields`, and their inventories as the MN serialises them (null fields omitted).
 import type { FieldSpec, Resource } from './query.js';
 import { derivedUuid } from './rng.js';
 import type { TagRow } from './tag-store.js';
+import type { TagPatternRow, UserTagRow } from './user-tags.js';
 import { dropNulls, zsDate } from './wire.js';
 import type { GuestRow, VmRow, World } from './world.js';
 
@@ -78,7 +79,9 @@ export function vmResource(world: World): Resource<VmRow> {
     'vmNics.ip': list((v) => [ip(v)]),
     'vmNics.l3NetworkUuid': list((v) => [idsOf(v).l3]),
     __systemTag__: list((v) => world.vmTags(v.uuid)),
-    __userTag__: list(() => []),
+    // UI tags the session's account can see: their text, and their pattern's uuid.
+    __userTag__: list((v) => world.userTags.of(v.uuid).map((t) => t.tag)),
+    __tagUuid__: list((v) => world.userTags.of(v.uuid).flatMap((t) => (t.tagPatternUuid === null ? [] : [t.tagPatternUuid]))),
   };
   return {
     name: 'vm', className: `${PKG}.vm.VmInstanceInventory`, fields, rows: () => world.vmList(),
@@ -150,6 +153,39 @@ export function tagResource(world: World): Resource<TagRow> {
     toInventory: (t) => ({
       uuid: t.uuid, resourceUuid: t.resourceUuid, resourceType: t.resourceType, tag: t.tag, type: t.type,
       inherent: t.inherent, createDate: zsDate(t.createdAt), lastOpDate: zsDate(t.createdAt),
+    }),
+  };
+}
+
+export function tagPatternResource(world: World): Resource<TagPatternRow> {
+  return {
+    name: 'tag-pattern', className: `${PKG}.tag.TagPatternInventory`,
+    fields: {
+      uuid: str((p) => p.uuid), name: str((p) => p.name), value: str((p) => p.value), description: str((p) => p.description),
+      color: str((p) => p.color), type: str((p) => p.type), createDate: date((p) => p.createdAt), lastOpDate: date((p) => p.createdAt),
+    },
+    rows: () => world.userTags.patternList(),
+    index: { uuid: (u) => one(world.userTags.getPattern(u)) },
+    toInventory: (p) => dropNulls({
+      uuid: p.uuid, name: p.name, value: p.value, description: p.description, color: p.color, type: p.type,
+      createDate: zsDate(p.createdAt), lastOpDate: zsDate(p.createdAt),
+    }),
+  };
+}
+
+export function userTagResource(world: World): Resource<UserTagRow> {
+  return {
+    name: 'user-tag', className: `${PKG}.tag.UserTagInventory`,
+    fields: {
+      uuid: str((t) => t.uuid), resourceUuid: str((t) => t.resourceUuid), resourceType: str((t) => t.resourceType),
+      tag: str((t) => t.tag), type: str(() => 'User'), tagPatternUuid: str((t) => t.tagPatternUuid),
+      createDate: date((t) => t.createdAt), lastOpDate: date((t) => t.createdAt),
+    },
+    rows: () => world.userTags.list(),
+    index: { uuid: (u) => one(world.userTags.get(u)), resourceUuid: (u) => world.userTags.of(u) },
+    toInventory: (t) => dropNulls({
+      uuid: t.uuid, resourceUuid: t.resourceUuid, resourceType: t.resourceType, tag: t.tag, type: 'User',
+      tagPatternUuid: t.tagPatternUuid, createDate: zsDate(t.createdAt), lastOpDate: zsDate(t.createdAt),
     }),
   };
 }

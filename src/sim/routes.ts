@@ -2,7 +2,7 @@
 import type { ApiName } from './types.js';
 
 export type RouteKind =
-  | 'login' | 'logout' | 'validate' | 'query-vm' | 'query-cdrom' | 'query-tag' | 'query-guest'
+  | 'login' | 'logout' | 'validate' | 'query-vm' | 'query-cdrom' | 'query-tag' | 'query-tag-pattern' | 'query-user-tag' | 'query-guest'
   | 'actions' | 'latest' | 'info' | 'job';
 
 export interface Route {
@@ -24,6 +24,10 @@ const ROUTES: { method: string | null; re: RegExp; kind: RouteKind; api: ApiName
   { method: 'GET', re: /^\/v1\/vm-instances\/([^/]+)\/guest-tools-infos$/, kind: 'info', api: 'GetVmGuestToolsInfo' },
   { method: 'GET', re: /^\/v1\/system-tags$/, kind: 'query-tag', api: 'QuerySystemTag' },
   { method: 'GET', re: /^\/v1\/system-tags\/([^/]+)$/, kind: 'query-tag', api: 'QuerySystemTag' },
+  { method: 'GET', re: /^\/v1\/tags$/, kind: 'query-tag-pattern', api: 'QueryTag' },
+  { method: 'GET', re: /^\/v1\/tags\/([^/]+)$/, kind: 'query-tag-pattern', api: 'QueryTag' },
+  { method: 'GET', re: /^\/v1\/user-tags$/, kind: 'query-user-tag', api: 'QueryUserTag' },
+  { method: 'GET', re: /^\/v1\/user-tags\/([^/]+)$/, kind: 'query-user-tag', api: 'QueryUserTag' },
   { method: 'GET', re: /^\/v1\/guesttools(?:\/state)?$/, kind: 'query-guest', api: 'QueryGuestToolsState' },
   // Any method: a non-GET poll gets 405 from the job handler.
   { method: null, re: /^\/v1\/api-jobs\/([^/]+)$/, kind: 'job', api: 'QueryJob' },

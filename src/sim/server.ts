@@ -24,7 +24,10 @@ export interface ServerDeps {
   faults: Faults;
   guestTools: GuestTools;
   query: QueryEngine;
-  resources: { vm: Resource<unknown>; cdrom: Resource<unknown>; tag: Resource<unknown>; guest: Resource<unknown> };
+  resources: {
+    vm: Resource<unknown>; cdrom: Resource<unknown>; tag: Resource<unknown>; tagPattern: Resource<unknown>; userTag: Resource<unknown>;
+    guest: Resource<unknown>;
+  };
   timers: TimerSet;
   calls: CallRecord[];
   locationHost(): string;
@@ -169,6 +172,10 @@ function handle(d: ServerDeps, ctx: Ctx): SimReply {
       return d.query.run(d.resources.cdrom, { params });
     case 'query-tag':
       return d.query.run(d.resources.tag, { params, implicit: byUuid });
+    case 'query-tag-pattern':
+      return d.query.run(d.resources.tagPattern, { params, implicit: byUuid });
+    case 'query-user-tag':
+      return d.query.run(d.resources.userTag, { params, implicit: byUuid });
     case 'query-guest':
       return d.query.run(d.resources.guest, { params });
     case 'latest':

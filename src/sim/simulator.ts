@@ -11,7 +11,7 @@ import { GuestTools } from './guest-tools.js';
 import { Jobs } from './jobs.js';
 import { mnFeatures } from './mn-version.js';
 import { QueryEngine, type Resource } from './query.js';
-import { cdRomResource, guestStateResource, tagResource, vmResource } from './resources.js';
+import { cdRomResource, guestStateResource, tagPatternResource, tagResource, userTagResource, vmResource } from './resources.js';
 import { createHandler } from './server.js';
 import { TimerSet } from './timers.js';
 import type { CallRecord, FaultOptions, SimIso, SimOptions, SimVm, Simulator } from './types.js';
@@ -39,7 +39,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   const fleet: SimVm[] = Array.isArray(opts.fleet) ? opts.fleet : opts.fleet ? generateFleet(opts.fleet) : [];
   const seed = Array.isArray(opts.fleet) ? 1 : (opts.fleet?.seed ?? 1);
 
-  const world = new World(seed);
+  const world = new World(seed, accountName);
   world.setIsos(opts.isos ?? DEFAULT_ISOS);
   const created = Date.now();
   fleet.forEach((vm, i) => world.addVm(vm, created - (fleet.length - i) * 1000));
@@ -73,7 +73,9 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     query: new QueryEngine(() => world.version),
     resources: {
       vm: vmResource(world) as Resource<unknown>, cdrom: cdRomResource(world) as Resource<unknown>,
-      tag: tagResource(world) as Resource<unknown>, guest: guestStateResource(world, features.guestToolsStateField ?? undefined) as Resource<unknown>,
+      tag: tagResource(world) as Resource<unknown>, tagPattern: tagPatternResource(world) as Resource<unknown>,
+      userTag: userTagResource(world) as Resource<unknown>,
+      guest: guestStateResource(world, features.guestToolsStateField ?? undefined) as Resource<unknown>,
     },
     locationHost: () => opts.locationHost ?? address,
   });

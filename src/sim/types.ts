@@ -9,6 +9,8 @@ export type ApiName =
   | 'QueryVmInstance'
   | 'QueryVmCdRom'
   | 'QuerySystemTag'
+  | 'QueryTag'
+  | 'QueryUserTag'
   | 'QueryGuestToolsState'
   | 'AttachGuestToolsIsoToVm'
   | 'DetachGuestToolsIsoFromVm'
@@ -23,6 +25,13 @@ export interface SimGuest {
   qgaState: QgaState;
   version: string | null;
 }
+
+/**
+ * A UI tag on a VM (zstack-api.md 10.1): a tag pattern by name (created when missing: simple, value =
+ * name; `tag` is the text with tokens filled in, default the pattern's value), or a legacy user tag
+ * without a pattern. `owner` is the account that owns it (default the simulator's account).
+ */
+export type SimUserTag = { pattern: string; tag?: string; owner?: string } | { legacy: string; owner?: string };
 
 export interface SimVm {
   uuid: string;
@@ -41,6 +50,8 @@ export interface SimVm {
   tags: string[];
   /** The guest's GuestToolsState row, or null when there is none. */
   guest: SimGuest | null;
+  /** UI tags (tag patterns, legacy user tags); a plain string is a pattern name. */
+  userTags?: (string | SimUserTag)[];
   /** false: the guest never installs attached tools. Default: decided by guests.neverInstallShare. */
   installs?: boolean;
 }
@@ -61,6 +72,8 @@ export interface FleetOptions {
   isoVersion?: string;
   /** Share of VMs (so also of running KVM user VMs with a CD-ROM) whose tag is older, default 0.2. */
   outdatedShare?: number;
+  /** UI tag (pattern) name -> share of VMs (0..1) carrying it, e.g. `{ canary: 0.01 }`. */
+  uiTags?: Record<string, number>;
 }
 
 export interface FaultOptions {

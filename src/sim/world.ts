@@ -2,7 +2,8 @@
 // GuestToolsVO table. Every mutation bumps `version`, which keys the query caches.
 import { derivedUuid, mulberry32, rngUuid } from './rng.js';
 import { TagStore } from './tag-store.js';
-import type { QgaState, SimIso, SimVm } from './types.js';
+import type { QgaState, SimIso, SimUserTag, SimVm } from './types.js';
+import { UserTagStore, type UserTagRow } from './user-tags.js';
 
 export const VM_TYPE = 'VmInstanceVO';
 export const VERSION_TAG = 'GuestTools::';
@@ -57,6 +58,7 @@ export class World {
   version = 0;
   readonly mnUuid: string;
   readonly tags: TagStore;
+  readonly userTags: UserTagStore;
   private readonly vmMap = new Map<string, VmRow>();
   private readonly guestMap = new Map<string, GuestRow>();
   private readonly hosts = new Set<string>();
@@ -65,10 +67,12 @@ export class World {
   private isoRows: IsoRow[] = [];
   private readonly rng;
 
-  constructor(seed: number) {
+  constructor(seed: number, account = 'admin') {
     this.rng = mulberry32(seed ^ 0x5eed);
     this.mnUuid = rngUuid(this.rng);
     this.tags = new TagStore(this.rng, () => this.touch());
+    // Its own random stream, so fleets without UI tags keep the uuids they always had.
+    this.userTags = new UserTagStore(mulberry32(seed ^ 0x7a95), account, () => this.touch());
   }
 
   touch(): void {
@@ -108,6 +112,7 @@ export class World {
     this.vmMap.set(vm.uuid, row);
     this.vmCache = null;
     for (const tag of vm.tags) this.tags.add(vm.uuid, VM_TYPE, tag, at);
+    this.addUserTags(vm.uuid, vm.userTags ?? [], at);
     this.setGuest(vm.uuid, vm.guest, at);
     this.noticeResources(row);
     this.touch();
@@ -116,7 +121,7 @@ export class World {
   updateVm(uuid: string, patch: Partial<SimVm>): void {
     const row = this.vmMap.get(uuid);
     if (!row) throw new Error(`simulator: no VM ${uuid}`);
-    const { tags, guest, uuid: _ignored, ...fields } = patch;
+    const { tags, guest, userTags, uuid: _ignored, ...fields } = patch;
     Object.assign(row, fields);
     if (fields.hostUuid) row.lastHostUuid = fields.hostUuid;
     row.lastOpAt = Date.now();
@@ -124,9 +129,29 @@ export class World {
       this.tags.remove(uuid, () => true);
       for (const tag of tags) this.tags.add(uuid, VM_TYPE, tag);
     }
+    if (userTags) {
+      this.userTags.detachAll(uuid);
+      this.addUserTags(uuid, userTags);
+    }
     if (guest !== undefined) this.setGuest(uuid, guest);
     this.noticeResources(row);
     this.touch();
+  }
+
+  private addUserTags(uuid: string, specs: readonly (string | SimUserTag)[], at = Date.now()): void {
+    for (const spec of specs) {
+      const s: SimUserTag = typeof spec === 'string' ? { pattern: spec } : spec;
+      if ('legacy' in s) this.userTags.attach(uuid, VM_TYPE, { legacy: s.legacy, owner: s.owner }, at);
+      else this.userTags.attach(uuid, VM_TYPE, { pattern: this.userTags.pattern(s.pattern, { owner: s.owner, at }), tag: s.tag }, at);
+    }
+  }
+
+  /** UI tags of a VM as specs (every owner's: the world's view, not an account's). */
+  private userTagSpecs(uuid: string): SimUserTag[] {
+    return this.userTags.ofAll(uuid).map((r: UserTagRow) => {
+      const p = r.tagPatternUuid === null ? undefined : this.userTags.patternOf(r.tagPatternUuid);
+      return p ? { pattern: p.name, tag: r.tag, owner: r.owner } : { legacy: r.tag, owner: r.owner };
+    });
   }
 
   setGuest(uuid: string, guest: SimVm['guest'], at = Date.now()): void {
@@ -164,6 +189,8 @@ export class World {
       guest: g ? { qgaState: g.qgaState, version: g.version } : null,
     };
     if (r.installs !== undefined) vm.installs = r.installs;
+    const userTags = this.userTagSpecs(uuid);
+    if (userTags.length > 0) vm.userTags = userTags;
     return vm;
   }
 

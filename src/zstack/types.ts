@@ -8,6 +8,8 @@ export const API_NAMES = [
   'QueryVmInstance',
   'QueryVmCdRom',
   'QuerySystemTag',
+  'QueryTag',
+  'QueryUserTag',
   'QueryGuestToolsState',
   'AttachGuestToolsIsoToVm',
   'DetachGuestToolsIsoFromVm',
@@ -17,7 +19,7 @@ export const API_NAMES = [
 ] as const;
 export type ApiName = (typeof API_NAMES)[number];
 
-export type QueryResource = 'vm-instances' | 'vm-instances/cdroms' | 'system-tags' | 'guesttools';
+export type QueryResource = 'vm-instances' | 'vm-instances/cdroms' | 'system-tags' | 'tags' | 'user-tags' | 'guesttools';
 
 export interface QueryResourceInfo {
   api: ApiName;
@@ -29,6 +31,9 @@ export const QUERY_RESOURCES: Record<QueryResource, QueryResourceInfo> = {
   'vm-instances': { api: 'QueryVmInstance', sortField: 'uuid' },
   'vm-instances/cdroms': { api: 'QueryVmCdRom', sortField: 'uuid' },
   'system-tags': { api: 'QuerySystemTag', sortField: 'uuid' },
+  // UI tags: tag patterns and the user tags that put them on resources (zstack-api.md 10.1).
+  tags: { api: 'QueryTag', sortField: 'uuid' },
+  'user-tags': { api: 'QueryUserTag', sortField: 'uuid' },
   // GuestToolsStateInventory has no `uuid`; its key is the VM uuid.
   guesttools: { api: 'QueryGuestToolsState', sortField: 'vmInstanceUuid' },
 };

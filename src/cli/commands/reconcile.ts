@@ -11,11 +11,16 @@ import { renderRun } from '../render-run.js';
 import { writeReportJson } from '../json-out.js';
 import { progressBar } from '../progress.js';
 
+const SELECTOR_TAGS_HELP = `policy.include.tags / policy.exclude.tags name a VM's UI tags (the tag pattern's name as the
+ZStack UI shows it, or a legacy user tag's text) or its system tags (exact text, e.g. "ha::NeverStop").
+A policy.exclude.tags name that no UI tag and no system tag has is a config error (exit 2).
+`;
+
 export const PLAN_HELP = `Usage: gtr plan [--config FILE] [--json] [--vm UUID]...
 
 Observe and plan without changing anything: reads the ISO folder and every VM, decides attach / skip /
 defer per VM with a reason, records the dry run, and prints the decisions and counts.
-Exit codes: 0 ok, 2 usage or config error, 3 ZStack unreachable / login refused / ISO folder unusable.
+${SELECTOR_TAGS_HELP}Exit codes: 0 ok, 2 usage or config error, 3 ZStack unreachable / login refused / ISO folder unusable.
 `;
 
 export const RECONCILE_HELP = `Usage: gtr reconcile [--config FILE] [--dry-run] [--json] [--vm UUID]... [--limit N]
@@ -26,7 +31,7 @@ verify, and record everything in the ledger.
   --json        print one JSON document instead of the summary
   --vm UUID     only this VM (repeatable)
   --limit N     attach at most N VMs in this run
-Exit codes: 0 nothing failed, 1 some attaches failed, 2 usage or config, 3 ZStack unreachable / login
+${SELECTOR_TAGS_HELP}Exit codes: 0 nothing failed, 1 some attaches failed, 2 usage or config, 3 ZStack unreachable / login
 refused / ISO folder unusable, 4 halted by the error budget, 5 another run holds the lease.
 `;
 

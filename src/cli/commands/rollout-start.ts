@@ -10,6 +10,7 @@ import { parseDuration } from '../../config/duration.js';
 import type { Limit } from '../../config/types.js';
 import { planRun } from '../../plan/plan.js';
 import { readInventory } from '../../reconcile/inventory.js';
+import { logSelectorMatches } from '../../reconcile/selector-tags.js';
 import { cliActor } from '../../rollout/actor.js';
 import { isCandidate } from '../../rollout/observe.js';
 import { RolloutStore } from '../../rollout/store.js';
@@ -127,7 +128,8 @@ export async function startFromFleet(ctx: Context, flags: StartFlags, now: numbe
     throw new UsageError(`the ISO folder ${config.isoDir} has no GuestTools ISO for ${s.agentTypes.join(', ')}: nothing to roll out`);
   }
   const selectorTags = [...(config.policy.include?.tags ?? []), ...(config.policy.exclude?.tags ?? []), ...s.canaries.tags];
-  const vms = await readInventory(ctx.client(), { selectorTags });
+  const vms = await readInventory(ctx.client(), { selectorTags, excludeTags: config.policy.exclude?.tags });
+  logSelectorMatches(ctx.logger, vms, config.policy);
   const plan = planRun({
     vms, targets: catalog.targets, history: ctx.ledger().vmStates(), policy: { ...config.policy, maxPerRun: 0 }, now,
     mismatchedGroups: new Set(), windowOpen: true,
@@ -143,6 +145,10 @@ export async function startFromFleet(ctx: Context, flags: StartFlags, now: numbe
   if (stopped > 0) notes.push(`${stopped} out-of-date VMs are not eligible now (stopped or quarantined); they join the last wave when they become eligible`);
   const members = new Set(candidates.map((c) => c.uuid));
   for (const vm of s.canaries.vms) if (!members.has(vm)) notes.push(`canary VM ${vm} is not an out-of-date eligible VM; ignored`);
+  for (const tag of s.canaries.tags) {
+    const tagged = candidates.filter((c) => c.tags.includes(tag)).length;
+    notes.push(`canary tag ${tag} (UI tag or system tag) matched ${tagged} member${tagged === 1 ? '' : 's'}`);
+  }
   const started = startRollout(new RolloutStore(ctx.ledger()), {
     agentTypes: s.agentTypes, candidates, canaries: s.canaries, wavesSpec: s.wavesSpec, steps: s.steps, soakMs: s.soakMs,
     waveTimeoutMs: s.waveTimeoutMs, maxErrors: s.maxErrors, who: cliActor(), why: flags.reason ?? 'started by operator', now,

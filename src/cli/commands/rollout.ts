@@ -31,7 +31,8 @@ never waiting for a run: a running run reads the state before every attach it st
                         --target only asserts the expected version (bare VERSION with one agent type)
                         and exits 2 when the catalog differs; wave sizes are cumulative, the last
                         wave takes the rest; --max-errors is per wave, of its own members (default 5%);
-                        defaults: rollout.*
+                        defaults: rollout.*; --canary-tag TAG matches a UI tag by name (the tag
+                        pattern's name, or a legacy user tag's text) or a system tag by its exact text
   status [ID] [--json]  per wave and per group: members, attached, verified, unconfirmed, failed,
                         pending, soak end (default: the open ones)
   list [--limit N] [--json]
