@@ -1,4 +1,5 @@
-// Builds a command's dependencies once: config, logger, and (lazily) the ledger and the ZStack client.
+// Builds a command's dependencies once: config, logger, the event notifier, and (lazily) the ledger and
+// the ZStack client.
 // Commands receive this object instead of reaching for globals.
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/load.js';
@@ -8,26 +9,32 @@ import { createLogger } from '../log.js';
 import { NO_PROFILER, type Profiler } from '../profile/profile.js';
 import type { ZStackClient } from '../zstack/client.js';
 import { clientFromConfig } from '../zstack/from-config.js';
+import type { EventSink } from '../events.js';
+import { EXIT_DRAIN_MS, notifierFromConfig } from '../notify/from-config.js';
 
 export interface Context {
   readonly config: Config;
   readonly logger: Logger;
   readonly profiler: Profiler;
+  /** notify.webhooks; close() waits up to EXIT_DRAIN_MS for deliveries still queued. */
+  readonly events: EventSink;
   ledger(): Ledger;
   client(): ZStackClient;
   close(): Promise<void>;
 }
 
 export function createContext(configFile: string | undefined, env: NodeJS.ProcessEnv = process.env, profiler: Profiler = NO_PROFILER): Context {
-  const { config, warnings } = loadConfig({ file: configFile ?? null, env });
+  const { config, warnings, webhookSecrets } = loadConfig({ file: configFile ?? null, env });
   const logger = createLogger({ level: config.log.level, destination: 'stderr' });
   for (const warning of warnings) logger.warn({ warning }, 'configuration warning');
   let ledger: Ledger | null = null;
   let client: ZStackClient | null = null;
+  const notifier = notifierFromConfig(config, webhookSecrets, logger);
   return {
     config,
     logger,
     profiler,
+    events: notifier,
     ledger() {
       // The identity unless GTR_PROFILE_FILE is set (benchmark).
       ledger ??= profiler.profiled(Ledger.open(config.database));
@@ -40,6 +47,7 @@ export function createContext(configFile: string | undefined, env: NodeJS.Proces
     async close() {
       await client?.close();
       ledger?.close();
+      await notifier.close(EXIT_DRAIN_MS);
     },
   };
 }

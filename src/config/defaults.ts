@@ -37,6 +37,7 @@ export const DEFAULT_FILE_CONFIG = {
   rollout: { autoStart: false, waves: '1,10%,50%,100%', soak: '30m', waveTimeout: '6h', maxErrors: '5%' },
   ledger: { retainDays: 90, retainRuns: 10_000 },
   http: { listen: '127.0.0.1:9477', auth: { tokenFile: null, basicFile: null } },
+  notify: { webhooks: [] },
   log: { level: 'info' },
 } as const;
 

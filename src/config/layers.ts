@@ -79,6 +79,15 @@ export function resolvePaths(layer: Layer): Layer {
       setPath(layer.data, key, path.resolve(layer.baseDir, value));
     }
   }
+  // notify.webhooks[].secretFile: paths inside a list.
+  const hooks = getPath(layer.data, 'notify.webhooks');
+  if (Array.isArray(hooks)) {
+    for (const hook of hooks) {
+      if (isPlainObject(hook) && typeof hook.secretFile === 'string' && hook.secretFile !== '' && !path.isAbsolute(hook.secretFile)) {
+        hook.secretFile = path.resolve(layer.baseDir, hook.secretFile);
+      }
+    }
+  }
   return layer;
 }
 

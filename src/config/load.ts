@@ -6,7 +6,7 @@ import { SECRET_KEYS } from './defaults.js';
 import { locateConfigFile, readConfigFile } from './config-file.js';
 import { envLayer, flagsLayer, mergeLayers, resolvePaths, type Layer } from './layers.js';
 import { buildConfig } from './schema.js';
-import { checkReadableFile, groupReadableWarning, readPasswordFile } from './secrets.js';
+import { checkReadableFile, groupReadableWarning, readPasswordFile, readSecretFile } from './secrets.js';
 import { readHttpCredentials, type HttpCredentials } from './http-auth.js';
 
 export { parseDuration } from './duration.js';
@@ -32,6 +32,8 @@ export interface LoadedConfig {
   warnings: string[];
   /** The status server's credentials from http.auth.* (kept out of `config`, which is logged). */
   httpCredentials: HttpCredentials | null;
+  /** notify.webhooks[i].secretFile contents by webhook index (kept out of `config`). */
+  webhookSecrets: ReadonlyMap<number, string>;
 }
 
 const REDACTED = '[redacted]';
@@ -73,11 +75,24 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
     checkReadableFile('zstack.tls.caFile', config.zstack.tls.caFile, 'a readable PEM file with the CA certificate', report);
   }
   const httpCredentials = invalid('http.listen') ? null : readHttpCredentials(config.http, report, warnings);
+  const webhookSecrets = readWebhookSecrets(config.notify.webhooks, report, warnings);
 
   if (problems.length > 0) {
     throw new ConfigError(problems, layers.length > 0 ? layers.map((l) => l.name).join(' + ') : 'defaults');
   }
-  return { config: deepFreeze(config), source: file ?? 'defaults', warnings, httpCredentials };
+  return { config: deepFreeze(config), source: file ?? 'defaults', warnings, httpCredentials, webhookSecrets };
+}
+
+function readWebhookSecrets(hooks: Config['notify']['webhooks'], report: Parameters<typeof readSecretFile>[3], warnings: string[]): Map<number, string> {
+  const secrets = new Map<number, string>();
+  hooks.forEach((hook, i) => {
+    if (hook.secretFile === null) return;
+    const key = `notify.webhooks[${i}].secretFile`;
+    const secret = readSecretFile(key, hook.secretFile, 'the signing secret', report, warnings)?.replace(/[\r\n]+$/, '');
+    if (secret === '') report(key, hook.secretFile, 'a file holding the signing secret (this one is empty)');
+    else if (secret !== undefined) secrets.set(i, secret);
+  });
+  return secrets;
 }
 
 /** The password, or a ConfigError naming zstack.password for commands that must log in. */
@@ -100,6 +115,8 @@ export function redactedConfig(config: Config): unknown {
   return {
     ...config,
     zstack: { ...config.zstack, password: config.zstack.password === null ? null : REDACTED },
+    // Webhook URLs carry the robot's token; header values may be credentials.
+    notify: { webhooks: config.notify.webhooks.map((w) => ({ ...w, url: REDACTED, headers: Object.keys(w.headers) })) },
   };
 }
 

@@ -17,6 +17,7 @@ import {
 } from './fields.js';
 import { cronExpression, timeZone, windows } from './schedule-fields.js';
 import { selector } from './selector-field.js';
+import { webhooks } from './notify-fields.js';
 import { waveList } from './rollout-fields.js';
 import { Section, type Reporter } from './section.js';
 
@@ -33,6 +34,7 @@ export function buildConfig(raw: unknown, report: Reporter): Config {
   const ledger = root.section('ledger');
   const http = root.section('http');
   const httpAuth = http.section('auth');
+  const notify = root.section('notify');
   const log = root.section('log');
 
   const config: Config = {
@@ -90,6 +92,7 @@ export function buildConfig(raw: unknown, report: Reporter): Config {
       listen: http.read('listen', listen),
       auth: { tokenFile: httpAuth.read('tokenFile', nullable(nonEmptyString)), basicFile: httpAuth.read('basicFile', nullable(nonEmptyString)) },
     },
+    notify: { webhooks: notify.read('webhooks', webhooks) },
     log: { level: log.read('level', oneOf(LOG_LEVELS)) },
   };
   root.finish();

@@ -48,3 +48,18 @@ export function checkReadableFile(key: string, file: string, expected: string, r
     report(key, file, `${expected} (${errno(error)})`);
   }
 }
+
+/** A secret file's text; a file readable by group or others gets a warning. Null after reporting a problem. */
+export function readSecretFile(key: string, file: string, what: string, report: Report, warnings: string[]): string | null {
+  let text: string;
+  let mode: number;
+  try {
+    mode = fs.statSync(file).mode;
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    report(key, file, `a readable file holding ${what} (${errno(error)})`);
+    return null;
+  }
+  if ((mode & 0o077) !== 0) warnings.push(groupReadableWarning(key, file, mode));
+  return text;
+}

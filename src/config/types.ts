@@ -1,6 +1,8 @@
 // The validated, frozen configuration (DESIGN.md section 4). Durations are milliseconds,
 // limits are either a count or a percentage of the run's attach set.
 
+import type { WebhookConfig } from './notify-fields.js';
+
 export type Limit = { kind: 'count'; value: number } | { kind: 'percent'; value: number };
 
 export interface Selector {
@@ -80,5 +82,6 @@ export interface Config {
     /** Required unless `listen` is a loopback address: a bearer token file and/or an htpasswd-style file. */
     auth: { tokenFile: string | null; basicFile: string | null };
   };
+  notify: { webhooks: WebhookConfig[] };
   log: { level: string };
 }

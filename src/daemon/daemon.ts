@@ -2,6 +2,7 @@
 // `gtr reconcile`, under the shared lease. SIGTERM/SIGINT stop cleanly, SIGHUP reloads the config.
 import type { Logger } from 'pino';
 import { loadConfig, redactedConfig, requirePassword } from '../config/load.js';
+import { EXIT_DRAIN_MS, notifierFromConfig, type Notifier } from '../notify/from-config.js';
 import type { Config } from '../config/types.js';
 import { scanCatalog } from '../catalog/scan.js';
 import { errorToJson, GtrError } from '../errors.js';
@@ -51,6 +52,8 @@ export class Daemon {
     private readonly opts: DaemonOptions,
     config: Config,
     logger: Logger,
+    /** notify.webhooks as configured at start (a reload does not change them). */
+    private readonly notifier: Notifier,
   ) {
     this.config = config;
     this.logger = logger;
@@ -61,13 +64,13 @@ export class Daemon {
 
   /** Validates everything a run needs before serving: config, database, ISO folder, password, listen address. */
   static async start(opts: DaemonOptions): Promise<Daemon> {
-    const { config, warnings, source, httpCredentials } = loadConfig({ file: opts.configFile, env: opts.env });
+    const { config, warnings, source, httpCredentials, webhookSecrets } = loadConfig({ file: opts.configFile, env: opts.env });
     const logger = createLogger({ level: config.log.level, destination: 'stdout', name: 'gtr-daemon' });
     for (const warning of warnings) logger.warn({ warning }, 'configuration warning');
     logger.info({ source, config: redactedConfig(config) }, 'effective configuration');
     requirePassword(config);
     await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
-    const daemon = new Daemon(opts, config, logger);
+    const daemon = new Daemon(opts, config, logger, notifierFromConfig(config, webhookSecrets, logger));
     // Runs left behind by a dead process are marked now; their job uuids are polled on the first tick.
     const { runIds } = daemon.ledger.markInterruptedRuns(Date.now());
     if (runIds.length > 0) logger.warn({ runIds }, 'marked interrupted runs');
@@ -131,7 +134,7 @@ export class Daemon {
     try {
       const { report } = await withLease(ledger, { purpose: 'daemon', now, logger }, async (leaseLost) => {
         await recoverInterruptedRuns(ledger, client, logger, now);
-        const deps = { config, client, ledger, logger, now };
+        const deps = { config, client, ledger, logger, now, events: this.notifier };
         return reconcile(deps, {
           trigger: 'schedule',
           dryRun: false,
@@ -164,10 +167,10 @@ export class Daemon {
       return;
     }
     const old = this.config;
-    if (next.database !== old.database || next.http.listen !== old.http.listen) {
-      this.logger.warn({ keys: ['database', 'http.listen'] }, 'these keys change only at restart; keeping their running values');
+    if (next.database !== old.database || next.http.listen !== old.http.listen || JSON.stringify(next.notify) !== JSON.stringify(old.notify)) {
+      this.logger.warn({ keys: ['database', 'http.listen', 'notify.webhooks'] }, 'these keys change only at restart; keeping their running values');
     }
-    this.config = { ...next, database: old.database, http: old.http };
+    this.config = { ...next, database: old.database, http: old.http, notify: old.notify };
     this.logger.level = next.log.level;
     if (JSON.stringify(next.zstack) !== JSON.stringify(old.zstack)) {
       // A run may still use the current client, so it is closed before the next tick. If an older one is
@@ -200,6 +203,8 @@ export class Daemon {
     await this.client.close();
     await this.staleClient?.close();
     this.ledger.close();
+    // The last run's events (a halted or interrupted run) still go out, within a bound.
+    await this.notifier.close(EXIT_DRAIN_MS);
     this.logger.info('stopped');
   }
 

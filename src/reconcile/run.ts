@@ -18,6 +18,8 @@ import { checkCatalog, type GroupCheck } from './catalog-check.js';
 import { fleetSummary } from './fleet.js';
 import { readInventory, readVersions } from './inventory.js';
 import { logSelectorMatches } from './selector-tags.js';
+import { failedRunEvents, runEvents } from './run-events.js';
+import type { EventSink } from '../events.js';
 import { exitCodeFor, runStatus, type ActionReport, type RunCounts, type RunReport } from './report.js';
 import { NO_PROFILER, type Profiler } from '../profile/profile.js';
 import type { AttachGate, AttachObserver } from './gates.js';
@@ -35,6 +37,8 @@ export interface ReconcileDeps {
   now: () => number;
   /** Measures the phases for the benchmark; NO_PROFILER when absent. */
   profiler?: Profiler;
+  /** Where run events go (notify.webhooks); none when absent. Real runs only. */
+  events?: EventSink;
 }
 
 export interface ReconcileOptions {
@@ -78,12 +82,14 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Pr
     logger.info({ status: report.status, counts: pickContractCounts(report.counts), message: report.message }, 'run finished');
     profiler.timed('retention', () => applyRetention(ledger, deps.config.ledger, now(), logger));
     if (!opts.dryRun) for (const hook of hooks) hook.afterRun?.({ plan, report, fullFleet: !opts.vmUuids, startedAt });
+    if (!opts.dryRun) for (const event of runEvents(report)) deps.events?.emit(event);
     return { report, exitCode: exitCodeFor(report.status) };
   } catch (error) {
     const aborted = error instanceof GtrError && error.code === 'GTR_ABORTED';
     const message = errorToJson(error).details;
     ledger.finishRun(runId, { status: aborted ? 'interrupted' : 'failed', counts: {}, now: now(), message });
     logger.error({ error: errorToJson(error) }, 'run failed');
+    if (!opts.dryRun) for (const event of failedRunEvents(runId, error)) deps.events?.emit(event);
     applyRetention(ledger, deps.config.ledger, now(), logger);
     throw error;
   }

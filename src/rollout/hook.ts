@@ -18,6 +18,9 @@ import { startRollout } from './start.js';
 import { isOpen } from './transitions.js';
 import { parseWaveSpec } from '../config/count-or-percent.js';
 import { NO_CANARIES } from './membership.js';
+import type { EventSink } from '../events.js';
+import { stepEvent, waveStarted } from './events.js';
+import type { ProgressStep } from './waves.js';
 
 export interface RolloutHookDeps {
   config: Config;
@@ -25,6 +28,8 @@ export interface RolloutHookDeps {
   ledger: Ledger;
   logger: Logger;
   now: () => number;
+  /** Rollout events (notify.webhooks); none when absent. */
+  events?: EventSink;
 }
 
 export function rolloutHook(deps: RolloutHookDeps, actor: string): PassHook {
@@ -35,7 +40,7 @@ export function rolloutHook(deps: RolloutHookDeps, actor: string): PassHook {
     async beforeRun(at) {
       await detachPending(store, deps.client, logger, now, actor).catch((error: unknown) =>
         logger.warn({ error: errorToJson(error) }, 'detaching the ISO from members of aborted rollouts failed; the next run tries again'));
-      for (const r of store.open()) logSteps(logger, r.id, store.advance(r.id, at, actor));
+      for (const r of store.open()) reportSteps(deps, r.id, store.advance(r.id, at, actor));
     },
     plugIn(at) {
       const policy = { mode: config.policy.mode, isoSoakMs: config.policy.isoSoakMs, autoStart: config.rollout.autoStart };
@@ -59,9 +64,9 @@ function afterRun(store: RolloutStore, deps: RolloutHookDeps, run: RunSeen, acto
   for (const r of store.open()) {
     const joiners = [...seen.values()].filter((o) => r.agentTypes.includes(o.agentType) && isCandidate(o));
     store.observe(r.id, seen, joiners, run.fullFleet, now());
-    logSteps(logger, r.id, store.advance(r.id, now(), actor));
+    reportSteps(deps, r.id, store.advance(r.id, now(), actor));
   }
-  if (autoStarting) autoStart(store, deps.config, seen, now(), actor, logger);
+  if (autoStarting) autoStart(store, deps.config, seen, now(), actor, logger, deps.events);
 }
 
 /** The plan's decisions joined with the run's outcomes (budget-halted attaches are defers). */
@@ -88,7 +93,7 @@ export function observations(plan: Plan, report: RunReport): Map<string, RunObse
 }
 
 /** rollout.autoStart: a rollout per agent type over its groups whose catalog target was never rolled out. */
-function autoStart(store: RolloutStore, config: Config, seen: ReadonlyMap<string, RunObservation>, now: number, who: string, logger: Logger): void {
+function autoStart(store: RolloutStore, config: Config, seen: ReadonlyMap<string, RunObservation>, now: number, who: string, logger: Logger, events?: EventSink): void {
   const openTypes = new Set(store.open().flatMap((r) => (isOpen(r.state) ? r.agentTypes : [])));
   const last = store.lastRolloutByVersion();
   const steps = parseWaveSpec(config.rollout.waves);
@@ -106,6 +111,7 @@ function autoStart(store: RolloutStore, config: Config, seen: ReadonlyMap<string
       who, why: `rollout.autoStart: new ISO version ${versions} for ${agentType}`, now,
     });
     logger.info({ rolloutId: started.id, agentType, targets: started.targets, members: started.members.length, waves: started.waves.length }, 'rollout started automatically');
+    if (started.waves.length > 0) events?.emit(waveStarted(started.id, 1));
   }
 }
 
@@ -128,6 +134,10 @@ export async function detachPending(store: RolloutStore, client: Pick<ZStackClie
   return done;
 }
 
-function logSteps(logger: Logger, rolloutId: number, steps: readonly { kind: string }[]): void {
-  for (const step of steps) logger.info({ rolloutId, ...step }, 'rollout step');
+function reportSteps(deps: Pick<RolloutHookDeps, 'logger' | 'events'>, rolloutId: number, steps: readonly ProgressStep[]): void {
+  for (const step of steps) {
+    deps.logger.info({ rolloutId, ...step }, 'rollout step');
+    const event = stepEvent(rolloutId, step);
+    if (event) deps.events?.emit(event);
+  }
 }

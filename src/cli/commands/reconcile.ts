@@ -60,7 +60,7 @@ export async function runPlanOrReconcile(
     const now = () => Date.now();
     const showProgress = !values.json && process.stderr.isTTY === true && !dryRun;
     const progress = showProgress ? progressBar(process.stderr) : null;
-    const deps = { config: ctx.config, client, ledger, logger: ctx.logger, now, profiler: ctx.profiler };
+    const deps = { config: ctx.config, client, ledger, logger: ctx.logger, now, profiler: ctx.profiler, events: ctx.events };
     const runOnce = (leaseLost?: AbortSignal) =>
       reconcile(deps, {
         trigger: 'cli', dryRun, vmUuids: vms, limit, onProgress: progress ?? undefined,

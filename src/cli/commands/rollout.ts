@@ -11,6 +11,7 @@ import { parseFlags, positiveInt } from '../args.js';
 import type { Context } from '../context.js';
 import { renderList, renderRollout } from './rollout-render.js';
 import { startFromFleet } from './rollout-start.js';
+import { rolloutPaused, waveStarted } from '../../rollout/events.js';
 
 const STATE_TABLE = Object.entries(TRANSITIONS)
   .map(([from, to]) => `  ${from.padEnd(9)} ${Object.entries(to).map(([a, s]) => `${a} -> ${s}`).join(', ') || '(final)'}`)
@@ -105,6 +106,7 @@ export async function runRollout(argv: string[], makeContext: (configFile: strin
     switch (sub) {
       case 'start': {
         const started = await startFromFleet(ctx, values, Date.now());
+        ctx.events.emit(waveStarted(started.id, 1));
         const r = show(started.id);
         print({ ...r, notes: started.notes }, `${renderRollout(r)}${started.notes.map((n) => `note: ${n}\n`).join('')}`);
         return 0;
@@ -129,6 +131,7 @@ export async function runRollout(argv: string[], makeContext: (configFile: strin
         const action = sub as UserAction;
         const who = cliActor();
         store.transition(id as number, action, who, values.reason ?? null, { detach: values.detach === true, now: Date.now() });
+        if (action === 'pause') ctx.events.emit(rolloutPaused(id as number, 'operator', `paused by ${who}${values.reason ? `: ${values.reason}` : ''}`));
         const notes = action === 'abort' && values.detach ? await detachNow(ctx, store, who) : [];
         const r = show(id as number);
         print({ ...r, notes }, `${renderRollout(r)}${notes.map((n) => `note: ${n}\n`).join('')}`);
