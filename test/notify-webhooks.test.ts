@@ -56,7 +56,7 @@ function memoryLogger() {
   return { logger: pino({ level: 'debug' }, stream), lines, raw };
 }
 
-const hook = (format: WebhookFormat, url: string, over: Partial<WebhookConfig> = {}) =>
+const hook = (format: WebhookFormat, url: string, over: Partial<WebhookConfig & { secret: string | null }> = {}) =>
   ({ url, format, events: [...DEFAULT_EVENTS], headers: {}, secretFile: null, secret: null as string | null, ...over });
 
 const FAILED: GtrEvent = { event: 'run.failed', runId: 7, status: 'partial', summary: 'run #7 partial: 1 of 3 attaches failed', counts: { vms: 10, attach: 3, failed: 1 } };
