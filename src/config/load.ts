@@ -6,7 +6,7 @@ import { SECRET_KEYS } from './defaults.js';
 import { locateConfigFile, readConfigFile } from './config-file.js';
 import { envLayer, flagsLayer, mergeLayers, resolvePaths, type Layer } from './layers.js';
 import { buildConfig } from './schema.js';
-import { checkReadableFile, groupReadableWarning, readPasswordFile, readSecretFile } from './secrets.js';
+import { checkReadableFile, groupReadableWarning, readPasswordFile, readSecretLine } from './secrets.js';
 import { readHttpCredentials, type HttpCredentials } from './http-auth.js';
 
 export { parseDuration } from './duration.js';
@@ -83,14 +83,12 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   return { config: deepFreeze(config), source: file ?? 'defaults', warnings, httpCredentials, webhookSecrets };
 }
 
-function readWebhookSecrets(hooks: Config['notify']['webhooks'], report: Parameters<typeof readSecretFile>[3], warnings: string[]): Map<number, string> {
+function readWebhookSecrets(hooks: Config['notify']['webhooks'], report: Parameters<typeof readSecretLine>[3], warnings: string[]): Map<number, string> {
   const secrets = new Map<number, string>();
   hooks.forEach((hook, i) => {
     if (hook.secretFile === null) return;
-    const key = `notify.webhooks[${i}].secretFile`;
-    const secret = readSecretFile(key, hook.secretFile, 'the signing secret', report, warnings)?.replace(/[\r\n]+$/, '');
-    if (secret === '') report(key, hook.secretFile, 'a file holding the signing secret (this one is empty)');
-    else if (secret !== undefined) secrets.set(i, secret);
+    const secret = readSecretLine(`notify.webhooks[${i}].secretFile`, hook.secretFile, 'the signing secret', report, warnings);
+    if (secret !== null) secrets.set(i, secret);
   });
   return secrets;
 }

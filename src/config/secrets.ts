@@ -25,14 +25,16 @@ export function readSecretFile(key: string, file: string, what: string, report: 
 
 /** The password from zstack.passwordFile, without trailing newlines; null after reporting a problem. */
 export function readPasswordFile(file: string, report: Report, warnings: string[]): string | null {
-  const text = readSecretFile('zstack.passwordFile', file, 'the password', report, warnings);
-  if (text === null) return null;
-  const password = text.replace(/[\r\n]+$/, '');
-  if (password === '') {
-    report('zstack.passwordFile', file, 'a file holding the password (this one is empty)');
-    return null;
-  }
-  return password;
+  return readSecretLine('zstack.passwordFile', file, 'the password', report, warnings);
+}
+
+/** A one-line secret (password, signing secret) without trailing newlines; null after reporting a problem. */
+export function readSecretLine(key: string, file: string, what: string, report: Report, warnings: string[]): string | null {
+  const secret = readSecretFile(key, file, what, report, warnings)?.replace(/[\r\n]+$/, '');
+  if (secret === undefined) return null;
+  if (secret !== '') return secret;
+  report(key, file, `a file holding ${what} (this one is empty)`);
+  return null;
 }
 
 export function groupReadableWarning(what: string, file: string, mode: number): string {
@@ -47,19 +49,4 @@ export function checkReadableFile(key: string, file: string, expected: string, r
   } catch (error) {
     report(key, file, `${expected} (${errno(error)})`);
   }
-}
-
-/** A secret file's text; a file readable by group or others gets a warning. Null after reporting a problem. */
-export function readSecretFile(key: string, file: string, what: string, report: Report, warnings: string[]): string | null {
-  let text: string;
-  let mode: number;
-  try {
-    mode = fs.statSync(file).mode;
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    report(key, file, `a readable file holding ${what} (${errno(error)})`);
-    return null;
-  }
-  if ((mode & 0o077) !== 0) warnings.push(groupReadableWarning(key, file, mode));
-  return text;
 }
