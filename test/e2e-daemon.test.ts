@@ -37,7 +37,7 @@ async function getJson(url: string): Promise<{ status: number; body: Record<stri
 }
 
 async function withDaemonSetup(simOpts: SimOptions, extra: Parameters<typeof simConfig>[2], fn: (s: { sim: Awaited<ReturnType<typeof startSimulator>>; ws: Workspace; config: string }) => Promise<void>) {
-  const sim = await startSimulator({ jobDurationMs: 10, guests: { installDelayMs: 10 }, password: 'Daemon-Secret-42', ...simOpts });
+  const sim = await startSimulator({ jobDurationMs: 10, guests: { installShare: 1 }, password: 'Daemon-Secret-42', ...simOpts });
   const ws = await workspace();
   const config = ws.writeConfig(simConfig(ws, sim, { schedule: { cron: EVERY_SECOND }, http: { listen: '127.0.0.1:0' }, log: { level: 'info' }, ...extra }));
   try {

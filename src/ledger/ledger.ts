@@ -15,7 +15,7 @@ import { defaultIsAlive } from './process-alive.js';
 import { Runs } from './runs.js';
 import type {
   ActionError, ActionRecord, DecisionRow, IsAlive, LeaseHolder, PendingJob, QuarantinePolicy, RunRecord, RunStatus,
-  RunTrigger, VmState,
+  RunTrigger, VerifiedBy, VmState,
 } from './types.js';
 import { VmStates, type Regression } from './vm-state.js';
 import type { FleetRow } from '../domain.js';
@@ -191,10 +191,11 @@ export class Ledger {
   }
 
   /** Written before the PUT: if the process dies mid-call, the job uuid is there to poll. */
-  beginAttach(runId: number, vmUuid: string, jobUuid: string, target: string, now: number): void {
+  /** `tagged`: the PUT sends `GuestTools::<target>` (zstack.recordVersionTag), so that tag is no evidence later. */
+  beginAttach(runId: number, vmUuid: string, jobUuid: string, target: string, now: number, tagged = false): void {
     this.write(() => {
       if (!this.decisions.begin(runId, vmUuid, jobUuid, now)) throw new Error(`ledger: run ${runId} has no unstarted attach decision for VM ${vmUuid}`);
-      this.vms.noteAttach(vmUuid, target, now);
+      this.vms.noteAttach(vmUuid, target, now, tagged);
     });
   }
 
@@ -240,8 +241,8 @@ export class Ledger {
     });
   }
 
-  markVerified(runId: number, vmUuids: string[]): void {
-    this.write(() => this.decisions.verifyMany(runId, vmUuids));
+  markVerified(runId: number, vmUuids: string[], by: VerifiedBy = 'guest'): void {
+    this.write(() => this.decisions.verifyMany(runId, vmUuids, by));
   }
 
   // ---- per-VM state -----------------------------------------------------------------------------
@@ -270,8 +271,13 @@ export class Ledger {
   }
 
   /** The per-VM states the planner needs at `now` (a subset of vmStates(); the rest cannot change a plan). */
-  planHistory(now: number, reattachAfterMs: number): Map<string, VmState> {
-    return this.vms.planHistory(now, reattachAfterMs);
+  planHistory(now: number, reattachAfterMs: number, maxAttempts: number): Map<string, VmState> {
+    return this.vms.planHistory(now, reattachAfterMs, maxAttempts);
+  }
+
+  /** `gtr retry`: forgets the VMs' failures, quarantine and attempt counts; returns the VMs that had a record. */
+  retryVms(vmUuids: readonly string[]): string[] {
+    return this.write(() => vmUuids.filter((vmUuid) => this.vms.retry(vmUuid)));
   }
 
   // ---- lease ------------------------------------------------------------------------------------

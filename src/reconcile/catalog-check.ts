@@ -16,6 +16,7 @@ export interface GroupCheck {
   /** What the MN offers; null when it offers nothing new for the probe VM. */
   offeredVersion: string | null;
   mismatch: boolean;
+  /** The last probe's error when every probe of the group failed (then mismatch is false: catalog-unverified). */
   error: string | null;
 }
 
@@ -43,12 +44,15 @@ export async function checkCatalog(client: LatestGuestToolsPort, attaches: reado
       } catch (error) {
         const details = errorToJson(error).details;
         logger.warn({ group, vmUuid: probe.vmUuid, error: details }, 'catalog probe failed; trying another VM of the group');
-        check = { group, probeVmUuid: probe.vmUuid, catalogVersion, offeredVersion: null, mismatch: true, error: details };
+        // A failed probe says nothing about the ISO: the group is catalog-unverified, never a mismatch.
+        check = { group, probeVmUuid: probe.vmUuid, catalogVersion, offeredVersion: null, mismatch: false, error: details };
       }
     }
     if (check) {
       if (check.mismatch) {
         logger.error(check, 'catalog mismatch: the management node offers another GuestTools version than the ISO folder; restart the management node so it loads the new ISO');
+      } else if (check.error !== null) {
+        logger.error(check, 'catalog probe failed: the group is deferred (catalog-unverified) for this run');
       }
       checks.push(check);
     }

@@ -15,6 +15,12 @@ export interface ActionReport {
   reason: Reason;
   outcome: Outcome | null;
   error: ZStackErrorBody | null;
+  /** Verified by the guest's own report, or by a GuestTools:: tag this reconciler did not send. */
+  verifiedBy?: 'guest' | 'tag' | null;
+  /** The attach's job uuid (also of an `interrupted` one, whose result the next run's replay records). */
+  jobUuid?: string;
+  /** Extra facts: a probe's error, a user ISO in the CD-ROM, a tag we sent, several tags. */
+  detail?: string;
 }
 
 export interface RunCounts {
@@ -23,8 +29,14 @@ export interface RunCounts {
   skip: number;
   defer: number;
   succeeded: number;
-  failed: number;
   verified: number;
+  attached: number;
+  failed: number;
+  'not-started': number;
+  interrupted: number;
+  /** Verified on a GuestTools:: tag only (no guest report). */
+  verifiedByTag: number;
+  regressions: number;
   [reason: `${string}/${string}`]: number;
 }
 
