@@ -83,7 +83,8 @@ describe('gtr daemon', () => {
         const metrics = await (await request(`${url}/metrics`)).body.text();
         assert.match(metrics, /gtr_runs_total\{status="succeeded"\} [1-9]/);
         assert.match(metrics, /gtr_attaches_total\{outcome="verified"\} 5/);
-        assert.match(metrics, /gtr_vms\{version="1\.2\.0",platform="Linux",architecture="x86_64"\} 5/);
+        assert.match(metrics, /gtr_vms\{version="1\.2\.0",platform="Linux",architecture="x86_64",confirmed="tag"\} 5/, "no QGA: known by the installer's tag only");
+        assert.match(metrics, /gtr_attaches_verified_by_tag_total 5/);
         assert.match(metrics, /gtr_zstack_requests\{api="QueryVmInstance"\} [1-9]/);
         assert.match(metrics, /gtr_last_success_timestamp_seconds [1-9]/);
 

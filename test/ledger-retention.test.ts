@@ -143,7 +143,7 @@ describe('gtr reconcile with retention (CLI, simulator)', () => {
   let sim: Simulator;
   let ws: Workspace;
   before(async () => {
-    sim = await startSimulator({ fleet: { vms: 200, seed: 3 }, jobDurationMs: 1 });
+    sim = await startSimulator({ fleet: { vms: 200, seed: 3 }, jobDurationMs: 1, guests: { installShare: 1 } });
     ws = await workspace();
     ws.writeConfig(simConfig(ws, sim, { policy: { maxConcurrency: 20, maxPerHost: 20, maxErrors: '100%' }, ledger: { retainDays: 90, retainRuns: 2 } }));
   });

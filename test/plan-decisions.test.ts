@@ -51,7 +51,6 @@ function input(vms: VmFacts[], patch: Partial<PlanInput> = {}, policy: Partial<P
 
 const gate = (reason: DeferReason | null): AttachGate => ({ name: 'test', check: () => reason });
 
-const recentAttach: VmHistory = { lastAttachTarget: '1.2.0', lastAttachAt: NOW - HOUR, consecutiveFailures: 0, quarantineUntil: null };
 const NO_ATTEMPTS = { attempts: 0, attemptsTarget: null, lastAttachTagged: false };
 const recentAttach: VmHistory = { lastAttachTarget: '1.2.0', lastAttachAt: NOW - HOUR, consecutiveFailures: 0, quarantineUntil: null, ...NO_ATTEMPTS };
 const quarantined: VmHistory = { lastAttachTarget: null, lastAttachAt: null, consecutiveFailures: 3, quarantineUntil: NOW + HOUR, ...NO_ATTEMPTS };

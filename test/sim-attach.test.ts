@@ -154,8 +154,15 @@ describe('simulator: AttachGuestToolsIsoToVm', () => {
     assert.equal(sim.vm(hex('8'))?.guest, null);
   });
 
+  it('a guest without QGA that installs gets only the tag (the installer report); one with QGA its state row too', async () => {
+    sim.updateVm(hex('1'), { installs: true });
+    await c.poll(await c.attach(hex('1')));
+    assert.equal(sim.vm(hex('1'))?.guest, null);
+    assert.ok(sim.vm(hex('1'))?.tags.includes('GuestTools::1.2.0'));
+  });
+
   it('a guest told to install reports the ISO version before the attach job ends: state row and tag', async () => {
-    sim.updateVm(hex('2'), { installs: true });
+    sim.updateVm(hex('2'), { installs: true, guest: { qgaState: 'Running', version: '1.0.0' } });
     await c.poll(await c.attach(hex('2')));
     const after = sim.vm(hex('2'));
     assert.deepEqual(after?.guest, { qgaState: 'Running', version: '1.2.0' });
@@ -173,8 +180,8 @@ describe('simulator: AttachGuestToolsIsoToVm', () => {
     await start({ guests: { installShare: 1, installDelayMs: 20 } });
     await c.poll(await c.attach(hex('8')));
     await c.poll(await c.attach(hex('1')));
-    await until(() => sim.vm(hex('1'))?.guest?.version === '1.2.0', 'guest install of vm 1');
-    assert.equal(sim.vm(hex('8'))?.guest, null, 'installs: false wins over installShare');
+    await until(() => sim.vm(hex('1'))?.tags.includes('GuestTools::1.2.0') === true, 'guest install of vm 1');
+    assert.ok(!sim.vm(hex('8'))?.tags.includes('GuestTools::1.2.0'), 'installs: false wins over installShare');
   });
 
   it('the attach ejects the image-store ISO of CD-ROM 0, shown in the CD-ROM inventory as isoUuid', async () => {

@@ -37,9 +37,11 @@ export async function checkCatalog(client: LatestGuestToolsPort, attaches: reado
       const catalogVersion = probe.target as string;
       try {
         const latest = await client.getLatestGuestTools(probe.vmUuid);
-        // No inventory for an out-of-date VM means the MN's newest ISO equals what the VM has.
+        // No inventory means the MN's newest ISO equals what it takes the VM to have (compared as plain
+        // strings, zstack-api.md 4.2): a mismatch unless that already is the target (a tag we sent).
         const offeredVersion = latest ? latest.version : null;
-        check = { group, probeVmUuid: probe.vmUuid, catalogVersion, offeredVersion, mismatch: offeredVersion !== catalogVersion, error: null };
+        const mismatch = offeredVersion === null ? probe.current !== catalogVersion : offeredVersion !== catalogVersion;
+        check = { group, probeVmUuid: probe.vmUuid, catalogVersion, offeredVersion, mismatch, error: null };
         break;
       } catch (error) {
         const details = errorToJson(error).details;

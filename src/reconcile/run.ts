@@ -10,7 +10,7 @@ import { requireTargets, scanCatalog } from '../catalog/scan.js';
 import { applyAttaches, type ApplyResult } from '../apply/apply.js';
 import { concurrencyFor, errorBudgetFor } from '../apply/limits.js';
 import type { Ledger, RunTrigger } from '../ledger/index.js';
-import { countDecisions, currentVersion, planRun, type Decision, type Plan } from '../plan/plan.js';
+import { currentVersion, planRun, type Decision, type Plan } from '../plan/plan.js';
 import { isWindowOpen } from '../plan/window.js';
 import { newJobUuid, type ZStackClient } from '../zstack/client.js';
 import { checkCatalog, type GroupCheck } from './catalog-check.js';

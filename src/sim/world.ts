@@ -156,10 +156,13 @@ export class World {
     this.touch();
   }
 
-  /** What the in-guest installer's report does: state row + recreated version tag. */
+  /**
+   * What the in-guest installer's report does (zstack-api.md 5.3): the MN recreates the version tag; the
+   * state row follows (host ping) only for a guest that has one (QGA): a VM without stays tag-only.
+   */
   guestReport(uuid: string, version: string): void {
     if (!this.vmMap.has(uuid)) throw new Error(`simulator: no VM ${uuid}`);
-    this.setGuest(uuid, { qgaState: 'Running', version });
+    if (this.guestMap.has(uuid)) this.setGuest(uuid, { qgaState: 'Running', version });
     this.tags.recreate(uuid, VM_TYPE, VERSION_TAG, `${VERSION_TAG}${version}`);
   }
 
