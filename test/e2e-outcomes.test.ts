@@ -257,3 +257,73 @@ describe('issue 11: the catalog, the architecture and the CD-ROM', () => {
     }
   });
 });
+
+describe('issue 11: windows bound every attach start; signals stop a reconcile cleanly', () => {
+  it('a window that closes during a run with slow attach jobs: the rest are outside-window, the run ends normally', async () => {
+    // The window is the current UTC minute (at least a few seconds of it left): it closes at the next minute.
+    const MIN = 60_000;
+    if (MIN - (Date.now() % MIN) < 8000) await waitFor('a fresh minute', () => Date.now() % MIN < 30_000, 20_000, 100);
+    const start = new Date(Math.floor(Date.now() / MIN) * MIN);
+    const closesAt = start.getTime() + MIN;
+    const hhmm = (d: Date) => d.toISOString().slice(11, 16);
+    const windows = [{ days: [], start: hhmm(start), end: hhmm(new Date(closesAt)) }];
+    const fleet = Array.from({ length: 90 }, (_, i) => testVm(i + 1));
+    await withSetup({ fleet, jobDurationMs: 1500 }, { schedule: { windows }, policy: { maxConcurrency: 1, maxPerHost: 1 } }, async (s) => {
+      const run = await reconcile(s.config);
+      assert.equal(run.code, 0, run.stderr);
+      assert.notEqual(run.report.status, 'interrupted');
+      const started = s.sim.attachesStarted();
+      assert.ok(started.length > 0 && started.length < 90, `${started.length} attaches started`);
+      assert.ok(started.every((a) => a.at < closesAt + 1000), 'no attach started after the window closed');
+      assert.equal(run.report.counts['defer/outside-window'], 90 - started.length);
+      assert.match(run.report.message ?? '', /maintenance window closed during the run/);
+      assert.equal(run.report.actions.filter((a) => a.outcome === 'attached').length, started.length, 'in-flight ones finished');
+    });
+  });
+
+  it('SIGTERM during a run: exit 143, in-flight attaches interrupted with their job uuid, the rest deferred; the next run never attaches them twice', async () => {
+    const fleet = Array.from({ length: 6 }, (_, i) => testVm(i + 1));
+    await withSetup({ fleet, faults: { stuckJobRate: 1 } }, { policy: { maxConcurrency: 2, maxPerHost: 1 } }, async (s) => {
+      const child = spawnGtr(['reconcile', '--config', s.config, '--json'], { GTR_SHUTDOWN_GRACE_MS: '300' });
+      await waitFor('two attaches in flight', () => s.sim.attachesStarted().length >= 2);
+      child.kill('SIGTERM');
+      const end = await exited(child);
+      assert.equal(end.code, 143, child.output().stderr);
+      const report = JSON.parse(child.output().stdout) as Report;
+      assert.equal(report.status, 'interrupted');
+      const inFlight = report.actions.filter((a) => a.outcome === 'interrupted');
+      assert.equal(inFlight.length, 2);
+      const jobs = new Set(s.sim.attachesStarted().map((a) => a.jobUuid));
+      for (const a of inFlight) assert.ok(a.jobUuid && jobs.has(a.jobUuid), 'the job uuid the MN saw');
+      assert.deepEqual(report.actions.filter((a) => a.action === 'defer').map((a) => a.reason), ['shutdown', 'shutdown', 'shutdown', 'shutdown']);
+      const show = JSON.parse((await gtr(['runs', 'show', '1', '--config', s.config, '--json'])).stdout) as { status: string; actions: Action[] };
+      assert.equal(show.status, 'interrupted');
+      assert.deepEqual(show.actions.filter((a) => a.outcome === 'interrupted').map((a) => a.vmUuid).sort(), inFlight.map((a) => a.vmUuid).sort());
+
+      s.sim.setFaults({});
+      const next = await reconcile(s.config);
+      assert.equal(next.code, 0, next.stderr);
+      const replayed = JSON.parse((await gtr(['runs', 'show', '1', '--config', s.config, '--json'])).stdout) as { actions: (Action & { finishedAt: string | null })[] };
+      const settled = replayed.actions.filter((a) => a.outcome === 'interrupted');
+      assert.equal(settled.length, 2, 'the stopped run keeps its true outcome');
+      assert.ok(settled.every((a) => a.finishedAt !== null), 'the replay polled and settled their jobs');
+      for (const a of inFlight) {
+        assert.equal(decided(next.report, Number.parseInt(a.vmUuid, 16)), 'defer/awaiting-install');
+        assert.equal(s.sim.attachesStarted().filter((x) => x.vmUuid === a.vmUuid).length, 1, 'never attached twice');
+      }
+      assert.equal(next.report.counts.attached, 4, 'the deferred ones are attached now');
+    });
+  });
+
+  it('a second signal exits at once', async () => {
+    await withSetup({ fleet: [testVm(1)], faults: { stuckJobRate: 1 } }, {}, async (s) => {
+      const child = spawnGtr(['reconcile', '--config', s.config]);
+      await waitFor('an attach in flight', () => s.sim.attachesStarted().length >= 1);
+      child.kill('SIGINT');
+      await waitFor('the first signal noticed', () => child.output().stderr.includes('stopping: no new attach starts'));
+      child.kill('SIGINT');
+      const end = await exited(child);
+      assert.equal(end.code, 130);
+    });
+  });
+});

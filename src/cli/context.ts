@@ -14,7 +14,8 @@ export interface Context {
   readonly logger: Logger;
   readonly profiler: Profiler;
   ledger(): Ledger;
-  client(): ZStackClient;
+  /** `abandonCalls` (first call only): aborting it abandons every call in flight (shutdown after its grace). */
+  client(abandonCalls?: AbortSignal): ZStackClient;
   close(): Promise<void>;
 }
 
@@ -33,8 +34,8 @@ export function createContext(configFile: string | undefined, env: NodeJS.Proces
       ledger ??= profiler.profiled(Ledger.open(config.database));
       return ledger;
     },
-    client() {
-      client ??= clientFromConfig(config, logger);
+    client(abandonCalls) {
+      client ??= clientFromConfig(config, logger, abandonCalls);
       return client;
     },
     async close() {

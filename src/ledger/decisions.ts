@@ -112,6 +112,20 @@ export class Decisions {
     }
   }
 
+  /** Attaches of `runId` whose job was unresolved when the run stopped (signal) become 'interrupted'. */
+  interruptPending(runId: number): void {
+    this.sql.get<[number]>("UPDATE decisions SET outcome = 'interrupted' WHERE run_id = ? AND outcome = 'pending'").run(runId);
+  }
+
+  /** The next run's replay learned the result of an `interrupted` attach: marks it settled; false if it was. */
+  settleInterrupted(runId: number, vmUuid: string, now: number): boolean {
+    return this.sql
+      .get<[string, number, string]>(
+        "UPDATE decisions SET finished_at = ? WHERE run_id = ? AND vm_uuid = ? AND outcome = 'interrupted' AND finished_at IS NULL",
+      )
+      .run(iso(now), runId, vmUuid).changes === 1;
+  }
+
   /** Attach decisions of `runId` never started become 'not-started'. */
   markNotStarted(runId: number): void {
     this.sql
@@ -124,7 +138,8 @@ export class Decisions {
     return this.sql
       .get<[], { run_id: number; vm_uuid: string; job_uuid: string; target_version: string | null }>(
         `SELECT d.run_id, d.vm_uuid, d.job_uuid, d.target_version FROM decisions d JOIN runs r ON r.id = d.run_id
-          WHERE d.outcome = 'pending' AND d.job_uuid IS NOT NULL AND r.status <> 'running' ORDER BY d.run_id, d.id`,
+          WHERE (d.outcome = 'pending' OR (d.outcome = 'interrupted' AND d.finished_at IS NULL))
+            AND d.job_uuid IS NOT NULL AND r.status <> 'running' ORDER BY d.run_id, d.id`,
       )
       .all()
       .map((r) => ({ runId: r.run_id, vmUuid: r.vm_uuid, jobUuid: r.job_uuid, target: r.target_version }));

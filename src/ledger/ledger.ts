@@ -114,8 +114,12 @@ export class Ledger {
     return fleet ? { runId: fleet.runId, rows: fleet.rows.filter(isFleetRow), targets: fleet.targets } : null;
   }
 
+  /** An `interrupted` run's attaches still pending (PUT sent, job unresolved) become `interrupted`, job uuid kept. */
   finishRun(runId: number, r: { status: RunStatus; counts: Record<string, number>; now: number; message?: string }): void {
-    this.write(() => this.runs.finish(runId, r.status, r.counts, r.now, r.message ?? null));
+    this.write(() => {
+      this.runs.finish(runId, r.status, r.counts, r.now, r.message ?? null);
+      if (r.status === 'interrupted') this.decisions.interruptPending(runId);
+    });
   }
 
   listRuns(limit: number): RunRecord[] {
@@ -228,7 +232,8 @@ export class Ledger {
     // There is deliberately no "never ran" outcome that forgets the attach: the MN cannot prove a
     // recorded PUT never arrived, and forgetting one is how the crash soak found a second attach.
     this.write(() => {
-      if (!this.decisions.finish(runId, vmUuid, outcome, error, now)) return;
+      // An `interrupted` row keeps its outcome (true when its run stopped); the replay only settles it.
+      if (!this.decisions.finish(runId, vmUuid, outcome, error, now) && !this.decisions.settleInterrupted(runId, vmUuid, now)) return;
       if (outcome === 'attached') this.vms.succeeded(vmUuid);
       else if (inDoubt) this.vms.inDoubt(vmUuid);
       else this.vms.failed(vmUuid, now, null);

@@ -66,14 +66,17 @@ export function buildReport(r: {
     counts,
     catalogChecks: r.catalogChecks,
     regressions: r.regressions,
-    message: runMessage(r.catalogChecks),
+    message: runMessage(r.catalogChecks, r.applied?.stoppedBy === 'outside-window' ? counts['defer/outside-window'] ?? 0 : null),
     actions,
   };
 }
 
 /** Said loudly: a group the MN does not offer the catalog's ISO for, or whose probe failed. */
-function runMessage(checks: readonly GroupCheck[]): string | null {
+function runMessage(checks: readonly GroupCheck[], closedWindowDeferred: number | null): string | null {
   const parts: string[] = [];
+  if (closedWindowDeferred !== null) {
+    parts.push(`the maintenance window closed during the run: ${closedWindowDeferred} attaches not started are deferred (outside-window); those in flight finished`);
+  }
   const mismatches = checks.filter((c) => c.mismatch);
   if (mismatches.length > 0) {
     parts.push(`catalog mismatch for ${mismatches.map((c) => `${c.group} (ISO folder ${c.catalogVersion}, management node offers ${c.offeredVersion ?? 'the VM its current version'})`).join(', ')}: restart the management node so it loads the new ISO`);

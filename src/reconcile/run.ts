@@ -21,6 +21,7 @@ import { buildReport } from './build-report.js';
 import { NO_PROFILER, type Profiler } from '../profile/profile.js';
 import type { AttachGate, AttachObserver } from './gates.js';
 import type { PassHook } from './hooks.js';
+import { WindowGate } from './window-gate.js';
 import type { VerifiedBy } from '../ledger/index.js';
 import { verifyAttached } from './verify.js';
 import { applyRetention } from './retention.js';
@@ -63,7 +64,9 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Pr
   const hooks = opts.hooks ?? [];
   if (!opts.dryRun) for (const hook of hooks) await hook.beforeRun?.(now());
   const startedAt = now();
-  const plugged: Plugged = { gates: [...(opts.gates ?? [])], observers: [] };
+  // Windows bound every attach start, not only the plan (DESIGN.md 2).
+  const window = new WindowGate(deps.config.schedule.windows, deps.config.schedule.timezone, startedAt);
+  const plugged: Plugged = { gates: [window, ...(opts.gates ?? [])], observers: [] };
   for (const hook of hooks) {
     const p = hook.plugIn(startedAt);
     plugged.gates.push(...p.gates);
