@@ -196,7 +196,7 @@ describe('gtr daemon', () => {
   });
 
   it('the lease holds off a manual reconcile and a second daemon; runs never overlap', async () => {
-    await withDaemonSetup({ fleet: outdated(4), jobDurationMs: 800 }, { policy: { maxConcurrency: 1 } }, async ({ sim, ws, config }) => {
+    await withDaemonSetup({ fleet: outdated(4), jobDurationMs: 2500 }, { policy: { maxConcurrency: 1 } }, async ({ sim, ws, config }) => {
       const a = startDaemon(config);
       const b = startDaemon(config);
       try {

@@ -137,8 +137,8 @@ describe('issue 11: runs that cannot converge stop', () => {
       const status = await gtr(['status', '--config', s.config]);
       assert.match(status.stdout, /Needs attention \(1 VMs/);
       assert.match(status.stdout, /vm-1 .*not-converging/);
-      const json = JSON.parse((await gtr(['status', '--config', s.config, '--json'])).stdout) as { needsAttention: { total: number; vms: { vmUuid: string; reason: string }[] } };
-      assert.deepEqual(json.needsAttention.vms.map((v) => [v.vmUuid, v.reason]), [[HEX(1), 'not-converging']]);
+      const json = JSON.parse((await gtr(['status', '--config', s.config, '--json'])).stdout) as { needsAttention: { total: number; vms: { vmUuid: string; problem: string }[] } };
+      assert.deepEqual(json.needsAttention.vms.map((v) => [v.vmUuid, v.problem]), [[HEX(1), 'not-converging']]);
 
       const retry = await gtr(['retry', '--config', s.config, '--vm', HEX(1)]);
       assert.equal(retry.code, 0, retry.stderr);
@@ -260,17 +260,19 @@ describe('issue 11: the catalog, the architecture and the CD-ROM', () => {
 
 describe('issue 11: windows bound every attach start; signals stop a reconcile cleanly', () => {
   it('a window that closes during a run with slow attach jobs: the rest are outside-window, the run ends normally', async () => {
-    // The window is the current UTC minute (at least a few seconds of it left): it closes at the next minute.
+    // The window is the current UTC minute, entered with 15-25 s of it left: it closes at the next minute.
     const MIN = 60_000;
-    if (MIN - (Date.now() % MIN) < 8000) await waitFor('a fresh minute', () => Date.now() % MIN < 30_000, 20_000, 100);
+    const left = () => MIN - (Date.now() % MIN);
+    await waitFor('15-25 s left in the minute', () => left() <= 25_000 && left() > 15_000, 70_000, 100);
     const start = new Date(Math.floor(Date.now() / MIN) * MIN);
     const closesAt = start.getTime() + MIN;
     const hhmm = (d: Date) => d.toISOString().slice(11, 16);
     const windows = [{ days: [], start: hhmm(start), end: hhmm(new Date(closesAt)) }];
     const fleet = Array.from({ length: 90 }, (_, i) => testVm(i + 1));
     await withSetup({ fleet, jobDurationMs: 1500 }, { schedule: { windows }, policy: { maxConcurrency: 1, maxPerHost: 1 } }, async (s) => {
-      const run = await reconcile(s.config);
-      assert.equal(run.code, 0, run.stderr);
+      const r = await gtr(['reconcile', '--config', s.config, '--json'], { timeoutMs: 120_000 });
+      assert.equal(r.code, 0, r.stderr);
+      const run = { report: JSON.parse(r.stdout) as Report };
       assert.notEqual(run.report.status, 'interrupted');
       const started = s.sim.attachesStarted();
       assert.ok(started.length > 0 && started.length < 90, `${started.length} attaches started`);
