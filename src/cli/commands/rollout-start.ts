@@ -136,7 +136,7 @@ export async function startFromFleet(ctx: Context, flags: StartFlags, now: numbe
   const facts = new Map(vms.map((v) => [v.uuid, v]));
   const covered = plan.decisions.filter((d) => s.agentTypes.includes(d.agentType));
   const candidates = covered.filter(isCandidate).map((d) => ({
-    uuid: d.vmUuid, name: d.vmName, agentType: d.agentType, architecture: d.architecture, target: d.target as string,
+    uuid: d.vmUuid, name: d.vmName, agentType: d.agentType, architecture: d.architecture ?? '', target: d.target as string,
     clusterUuid: facts.get(d.vmUuid)?.clusterUuid ?? null, tags: facts.get(d.vmUuid)?.tags ?? [],
   }));
   checkExpected(s.expected, groupTargets(candidates), catalog.targets);
