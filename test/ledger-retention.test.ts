@@ -119,7 +119,7 @@ describe('ledger retention', () => {
     const running = ledger.startRun({ trigger: 'cli', dryRun: false, now: T0 + 1 });
     recordRun(T0 + 2 * DAY);
     assert.equal(applyRetention(ledger, { retainDays: 1, retainRuns: 1 }, T0 + 3 * DAY), 0);
-    assert.equal(ledger.getRun(inDoubt)?.actions[0]?.outcome, 'pending');
+    assert.equal(ledger.getRun(inDoubt)?.actions[0]?.outcome, 'interrupted', 'its PUT went out, its job was unresolved when the run stopped');
     assert.equal(ledger.getRun(running)?.status, 'running');
   });
 
