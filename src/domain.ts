@@ -19,13 +19,16 @@ export interface VmFacts {
   name: string;
   state: string;
   platform: string;
-  architecture: string;
+  /** null when the MN has none for the VM: never guessed (skip/unknown-architecture). */
+  architecture: string | null;
   hypervisorType: string;
   type: string;
   zoneUuid: string | null;
   clusterUuid: string | null;
   hostUuid: string | null;
   hasCdRom: boolean;
+  /** isoUuid of the image-store ISO in CD-ROM 0 (a user's ISO the attach would eject), else null. */
+  cdRomIsoUuid: string | null;
   /** Values of every `GuestTools::` tag on the VM (normally at most one). */
   tagVersions: string[];
   /** The version the guest reports (QueryGuestToolsState, qgaState other than NotInstalled), else null. */
@@ -45,6 +48,8 @@ export interface CatalogTarget {
 /** VMs by current GuestTools version, platform and architecture, as one run observed them. */
 export interface FleetRow {
   version: string | null;
+  /** Where the version comes from: the guest's own report (QueryGuestToolsState) or the tag only; absent in older runs. */
+  source?: 'guest' | 'tag' | null;
   platform: string;
   architecture: string;
   count: number;
@@ -54,4 +59,4 @@ export interface FleetRow {
 export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'halted' | 'noop' | 'dry-run' | 'interrupted';
 
 /** What became of an attach; the ledger also stores `pending` while its job is in doubt. */
-export type Outcome = 'verified' | 'attached' | 'failed' | 'not-started';
+export type Outcome = 'verified' | 'attached' | 'failed' | 'not-started' | 'interrupted';

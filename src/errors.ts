@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   GTR_CONFIG_INVALID: { exit: EXIT.usage, about: 'the configuration has one or more invalid values' },
   GTR_CONFIG_UNREADABLE: { exit: EXIT.usage, about: 'a configuration or password file cannot be read or parsed' },
   GTR_CATALOG_UNUSABLE: { exit: EXIT.unreachable, about: 'the ISO folder is missing or cannot be read' },
+  GTR_CATALOG_EMPTY: { exit: EXIT.unreachable, about: 'the ISO folder holds no usable GuestTools ISO (none, or only unparseable or ignored files)' },
   GTR_ZSTACK_UNREACHABLE: { exit: EXIT.unreachable, about: 'the management node could not be reached (connection, TLS or timeout)' },
   GTR_ZSTACK_LOGIN_REFUSED: { exit: EXIT.unreachable, about: 'the management node refused the login' },
   GTR_ZSTACK_API: { exit: EXIT.unreachable, about: 'the management node answered with a ZStack error body' },

@@ -131,14 +131,15 @@ describe('bad input: API replies from a management node that misbehaves', () => 
     });
   }
 
-  it('a broken GetLatestGuestToolsForVm reply: the group is skipped as catalog-mismatch, loudly, nothing attached', async () => {
+  it('a broken GetLatestGuestToolsForVm reply is a failed probe: the group is catalog-unverified, loudly, nothing attached', async () => {
     mn.script = { latest: ok({ inventory: { uuid: 1, version: 2 } }) };
     const before = mn.seen.filter((s) => s.method === 'PUT' && s.path.endsWith('/actions')).length;
     const r = await gtr(['reconcile', '--config', config, '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(r.stdout) as { actions: { reason: string }[]; message: string };
-    assert.deepEqual(report.actions.map((a) => a.reason), ['catalog-mismatch']);
-    assert.match(report.message, /catalog mismatch/);
+    const report = JSON.parse(r.stdout) as { actions: { reason: string; detail?: string }[]; message: string };
+    assert.deepEqual(report.actions.map((a) => a.reason), ['catalog-unverified']);
+    assert.match(report.actions[0].detail ?? '', /catalog probe failed: GetLatestGuestToolsForVm/);
+    assert.match(report.message, /catalog probe failed/);
     assert.match(r.stderr, /GetLatestGuestToolsForVm: .*inventory\.uuid.* is missing or not a string/);
     assert.equal(mn.seen.filter((s) => s.method === 'PUT' && s.path.endsWith('/actions')).length, before, 'no attach');
   });

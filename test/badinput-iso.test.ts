@@ -75,17 +75,23 @@ describe('bad input: the ISO folder', () => {
     assert.equal(counts.attach, 4, 'the plan uses the good ISOs');
   });
 
-  it('an empty folder: no targets, every VM skip/no-iso, exit 0', async () => {
-    const dir = join(scratch, 'empty');
-    mkdirSync(dir);
-    const config = configFor(dir);
-    const iso = await gtr(['iso', '--config', config]);
-    assert.equal(iso.code, 0, iso.stderr);
-    assert.match(iso.stdout, /No GuestTools ISO files found/);
-    const plan = await gtr(['plan', '--config', config, '--json']);
-    assert.equal(plan.code, 0, plan.stderr);
-    const counts = (JSON.parse(plan.stdout) as { counts: Record<string, number> }).counts;
-    assert.equal(counts['skip/no-iso'], 4);
+  it('an empty folder, or one with only unparseable names: exit 3 GTR_CATALOG_EMPTY naming it, never a quiet no-op', async () => {
+    const empty = join(scratch, 'empty');
+    mkdirSync(empty);
+    const junk = join(scratch, 'junk', 'x86_64', 'KVM');
+    mkdirSync(junk, { recursive: true });
+    writeFileSync(join(junk, 'GuestTools-latest.iso'), '');
+    for (const dir of [empty, join(scratch, 'junk')]) {
+      const config = configFor(dir);
+      const iso = await gtr(['iso', '--config', config]);
+      assert.equal(iso.code, 3, iso.stderr);
+      assert.match(iso.stdout, /ISO folder/, 'the listing is still printed');
+      assert.match(iso.stderr, /GTR_CATALOG_EMPTY/);
+      const plan = await gtr(['plan', '--config', config, '--json']);
+      assert.equal(plan.code, 3, plan.stderr);
+      assert.ok(plan.stderr.includes(dir), 'names the folder');
+      assert.equal(plan.stdout, '');
+    }
   });
 
   it('a missing folder, or a file in its place: exit 3 naming the path, no stack trace', async () => {

@@ -36,7 +36,7 @@ describe('bad input: tags and VM names', () => {
   let ws: Workspace;
   let config: string;
   before(async () => {
-    sim = await startSimulator({ fleet: FLEET, jobDurationMs: 5, guests: { installDelayMs: 5 } });
+    sim = await startSimulator({ fleet: FLEET, jobDurationMs: 5, guests: { installShare: 1 } });
     ws = await workspace();
     config = ws.writeConfig(simConfig(ws, sim));
   });

@@ -77,6 +77,8 @@ const WRONG: Array<[key: string, value: unknown, expectedFragment: RegExp]> = [
   ['policy.reattachAfter', '1 day', /duration/],
   ['policy.quarantineAfter', 0, /positive integer/],
   ['policy.quarantineBase', '0', /positive/],
+  ['policy.maxAttempts', 0, /positive integer/],
+  ['policy.ejectUserIso', 'yes', /true or false/],
   ['policy.include', {}, /at least one non-empty list/],
   ['policy.include', ['vm-1'], /null or an object/],
   ['policy.exclude', 'vm-1', /null or an object/],

@@ -37,7 +37,7 @@ async function getJson(url: string): Promise<{ status: number; body: Record<stri
 }
 
 async function withDaemonSetup(simOpts: SimOptions, extra: Parameters<typeof simConfig>[2], fn: (s: { sim: Awaited<ReturnType<typeof startSimulator>>; ws: Workspace; config: string }) => Promise<void>) {
-  const sim = await startSimulator({ jobDurationMs: 10, guests: { installDelayMs: 10 }, password: 'Daemon-Secret-42', ...simOpts });
+  const sim = await startSimulator({ jobDurationMs: 10, guests: { installShare: 1 }, password: 'Daemon-Secret-42', ...simOpts });
   const ws = await workspace();
   const config = ws.writeConfig(simConfig(ws, sim, { schedule: { cron: EVERY_SECOND }, http: { listen: '127.0.0.1:0' }, log: { level: 'info' }, ...extra }));
   try {
@@ -83,7 +83,8 @@ describe('gtr daemon', () => {
         const metrics = await (await request(`${url}/metrics`)).body.text();
         assert.match(metrics, /gtr_runs_total\{status="succeeded"\} [1-9]/);
         assert.match(metrics, /gtr_attaches_total\{outcome="verified"\} 5/);
-        assert.match(metrics, /gtr_vms\{version="1\.2\.0",platform="Linux",architecture="x86_64"\} 5/);
+        assert.match(metrics, /gtr_vms\{version="1\.2\.0",platform="Linux",architecture="x86_64",confirmed="tag"\} 5/, "no QGA: known by the installer's tag only");
+        assert.match(metrics, /gtr_attaches_verified_by_tag_total 5/);
         assert.match(metrics, /gtr_zstack_requests\{api="QueryVmInstance"\} [1-9]/);
         assert.match(metrics, /gtr_last_success_timestamp_seconds [1-9]/);
 
@@ -195,7 +196,7 @@ describe('gtr daemon', () => {
   });
 
   it('the lease holds off a manual reconcile and a second daemon; runs never overlap', async () => {
-    await withDaemonSetup({ fleet: outdated(4), jobDurationMs: 800 }, { policy: { maxConcurrency: 1 } }, async ({ sim, ws, config }) => {
+    await withDaemonSetup({ fleet: outdated(4), jobDurationMs: 2500 }, { policy: { maxConcurrency: 1 } }, async ({ sim, ws, config }) => {
       const a = startDaemon(config);
       const b = startDaemon(config);
       try {

@@ -14,7 +14,7 @@ interface Setup {
 }
 
 async function setup(simOpts: SimOptions, extra: Parameters<typeof simConfig>[2] = {}): Promise<Setup> {
-  const sim = await startSimulator({ jobDurationMs: 10, guests: { installDelayMs: 10 }, ...simOpts });
+  const sim = await startSimulator({ jobDurationMs: 10, guests: { installShare: 1 }, ...simOpts });
   const ws = await workspace();
   const config = ws.writeConfig(simConfig(ws, sim, extra));
   return { sim, ws, config };
@@ -84,13 +84,14 @@ describe('gtr reconcile end to end', () => {
       assert.equal(s.sim.attachesStarted().length, 0, 'a plan never attaches');
     });
 
-    it('reconciles: attaches only the outdated VM, records the target tag, a second run is a no-op', async () => {
+    it('reconciles: attaches only the outdated VM without a version tag, verified by the tag its installer reported; a second run is a no-op', async () => {
       const first = await reconcileJson(s.config);
       assert.equal(first.code, 0, first.stderr);
       assert.equal(first.report.status, 'succeeded');
-      assert.deepEqual(s.sim.attachesStarted().map((a) => [a.vmUuid, a.systemTags]), [[HEX(1), ['GuestTools::1.2.0']]]);
-      const action = first.report.actions.find((a) => a.vmUuid === HEX(1));
+      assert.deepEqual(s.sim.attachesStarted().map((a) => [a.vmUuid, a.systemTags]), [[HEX(1), []]]);
+      const action = first.report.actions.find((a) => a.vmUuid === HEX(1)) as (Report['actions'][number] & { verifiedBy?: string }) | undefined;
       assert.equal(action?.outcome, 'verified');
+      assert.equal(action?.verifiedBy, 'tag', 'no QGA: the installer report wrote the tag, which we did not send');
       assert.equal(first.report.counts.succeeded, 1);
       const second = await reconcileJson(s.config);
       assert.equal(second.code, 0);

@@ -17,7 +17,7 @@ async function withSetup<T>(
   extra: Parameters<typeof simConfig>[2],
   fn: (s: { sim: Awaited<ReturnType<typeof startSimulator>>; config: string; database: string; isoDir: string }) => Promise<T>,
 ): Promise<T> {
-  const sim = await startSimulator({ jobDurationMs: 10, guests: { installDelayMs: 10 }, ...simOpts });
+  const sim = await startSimulator({ jobDurationMs: 10, guests: { installShare: 1 }, ...simOpts });
   const ws = await workspace();
   try {
     const config = ws.writeConfig(simConfig(ws, sim, extra));

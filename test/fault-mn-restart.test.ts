@@ -10,7 +10,7 @@ import { checkExit, checkInvariants, outdatedFleet } from './helpers/fault.js';
 type Report = { status: string; actions: { vmUuid: string; action: string; reason: string; outcome: string | null; error: { code: string } | null }[] };
 
 async function setup(simOpts: SimOptions, extra: Parameters<typeof simConfig>[2]) {
-  const sim = await startSimulator({ guests: { installDelayMs: 5 }, ...simOpts });
+  const sim = await startSimulator({ guests: { installShare: 1 }, ...simOpts });
   const ws: Workspace = await workspace();
   const config = ws.writeConfig(simConfig(ws, sim, extra));
   return { sim, ws, config, done: async () => { await sim.close(); ws.cleanup(); } };

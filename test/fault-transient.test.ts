@@ -21,7 +21,7 @@ const VMS = 12;
  * invariants. Returns the exit codes and the statuses printed, for scenario-specific assertions.
  */
 async function underFaults(faults: FaultOptions, runs: number, zstack: Record<string, unknown> = {}) {
-  const sim = await startSimulator({ fleet: outdatedFleet(VMS, 4), jobDurationMs: 10, guests: { installDelayMs: 5 } });
+  const sim = await startSimulator({ fleet: outdatedFleet(VMS, 4), jobDurationMs: 10, guests: { installShare: 1 } });
   const ws = await workspace();
   try {
     const config = ws.writeConfig(simConfig(ws, sim, { zstack, policy: { maxConcurrency: 4, maxPerHost: 2, maxErrors: '100%' } }));

@@ -119,7 +119,7 @@ describe('ledger retention', () => {
     const running = ledger.startRun({ trigger: 'cli', dryRun: false, now: T0 + 1 });
     recordRun(T0 + 2 * DAY);
     assert.equal(applyRetention(ledger, { retainDays: 1, retainRuns: 1 }, T0 + 3 * DAY), 0);
-    assert.equal(ledger.getRun(inDoubt)?.actions[0]?.outcome, 'pending');
+    assert.equal(ledger.getRun(inDoubt)?.actions[0]?.outcome, 'interrupted', 'its PUT went out, its job was unresolved when the run stopped');
     assert.equal(ledger.getRun(running)?.status, 'running');
   });
 
@@ -143,7 +143,7 @@ describe('gtr reconcile with retention (CLI, simulator)', () => {
   let sim: Simulator;
   let ws: Workspace;
   before(async () => {
-    sim = await startSimulator({ fleet: { vms: 200, seed: 3 }, jobDurationMs: 1 });
+    sim = await startSimulator({ fleet: { vms: 200, seed: 3 }, jobDurationMs: 1, guests: { installShare: 1 } });
     ws = await workspace();
     ws.writeConfig(simConfig(ws, sim, { policy: { maxConcurrency: 20, maxPerHost: 20, maxErrors: '100%' }, ledger: { retainDays: 90, retainRuns: 2 } }));
   });

@@ -98,7 +98,7 @@ describe('run lifecycle', () => {
     const by = new Map(run.actions.map((a) => [a.vmUuid, a]));
     assert.deepEqual(run.actions.map((a) => a.vmUuid), ['vm-000001', 'vm-000002', 'vm-000003', 'vm-000004']);
     assert.deepEqual(by.get('vm-000001'), {
-      ...decision(1), message: null, outcome: 'verified', jobUuid: 'job-1b', error: null,
+      ...decision(1), message: null, outcome: 'verified', verifiedBy: 'guest', jobUuid: 'job-1b', error: null,
       startedAt: '2025-01-01T00:00:01.000Z', finishedAt: '2025-01-01T00:00:02.000Z',
     });
     assert.equal(by.get('vm-000002')?.outcome, 'failed');

@@ -111,7 +111,44 @@ describe('observeVersions', () => {
     assert.equal(states.size, 501);
     assert.deepEqual(states.get('vm-a'), {
       vmUuid: 'vm-a', lastSeenVersion: '1.0.0', lastAttachTarget: '1.2.0', lastAttachAt: T0,
-      consecutiveFailures: 1, quarantineUntil: null, regression: null,
+      consecutiveFailures: 1, quarantineUntil: null, regression: null, attempts: 0, attemptsTarget: null, lastAttachTagged: false,
     });
   });
 });
+
+describe('attempts (policy.maxAttempts) and gtr retry', () => {
+  test('attaches of one target that went through count up; a new target starts again at 1; failures do not count', () => {
+    attachOnce('vm-a', 'attached', T0);
+    attachOnce('vm-a', 'failed', T0 + 1);
+    attachOnce('vm-a', 'attached', T0 + 2);
+    assert.deepEqual(pick(ledger.vmStates().get('vm-a')), { attempts: 2, attemptsTarget: '1.2.0' });
+    const runId = ledger.startRun({ trigger: 'cli', dryRun: false, now: T0 + 3 });
+    ledger.recordDecisions(runId, [{ vmUuid: 'vm-a', vmName: 'vm-a', action: 'attach', reason: 'outdated', current: '1.0.0', target: '1.3.0', agentType: 'LinuxOnKvm', architecture: 'x86_64', hostUuid: null }]);
+    ledger.beginAttach(runId, 'vm-a', 'job-x', '1.3.0', T0 + 3, true);
+    ledger.finishAttach(runId, 'vm-a', { outcome: 'attached', error: null, now: T0 + 3, quarantine: Q });
+    const state = ledger.vmStates().get('vm-a');
+    assert.deepEqual(pick(state), { attempts: 1, attemptsTarget: '1.3.0' });
+    assert.equal(state?.lastAttachTagged, true);
+  });
+
+  test('the plan history holds VMs at maxAttempts and VMs whose last attach sent its tag, even long after', () => {
+    for (let i = 0; i < 3; i++) attachOnce('vm-a', 'attached', T0 + i);
+    attachOnce('vm-b', 'attached', T0);
+    const later = T0 + 100 * 24 * 3_600_000;
+    assert.deepEqual([...ledger.planHistory(later, 3_600_000, 3).keys()], ['vm-a']);
+    assert.deepEqual([...ledger.planHistory(later, 3_600_000, 4).keys()], []);
+  });
+
+  test('retry forgets attempts, failures and quarantine, and names only VMs it knows', () => {
+    for (let i = 0; i < 3; i++) attachOnce('vm-a', 'failed', T0 + i);
+    attachOnce('vm-b', 'attached', T0);
+    assert.ok((ledger.vmStates().get('vm-a')?.quarantineUntil ?? 0) > T0);
+    assert.deepEqual(ledger.retryVms(['vm-a', 'vm-b', 'vm-unknown']), ['vm-a', 'vm-b']);
+    const a = ledger.vmStates().get('vm-a');
+    assert.deepEqual([a?.consecutiveFailures, a?.quarantineUntil, ledger.vmStates().get('vm-b')?.attempts], [0, null, 0]);
+  });
+});
+
+function pick(s: { attempts: number; attemptsTarget: string | null } | undefined) {
+  return s ? { attempts: s.attempts, attemptsTarget: s.attemptsTarget } : undefined;
+}

@@ -28,6 +28,7 @@ function vm(patch: Partial<VmFacts> = {}): VmFacts {
     clusterUuid: 'cluster1',
     hostUuid: 'host1',
     hasCdRom: true,
+    cdRomIsoUuid: null,
     tagVersions: ['1.0.0'],
     reportedVersion: null,
     tags: [],
@@ -40,7 +41,7 @@ function input(vms: VmFacts[], patch: Partial<PlanInput> = {}, policy: Partial<P
     vms,
     targets,
     history: new Map(),
-    policy: { attachUntagged: false, reattachAfterMs: 24 * HOUR, maxPerRun: 0, include: null, exclude: null, ...policy },
+    policy: { attachUntagged: false, reattachAfterMs: 24 * HOUR, maxAttempts: 3, ejectUserIso: false, maxPerRun: 0, include: null, exclude: null, ...policy },
     now: NOW,
     mismatchedGroups: new Set(),
     windowOpen: true,
@@ -50,7 +51,11 @@ function input(vms: VmFacts[], patch: Partial<PlanInput> = {}, policy: Partial<P
 
 const gate = (reason: DeferReason | null): AttachGate => ({ name: 'test', check: () => reason });
 
-const recentAttach: VmHistory = { lastAttachTarget: '1.2.0', lastAttachAt: NOW - HOUR, consecutiveFailures: 0, quarantineUntil: null };
+const NO_ATTEMPTS = { attempts: 0, attemptsTarget: null, lastAttachTagged: false };
+const recentAttach: VmHistory = { lastAttachTarget: '1.2.0', lastAttachAt: NOW - HOUR, consecutiveFailures: 0, quarantineUntil: null, ...NO_ATTEMPTS };
+const quarantined: VmHistory = { lastAttachTarget: null, lastAttachAt: null, consecutiveFailures: 3, quarantineUntil: NOW + HOUR, ...NO_ATTEMPTS };
+const history = (h: VmHistory): Map<string, VmHistory> => new Map([['a'.repeat(32), h]]);
+const thirdAttachLongAgo: VmHistory = { ...recentAttach, lastAttachAt: NOW - 25 * HOUR, attempts: 3, attemptsTarget: '1.2.0' };
 
 const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; policy?: Partial<PlanInput['policy']>; want: string; target?: string | null }[] = [
   { name: 'older tag is attached', vm: {}, want: 'attach/outdated', target: '1.2.0' },
@@ -72,18 +77,32 @@ const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; poli
   { name: 'several tags: highest counts', vm: { tagVersions: ['1.0.0', '1.2.0'] }, want: 'skip/up-to-date' },
   { name: 'no CD-ROM', vm: { hasCdRom: false }, want: 'skip/no-cdrom' },
   { name: 'catalog mismatch', vm: {}, in: { mismatchedGroups: new Set(['LinuxOnKvm/x86_64']) }, want: 'skip/catalog-mismatch' },
-  { name: 'quarantined', vm: {}, in: { history: new Map([['a'.repeat(32), { lastAttachTarget: null, lastAttachAt: null, consecutiveFailures: 3, quarantineUntil: NOW + HOUR }]]) }, want: 'defer/quarantined' },
-  { name: 'quarantine over', vm: {}, in: { history: new Map([['a'.repeat(32), { lastAttachTarget: null, lastAttachAt: null, consecutiveFailures: 3, quarantineUntil: NOW - 1 }]]) }, want: 'attach/outdated' },
+  { name: 'quarantined', vm: {}, in: { history: new Map([['a'.repeat(32), { ...quarantined }]]) }, want: 'defer/quarantined' },
+  { name: 'quarantine over', vm: {}, in: { history: new Map([['a'.repeat(32), { ...quarantined, quarantineUntil: NOW - 1 }]]) }, want: 'attach/outdated' },
   { name: 'attached recently for same target', vm: {}, in: { history: new Map([['a'.repeat(32), recentAttach]]) }, want: 'defer/awaiting-install' },
   { name: 'attached long ago: attach again', vm: {}, in: { history: new Map([['a'.repeat(32), { ...recentAttach, lastAttachAt: NOW - 25 * HOUR }]]) }, want: 'attach/outdated' },
   { name: 'recent attach failed: retry (quarantine handles repeats)', vm: {}, in: { history: new Map([['a'.repeat(32), { ...recentAttach, consecutiveFailures: 1 }]]) }, want: 'attach/outdated' },
   { name: 'attached recently for an older target', vm: {}, in: { history: new Map([['a'.repeat(32), { ...recentAttach, lastAttachTarget: '1.1.0' }]]) }, want: 'attach/outdated' },
+  { name: 'no architecture is never assumed x86_64', vm: { architecture: null }, want: 'skip/unknown-architecture', target: null },
+  { name: 'maxAttempts unconfirmed attaches, reattachAfter passed', vm: {}, in: { history: history(thirdAttachLongAgo) }, want: 'skip/not-converging' },
+  { name: 'maxAttempts reached but within reattachAfter: still awaiting', vm: {}, in: { history: history({ ...thirdAttachLongAgo, lastAttachAt: NOW - HOUR }) }, want: 'defer/awaiting-install' },
+  { name: 'fewer attempts: attach again', vm: {}, in: { history: history({ ...thirdAttachLongAgo, attempts: 2 }) }, want: 'attach/outdated' },
+  { name: 'attempts of an older target do not count', vm: {}, in: { history: history({ ...thirdAttachLongAgo, attemptsTarget: '1.1.0', lastAttachTarget: '1.1.0' }) }, want: 'attach/outdated' },
+  { name: 'not-converging even when the guest regressed after confirming', vm: { reportedVersion: '1.1.0' }, in: { history: history(thirdAttachLongAgo) }, want: 'skip/not-converging' },
+  { name: 'up-to-date beats not-converging', vm: { reportedVersion: '1.2.0' }, in: { history: history(thirdAttachLongAgo) }, want: 'skip/up-to-date' },
+  { name: 'our own sent tag is no evidence: awaiting install', vm: { tagVersions: ['1.2.0'] }, in: { history: history({ ...recentAttach, lastAttachTagged: true }) }, want: 'defer/awaiting-install' },
+  { name: 'our own sent tag, later run: attach again', vm: { tagVersions: ['1.2'] }, in: { history: history({ ...recentAttach, lastAttachAt: NOW - 25 * HOUR, lastAttachTagged: true }) }, want: 'attach/outdated' },
+  { name: 'a guest report of the target is evidence even after a sent tag', vm: { tagVersions: ['1.2.0'], reportedVersion: '1.2.0' }, in: { history: history({ ...recentAttach, lastAttachTagged: true }) }, want: 'skip/up-to-date' },
+  { name: 'a tag we did not send is evidence', vm: { tagVersions: ['1.2.0'] }, in: { history: history(recentAttach) }, want: 'skip/up-to-date' },
+  { name: 'failed catalog probe', vm: {}, in: { unverifiedGroups: new Map([['LinuxOnKvm/x86_64', 'timeout']]) }, want: 'defer/catalog-unverified' },
+  { name: 'user ISO in CD-ROM 0', vm: { cdRomIsoUuid: 'f'.repeat(32) }, want: 'defer/cdrom-busy' },
+  { name: 'user ISO in CD-ROM 0 with ejectUserIso', vm: { cdRomIsoUuid: 'f'.repeat(32) }, policy: { ejectUserIso: true }, want: 'attach/outdated' },
   { name: 'stopped', vm: { state: 'Stopped', hostUuid: null }, want: 'defer/not-running' },
   { name: 'outside window', vm: {}, in: { windowOpen: false }, want: 'defer/outside-window' },
   { name: 'gated by a rollout', vm: {}, in: { gates: [gate('not-in-wave')] }, want: 'defer/not-in-wave' },
   { name: 'new ISO soaking', vm: {}, in: { gates: [gate('iso-soak')] }, want: 'defer/iso-soak' },
   { name: 'gate allows', vm: {}, in: { gates: [gate(null)] }, want: 'attach/outdated' },
-  { name: 'the first refusing gate wins', vm: {}, in: { gates: [gate(null), gate('iso-soak'), gate('not-in-wave')] }, want: 'defer/iso-soak' },
+  { name: 'the refusal first by precedence wins, whatever the gate order', vm: {}, in: { gates: [gate(null), gate('not-in-wave'), gate('iso-soak')] }, want: 'defer/iso-soak' },
   { name: 'stopped VM is not-running before the gate', vm: { state: 'Stopped' }, in: { gates: [gate('iso-soak')] }, want: 'defer/not-running' },
   // Precedence (DESIGN.md section 5).
   { name: 'stopped, outdated, no CD-ROM -> no-cdrom', vm: { state: 'Stopped', hasCdRom: false }, want: 'skip/no-cdrom' },
@@ -91,8 +110,15 @@ const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; poli
   { name: 'excluded appliance -> excluded', vm: { type: 'ApplianceVm' }, policy: { exclude: { vmUuids: ['a'.repeat(32)] } }, want: 'skip/excluded' },
   { name: 'appliance on ESX -> not-user-vm', vm: { type: 'ApplianceVm', hypervisorType: 'ESX' }, want: 'skip/not-user-vm' },
   { name: 'untagged without ISO -> no-iso', vm: { tagVersions: [], platform: 'Windows', architecture: 'mips64el' }, want: 'skip/no-iso' },
-  { name: 'quarantined and stopped -> quarantined', vm: { state: 'Stopped' }, in: { history: new Map([['a'.repeat(32), { lastAttachTarget: null, lastAttachAt: null, consecutiveFailures: 3, quarantineUntil: NOW + HOUR }]]) }, want: 'defer/quarantined' },
+  { name: 'quarantined and stopped -> quarantined', vm: { state: 'Stopped' }, in: { history: new Map([['a'.repeat(32), { ...quarantined }]]) }, want: 'defer/quarantined' },
   { name: 'stopped outside window -> not-running', vm: { state: 'Stopped' }, in: { windowOpen: false }, want: 'defer/not-running' },
+  { name: 'not-converging beats catalog-unverified', vm: {}, in: { history: history(thirdAttachLongAgo), unverifiedGroups: new Map([['LinuxOnKvm/x86_64', 'x']]) }, want: 'skip/not-converging' },
+  { name: 'catalog-unverified beats quarantined', vm: {}, in: { history: history(quarantined), unverifiedGroups: new Map([['LinuxOnKvm/x86_64', 'x']]) }, want: 'defer/catalog-unverified' },
+  { name: 'stopped with a user ISO -> not-running', vm: { state: 'Stopped', cdRomIsoUuid: 'f'.repeat(32) }, want: 'defer/not-running' },
+  { name: 'user ISO beats iso-soak and window', vm: { cdRomIsoUuid: 'f'.repeat(32) }, in: { windowOpen: false, gates: [gate('iso-soak')] }, want: 'defer/cdrom-busy' },
+  { name: 'iso-soak beats outside-window', vm: {}, in: { windowOpen: false, gates: [gate('iso-soak')] }, want: 'defer/iso-soak' },
+  { name: 'outside-window beats not-in-wave', vm: {}, in: { windowOpen: false, gates: [gate('not-in-wave')] }, want: 'defer/outside-window' },
+  { name: 'unknown architecture beats no-iso and untagged', vm: { architecture: null, tagVersions: [] }, want: 'skip/unknown-architecture' },
   { name: 'mismatch beats defer reasons', vm: { state: 'Stopped' }, in: { mismatchedGroups: new Set(['LinuxOnKvm/x86_64']) }, want: 'skip/catalog-mismatch' },
 ];
 
@@ -104,6 +130,15 @@ for (const c of cases) {
     if (c.target !== undefined) assert.equal(d.target, c.target);
   });
 }
+
+test('plan: a failed probe and a user ISO say why in the message; our own tag is named', () => {
+  const [probe] = planRun(input([vm()], { unverifiedGroups: new Map([['LinuxOnKvm/x86_64', 'GetLatestGuestToolsForVm: timed out']]) })).decisions;
+  assert.equal(probe.message, 'catalog probe failed: GetLatestGuestToolsForVm: timed out');
+  const [busy] = planRun(input([vm({ cdRomIsoUuid: 'f'.repeat(32) })])).decisions;
+  assert.match(busy.message ?? '', /CD-ROM 0 holds ISO f{32}/);
+  const [own] = planRun(input([vm({ tagVersions: ['1.2.0'] })], { history: history({ ...recentAttach, lastAttachTagged: true }) })).decisions;
+  assert.match(own.message ?? '', /GuestTools::1\.2\.0 was sent by this reconciler/);
+});
 
 test('plan: every reason code is documented and every skip/defer reason is reachable by the table or the run-limit test', () => {
   const covered = new Set(cases.map((c) => c.want));

@@ -20,7 +20,7 @@ describe('secrets never leak', () => {
       fleet: outdatedFleet(12, 4),
       password: PASSWORD,
       jobDurationMs: 5,
-      guests: { installDelayMs: 5 },
+      guests: { installShare: 1 },
       faults: {
         seed: 3, failVmUuids: [HEX(2)], sessionExpireRate: 0.1,
         errorRates: { AttachGuestToolsIsoToVm: 0.2, QuerySystemTag: 0.05 },

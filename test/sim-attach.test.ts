@@ -137,17 +137,33 @@ describe('simulator: AttachGuestToolsIsoToVm', () => {
     assert.deepEqual([del.statusCode, await del.body.text()], [405, 'only GET method is allowed for querying job status']);
   });
 
-  it('records the version tag from systemTags, top level or inside the action object', async () => {
+  it('ignores the version tag in systemTags by default (the open sources do not save it)', async () => {
+    await c.poll(await c.attach(hex('8'), { attachGuestToolsIsoToVm: {}, systemTags: ['GuestTools::1.2.0'], userTags: [] }));
+    assert.deepEqual(sim.vm(hex('8'))?.tags, ['GuestTools::1.0.0', 'guestToolsHasAttached']);
+    assert.deepEqual(sim.attachesStarted().map((a) => [a.vmUuid, a.systemTags]), [[hex('8'), ['GuestTools::1.2.0']]]);
+  });
+
+  it('with recordVersionTag it records the sent tag, top level or inside the action object', async () => {
+    await sim.close();
+    await start({ recordVersionTag: true });
     await c.poll(await c.attach(hex('8'), { attachGuestToolsIsoToVm: {}, systemTags: ['GuestTools::1.2.0'], userTags: [] }));
     assert.deepEqual(sim.vm(hex('8'))?.tags.filter((t) => t.startsWith('GuestTools::')), ['GuestTools::1.2.0']);
     await c.poll(await c.attach(hex('2'), { attachGuestToolsIsoToVm: { uuid: hex('2'), systemTags: ['GuestTools::1.1.9'], extra: 1 } }));
     assert.deepEqual(sim.vm(hex('2'))?.tags.filter((t) => t.startsWith('GuestTools::')), ['GuestTools::1.1.9']);
-    assert.deepEqual(sim.attachesStarted().map((a) => [a.vmUuid, a.systemTags]), [[hex('8'), ['GuestTools::1.2.0']], [hex('2'), ['GuestTools::1.1.9']]]);
+    // The guest installed nothing: its state row did not move.
+    assert.equal(sim.vm(hex('8'))?.guest, null);
   });
 
-  it('the guest installs after the attach: state row and tag become the ISO version', async () => {
+  it('a guest without QGA that installs gets only the tag (the installer report); one with QGA its state row too', async () => {
+    sim.updateVm(hex('1'), { installs: true });
+    await c.poll(await c.attach(hex('1')));
+    assert.equal(sim.vm(hex('1'))?.guest, null);
+    assert.ok(sim.vm(hex('1'))?.tags.includes('GuestTools::1.2.0'));
+  });
+
+  it('a guest told to install reports the ISO version before the attach job ends: state row and tag', async () => {
+    sim.updateVm(hex('2'), { installs: true, guest: { qgaState: 'Running', version: '1.0.0' } });
     await c.poll(await c.attach(hex('2')));
-    await until(() => sim.vm(hex('2'))?.guest?.version === '1.2.0', 'guest install');
     const after = sim.vm(hex('2'));
     assert.deepEqual(after?.guest, { qgaState: 'Running', version: '1.2.0' });
     assert.ok(after?.tags.includes('GuestTools::1.2.0'));
@@ -156,23 +172,26 @@ describe('simulator: AttachGuestToolsIsoToVm', () => {
     assert.equal(state.inventories[0]?.version, '1.2.0');
   });
 
-  it('a VM that never installs keeps its version; so do guests picked by neverInstallShare', async () => {
-    await c.poll(await c.attach(hex('8')));
-    await c.poll(await c.attach(hex('1')));
-    await until(() => sim.vm(hex('1'))?.guest?.version === '1.2.0', 'guest install of vm 1');
-    assert.equal(sim.vm(hex('8'))?.guest, null);
-    assert.deepEqual(sim.vm(hex('8'))?.tags, ['GuestTools::1.0.0', 'guestToolsHasAttached']);
-    await sim.close();
-    await start({ guests: { neverInstallShare: 1 } });
+  it('guests install only when told: by default none does; installShare and installDelayMs pick and delay them', async () => {
     await c.poll(await c.attach(hex('1')));
     assert.equal(sim.vm(hex('1'))?.guest, null);
+    assert.deepEqual(sim.vm(hex('1'))?.tags, ['GuestTools::1.0.0', 'guestToolsHasAttached']);
+    await sim.close();
+    await start({ guests: { installShare: 1, installDelayMs: 20 } });
+    await c.poll(await c.attach(hex('8')));
+    await c.poll(await c.attach(hex('1')));
+    await until(() => sim.vm(hex('1'))?.tags.includes('GuestTools::1.2.0') === true, 'guest install of vm 1');
+    assert.ok(!sim.vm(hex('8'))?.tags.includes('GuestTools::1.2.0'), 'installs: false wins over installShare');
   });
 
-  it('does not write the version tag when recordVersionTag is false', async () => {
-    await sim.close();
-    await start({ recordVersionTag: false, guests: { neverInstallShare: 1 } });
-    await c.poll(await c.attach(hex('1'), { attachGuestToolsIsoToVm: {}, systemTags: ['GuestTools::1.2.0'] }));
-    assert.ok(sim.vm(hex('1'))?.tags.includes('GuestTools::1.0.0'));
+  it('the attach ejects the image-store ISO of CD-ROM 0, shown in the CD-ROM inventory as isoUuid', async () => {
+    sim.updateVm(hex('1'), { cdRomIsoUuid: hex('f') });
+    const before = JSON.parse((await c.get(`/vm-instances/cdroms?q=vmInstanceUuid=${hex('1')}`)).text) as { inventories: { isoUuid?: string; deviceId: number }[] };
+    assert.deepEqual(before.inventories.map((r) => [r.deviceId, r.isoUuid]), [[0, hex('f')]]);
+    await c.poll(await c.attach(hex('1')));
+    const after = JSON.parse((await c.get(`/vm-instances/cdroms?q=vmInstanceUuid=${hex('1')}`)).text) as { inventories: { isoUuid?: string }[] };
+    assert.equal(after.inventories[0]?.isoUuid, undefined);
+    assert.equal(sim.vm(hex('1'))?.cdRomIsoUuid, undefined);
   });
 
   it('puts locationHost into the location', async () => {

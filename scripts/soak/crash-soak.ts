@@ -82,7 +82,7 @@ export async function runCrashSoak(opts: SoakOptions): Promise<SoakResult> {
     fleet: outdatedFleet(opts.vms ?? 40, 8),
     isos: isosOf(isoVersion),
     jobDurationMs: 120,
-    guests: { installDelayMs: 20, seed: opts.seed },
+    guests: { installShare: 1, seed: opts.seed },
   });
   const ws = await workspace(isosOf(isoVersion));
   const result: SoakResult = {

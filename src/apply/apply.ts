@@ -17,7 +17,7 @@ export interface AttachClient {
 }
 
 export interface AttachLedger extends BatchingLedger {
-  beginAttach(runId: number, vmUuid: string, jobUuid: string, target: string, now: number): void;
+  beginAttach(runId: number, vmUuid: string, jobUuid: string, target: string, now: number, tagged: boolean): void;
   replaceJobUuid(runId: number, vmUuid: string, jobUuid: string): void;
   finishAttach(
     runId: number,
@@ -61,8 +61,8 @@ export interface ApplyResult {
   results: Map<string, AttachResult>;
   /** Attaches a gate kept from starting, with its reason (recorded as defers in the ledger). */
   deferred: Map<string, DeferReason>;
-  /** Attaches whose calls were abandoned at shutdown; pending in the ledger, polled at the next start. */
-  abandoned: string[];
+  /** Attaches whose calls were abandoned at shutdown (PUT sent, job unresolved); polled at the next start. */
+  abandoned: { vmUuid: string; jobUuid: string }[];
   /** The reason of the gate that stopped the run (shutdown, lease-lost, budget-halted), if one did. */
   stoppedBy: DeferReason | null;
   halted: boolean;
@@ -79,7 +79,7 @@ export async function applyAttaches(
   const results = new Map<string, AttachResult>();
   const deferred = new Map<string, DeferReason>();
   const running = new Set<Promise<void>>();
-  const abandoned: string[] = [];
+  const abandoned: ApplyResult['abandoned'] = [];
   const budget = new ErrorBudgetGate(opts.maxErrors);
   const gates: AttachGate[] = [budget, ...(opts.gates ?? [])];
   const runStoppers = gates.filter((g) => g.stopsRun === true);
@@ -113,7 +113,7 @@ export async function applyAttaches(
     const refusal = await commits.begin(() => {
       const refused = firstRefusal(gates, decision, opts.now());
       if (refused) ledger.deferDecisions(opts.runId, [decision.vmUuid], refused.reason);
-      else ledger.beginAttach(opts.runId, decision.vmUuid, jobUuid, target, opts.now());
+      else ledger.beginAttach(opts.runId, decision.vmUuid, jobUuid, target, opts.now(), opts.recordVersionTag);
       return refused;
     });
     if (refusal) {
@@ -139,7 +139,7 @@ export async function applyAttaches(
       if (error instanceof GtrError && error.code === 'GTR_ABORTED') {
         // Shutdown mid-call: the ledger keeps the job uuid as pending; the next start polls it.
         opts.logger.warn({ ...at, jobUuid }, 'attach abandoned at shutdown; its job will be polled at the next start');
-        abandoned.push(decision.vmUuid);
+        abandoned.push({ vmUuid: decision.vmUuid, jobUuid });
         return;
       }
       result = { outcome: 'failed', error: errorToJson(error), jobUuid };

@@ -180,6 +180,21 @@ export function pickTargets(files: readonly IsoFile[]): CatalogTarget[] {
     .sort((a, b) => byText(a.agentType, b.agentType) || byText(a.architecture, b.architecture));
 }
 
+/**
+ * The catalog's targets; an ISO folder without one is an error, never a quiet no-op (DESIGN.md 2): after a
+ * botched MN upgrade the reconciler would otherwise go idle unnoticed.
+ * @throws GtrError GTR_CATALOG_EMPTY naming the folder.
+ */
+export function requireTargets(catalog: Catalog): CatalogTarget[] {
+  if (catalog.targets.length > 0) return catalog.targets;
+  const ignored = catalog.files.length > 0 ? ` (${catalog.files.length} GuestTools file(s) found, none usable: see gtr iso)` : '';
+  throw new GtrError(
+    'GTR_CATALOG_EMPTY',
+    `ISO folder ${catalog.isoDir} holds no usable GuestTools ISO${ignored}; expected GuestTools-<version>.iso or GuestTools_linux-<version>.iso under it (normally copied by the management node upgrade)`,
+    { details: { isoDir: catalog.isoDir, files: catalog.files.length } },
+  );
+}
+
 /** @throws GtrError GTR_CATALOG_UNUSABLE when isoDir itself is missing or unreadable. */
 export async function scanCatalog(isoDir: string, opts: ScanOptions): Promise<Catalog> {
   const root = path.resolve(isoDir);

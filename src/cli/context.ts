@@ -19,7 +19,8 @@ export interface Context {
   /** notify.webhooks; close() waits up to EXIT_DRAIN_MS for deliveries still queued. */
   readonly events: EventSink;
   ledger(): Ledger;
-  client(): ZStackClient;
+  /** `abandonCalls` (first call only): aborting it abandons every call in flight (shutdown after its grace). */
+  client(abandonCalls?: AbortSignal): ZStackClient;
   close(): Promise<void>;
 }
 
@@ -40,8 +41,8 @@ export function createContext(configFile: string | undefined, env: NodeJS.Proces
       ledger ??= profiler.profiled(Ledger.open(config.database));
       return ledger;
     },
-    client() {
-      client ??= clientFromConfig(config, logger);
+    client(abandonCalls) {
+      client ??= clientFromConfig(config, logger, abandonCalls);
       return client;
     },
     async close() {

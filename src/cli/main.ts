@@ -8,6 +8,7 @@ import { runIso } from './commands/iso.js';
 import { runRuns } from './commands/runs.js';
 import { runStatus } from './commands/status.js';
 import { runMigrate } from './commands/migrate.js';
+import { runRetry } from './commands/retry.js';
 import { runDaemonCommand } from './commands/daemon.js';
 import { runDoctorCommand } from './commands/doctor.js';
 import { runRollout } from './commands/rollout.js';
@@ -26,6 +27,7 @@ Commands:
   runs [show ID]        run history from the ledger
   status                fleet by version, platform and architecture; last run; lease holder; rollouts
   rollout               staged upgrade rollouts: start, status, list, pause, resume, abort
+  retry --vm UUID...    forget a VM's failures, quarantine and attempts (re-arms not-converging VMs)
   daemon                scheduled background service with /healthz and /metrics
   migrate               apply pending database migrations
   doctor                will this work here? checks config, secrets, ISOs, database, MN, login, clock, unit
@@ -33,7 +35,8 @@ Commands:
 
 Configuration: --config FILE, else $GTR_CONFIG, else /etc/guesttools-reconciler/config.json, else defaults.
 Exit codes: 0 ok, 1 some attaches failed, 2 usage or config, 3 ZStack unreachable / login refused / ISO
-folder unusable, 4 halted by the error budget, 5 another run holds the lease, 6 rollout errors.
+folder unusable or without a GuestTools ISO, 4 halted by the error budget, 5 another run holds the lease,
+6 rollout errors, 130 / 143 reconcile stopped by SIGINT / SIGTERM (first of 130/143, 5, 3, 4, 1, 0 wins).
 `;
 
 type MakeContext = (configFile: string | undefined) => Context;
@@ -45,6 +48,7 @@ const COMMANDS: Record<string, (argv: string[], makeContext: MakeContext, env: N
   runs: runRuns,
   status: runStatus,
   migrate: runMigrate,
+  retry: runRetry,
   rollout: runRollout,
   daemon: (argv, _mk, env) => runDaemonCommand(argv, env),
   doctor: (argv, _mk, env) => runDoctorCommand(argv, env),

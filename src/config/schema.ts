@@ -72,6 +72,8 @@ export function buildConfig(raw: unknown, report: Reporter): Config {
       reattachAfterMs: policy.read('reattachAfter', duration({ positive: true })),
       quarantineAfter: policy.read('quarantineAfter', positiveInt),
       quarantineBaseMs: policy.read('quarantineBase', duration({ positive: true })),
+      maxAttempts: policy.read('maxAttempts', positiveInt),
+      ejectUserIso: policy.read('ejectUserIso', bool),
       include: policy.read('include', selector({ mustSelect: true })),
       exclude: policy.read('exclude', selector({ mustSelect: false })),
       mode: policy.read('mode', oneOf(['auto', 'rollout'] as const)),

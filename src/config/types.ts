@@ -57,6 +57,10 @@ export interface Config {
     quarantineAfter: number;
     /** First quarantine length; doubles with each further failure, capped at 7 days. */
     quarantineBaseMs: number;
+    /** Attaches of one target to one VM without the guest confirming it; then skip/not-converging. */
+    maxAttempts: number;
+    /** Attach even when CD-ROM 0 holds a user's image-store ISO (the attach ejects it). */
+    ejectUserIso: boolean;
     include: Selector | null;
     exclude: Selector | null;
     /** 'auto': the daemon attaches on its own; 'rollout': only through rollouts (gtr rollout). */

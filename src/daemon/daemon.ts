@@ -43,6 +43,8 @@ export class Daemon {
   private current: Promise<void> | null = null;
   private runStartedAt: number | null = null;
   private stopping = false;
+  /** The last tick failed on an unusable ISO catalog (empty, missing): /healthz says so until a tick succeeds. */
+  private catalogProblem: string | null = null;
   /** Aborted at SIGTERM: no new attaches start. */
   private readonly stopStarting = new AbortController();
   /** Aborted when the grace period ends: calls in flight are abandoned (their jobs are polled at the next start). */
@@ -106,6 +108,7 @@ export class Daemon {
     };
     if (this.stopping) return { ok: false, reason: 'shutting down', ...facts };
     if (!this.schedule?.alive()) return { ok: false, reason: 'scheduler is not running', ...facts };
+    if (this.catalogProblem !== null) return { ok: false, reason: this.catalogProblem, ...facts };
     if (this.runStartedAt !== null && now - this.runStartedAt > stuckAfterMs) {
       return { ok: false, reason: `run stuck for more than ${Math.round(stuckAfterMs / 1000)} s (2 x zstack.jobTimeoutMs)`, ...facts };
     }
@@ -142,12 +145,16 @@ export class Daemon {
           hooks: [rolloutHook(deps, DAEMON_ACTOR)],
         });
       });
+      this.catalogProblem = null;
       this.metrics.recordRun(report, (Date.now() - started) / 1000, Date.now());
       logger.info({ runId: report.runId, status: report.status, counts: report.counts, message: report.message, seconds: (Date.now() - started) / 1000 }, 'run summary');
     } catch (error) {
       if (error instanceof GtrError && error.code === 'GTR_LEASE_HELD') {
         logger.warn({ holder: error.details.holder }, 'tick skipped: another run holds the lease');
         return;
+      }
+      if (error instanceof GtrError && (error.code === 'GTR_CATALOG_EMPTY' || error.code === 'GTR_CATALOG_UNUSABLE')) {
+        this.catalogProblem = `${error.code}: ${error.message}`;
       }
       this.metrics.recordFailedRun(Date.now(), (Date.now() - started) / 1000);
       logger.error({ error: errorToJson(error) }, 'run failed; the next tick tries again');

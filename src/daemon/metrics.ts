@@ -30,6 +30,11 @@ export function createMetrics(sources: MetricsSources) {
   const registry = new Registry();
   const runs = new Counter({ name: 'gtr_runs_total', help: 'Runs finished by this daemon, by status', labelNames: ['status'], registers: [registry] });
   const attaches = new Counter({ name: 'gtr_attaches_total', help: 'Attaches by outcome', labelNames: ['outcome'], registers: [registry] });
+  const attachesVerifiedByTag = new Counter({
+    name: 'gtr_attaches_verified_by_tag_total',
+    help: 'Verified attaches confirmed only by a GuestTools:: tag this reconciler did not send (no guest report)',
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'gtr_run_duration_seconds',
     help: 'Wall time of runs',
@@ -44,13 +49,14 @@ export function createMetrics(sources: MetricsSources) {
   });
   new Gauge({
     name: 'gtr_vms',
-    help: 'VMs by current GuestTools version, platform and architecture, as the last run saw them',
-    labelNames: ['version', 'platform', 'architecture'],
+    help: 'VMs by current GuestTools version, platform and architecture, as the last run saw them; confirmed="guest" when the guest reports that version itself, "tag" when only the GuestTools:: tag says so',
+    labelNames: ['version', 'platform', 'architecture', 'confirmed'],
     registers: [registry],
     collect() {
       this.reset();
       for (const row of sources.ledger().lastFleet()?.rows ?? []) {
-        this.set({ version: row.version ?? 'none', platform: row.platform, architecture: row.architecture }, row.count);
+        const confirmed = row.source ?? (row.version === null ? 'none' : 'tag');
+        this.inc({ version: row.version ?? 'none', platform: row.platform, architecture: row.architecture, confirmed }, row.count);
       }
     },
   });
@@ -67,6 +73,10 @@ export function createMetrics(sources: MetricsSources) {
   fromLastRun('gtr_vms_out_of_date', 'VMs older than their catalog target in the last run', outOfDate);
   fromLastRun('gtr_vms_deferred', 'VMs deferred in the last run', (c) => c.defer ?? 0);
   fromLastRun('gtr_vms_quarantined', 'VMs in quarantine in the last run', (c) => c['defer/quarantined'] ?? 0);
+  fromLastRun('gtr_vms_not_converging', 'VMs skipped as not-converging in the last run (gtr retry --vm UUID re-arms them)', (c) => c['skip/not-converging'] ?? 0);
+  fromLastRun('gtr_vms_cdrom_busy', 'VMs deferred because CD-ROM 0 holds a user ISO in the last run', (c) => c['defer/cdrom-busy'] ?? 0);
+  fromLastRun('gtr_catalog_unverified_vms', 'VMs deferred because the catalog probe of their group failed in the last run', (c) => c['defer/catalog-unverified'] ?? 0);
+  fromLastRun('gtr_regressions', 'VMs whose GuestTools version went backwards in the last run', (c) => c.regressions ?? 0);
   fromLastRun('gtr_catalog_mismatch_vms', 'VMs skipped because the MN offers another version than the ISO folder', (c) => c['skip/catalog-mismatch'] ?? 0);
   const apiGauge = (name: string, help: string, pick: (s: { requests: Record<string, number>; errors: Record<string, number> }) => Record<string, number>) =>
     new Gauge({
@@ -93,9 +103,8 @@ export function createMetrics(sources: MetricsSources) {
       lastRunAt.set(finishedAt / 1000);
       if (!['failed', 'halted', 'interrupted'].includes(report.status)) lastSuccessAt.set(finishedAt / 1000);
       const c = report.counts;
-      attaches.inc({ outcome: 'verified' }, c.verified ?? 0);
-      attaches.inc({ outcome: 'attached' }, (c.succeeded ?? 0) - (c.verified ?? 0));
-      attaches.inc({ outcome: 'failed' }, c.failed ?? 0);
+      for (const outcome of ['verified', 'attached', 'failed', 'not-started', 'interrupted'] as const) attaches.inc({ outcome }, c[outcome] ?? 0);
+      attachesVerifiedByTag.inc(c.verifiedByTag ?? 0);
     },
     recordFailedRun(finishedAt: number, seconds: number) {
       runs.inc({ status: 'failed' });

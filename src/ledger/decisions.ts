@@ -2,7 +2,7 @@
 // Callers wrap these in transactions; nothing here opens one.
 import type { Statements } from './db.js';
 import { iso } from '../time-format.js';
-import type { ActionError, ActionRecord, DecisionAction, DecisionRow, Outcome, PendingJob } from './types.js';
+import type { ActionError, ActionRecord, DecisionAction, DecisionRow, Outcome, PendingJob, VerifiedBy } from './types.js';
 
 interface DecisionDbRow {
   vm_uuid: string;
@@ -16,6 +16,7 @@ interface DecisionDbRow {
   host_uuid: string | null;
   message: string | null;
   outcome: string | null;
+  verified_by: string | null;
   job_uuid: string | null;
   error_code: string | null;
   error_description: string | null;
@@ -43,7 +44,7 @@ const INSERT_CHUNK = insertSql(CHUNK);
 /** uuids per verify statement. */
 const VERIFY_CHUNK = 500;
 const VERIFY_PLACEHOLDERS = Array(VERIFY_CHUNK).fill('?').join(', ');
-const VERIFY_SQL = `UPDATE decisions SET outcome = 'verified' WHERE run_id = ? AND outcome = 'attached'
+const VERIFY_SQL = `UPDATE decisions SET outcome = 'verified', verified_by = ? WHERE run_id = ? AND outcome = 'attached'
   AND vm_uuid IN (${VERIFY_PLACEHOLDERS})`;
 const INSERT_ONE = insertSql(1);
 
@@ -101,23 +102,28 @@ export class Decisions {
       .run(reason, runId, vmUuid);
   }
 
-  /** Only an attach that succeeded can become verified. */
-  verify(runId: number, vmUuid: string): void {
-    this.sql
-      .get<[number, string]>(
-        "UPDATE decisions SET outcome = 'verified' WHERE run_id = ? AND vm_uuid = ? AND outcome = 'attached'",
-      )
-      .run(runId, vmUuid);
-  }
-
-  /** verify() for many VMs, a few hundred per statement (20k single updates took ~0.2 s). */
-  verifyMany(runId: number, vmUuids: readonly string[]): void {
+  /** Only attaches that succeeded become verified; a few hundred per statement (20k single updates took ~0.2 s). */
+  verifyMany(runId: number, vmUuids: readonly string[], by: VerifiedBy): void {
     for (let i = 0; i < vmUuids.length; i += VERIFY_CHUNK) {
       const part = vmUuids.slice(i, i + VERIFY_CHUNK);
       // Padded with its last uuid (harmless in IN): one SQL text, one prepared statement.
       while (part.length < VERIFY_CHUNK) part.push(part[part.length - 1]);
-      this.sql.get<unknown[]>(VERIFY_SQL).run(runId, ...part);
+      this.sql.get<unknown[]>(VERIFY_SQL).run(by, runId, ...part);
     }
+  }
+
+  /** Attaches of `runId` whose job was unresolved when the run stopped (signal) become 'interrupted'. */
+  interruptPending(runId: number): void {
+    this.sql.get<[number]>("UPDATE decisions SET outcome = 'interrupted' WHERE run_id = ? AND outcome = 'pending'").run(runId);
+  }
+
+  /** The next run's replay learned the result of an `interrupted` attach: marks it settled; false if it was. */
+  settleInterrupted(runId: number, vmUuid: string, now: number): boolean {
+    return this.sql
+      .get<[string, number, string]>(
+        "UPDATE decisions SET finished_at = ? WHERE run_id = ? AND vm_uuid = ? AND outcome = 'interrupted' AND finished_at IS NULL",
+      )
+      .run(iso(now), runId, vmUuid).changes === 1;
   }
 
   /** Attach decisions of `runId` never started become 'not-started'. */
@@ -132,7 +138,8 @@ export class Decisions {
     return this.sql
       .get<[], { run_id: number; vm_uuid: string; job_uuid: string; target_version: string | null }>(
         `SELECT d.run_id, d.vm_uuid, d.job_uuid, d.target_version FROM decisions d JOIN runs r ON r.id = d.run_id
-          WHERE d.outcome = 'pending' AND d.job_uuid IS NOT NULL AND r.status <> 'running' ORDER BY d.run_id, d.id`,
+          WHERE (d.outcome = 'pending' OR (d.outcome = 'interrupted' AND d.finished_at IS NULL))
+            AND d.job_uuid IS NOT NULL AND r.status <> 'running' ORDER BY d.run_id, d.id`,
       )
       .all()
       .map((r) => ({ runId: r.run_id, vmUuid: r.vm_uuid, jobUuid: r.job_uuid, target: r.target_version }));
@@ -160,7 +167,7 @@ export class Decisions {
     return this.sql
       .get<[number], DecisionDbRow>(
         `SELECT vm_uuid, vm_name, action, reason, current_version, target_version, agent_type, architecture, host_uuid,
-           message, outcome, job_uuid, error_code, error_description, error_details, started_at, finished_at
+           message, outcome, verified_by, job_uuid, error_code, error_description, error_details, started_at, finished_at
            FROM decisions WHERE run_id = ? ORDER BY id`,
       )
       .all(runId)
@@ -185,6 +192,7 @@ function toRecord(row: DecisionDbRow): ActionRecord {
     hostUuid: row.host_uuid,
     message: row.message,
     outcome: row.outcome as Outcome | null,
+    verifiedBy: row.verified_by as VerifiedBy | null,
     jobUuid: row.job_uuid,
     error: row.error_code === null ? null
       : { code: row.error_code, description: row.error_description ?? '', details: row.error_details ?? '' },

@@ -15,7 +15,7 @@ import { defaultIsAlive } from './process-alive.js';
 import { Runs } from './runs.js';
 import type {
   ActionError, ActionRecord, DecisionRow, IsAlive, LeaseHolder, PendingJob, QuarantinePolicy, RunRecord, RunStatus,
-  RunTrigger, VmState,
+  RunTrigger, VerifiedBy, VmState,
 } from './types.js';
 import { VmStates, type Regression } from './vm-state.js';
 import type { FleetRow } from '../domain.js';
@@ -114,8 +114,12 @@ export class Ledger {
     return fleet ? { runId: fleet.runId, rows: fleet.rows.filter(isFleetRow), targets: fleet.targets } : null;
   }
 
+  /** An `interrupted` run's attaches still pending (PUT sent, job unresolved) become `interrupted`, job uuid kept. */
   finishRun(runId: number, r: { status: RunStatus; counts: Record<string, number>; now: number; message?: string }): void {
-    this.write(() => this.runs.finish(runId, r.status, r.counts, r.now, r.message ?? null));
+    this.write(() => {
+      this.runs.finish(runId, r.status, r.counts, r.now, r.message ?? null);
+      if (r.status === 'interrupted') this.decisions.interruptPending(runId);
+    });
   }
 
   listRuns(limit: number): RunRecord[] {
@@ -191,10 +195,11 @@ export class Ledger {
   }
 
   /** Written before the PUT: if the process dies mid-call, the job uuid is there to poll. */
-  beginAttach(runId: number, vmUuid: string, jobUuid: string, target: string, now: number): void {
+  /** `tagged`: the PUT sends `GuestTools::<target>` (zstack.recordVersionTag), so that tag is no evidence later. */
+  beginAttach(runId: number, vmUuid: string, jobUuid: string, target: string, now: number, tagged = false): void {
     this.write(() => {
       if (!this.decisions.begin(runId, vmUuid, jobUuid, now)) throw new Error(`ledger: run ${runId} has no unstarted attach decision for VM ${vmUuid}`);
-      this.vms.noteAttach(vmUuid, target, now);
+      this.vms.noteAttach(vmUuid, target, now, tagged);
     });
   }
 
@@ -227,7 +232,8 @@ export class Ledger {
     // There is deliberately no "never ran" outcome that forgets the attach: the MN cannot prove a
     // recorded PUT never arrived, and forgetting one is how the crash soak found a second attach.
     this.write(() => {
-      if (!this.decisions.finish(runId, vmUuid, outcome, error, now)) return;
+      // An `interrupted` row keeps its outcome (true when its run stopped); the replay only settles it.
+      if (!this.decisions.finish(runId, vmUuid, outcome, error, now) && !this.decisions.settleInterrupted(runId, vmUuid, now)) return;
       if (outcome === 'attached') this.vms.succeeded(vmUuid);
       else if (inDoubt) this.vms.inDoubt(vmUuid);
       else this.vms.failed(vmUuid, now, null);
@@ -240,8 +246,8 @@ export class Ledger {
     });
   }
 
-  markVerified(runId: number, vmUuids: string[]): void {
-    this.write(() => this.decisions.verifyMany(runId, vmUuids));
+  markVerified(runId: number, vmUuids: string[], by: VerifiedBy = 'guest'): void {
+    this.write(() => this.decisions.verifyMany(runId, vmUuids, by));
   }
 
   // ---- per-VM state -----------------------------------------------------------------------------
@@ -270,8 +276,13 @@ export class Ledger {
   }
 
   /** The per-VM states the planner needs at `now` (a subset of vmStates(); the rest cannot change a plan). */
-  planHistory(now: number, reattachAfterMs: number): Map<string, VmState> {
-    return this.vms.planHistory(now, reattachAfterMs);
+  planHistory(now: number, reattachAfterMs: number, maxAttempts: number): Map<string, VmState> {
+    return this.vms.planHistory(now, reattachAfterMs, maxAttempts);
+  }
+
+  /** `gtr retry`: forgets the VMs' failures, quarantine and attempt counts; returns the VMs that had a record. */
+  retryVms(vmUuids: readonly string[]): string[] {
+    return this.write(() => vmUuids.filter((vmUuid) => this.vms.retry(vmUuid)));
   }
 
   // ---- lease ------------------------------------------------------------------------------------

@@ -91,14 +91,14 @@ export class Runs {
 
   /**
    * Deletes finished runs (and, by cascade, their decisions) started before `before`, keeping the newest
-   * `keep`. A run with an attach still in doubt ('pending') stays: its job uuid is what recovery polls.
+   * `keep`. A run with an attach still in doubt ('pending', or 'interrupted' and not yet replayed) stays: its job uuid is what recovery polls.
    */
   prune(before: number, keep: number): number {
     const info = this.sql
       .get<[string, number]>(
         `DELETE FROM runs WHERE status <> 'running' AND started_at < ?
            AND id NOT IN (SELECT id FROM runs ORDER BY id DESC LIMIT ?)
-           AND id NOT IN (SELECT run_id FROM decisions WHERE outcome = 'pending')`,
+           AND id NOT IN (SELECT run_id FROM decisions WHERE outcome = 'pending' OR (outcome = 'interrupted' AND finished_at IS NULL))`,
       )
       .run(iso(before), Math.max(0, Math.floor(keep)));
     return info.changes;

@@ -6,6 +6,8 @@ import type { Outcome as AttachOutcome, RunStatus as FinishedRunStatus } from '.
 
 export type RunStatus = FinishedRunStatus | 'running';
 export type Outcome = AttachOutcome | 'pending';
+/** What confirmed a verified attach: the guest's own report, or a GuestTools:: tag this reconciler did not send. */
+export type VerifiedBy = 'guest' | 'tag';
 export type DecisionAction = 'attach' | 'skip' | 'defer';
 
 export interface ActionError {
@@ -29,6 +31,7 @@ export interface DecisionRow {
 
 export interface ActionRecord extends DecisionRow {
   outcome: Outcome | null;
+  verifiedBy: VerifiedBy | null;
   jobUuid: string | null;
   error: ActionError | null;
   /** ISO-8601 UTC. */
@@ -63,6 +66,11 @@ export interface VmState {
   quarantineUntil: number | null;
   /** e.g. '1.2.0 -> 1.1.0'; cleared when the version moves forward again. */
   regression: string | null;
+  /** Attaches of attemptsTarget that went through (or may have); `gtr retry` resets them. */
+  attempts: number;
+  attemptsTarget: string | null;
+  /** The last attach sent its GuestTools:: tag (zstack.recordVersionTag). */
+  lastAttachTagged: boolean;
 }
 
 export interface PendingJob {

@@ -12,6 +12,9 @@ interface VmStateRow {
   consecutive_failures: number;
   quarantine_until: number | null;
   regression: string | null;
+  attempts: number;
+  attempts_target: string | null;
+  last_attach_tagged: number;
 }
 
 export interface Regression {
@@ -21,28 +24,39 @@ export interface Regression {
 }
 
 const SELECT = `SELECT vm_uuid, last_seen_version, last_attach_target, last_attach_at, consecutive_failures,
-  quarantine_until, regression FROM vm_state`;
+  quarantine_until, regression, attempts, attempts_target, last_attach_tagged FROM vm_state`;
+
+/** An attach that went through (or may have): one more attempt of its target, or the first of a new one. */
+const COUNT_ATTEMPT = `attempts = CASE WHEN vm_state.attempts_target IS vm_state.last_attach_target THEN vm_state.attempts + 1 ELSE 1 END,
+  attempts_target = vm_state.last_attach_target`;
 
 export class VmStates {
   constructor(private readonly sql: Statements) {}
 
-  noteAttach(vmUuid: string, target: string, now: number): void {
+  noteAttach(vmUuid: string, target: string, now: number, tagged: boolean): void {
     this.sql
-      .get<[string, string, number]>(
-        `INSERT INTO vm_state (vm_uuid, last_attach_target, last_attach_at) VALUES (?, ?, ?)
+      .get<[string, string, number, number]>(
+        `INSERT INTO vm_state (vm_uuid, last_attach_target, last_attach_at, last_attach_tagged) VALUES (?, ?, ?, ?)
          ON CONFLICT (vm_uuid) DO UPDATE SET last_attach_target = excluded.last_attach_target,
-           last_attach_at = excluded.last_attach_at`,
+           last_attach_at = excluded.last_attach_at, last_attach_tagged = excluded.last_attach_tagged`,
       )
-      .run(vmUuid, target, now);
+      .run(vmUuid, target, now, tagged ? 1 : 0);
   }
 
   succeeded(vmUuid: string): void {
     this.sql
       .get<[string]>(
         `INSERT INTO vm_state (vm_uuid) VALUES (?)
-         ON CONFLICT (vm_uuid) DO UPDATE SET consecutive_failures = 0, quarantine_until = NULL`,
+         ON CONFLICT (vm_uuid) DO UPDATE SET consecutive_failures = 0, quarantine_until = NULL, ${COUNT_ATTEMPT}`,
       )
       .run(vmUuid);
+  }
+
+  /** `gtr retry`: forgets failures, quarantine and attempts; false when nothing is recorded for the VM. */
+  retry(vmUuid: string): boolean {
+    return this.sql
+      .get<[string]>('UPDATE vm_state SET consecutive_failures = 0, quarantine_until = NULL, attempts = 0 WHERE vm_uuid = ?')
+      .run(vmUuid).changes === 1;
   }
 
   /**
@@ -50,7 +64,8 @@ export class VmStates {
    * for reattachAfter instead of retrying at once; an existing quarantine stays.
    */
   inDoubt(vmUuid: string): void {
-    this.sql.get<[string]>('UPDATE vm_state SET consecutive_failures = 0 WHERE vm_uuid = ?').run(vmUuid);
+    // It may have run: it counts as an attempt, so a VM whose attaches never resolve cannot loop forever.
+    this.sql.get<[string]>(`UPDATE vm_state SET consecutive_failures = 0, ${COUNT_ATTEMPT} WHERE vm_uuid = ?`).run(vmUuid);
   }
 
   /**
@@ -151,14 +166,17 @@ export class VmStates {
   }
 
   /**
-   * The states that can change a plan at `now`: a quarantine still running or an attach within
-   * `reattachAfterMs` (src/plan/plan.ts reads nothing else). Far fewer than every VM of a large fleet.
+   * The states that can change a plan at `now`: a quarantine still running, an attach within
+   * `reattachAfterMs`, `maxAttempts` attempts, or a tag we sent (src/plan/plan.ts reads nothing else).
+   * Far fewer than every VM of a large fleet.
    */
-  planHistory(now: number, reattachAfterMs: number): Map<string, VmState> {
+  planHistory(now: number, reattachAfterMs: number, maxAttempts: number): Map<string, VmState> {
     const map = new Map<string, VmState>();
     const rows = this.sql
-      .get<[number, number], VmStateRow>(`${SELECT} WHERE quarantine_until > ? OR last_attach_at > ?`)
-      .iterate(now, now - reattachAfterMs);
+      .get<[number, number, number], VmStateRow>(
+        `${SELECT} WHERE quarantine_until > ? OR last_attach_at > ? OR attempts >= ? OR last_attach_tagged = 1`,
+      )
+      .iterate(now, now - reattachAfterMs, maxAttempts);
     for (const row of rows) map.set(row.vm_uuid, toState(row));
     return map;
   }
@@ -187,5 +205,8 @@ function toState(row: VmStateRow): VmState {
     consecutiveFailures: row.consecutive_failures,
     quarantineUntil: row.quarantine_until,
     regression: row.regression,
+    attempts: row.attempts,
+    attemptsTarget: row.attempts_target,
+    lastAttachTagged: row.last_attach_tagged === 1,
   };
 }

@@ -5,7 +5,7 @@ import type { Selector } from '../config/types.js';
 import { agentTypeForPlatform, type AgentType, type CatalogTarget, type VmFacts } from '../domain.js';
 import { compareVersions, highestVersion, parseVersion, type Version } from '../tools-version.js';
 import { targetForVm } from '../catalog/targets.js';
-import type { Action, Reason } from './reasons.js';
+import { earlierReason, type Action, type Reason } from './reasons.js';
 import { firstRefusal, type AttachGate } from '../reconcile/gates.js';
 import { exclusionOf } from './selectors.js';
 
@@ -15,11 +15,20 @@ export interface VmHistory {
   /** Failed attaches in a row; above 0 the last attach failed, so nothing waits to be installed. */
   consecutiveFailures: number;
   quarantineUntil: number | null;
+  /** Attaches of `attemptsTarget` that succeeded; the guest confirming one does not reset it (a regression counts). */
+  attempts: number;
+  attemptsTarget: string | null;
+  /** The last attach sent `GuestTools::<lastAttachTarget>` (zstack.recordVersionTag): that tag is no evidence. */
+  lastAttachTagged: boolean;
 }
 
 export interface PlanPolicy {
   attachUntagged: boolean;
   reattachAfterMs: number;
+  /** Unconfirmed attaches of one target before skip/not-converging. */
+  maxAttempts: number;
+  /** Attach even when CD-ROM 0 holds a user's ISO. */
+  ejectUserIso: boolean;
   /** 0 = no limit. */
   maxPerRun: number;
   include: Selector | null;
@@ -34,6 +43,8 @@ export interface PlanInput {
   now: number;
   /** Groups (see groupKey) where the MN offers another version than the catalog. */
   mismatchedGroups: ReadonlySet<string>;
+  /** Groups whose catalog probe failed in this run, with the probe's error: defer/catalog-unverified. */
+  unverifiedGroups?: ReadonlyMap<string, string>;
   /** False outside every maintenance window: attaches become defer/outside-window. */
   windowOpen: boolean;
   /** Asked, in order, about every VM that would be attached (src/reconcile/gates.ts): the first refusal defers it. */
@@ -48,7 +59,7 @@ export interface Decision {
   current: string | null;
   target: string | null;
   agentType: AgentType;
-  architecture: string;
+  architecture: string | null;
   hostUuid: string | null;
   /** Catalog-check group of an eligible VM, e.g. `LinuxOnKvm/x86_64`. */
   group: string;
@@ -76,16 +87,34 @@ function sharedGroupKey(known: Map<string, string>, agentType: AgentType, archit
   return key;
 }
 
+export interface CurrentVersion {
+  version: Version | null;
+  raw: string | null;
+  note: string | null;
+  /** Where the version comes from: the guest's own report, or the GuestTools:: tag only. */
+  source: 'guest' | 'tag' | null;
+}
+
 /** The VM's current version: the guest's own report first, else the highest GuestTools:: tag. */
-export function currentVersion(vm: VmFacts): { version: Version | null; raw: string | null; note: string | null } {
+export function currentVersion(vm: VmFacts): CurrentVersion {
   if (vm.reportedVersion !== null) {
     const reported = parseVersion(vm.reportedVersion);
-    if (reported) return { version: reported, raw: vm.reportedVersion, note: null };
+    if (reported) return { version: reported, raw: vm.reportedVersion, note: null, source: 'guest' };
   }
-  if (vm.tagVersions.length === 0) return { version: null, raw: null, note: null };
+  if (vm.tagVersions.length === 0) return { version: null, raw: null, note: null, source: null };
   const best = highestVersion(vm.tagVersions);
   const note = vm.tagVersions.length > 1 ? `several GuestTools:: tags (${vm.tagVersions.join(', ')}); using the highest` : null;
-  return { version: best, raw: best ? best.raw : vm.tagVersions[0], note };
+  return { version: best, raw: best ? best.raw : vm.tagVersions[0], note, source: 'tag' };
+}
+
+/**
+ * A tag-only version equal to the target this reconciler last sent in the attach's systemTags
+ * (zstack.recordVersionTag): the tag is ours, not the guest's, so it proves no install (DESIGN.md 2.5).
+ */
+export function isOwnTag(current: CurrentVersion, history: Pick<VmHistory, 'lastAttachTarget' | 'lastAttachTagged'> | undefined): boolean {
+  if (current.source !== 'tag' || current.version === null || !history?.lastAttachTagged || history.lastAttachTarget === null) return false;
+  const sent = parseVersion(history.lastAttachTarget);
+  return sent !== null && compareVersions(current.version, sent) === 0;
 }
 
 export function planRun(input: PlanInput): Plan {
@@ -109,8 +138,10 @@ export function planRun(input: PlanInput): Plan {
 function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Decision {
   const agentType = agentTypeForPlatform(vm.platform);
   const current = currentVersion(vm);
-  const target = targetForVm(input.targets, agentType, vm.architecture);
-  const group = sharedGroupKey(groups, agentType, vm.architecture);
+  const history = input.history.get(vm.uuid);
+  const ownTag = isOwnTag(current, history);
+  const target = vm.architecture ? targetForVm(input.targets, agentType, vm.architecture) : null;
+  const group = sharedGroupKey(groups, agentType, vm.architecture ?? '');
   // One object literal with every field: an object spread here gave each of 100k decisions a hidden
   // class of its own (~350 bytes each, a third of the plan's memory).
   const make = (action: Action, reason: Reason): Decision => ({
@@ -122,7 +153,7 @@ function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Dec
     architecture: vm.architecture,
     hostUuid: vm.hostUuid,
     group,
-    message: current.note,
+    message: messageFor(reason, vm, group, current, ownTag, input),
     guestAgent: vm.reportedVersion !== null,
     action,
     reason,
@@ -138,37 +169,55 @@ function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Dec
   }
   if (vm.type !== 'UserVm') return skip('not-user-vm');
   if (vm.hypervisorType !== 'KVM') return skip('unsupported-hypervisor');
+  if (!vm.architecture) return skip('unknown-architecture');
   if (!target) return skip('no-iso');
   const untagged = current.raw === null;
   if (untagged && !input.policy.attachUntagged) return skip('untagged');
   if (!untagged && current.version === null) return skip('unparseable-tag');
-  if (current.version) {
+  if (current.version && !ownTag) {
     const order = compareVersions(current.version, parseVersion(target.version) as Version);
     if (order === 0) return skip('up-to-date');
     if (order > 0) return skip('ahead');
   }
   if (!vm.hasCdRom) return skip('no-cdrom');
   if (input.mismatchedGroups.has(group)) return skip('catalog-mismatch');
+  const sinceAttach = history?.lastAttachAt != null ? input.now - history.lastAttachAt : Infinity;
+  if (
+    history?.attemptsTarget === target.version &&
+    history.attempts >= input.policy.maxAttempts &&
+    sinceAttach >= input.policy.reattachAfterMs
+  ) {
+    return skip('not-converging');
+  }
 
-  const history = input.history.get(vm.uuid);
+  if (input.unverifiedGroups?.has(group)) return defer('catalog-unverified');
   if (history?.quarantineUntil && history.quarantineUntil > input.now) return defer('quarantined');
   if (
     history?.lastAttachTarget === target.version &&
-    history.lastAttachAt !== null &&
     history.consecutiveFailures === 0 &&
-    input.now - history.lastAttachAt < input.policy.reattachAfterMs
+    sinceAttach < input.policy.reattachAfterMs
   ) {
     return defer('awaiting-install');
   }
   if (vm.state !== 'Running') return defer('not-running');
-  if (!input.windowOpen) return defer('outside-window');
+  if (vm.cdRomIsoUuid !== null && !input.policy.ejectUserIso) return defer('cdrom-busy');
   const attach = make('attach', untagged ? 'untagged' : 'outdated');
-  const refused = input.gates ? firstRefusal(input.gates, attach, input.now) : null;
-  if (refused) {
+  const refused = input.gates ? firstRefusal(input.gates, attach, input.now)?.reason ?? null : null;
+  // Precedence (DESIGN.md 5): iso-soak, outside-window, then the other gate reasons.
+  const reason = earlierReason(refused, input.windowOpen ? null : 'outside-window');
+  if (reason) {
     attach.action = 'defer';
-    attach.reason = refused.reason;
+    attach.reason = reason;
   }
   return attach;
+}
+
+/** What the operator should know beside the reason: a probe's error, whose ISO, which tag. */
+function messageFor(reason: Reason, vm: VmFacts, group: string, current: CurrentVersion, ownTag: boolean, input: PlanInput): string | null {
+  if (reason === 'catalog-unverified') return `catalog probe failed: ${input.unverifiedGroups?.get(group) ?? 'unknown error'}`;
+  if (reason === 'cdrom-busy') return `CD-ROM 0 holds ISO ${vm.cdRomIsoUuid ?? ''}; the attach would eject it`;
+  if (ownTag) return `GuestTools::${current.raw ?? ''} was sent by this reconciler with the attach: no evidence of an install`;
+  return current.note;
 }
 
 /** sha256 over what was decided, per VM in uuid order: equal plans hash equal. */

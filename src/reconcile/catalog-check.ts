@@ -16,6 +16,7 @@ export interface GroupCheck {
   /** What the MN offers; null when it offers nothing new for the probe VM. */
   offeredVersion: string | null;
   mismatch: boolean;
+  /** The last probe's error when every probe of the group failed (then mismatch is false: catalog-unverified). */
   error: string | null;
 }
 
@@ -36,19 +37,24 @@ export async function checkCatalog(client: LatestGuestToolsPort, attaches: reado
       const catalogVersion = probe.target as string;
       try {
         const latest = await client.getLatestGuestTools(probe.vmUuid);
-        // No inventory for an out-of-date VM means the MN's newest ISO equals what the VM has.
+        // No inventory means the MN's newest ISO equals what it takes the VM to have (compared as plain
+        // strings, zstack-api.md 4.2): a mismatch unless that already is the target (a tag we sent).
         const offeredVersion = latest ? latest.version : null;
-        check = { group, probeVmUuid: probe.vmUuid, catalogVersion, offeredVersion, mismatch: offeredVersion !== catalogVersion, error: null };
+        const mismatch = offeredVersion === null ? probe.current !== catalogVersion : offeredVersion !== catalogVersion;
+        check = { group, probeVmUuid: probe.vmUuid, catalogVersion, offeredVersion, mismatch, error: null };
         break;
       } catch (error) {
         const details = errorToJson(error).details;
         logger.warn({ group, vmUuid: probe.vmUuid, error: details }, 'catalog probe failed; trying another VM of the group');
-        check = { group, probeVmUuid: probe.vmUuid, catalogVersion, offeredVersion: null, mismatch: true, error: details };
+        // A failed probe says nothing about the ISO: the group is catalog-unverified, never a mismatch.
+        check = { group, probeVmUuid: probe.vmUuid, catalogVersion, offeredVersion: null, mismatch: false, error: details };
       }
     }
     if (check) {
       if (check.mismatch) {
         logger.error(check, 'catalog mismatch: the management node offers another GuestTools version than the ISO folder; restart the management node so it loads the new ISO');
+      } else if (check.error !== null) {
+        logger.error(check, 'catalog probe failed: the group is deferred (catalog-unverified) for this run');
       }
       checks.push(check);
     }

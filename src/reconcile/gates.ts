@@ -5,16 +5,16 @@
 // first gate that refuses turns the attach into `defer/<reason>`, recorded in the ledger and report.
 //
 // Adding a gate: implement AttachGate (a name, a cheap check, optionally refresh and stopsRun) and
-// put it in the pass's gate list (ReconcileOptions.gates, or a PassHook's gates()). Order is
-// precedence: the first refusal wins.
+// put it in the pass's gate list (ReconcileOptions.gates, or a PassHook's gates()). When several
+// refuse, the reason that comes first in DESIGN.md 5's precedence wins (ties: the earlier gate).
 import type { AgentType } from '../domain.js';
-import type { DeferReason } from '../plan/reasons.js';
+import { earlierReason, type DeferReason } from '../plan/reasons.js';
 
 /** What a gate sees of an attach: the fields of a plan decision it may depend on. */
 export interface GateSubject {
   vmUuid: string;
   agentType: AgentType;
-  architecture: string;
+  architecture: string | null;
   /** The catalog target the attach would mount. */
   target: string | null;
 }
@@ -39,13 +39,14 @@ export interface AttachObserver {
   onOutcome(subject: GateSubject, outcome: { failed: boolean; errorCode: string | null }, now: number): void;
 }
 
-/** The first refusal among `gates`, with the gate that refused. */
+/** The refusal among `gates` that wins by precedence, with the gate that refused. */
 export function firstRefusal(gates: readonly AttachGate[], subject: GateSubject, now: number): { gate: AttachGate; reason: DeferReason } | null {
+  let first: { gate: AttachGate; reason: DeferReason } | null = null;
   for (const gate of gates) {
     const reason = gate.check(subject, now);
-    if (reason !== null) return { gate, reason };
+    if (reason !== null && (first === null || earlierReason(first.reason, reason) !== first.reason)) first = { gate, reason };
   }
-  return null;
+  return first;
 }
 
 /** A gate that refuses every attach with `reason` once `signal` has aborted (shutdown, lease loss). */

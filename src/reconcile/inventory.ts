@@ -102,7 +102,7 @@ export interface InventoryOptions {
 
 export async function readInventory(client: QueryPort, opts: InventoryOptions): Promise<VmFacts[]> {
   // Four independent paged reads at once: the run waits for the longest, not for their sum.
-  const [vms, withCdRom, versions, selectorTags] = await Promise.all([
+  const [vms, cdRoms, versions, selectorTags] = await Promise.all([
     readVms(client, opts.vmUuids),
     readCdRoms(client, opts.vmUuids),
     readVersions(client, opts.vmUuids),
@@ -110,7 +110,8 @@ export async function readInventory(client: QueryPort, opts: InventoryOptions): 
   ]);
   checkExcludeTags(opts.excludeTags ?? [], selectorTags.known);
   for (const vm of vms) {
-    vm.hasCdRom = withCdRom.has(vm.uuid);
+    vm.hasCdRom = cdRoms.withCdRom.has(vm.uuid);
+    vm.cdRomIsoUuid = cdRoms.userIso.get(vm.uuid) ?? null;
     vm.tagVersions = versions.tags.get(vm.uuid) ?? NONE;
     vm.reportedVersion = versions.reported.get(vm.uuid) ?? null;
     vm.tags = selectorTags.byVm.get(vm.uuid) ?? NONE;
@@ -143,13 +144,15 @@ async function readVms(client: QueryPort, vmUuids: readonly string[] | undefined
         name: str(row.name) ?? '',
         state: str(row.state) ?? 'Unknown',
         platform: str(row.platform) ?? 'Other',
-        architecture: str(row.architecture) ?? 'x86_64',
+        // Never guessed: a VM without one is skip/unknown-architecture.
+        architecture: str(row.architecture) || null,
         hypervisorType: str(row.hypervisorType) ?? '',
         type: str(row.type) ?? '',
         zoneUuid: shared(row.zoneUuid),
         clusterUuid: shared(row.clusterUuid),
         hostUuid: shared(row.hostUuid),
         hasCdRom: false,
+        cdRomIsoUuid: null,
         tagVersions: NONE,
         reportedVersion: null,
         tags: NONE,
@@ -159,16 +162,21 @@ async function readVms(client: QueryPort, vmUuids: readonly string[] | undefined
   return vms;
 }
 
-async function readCdRoms(client: QueryPort, vmUuids: readonly string[] | undefined): Promise<Set<string>> {
+/** VMs with a CD-ROM, and the image-store ISO (isoUuid) in CD-ROM 0 where there is one: the attach may eject it. */
+async function readCdRoms(client: QueryPort, vmUuids: readonly string[] | undefined): Promise<{ withCdRom: Set<string>; userIso: Map<string, string> }> {
   const cdromConditions = vmUuids ? [`vmInstanceUuid?=${vmUuids.join(',')}`] : [];
   const withCdRom = new Set<string>();
-  for await (const page of client.queryPages('vm-instances/cdroms', cdromConditions, { fields: ['vmInstanceUuid'] })) {
+  const userIso = new Map<string, string>();
+  for await (const page of client.queryPages('vm-instances/cdroms', cdromConditions, { fields: ['vmInstanceUuid', 'deviceId', 'isoUuid'] })) {
     for (const row of page) {
       const uuid = str(row.vmInstanceUuid);
-      if (uuid) withCdRom.add(uuid);
+      if (!uuid) continue;
+      withCdRom.add(uuid);
+      const iso = str(row.isoUuid);
+      if (iso && row.deviceId === 0) userIso.set(uuid, iso.slice(0, MAX_TAG_VALUE));
     }
   }
-  return withCdRom;
+  return { withCdRom, userIso };
 }
 
 function chunk<T>(items: readonly T[], size: number): T[][] {

@@ -15,7 +15,11 @@ export interface ActionReport {
   reason: Reason;
   outcome: Outcome | null;
   error: ZStackErrorBody | null;
-  /** Present when there is more to tell, e.g. the selector that excluded the VM (`policy.exclude.tags: canary`). */
+  /** Verified by the guest's own report, or by a GuestTools:: tag this reconciler did not send. */
+  verifiedBy?: 'guest' | 'tag' | null;
+  /** The attach's job uuid (also of an `interrupted` one, whose result the next run's replay records). */
+  jobUuid?: string;
+  /** Extra facts: the selector that excluded the VM (`policy.exclude.tags: canary`), a probe's error, a user ISO in the CD-ROM, a tag we sent, several tags. */
   detail?: string;
 }
 
@@ -25,8 +29,14 @@ export interface RunCounts {
   skip: number;
   defer: number;
   succeeded: number;
-  failed: number;
   verified: number;
+  attached: number;
+  failed: number;
+  'not-started': number;
+  interrupted: number;
+  /** Verified on a GuestTools:: tag only (no guest report). */
+  verifiedByTag: number;
+  regressions: number;
   [reason: `${string}/${string}`]: number;
 }
 

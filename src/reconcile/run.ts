@@ -6,24 +6,27 @@
 import type { Logger } from 'pino';
 import { errorToJson, GtrError } from '../errors.js';
 import type { Config } from '../config/types.js';
-import { scanCatalog } from '../catalog/scan.js';
-import { highestVersion } from '../tools-version.js';
+import { requireTargets, scanCatalog } from '../catalog/scan.js';
 import { applyAttaches, type ApplyResult } from '../apply/apply.js';
 import { concurrencyFor, errorBudgetFor } from '../apply/limits.js';
 import type { Ledger, RunTrigger } from '../ledger/index.js';
-import { countDecisions, currentVersion, planRun, type Decision, type Plan } from '../plan/plan.js';
+import { currentVersion, planRun, type Decision, type Plan } from '../plan/plan.js';
 import { isWindowOpen } from '../plan/window.js';
 import { newJobUuid, type ZStackClient } from '../zstack/client.js';
 import { checkCatalog, type GroupCheck } from './catalog-check.js';
 import { fleetSummary } from './fleet.js';
-import { readInventory, readVersions } from './inventory.js';
+import { readInventory } from './inventory.js';
+import { exitCodeFor, type RunCounts, type RunReport } from './report.js';
+import { buildReport } from './build-report.js';
 import { logSelectorMatches } from './selector-tags.js';
 import { failedRunEvents, runEvents } from './run-events.js';
 import type { EventSink } from '../events.js';
-import { exitCodeFor, runStatus, type ActionReport, type RunCounts, type RunReport } from './report.js';
 import { NO_PROFILER, type Profiler } from '../profile/profile.js';
 import type { AttachGate, AttachObserver } from './gates.js';
 import type { PassHook } from './hooks.js';
+import { WindowGate } from './window-gate.js';
+import type { VerifiedBy } from '../ledger/index.js';
+import { verifyAttached } from './verify.js';
 import { applyRetention } from './retention.js';
 import { decisionTrim } from './stored-decisions.js';
 
@@ -66,7 +69,9 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Pr
   const hooks = opts.hooks ?? [];
   if (!opts.dryRun) for (const hook of hooks) await hook.beforeRun?.(now());
   const startedAt = now();
-  const plugged: Plugged = { gates: [...(opts.gates ?? [])], observers: [] };
+  // Windows bound every attach start, not only the plan (DESIGN.md 2).
+  const window = new WindowGate(deps.config.schedule.windows, deps.config.schedule.timezone, startedAt);
+  const plugged: Plugged = { gates: [window, ...(opts.gates ?? [])], observers: [] };
   for (const hook of hooks) {
     const p = hook.plugIn(startedAt);
     plugged.gates.push(...p.gates);
@@ -107,7 +112,7 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, pl
   const attaches = attachesOf(plan);
 
   let applied: ApplyResult | null = null;
-  let verified = new Set<string>();
+  let verified = new Map<string, VerifiedBy>();
   if (!opts.dryRun && attaches.length > 0) {
     applied = await profiler.timedAsync('apply', () => applyAttaches(attaches, client, ledger, {
       runId,
@@ -123,14 +128,15 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, pl
       gates: plugged.gates,
       observers: plugged.observers,
     }));
-    const appliedNow = applied;
+    const results = applied.results;
+    const attachedNow = attaches.filter((d) => results.get(d.vmUuid)?.outcome === 'attached').map((d) => ({ vmUuid: d.vmUuid, target: d.target as string }));
     try {
-      verified = await profiler.timedAsync('verify', () => verify(client, plan.decisions, appliedNow));
+      verified = await profiler.timedAsync('verify', () => verifyAttached(client, attachedNow, { sentTag: config.zstack.recordVersionTag }));
     } catch (error) {
       // The attaches went out and are on record; an unreadable verification only leaves them `attached`.
       logger.warn({ error: errorToJson(error) }, 'verification read failed; attached VMs are verified by a later run');
     }
-    ledger.markVerified(runId, [...verified]);
+    for (const by of ['guest', 'tag'] as const) ledger.markVerified(runId, [...verified].filter(([, b]) => b === by).map(([uuid]) => uuid), by);
   }
   return { plan, report: buildReport({ runId, dryRun: opts.dryRun, plan, applied, verified, catalogChecks, regressions, targets }) };
 }
@@ -145,6 +151,7 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates
   const profiler = deps.profiler ?? NO_PROFILER;
   const catalog = await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
   for (const problem of catalog.problems) logger.warn(problem, 'ISO catalog problem');
+  const targets = requireTargets(catalog);
 
   const selectorTags = [...(config.policy.include?.tags ?? []), ...(config.policy.exclude?.tags ?? [])];
   const excludeTags = config.policy.exclude?.tags;
@@ -162,8 +169,8 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates
   const planAt = now();
   const planInput = {
     vms,
-    targets: catalog.targets,
-    history: ledger.planHistory(planAt, config.policy.reattachAfterMs),
+    targets,
+    history: ledger.planHistory(planAt, config.policy.reattachAfterMs, config.policy.maxAttempts),
     policy: { ...config.policy, maxPerRun },
     now: planAt,
     mismatchedGroups: new Set<string>(),
@@ -175,9 +182,11 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates
   const probePlan = profiler.timed('plan', planRun, { ...planInput, policy: { ...planInput.policy, maxPerRun: 0 } });
   const catalogChecks = await checkCatalog(client, attachesOf(probePlan), logger);
   const mismatched = catalogChecks.filter((c) => c.mismatch).map((c) => c.group);
-  const plan =
-    mismatched.length > 0 || maxPerRun > 0 ? profiler.timed('plan', planRun, { ...planInput, mismatchedGroups: new Set(mismatched) }) : probePlan;
-  return { plan, catalogChecks, regressions, targets: catalog.targets };
+  const unverified = new Map(catalogChecks.flatMap((c) => (c.error !== null && !c.mismatch ? [[c.group, c.error] as const] : [])));
+  const plan = mismatched.length > 0 || unverified.size > 0 || maxPerRun > 0
+    ? profiler.timed('plan', planRun, { ...planInput, mismatchedGroups: new Set(mismatched), unverifiedGroups: unverified })
+    : probePlan;
+  return { plan, catalogChecks, regressions, targets };
 }
 
 function pickContractCounts(c: RunCounts) {
@@ -191,80 +200,4 @@ function attachesOf(plan: Plan): Decision[] {
 function minPositive(a: number, b: number): number {
   if (a > 0 && b > 0) return Math.min(a, b);
   return a > 0 ? a : b;
-}
-
-/** Re-read the versions of this run's attached VMs in batches; verified when the guest (or the tag) says target. */
-async function verify(client: ZStackClient, decisions: readonly Decision[], applied: ApplyResult): Promise<Set<string>> {
-  const attached = [...applied.results].filter(([, r]) => r.outcome === 'attached').map(([uuid]) => uuid);
-  const verified = new Set<string>();
-  if (attached.length === 0) return verified;
-  const readings = await readVersions(client, attached);
-  const targetOf = new Map(decisions.map((d) => [d.vmUuid, d.target]));
-  for (const uuid of attached) {
-    const now = readings.reported.get(uuid) ?? highestVersion(readings.tags.get(uuid) ?? [])?.raw ?? null;
-    if (now !== null && now === targetOf.get(uuid)) verified.add(uuid);
-  }
-  return verified;
-}
-
-function buildReport(r: {
-  runId: number;
-  dryRun: boolean;
-  plan: Plan;
-  applied: ApplyResult | null;
-  verified: Set<string>;
-  catalogChecks: GroupCheck[];
-  regressions: RunReport['regressions'];
-  targets: RunReport['targets'];
-}): RunReport {
-  const deferred = r.applied?.deferred;
-  const actions: ActionReport[] = r.plan.decisions.map((d) => {
-    const gated = deferred?.get(d.vmUuid);
-    const result = r.applied?.results.get(d.vmUuid);
-    let outcome: ActionReport['outcome'] = null;
-    if (d.action === 'attach' && gated === undefined && !r.dryRun) {
-      outcome = !result ? 'not-started' : result.outcome === 'failed' ? 'failed' : r.verified.has(d.vmUuid) ? 'verified' : 'attached';
-    }
-    const action: ActionReport = {
-      vmUuid: d.vmUuid,
-      vmName: d.vmName,
-      current: d.current,
-      target: d.target,
-      action: gated ? 'defer' : d.action,
-      reason: gated ?? d.reason,
-      outcome,
-      error: result?.error ?? null,
-    };
-    if (d.message !== null) action.detail = d.message;
-    return action;
-  });
-  const byReason = countDecisions(actions);
-  const failed = actions.filter((a) => a.outcome === 'failed').length;
-  const succeeded = actions.filter((a) => a.outcome === 'verified' || a.outcome === 'attached').length;
-  const counts = { ...byReason, succeeded, failed, verified: r.verified.size } as RunCounts;
-  const status = runStatus({
-    dryRun: r.dryRun,
-    attach: counts.attach,
-    succeeded,
-    failed,
-    halted: r.applied?.halted ?? false,
-    interrupted: (r.applied?.abandoned.length ?? 0) > 0 || r.applied?.stoppedBy === 'shutdown' || r.applied?.stoppedBy === 'lease-lost',
-  });
-  const mismatches = r.catalogChecks.filter((c) => c.mismatch);
-  const message =
-    mismatches.length > 0
-      ? `catalog mismatch for ${mismatches.map((c) => `${c.group} (ISO folder ${c.catalogVersion}, management node offers ${c.offeredVersion ?? 'the VM its current version'})`).join(', ')}: restart the management node so it loads the new ISO`
-      : null;
-  return {
-    runId: r.runId,
-    status,
-    dryRun: r.dryRun,
-    planHash: r.plan.hash,
-    targets: r.targets,
-    counts,
-    catalogChecks: r.catalogChecks,
-    regressions: r.regressions,
-    message,
-    actions,
-  };
 }

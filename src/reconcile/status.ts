@@ -8,7 +8,6 @@ import { fleetDistribution } from './distribution.js';
 import { runSummaryJson } from './history.js';
 import { openRolloutsJson } from '../rollout/report.js';
 
-
 export function statusJson(ledger: Ledger, config: Config, now: number) {
   const last = ledger.lastRun();
   const fleet = ledger.lastFleet();

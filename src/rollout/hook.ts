@@ -79,7 +79,7 @@ export function observations(plan: Plan, report: RunReport): Map<string, RunObse
       vmUuid: d.vmUuid,
       vmName: d.vmName,
       agentType: d.agentType,
-      architecture: d.architecture,
+      architecture: d.architecture ?? '',
       guestAgent: d.guestAgent,
       action: a?.action ?? d.action,
       reason: a?.reason ?? d.reason,

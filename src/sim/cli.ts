@@ -8,7 +8,10 @@ import { startSimulator } from './simulator.js';
 import { DEFAULT_ISOS } from './world.js';
 
 const USAGE = `usage: gtr sim [--vms N] [--seed S] [--port P] [--host H] [--iso-dir DIR] [--latency MS] [--job-ms MS] [--install-delay MS]
-               [--access-key ID:SECRET]... [--clock-skew SECONDS] [--mn-version X.Y.Z] [--ui-tag NAME=SHARE]...
+               [--install-percent P] [--record-version-tag] [--access-key ID:SECRET]... [--clock-skew SECONDS] [--mn-version X.Y.Z]
+               [--ui-tag NAME=SHARE]...
+  --install-percent P     share of guests that install attached tools (default 0: none does unless told)
+  --record-version-tag    the attach records the GuestTools:: tag it was sent (default: ignored, as the open sources do)
   --access-key ID:SECRET  accept requests signed with this AccessKey (repeatable), besides password login
   --clock-skew SECONDS    the simulated MN's clock is this far off (negative: --clock-skew=-600); signed requests more
                           than 900 s off are refused with 403, as on a real MN
@@ -50,7 +53,8 @@ export async function runSimCommand(argv: string[]): Promise<number> {
       options: {
         vms: { type: 'string' }, seed: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' },
         'iso-dir': { type: 'string' }, latency: { type: 'string' }, 'job-ms': { type: 'string' },
-        'install-delay': { type: 'string' }, 'ui-tag': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' },
+        'install-delay': { type: 'string' }, 'install-percent': { type: 'string' }, 'record-version-tag': { type: 'boolean' },
+        'ui-tag': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' },
         'access-key': { type: 'string', multiple: true }, 'clock-skew': { type: 'string' }, 'mn-version': { type: 'string' },
       },
     }));
@@ -66,6 +70,7 @@ export async function runSimCommand(argv: string[]): Promise<number> {
     vms: intFlag(values, 'vms', 1000), seed: intFlag(values, 'seed', 1, 2 ** 32 - 1), port: intFlag(values, 'port', 8080, 65535),
     latency: intFlag(values, 'latency', 0, 600_000), jobMs: intFlag(values, 'job-ms', 20, 3_600_000),
     installDelay: intFlag(values, 'install-delay', 50, 3_600_000),
+    installPercent: intFlag(values, 'install-percent', 0, 100),
   };
   for (const v of Object.values(nums)) {
     if (typeof v === 'string') {
@@ -92,7 +97,8 @@ export async function runSimCommand(argv: string[]): Promise<number> {
     if (isoDir) await writeIsoDir(isoDir, DEFAULT_ISOS);
     sim = await startSimulator({
       host, port: n.port, fleet: { vms: n.vms, seed: n.seed, uiTags }, jobDurationMs: n.jobMs,
-      guests: { installDelayMs: n.installDelay }, faults: n.latency > 0 ? { latencyMs: n.latency } : undefined,
+      recordVersionTag: values['record-version-tag'] === true,
+      guests: { installDelayMs: n.installDelay, installShare: n.installPercent / 100 }, faults: n.latency > 0 ? { latencyMs: n.latency } : undefined,
       accessKeys: extra.accessKeys, clockSkewMs: extra.clockSkewMs, mnVersion: extra.mnVersion,
     });
   } catch (error) {

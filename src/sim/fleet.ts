@@ -2,7 +2,7 @@
 // VMs without CD-ROM, GuestTools tags that are current, outdated, newer, unparseable or missing, and
 // optionally UI tags (tag patterns) on a share of the VMs.
 import { parseVersion, compareVersions } from '../tools-version.js';
-import { mulberry32, rngUuid, type Rng } from './rng.js';
+import { derivedUuid, hashUnit, mulberry32, rngUuid, type Rng } from './rng.js';
 import type { FleetOptions, SimVm } from './types.js';
 
 const VMS_PER_HOST = 20;
@@ -22,6 +22,9 @@ function pickWeighted<T>(rng: Rng, table: readonly (readonly [T, number])[]): T 
 const PLATFORMS = [['Linux', 0.65], ['Windows', 0.25], ['WindowsVirtio', 0.05], ['Other', 0.025], ['Paravirtualization', 0.025]] as const;
 const ARCHES = [['x86_64', 0.85], ['aarch64', 0.12], ['mips64el', 0.015], ['loongarch64', 0.015]] as const;
 const STATES = [['Running', 0.85], ['Stopped', 0.1], ['Paused', 0.02], ['Starting', 0.01], ['Unknown', 0.01], ['Stopping', 0.01]] as const;
+/** Share of VMs with a CD-ROM whose CD-ROM 0 holds a user's image-store ISO (an OS install in progress). */
+const USER_ISO_SHARE = 0.02;
+
 const NAME_PREFIX: Record<string, string> = { Linux: 'lnx', Windows: 'win', WindowsVirtio: 'winv', Other: 'oth', Paravirtualization: 'pv' };
 
 /** Versions older than `current`, for outdated tags (falls back to a fixed list for odd versions). */
@@ -92,6 +95,8 @@ export function generateFleet(opts: FleetOptions): SimVm[] {
       state, platform, architecture, hypervisorType, type: appliance ? 'ApplianceVm' : 'UserVm',
       zoneUuid: host.cluster.zone, clusterUuid: host.cluster.uuid, hostUuid: state === 'Stopped' ? null : host.uuid,
       cdRoms, tags, guest,
+      // Decided by the uuid, not the fleet's random stream: the rest of the fleet stays as it was.
+      cdRomIsoUuid: cdRoms > 0 && hashUnit(uuid, 0x150) < USER_ISO_SHARE ? derivedUuid(`user-iso:${uuid}`) : null,
     });
   }
   addUiTags(vms, opts);

@@ -17,7 +17,7 @@ export interface GuestToolsOptions {
   jobDurationMs: number;
   recordVersionTag: boolean;
   installDelayMs: number;
-  neverInstallShare: number;
+  installShare: number;
   guestSeed: number;
 }
 
@@ -89,20 +89,22 @@ export class GuestTools {
         return;
       }
       if (host) world.markHostIso(host, iso.agentType, iso.version);
+      world.ejectCdRom0(vm.uuid);
       world.tags.ensure(vm.uuid, VM_TYPE, ATTACHED_TAG);
       const versionTag = systemTags.find((t) => t.startsWith(VERSION_TAG));
       if (opts.recordVersionTag && versionTag) world.tags.recreate(vm.uuid, VM_TYPE, VERSION_TAG, versionTag);
+      this.installIfTold(vm, iso.version);
       jobs.succeed(job);
-      this.scheduleInstall(vm, iso.version);
     });
   }
 
-  private scheduleInstall(vm: VmRow, version: string): void {
+  /** The guest installs only when the test says so (`installs`, guests.installShare); a delay of 0 reports before the job ends. */
+  private installIfTold(vm: VmRow, version: string): void {
     const { world, guestTimers, opts } = this.d;
-    const never = vm.installs === false ||
-      (vm.installs === undefined && opts.neverInstallShare > 0 && hashUnit(vm.uuid, opts.guestSeed) < opts.neverInstallShare);
-    if (never) return;
-    guestTimers.after(opts.installDelayMs, () => {
+    const installs = vm.installs ?? (opts.installShare > 0 && hashUnit(vm.uuid, opts.guestSeed) < opts.installShare);
+    if (!installs) return;
+    if (opts.installDelayMs <= 0) world.guestReport(vm.uuid, version);
+    else guestTimers.after(opts.installDelayMs, () => {
       if (world.getVm(vm.uuid)) world.guestReport(vm.uuid, version);
     });
   }

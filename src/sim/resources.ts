@@ -56,9 +56,15 @@ function idsOf(vm: VmRow): DerivedIds {
 
 function cdRomInventory(vm: VmRow, deviceId: number): Record<string, unknown> {
   return {
-    uuid: cdRomUuid(vm.uuid, deviceId), vmInstanceUuid: vm.uuid, deviceId, name: `vm-${vm.uuid.slice(0, 8)}-cdRom-${deviceId}`,
+    uuid: cdRomUuid(vm.uuid, deviceId), vmInstanceUuid: vm.uuid, deviceId, ...cdRomIso(vm, deviceId), name: `vm-${vm.uuid.slice(0, 8)}-cdRom-${deviceId}`,
     protocol: 'sata', createDate: zsDate(vm.createdAt), lastOpDate: zsDate(vm.createdAt),
   };
+}
+
+/** The image-store ISO a CD-ROM holds (only CD-ROM 0 is modelled), as the inventory's isoUuid/isoInstallPath. */
+function cdRomIso(vm: VmRow, deviceId: number): { isoUuid?: string; isoInstallPath?: string } {
+  const uuid = deviceId === 0 ? vm.cdRomIsoUuid : null;
+  return uuid ? { isoUuid: uuid, isoInstallPath: `sftp://image-store/iso/${uuid}.iso` } : {};
 }
 
 export function vmResource(world: World): Resource<VmRow> {
@@ -118,7 +124,8 @@ export function cdRomResource(world: World): Resource<CdRomRow> {
     name: 'cdrom', className: CDROM_CLASS,
     fields: {
       uuid: str((r) => cdRomUuid(r.vm.uuid, r.deviceId)), vmInstanceUuid: str((r) => r.vm.uuid),
-      deviceId: num((r) => r.deviceId), isoUuid: str(() => null), isoInstallPath: str(() => null),
+      deviceId: num((r) => r.deviceId), isoUuid: str((r) => cdRomIso(r.vm, r.deviceId).isoUuid ?? null),
+      isoInstallPath: str((r) => cdRomIso(r.vm, r.deviceId).isoInstallPath ?? null),
       name: str((r) => `vm-${r.vm.uuid.slice(0, 8)}-cdRom-${r.deviceId}`), description: str(() => null),
       protocol: str(() => 'sata'), createDate: date((r) => r.vm.createdAt), lastOpDate: date((r) => r.vm.createdAt),
     },

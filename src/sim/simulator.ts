@@ -59,9 +59,9 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     world, jobs, faults, stats, jobTimers, guestTimers,
     opts: {
       jobDurationMs: opts.jobDurationMs ?? 20,
-      recordVersionTag: opts.recordVersionTag ?? true,
-      installDelayMs: opts.guests?.installDelayMs ?? 50,
-      neverInstallShare: opts.guests?.neverInstallShare ?? 0,
+      recordVersionTag: opts.recordVersionTag ?? false,
+      installDelayMs: opts.guests?.installDelayMs ?? 0,
+      installShare: opts.guests?.installShare ?? 0,
       guestSeed: opts.guests?.seed ?? 1,
     },
   });

@@ -38,7 +38,8 @@ export interface SimVm {
   name: string;
   state: string;
   platform: string;
-  architecture: string;
+  /** null: the MN has no architecture for the VM (older VMs). */
+  architecture: string | null;
   hypervisorType: string;
   type: string;
   zoneUuid: string;
@@ -46,13 +47,18 @@ export interface SimVm {
   /** null when the VM is not on a host (Stopped). */
   hostUuid: string | null;
   cdRoms: number;
+  /** isoUuid of an image-store ISO in CD-ROM 0 (a user's install ISO); the attach ejects it (zstack-api.md 5.4). */
+  cdRomIsoUuid?: string | null;
   /** System tags on the VM, e.g. 'GuestTools::1.0.0'. */
   tags: string[];
   /** The guest's GuestToolsState row, or null when there is none. */
   guest: SimGuest | null;
   /** UI tags (tag patterns, legacy user tags); a plain string is a pattern name. */
   userTags?: (string | SimUserTag)[];
-  /** false: the guest never installs attached tools. Default: decided by guests.neverInstallShare. */
+  /**
+   * true: the guest installs attached tools (reports the ISO's version) guests.installDelayMs after the
+   * attach. Default: decided by guests.installShare (0: no guest installs unless a test says so).
+   */
   installs?: boolean;
 }
 
@@ -104,10 +110,13 @@ export interface FaultOptions {
 }
 
 export interface GuestOptions {
-  /** Delay between a successful attach and the guest's install report, default 50 ms. */
+  /**
+   * Delay between a successful attach and the install report of a guest that installs, default 0: the
+   * report is in before the attach job ends (a guest that installs right away).
+   */
   installDelayMs?: number;
-  /** 0..1 share of VMs that never install, default 0 (decided per VM uuid, stable). */
-  neverInstallShare?: number;
+  /** 0..1 share of VMs (without `installs`) whose guest installs after an attach, default 0 (stable per VM uuid). */
+  installShare?: number;
   seed?: number;
 }
 
@@ -122,6 +131,10 @@ export interface SimOptions {
   fleet?: FleetOptions | SimVm[];
   isos?: SimIso[];
   jobDurationMs?: number;
+  /**
+   * true: the attach records the `GuestTools::` tag sent in its systemTags (what the API reference
+   * suggests); false (default): it ignores it, as the open sources do (zstack-api.md 4.1, 5.3).
+   */
   recordVersionTag?: boolean;
   guests?: GuestOptions;
   /** host:port put into async `location`; default the real listening address. */

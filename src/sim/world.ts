@@ -13,7 +13,7 @@ export interface VmRow {
   name: string;
   state: string;
   platform: string;
-  architecture: string;
+  architecture: string | null;
   hypervisorType: string;
   type: string;
   zoneUuid: string;
@@ -22,6 +22,8 @@ export interface VmRow {
   lastHostUuid: string | null;
   imageUuid: string;
   cdRoms: number;
+  /** isoUuid of the image-store ISO in CD-ROM 0, else null. */
+  cdRomIsoUuid: string | null;
   installs?: boolean;
   createdAt: number;
   lastOpAt: number;
@@ -107,7 +109,7 @@ export class World {
       uuid: vm.uuid, name: vm.name, state: vm.state, platform: vm.platform, architecture: vm.architecture,
       hypervisorType: vm.hypervisorType, type: vm.type, zoneUuid: vm.zoneUuid, clusterUuid: vm.clusterUuid,
       hostUuid: vm.hostUuid, lastHostUuid: vm.hostUuid, imageUuid: derivedUuid(`image:${vm.platform}:${vm.architecture}`),
-      cdRoms: vm.cdRoms, installs: vm.installs, createdAt: at, lastOpAt: at,
+      cdRoms: vm.cdRoms, cdRomIsoUuid: vm.cdRoms > 0 ? (vm.cdRomIsoUuid ?? null) : null, installs: vm.installs, createdAt: at, lastOpAt: at,
     };
     this.vmMap.set(vm.uuid, row);
     this.vmCache = null;
@@ -171,10 +173,21 @@ export class World {
     this.touch();
   }
 
-  /** What the in-guest installer's report does: state row + recreated version tag. */
+  /** kvmagent ejects whatever CD-ROM 0 holds before it mounts the GuestTools ISO there (zstack-api.md 5.4). */
+  ejectCdRom0(uuid: string): void {
+    const row = this.vmMap.get(uuid);
+    if (!row || row.cdRomIsoUuid === null) return;
+    row.cdRomIsoUuid = null;
+    this.touch();
+  }
+
+  /**
+   * What the in-guest installer's report does (zstack-api.md 5.3): the MN recreates the version tag; the
+   * state row follows (host ping) only for a guest that has one (QGA): a VM without stays tag-only.
+   */
   guestReport(uuid: string, version: string): void {
     if (!this.vmMap.has(uuid)) throw new Error(`simulator: no VM ${uuid}`);
-    this.setGuest(uuid, { qgaState: 'Running', version });
+    if (this.guestMap.has(uuid)) this.setGuest(uuid, { qgaState: 'Running', version });
     this.tags.recreate(uuid, VM_TYPE, VERSION_TAG, `${VERSION_TAG}${version}`);
   }
 
@@ -191,6 +204,7 @@ export class World {
     if (r.installs !== undefined) vm.installs = r.installs;
     const userTags = this.userTagSpecs(uuid);
     if (userTags.length > 0) vm.userTags = userTags;
+    if (r.cdRomIsoUuid !== null) vm.cdRomIsoUuid = r.cdRomIsoUuid;
     return vm;
   }
 
@@ -205,7 +219,7 @@ export class World {
   }
 
   /** GuestToolsVO where architecture in (arch, 'general') and hypervisorType and agentType, newest createDate. */
-  newestIso(architecture: string, hypervisorType: string, agentType: string): IsoRow | undefined {
+  newestIso(architecture: string | null, hypervisorType: string, agentType: string): IsoRow | undefined {
     let best: IsoRow | undefined;
     for (const row of this.isoRows) {
       if (row.agentType !== agentType || row.hypervisorType !== hypervisorType) continue;

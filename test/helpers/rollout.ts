@@ -25,7 +25,7 @@ export async function withRolloutSetup(
   fn: (s: RolloutSetup) => Promise<void>,
   isos: SimIso[] = DEFAULT_ISOS,
 ): Promise<void> {
-  const sim = await startSimulator({ jobDurationMs: 10, guests: { installDelayMs: 20 }, isos, ...simOpts });
+  const sim = await startSimulator({ jobDurationMs: 10, guests: { installShare: 1 }, isos, ...simOpts });
   const ws = await workspace(isos);
   try {
     const config = ws.writeConfig(simConfig(ws, sim, extra));

@@ -1,5 +1,5 @@
 // `gtr iso`: every GuestTools ISO found, its parsed version, and the chosen targets.
-import { scanCatalog } from '../../catalog/scan.js';
+import { requireTargets, scanCatalog } from '../../catalog/scan.js';
 import { parseFlags } from '../args.js';
 import type { Context } from '../context.js';
 import { printable } from '../printable.js';
@@ -10,7 +10,8 @@ export const ISO_HELP = `Usage: gtr iso [--config FILE] [--json]
 Scan isoDir for GuestTools ISOs (GuestTools-<v>.iso for Windows, GuestTools_linux-<v>.iso for Linux),
 show every file with its parsed version and architecture, and the target per agent type and
 architecture: the highest version, never the newest file.
-Exit codes: 0 ok, 2 usage or config error, 3 the ISO folder is missing or unreadable.
+Exit codes: 0 ok, 2 usage or config error, 3 the ISO folder is missing or unreadable, or holds no usable
+GuestTools ISO (GTR_CATALOG_EMPTY; the listing is printed first).
 `;
 
 export async function runIso(argv: string[], makeContext: (configFile: string | undefined) => Context): Promise<number> {
@@ -24,6 +25,7 @@ export async function runIso(argv: string[], makeContext: (configFile: string | 
     const catalog = await scanCatalog(ctx.config.isoDir, { allowPrerelease: ctx.config.policy.allowPrerelease });
     if (values.json) {
       process.stdout.write(`${JSON.stringify(catalog, null, 2)}\n`);
+      requireTargets(catalog);
       return 0;
     }
     const out: string[] = [`ISO folder: ${catalog.isoDir}`, ''];
@@ -47,6 +49,7 @@ export async function runIso(argv: string[], makeContext: (configFile: string | 
       for (const p of catalog.problems) out.push(`  ${p.path}: ${p.problem}`);
     }
     process.stdout.write(`${printable(out.join('\n'), { keepNewlines: true })}\n`);
+    requireTargets(catalog);
     return 0;
   } finally {
     await ctx.close();

@@ -1,4 +1,6 @@
 // `gtr plan` and `gtr reconcile`: one run of the pipeline, as a dry run or for real.
+import { errorToJson } from '../../errors.js';
+import { onShutdownSignals } from '../shutdown-signals.js';
 import { parseFlags, positiveInt, vmUuids } from '../args.js';
 import type { Context } from '../context.js';
 import { signalGate } from '../../reconcile/gates.js';
@@ -31,8 +33,12 @@ verify, and record everything in the ledger.
   --json        print one JSON document instead of the summary
   --vm UUID     only this VM (repeatable)
   --limit N     attach at most N VMs in this run
+SIGINT / SIGTERM: no new attach starts; attaches in flight get a bounded wait (30 s, or
+GTR_SHUTDOWN_GRACE_MS), then their calls are abandoned (outcome interrupted, job uuid kept: the next
+run's replay polls it); the run is recorded as interrupted; a second signal exits at once.
 ${SELECTOR_TAGS_HELP}Exit codes: 0 nothing failed, 1 some attaches failed, 2 usage or config, 3 ZStack unreachable / login
-refused / ISO folder unusable, 4 halted by the error budget, 5 another run holds the lease.
+refused / ISO folder unusable or without a GuestTools ISO, 4 halted by the error budget, 5 another run
+holds the lease, 130 / 143 stopped by SIGINT / SIGTERM (the first of 130/143, 5, 3, 4, 1, 0 wins).
 `;
 
 export async function runPlanOrReconcile(
@@ -54,9 +60,10 @@ export async function runPlanOrReconcile(
   const limit = positiveInt('limit', values.limit);
   const vms = vmUuids(values.vm);
   const ctx = makeContext(values.config);
+  const shutdown = dryRun ? null : onShutdownSignals(ctx.logger);
   try {
     const ledger = ctx.ledger();
-    const client = ctx.client();
+    const client = ctx.client(shutdown?.abandonCalls);
     const now = () => Date.now();
     const showProgress = !values.json && process.stderr.isTTY === true && !dryRun;
     const progress = showProgress ? progressBar(process.stderr) : null;
@@ -64,7 +71,10 @@ export async function runPlanOrReconcile(
     const runOnce = (leaseLost?: AbortSignal) =>
       reconcile(deps, {
         trigger: 'cli', dryRun, vmUuids: vms, limit, onProgress: progress ?? undefined,
-        gates: leaseLost ? [signalGate('lease', 'lease-lost', leaseLost)] : [],
+        gates: [
+          ...(shutdown ? [signalGate('shutdown', 'shutdown', shutdown.stopStarting)] : []),
+          ...(leaseLost ? [signalGate('lease', 'lease-lost', leaseLost)] : []),
+        ],
         hooks: [rolloutHook(deps, cliActor())],
       });
     const { report, exitCode } = dryRun
@@ -76,8 +86,15 @@ export async function runPlanOrReconcile(
     progress?.end();
     if (values.json) await writeReportJson(process.stdout, report);
     else process.stdout.write(renderRun(report));
-    return exitCode;
+    // A signal wins over every other exit code (DESIGN.md 3).
+    return shutdown?.exitCode() ?? exitCode;
+  } catch (error) {
+    const code = shutdown?.exitCode();
+    if (code == null) throw error;
+    ctx.logger.error({ error: errorToJson(error) }, 'run stopped by a signal');
+    return code;
   } finally {
+    shutdown?.dispose();
     await ctx.close();
   }
 }

@@ -5,7 +5,7 @@
 // daemon's ticks and `gtr reconcile`.
 import { UsageError } from '../../errors.js';
 import { AGENT_TYPES, type AgentType } from '../../domain.js';
-import { scanCatalog } from '../../catalog/scan.js';
+import { requireTargets, scanCatalog } from '../../catalog/scan.js';
 import { parseDuration } from '../../config/duration.js';
 import type { Limit } from '../../config/types.js';
 import { planRun } from '../../plan/plan.js';
@@ -123,6 +123,7 @@ export async function startFromFleet(ctx: Context, flags: StartFlags, now: numbe
   const s = startSettings(flags, ctx.config);
   const { config } = ctx;
   const catalog = await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
+  requireTargets(catalog);
   const notes: string[] = [];
   if (!catalog.targets.some((t) => s.agentTypes.includes(t.agentType))) {
     throw new UsageError(`the ISO folder ${config.isoDir} has no GuestTools ISO for ${s.agentTypes.join(', ')}: nothing to roll out`);
@@ -137,7 +138,7 @@ export async function startFromFleet(ctx: Context, flags: StartFlags, now: numbe
   const facts = new Map(vms.map((v) => [v.uuid, v]));
   const covered = plan.decisions.filter((d) => s.agentTypes.includes(d.agentType));
   const candidates = covered.filter(isCandidate).map((d) => ({
-    uuid: d.vmUuid, name: d.vmName, agentType: d.agentType, architecture: d.architecture, target: d.target as string,
+    uuid: d.vmUuid, name: d.vmName, agentType: d.agentType, architecture: d.architecture ?? '', target: d.target as string,
     clusterUuid: facts.get(d.vmUuid)?.clusterUuid ?? null, tags: facts.get(d.vmUuid)?.tags ?? [],
   }));
   checkExpected(s.expected, groupTargets(candidates), catalog.targets);

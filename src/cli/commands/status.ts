@@ -3,15 +3,29 @@
 import { parseFlags } from '../args.js';
 import type { Context } from '../context.js';
 import { formatTable } from '../table.js';
+import { printable } from '../printable.js';
 import { statusJson } from '../../reconcile/status.js';
 import { rolloutLines } from './rollout-render.js';
 
 export const STATUS_HELP = `Usage: gtr status [--config FILE] [--json]
 
 The fleet by GuestTools version, platform and architecture (as the last full run or plan saw it), the last
-run, who holds the lease, the next maintenance window and the open rollouts. Reads only the local database.
+run, who holds the lease, the next maintenance window, the open rollouts, and the VMs that need attention
+(not-converging, cdrom-busy, quarantined, unknown-architecture, catalog-unverified, or a version that went
+backwards). "confirmed by" tells versions the guest reports itself from versions known by tag only.
+Reads only the local database.
 Exit codes: 0 ok, 2 usage, config or database error.
 `;
+
+function attentionLines(a: ReturnType<typeof statusJson>['needsAttention']): string[] {
+  if (a.total === 0) return ['', 'Needs attention: nothing.'];
+  const rows = a.vms.map((v) => [
+    v.vmName ?? '', v.vmUuid, v.problem, v.current ?? '-', v.target ?? '-',
+    printable([v.regression ? `version went backwards ${v.regression}` : '', v.fix].filter(Boolean).join('; ')),
+  ]);
+  const more = a.total > a.vms.length ? [`... and ${a.total - a.vms.length} more (the status page lists them all)`] : [];
+  return ['', `Needs attention (${a.total} VMs):`, formatTable(['vm', 'uuid', 'problem', 'current', 'target', 'fix'], rows), ...more];
+}
 
 export async function runStatus(argv: string[], makeContext: (configFile: string | undefined) => Context): Promise<number> {
   const { values } = parseFlags('status', argv, { json: { type: 'boolean' } });
@@ -36,10 +50,14 @@ export async function runStatus(argv: string[], makeContext: (configFile: string
     if (status.fleet.length === 0) out.push('Fleet: not observed yet (run gtr plan or gtr reconcile).');
     else {
       out.push(`Fleet (${status.fleetTotal} VMs, as of run #${status.fleetRunId}):`);
-      out.push(formatTable(['version', 'platform', 'arch', 'VMs'], status.fleet.map((f) => [f.version === null ? '(no tag)' : f.version === '' ? '(empty tag)' : f.version, f.platform, f.architecture, f.count])));
+      out.push(formatTable(['version', 'confirmed by', 'platform', 'arch', 'VMs'], status.fleet.map((f) => [
+        f.version === null ? '(no tag)' : f.version === '' ? '(empty tag)' : f.version,
+        f.version === null ? '-' : f.source === 'guest' ? 'guest' : 'tag only', f.platform, f.architecture, f.count,
+      ])));
       out.push('', 'Against the catalog targets:');
       out.push(formatTable(['agent type', 'arch', 'target', 'VMs', 'on target', 'older', 'ahead', 'unknown'], status.distribution.map((g) => [g.agentType, g.architecture, g.target ?? '(none)', g.total, g.onTarget, g.older, g.ahead, g.unknown])));
     }
+    out.push(...attentionLines(status.needsAttention));
     process.stdout.write(`${out.join('\n')}\n`);
     return 0;
   } finally {
