@@ -165,7 +165,9 @@ describe('bad input: the database, end to end', () => {
   });
 
   it('a folder that cannot be created (a file is in the way): exit 2 naming it', async () => {
-    const db = join(write('a-file', 'x'), 'state.db');
+    const inTheWay = join(ws.dir, 'a-file');
+    writeFileSync(inTheWay, 'x');
+    const db = join(inTheWay, 'state.db');
     expectUnusable(await planWith(db), db, /cannot be created or read/);
   });
 

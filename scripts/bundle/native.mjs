@@ -5,26 +5,35 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
+const HERE = dirname(fileURLToPath(import.meta.url));
 const ZIG_TARGET = { x64: 'x86_64', arm64: 'aarch64' };
 
-/** Writes cc/c++ wrappers that call zig for the target; returns their paths. */
-function compilerWrappers(zigDir, arch, glibc, wrapDir) {
+/**
+ * Writes cc/c++ wrappers that call zig for the target; the c++ one (also the linker) adds the stat shim
+ * (glibc-stat-shim.c, see there why) to the shared module it links. Returns their paths.
+ */
+function compilerWrappers(zigDir, arch, glibc, wrapDir, env) {
   mkdirSync(wrapDir, { recursive: true });
   const target = `${ZIG_TARGET[arch]}-linux-gnu.${glibc}`;
-  const make = (mode) => {
+  const zig = join(zigDir, 'zig');
+  const shim = join(wrapDir, `${target}-stat-shim.o`);
+  execFileSync(zig, ['cc', '-target', target, '-O2', '-fPIC', '-c', join(HERE, 'glibc-stat-shim.c'), '-o', shim], { env });
+  const make = (mode, extra) => {
     const file = join(wrapDir, `${target}-${mode}`);
     writeFileSync(file, [
       '#!/bin/sh',
       "# zig's linker does not take --exclude-libs; -Bsymbolic (also set by better-sqlite3) keeps the module's references local.",
-      'for a do shift; [ "$a" = "-Wl,--exclude-libs,ALL" ] || set -- "$@" "$a"; done',
-      `exec '${join(zigDir, 'zig')}' ${mode} -target ${target} "$@"`,
+      'extra=',
+      `for a do shift; [ "$a" = "-shared" ] && extra='${extra}'; [ "$a" = "-Wl,--exclude-libs,ALL" ] || set -- "$@" "$a"; done`,
+      `exec '${zig}' ${mode} -target ${target} "$@" $extra`,
       '',
     ].join('\n'));
     chmodSync(file, 0o755);
     return file;
   };
-  return { cc: make('cc'), cxx: make('c++') };
+  return { cc: make('cc', ''), cxx: make('c++', shim) };
 }
 
 function nodeGypScript() {
@@ -38,14 +47,11 @@ function nodeGypScript() {
 
 /** Compiles the module in place in `moduleDir`, strips it, and removes sources and intermediates. */
 export function buildBetterSqlite3({ moduleDir, arch, nodeDir, zigDir, glibc, cacheDir }) {
-  const { cc, cxx } = compilerWrappers(zigDir, arch, glibc, join(cacheDir, 'zig-wrappers'));
+  // zig caches the libc++ and glibc stubs it builds per target: reused by later bundle builds.
+  const zigEnv = { ...process.env, ZIG_GLOBAL_CACHE_DIR: join(cacheDir, 'zig-cache'), ZIG_LOCAL_CACHE_DIR: join(cacheDir, 'zig-cache') };
+  const { cc, cxx } = compilerWrappers(zigDir, arch, glibc, join(cacheDir, 'zig-wrappers'), zigEnv);
   const zig = join(zigDir, 'zig');
-  const env = {
-    ...process.env,
-    CC: cc, CXX: cxx, LINK: cxx, AR: `${zig} ar`,
-    // zig caches the libc++ and glibc stubs it builds per target: reused by later bundle builds.
-    ZIG_GLOBAL_CACHE_DIR: join(cacheDir, 'zig-cache'), ZIG_LOCAL_CACHE_DIR: join(cacheDir, 'zig-cache'),
-  };
+  const env = { ...zigEnv, CC: cc, CXX: cxx, LINK: cxx, AR: `${zig} ar` };
   execFileSync(process.execPath, [nodeGypScript(), 'rebuild', '--release', `--nodedir=${nodeDir}`, `--arch=${arch}`, '-j', '2'],
     { cwd: moduleDir, env, stdio: ['ignore', 'inherit', 'inherit'] });
   const built = join(moduleDir, 'build', 'Release', 'better_sqlite3.node');
