@@ -113,8 +113,7 @@ describe('offline bundle, x64', { skip: !asRoot && 'install.sh needs root (CI ru
     assert.ok(lstatSync(join(root, 'etc/systemd/system', `${NAME}.service`)).isFile());
   });
 
-  it('the installed gtr runs with no other node on PATH: --version, iso, migrate and a reconcile against the simulator', async (t) => {
-    // `gtr doctor` (issue 15 part 2) is not on main yet; these four commands stand in for it.
+  it('the installed gtr runs with no other node on PATH: --version, doctor, iso, migrate and a reconcile against the simulator', async (t) => {
     const started = Date.now();
     const work = join(dir, 'work');
     mkdirSync(work, { mode: 0o755 });
@@ -134,6 +133,10 @@ describe('offline bundle, x64', { skip: !asRoot && 'install.sh needs root (CI ru
     const version = await gtr('--version');
     assert.equal(version.code, 0, version.stderr);
     assert.equal(version.stdout.trim(), VERSION);
+    const doctor = await gtr('doctor', '--json');
+    const report = JSON.parse(doctor.stdout) as { ok: boolean; checks: { name: string; status: string }[] };
+    assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
+    assert.ok(report.ok && report.checks.some((c) => c.name === 'login' && c.status === 'pass'), doctor.stdout);
     const iso = await gtr('iso', '--json');
     assert.equal(iso.code, 0, iso.stderr);
     assert.ok((JSON.parse(iso.stdout) as { targets: unknown[] }).targets.length > 0);
@@ -143,7 +146,7 @@ describe('offline bundle, x64', { skip: !asRoot && 'install.sh needs root (CI ru
     assert.equal(reconcile.code, 0, reconcile.stderr);
     const result = JSON.parse(reconcile.stdout) as { status: string; counts: { succeeded: number } };
     assert.deepEqual([result.status, result.counts.succeeded], ['succeeded', 6]);
-    t.diagnostic(`install-to-first-run: install.sh ${installMs} ms + --version, iso, migrate and a reconcile of 6 VMs ${Date.now() - started} ms`);
+    t.diagnostic(`install-to-first-run: install.sh ${installMs} ms + --version, doctor, iso, migrate and a reconcile of 6 VMs ${Date.now() - started} ms`);
     // Run as root (as here), gtr acted as the gtr user of the install: the database belongs to it.
     const gtrUid = Number(readFileSync(join(root, 'etc/passwd'), 'utf8').split('\n').find((l) => l.startsWith('gtr:'))!.split(':')[2]);
     assert.equal(statSync(join(root, 'var/lib', NAME, 'state.db')).uid, gtrUid);
