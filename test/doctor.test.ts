@@ -168,6 +168,16 @@ describe('gtr doctor', () => {
     assert.equal(statMode(passwordFile), 0o600);
   });
 
+  it('is in the command list; --help explains it; an unknown flag is a usage error (exit 2)', async () => {
+    assert.match((await gtr(['--help'])).stdout, /^\s+doctor\s+/m);
+    const help = await gtr(['doctor', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Usage: gtr doctor .*--json/);
+    const bad = await gtr(['doctor', '--fix']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--fix/);
+  });
+
   it('an invalid configuration: exit 2, the config check names the key, the rest is skipped', async () => {
     const ws = await newWorkspace();
     const config = ws.writeConfig({ ...simConfig(ws, sim), policy: { maxPerHost: -2 } });
