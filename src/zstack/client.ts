@@ -8,7 +8,8 @@ import { runAction, type ActionContext, type ActionOptions } from './actions.js'
 import { createAgent, normalizeEndpoint } from './dispatcher.js';
 import { HttpCore, type HttpStats } from './http.js';
 import { checkJob, type JobCheck } from './jobs.js';
-import { count, getObject, queryPages, type QueryContext } from './query.js';
+import { GuestToolsStateProbe, type GuestToolsStateSupport } from './guest-tools-state.js';
+import { count, getObject, getReply, queryPages, type QueryContext } from './query.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { AccessKeySigner, type AccessKeyCredentials } from './access-key.js';
 import { hashPassword, Session, type Authenticator } from './session.js';
@@ -17,6 +18,7 @@ import { guestToolsInventoryOf, QUERY_RESOURCES, type GuestToolsInventory, type 
 export { newJobUuid, type ActionOptions } from './actions.js';
 export { hashPassword } from './session.js';
 export type { AccessKeyCredentials } from './access-key.js';
+export { GUEST_TOOLS_STATE_ABSENT, type GuestToolsStateSupport } from './guest-tools-state.js';
 export type { ApiName, GuestToolsInventory, QueryResource } from './types.js';
 export type { JobCheck } from './jobs.js';
 
@@ -53,6 +55,7 @@ export class ZStackClient {
   private readonly ownDispatcher: Dispatcher | null;
   private readonly queryCtx: QueryContext;
   private readonly actionCtx: ActionContext;
+  private readonly guestTools: GuestToolsStateProbe;
   private readonly secrets: string[] = [];
   private closed = false;
 
@@ -86,6 +89,22 @@ export class ZStackClient {
       jobPollIntervalMs: opts.jobPollIntervalMs,
       jobTimeoutMs: opts.jobTimeoutMs,
     };
+    this.guestTools = new GuestToolsStateProbe({
+      get: (path) => getReply(this.queryCtx, 'QueryGuestToolsState', path),
+      scrub: (text) => this.scrub(text),
+      logger: opts.logger,
+    });
+  }
+
+  /** Whether the MN has QueryGuestToolsState and the name of its state field (found out once). */
+  async guestToolsStateSupport(): Promise<GuestToolsStateSupport> {
+    this.assertOpen('QueryGuestToolsState');
+    return this.guestTools.support();
+  }
+
+  /** The last answer of guestToolsStateSupport(), without asking the MN; null before the first. */
+  guestToolsStateSeen(): GuestToolsStateSupport | null {
+    return this.guestTools.seen();
   }
 
   /** Logs in unless a session is already open (every call also logs in lazily); nothing with an AccessKey. */
