@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   GTR_CATALOG_EMPTY: { exit: EXIT.unreachable, about: 'the ISO folder holds no usable GuestTools ISO (none, or only unparseable or ignored files)' },
   GTR_ZSTACK_UNREACHABLE: { exit: EXIT.unreachable, about: 'the management node could not be reached (connection, TLS or timeout)' },
   GTR_ZSTACK_LOGIN_REFUSED: { exit: EXIT.unreachable, about: 'the management node refused the login' },
+  GTR_ZSTACK_ACCESS_KEY_REFUSED: { exit: EXIT.unreachable, about: 'the management node refused the AccessKey (unknown or disabled key, wrong secret, no AccessKey module, or clocks more than 15 minutes apart)' },
   GTR_ZSTACK_API: { exit: EXIT.unreachable, about: 'the management node answered with a ZStack error body' },
   GTR_ZSTACK_HTTP: { exit: EXIT.unreachable, about: 'the management node answered with an unexpected HTTP status and no ZStack error body' },
   GTR_ZSTACK_BAD_REPLY: { exit: EXIT.unreachable, about: 'the management node sent a reply that is not the expected JSON' },

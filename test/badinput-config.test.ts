@@ -164,9 +164,11 @@ describe('bad input: the database, end to end', () => {
     after.close();
   });
 
-  it('a folder that does not exist: exit 2 naming it', async () => {
-    const db = join(ws.dir, 'no-such-folder', 'state.db');
-    expectUnusable(await planWith(db), db, /does not exist/);
+  it('a folder that cannot be created (a file is in the way): exit 2 naming it', async () => {
+    const inTheWay = join(ws.dir, 'a-file');
+    writeFileSync(inTheWay, 'x');
+    const db = join(inTheWay, 'state.db');
+    expectUnusable(await planWith(db), db, /cannot be created or read/);
   });
 
   it('a read-only folder: exit 2', { skip: asRoot && 'running as root: a read-only folder does not stop root from writing' }, async () => {

@@ -36,9 +36,9 @@ describe('config/default.json', () => {
     assert.deepEqual(fromFile.warnings, []);
   });
 
-  it('lists every key except the password ones', () => {
+  it('lists every key except the credential ones', () => {
     const keys = leafKeys(JSON.parse(fs.readFileSync(DEFAULT_JSON, 'utf8')) as Record<string, unknown>).sort();
-    const expected = leafKeys(DEFAULT_FILE_CONFIG).filter((k) => !k.startsWith('zstack.password')).sort();
+    const expected = leafKeys(DEFAULT_FILE_CONFIG).filter((k) => !k.startsWith('zstack.password') && !k.startsWith('zstack.accessKey')).sort();
     assert.deepEqual(keys, expected);
   });
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, parseDuration, redactedConfig, requirePassword } from '../src/config/load.js';
+import { loadConfig, parseDuration, redactedConfig, requireCredentials } from '../src/config/load.js';
 import { ConfigError, GtrError } from '../src/errors.js';
 
 const SECRET = 'Hunter2-s3cret!';
@@ -166,7 +166,7 @@ describe('loadConfig: environment and flags', () => {
 describe('loadConfig: passwords', () => {
   it('takes the password from GTR_ZSTACK_PASSWORD', () => {
     const { config } = loadConfig({ env: { GTR_ZSTACK_PASSWORD: SECRET }, systemPath: NO_SYSTEM_FILE });
-    assert.equal(requirePassword(config), SECRET);
+    assert.deepEqual(requireCredentials(config), { kind: 'password', accountName: 'admin', password: SECRET });
   });
 
   it('reads zstack.passwordFile and drops the trailing newline', () => {
@@ -244,12 +244,13 @@ describe('loadConfig: passwords', () => {
     }
   });
 
-  it('requirePassword names zstack.password when there is none', () => {
+  it('requireCredentials says a command calling ZStack needs an AccessKey or a password when there is neither', () => {
     const { config } = loadConfig({ env: {}, systemPath: NO_SYSTEM_FILE });
-    const error = thrown(() => requirePassword(config));
+    const error = thrown(() => requireCredentials(config));
     assert.ok(error instanceof ConfigError);
     assert.equal(error.problems[0].key, 'zstack.password');
     assert.match(error.message, /GTR_ZSTACK_PASSWORD/);
+    assert.match(error.message, /zstack\.accessKeyId/);
   });
 
   it('redactedConfig hides the password and keeps everything else', () => {

@@ -165,10 +165,13 @@ describe('unusable databases', () => {
     assertGtr(() => Ledger.open(dbPath), 'GTR_LEDGER_UNUSABLE', dbPath, 'not a SQLite database', 'move the file aside');
   });
 
-  test('a missing folder is not created', () => {
+  test('a missing folder is created (0750 at most) for writing, never for a read-only open', () => {
     const deep = path.join(tmp, 'no', 'such', 'state.db');
-    assertGtr(() => Ledger.open(deep), 'GTR_LEDGER_UNUSABLE', deep, 'mkdir -p');
+    assertGtr(() => Ledger.open(deep, { readonly: true }), 'GTR_LEDGER_UNUSABLE', deep, 'mkdir -p');
     assert.equal(fs.existsSync(path.join(tmp, 'no')), false);
+    Ledger.open(deep).close();
+    assert.equal(fs.statSync(path.dirname(deep)).mode & 0o027, 0, 'no group write, nothing for others');
+    assert.ok(fs.existsSync(deep));
   });
 
   test('read-only open of a database that does not exist yet', () => {

@@ -104,6 +104,7 @@ describe('review fixes', () => {
   it('a VM returned twice by offset paging is planned once', async () => {
     const row = { uuid: HEX(1), name: 'vm-1', state: 'Running', platform: 'Linux', architecture: 'x86_64', hypervisorType: 'KVM', type: 'UserVm' };
     const port: QueryPort = {
+      guestToolsStateSupport: () => Promise.resolve('empty'),
       async *queryPages(resource) {
         if (resource === 'vm-instances') {
           yield [row, { ...row, uuid: HEX(2), name: 'vm-2' }];

@@ -100,4 +100,67 @@ describe('secrets never leak', () => {
       ws.cleanup();
     }
   });
+
+  it('the AccessKey secret, its file and every signature: not in logs, output, errors, the database, /metrics or /api', async () => {
+    const KEY = { id: 'AKsecurity01', secret: 'Ak-S3cret/With+Base64=Chars' };
+    const sim = await startSimulator({
+      fleet: outdatedFleet(12, 4), accessKeys: [KEY], jobDurationMs: 5, guests: { installDelayMs: 5 },
+      faults: { seed: 5, failVmUuids: [HEX(2)], errorRates: { AttachGuestToolsIsoToVm: 0.2 }, proxyErrorRates: { QueryJob: 0.2 } },
+    });
+    const ws = await workspace();
+    const outputs: string[] = [];
+    const keep = (r: { stdout: string; stderr: string }) => outputs.push(r.stdout, r.stderr);
+    try {
+      const secretFile = join(ws.dir, 'ak-secret');
+      writeFileSync(secretFile, `${KEY.secret}\n`, { mode: 0o600 });
+      const base = simConfig(ws, sim, { log: { level: 'debug' }, policy: { maxErrors: '100%' } });
+      const zstack = { ...(base.zstack as Record<string, unknown>), password: undefined, accessKeyId: KEY.id, accessKeySecretFile: secretFile };
+      const config = ws.writeConfig({ ...base, zstack });
+      for (const args of [['plan', '--json'], ['reconcile', '--json'], ['reconcile'], ['runs', '--json'], ['status', '--json'], ['status']]) {
+        const r = await gtr([...args, '--config', config]);
+        assert.ok(r.code !== null && r.code !== 70, `${args.join(' ')}: ${r.stderr}`);
+        keep(r);
+      }
+      keep(await gtr(['runs', 'show', '2', '--json', '--config', config]));
+      // Refusals: a wrong secret in the environment, a skewed clock, and a config with both credentials.
+      const inline = { ...zstack, accessKeySecretFile: undefined, accessKeySecret: KEY.secret };
+      keep(await gtr(['plan', '--config', config], { env: { GTR_ZSTACK_ACCESS_KEY_SECRET: `${KEY.secret}-nope`, GTR_ZSTACK_ACCESS_KEY_SECRET_FILE: '' } }));
+      sim.setClockSkew(40 * 60_000);
+      const skewed = await gtr(['plan', '--config', ws.writeConfig({ ...base, zstack: inline })]);
+      assert.equal(skewed.code, 3);
+      keep(skewed);
+      sim.setClockSkew(0);
+      const both = await gtr(['plan', '--config', ws.writeConfig({ ...base, zstack: { ...inline, password: 'pw' } })]);
+      assert.equal(both.code, 2);
+      keep(both);
+
+      const daemonConfig = ws.writeConfig({ ...base, zstack, schedule: { cron: '* * * * * *' }, http: { listen: '127.0.0.1:0' } });
+      const daemon = spawnGtr(['daemon', '--config', daemonConfig]);
+      try {
+        const lines = () => daemon.output().stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; listen?: string });
+        const url = (await waitFor('daemon started', () => lines().find((l) => l.msg === 'daemon started'))).listen as string;
+        await waitFor('a scheduled run', () => lines().some((l) => l.msg === 'run summary' || l.msg === 'run failed; the next tick tries again'));
+        for (const path of ['/healthz', '/metrics', '/api/status', '/api/runs']) outputs.push(await (await request(`${url}${path}`)).body.text());
+      } finally {
+        daemon.kill('SIGTERM');
+        await exited(daemon);
+        keep(daemon.output());
+      }
+
+      const signatures = sim.signaturesSeen();
+      assert.ok(signatures.length >= 20, `many signed requests (${signatures.length})`);
+      const text = outputs.join('\n');
+      assert.ok(text.includes('wrong signature') && text.includes('differ by more than 15 minutes'), 'the refusals were exercised');
+      const files = [ws.database, `${ws.database}-wal`, `${ws.database}-shm`].filter(existsSync);
+      const secrets: [string, string][] = [['AccessKey secret', KEY.secret], ...signatures.map((s, i): [string, string] => [`signature #${i + 1}`, s])];
+      const dbBytes = files.map((f) => [f, readFileSync(f)] as const);
+      for (const [what, secret] of secrets) {
+        assert.ok(!text.includes(secret), `${what} found in CLI output, logs or HTTP responses`);
+        for (const [file, bytes] of dbBytes) assert.equal(bytes.indexOf(Buffer.from(secret, 'utf8')), -1, `${what} found in ${file}`);
+      }
+    } finally {
+      await sim.close();
+      ws.cleanup();
+    }
+  });
 });

@@ -109,4 +109,19 @@ describe('TLS to the management node', { skip: !hasOpenssl() && 'openssl is not 
     const r = await gtr(['plan', '--config', config(sim, { rejectUnauthorized: false })]);
     assert.equal(r.code, 0, r.stderr);
   });
+  it('gtr doctor: tls passes with zstack.tls.caFile, fails without it (fix names the key), warns when verification is off', async () => {
+    const statuses = async (tls: Record<string, unknown> | null) => {
+      const r = await gtr(['doctor', '--config', config(sim, tls), '--json']);
+      const checks = (JSON.parse(r.stdout) as { checks: { name: string; status: string; fix: string | null }[] }).checks;
+      const by = (name: string) => checks.find((c) => c.name === name);
+      return { code: r.code, tls: by('tls'), endpoint: by('endpoint')?.status, login: by('login')?.status };
+    };
+    const trusted = await statuses({ caFile: good.ca });
+    assert.deepEqual([trusted.code, trusted.tls?.status, trusted.login], [0, 'pass', 'pass']);
+    const untrusted = await statuses(null);
+    assert.deepEqual([untrusted.code, untrusted.tls?.status, untrusted.endpoint, untrusted.login], [1, 'fail', 'pass', 'skip']);
+    assert.match(untrusted.tls?.fix ?? '', /zstack\.tls\.caFile/);
+    const unverified = await statuses({ rejectUnauthorized: false });
+    assert.deepEqual([unverified.code, unverified.tls?.status], [0, 'warn']);
+  });
 });

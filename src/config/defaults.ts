@@ -9,6 +9,9 @@ export const DEFAULT_FILE_CONFIG = {
     accountName: 'admin',
     password: null,
     passwordFile: null,
+    accessKeyId: null,
+    accessKeySecret: null,
+    accessKeySecretFile: null,
     requestTimeoutMs: 30_000,
     pageSize: 1000,
     jobPollIntervalMs: 1000,
@@ -44,10 +47,10 @@ export const DEFAULT_FILE_CONFIG = {
 } as const;
 
 /** Keys whose values are filesystem paths: relative ones resolve against the layer's base folder. */
-export const PATH_KEYS = ['zstack.passwordFile', 'zstack.tls.caFile', 'isoDir', 'database', 'http.auth.tokenFile', 'http.auth.basicFile'] as const;
+export const PATH_KEYS = ['zstack.passwordFile', 'zstack.accessKeySecretFile', 'zstack.tls.caFile', 'isoDir', 'database', 'http.auth.tokenFile', 'http.auth.basicFile'] as const;
 
 /** Keys whose values are secrets: problems show "[redacted]" instead of the value. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['zstack.password']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['zstack.password', 'zstack.accessKeySecret']);
 
 /** Environment variables and the keys they set. */
 export const ENV_KEYS: Readonly<Record<string, string>> = {
@@ -55,6 +58,9 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   GTR_ZSTACK_ACCOUNT: 'zstack.accountName',
   GTR_ZSTACK_PASSWORD: 'zstack.password',
   GTR_ZSTACK_PASSWORD_FILE: 'zstack.passwordFile',
+  GTR_ZSTACK_ACCESS_KEY_ID: 'zstack.accessKeyId',
+  GTR_ZSTACK_ACCESS_KEY_SECRET: 'zstack.accessKeySecret',
+  GTR_ZSTACK_ACCESS_KEY_SECRET_FILE: 'zstack.accessKeySecretFile',
   GTR_ISO_DIR: 'isoDir',
   GTR_DATABASE: 'database',
   GTR_LOG_LEVEL: 'log.level',

@@ -103,27 +103,36 @@ function mergeInto(base: Tree, overlay: Tree, defaults: unknown): Tree {
   return out;
 }
 
+/** Secrets given inline or in a file: one source per secret. */
+export const SECRET_PAIRS = [
+  { inline: 'password', file: 'passwordFile' },
+  { inline: 'accessKeySecret', file: 'accessKeySecretFile' },
+] as const;
+
 export interface Merged {
   tree: Tree;
-  /** Layers that set both password keys at once (a problem). */
-  bothPasswordKeys: string[];
+  /** A secret's inline and file keys set by one layer at once (a problem): the inline key and the layer. */
+  bothSecretKeys: Array<{ key: string; file: string; layer: string }>;
 }
 
 /**
- * Later layers win. The password has one source: a layer that sets either zstack.password or
- * zstack.passwordFile replaces both, so GTR_ZSTACK_PASSWORD overrides a passwordFile in the file.
+ * Later layers win. A secret has one source: a layer that sets either zstack.password or
+ * zstack.passwordFile replaces both, so GTR_ZSTACK_PASSWORD overrides a passwordFile in the file
+ * (the same for zstack.accessKeySecret and zstack.accessKeySecretFile).
  */
 export function mergeLayers(layers: readonly Layer[]): Merged {
   let tree = structuredClone(DEFAULT_FILE_CONFIG) as unknown as Tree;
-  const bothPasswordKeys: string[] = [];
+  const bothSecretKeys: Merged['bothSecretKeys'] = [];
   for (const layer of layers) {
-    const password = getPath(layer.data, 'zstack.password');
-    const passwordFile = getPath(layer.data, 'zstack.passwordFile');
-    if (password != null && passwordFile != null) bothPasswordKeys.push(layer.name);
-    if ((password !== undefined || passwordFile !== undefined) && isPlainObject(tree.zstack)) {
-      tree = { ...tree, zstack: { ...tree.zstack, password: null, passwordFile: null } };
+    for (const pair of SECRET_PAIRS) {
+      const inline = getPath(layer.data, `zstack.${pair.inline}`);
+      const file = getPath(layer.data, `zstack.${pair.file}`);
+      if (inline != null && file != null) bothSecretKeys.push({ key: `zstack.${pair.inline}`, file: `zstack.${pair.file}`, layer: layer.name });
+      if ((inline !== undefined || file !== undefined) && isPlainObject(tree.zstack)) {
+        tree = { ...tree, zstack: { ...tree.zstack, [pair.inline]: null, [pair.file]: null } };
+      }
     }
     tree = mergeInto(tree, layer.data, DEFAULT_FILE_CONFIG);
   }
-  return { tree, bothPasswordKeys };
+  return { tree, bothSecretKeys };
 }

@@ -6,7 +6,7 @@ import { SECRET_KEYS } from './defaults.js';
 import { locateConfigFile, readConfigFile } from './config-file.js';
 import { envLayer, flagsLayer, mergeLayers, resolvePaths, type Layer } from './layers.js';
 import { buildConfig } from './schema.js';
-import { checkReadableFile, groupReadableWarning, readPasswordFile, readSecretLine } from './secrets.js';
+import { checkReadableFile, groupReadableWarning, readSecretLine } from './secrets.js';
 import { readHttpCredentials, type HttpCredentials } from './http-auth.js';
 
 export { parseDuration } from './duration.js';
@@ -47,9 +47,11 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   const file = locateConfigFile(sources.file, sources.env, cwd, sources.systemPath);
   if (file) {
     const { layer, mode } = readConfigFile(file);
-    const zstack = layer.data.zstack;
-    const hasPassword = typeof zstack === 'object' && zstack !== null && 'password' in zstack && (zstack as { password: unknown }).password != null;
-    if (hasPassword && (mode & 0o077) !== 0) warnings.push(groupReadableWarning('config file', file, mode));
+    const zstack = layer.data.zstack as Record<string, unknown> | null | undefined;
+    const inline = typeof zstack === 'object' && zstack !== null ? ['password', 'accessKeySecret'].find((k) => zstack[k] != null) : undefined;
+    if (inline !== undefined && (mode & 0o077) !== 0) {
+      warnings.push(groupReadableWarning('config file', file, mode, inline === 'password' ? 'a password' : 'an AccessKey secret'));
+    }
     layers.push(resolvePaths(layer));
   }
   const env = envLayer(sources.env, cwd);
@@ -62,15 +64,20 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
     problems.push({ key, value: SECRET_KEYS.has(key) ? REDACTED : value, expected });
   };
   const merged = mergeLayers(layers);
-  for (const name of merged.bothPasswordKeys) {
-    report('zstack.password', REDACTED, `either zstack.password or zstack.passwordFile, not both (both set by ${name})`);
+  for (const both of merged.bothSecretKeys) {
+    report(both.key, REDACTED, `either ${both.key} or ${both.file}, not both (both set by ${both.layer})`);
   }
   const config = buildConfig(merged.tree, report);
 
   const invalid = (key: string) => problems.some((p) => p.key === key);
-  if (config.zstack.passwordFile !== null && !invalid('zstack.passwordFile') && merged.bothPasswordKeys.length === 0) {
-    config.zstack.password = readPasswordFile(config.zstack.passwordFile, report, warnings);
+  const z = config.zstack;
+  if (z.passwordFile !== null && !invalid('zstack.passwordFile') && !invalid('zstack.password')) {
+    z.password = readSecretLine('zstack.passwordFile', z.passwordFile, 'the password', report, warnings);
   }
+  if (z.accessKeySecretFile !== null && !invalid('zstack.accessKeySecretFile') && !invalid('zstack.accessKeySecret')) {
+    z.accessKeySecret = readSecretLine('zstack.accessKeySecretFile', z.accessKeySecretFile, 'the AccessKey secret', report, warnings);
+  }
+  checkCredentials(config, report, invalid);
   if (config.zstack.tls.caFile !== null && !invalid('zstack.tls.caFile')) {
     checkReadableFile('zstack.tls.caFile', config.zstack.tls.caFile, 'a readable PEM file with the CA certificate', report);
   }
@@ -93,26 +100,54 @@ function readWebhookSecrets(hooks: Config['notify']['webhooks'], report: Paramet
   return secrets;
 }
 
-/** The password, or a ConfigError naming zstack.password for commands that must log in. */
-export function requirePassword(config: Config): string {
-  if (config.zstack.password !== null) return config.zstack.password;
+/** An AccessKey or a password, never both; an AccessKey id and its secret come together. */
+function checkCredentials(config: Config, report: (key: string, value: unknown, expected: string) => void, invalid: (key: string) => boolean): void {
+  const z = config.zstack;
+  const hasPassword = z.password !== null || z.passwordFile !== null;
+  const hasSecret = z.accessKeySecret !== null || z.accessKeySecretFile !== null;
+  if (z.accessKeyId !== null && hasPassword) {
+    report('zstack.accessKeyId', z.accessKeyId,
+      'either an AccessKey (zstack.accessKeyId with its secret) or a password (zstack.password or zstack.passwordFile), not both');
+  }
+  if (z.accessKeyId !== null && !hasSecret) {
+    report('zstack.accessKeySecret', null,
+      `the secret of AccessKey ${z.accessKeyId}: set zstack.accessKeySecret or zstack.accessKeySecretFile, or GTR_ZSTACK_ACCESS_KEY_SECRET or GTR_ZSTACK_ACCESS_KEY_SECRET_FILE`);
+  }
+  if (z.accessKeyId === null && hasSecret && !invalid('zstack.accessKeySecretFile')) {
+    report('zstack.accessKeyId', null, 'the id of the AccessKey whose secret is set (zstack.accessKeyId or GTR_ZSTACK_ACCESS_KEY_ID)');
+  }
+}
+
+/** How the client authenticates: a password login (session) or an AccessKey (every request signed). */
+export type ZStackCredentials =
+  | { kind: 'password'; accountName: string; password: string }
+  | { kind: 'accessKey'; id: string; secret: string };
+
+/** The credentials, or a ConfigError saying that commands calling ZStack need one of them. */
+export function requireCredentials(config: Config): ZStackCredentials {
+  const z = config.zstack;
+  if (z.accessKeyId !== null && z.accessKeySecret !== null) return { kind: 'accessKey', id: z.accessKeyId, secret: z.accessKeySecret };
+  if (z.password !== null) return { kind: 'password', accountName: z.accountName, password: z.password };
   throw new ConfigError(
     [
       {
         key: 'zstack.password',
         value: null,
-        expected: 'a password to log in: set zstack.password or zstack.passwordFile, or GTR_ZSTACK_PASSWORD or GTR_ZSTACK_PASSWORD_FILE',
+        expected: 'credentials for the management node, as this command calls ZStack: an AccessKey (zstack.accessKeyId with ' +
+          'zstack.accessKeySecret or zstack.accessKeySecretFile, or GTR_ZSTACK_ACCESS_KEY_ID with GTR_ZSTACK_ACCESS_KEY_SECRET) ' +
+          'or a password (zstack.password or zstack.passwordFile, or GTR_ZSTACK_PASSWORD or GTR_ZSTACK_PASSWORD_FILE)',
       },
     ],
     'effective configuration',
   );
 }
 
-/** The effective config for logs and output: the password shows as "[redacted]" when set. */
+/** The effective config for logs and output: the password and the AccessKey secret show as "[redacted]" when set. */
 export function redactedConfig(config: Config): unknown {
+  const hide = (v: string | null) => (v === null ? null : REDACTED);
   return {
     ...config,
-    zstack: { ...config.zstack, password: config.zstack.password === null ? null : REDACTED },
+    zstack: { ...config.zstack, password: hide(config.zstack.password), accessKeySecret: hide(config.zstack.accessKeySecret) },
     // Webhook URLs carry the robot's token; header values may be credentials.
     notify: { webhooks: config.notify.webhooks.map((w) => ({ ...w, url: REDACTED, headers: Object.keys(w.headers) })) },
   };

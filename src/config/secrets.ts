@@ -19,16 +19,11 @@ export function readSecretFile(key: string, file: string, what: string, report: 
     report(key, file, `a readable file holding ${what} (${errno(error)})`);
     return null;
   }
-  if ((mode & 0o077) !== 0) warnings.push(groupReadableWarning(key, file, mode));
+  if ((mode & 0o077) !== 0) warnings.push(groupReadableWarning(key, file, mode, what));
   return text;
 }
 
-/** The password from zstack.passwordFile, without trailing newlines; null after reporting a problem. */
-export function readPasswordFile(file: string, report: Report, warnings: string[]): string | null {
-  return readSecretLine('zstack.passwordFile', file, 'the password', report, warnings);
-}
-
-/** A one-line secret (password, signing secret) without trailing newlines; null after reporting a problem. */
+/** A one-line secret (password, AccessKey secret, signing secret) without trailing newlines; null after reporting a problem. */
 export function readSecretLine(key: string, file: string, what: string, report: Report, warnings: string[]): string | null {
   const secret = readSecretFile(key, file, what, report, warnings)?.replace(/[\r\n]+$/, '');
   if (secret === undefined) return null;
@@ -37,9 +32,9 @@ export function readSecretLine(key: string, file: string, what: string, report: 
   return null;
 }
 
-export function groupReadableWarning(what: string, file: string, mode: number): string {
+export function groupReadableWarning(where: string, file: string, mode: number, what = 'a password'): string {
   const octal = (mode & 0o777).toString(8).padStart(3, '0');
-  return `${what} ${file} holds a password and is readable by group or others (mode ${octal}); run: chmod 600 ${file}`;
+  return `${where} ${file} holds ${what} and is readable by group or others (mode ${octal}); run: chmod 600 ${file}`;
 }
 
 export function checkReadableFile(key: string, file: string, expected: string, report: Report): void {

@@ -30,6 +30,11 @@ export interface Config {
     /** Plaintext password; never logged. Either from `password` or read from `passwordFile`. */
     password: string | null;
     passwordFile: string | null;
+    /** AccessKey authentication instead of a password: every request signed, no session. */
+    accessKeyId: string | null;
+    /** Never logged. Either from `accessKeySecret` or read from `accessKeySecretFile`. */
+    accessKeySecret: string | null;
+    accessKeySecretFile: string | null;
     requestTimeoutMs: number;
     pageSize: number;
     jobPollIntervalMs: number;

@@ -1,7 +1,7 @@
 // `gtr daemon`: the scheduled background service. Each tick is one run of the same pipeline as
 // `gtr reconcile`, under the shared lease. SIGTERM/SIGINT stop cleanly, SIGHUP reloads the config.
 import type { Logger } from 'pino';
-import { loadConfig, redactedConfig, requirePassword } from '../config/load.js';
+import { loadConfig, redactedConfig, requireCredentials } from '../config/load.js';
 import { EXIT_DRAIN_MS, notifierFromConfig, type Notifier } from '../notify/from-config.js';
 import type { Config } from '../config/types.js';
 import { scanCatalog } from '../catalog/scan.js';
@@ -70,7 +70,7 @@ export class Daemon {
     const logger = createLogger({ level: config.log.level, destination: 'stdout', name: 'gtr-daemon' });
     for (const warning of warnings) logger.warn({ warning }, 'configuration warning');
     logger.info({ source, config: redactedConfig(config) }, 'effective configuration');
-    requirePassword(config);
+    requireCredentials(config);
     await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
     const daemon = new Daemon(opts, config, logger, notifierFromConfig(config, webhookSecrets, logger));
     // Runs left behind by a dead process are marked now; their job uuids are polled on the first tick.
@@ -166,7 +166,7 @@ export class Daemon {
     let next: Config;
     try {
       const loaded = loadConfig({ file: this.opts.configFile, env: this.opts.env });
-      requirePassword(loaded.config);
+      requireCredentials(loaded.config);
       next = loaded.config;
       for (const warning of loaded.warnings) this.logger.warn({ warning }, 'configuration warning');
     } catch (error) {

@@ -70,8 +70,9 @@ function clockSkew(probe: Extract<Probe, { kind: 'reply' }>): CheckResult {
 
 function apiVersion(probe: Extract<Probe, { kind: 'reply' }>): CheckResult {
   if (probe.status === 404 && probe.text.includes('no api mapping')) {
-    return fail('api-version', 'QueryGuestToolsState is absent (GET /zstack/v1/guesttools: 404 no api mapping): the MN is older than 4.6.11',
-      'upgrade the management node to 4.6.11 or later');
+    // Runs still work: the GuestTools:: tags alone decide (README: Management node versions).
+    return warn('api-version', 'QueryGuestToolsState is absent (GET /zstack/v1/guesttools: 404 no api mapping): the MN is older than 4.6.11, ' +
+      'so GuestTools versions come from GuestTools:: tags alone', 'upgrade the management node to 4.6.11 or later to use the guests\' own reports');
   }
   if (probe.status === 400 || probe.status === 401 || probe.status === 200) {
     return pass('api-version', 'QueryGuestToolsState present (MN 4.6.11 or later)');

@@ -17,6 +17,7 @@ export function secretFiles(loaded: LoadedConfig): SecretFile[] {
   const files: SecretFile[] = [];
   if (loaded.source !== 'defaults' && fileHoldsSecret(loaded.source)) files.push({ key: 'config file', path: loaded.source });
   if (c.zstack.passwordFile !== null) files.push({ key: 'zstack.passwordFile', path: c.zstack.passwordFile });
+  if (c.zstack.accessKeySecretFile !== null) files.push({ key: 'zstack.accessKeySecretFile', path: c.zstack.accessKeySecretFile });
   if (c.http.auth.tokenFile !== null) files.push({ key: 'http.auth.tokenFile', path: c.http.auth.tokenFile });
   if (c.http.auth.basicFile !== null) files.push({ key: 'http.auth.basicFile', path: c.http.auth.basicFile });
   return files;
@@ -24,7 +25,9 @@ export function secretFiles(loaded: LoadedConfig): SecretFile[] {
 
 function fileHoldsSecret(file: string): boolean {
   const zstack = readConfigFile(file).layer.data.zstack;
-  return typeof zstack === 'object' && zstack !== null && (zstack as { password?: unknown }).password != null;
+  if (typeof zstack !== 'object' || zstack === null) return false;
+  const z = zstack as { password?: unknown; accessKeySecret?: unknown };
+  return z.password != null || z.accessKeySecret != null;
 }
 
 export function checkSecrets(loaded: LoadedConfig): CheckResult {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { GtrError } from '../errors.js';
+import { mustActAsOwner, switchUser } from './owner.js';
 
 export type Db = Database.Database;
 export type Stmt<P extends unknown[], R> = Database.Statement<P, R>;
@@ -14,18 +15,30 @@ export interface OpenDbOptions {
   readonly: boolean;
 }
 
-/** Opens (creating when writable) the database file; the folder must already exist. */
+/**
+ * Opens (creating when writable) the database file. A missing folder is created (0750) unless read-only;
+ * run as root, the process first becomes the folder's owner when that is another user (see owner.ts).
+ */
 export function openDatabase(file: string, opts: OpenDbOptions): Db {
   const folder = path.dirname(file);
   let folderStat: fs.Stats;
   try {
+    if (!opts.readonly) fs.mkdirSync(folder, { recursive: true, mode: 0o750 });
     folderStat = fs.statSync(folder);
   } catch (cause) {
-    throw unusable(file, `its folder ${folder} does not exist or cannot be read`,
+    throw unusable(file, `its folder ${folder} cannot be created or read`,
       `create it (mkdir -p ${folder}) with write access for this user, or point "database" / GTR_DATABASE elsewhere`, cause);
   }
   if (!folderStat.isDirectory()) {
     throw unusable(file, `${folder} is not a folder`, 'point "database" / GTR_DATABASE to a file inside a folder', undefined);
+  }
+  if (mustActAsOwner(folderStat.uid)) {
+    try {
+      switchUser(folderStat.uid, folderStat.gid);
+    } catch (cause) {
+      throw unusable(file, `running as root, and switching to the folder's owner (uid ${folderStat.uid}) failed (${cause instanceof Error ? cause.message : String(cause)}); ` +
+        'root would leave files there that the service cannot write', 'run gtr as that user instead: sudo -u gtr gtr ...', cause);
+    }
   }
   if (opts.readonly && !fs.existsSync(file)) {
     throw unusable(file, 'the file does not exist yet', 'run `gtr migrate` (or any reconcile) once to create it', undefined);

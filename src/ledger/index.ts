@@ -7,6 +7,6 @@ export { DEFAULT_MIGRATIONS_DIR, migrate, pendingMigrations, readMigrations, typ
 export { defaultIsAlive, isPidAlive } from './process-alive.js';
 export type {
   VerifiedBy, ActionError, ActionRecord, DecisionAction, DecisionRow, IsAlive, LeaseHolder, Outcome, PendingJob, QuarantinePolicy,
-  RunRecord, RunStatus, RunTrigger, VmState,
+  RunRecord, RunStatus, RunTrigger, RunWarning, VmState,
 } from './types.js';
 export { quarantineUntil, type Regression } from './vm-state.js';

@@ -15,7 +15,7 @@ import { defaultIsAlive } from './process-alive.js';
 import { Runs } from './runs.js';
 import type {
   ActionError, ActionRecord, DecisionRow, IsAlive, LeaseHolder, PendingJob, QuarantinePolicy, RunRecord, RunStatus,
-  RunTrigger, VerifiedBy, VmState,
+  RunTrigger, RunWarning, VerifiedBy, VmState,
 } from './types.js';
 import { VmStates, type Regression } from './vm-state.js';
 import type { FleetRow } from '../domain.js';
@@ -106,6 +106,11 @@ export class Ledger {
   /** The fleet summary of a run (see src/reconcile/fleet.ts), shown by `gtr status` and /metrics. */
   setRunFleet(runId: number, fleet: FleetRow[]): void {
     this.write(() => this.runs.setFleet(runId, fleet));
+  }
+
+  /** What the run worked around (replaces earlier ones of the run); shown by `runs show` and `status`. */
+  setRunWarnings(runId: number, warnings: readonly RunWarning[]): void {
+    this.write(() => this.runs.setWarnings(runId, warnings));
   }
 
   /** The newest recorded fleet, with the catalog targets of the run that saw it. */

@@ -1,7 +1,7 @@
 // The runs table: one row per reconcile pass (real or dry), from start to its final status.
 import type { Statements } from './db.js';
 import { iso } from '../time-format.js';
-import type { RunRecord, RunStatus, RunTrigger } from './types.js';
+import type { RunRecord, RunStatus, RunTrigger, RunWarning } from './types.js';
 
 interface RunRow {
   id: number;
@@ -14,11 +14,12 @@ interface RunRow {
   targets: string;
   counts: string;
   message: string | null;
+  warnings: string | null;
   pid: number;
   host: string;
 }
 
-const COLUMNS = 'id, trigger, dry_run, status, started_at, finished_at, plan_hash, targets, counts, message, pid, host';
+const COLUMNS = 'id, trigger, dry_run, status, started_at, finished_at, plan_hash, targets, counts, message, warnings, pid, host';
 
 export class Runs {
   constructor(private readonly sql: Statements) {}
@@ -44,6 +45,12 @@ export class Runs {
         'UPDATE runs SET status = ?, counts = ?, finished_at = ?, message = ? WHERE id = ?',
       )
       .run(status, JSON.stringify(counts), iso(now), message, runId);
+    mustExist(info.changes, runId);
+  }
+
+  setWarnings(runId: number, warnings: readonly RunWarning[]): void {
+    const info = this.sql.get<[string | null, number]>('UPDATE runs SET warnings = ? WHERE id = ?')
+      .run(warnings.length > 0 ? JSON.stringify(warnings) : null, runId);
     mustExist(info.changes, runId);
   }
 
@@ -121,6 +128,7 @@ function toRecord(row: RunRow): RunRecord {
     targets: parseArray(row.targets),
     counts: parseCounts(row.counts),
     message: row.message,
+    warnings: row.warnings === null ? [] : parseArray(row.warnings).filter(isRunWarning),
     pid: row.pid,
     host: row.host,
   };
@@ -133,6 +141,11 @@ export function parseJson(text: string): unknown {
   } catch {
     return null;
   }
+}
+
+function isRunWarning(value: unknown): value is RunWarning {
+  const w = value as Partial<RunWarning> | null;
+  return typeof w === 'object' && w !== null && typeof w.code === 'string' && typeof w.message === 'string';
 }
 
 function parseArray(text: string): unknown[] {

@@ -51,8 +51,16 @@ export interface RunRecord {
   targets: unknown[];
   counts: Record<string, number>;
   message: string | null;
+  /** What the run worked around, e.g. an MN without QueryGuestToolsState; [] when nothing. */
+  warnings: RunWarning[];
   pid: number;
   host: string;
+}
+
+export interface RunWarning {
+  /** Stable, for programs (e.g. a doctor): 'guest-tools-state-absent'. */
+  code: string;
+  message: string;
 }
 
 export interface VmState {

@@ -37,6 +37,7 @@ function runHeadJson(run: RunRecord, stored: readonly { action: string; reason: 
     planHash: run.planHash,
     targets: run.targets,
     message: run.message,
+    warnings: run.warnings,
     // Not listed in actions: steady-state decisions (e.g. skip/up-to-date), stored as counts only, and
     // decisions unchanged since the VM's last stored one (listed in an earlier run).
     ...unlistedDecisions(run.counts, stored),

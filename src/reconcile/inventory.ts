@@ -2,11 +2,13 @@
 // name (selector-tags.ts), read with paged queries only, so the number of API calls grows with pages,
 // never with VMs.
 import type { VmFacts } from '../domain.js';
-import type { QueryResource } from '../zstack/client.js';
+import type { RunWarning } from '../ledger/index.js';
+import { GUEST_TOOLS_STATE_ABSENT, type GuestToolsStateSupport, type QueryResource } from '../zstack/client.js';
 import { checkExcludeTags, readSelectorTags } from './selector-tags.js';
 
 export interface QueryPort {
   queryPages(resource: QueryResource, conditions: string[], opts?: { fields?: string[] }): AsyncIterable<Record<string, unknown>[]>;
+  guestToolsStateSupport(): Promise<GuestToolsStateSupport>;
 }
 
 const VERSION_TAG_PREFIX = 'GuestTools::';
@@ -23,6 +25,11 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /** Shared by every VM without tags (nearly all): one empty array instead of two per VM. Never mutated. */
 const NONE: string[] = Object.freeze([]) as unknown as string[];
+
+/** What the inventory had to do without, for the run's record (the log said it once already). */
+export function mnWarnings(client: { guestToolsStateSeen(): GuestToolsStateSupport | null }): RunWarning[] {
+  return client.guestToolsStateSeen() === 'absent' ? [{ code: 'guest-tools-state-absent', message: GUEST_TOOLS_STATE_ABSENT }] : [];
+}
 
 export function tagVersion(tag: string): string | null {
   if (!tag.startsWith(VERSION_TAG_PREFIX)) return null;
@@ -51,13 +58,15 @@ async function readBatch(client: QueryPort, batch: string[] | null, readings: Ve
     await collectTags(client, tagConditions, readings.tags, tagVersion);
   };
   const states = async () => {
-    const stateConditions = ['qgaState!=NotInstalled'];
-    if (batch) stateConditions.push(`vmInstanceUuid?=${batch.join(',')}`);
-    for await (const page of client.queryPages('guesttools', stateConditions, { fields: ['vmInstanceUuid', 'version', 'qgaState'] })) {
+    // Older MNs name the state field `state` and refuse `qgaState` in a query: filter here instead.
+    const field = await client.guestToolsStateSupport();
+    if (field === 'absent' || field === 'empty') return;
+    const stateConditions = batch ? [`vmInstanceUuid?=${batch.join(',')}`] : [];
+    for await (const page of client.queryPages('guesttools', stateConditions, { fields: ['vmInstanceUuid', 'version', field] })) {
       for (const row of page) {
         const uuid = str(row.vmInstanceUuid);
         const version = str(row.version);
-        if (uuid && version && row.qgaState !== 'NotInstalled') readings.reported.set(uuid, version.slice(0, MAX_TAG_VALUE));
+        if (uuid && version && row[field] !== 'NotInstalled') readings.reported.set(uuid, version.slice(0, MAX_TAG_VALUE));
       }
     }
   };

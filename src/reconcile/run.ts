@@ -15,7 +15,7 @@ import { isWindowOpen } from '../plan/window.js';
 import { newJobUuid, type ZStackClient } from '../zstack/client.js';
 import { checkCatalog, type GroupCheck } from './catalog-check.js';
 import { fleetSummary } from './fleet.js';
-import { readInventory } from './inventory.js';
+import { mnWarnings, readInventory } from './inventory.js';
 import { exitCodeFor, type RunCounts, type RunReport } from './report.js';
 import { buildReport } from './build-report.js';
 import { logSelectorMatches } from './selector-tags.js';
@@ -158,6 +158,8 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates
   const vms = await profiler.timedAsync('inventory', () => readInventory(client, { selectorTags, excludeTags, vmUuids: opts.vmUuids }));
   logger.info({ trigger: opts.trigger, dryRun: opts.dryRun, vms: vms.length, targets: catalog.targets }, 'inventory read');
   logSelectorMatches(logger, vms, config.policy);
+  const warnings = mnWarnings(client);
+  if (warnings.length > 0) ledger.setRunWarnings(runId, warnings);
   if (!opts.vmUuids) ledger.setRunFleet(runId, fleetSummary(vms));
 
   const regressions = opts.dryRun

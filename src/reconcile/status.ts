@@ -14,7 +14,8 @@ export function statusJson(ledger: Ledger, config: Config, now: number) {
   const lease = ledger.leaseHolder(now);
   const { windows, timezone } = config.schedule;
   return {
-    lastRun: last ? runSummaryJson(last) : null,
+    // warnings: what the last run worked around, e.g. an MN without QueryGuestToolsState.
+    lastRun: last ? { ...runSummaryJson(last), warnings: last.warnings } : null,
     lease: lease ? { holder: lease.holder, purpose: lease.purpose, host: lease.host, pid: lease.pid, acquiredAt: iso(lease.acquiredAt), expiresAt: iso(lease.expiresAt) } : null,
     window: { open: isWindowOpen(windows, timezone, now), nextOpening: iso(nextWindowOpening(windows, timezone, now)) },
     fleetRunId: fleet?.runId ?? null,

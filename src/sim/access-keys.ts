@@ -40,6 +40,8 @@ export class AccessKeys {
   moduleInstalled: boolean;
   /** Added to the real clock: a management node whose clock is off. */
   clockSkewMs: number;
+  /** Signatures received (the first 10,000), for tests that look for leaked secrets. */
+  readonly signatures: string[] = [];
 
   constructor(keys: readonly SimAccessKey[], opts: { moduleInstalled?: boolean; clockSkewMs?: number } = {}) {
     for (const k of keys) this.keys.set(k.id, { ...k });
@@ -62,6 +64,7 @@ export class AccessKeys {
     if (colon < 0) return refuse(400, 'Invalid authKey format');
     const id = req.credential.slice(0, colon).trim();
     const sent = req.credential.slice(colon + 1).trim();
+    if (sent !== '' && this.signatures.length < 10_000) this.signatures.push(sent);
     if (id === '' || sent === '') return refuse(400, "accessKey format is 'ZStack AccessKeyId:Signature'");
     if (req.date === undefined || req.date.trim() === '') return refuse(400, "missing header 'Date'");
     const at = Date.parse(req.date);

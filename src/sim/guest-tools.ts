@@ -19,6 +19,8 @@ export interface GuestToolsOptions {
   installDelayMs: number;
   installShare: number;
   guestSeed: number;
+  /** false before 4.6.11: no GuestToolsStateVO, so GetLatest compares with the VM's tag only. */
+  stateTable: boolean;
 }
 
 export interface GuestToolsDeps {
@@ -159,7 +161,7 @@ export class GuestTools {
     if (vm.type !== 'UserVm') return err("it's not user vm");
     const iso = isoFor(world, vm);
     if (!iso) return json(200, { success: true });
-    const guest = world.guest(vmUuid);
+    const guest = this.d.opts.stateTable ? world.guest(vmUuid) : undefined;
     const current = guest && guest.qgaState !== 'NotInstalled'
       ? guest.version
       : (world.vmTags(vmUuid).find((t) => t.startsWith(VERSION_TAG))?.slice(VERSION_TAG.length) ?? null);

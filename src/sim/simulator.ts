@@ -63,6 +63,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
       installDelayMs: opts.guests?.installDelayMs ?? 0,
       installShare: opts.guests?.installShare ?? 0,
       guestSeed: opts.guests?.seed ?? 1,
+      stateTable: features.guestToolsStateField !== null,
     },
   });
 
@@ -129,6 +130,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
       accessKeys.clockSkewMs = ms;
     },
     setAccessKeyState: (id, state) => accessKeys.setState(id, state),
+    signaturesSeen: () => [...accessKeys.signatures],
     close() {
       closed ??= new Promise<void>((resolve) => {
         jobTimers.clear();

@@ -202,5 +202,7 @@ export interface Simulator {
   readonly mnVersion: string;
   setClockSkew(ms: number): void;
   setAccessKeyState(id: string, state: 'Enabled' | 'Disabled'): void;
+  /** Every AccessKey signature received (the first 10,000), for tests that look for leaked secrets. */
+  signaturesSeen(): string[];
   close(): Promise<void>;
 }

@@ -7,7 +7,6 @@ import { GtrError, ZStackApiError } from '../errors.js';
 import type { Reply } from './http.js';
 import { jobPath, locationPath, waitForJob, type JobContext } from './jobs.js';
 import { errorForReply, isTransientStatus, SESSION_EXPIRED } from './reply.js';
-import type { Session } from './session.js';
 import { isRecord, locationOf } from './types.js';
 
 export interface ActionOptions {
@@ -20,9 +19,7 @@ export interface ActionOptions {
   newJobUuid?: () => string;
 }
 
-export interface ActionContext extends JobContext {
-  session: Session;
-}
+export type ActionContext = JobContext;
 
 export type ActionApi = 'AttachGuestToolsIsoToVm' | 'DetachGuestToolsIsoFromVm';
 
@@ -50,16 +47,16 @@ export async function runAction(ctx: ActionContext, api: ActionApi, vmUuid: stri
   let jobUuid = checkJobUuid(opts.jobUuid);
   let resent = false;
   for (;;) {
-    const sessionUuid = await ctx.session.current();
+    const token = await ctx.auth.current();
     try {
-      const sent = await sendOnce(ctx, api, vmUuid, jobUuid, sessionUuid, opts.systemTags ?? []);
+      const sent = await sendOnce(ctx, api, vmUuid, jobUuid, token, opts.systemTags ?? []);
       if (sent === null) return;
-      await waitForJob(ctx, { api, path: sent.path, jobUuid, sessionUuid, immediate: sent.immediate });
+      await waitForJob(ctx, { api, path: sent.path, jobUuid, token, immediate: sent.immediate });
       return;
     } catch (err) {
       if (resent || !(err instanceof ZStackApiError) || err.zstack.code !== SESSION_EXPIRED) throw err;
     }
-    await ctx.session.renew(sessionUuid);
+    await ctx.auth.renew(token);
     jobUuid = checkJobUuid((opts.newJobUuid ?? newJobUuid)());
     opts.onResend?.(jobUuid);
     resent = true;
@@ -67,15 +64,16 @@ export async function runAction(ctx: ActionContext, api: ActionApi, vmUuid: stri
   }
 }
 
-async function sendOnce(ctx: ActionContext, api: ActionApi, vmUuid: string, jobUuid: string, sessionUuid: string, systemTags: string[]): Promise<Sent> {
+async function sendOnce(ctx: ActionContext, api: ActionApi, vmUuid: string, jobUuid: string, token: string, systemTags: string[]): Promise<Sent> {
   const pollOwnJob: Sent = { path: jobPath(jobUuid), immediate: true };
   let reply: Reply;
   try {
+    const path = `/zstack/v1/vm-instances/${encodeURIComponent(vmUuid)}/actions`;
     reply = await ctx.http.send({
       api,
       method: 'PUT',
-      path: `/zstack/v1/vm-instances/${encodeURIComponent(vmUuid)}/actions`,
-      headers: { authorization: `OAuth ${sessionUuid}`, 'x-job-uuid': jobUuid },
+      path,
+      headers: { ...ctx.auth.headers(token, 'PUT', path), 'x-job-uuid': jobUuid },
       json: { [ACTION_KEYS[api]]: {}, systemTags, userTags: [] },
     });
   } catch (err) {
@@ -93,6 +91,9 @@ async function sendOnce(ctx: ActionContext, api: ActionApi, vmUuid: string, jobU
     return { path: path ?? jobPath(jobUuid), immediate: false };
   }
   if (reply.status === 200) return null;
+  // An AccessKey is checked before the job exists: a refusal means the action never ran.
+  const refused = ctx.auth.refusal?.(api, reply, ctx.http.endpoint);
+  if (refused) throw refused;
   if (isTransientStatus(reply)) {
     // A gateway may have forwarded the PUT before failing: find out through the job, never by re-sending.
     ctx.http.logger?.warn({ api, vmUuid, jobUuid, status: reply.status }, 'zstack action outcome unknown; polling its job');

@@ -1,5 +1,6 @@
-// The ZStack REST client the reconciler uses: one object that owns the HTTP agent and the session and
-// exposes the few APIs the pipeline needs. The mechanics live in the neighbouring modules.
+// The ZStack REST client the reconciler uses: one object that owns the HTTP agent and the credentials
+// (a session, or an AccessKey that signs every request) and exposes the few APIs the pipeline needs.
+// The mechanics live in the neighbouring modules.
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { GtrError } from '../errors.js';
@@ -7,13 +8,17 @@ import { runAction, type ActionContext, type ActionOptions } from './actions.js'
 import { createAgent, normalizeEndpoint } from './dispatcher.js';
 import { HttpCore, type HttpStats } from './http.js';
 import { checkJob, type JobCheck } from './jobs.js';
-import { count, getObject, queryPages, type QueryContext } from './query.js';
+import { GuestToolsStateProbe, type GuestToolsStateSupport } from './guest-tools-state.js';
+import { count, getObject, getReply, queryPages, type QueryContext } from './query.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
-import { hashPassword, Session } from './session.js';
+import { AccessKeySigner, type AccessKeyCredentials } from './access-key.js';
+import { hashPassword, Session, type Authenticator } from './session.js';
 import { guestToolsInventoryOf, QUERY_RESOURCES, type GuestToolsInventory, type QueryResource } from './types.js';
 
 export { newJobUuid, type ActionOptions } from './actions.js';
 export { hashPassword } from './session.js';
+export type { AccessKeyCredentials } from './access-key.js';
+export { GUEST_TOOLS_STATE_ABSENT, type GuestToolsStateSupport } from './guest-tools-state.js';
 export type { ApiName, GuestToolsInventory, QueryResource } from './types.js';
 export type { JobCheck } from './jobs.js';
 
@@ -21,8 +26,10 @@ export interface ZStackClientOptions {
   /** e.g. 'http://127.0.0.1:8080'; '/zstack/v1' is appended. */
   endpoint: string;
   accountName: string;
-  /** Plaintext; hashed with SHA-512 for login, never logged. */
-  password: string;
+  /** Plaintext; hashed with SHA-512 for login, never logged. Exactly one of password and accessKey. */
+  password?: string;
+  /** Sign every request with this AccessKey instead of logging in; the secret is never logged. */
+  accessKey?: AccessKeyCredentials;
   requestTimeoutMs: number;
   pageSize: number;
   jobPollIntervalMs: number;
@@ -44,18 +51,23 @@ export class ZStackClient {
   /** Requests and failed requests by ApiName, for metrics. */
   readonly stats: HttpStats = { requests: {}, errors: {} };
   private readonly http: HttpCore;
-  private readonly session: Session;
+  private readonly auth: Authenticator;
   private readonly ownDispatcher: Dispatcher | null;
   private readonly queryCtx: QueryContext;
   private readonly actionCtx: ActionContext;
+  private readonly guestTools: GuestToolsStateProbe;
   private readonly secrets: string[] = [];
   private closed = false;
 
   constructor(opts: ZStackClientOptions) {
     const endpoint = normalizeEndpoint(opts.endpoint);
     const retry = opts.retry ?? DEFAULT_RETRY;
-    const passwordHash = hashPassword(opts.password);
-    this.remember(passwordHash);
+    if ((opts.password === undefined) === (opts.accessKey === undefined)) {
+      // A programming error: the configuration already refused both and neither.
+      throw new RangeError('ZStackClient needs exactly one of password and accessKey');
+    }
+    const passwordHash = opts.password === undefined ? null : hashPassword(opts.password);
+    this.remember(passwordHash ?? (opts.accessKey as AccessKeyCredentials).secret);
     this.ownDispatcher = opts.dispatcher ? null : createAgent(endpoint, opts.tls, opts.requestTimeoutMs);
     this.http = new HttpCore({
       endpoint,
@@ -66,34 +78,46 @@ export class ZStackClient {
       stats: this.stats,
       scrub: (text) => this.scrub(text),
     });
-    this.session = new Session({
-      http: this.http,
-      accountName: opts.accountName,
-      passwordHash,
-      retry,
-      onSecret: (s) => this.remember(s),
-    });
-    this.queryCtx = { http: this.http, session: this.session, retry, pageSize: opts.pageSize };
+    this.auth = passwordHash === null
+      ? new AccessKeySigner(opts.accessKey as AccessKeyCredentials)
+      : new Session({ http: this.http, accountName: opts.accountName, passwordHash, retry, onSecret: (s) => this.remember(s) });
+    this.queryCtx = { http: this.http, auth: this.auth, retry, pageSize: opts.pageSize };
     this.actionCtx = {
       http: this.http,
-      session: this.session,
+      auth: this.auth,
       retry,
       jobPollIntervalMs: opts.jobPollIntervalMs,
       jobTimeoutMs: opts.jobTimeoutMs,
     };
+    this.guestTools = new GuestToolsStateProbe({
+      get: (path) => getReply(this.queryCtx, 'QueryGuestToolsState', path),
+      scrub: (text) => this.scrub(text),
+      logger: opts.logger,
+    });
   }
 
-  /** Logs in unless a session is already open (every call also logs in lazily). */
+  /** Whether the MN has QueryGuestToolsState and the name of its state field (found out once). */
+  async guestToolsStateSupport(): Promise<GuestToolsStateSupport> {
+    this.assertOpen('QueryGuestToolsState');
+    return this.guestTools.support();
+  }
+
+  /** The last answer of guestToolsStateSupport(), without asking the MN; null before the first. */
+  guestToolsStateSeen(): GuestToolsStateSupport | null {
+    return this.guestTools.seen();
+  }
+
+  /** Logs in unless a session is already open (every call also logs in lazily); nothing with an AccessKey. */
   async login(): Promise<void> {
     this.assertOpen('LogInByAccount');
-    await this.session.current();
+    await this.auth.current();
   }
 
   /** Logout (best effort), then close the HTTP agent if the client created it. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.session.logout();
+    await this.auth.close();
     await this.ownDispatcher?.close();
   }
 
@@ -122,7 +146,7 @@ export class ZStackClient {
   /** Polls an already-sent job once (crash recovery). */
   async checkJob(jobUuid: string): Promise<JobCheck> {
     this.assertOpen('QueryJob');
-    return checkJob(this.actionCtx, jobUuid, await this.session.current());
+    return checkJob(this.actionCtx, jobUuid, await this.auth.current());
   }
 
   /** The ISO the MN would attach, or null when the reply has no inventory (no upgrade offered). */

@@ -1,15 +1,16 @@
 // The ZStack client as the configuration describes it; shared by the CLI and the daemon.
 import type { Logger } from 'pino';
-import { requirePassword } from '../config/load.js';
+import { requireCredentials } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { ZStackClient } from './client.js';
 
 export function clientFromConfig(config: Config, logger: Logger, signal?: AbortSignal): ZStackClient {
   const z = config.zstack;
+  const credentials = requireCredentials(config);
   return new ZStackClient({
     endpoint: z.endpoint,
     accountName: z.accountName,
-    password: requirePassword(config),
+    ...(credentials.kind === 'password' ? { password: credentials.password } : { accessKey: { id: credentials.id, secret: credentials.secret } }),
     requestTimeoutMs: z.requestTimeoutMs,
     pageSize: z.pageSize,
     jobPollIntervalMs: z.jobPollIntervalMs,

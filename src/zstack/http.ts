@@ -19,6 +19,8 @@ export type ParsedBody =
 export interface Reply {
   status: number;
   body: ParsedBody;
+  /** The MN's Date header (its clock), when it sent one. */
+  date?: string;
 }
 
 export interface HttpStats {
@@ -110,6 +112,7 @@ export class HttpCore {
       const cap = res.statusCode >= 200 && res.statusCode < 300 ? MAX_OK_BODY_BYTES : MAX_ERROR_BODY_BYTES;
       const { text, truncated } = await readCapped(res.body, cap);
       const reply: Reply = { status: res.statusCode, body: parseBody(text, truncated) };
+      if (typeof res.headers.date === 'string') reply.date = res.headers.date;
       if (reply.status >= 400) bump(stats.errors, api);
       if (logger?.isLevelEnabled('debug')) logger.debug({ api, method, status: reply.status, ms: Math.round(performance.now() - started) }, 'zstack request');
       return reply;

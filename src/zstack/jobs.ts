@@ -6,10 +6,13 @@ import { GtrError, ZStackApiError } from '../errors.js';
 import type { HttpCore, Reply } from './http.js';
 import { errorForReply, okObject } from './reply.js';
 import { sendIdempotent, sleep, type RetryPolicy } from './retry.js';
+import type { Authenticator } from './session.js';
 import type { ApiName } from './types.js';
 
 export interface JobContext {
   http: HttpCore;
+  /** Polls carry the request's credentials as the SDKs send them, though the MN does not check them. */
+  auth: Authenticator;
   retry: RetryPolicy;
   jobPollIntervalMs: number;
   jobTimeoutMs: number;
@@ -33,9 +36,9 @@ export function locationPath(location: string, endpoint: string): string | null 
   }
 }
 
-/** One poll, with the usual GET retries. `sessionUuid` is sent like the SDKs do, though the MN does not check it. */
-export function pollOnce(ctx: JobContext, path: string, sessionUuid: string | null): Promise<Reply> {
-  const headers: Record<string, string> = sessionUuid ? { authorization: `OAuth ${sessionUuid}` } : {};
+/** One poll, with the usual GET retries. `token` is sent like the SDKs do, though the MN does not check it. */
+export function pollOnce(ctx: JobContext, path: string, token: string | null): Promise<Reply> {
+  const headers: Record<string, string> = token ? ctx.auth.headers(token, 'GET', path) : {};
   return sendIdempotent(ctx.http, { api: 'QueryJob', method: 'GET', path, headers }, ctx.retry);
 }
 
@@ -44,7 +47,7 @@ export interface WaitOptions {
   api: ApiName;
   path: string;
   jobUuid: string;
-  sessionUuid: string | null;
+  token: string | null;
   /** Poll at once instead of after one interval (used when the job may already have finished). */
   immediate?: boolean;
 }
@@ -61,7 +64,7 @@ export async function waitForJob(ctx: JobContext, w: WaitOptions): Promise<Recor
       await sleep(Math.min(ctx.jobPollIntervalMs, left), w.api, ctx.http.signal);
     }
     first = false;
-    const reply = await pollOnce(ctx, w.path, w.sessionUuid);
+    const reply = await pollOnce(ctx, w.path, w.token);
     if (reply.status === 202) {
       if (performance.now() - started >= ctx.jobTimeoutMs) throw jobTimeout(w, ctx.jobTimeoutMs);
       continue;
@@ -79,8 +82,8 @@ export type JobCheck =
   | { state: 'unknown' };
 
 /** Crash recovery: what became of a job sent earlier (possibly by another process). */
-export async function checkJob(ctx: JobContext, jobUuid: string, sessionUuid: string | null): Promise<JobCheck> {
-  const reply = await pollOnce(ctx, jobPath(jobUuid), sessionUuid);
+export async function checkJob(ctx: JobContext, jobUuid: string, token: string | null): Promise<JobCheck> {
+  const reply = await pollOnce(ctx, jobPath(jobUuid), token);
   if (reply.status === 200) return { state: 'succeeded' };
   if (reply.status === 202) return { state: 'running' };
   if (reply.status === 404) return { state: 'unknown' };

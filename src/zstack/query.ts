@@ -1,29 +1,36 @@
 // Sync GETs with the session: paged queries, counts and single reads. ID.1001 on a GET means the
 // session expired: log in again (shared with concurrent callers) and repeat the GET once.
-import type { HttpCore } from './http.js';
+import type { HttpCore, Reply } from './http.js';
 import { isSessionExpired, okObject } from './reply.js';
 import { sendIdempotent, type RetryPolicy } from './retry.js';
-import type { Session } from './session.js';
+import type { Authenticator } from './session.js';
 import { badReply, inventoriesOf, QUERY_RESOURCES, totalOf, type ApiName, type QueryResource } from './types.js';
 
 export interface QueryContext {
   http: HttpCore;
-  session: Session;
+  auth: Authenticator;
   retry: RetryPolicy;
   pageSize: number;
 }
 
-/** GET with the session; the JSON object of the 200 reply, else the mapped error. */
+/** GET with the credentials; the JSON object of the 200 reply, else the mapped error. */
 export async function getObject(ctx: QueryContext, api: ApiName, path: string): Promise<Record<string, unknown>> {
-  const send = (sessionUuid: string) =>
-    sendIdempotent(ctx.http, { api, method: 'GET', path, headers: { authorization: `OAuth ${sessionUuid}` } }, ctx.retry);
-  const sessionUuid = await ctx.session.current();
-  let reply = await send(sessionUuid);
+  return okObject(api, await getReply(ctx, api, path), ctx.http.scrub);
+}
+
+/** GET with the credentials, once more after a re-login on ID.1001; a refused credential throws. */
+export async function getReply(ctx: QueryContext, api: ApiName, path: string): Promise<Reply> {
+  const send = (token: string) =>
+    sendIdempotent(ctx.http, { api, method: 'GET', path, headers: ctx.auth.headers(token, 'GET', path) }, ctx.retry);
+  const token = await ctx.auth.current();
+  let reply = await send(token);
   if (isSessionExpired(reply)) {
     ctx.http.logger?.debug({ api }, 'zstack session expired; logging in again');
-    reply = await send(await ctx.session.renew(sessionUuid));
+    reply = await send(await ctx.auth.renew(token));
   }
-  return okObject(api, reply, ctx.http.scrub);
+  const refused = ctx.auth.refusal?.(api, reply, ctx.http.endpoint);
+  if (refused) throw refused;
+  return reply;
 }
 
 /** `a=b&c=d` with every value URL-encoded: conditions are passed raw (`tag~=GuestTools::%`). */

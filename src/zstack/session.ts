@@ -2,14 +2,28 @@
 // promise, so many callers that hit an expired session at once cause exactly one LogInByAccount.
 import { createHash } from 'node:crypto';
 import { GtrError, ZStackApiError } from '../errors.js';
-import type { HttpCore } from './http.js';
+import type { HttpCore, Reply } from './http.js';
 import { AUTHENTICATION_FAILED, errorForReply, okObject } from './reply.js';
 import { sendIdempotent, type RetryPolicy } from './retry.js';
-import { sessionUuidOf } from './types.js';
+import { sessionUuidOf, type ApiName } from './types.js';
 
 /** SHA-512 lowercase hex, as LogInByAccount expects. */
 export function hashPassword(plain: string): string {
   return createHash('sha512').update(plain, 'utf8').digest('hex');
+}
+
+/** How requests are authenticated: a session (password login) or an AccessKey (every request signed). */
+export interface Authenticator {
+  /** The token for the next request: a session id (logging in first if there is none), or the AccessKey id. */
+  current(): Promise<string>;
+  /** A fresh token after `stale` was refused with ID.1001 (shared with concurrent callers). */
+  renew(stale: string): Promise<string>;
+  /** The headers of one request made with `token`; `path` as sent (from `/zstack`, with any query). */
+  headers(token: string, method: string, path: string): Record<string, string>;
+  /** The error a refusal of the credentials stands for, when the reply is one (AccessKey); else null. */
+  refusal?(api: ApiName, reply: Reply, endpoint: string): GtrError | null;
+  /** Logout (best effort) for a session; nothing for an AccessKey. */
+  close(): Promise<void>;
 }
 
 export interface SessionOptions {
@@ -21,7 +35,7 @@ export interface SessionOptions {
   onSecret: (secret: string) => void;
 }
 
-export class Session {
+export class Session implements Authenticator {
   private uuid: string | null = null;
   private pending: Promise<string> | null = null;
   private readonly opts: SessionOptions;
@@ -52,6 +66,14 @@ export class Session {
     if (this.uuid !== null && this.uuid !== stale) return Promise.resolve(this.uuid);
     this.uuid = null;
     return this.login();
+  }
+
+  headers(token: string): Record<string, string> {
+    return { authorization: `OAuth ${token}` };
+  }
+
+  close(): Promise<void> {
+    return this.logout();
   }
 
   /** Best effort: the session would expire on its own anyway. */

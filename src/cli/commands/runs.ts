@@ -39,7 +39,7 @@ export async function runRuns(argv: string[], makeContext: (configFile: string |
         const countedOnly = Object.entries(json.countedOnly).map(([k, v]) => `${k}=${v}`).join(' ');
         const unchanged = Object.entries(json.unchanged).map(([k, v]) => `${k}=${v}`).join(' ');
         const unlisted = `${countedOnly ? `not listed (stored as counts only): ${countedOnly}\n` : ''}${unchanged ? `not listed (unchanged since the VM's last listed decision, see earlier runs): ${unchanged}\n` : ''}`;
-        process.stdout.write(`${head}\ncounts: ${counts}\n${unlisted}${run.message ? `note: ${printable(run.message)}\n` : ''}\n${formatTable(['vm', 'uuid', 'action', 'reason', 'current', 'target', 'outcome', 'error'], rows)}\n`);
+        process.stdout.write(`${head}\ncounts: ${counts}\n${unlisted}${run.message ? `note: ${printable(run.message)}\n` : ''}${run.warnings.map((w) => `warning: ${printable(w.message)}\n`).join('')}\n${formatTable(['vm', 'uuid', 'action', 'reason', 'current', 'target', 'outcome', 'error'], rows)}\n`);
       }
       return 0;
     }

@@ -2,8 +2,8 @@
 // the last run, the lease holder and the next maintenance window. Reads only the ledger.
 import { parseFlags } from '../args.js';
 import type { Context } from '../context.js';
-import { formatTable } from '../table.js';
 import { printable } from '../printable.js';
+import { formatTable } from '../table.js';
 import { statusJson } from '../../reconcile/status.js';
 import { rolloutLines } from './rollout-render.js';
 
@@ -43,6 +43,7 @@ export async function runStatus(argv: string[], makeContext: (configFile: string
     const out: string[] = [];
     const r = status.lastRun;
     out.push(r ? `Last run: #${r.id} ${r.status} (${r.trigger}${r.dryRun ? ', dry run' : ''}), ${r.startedAt} .. ${r.finishedAt ?? 'running'}` : 'Last run: none yet');
+    for (const w of r?.warnings ?? []) out.push(`  warning: ${printable(w.message)}`);
     out.push(`Lease: ${status.lease ? `held by ${status.lease.purpose} (pid ${status.lease.pid} on ${status.lease.host}) until ${status.lease.expiresAt}` : 'free'}`);
     out.push(`Maintenance window: ${status.window.open ? 'open now' : `closed; next opens ${status.window.nextOpening ?? 'never'}`}`);
     out.push(...rolloutLines(status.rollouts));
