@@ -57,6 +57,12 @@ const WRONG: Array<[key: string, value: unknown, expectedFragment: RegExp]> = [
   ['zstack.tls.caFile', '', /non-empty string/],
   ['zstack.tls.rejectUnauthorized', 1, /true or false/],
   ['isoDir', '', /non-empty string/],
+  ['ha.leaderCheck', 'keepalived', /"none", "zsha2", \{"vip"/],
+  ['ha.leaderCheck', { vip: 'mn-vip' }, /IPv4 or IPv6 address/],
+  ['ha.leaderCheck', { command: ['am-i-leader'] }, /absolute path/],
+  ['ha.leaderCheck', { command: [] }, /absolute path/],
+  ['ha.peer', 'ftp://10.0.0.6:9477', /http:\/\/ or https:\/\//],
+  ['ha.syncInterval', '0', /positive duration/],
   ['database', [], /non-empty string/],
   ['schedule.cron', '* * *', /five or six fields/],
   ['schedule.cron', '61 * * * *', /cron expression/],
@@ -189,5 +195,22 @@ describe('loadConfig: all problems at once', () => {
       );
       return true;
     });
+  });
+});
+
+describe('ha: a peer needs a leader check and a shared token', () => {
+  it('rejects ha.peer with leaderCheck "none" and without ha.tokenFile, naming both keys', () => {
+    const problems = problemsOf({ ha: { peer: 'http://10.0.0.6:9477' } });
+    assert.match(problems.find((p) => p.key === 'ha.leaderCheck')?.expected ?? '', /both nodes would attach/);
+    assert.match(problems.find((p) => p.key === 'ha.tokenFile')?.expected ?? '', /token both nodes share/);
+  });
+
+  it('accepts a vip check with a peer and keeps the token out of the config', () => {
+    const tokenFile = path.join(dir, 'ha.token');
+    fs.writeFileSync(tokenFile, 'peer-token-0123456789abcdef\n', { mode: 0o600 });
+    const loaded = loadConfig({ file: writeConfig({ ha: { leaderCheck: { vip: '10.0.0.10' }, peer: 'http://10.0.0.6:9477/', tokenFile } }), env: {} });
+    assert.deepEqual(loaded.config.ha, { leaderCheck: { kind: 'vip', address: '10.0.0.10' }, peer: 'http://10.0.0.6:9477', syncIntervalMs: 60_000, tokenFile });
+    assert.equal(loaded.haToken, 'peer-token-0123456789abcdef');
+    assert.doesNotMatch(JSON.stringify(loaded.config), /peer-token/);
   });
 });

@@ -43,11 +43,12 @@ export const DEFAULT_FILE_CONFIG = {
   ledger: { retainDays: 90, retainRuns: 10_000 },
   http: { listen: '127.0.0.1:9477', auth: { tokenFile: null, basicFile: null } },
   notify: { webhooks: [] },
+  ha: { leaderCheck: 'none', peer: null, syncInterval: '1m', tokenFile: null },
   log: { level: 'info' },
 } as const;
 
 /** Keys whose values are filesystem paths: relative ones resolve against the layer's base folder. */
-export const PATH_KEYS = ['zstack.passwordFile', 'zstack.accessKeySecretFile', 'zstack.tls.caFile', 'isoDir', 'database', 'http.auth.tokenFile', 'http.auth.basicFile'] as const;
+export const PATH_KEYS = ['zstack.passwordFile', 'zstack.accessKeySecretFile', 'zstack.tls.caFile', 'isoDir', 'database', 'http.auth.tokenFile', 'http.auth.basicFile', 'ha.tokenFile'] as const;
 
 /** Keys whose values are secrets: problems show "[redacted]" instead of the value. */
 export const SECRET_KEYS: ReadonlySet<string> = new Set(['zstack.password', 'zstack.accessKeySecret']);

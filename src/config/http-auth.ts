@@ -45,6 +45,17 @@ function parseUsers(file: string, text: string, report: Report): Map<string, str
   return null;
 }
 
+/** A bearer token file (http.auth.tokenFile, ha.tokenFile): one token of 16+ printable characters; null after reporting a problem. */
+export function readTokenFile(key: string, file: string, report: Report, warnings: string[]): string | null {
+  const text = readSecretFile(key, file, 'the bearer token', report, warnings);
+  const token = text === null ? null : text.replace(/[\r\n]+$/, '');
+  if (token !== null && !/^[\x21-\x7e]{16,}$/.test(token)) {
+    report(key, file, 'a file holding one token of at least 16 printable characters without spaces');
+    return null;
+  }
+  return token;
+}
+
 /**
  * The credentials the status server requires (null: none configured). Reports a missing one when
  * `listen` is not a loopback address, and unreadable or malformed files.
@@ -61,15 +72,7 @@ export function readHttpCredentials(
     }
     return null;
   }
-  let token: string | null = null;
-  if (tokenFile !== null) {
-    const text = readSecretFile('http.auth.tokenFile', tokenFile, 'the bearer token', report, warnings);
-    token = text === null ? null : text.replace(/[\r\n]+$/, '');
-    if (token !== null && !/^[\x21-\x7e]{16,}$/.test(token)) {
-      report('http.auth.tokenFile', tokenFile, 'a file holding one token of at least 16 printable characters without spaces');
-      token = null;
-    }
-  }
+  const token = tokenFile === null ? null : readTokenFile('http.auth.tokenFile', tokenFile, report, warnings);
   let users: Map<string, string> | null = new Map();
   if (basicFile !== null) {
     const text = readSecretFile('http.auth.basicFile', basicFile, 'user:hash lines', report, warnings);

@@ -7,7 +7,7 @@ import { locateConfigFile, readConfigFile } from './config-file.js';
 import { envLayer, flagsLayer, mergeLayers, resolvePaths, type Layer } from './layers.js';
 import { buildConfig } from './schema.js';
 import { checkReadableFile, groupReadableWarning, readSecretLine } from './secrets.js';
-import { readHttpCredentials, type HttpCredentials } from './http-auth.js';
+import { readHttpCredentials, readTokenFile, type HttpCredentials } from './http-auth.js';
 
 export { parseDuration } from './duration.js';
 export { DEFAULT_CONFIG_PATH } from './defaults.js';
@@ -34,6 +34,8 @@ export interface LoadedConfig {
   httpCredentials: HttpCredentials | null;
   /** notify.webhooks[i].secretFile contents by webhook index (kept out of `config`). */
   webhookSecrets: ReadonlyMap<number, string>;
+  /** ha.tokenFile's token: the peer endpoints require it and calls to the peer send it (kept out of `config`). */
+  haToken: string | null;
 }
 
 const REDACTED = '[redacted]';
@@ -83,11 +85,12 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   }
   const httpCredentials = invalid('http.listen') ? null : readHttpCredentials(config.http, report, warnings);
   const webhookSecrets = readWebhookSecrets(config.notify.webhooks, report, warnings);
+  const haToken = readHaToken(config.ha, report, warnings);
 
   if (problems.length > 0) {
     throw new ConfigError(problems, layers.length > 0 ? layers.map((l) => l.name).join(' + ') : 'defaults');
   }
-  return { config: deepFreeze(config), source: file ?? 'defaults', warnings, httpCredentials, webhookSecrets };
+  return { config: deepFreeze(config), source: file ?? 'defaults', warnings, httpCredentials, webhookSecrets, haToken };
 }
 
 function readWebhookSecrets(hooks: Config['notify']['webhooks'], report: Parameters<typeof readSecretLine>[3], warnings: string[]): Map<number, string> {
@@ -98,6 +101,17 @@ function readWebhookSecrets(hooks: Config['notify']['webhooks'], report: Paramet
     if (secret !== null) secrets.set(i, secret);
   });
   return secrets;
+}
+
+/** A peer needs a leader check (else both nodes attach) and the token the two nodes share. */
+function readHaToken(ha: Config['ha'], report: Parameters<typeof readSecretLine>[3], warnings: string[]): string | null {
+  if (ha.peer !== null && ha.leaderCheck.kind === 'none') {
+    report('ha.leaderCheck', 'none', 'a leader check ("zsha2", {"vip": ...} or {"command": [...]}) when ha.peer is set: with "none" both nodes would attach');
+  }
+  if (ha.peer !== null && ha.tokenFile === null) {
+    report('ha.tokenFile', null, 'a file holding the token both nodes share (at least 16 printable characters) when ha.peer is set');
+  }
+  return ha.tokenFile === null ? null : readTokenFile('ha.tokenFile', ha.tokenFile, report, warnings);
 }
 
 /** An AccessKey or a password, never both; an AccessKey id and its secret come together. */

@@ -19,6 +19,7 @@ import { cronExpression, timeZone, windows } from './schedule-fields.js';
 import { selector } from './selector-field.js';
 import { webhooks } from './notify-fields.js';
 import { waveList } from './rollout-fields.js';
+import { leaderCheck, peerUrl } from './ha-fields.js';
 import { Section, type Reporter } from './section.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -35,6 +36,7 @@ export function buildConfig(raw: unknown, report: Reporter): Config {
   const http = root.section('http');
   const httpAuth = http.section('auth');
   const notify = root.section('notify');
+  const ha = root.section('ha');
   const log = root.section('log');
 
   const config: Config = {
@@ -98,6 +100,12 @@ export function buildConfig(raw: unknown, report: Reporter): Config {
       auth: { tokenFile: httpAuth.read('tokenFile', nullable(nonEmptyString)), basicFile: httpAuth.read('basicFile', nullable(nonEmptyString)) },
     },
     notify: { webhooks: notify.read('webhooks', webhooks) },
+    ha: {
+      leaderCheck: ha.read('leaderCheck', leaderCheck),
+      peer: ha.read('peer', nullable(peerUrl)),
+      syncIntervalMs: ha.read('syncInterval', duration({ positive: true })),
+      tokenFile: ha.read('tokenFile', nullable(nonEmptyString)),
+    },
     log: { level: log.read('level', oneOf(LOG_LEVELS)) },
   };
   root.finish();

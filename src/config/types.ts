@@ -2,6 +2,7 @@
 // limits are either a count or a percentage of the run's attach set.
 
 import type { WebhookConfig } from './notify-fields.js';
+import type { LeaderCheckConfig } from './ha-fields.js';
 
 export type Limit = { kind: 'count'; value: number } | { kind: 'percent'; value: number };
 
@@ -92,5 +93,14 @@ export interface Config {
     auth: { tokenFile: string | null; basicFile: string | null };
   };
   notify: { webhooks: WebhookConfig[] };
+  ha: {
+    /** Only the leader attaches; 'none' makes every node a leader (one MN). */
+    leaderCheck: LeaderCheckConfig;
+    /** The other MN's daemon (its http.listen base URL); the standby pulls the leader's ledger from it. */
+    peer: string | null;
+    syncIntervalMs: number;
+    /** The token both nodes share for the peer endpoints (/ha/*); required with ha.peer. */
+    tokenFile: string | null;
+  };
   log: { level: string };
 }
