@@ -196,7 +196,9 @@ describe('gtr daemon', () => {
   });
 
   it('the lease holds off a manual reconcile and a second daemon; runs never overlap', async () => {
-    await withDaemonSetup({ fleet: outdated(4), jobDurationMs: 2500 }, { policy: { maxConcurrency: 1 } }, async ({ sim, ws, config }) => {
+    await withDaemonSetup({ fleet: outdated(4), jobDurationMs: 200 }, { policy: { maxConcurrency: 1 } }, async ({ sim, ws, config }) => {
+      // The first attach stays in flight (its run holds the lease) until the checks below are done.
+      sim.holdAttachJobs();
       const a = startDaemon(config);
       const b = startDaemon(config);
       try {
@@ -207,6 +209,7 @@ describe('gtr daemon', () => {
         assert.equal(manual.code, 5, manual.stderr);
         assert.match(manual.stderr, /another run holds the lease: daemon/);
         await waitFor('a skipped tick', () => [...a.lines(), ...b.lines()].some((l) => l.msg.startsWith('tick skipped')));
+        sim.releaseAttachJobs();
         await waitFor('every VM attached', () => sim.attachesStarted().length >= 4, 30_000);
       } finally {
         a.child.kill('SIGTERM');

@@ -91,6 +91,23 @@ describe('simulator: AttachGuestToolsIsoToVm', () => {
     assert.ok(sim.vm(hex('1'))?.tags.includes('guestToolsHasAttached'));
   });
 
+  it('holdAttachJobs keeps attach jobs running (202) until releaseAttachJobs; then they finish', async () => {
+    // A job duration of 0: without the hold, the job has ended by the time the PUT's reply arrives.
+    await sim.close();
+    await start({ jobDurationMs: 0 });
+    sim.holdAttachJobs();
+    const loc = await c.attach(hex('1'));
+    for (let i = 0; i < 3; i++) {
+      const polled = await request(loc);
+      assert.equal(polled.statusCode, 202, 'still running while held');
+      await polled.body.text();
+    }
+    assert.ok(!sim.vm(hex('1'))?.tags.includes('guestToolsHasAttached'));
+    sim.releaseAttachJobs();
+    assert.deepEqual(await c.poll(loc), { status: 200, text: '' });
+    assert.ok(sim.vm(hex('1'))?.tags.includes('guestToolsHasAttached'));
+  });
+
   it('checks in order: not found, hypervisor, running, user vm, cdrom, ISO', async () => {
     const cases: [string, string, string][] = [
       [hex('9'), 'SYS.1003', `invalid field[uuid], resource[uuid:${hex('9')}, type:VmInstanceVO] not found`],

@@ -129,9 +129,13 @@ export async function runCrashSoak(opts: SoakOptions): Promise<SoakResult> {
       const run = spawnRun(config);
       const mode = rng();
       if (mode < 0.7) {
-        // Kill at a random point: after a random delay, or once a random number of attaches started.
+        // Kill at a random point: a random delay after the run's first request (not after the spawn: a
+        // slow start on a busy machine would otherwise kill runs before they reach the MN), or once a
+        // random number of attaches started.
         const delayMs = 100 + Math.floor(rng() * 1500);
         const afterAttaches = 1 + Math.floor(rng() * 5);
+        const callsBefore = sim.calls.length;
+        await waitFor('the run to reach the MN', () => run.exited() || sim.calls.length > callsBefore, 60_000, 5);
         const deadline = Date.now() + delayMs;
         await waitFor('a kill point', () => run.exited() || Date.now() >= deadline || sim.attachesStarted().length - before >= afterAttaches, 10_000, 5);
         if (!run.exited()) {

@@ -5,6 +5,7 @@ import { agentTypeForPlatform } from '../domain.js';
 import type { AttachStats } from './attach-stats.js';
 import type { Faults } from './faults.js';
 import type { Job, Jobs } from './jobs.js';
+import type { JobHold } from './job-hold.js';
 import { hashUnit } from './rng.js';
 import type { TimerSet } from './timers.js';
 import type { AttachStarted } from './types.js';
@@ -32,6 +33,8 @@ export interface GuestToolsDeps {
   jobTimers: TimerSet;
   /** Guest-side timers: survive an MN restart, cancelled by close(). */
   guestTimers: TimerSet;
+  /** Attach jobs a test holds running. */
+  hold: JobHold;
   opts: GuestToolsOptions;
 }
 
@@ -76,11 +79,11 @@ export class GuestTools {
   }
 
   private runAttach(job: Job, vm: VmRow, iso: IsoRow, systemTags: string[], done: () => void, started: AttachStarted): void {
-    const { world, jobs, faults, stats, jobTimers, opts } = this.d;
+    const { world, jobs, faults, stats, jobTimers, hold, opts } = this.d;
     const host = vm.hostUuid;
     stats.begin(host);
     const stuck = faults.stuckJob();
-    jobTimers.after(opts.jobDurationMs, () => {
+    jobTimers.after(opts.jobDurationMs, () => hold.finishWhenReleased(() => {
       stats.end(host);
       done();
       if (stuck || !jobs.alive(job)) return; // a stuck job stays "running" until an MN restart drops it
@@ -97,7 +100,7 @@ export class GuestTools {
       if (opts.recordVersionTag && versionTag) world.tags.recreate(vm.uuid, VM_TYPE, VERSION_TAG, versionTag);
       this.installIfTold(vm, iso.version);
       jobs.succeed(job);
-    });
+    }));
   }
 
   /** The guest installs only when the test says so (`installs`, guests.installShare); a delay of 0 reports before the job ends. */

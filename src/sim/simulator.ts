@@ -14,6 +14,7 @@ import { QueryEngine, type Resource } from './query.js';
 import { cdRomResource, guestStateResource, tagPatternResource, tagResource, userTagResource, vmResource } from './resources.js';
 import { createHandler } from './server.js';
 import { TimerSet } from './timers.js';
+import { JobHold } from './job-hold.js';
 import type { CallRecord, FaultOptions, SimIso, SimOptions, SimVm, Simulator } from './types.js';
 import { DEFAULT_ISOS, World } from './world.js';
 
@@ -53,10 +54,11 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   const stats = new AttachStats();
   const jobTimers = new TimerSet();
   const guestTimers = new TimerSet();
+  const hold = new JobHold();
   const requestTimers = new TimerSet();
   const calls: CallRecord[] = [];
   const guestTools = new GuestTools({
-    world, jobs, faults, stats, jobTimers, guestTimers,
+    world, jobs, faults, stats, jobTimers, guestTimers, hold,
     opts: {
       jobDurationMs: opts.jobDurationMs ?? 20,
       recordVersionTag: opts.recordVersionTag ?? false,
@@ -120,11 +122,14 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
       faults.count('restart');
       sessions.clear();
       jobTimers.clear();
+      hold.drop();
       jobs.clear();
       guestTools.reset();
       stats.dropRunning();
     },
     expireSessions: () => sessions.clear(),
+    holdAttachJobs: () => hold.hold(),
+    releaseAttachJobs: () => hold.release(),
     mnVersion: features.version,
     setClockSkew: (ms) => {
       accessKeys.clockSkewMs = ms;

@@ -198,6 +198,9 @@ export interface Simulator {
   sessionsIssued(): string[];
   restart(): void;
   expireSessions(): void;
+  /** Attach jobs finishing from now on stay running until releaseAttachJobs() (tests that need an attach in flight). */
+  holdAttachJobs(): void;
+  releaseAttachJobs(): void;
   /** The release the simulator behaves as. */
   readonly mnVersion: string;
   setClockSkew(ms: number): void;
