@@ -48,8 +48,12 @@ export interface CatalogTarget {
 /** VMs by current GuestTools version, platform and architecture, as one run observed them. */
 export interface FleetRow {
   version: string | null;
-  /** Where the version comes from: the guest's own report (QueryGuestToolsState) or the tag only; absent in older runs. */
-  source?: 'guest' | 'tag' | null;
+  /**
+   * Where the version comes from: the guest's own report (QueryGuestToolsState), a GuestTools:: tag this
+   * reconciler did not send (the guest's installer or the MN wrote it), or only the tag this reconciler
+   * sent with its last attach (zstack.recordVersionTag: no evidence). Absent in older runs.
+   */
+  source?: 'guest' | 'tag' | 'sent-tag' | null;
   platform: string;
   architecture: string;
   count: number;

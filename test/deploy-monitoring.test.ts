@@ -85,7 +85,9 @@ describe('deploy: Grafana dashboard and Prometheus alerts', () => {
       const now = Date.now();
       const runId = ledger.startRun({ trigger: 'cli', dryRun: false, now });
       ledger.setRunFleet(runId, [
-        { version: '1.2.0', platform: 'Linux', architecture: 'x86_64', count: 7 },
+        { version: '1.2.0', source: 'guest', platform: 'Linux', architecture: 'x86_64', count: 5 },
+        { version: '1.2', source: 'tag', platform: 'Linux', architecture: 'x86_64', count: 1 },
+        { version: '1.2.0', source: 'sent-tag', platform: 'Linux', architecture: 'x86_64', count: 1 },
         { version: '1.0.0', platform: 'Linux', architecture: 'x86_64', count: 3 },
         { version: '1.3', platform: 'Windows', architecture: 'x86_64', count: 2 },
         { version: 'banana', platform: 'Windows', architecture: 'x86_64', count: 1 },
@@ -95,14 +97,22 @@ describe('deploy: Grafana dashboard and Prometheus alerts', () => {
       ledger.finishRun(runId, { status: 'succeeded', counts: { vms: 17 }, now });
       const status = statusJson(ledger, buildConfig(structuredClone(DEFAULT_FILE_CONFIG), () => undefined), now);
       const text = await metrics.registry.metrics();
-      const states = { onTarget: 'on_target', older: 'older', ahead: 'ahead', unknown: 'unknown' } as const;
+      const states = {
+        onTargetConfirmed: 'state="on_target",confirmed="true"',
+        onTargetTagOnly: 'state="on_target",confirmed="false"',
+        older: 'state="older"',
+        ahead: 'state="ahead"',
+        unknown: 'state="unknown"',
+      } as const;
       assert.equal(status.distribution.length, 3);
       for (const g of status.distribution) {
-        for (const [key, label] of Object.entries(states) as [keyof typeof states, string][]) {
-          const line = `gtr_fleet_vms{agent_type="${g.agentType}",architecture="${g.architecture}",target="${g.target ?? 'none'}",state="${label}"} ${g[key]}`;
+        for (const [key, labels] of Object.entries(states) as [keyof typeof states, string][]) {
+          const line = `gtr_fleet_vms{agent_type="${g.agentType}",architecture="${g.architecture}",target="${g.target ?? 'none'}",${labels}} ${g[key]}`;
           assert.ok(text.includes(line), `missing ${line}`);
         }
       }
+      const linux = status.distribution.find((g) => g.agentType === 'LinuxOnKvm' && g.architecture === 'x86_64');
+      assert.deepEqual([linux?.onTarget, linux?.onTargetConfirmed, linux?.onTargetTagOnly], [7, 6, 1], 'a tag we did not send confirms; the tag we sent does not');
       const windows = status.distribution.find((g) => g.agentType === 'WindowsOnKvm');
       assert.deepEqual([windows?.onTarget, windows?.ahead, windows?.unknown], [0, 2, 1], 'ahead never counts as on target; an unparseable version is unknown');
     });

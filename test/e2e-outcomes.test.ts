@@ -115,6 +115,32 @@ describe('issue 11: verified only on evidence from the guest', () => {
   });
 });
 
+describe('issue 14: the fleet on target, confirmed or by our tag only', () => {
+  it('gtr status splits on target into confirmed (guest report, a tag we did not send) and tag only (the tag we sent)', async () => {
+    const fleet = [
+      testVm(1, { installs: true, guest: { qgaState: 'Running', version: '1.0.0' } }), // the guest reports 1.2.0
+      testVm(2, { tags: ['GuestTools::1.2'] }), // on target before we came: the MN wrote that tag
+      testVm(3), // attached, never installs: only the tag we sent says 1.2.0
+      testVm(4, { cdRoms: 0 }), // stays older
+    ];
+    await withSetup({ fleet, recordVersionTag: true }, { zstack: { recordVersionTag: true }, policy: { reattachAfter: '1h' } }, async (s) => {
+      assert.equal((await reconcile(s.config)).code, 0);
+      const plan = await gtr(['plan', '--config', s.config, '--json']);
+      assert.equal(plan.code, 0, plan.stderr);
+      type Group = { agentType: string; architecture: string; total: number; onTarget: number; onTargetConfirmed: number; onTargetTagOnly: number; older: number };
+      const status = JSON.parse((await gtr(['status', '--config', s.config, '--json'])).stdout) as { distribution: Group[]; fleet: { version: string; source: string; count: number }[] };
+      const g = status.distribution.find((x) => x.agentType === 'LinuxOnKvm' && x.architecture === 'x86_64');
+      assert.deepEqual([g?.total, g?.onTarget, g?.onTargetConfirmed, g?.onTargetTagOnly, g?.older], [4, 3, 2, 1, 1]);
+      const sources = status.fleet.map((f) => `${f.version}:${f.source}:${f.count}`).sort();
+      assert.deepEqual(sources, ['1.0.0:tag:1', '1.2.0:guest:1', '1.2.0:sent-tag:1', '1.2:tag:1']);
+      const text = await gtr(['status', '--config', s.config]);
+      assert.match(text.stdout, /1\.2\.0 +nothing \(our tag\) +Linux/);
+      assert.match(text.stdout, /on target +confirmed +tag only +older/);
+      assert.match(text.stdout, /LinuxOnKvm +x86_64 +1\.2\.0 +4 +3 +2 +1 +1 +0 +0/);
+    });
+  });
+});
+
 describe('issue 11: runs that cannot converge stop', () => {
   it('attached, attached again after reattachAfter, then not-converging after maxAttempts; gtr retry re-arms it', async () => {
     const fleet = [testVm(1, { guest: { qgaState: 'Running', version: '1.0.0' } })];

@@ -19,7 +19,7 @@ const NEVER = '0 0 1 1 *';
 
 type Status = {
   fleetTotal: number;
-  distribution: { agentType: string; architecture: string; total: number; onTarget: number; older: number; ahead: number; unknown: number }[];
+  distribution: { agentType: string; architecture: string; total: number; onTarget: number; onTargetConfirmed: number; onTargetTagOnly: number; older: number; ahead: number; unknown: number }[];
   needsAttention: { total: number; vms: { vmUuid: string; vmName: string | null; problem: string }[] };
   rollouts: { id: number; waveProgress: { number: number; members: number; verified: number; attached: number; failed: number; pending: number }[] }[];
 };
@@ -32,15 +32,19 @@ describe('status page in chromium', () => {
       patch: (i) => ({
         ...(i === 0 ? { name: XSS_NAME } : {}),
         ...(i === 1 ? { tags: ['GuestTools::banana'] } : {}),
+        // On target before we came (a tag the MN wrote), or a guest that reports what we attach: confirmed.
+        ...(i === 4 ? { tags: ['GuestTools::1.2.0'] } : {}),
+        ...(i % 6 === 2 ? { installs: true, guest: { qgaState: 'Running' as const, version: '1.0.0' } } : {}),
         ...(i % 4 === 3 ? { platform: 'Windows' } : {}),
         ...(i % 8 === 5 ? { architecture: 'aarch64' } : {}),
       }),
     });
-    const sim = await startSimulator({ jobDurationMs: 5, guests: { installDelayMs: 5 }, password: 'Page-Secret-7', fleet, faults: { failVmUuids: [HEX(1)] } });
+    // recordVersionTag: the MN keeps the tag we send, so attached VMs whose guest never installs are on target by that tag only.
+    const sim = await startSimulator({ jobDurationMs: 5, recordVersionTag: true, guests: { installDelayMs: 5 }, password: 'Page-Secret-7', fleet, faults: { failVmUuids: [HEX(1)] } });
     const ws = await workspace();
     const userData = mkdtempSync(join(tmpdir(), 'gtr-chromium-'));
     try {
-      const config = ws.writeConfig(simConfig(ws, sim, { schedule: { cron: NEVER }, http: { listen: '127.0.0.1:0' }, policy: { maxPerRun: 10, maxErrors: '50%' }, log: { level: 'info' } }));
+      const config = ws.writeConfig(simConfig(ws, sim, { zstack: { recordVersionTag: true }, schedule: { cron: NEVER }, http: { listen: '127.0.0.1:0' }, policy: { maxPerRun: 10, maxErrors: '50%' }, log: { level: 'info' } }));
       const cli = (args: string[]) => gtr([...args, '--config', config]);
       // History: a run that attaches 10 VMs (one fails), a rollout of the rest, and its first wave.
       assert.ok([0, 1].includes((await cli(['reconcile'])).code ?? -1));
@@ -49,6 +53,8 @@ describe('status page in chromium', () => {
       assert.ok([0, 1].includes((await cli(['reconcile'])).code ?? -1));
       const status = JSON.parse((await cli(['status', '--json'])).stdout) as Status;
       assert.ok(status.needsAttention.vms.some((v) => v.vmName === XSS_NAME), 'the hostile VM needs attention (its attach failed)');
+      const sum = (key: 'onTargetConfirmed' | 'onTargetTagOnly') => status.distribution.reduce((n, g) => n + g[key], 0);
+      assert.ok(sum('onTargetConfirmed') > 0 && sum('onTargetTagOnly') > 0, 'VMs on target both confirmed and by our tag only');
 
       const daemon = startDaemon(config);
       const browser = await chromium.launchPersistentContext(userData, {
@@ -77,9 +83,12 @@ describe('status page in chromium', () => {
 
         // Distribution: every group's numbers as in `gtr status --json`.
         for (const g of status.distribution) {
-          for (const key of ['total', 'onTarget', 'older', 'ahead', 'unknown'] as const) {
+          for (const key of ['total', 'onTargetConfirmed', 'onTargetTagOnly', 'older', 'ahead', 'unknown'] as const) {
             const cell = page.locator(`#distribution tr[data-group="${g.agentType}/${g.architecture}"] td[data-state="${key}"]`);
             assert.equal(await cell.textContent(), String(g[key]), `${g.agentType}/${g.architecture} ${key}`);
+            // The bar draws a segment for each state with VMs, carrying the same count.
+            const segment = page.locator(`#fleet svg rect[data-group="${g.agentType}/${g.architecture}"][data-state="${key}"]`);
+            if (key !== 'total') assert.equal(g[key] > 0 ? await segment.getAttribute('data-count') : await segment.count(), g[key] > 0 ? String(g[key]) : 0, `bar ${g.agentType}/${g.architecture} ${key}`);
           }
         }
         assert.equal(await page.locator('#distribution tbody tr').count(), status.distribution.length);

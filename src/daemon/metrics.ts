@@ -49,7 +49,7 @@ export function createMetrics(sources: MetricsSources) {
   });
   new Gauge({
     name: 'gtr_vms',
-    help: 'VMs by current GuestTools version, platform and architecture, as the last run saw them; confirmed="guest" when the guest reports that version itself, "tag" when only the GuestTools:: tag says so',
+    help: 'VMs by current GuestTools version, platform and architecture, as the last run saw them; confirmed="guest" when the guest reports that version itself, "tag" when a GuestTools:: tag this reconciler did not send says so, "sent-tag" when only the tag it sent with its last attach does (no evidence), "none" without a version',
     labelNames: ['version', 'platform', 'architecture', 'confirmed'],
     registers: [registry],
     collect() {

@@ -6,20 +6,30 @@ import type { Ledger } from '../ledger/index.js';
 import { ATTENTION_REASONS } from '../reconcile/attention.js';
 import { fleetDistribution, VERSION_STATES } from '../reconcile/distribution.js';
 
-/** Prometheus label values of the version states (snake_case, as label values usually are). */
-const STATE_LABEL: Record<(typeof VERSION_STATES)[number], string> = { onTarget: 'on_target', older: 'older', ahead: 'ahead', unknown: 'unknown' };
+/**
+ * Prometheus labels of the version states (snake_case, as label values usually are). On target keeps
+ * one state, split by `confirmed`: "true" (the guest or a tag this reconciler did not send says so),
+ * "false" (only the tag it sent itself); the other states carry no `confirmed` label.
+ */
+const STATE_LABELS: Record<(typeof VERSION_STATES)[number], { state: string; confirmed?: string }> = {
+  onTargetConfirmed: { state: 'on_target', confirmed: 'true' },
+  onTargetTagOnly: { state: 'on_target', confirmed: 'false' },
+  older: { state: 'older' },
+  ahead: { state: 'ahead' },
+  unknown: { state: 'unknown' },
+};
 
 export function registerStatusMetrics(registry: Registry, ledger: () => Ledger, lastRunCounts: () => Record<string, number>): void {
   new Gauge({
     name: 'gtr_fleet_vms',
-    help: 'VMs per agent type and architecture against the catalog target, by state (on_target, older, ahead, unknown), as the last run saw them',
-    labelNames: ['agent_type', 'architecture', 'target', 'state'],
+    help: 'VMs per agent type and architecture against the catalog target, by state (on_target, older, ahead, unknown), as the last run saw them; on_target has confirmed="true" (the guest, or a tag this reconciler did not send) or "false" (only the tag it sent)',
+    labelNames: ['agent_type', 'architecture', 'target', 'state', 'confirmed'],
     registers: [registry],
     collect() {
       this.reset();
       const fleet = ledger().lastFleet();
       for (const g of fleet ? fleetDistribution(fleet.rows, fleet.targets) : []) {
-        for (const state of VERSION_STATES) this.set({ agent_type: g.agentType, architecture: g.architecture, target: g.target ?? 'none', state: STATE_LABEL[state] }, g[state]);
+        for (const state of VERSION_STATES) this.set({ agent_type: g.agentType, architecture: g.architecture, target: g.target ?? 'none', ...STATE_LABELS[state] }, g[state]);
       }
     },
   });

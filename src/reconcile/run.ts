@@ -160,7 +160,6 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates
   logSelectorMatches(logger, vms, config.policy);
   const warnings = mnWarnings(client);
   if (warnings.length > 0) ledger.setRunWarnings(runId, warnings);
-  if (!opts.vmUuids) ledger.setRunFleet(runId, fleetSummary(vms));
 
   const regressions = opts.dryRun
     ? []
@@ -169,10 +168,12 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates
 
   const maxPerRun = minPositive(config.policy.maxPerRun, opts.limit ?? 0);
   const planAt = now();
+  const history = ledger.planHistory(planAt, config.policy.reattachAfterMs, config.policy.maxAttempts);
+  if (!opts.vmUuids) ledger.setRunFleet(runId, fleetSummary(vms, history));
   const planInput = {
     vms,
     targets,
-    history: ledger.planHistory(planAt, config.policy.reattachAfterMs, config.policy.maxAttempts),
+    history,
     policy: { ...config.policy, maxPerRun },
     now: planAt,
     mismatchedGroups: new Set<string>(),

@@ -1,5 +1,6 @@
 // `gtr status`: the fleet by GuestTools version, platform and architecture as the last run saw it,
 // the last run, the lease holder and the next maintenance window. Reads only the ledger.
+import type { FleetRow } from '../../domain.js';
 import { parseFlags } from '../args.js';
 import type { Context } from '../context.js';
 import { printable } from '../printable.js';
@@ -12,10 +13,15 @@ export const STATUS_HELP = `Usage: gtr status [--config FILE] [--json]
 The fleet by GuestTools version, platform and architecture (as the last full run or plan saw it), the last
 run, who holds the lease, the next maintenance window, the open rollouts, and the VMs that need attention
 (not-converging, cdrom-busy, quarantined, unknown-architecture, catalog-unverified, or a version that went
-backwards). "confirmed by" tells versions the guest reports itself from versions known by tag only.
+backwards). "confirmed by": "guest" when the guest reports the version itself (QueryGuestToolsState),
+"tag" when a GuestTools:: tag this reconciler did not send shows it, "nothing (our tag)" when only the
+tag it sent with its last attach (zstack.recordVersionTag) does: no evidence of an install. Against the
+catalog targets, "on target" is "confirmed" (guest or tag) plus "tag only" (our tag).
 Reads only the local database.
 Exit codes: 0 ok, 2 usage, config or database error.
 `;
+
+const CONFIRMED_BY: Record<NonNullable<FleetRow['source']>, string> = { guest: 'guest', tag: 'tag', 'sent-tag': 'nothing (our tag)' };
 
 function attentionLines(a: ReturnType<typeof statusJson>['needsAttention']): string[] {
   if (a.total === 0) return ['', 'Needs attention: nothing.'];
@@ -53,10 +59,13 @@ export async function runStatus(argv: string[], makeContext: (configFile: string
       out.push(`Fleet (${status.fleetTotal} VMs, as of run #${status.fleetRunId}):`);
       out.push(formatTable(['version', 'confirmed by', 'platform', 'arch', 'VMs'], status.fleet.map((f) => [
         f.version === null ? '(no tag)' : f.version === '' ? '(empty tag)' : f.version,
-        f.version === null ? '-' : f.source === 'guest' ? 'guest' : 'tag only', f.platform, f.architecture, f.count,
+        f.version === null ? '-' : CONFIRMED_BY[f.source ?? 'tag'], f.platform, f.architecture, f.count,
       ])));
       out.push('', 'Against the catalog targets:');
-      out.push(formatTable(['agent type', 'arch', 'target', 'VMs', 'on target', 'older', 'ahead', 'unknown'], status.distribution.map((g) => [g.agentType, g.architecture, g.target ?? '(none)', g.total, g.onTarget, g.older, g.ahead, g.unknown])));
+      out.push(formatTable(
+        ['agent type', 'arch', 'target', 'VMs', 'on target', 'confirmed', 'tag only', 'older', 'ahead', 'unknown'],
+        status.distribution.map((g) => [g.agentType, g.architecture, g.target ?? '(none)', g.total, g.onTarget, g.onTargetConfirmed, g.onTargetTagOnly, g.older, g.ahead, g.unknown]),
+      ));
     }
     out.push(...attentionLines(status.needsAttention));
     process.stdout.write(`${out.join('\n')}\n`);

@@ -4,8 +4,14 @@ import type { DistributionGroup, VersionState } from '../../reconcile/distributi
 import { VERSION_STATES } from '../../reconcile/distribution.js';
 import { html, type Html } from './html.js';
 
-export const STATE_LABELS: Record<VersionState, string> = { onTarget: 'on target', older: 'older', ahead: 'ahead', unknown: 'unknown' };
-const COLORS: Record<VersionState, string> = { onTarget: '#2e9e4f', older: '#e0a100', ahead: '#3b6fd4', unknown: '#9aa1ad' };
+export const STATE_LABELS: Record<VersionState, string> = {
+  onTargetConfirmed: 'on target, confirmed',
+  onTargetTagOnly: 'on target by tag only',
+  older: 'older',
+  ahead: 'ahead',
+  unknown: 'unknown',
+};
+const COLORS: Record<VersionState, string> = { onTargetConfirmed: '#2e9e4f', onTargetTagOnly: '#9bd3a9', older: '#e0a100', ahead: '#3b6fd4', unknown: '#9aa1ad' };
 
 const LABEL_W = 230;
 const BAR_W = 440;
@@ -16,7 +22,7 @@ function bar(g: DistributionGroup, row: number): Html {
   let x = LABEL_W;
   const segments = VERSION_STATES.filter((s) => g[s] > 0).map((s) => {
     const width = g.total === 0 ? 0 : (g[s] / g.total) * BAR_W;
-    const rect = html`<rect x="${x.toFixed(1)}" y="${y + 4}" width="${width.toFixed(1)}" height="${ROW_H - 8}" fill="${COLORS[s]}"><title>${STATE_LABELS[s]}: ${g[s]}</title></rect>`;
+    const rect = html`<rect data-group="${g.agentType}/${g.architecture}" data-state="${s}" data-count="${g[s]}" x="${x.toFixed(1)}" y="${y + 4}" width="${width.toFixed(1)}" height="${ROW_H - 8}" fill="${COLORS[s]}"><title>${STATE_LABELS[s]}: ${g[s]}</title></rect>`;
     x += width;
     return rect;
   });

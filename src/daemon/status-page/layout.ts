@@ -15,7 +15,7 @@ th{font-weight:600;color:#4a5263}td.n,th.n{text-align:right;font-variant-numeric
 code{font-size:12px;background:#eef0f3;padding:1px 4px;border-radius:3px;word-break:break-all}
 .muted{color:#6b7385}.bad{color:#b3261e;font-weight:600}.ok{color:#1e7b34;font-weight:600}
 .legend span{margin-right:14px}.sw{display:inline-block;width:10px;height:10px;margin-right:4px}
-.onTarget{background:#2e9e4f}.older{background:#e0a100}.ahead{background:#3b6fd4}.unknown{background:#9aa1ad}
+.onTargetConfirmed{background:#2e9e4f}.onTargetTagOnly{background:#9bd3a9}.older{background:#e0a100}.ahead{background:#3b6fd4}.unknown{background:#9aa1ad}
 nav.pages a,nav.pages span{margin-right:10px}form label{margin-right:12px}
 `;
 
