@@ -71,11 +71,11 @@ describe('deploy: Grafana dashboard and Prometheus alerts', () => {
           used.add(name);
         }
       }
-      for (const needed of ['gtr_fleet_vms', 'gtr_vms', 'gtr_attaches_total', 'gtr_run_duration_seconds_bucket', 'gtr_zstack_errors', 'gtr_rollout_wave_members', 'gtr_runs_total', 'gtr_last_success_timestamp_seconds']) {
+      for (const needed of ['gtr_fleet_vms', 'gtr_vms', 'gtr_attaches_total', 'gtr_run_duration_seconds_bucket', 'gtr_zstack_errors', 'gtr_rollout_wave_members', 'gtr_runs_total', 'gtr_last_success_timestamp_seconds', 'gtr_api_request_duration_seconds_bucket', 'gtr_api_errors_total']) {
         assert.ok(used.has(needed), `the dashboard or the alerts show ${needed}`);
       }
     });
-    for (const alert of ['GtrRunsFailing', 'GtrBudgetHalted', 'GtrNotConvergingGrowing', 'GtrCatalogMismatch', 'GtrNoSuccessfulRun']) {
+    for (const alert of ['GtrRunsFailing', 'GtrBudgetHalted', 'GtrNotConvergingGrowing', 'GtrCatalogMismatch', 'GtrNoSuccessfulRun', 'GtrApiErrorRateHigh']) {
       assert.ok(rules.some((r) => r.alert === alert), `alert ${alert}`);
     }
   });

@@ -60,8 +60,8 @@ export class Daemon {
     this.config = config;
     this.logger = logger;
     this.ledger = Ledger.open(config.database);
-    this.client = this.newClient(config);
     this.metrics = createMetrics({ ledger: () => this.ledger, apiStats: () => this.client.stats });
+    this.client = this.newClient(config);
   }
 
   /** Validates everything a run needs before serving: config, database, ISO folder, password, listen address. */
@@ -216,6 +216,6 @@ export class Daemon {
   }
 
   private newClient(config: Config): ZStackClient {
-    return clientFromConfig(config, this.logger, this.abandonCalls.signal);
+    return clientFromConfig(config, this.logger, this.abandonCalls.signal, this.metrics.observeRequest);
   }
 }

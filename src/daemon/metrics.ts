@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Ledger, RunRecord } from '../ledger/index.js';
 import type { RunReport } from '../reconcile/report.js';
 import { registerRolloutMetrics } from '../rollout/metrics.js';
+import type { RequestObserver } from '../zstack/http.js';
 import { registerStatusMetrics } from './status-metrics.js';
 
 export interface MetricsSources {
@@ -92,11 +93,31 @@ export function createMetrics(sources: MetricsSources) {
     });
   apiGauge('gtr_zstack_requests', 'ZStack API requests since the daemon started, by API', (s) => s.requests);
   apiGauge('gtr_zstack_errors', 'ZStack API errors since the daemon started, by API', (s) => s.errors);
+  // Per request: the API name and method are bounded label values (never a VM uuid or a path).
+  const apiDuration = new Histogram({
+    name: 'gtr_api_request_duration_seconds',
+    help: 'ZStack API requests by API and method: time to the full reply, or to the failure',
+    labelNames: ['api', 'method'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const apiErrors = new Counter({
+    name: 'gtr_api_errors_total',
+    help: 'Failed ZStack API requests by API and kind: zstack (code: the MN\'s error code), http (code: the status), timeout or network (code: the socket error)',
+    labelNames: ['api', 'kind', 'code'],
+    registers: [registry],
+  });
   registerRolloutMetrics(registry, sources.ledger);
   registerStatusMetrics(registry, sources.ledger, () => lastObservedRun(sources.ledger())?.counts ?? {});
 
+  const observeRequest: RequestObserver = (api, method, seconds, failure) => {
+    apiDuration.observe({ api, method }, seconds);
+    if (failure) apiErrors.inc({ api, kind: failure.kind, code: failure.code });
+  };
+
   return {
     registry,
+    observeRequest,
     recordRun(report: Pick<RunReport, 'status' | 'counts'>, seconds: number, finishedAt: number) {
       runs.inc({ status: report.status });
       duration.observe(seconds);

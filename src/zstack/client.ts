@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { GtrError } from '../errors.js';
 import { runAction, type ActionContext, type ActionOptions } from './actions.js';
 import { createAgent, normalizeEndpoint } from './dispatcher.js';
-import { HttpCore, type HttpStats } from './http.js';
+import { HttpCore, type HttpStats, type RequestObserver } from './http.js';
 import { checkJob, type JobCheck } from './jobs.js';
 import { GuestToolsStateProbe, type GuestToolsStateSupport } from './guest-tools-state.js';
 import { count, getObject, getReply, queryPages, type QueryContext } from './query.js';
@@ -42,6 +42,8 @@ export interface ZStackClientOptions {
   retry?: RetryPolicy;
   /** Aborts everything (shutdown). */
   signal?: AbortSignal;
+  /** Told each request's API, duration and failure (the daemon's metrics). */
+  observer?: RequestObserver;
 }
 
 /** Session ids seen during the client's life that are still scrubbed from error text. */
@@ -76,6 +78,7 @@ export class ZStackClient {
       signal: opts.signal,
       logger: opts.logger,
       stats: this.stats,
+      observer: opts.observer,
       scrub: (text) => this.scrub(text),
     });
     this.auth = passwordHash === null

@@ -3,8 +3,9 @@ import type { Logger } from 'pino';
 import { requireCredentials } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { ZStackClient } from './client.js';
+import type { RequestObserver } from './http.js';
 
-export function clientFromConfig(config: Config, logger: Logger, signal?: AbortSignal): ZStackClient {
+export function clientFromConfig(config: Config, logger: Logger, signal?: AbortSignal, observer?: RequestObserver): ZStackClient {
   const z = config.zstack;
   const credentials = requireCredentials(config);
   return new ZStackClient({
@@ -18,5 +19,6 @@ export function clientFromConfig(config: Config, logger: Logger, signal?: AbortS
     tls: z.tls,
     logger: logger.child({ component: 'zstack' }),
     signal,
+    observer,
   });
 }

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { GtrError } from '../errors.js';
-import type { ApiName } from './types.js';
+import { zstackErrorOf, type ApiName } from './types.js';
 
 /** 2xx bodies can be big (a page of 1000 VM inventories); anything else is read only for an excerpt. */
 const MAX_OK_BODY_BYTES = 256 * 1024 * 1024;
@@ -28,6 +28,19 @@ export interface HttpStats {
   errors: Record<string, number>;
 }
 
+/**
+ * Why a request failed, in few values (metric labels): `kind` is `zstack` (the MN's error body; `code`
+ * its error code, e.g. ID.1001), `http` (another status; `code` the status), `timeout` or `network`
+ * (`code` the socket error, e.g. ECONNREFUSED).
+ */
+export interface RequestFailure {
+  kind: 'zstack' | 'http' | 'timeout' | 'network';
+  code: string;
+}
+
+/** Told about every request that got an answer or failed on the way (not one aborted at shutdown). */
+export type RequestObserver = (api: ApiName, method: string, seconds: number, failure: RequestFailure | null) => void;
+
 export interface HttpOptions {
   /** Base URL without a trailing slash, e.g. 'http://127.0.0.1:8080'. */
   endpoint: string;
@@ -38,6 +51,7 @@ export interface HttpOptions {
   stats: HttpStats;
   /** Removes secrets from any text that may end up in an error message. */
   scrub: (text: string) => string;
+  observer?: RequestObserver;
 }
 
 export interface SendOptions {
@@ -78,10 +92,6 @@ export class HttpCore {
     return this.opts.scrub;
   }
 
-  countError(api: ApiName): void {
-    bump(this.opts.stats.errors, api);
-  }
-
   /** Sends one request and reads its body. Throws GTR_ZSTACK_UNREACHABLE / GTR_ABORTED on transport failure. */
   async send(req: SendOptions): Promise<Reply> {
     const { api, method, path } = req;
@@ -114,11 +124,14 @@ export class HttpCore {
       const reply: Reply = { status: res.statusCode, body: parseBody(text, truncated) };
       if (typeof res.headers.date === 'string') reply.date = res.headers.date;
       if (reply.status >= 400) bump(stats.errors, api);
+      this.opts.observer?.(api, method, (performance.now() - started) / 1000, reply.status >= 400 ? replyFailure(reply) : null);
       if (logger?.isLevelEnabled('debug')) logger.debug({ api, method, status: reply.status, ms: Math.round(performance.now() - started) }, 'zstack request');
       return reply;
     } catch (err) {
       bump(stats.errors, api);
-      if (logger?.isLevelEnabled('debug')) logger.debug({ api, method, status: null, ms: Math.round(performance.now() - started), error: errorCode(err) }, 'zstack request failed');
+      const code = errorCode(err);
+      if (!this.opts.signal?.aborted) this.opts.observer?.(api, method, (performance.now() - started) / 1000, { kind: TIMEOUT_CODES.has(code) ? 'timeout' : 'network', code });
+      if (logger?.isLevelEnabled('debug')) logger.debug({ api, method, status: null, ms: Math.round(performance.now() - started), error: code }, 'zstack request failed');
       throw this.transportError(api, method, err);
     }
   }
@@ -137,13 +150,23 @@ export class HttpCore {
     if (this.opts.signal?.aborted) {
       return new GtrError('GTR_ABORTED', `${api}: request to ${this.endpoint} aborted`, { cause: err, details });
     }
-    const timedOut = code === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
-    const what = timedOut ? `timed out after ${this.opts.requestTimeoutMs} ms` : this.opts.scrub(errorText(err));
+    const what = TIMEOUT_CODES.has(code) ? `timed out after ${this.opts.requestTimeoutMs} ms` : this.opts.scrub(errorText(err));
     return new GtrError('GTR_ZSTACK_UNREACHABLE', `${api}: cannot reach the management node at ${this.endpoint}: ${what} (${code})`, {
       cause: err,
       details,
     });
   }
+}
+
+const TIMEOUT_CODES = new Set(['TimeoutError', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** A ZStack error code as the MN writes them (`SYS.1006`, `ID.1001`); anything else is not a label value. */
+const ZSTACK_CODE = /^[A-Z][A-Z0-9_]{0,23}\.\d{1,6}$/;
+
+/** The failure of a reply with status >= 400: the MN's error code when its body has a plausible one, else the status. */
+function replyFailure(reply: Reply): RequestFailure {
+  const code = reply.body.kind === 'json' ? zstackErrorOf(reply.body.value)?.code : undefined;
+  return code !== undefined && ZSTACK_CODE.test(code) ? { kind: 'zstack', code } : { kind: 'http', code: String(reply.status) };
 }
 
 function bump(counter: Record<string, number>, api: ApiName): void {
