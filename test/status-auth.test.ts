@@ -86,6 +86,8 @@ describe('status server: JSON twins and credentials', () => {
           assert.match(String(anonymous.headers['www-authenticate']), /^Basic realm=/);
           assert.equal((await get(`${url}${path}`, { authorization: `Bearer ${TOKEN}x` })).status, 401, `${path} with a wrong token`);
           assert.equal((await get(`${url}${path}`, { authorization: basic('ops', 'wrong') })).status, 401, `${path} with a wrong password`);
+          // The right token passes (and clears this client's failures: ten in a minute would get 429).
+          assert.ok(![401, 429].includes((await get(`${url}${path}`, bearer)).status), `${path} with the token`);
         }
         assert.equal((await get(`${url}/metrics`, bearer)).status, 200);
         assert.equal((await get(`${url}/api/status`, { authorization: basic('ops', 'bcrypt-pass') })).status, 200, 'bcrypt user');

@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GtrError } from '../errors.js';
+import { createAuthThrottle, DEFAULT_THROTTLE, type AuthThrottle, type ThrottleOptions } from './auth-throttle.js';
 import type { Authenticator } from './http-auth.js';
 import type { runJson, runPageJson, runsJson } from '../reconcile/history.js';
 import type { statusJson } from '../reconcile/status.js';
@@ -35,6 +36,8 @@ export interface StatusServerOptions {
   /** null: no credentials asked (only allowed on loopback addresses, see src/config/http-auth.ts). */
   auth: Authenticator | null;
   pages?: PageRenderer;
+  /** When clients with wrong credentials are refused; default 10 failures a minute, then 60 s. */
+  throttle?: ThrottleOptions;
 }
 
 // Every answer: never sniffed, never cached, never framed, no referrer leaves the page.
@@ -55,9 +58,10 @@ export function parseListen(listen: string): { host: string; port: number } {
 
 export async function startStatusServer(listen: string, routes: StatusRoutes, opts: StatusServerOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const { host, port } = parseListen(listen);
+  const throttle = createAuthThrottle(opts.throttle ?? DEFAULT_THROTTLE);
   const server = createServer((req, res) => {
     for (const [name, value] of Object.entries(COMMON_HEADERS)) res.setHeader(name, value);
-    handle(req, res, routes, opts).catch((error: unknown) => {
+    handle(req, res, routes, opts, throttle).catch((error: unknown) => {
       if (!res.headersSent) send(res, 500, { error: error instanceof Error ? error.message : String(error) });
       else res.destroy();
     });
@@ -87,11 +91,32 @@ export function positiveParam(text: string | null): number | null {
   return text !== null && /^[1-9]\d{0,14}$/.test(text) ? Number(text) : null;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, routes: StatusRoutes, opts: StatusServerOptions): Promise<void> {
-  if (opts.auth && !(await opts.auth.allows(req))) {
-    res.setHeader('WWW-Authenticate', opts.auth.challenge);
-    return send(res, 401, { error: 'credentials required: see http.auth.tokenFile / http.auth.basicFile' });
+/**
+ * With http.auth.*: a client refused for wrong credentials gets 429 and nothing it sends is checked;
+ * otherwise wrong credentials count against it (a request without any, a browser's first, does not)
+ * and accepted ones clear its count. Nothing is ever delayed.
+ */
+async function authorize(req: IncomingMessage, res: ServerResponse, auth: Authenticator, throttle: AuthThrottle): Promise<boolean> {
+  const client = req.socket.remoteAddress;
+  const now = Date.now();
+  const wait = throttle.retryAfter(client, now);
+  if (wait > 0) {
+    res.setHeader('Retry-After', String(wait));
+    send(res, 429, { error: `too many requests with wrong credentials from this address: try again in ${wait} s` });
+    return false;
   }
+  if (await auth.allows(req)) {
+    throttle.succeeded(client);
+    return true;
+  }
+  if (req.headers.authorization !== undefined) throttle.failed(client, now);
+  res.setHeader('WWW-Authenticate', auth.challenge);
+  send(res, 401, { error: 'credentials required: see http.auth.tokenFile / http.auth.basicFile' });
+  return false;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, routes: StatusRoutes, opts: StatusServerOptions, throttle: AuthThrottle): Promise<void> {
+  if (opts.auth && !(await authorize(req, res, opts.auth, throttle))) return;
   const url = new URL(req.url ?? '/', 'http://status.local');
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
