@@ -28,7 +28,7 @@ export interface AuthThrottle {
   readonly size: number;
 }
 
-export function createAuthThrottle(opts: ThrottleOptions = DEFAULT_THROTTLE): AuthThrottle {
+export function createAuthThrottle(opts: ThrottleOptions): AuthThrottle {
   // Map order is insertion order: re-inserting on each failure keeps the stalest client first.
   const clients = new Map<string, ClientRecord>();
   const waitOf = (r: ClientRecord | undefined, now: number): number => (r && r.blockedUntil > now ? Math.ceil((r.blockedUntil - now) / 1000) : 0);

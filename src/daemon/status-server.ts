@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GtrError } from '../errors.js';
-import { createAuthThrottle, DEFAULT_THROTTLE, type AuthThrottle, type ThrottleOptions } from './auth-throttle.js';
+import { createAuthThrottle, DEFAULT_THROTTLE, type AuthThrottle } from './auth-throttle.js';
 import type { Authenticator } from './http-auth.js';
 import type { runJson, runPageJson, runsJson } from '../reconcile/history.js';
 import type { statusJson } from '../reconcile/status.js';
@@ -36,8 +36,6 @@ export interface StatusServerOptions {
   /** null: no credentials asked (only allowed on loopback addresses, see src/config/http-auth.ts). */
   auth: Authenticator | null;
   pages?: PageRenderer;
-  /** When clients with wrong credentials are refused; default 10 failures a minute, then 60 s. */
-  throttle?: ThrottleOptions;
 }
 
 // Every answer: never sniffed, never cached, never framed, no referrer leaves the page.
@@ -58,7 +56,8 @@ export function parseListen(listen: string): { host: string; port: number } {
 
 export async function startStatusServer(listen: string, routes: StatusRoutes, opts: StatusServerOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const { host, port } = parseListen(listen);
-  const throttle = createAuthThrottle(opts.throttle ?? DEFAULT_THROTTLE);
+  // Wrong credentials: 10 a minute from one client, then 429 for 60 s (README "Status page").
+  const throttle = createAuthThrottle(DEFAULT_THROTTLE);
   const server = createServer((req, res) => {
     for (const [name, value] of Object.entries(COMMON_HEADERS)) res.setHeader(name, value);
     handle(req, res, routes, opts, throttle).catch((error: unknown) => {
