@@ -10,6 +10,7 @@ import { buildConfig } from '../src/config/schema.js';
 import type { DecisionRow } from '../src/ledger/types.js';
 import { Ledger } from '../src/ledger/index.js';
 import { decisionTrim } from '../src/reconcile/stored-decisions.js';
+import { singleNodeRole } from '../src/ha/role-status.js';
 import { ledgerRoutes } from '../src/daemon/status-routes.js';
 import { renderStatusPage } from '../src/daemon/status-page/index.js';
 
@@ -50,7 +51,7 @@ try {
   ledger.setRunFleet(runId, [...fleet.values()]);
   ledger.finishRun(runId, { status: 'partial', counts: { vms, attach: 29_000 }, now });
 
-  const routes = { ...ledgerRoutes(() => ledger, () => config), health: () => ({ ok: true, nextRun: null }), metrics: () => Promise.resolve({ contentType: 'text/plain', body: '' }) };
+  const routes = { ...ledgerRoutes(() => ledger, () => config, singleNodeRole), health: () => ({ ok: true, nextRun: null }), metrics: () => Promise.resolve({ contentType: 'text/plain', body: '' }) };
   const time = (path: string) => {
     const samples: number[] = [];
     let bytes = 0;

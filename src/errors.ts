@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   GTR_LEDGER_UNUSABLE: { exit: EXIT.usage, about: 'the SQLite database cannot be opened or written' },
   GTR_MIGRATION_DRIFT: { exit: EXIT.usage, about: 'applied migrations differ from the code (missing, edited, reordered, or newer database)' },
   GTR_LEASE_HELD: { exit: EXIT.leaseHeld, about: 'another run holds the lease' },
+  GTR_NOT_LEADER: { exit: EXIT.leaseHeld, about: 'this node is the standby of a pair of management nodes (ha.leaderCheck): the other node attaches' },
   GTR_ROLLOUT: { exit: EXIT.rollout, about: 'no such rollout, or a transition that is not allowed' },
   GTR_ABORTED: { exit: EXIT.unreachable, about: 'the operation was aborted (shutdown or timeout)' },
 } as const;

@@ -12,6 +12,7 @@ import { DEFAULT_FILE_CONFIG } from '../src/config/defaults.js';
 import { createMetrics } from '../src/daemon/metrics.js';
 import { Ledger } from '../src/ledger/index.js';
 import { statusJson } from '../src/reconcile/status.js';
+import { singleNodeRole } from '../src/ha/role-status.js';
 import { ROOT } from './helpers/cli.js';
 
 const KEYWORDS = new Set(['and', 'or', 'unless', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset', 'inf', 'nan']);
@@ -95,7 +96,7 @@ describe('deploy: Grafana dashboard and Prometheus alerts', () => {
       ]);
       ledger.setRunPlan(runId, { planHash: 'sha256:x', targets: [{ agentType: 'LinuxOnKvm', architecture: 'general', version: '1.2.0', iso: 'l.iso' }, { agentType: 'WindowsOnKvm', architecture: 'x86_64', version: '1.2.0', iso: 'w.iso' }] });
       ledger.finishRun(runId, { status: 'succeeded', counts: { vms: 17 }, now });
-      const status = statusJson(ledger, buildConfig(structuredClone(DEFAULT_FILE_CONFIG), () => undefined), now);
+      const status = statusJson(ledger, buildConfig(structuredClone(DEFAULT_FILE_CONFIG), () => undefined), now, singleNodeRole(now));
       const text = await metrics.registry.metrics();
       const states = {
         onTargetConfirmed: 'state="on_target",confirmed="true"',

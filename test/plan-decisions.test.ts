@@ -144,7 +144,7 @@ test('plan: every reason code is documented and every skip/defer reason is reach
   const covered = new Set(cases.map((c) => c.want));
   covered.add('defer/run-limit');
   // Applied by apply's gates, tested end to end.
-  for (const r of ['budget-halted', 'shutdown', 'lease-lost']) covered.add(`defer/${r}`);
+  for (const r of ['budget-halted', 'shutdown', 'lease-lost', 'not-leader']) covered.add(`defer/${r}`);
   for (const r of ATTACH_REASONS) assert.ok(covered.has(`attach/${r}`), `attach/${r}`);
   for (const r of SKIP_REASONS) assert.ok(covered.has(`skip/${r}`), `skip/${r}`);
   for (const r of DEFER_REASONS) assert.ok(covered.has(`defer/${r}`), `defer/${r}`);

@@ -11,6 +11,8 @@ import type { ZStackClient } from '../zstack/client.js';
 import { clientFromConfig } from '../zstack/from-config.js';
 import type { EventSink } from '../events.js';
 import { EXIT_DRAIN_MS, notifierFromConfig } from '../notify/from-config.js';
+import { leaderCheckFromConfig } from '../ha/from-config.js';
+import type { LeaderCheck } from '../ha/leader-check.js';
 
 export interface Context {
   readonly config: Config;
@@ -21,6 +23,8 @@ export interface Context {
   ledger(): Ledger;
   /** `abandonCalls` (first call only): aborting it abandons every call in flight (shutdown after its grace). */
   client(abandonCalls?: AbortSignal): ZStackClient;
+  /** ha.leaderCheck (a new one per call; its background refresh is the caller's to stop). */
+  leaderCheck(): LeaderCheck;
   close(): Promise<void>;
 }
 
@@ -44,6 +48,9 @@ export function createContext(configFile: string | undefined, env: NodeJS.Proces
     client(abandonCalls) {
       client ??= clientFromConfig(config, logger, abandonCalls);
       return client;
+    },
+    leaderCheck() {
+      return leaderCheckFromConfig(config, env);
     },
     async close() {
       await client?.close();

@@ -99,6 +99,8 @@ function hintFor(error: GtrError): string {
       return 'Fix the configuration (see config/example.jsonc) and try again.\n';
     case 'GTR_LEASE_HELD':
       return 'Wait for that run to finish; a holder that died is taken over automatically once its lease expires.\n';
+    case 'GTR_NOT_LEADER':
+      return 'Run it on the leader; gtr plan works here (it changes nothing). See the README "Leader check".\n';
     default:
       return `(${error.code}: ${ERROR_CODES[error.code].about})\n`;
   }

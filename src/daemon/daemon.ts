@@ -11,6 +11,7 @@ import { createLogger } from '../log.js';
 import { withLease } from '../reconcile/lease.js';
 import { recoverInterruptedRuns } from '../reconcile/recover.js';
 import { signalGate } from '../reconcile/gates.js';
+import { Leadership } from './leadership.js';
 import { reconcile } from '../reconcile/run.js';
 import { DAEMON_ACTOR } from '../rollout/actor.js';
 import { rolloutHook } from '../rollout/hook.js';
@@ -38,6 +39,8 @@ export class Daemon {
   private client: ZStackClient;
   private staleClient: ZStackClient | null = null;
   private readonly metrics: Metrics;
+  /** ha.leaderCheck as configured at start (a reload does not change it). */
+  private readonly leadership: Leadership;
   private schedule: Schedule | null = null;
   private http: Awaited<ReturnType<typeof startStatusServer>> | null = null;
   private current: Promise<void> | null = null;
@@ -62,6 +65,8 @@ export class Daemon {
     this.ledger = Ledger.open(config.database);
     this.metrics = createMetrics({ ledger: () => this.ledger, apiStats: () => this.client.stats });
     this.client = this.newClient(config);
+    this.leadership = new Leadership(config, opts.env, logger);
+    this.leadership.registerMetric(this.metrics.registry);
   }
 
   /** Validates everything a run needs before serving: config, database, ISO folder, password, listen address. */
@@ -80,13 +85,14 @@ export class Daemon {
       daemon.http = await startStatusServer(config.http.listen, {
         health: () => daemon.health(),
         metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
-        ...ledgerRoutes(() => daemon.ledger, () => daemon.config),
+        ...ledgerRoutes(() => daemon.ledger, () => daemon.config, (now) => daemon.leadership.status(now)),
       }, { auth: httpCredentials ? createAuthenticator(httpCredentials) : null, pages: renderStatusPage });
     } catch (error) {
       await daemon.client.close();
       daemon.ledger.close();
       throw error;
     }
+    daemon.leadership.start();
     daemon.schedule = startSchedule(config.schedule, () => daemon.tick());
     logger.info({ listen: daemon.http.url, cron: config.schedule.cron, timezone: config.schedule.timezone, nextRun: daemon.schedule.nextRun() }, 'daemon started');
     return daemon;
@@ -100,15 +106,19 @@ export class Daemon {
     const now = Date.now();
     const stuckAfterMs = this.config.zstack.jobTimeoutMs * 2;
     const last = this.ledger.lastRun();
+    const ha = this.leadership.status(now);
     const facts = {
       scheduler: this.schedule?.alive() ? 'running' : 'stopped',
       runInProgressSince: this.runStartedAt === null ? null : new Date(this.runStartedAt).toISOString(),
       nextRun: this.schedule?.nextRun()?.toISOString() ?? null,
       lastRun: last ? { id: last.id, status: last.status, finishedAt: last.finishedAt } : null,
+      role: ha.role,
+      ha,
     };
     if (this.stopping) return { ok: false, reason: 'shutting down', ...facts };
     if (!this.schedule?.alive()) return { ok: false, reason: 'scheduler is not running', ...facts };
     if (this.catalogProblem !== null) return { ok: false, reason: this.catalogProblem, ...facts };
+    if (ha.checkFailed) return { ok: false, reason: `the leader check failed: ${ha.reason}`, ...facts };
     if (this.runStartedAt !== null && now - this.runStartedAt > stuckAfterMs) {
       return { ok: false, reason: `run stuck for more than ${Math.round(stuckAfterMs / 1000)} s (2 x zstack.jobTimeoutMs)`, ...facts };
     }
@@ -126,6 +136,8 @@ export class Daemon {
   }
 
   private async runOnce(): Promise<void> {
+    // A standby skips the whole tick; the role change was logged once by the leadership.
+    if (!(await this.leadership.leadsNow())) return;
     const started = Date.now();
     this.runStartedAt = started;
     if (this.staleClient) {
@@ -141,7 +153,7 @@ export class Daemon {
         return reconcile(deps, {
           trigger: 'schedule',
           dryRun: false,
-          gates: [signalGate('shutdown', 'shutdown', this.stopStarting.signal), signalGate('lease', 'lease-lost', leaseLost)],
+          gates: [signalGate('shutdown', 'shutdown', this.stopStarting.signal), signalGate('lease', 'lease-lost', leaseLost), this.leadership.gate()],
           hooks: [rolloutHook(deps, DAEMON_ACTOR)],
         });
       });
@@ -199,6 +211,7 @@ export class Daemon {
     this.stopping = true;
     this.logger.info({ runInProgress: this.current !== null, graceMs }, 'stopping');
     await this.schedule?.stop();
+    this.leadership.stop();
     this.stopStarting.abort();
     const grace = setTimeout(() => this.abandonCalls.abort(), graceMs);
     try {

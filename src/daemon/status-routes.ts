@@ -8,10 +8,14 @@ import { DECISIONS_PAGE_SIZE } from './status-page/run-page.js';
 import { statusJson } from '../reconcile/status.js';
 import { rolloutsJson } from '../rollout/report.js';
 import type { StatusRoutes } from './status-server.js';
+import type { RoleStatus } from '../ha/role-status.js';
 
-export function ledgerRoutes(ledger: () => Ledger, config: () => Config): Omit<StatusRoutes, 'health' | 'metrics'> {
+export function ledgerRoutes(ledger: () => Ledger, config: () => Config, role: (now: number) => RoleStatus): Omit<StatusRoutes, 'health' | 'metrics'> {
   return {
-    status: () => statusJson(ledger(), config(), Date.now()),
+    status: () => {
+      const now = Date.now();
+      return statusJson(ledger(), config(), now, role(now));
+    },
     runs: (limit) => runsJson(ledger().listRuns(limit)),
     run: (id) => {
       const run = ledger().getRun(id);

@@ -31,6 +31,7 @@ export const DEFER_REASONS = [
   'budget-halted',
   'shutdown',
   'lease-lost',
+  'not-leader',
 ] as const;
 
 export type AttachReason = (typeof ATTACH_REASONS)[number];
@@ -74,4 +75,5 @@ export const REASON_HELP: Record<`${Action}/${string}`, string> = {
   'defer/budget-halted': 'the run halted on the error budget (policy.maxErrors) before this attach',
   'defer/shutdown': 'the process was asked to stop (SIGTERM/SIGINT) before this attach started; attaches in flight finished',
   'defer/lease-lost': 'this run lost the lease (another process took it over) before this attach started',
+  'defer/not-leader': 'this node is not (or no longer) the leader of its pair of management nodes (ha.leaderCheck): the other node attaches',
 };

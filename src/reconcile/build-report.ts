@@ -55,7 +55,7 @@ export function buildReport(r: {
     succeeded,
     failed: byOutcome.failed,
     halted: r.applied?.halted ?? false,
-    interrupted: byOutcome['not-started'] + byOutcome.interrupted > 0 || r.applied?.stoppedBy === 'shutdown' || r.applied?.stoppedBy === 'lease-lost',
+    interrupted: byOutcome['not-started'] + byOutcome.interrupted > 0 || r.applied?.stoppedBy === 'shutdown' || r.applied?.stoppedBy === 'lease-lost' || r.applied?.stoppedBy === 'not-leader',
   });
   return {
     runId: r.runId,

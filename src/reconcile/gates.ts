@@ -8,6 +8,7 @@
 // put it in the pass's gate list (ReconcileOptions.gates, or a PassHook's gates()). When several
 // refuse, the reason that comes first in DESIGN.md 5's precedence wins (ties: the earlier gate).
 import type { AgentType } from '../domain.js';
+import type { HaRoleSource } from '../ha/role.js';
 import { earlierReason, type DeferReason } from '../plan/reasons.js';
 
 /** What a gate sees of an attach: the fields of a plan decision it may depend on. */
@@ -52,6 +53,14 @@ export function firstRefusal(gates: readonly AttachGate[], subject: GateSubject,
 /** A gate that refuses every attach with `reason` once `signal` has aborted (shutdown, lease loss). */
 export function signalGate(name: string, reason: DeferReason, signal: AbortSignal): AttachGate {
   return { name, stopsRun: true, check: () => (signal.aborted ? reason : null) };
+}
+
+/**
+ * Only the leader of a pair of management nodes attaches (ha.leaderCheck): once this node is standby,
+ * or its last answer is too old to trust, no further attach of the run starts. One field read per attach.
+ */
+export function leaderGate(source: HaRoleSource): AttachGate {
+  return { name: 'leader', stopsRun: true, check: (_subject, now) => (source.role(now) === 'standby' ? 'not-leader' : null) };
 }
 
 /**

@@ -7,13 +7,16 @@ import { needsAttentionJson } from './attention.js';
 import { fleetDistribution } from './distribution.js';
 import { runSummaryJson } from './history.js';
 import { openRolloutsJson } from '../rollout/report.js';
+import type { RoleStatus } from '../ha/role-status.js';
 
-export function statusJson(ledger: Ledger, config: Config, now: number) {
+/** `ha`: this node's role (ha.leaderCheck) as its leader check last answered. */
+export function statusJson(ledger: Ledger, config: Config, now: number, ha: RoleStatus) {
   const last = ledger.lastRun();
   const fleet = ledger.lastFleet();
   const lease = ledger.leaseHolder(now);
   const { windows, timezone } = config.schedule;
   return {
+    ha,
     // warnings: what the last run worked around, e.g. an MN without QueryGuestToolsState.
     lastRun: last ? { ...runSummaryJson(last), warnings: last.warnings } : null,
     lease: lease ? { holder: lease.holder, purpose: lease.purpose, host: lease.host, pid: lease.pid, acquiredAt: iso(lease.acquiredAt), expiresAt: iso(lease.expiresAt) } : null,

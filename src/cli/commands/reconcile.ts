@@ -1,9 +1,9 @@
 // `gtr plan` and `gtr reconcile`: one run of the pipeline, as a dry run or for real.
-import { errorToJson } from '../../errors.js';
+import { EXIT, errorToJson, GtrError } from '../../errors.js';
 import { onShutdownSignals } from '../shutdown-signals.js';
 import { parseFlags, positiveInt, vmUuids } from '../args.js';
 import type { Context } from '../context.js';
-import { signalGate } from '../../reconcile/gates.js';
+import { leaderGate, signalGate } from '../../reconcile/gates.js';
 import { withLease } from '../../reconcile/lease.js';
 import { recoverInterruptedRuns } from '../../reconcile/recover.js';
 import { reconcile } from '../../reconcile/run.js';
@@ -38,7 +38,9 @@ GTR_SHUTDOWN_GRACE_MS), then their calls are abandoned (outcome interrupted, job
 run's replay polls it); the run is recorded as interrupted; a second signal exits at once.
 ${SELECTOR_TAGS_HELP}Exit codes: 0 nothing failed, 1 some attaches failed, 2 usage or config, 3 ZStack unreachable / login
 refused / ISO folder unusable or without a GuestTools ISO, 4 halted by the error budget, 5 another run
-holds the lease, 130 / 143 stopped by SIGINT / SIGTERM (the first of 130/143, 5, 3, 4, 1, 0 wins).
+holds the lease or this node is the standby of a pair of management nodes (ha.leaderCheck; also when
+it loses leadership during the run: the rest are deferred as not-leader), 130 / 143 stopped by SIGINT /
+SIGTERM (the first of 130/143, 5, 3, 4, 1, 0 wins).
 `;
 
 export async function runPlanOrReconcile(
@@ -61,7 +63,16 @@ export async function runPlanOrReconcile(
   const vms = vmUuids(values.vm);
   const ctx = makeContext(values.config);
   const shutdown = dryRun ? null : onShutdownSignals(ctx.logger);
+  // Only the leader of a pair of MNs attaches (ha.leaderCheck); a plan changes nothing, so runs anywhere.
+  const leader = dryRun ? null : ctx.leaderCheck();
   try {
+    if (leader) {
+      const answer = await leader.check();
+      if (answer.role !== 'leader') {
+        throw new GtrError('GTR_NOT_LEADER', `this node is the standby (ha.leaderCheck ${answer.kind}: ${answer.reason}); nothing was attached`, { details: { leaderCheck: answer.kind } });
+      }
+      leader.start();
+    }
     const ledger = ctx.ledger();
     const client = ctx.client(shutdown?.abandonCalls);
     const now = () => Date.now();
@@ -74,6 +85,7 @@ export async function runPlanOrReconcile(
         gates: [
           ...(shutdown ? [signalGate('shutdown', 'shutdown', shutdown.stopStarting)] : []),
           ...(leaseLost ? [signalGate('lease', 'lease-lost', leaseLost)] : []),
+          ...(leader ? [leaderGate(leader)] : []),
         ],
         hooks: [rolloutHook(deps, cliActor())],
       });
@@ -86,14 +98,16 @@ export async function runPlanOrReconcile(
     progress?.end();
     if (values.json) await writeReportJson(process.stdout, report);
     else process.stdout.write(renderRun(report));
-    // A signal wins over every other exit code (DESIGN.md 3).
-    return shutdown?.exitCode() ?? exitCode;
+    // A signal wins over every other exit code, then "another node leads" (DESIGN.md 3).
+    const lostLeadership = (report.counts['defer/not-leader'] ?? 0) > 0;
+    return shutdown?.exitCode() ?? (lostLeadership ? EXIT.leaseHeld : exitCode);
   } catch (error) {
     const code = shutdown?.exitCode();
     if (code == null) throw error;
     ctx.logger.error({ error: errorToJson(error) }, 'run stopped by a signal');
     return code;
   } finally {
+    leader?.stop();
     shutdown?.dispose();
     await ctx.close();
   }

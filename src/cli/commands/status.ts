@@ -6,18 +6,19 @@ import type { Context } from '../context.js';
 import { printable } from '../printable.js';
 import { formatTable } from '../table.js';
 import { statusJson } from '../../reconcile/status.js';
+import { roleStatus } from '../../ha/role-status.js';
 import { rolloutLines } from './rollout-render.js';
 
 export const STATUS_HELP = `Usage: gtr status [--config FILE] [--json]
 
 The fleet by GuestTools version, platform and architecture (as the last full run or plan saw it), the last
-run, who holds the lease, the next maintenance window, the open rollouts, and the VMs that need attention
-(not-converging, cdrom-busy, quarantined, unknown-architecture, catalog-unverified, or a version that went
-backwards). "confirmed by": "guest" when the guest reports the version itself (QueryGuestToolsState),
+run, this node's role (ha.leaderCheck: leader or standby, and why), who holds the lease, the next
+maintenance window, the open rollouts, and the VMs that need attention (not-converging, cdrom-busy,
+quarantined, unknown-architecture, catalog-unverified, or a version that went backwards). "confirmed by": "guest" when the guest reports the version itself (QueryGuestToolsState),
 "tag" when a GuestTools:: tag this reconciler did not send shows it, "nothing (our tag)" when only the
 tag it sent with its last attach (zstack.recordVersionTag) does: no evidence of an install. Against the
 catalog targets, "on target" is "confirmed" (guest or tag) plus "tag only" (our tag).
-Reads only the local database.
+Reads only the local database, and runs the leader check (ha.leaderCheck) once.
 Exit codes: 0 ok, 2 usage, config or database error.
 `;
 
@@ -41,7 +42,9 @@ export async function runStatus(argv: string[], makeContext: (configFile: string
   }
   const ctx = makeContext(values.config);
   try {
-    const status = statusJson(ctx.ledger(), ctx.config, Date.now());
+    // This node's role, checked now (ha.leaderCheck; instant with "none").
+    const ha = roleStatus(await ctx.leaderCheck().check());
+    const status = statusJson(ctx.ledger(), ctx.config, Date.now(), ha);
     if (values.json) {
       process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
       return 0;
@@ -50,6 +53,7 @@ export async function runStatus(argv: string[], makeContext: (configFile: string
     const r = status.lastRun;
     out.push(r ? `Last run: #${r.id} ${r.status} (${r.trigger}${r.dryRun ? ', dry run' : ''}), ${r.startedAt} .. ${r.finishedAt ?? 'running'}` : 'Last run: none yet');
     for (const w of r?.warnings ?? []) out.push(`  warning: ${printable(w.message)}`);
+    out.push(`Role: ${ha.role} (ha.leaderCheck ${ha.leaderCheck}${ha.checkFailed ? ', check failed' : ''}: ${printable(ha.reason)}), checked ${ha.checkedAt}`);
     out.push(`Lease: ${status.lease ? `held by ${status.lease.purpose} (pid ${status.lease.pid} on ${status.lease.host}) until ${status.lease.expiresAt}` : 'free'}`);
     out.push(`Maintenance window: ${status.window.open ? 'open now' : `closed; next opens ${status.window.nextOpening ?? 'never'}`}`);
     out.push(...rolloutLines(status.rollouts));

@@ -1,0 +1,66 @@
+// The daemon's side of ha.leaderCheck: a background check keeps the role fresh for the gates, each
+// tick asks afresh and a standby skips the tick (nothing read, nothing recorded), one log line per
+// role change, the role in /healthz and /api/status, and the gtr_leader metric.
+import type { Logger } from 'pino';
+import { Gauge, type Registry } from 'prom-client';
+import type { Config } from '../config/types.js';
+import { leaderCheckFromConfig } from '../ha/from-config.js';
+import type { LeaderCheck } from '../ha/leader-check.js';
+import type { HaRole, HaRoleSource } from '../ha/role.js';
+import { leaderGate, type AttachGate } from '../reconcile/gates.js';
+import { roleStatus, type RoleStatus } from '../ha/role-status.js';
+
+export class Leadership implements HaRoleSource {
+  private readonly check: LeaderCheck;
+
+  constructor(config: Config, env: NodeJS.ProcessEnv, logger: Logger) {
+    this.check = leaderCheckFromConfig(config, env, {
+      onRoleChange: (answer, previous) => {
+        const facts = { leaderCheck: answer.kind, reason: answer.reason, ...(previous ? { was: previous.role } : {}) };
+        const text = previous ? `role changed: ${previous.role} -> ${answer.role}` : `role: ${answer.role}`;
+        if (answer.failed) logger.error(facts, `${text} (the leader check failed)`);
+        else if (answer.role === 'standby') logger.warn(facts, `${text}: this node attaches nothing while the other node leads`);
+        else logger.info(facts, text);
+      },
+    });
+  }
+
+  /** Keeps the role fresh in the background until stop(). */
+  start(): void {
+    this.check.start();
+  }
+
+  stop(): void {
+    this.check.stop();
+  }
+
+  role(now: number): HaRole {
+    return this.check.role(now);
+  }
+
+  /** A fresh check: true when this node leads now (a tick starts with it). */
+  async leadsNow(): Promise<boolean> {
+    await this.check.check();
+    return this.role(Date.now()) === 'leader';
+  }
+
+  gate(): AttachGate {
+    return leaderGate(this.check);
+  }
+
+  status(now: number): RoleStatus {
+    return roleStatus(this.check.answerAt(now));
+  }
+
+  registerMetric(registry: Registry): void {
+    const leads = () => this.role(Date.now()) === 'leader';
+    new Gauge({
+      name: 'gtr_leader',
+      help: '1 while this node is the leader of its pair of management nodes (ha.leaderCheck; always 1 with "none"), 0 while standby',
+      registers: [registry],
+      collect() {
+        this.set(leads() ? 1 : 0);
+      },
+    });
+  }
+}
