@@ -4,12 +4,13 @@
 // never prints a secret.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Ledger } from '../src/ledger/index.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import { testFleet } from './helpers/fleet.js';
+import { fakeZsha2 } from './helpers/fake-zsha2.js';
 import { gtr, simConfig, workspace, type CliResult, type Workspace } from './helpers/cli.js';
 
 const PASSWORD = 'Doctor-Secret-77';
@@ -188,6 +189,59 @@ describe('gtr doctor', () => {
     assert.equal(fixed.r.code, 0);
     assert.equal(statusOf(fixed.checks, 'secrets'), 'pass');
     assert.equal(statMode(passwordFile), 0o600);
+  });
+
+  it('a missing database folder passes when it can be created; under a folder that is a file it fails', async () => {
+    const ws = await newWorkspace();
+    const nested = join(ws.dir, 'var', 'lib', 'gtr', 'state.db');
+    const created = await doctorJson(ws.writeConfig(simConfig(ws, sim, { database: nested })));
+    assert.equal(statusOf(created.checks, 'database'), 'pass', created.checks.get('database')?.detail);
+    assert.match(created.checks.get('database')?.detail ?? '', /does not exist yet; the first run creates it \(0750\) in .*gtr-test-\w+, which is writable/);
+    assert.equal(statusOf(created.checks, 'lease'), 'skip');
+    assert.equal(existsSync(join(ws.dir, 'var')), false, 'doctor created nothing');
+
+    writeFileSync(join(ws.dir, 'plain-file'), '');
+    const blocked = await doctorJson(ws.writeConfig(simConfig(ws, sim, { database: join(ws.dir, 'plain-file', 'db', 'state.db') })));
+    assert.equal(blocked.r.code, 1);
+    assert.equal(statusOf(blocked.checks, 'database'), 'fail');
+    assert.match(blocked.checks.get('database')?.detail ?? '', /plain-file is not a folder/);
+    assert.match(blocked.checks.get('database')?.fix ?? '', /mkdir -p -m 0750/);
+  });
+
+  it('the leader check: pass with the role (leader or standby), fail with the reason and fix when the check itself fails', async () => {
+    const ws = await newWorkspace();
+    const flag = join(ws.dir, 'lead');
+    const leaderCheck = { command: ['/bin/sh', '-c', `test -e ${flag}`] };
+    const standby = await doctorJson(ws.writeConfig(simConfig(ws, sim, { ha: { leaderCheck } })));
+    assert.equal(statusOf(standby.checks, 'leader'), 'pass');
+    assert.match(standby.checks.get('leader')?.detail ?? '', /^standby \(command: .* exited 1\)/);
+    writeFileSync(flag, '');
+    const leader = await doctorJson(ws.writeConfig(simConfig(ws, sim, { ha: { leaderCheck } })));
+    assert.match(leader.checks.get('leader')?.detail ?? '', /^leader \(command: .* exited 0\)/);
+
+    // zsha2 is not installed here: the fake one says so, as a node outside a pair does (exit 1).
+    const zsha2 = fakeZsha2(ws.dir);
+    zsha2.notInstalled();
+    const config = ws.writeConfig(simConfig(ws, sim, { ha: { leaderCheck: 'zsha2' } }));
+    const r = await gtr(['doctor', '--config', config, '--json'], { env: { GTR_ZSHA2_PATH: zsha2.path } });
+    assert.equal(r.code, 1, r.stdout);
+    const check = (JSON.parse(r.stdout) as { checks: Check[] }).checks.find((c) => c.name === 'leader');
+    assert.equal(check?.status, 'fail');
+    assert.match(check?.detail ?? '', /zsha2: the check failed: .* HA environment not installed/);
+    assert.match(check?.fix ?? '', /sudo -u gtr \/usr\/local\/bin\/zsha2 show-config/);
+  });
+
+  it('run as root, the leader check runs as the owner of the database folder (the service user)', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
+    const ws = await newWorkspace();
+    const folder = join(ws.dir, 'state');
+    mkdirSync(folder);
+    // nobody (65534) plays the gtr user; the command tells which uid ran it.
+    chownSync(folder, 65534, 65534);
+    chmodSync(ws.dir, 0o755);
+    const leaderCheck = { command: ['/bin/sh', '-c', 'test "$(id -u)" = 65534'] };
+    const { checks } = await doctorJson(ws.writeConfig(simConfig(ws, sim, { database: join(folder, 'state.db'), ha: { leaderCheck } })));
+    assert.equal(statusOf(checks, 'leader'), 'pass');
+    assert.match(checks.get('leader')?.detail ?? '', /^leader \(command: .* exited 0\) \(checked as uid 65534, the database folder's owner\)/);
   });
 
   it('is in the command list; --help explains it; an unknown flag is a usage error (exit 2)', async () => {

@@ -63,10 +63,9 @@ export class Daemon {
     this.config = config;
     this.logger = logger;
     this.ledger = Ledger.open(config.database);
-    this.metrics = createMetrics({ ledger: () => this.ledger, apiStats: () => this.client.stats });
-    this.client = this.newClient(config);
     this.leadership = new Leadership(config, opts.env, logger);
-    this.leadership.registerMetric(this.metrics.registry);
+    this.metrics = createMetrics({ ledger: () => this.ledger, apiStats: () => this.client.stats, leader: this.leadership });
+    this.client = this.newClient(config);
   }
 
   /** Validates everything a run needs before serving: config, database, ISO folder, password, listen address. */

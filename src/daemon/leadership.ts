@@ -1,8 +1,7 @@
 // The daemon's side of ha.leaderCheck: a background check keeps the role fresh for the gates, each
 // tick asks afresh and a standby skips the tick (nothing read, nothing recorded), one log line per
-// role change, the role in /healthz and /api/status, and the gtr_leader metric.
+// role change, the role in /healthz and /api/status (and the gtr_leader metric, src/daemon/metrics.ts).
 import type { Logger } from 'pino';
-import { Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config/types.js';
 import { leaderCheckFromConfig } from '../ha/from-config.js';
 import type { LeaderCheck } from '../ha/leader-check.js';
@@ -50,17 +49,5 @@ export class Leadership implements HaRoleSource {
 
   status(now: number): RoleStatus {
     return roleStatus(this.check.answerAt(now));
-  }
-
-  registerMetric(registry: Registry): void {
-    const leads = () => this.role(Date.now()) === 'leader';
-    new Gauge({
-      name: 'gtr_leader',
-      help: '1 while this node is the leader of its pair of management nodes (ha.leaderCheck; always 1 with "none"), 0 while standby',
-      registers: [registry],
-      collect() {
-        this.set(leads() ? 1 : 0);
-      },
-    });
   }
 }

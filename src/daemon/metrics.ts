@@ -6,10 +6,13 @@ import type { RunReport } from '../reconcile/report.js';
 import { registerRolloutMetrics } from '../rollout/metrics.js';
 import type { RequestObserver } from '../zstack/http.js';
 import { registerStatusMetrics } from './status-metrics.js';
+import { ALWAYS_LEADER, type HaRoleSource } from '../ha/role.js';
 
 export interface MetricsSources {
   ledger: () => Ledger;
   apiStats: () => { requests: Record<string, number>; errors: Record<string, number> } | null;
+  /** This node's role (ha.leaderCheck); always the leader when absent. */
+  leader?: HaRoleSource;
 }
 
 /** Out of date: everything past the up-to-date / ahead checks of the plan that was not skipped for policy. */
@@ -109,6 +112,15 @@ export function createMetrics(sources: MetricsSources) {
   });
   registerRolloutMetrics(registry, sources.ledger);
   registerStatusMetrics(registry, sources.ledger, () => lastObservedRun(sources.ledger())?.counts ?? {});
+  const leader = sources.leader ?? ALWAYS_LEADER;
+  new Gauge({
+    name: 'gtr_leader',
+    help: '1 while this node is the leader of its pair of management nodes (ha.leaderCheck; always 1 with "none"), 0 while standby',
+    registers: [registry],
+    collect() {
+      this.set(leader.role(Date.now()) === 'leader' ? 1 : 0);
+    },
+  });
 
   const observeRequest: RequestObserver = (api, method, seconds, failure) => {
     apiDuration.observe({ api, method }, seconds);

@@ -15,6 +15,7 @@ const MAX_INTEGRITY_LINES = 3;
 
 export function checkDatabase(file: string, now: number): CheckResult[] {
   const folder = path.dirname(file);
+  if (!fs.existsSync(folder)) return [missingFolder(folder), skip('lease', 'no database yet')];
   const problem = folderProblem(folder);
   if (problem) return [problem, skip('lease', 'no database')];
   if (!fs.existsSync(file)) {
@@ -46,12 +47,26 @@ export function checkDatabase(file: string, now: number): CheckResult[] {
   }
 }
 
+/** A missing folder is created (0750, with its parents) by the first run: fine when it can be. */
+function missingFolder(folder: string): CheckResult {
+  let existing = path.dirname(folder);
+  while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  const mkdir = `mkdir -p -m 0750 ${folder}, owned by the user gtr runs as, or point "database" elsewhere`;
+  try {
+    if (!fs.statSync(existing).isDirectory()) return fail('database', `folder ${folder} cannot be created: ${existing} is not a folder`, mkdir);
+    fs.accessSync(existing, fs.constants.W_OK | fs.constants.X_OK);
+  } catch (error) {
+    return fail('database', `folder ${folder} does not exist, and ${existing} cannot be written to create it (${codeOf(error)})`, mkdir);
+  }
+  return pass('database', `folder ${folder} does not exist yet; the first run creates it (0750) in ${existing}, which is writable`);
+}
+
 function folderProblem(folder: string): CheckResult | null {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(folder);
   } catch (error) {
-    return fail('database', `folder ${folder} does not exist or cannot be read (${codeOf(error)})`, `mkdir -p -m 0750 ${folder}, owned by the user gtr runs as, or point "database" elsewhere`);
+    return fail('database', `folder ${folder} cannot be read (${codeOf(error)})`, `make ${folder} readable by the user gtr runs as, or point "database" elsewhere`);
   }
   if (!stat.isDirectory()) return fail('database', `${folder} is not a folder`, 'point "database" at a file inside a folder');
   try {

@@ -32,6 +32,6 @@ export async function runDoctor(configFile: string | undefined, env: NodeJS.Proc
   const probe = await probeManagementNode(config);
   checks.push(...endpointChecks(config, probe));
   checks.push(probe.kind === 'reply' ? await checkLogin(config, logger) : skip('login', 'the MN was not reached'));
-  checks.push(checkLeader(), await checkSystemd());
+  checks.push(await checkLeader(config, env), await checkSystemd());
   return { ok: checks.every((c) => c.status !== 'fail'), configInvalid: false, checks };
 }
