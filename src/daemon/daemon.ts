@@ -23,6 +23,8 @@ import { createAuthenticator } from './http-auth.js';
 import { renderStatusPage } from './status-page/index.js';
 import { ledgerRoutes } from './status-routes.js';
 import { startStatusServer } from './status-server.js';
+import { LedgerSync } from '../ha/ledger-sync.js';
+import { peerRoutes } from '../ha/peer-routes.js';
 
 /** How long in-flight attaches may take to finish after SIGTERM before their calls are abandoned. */
 export const SHUTDOWN_GRACE_MS = 30_000;
@@ -41,6 +43,8 @@ export class Daemon {
   private readonly metrics: Metrics;
   /** ha.leaderCheck as configured at start (a reload does not change it). */
   private readonly leadership: Leadership;
+  /** The ledger mirror between the two nodes (ha.peer); null without a peer. */
+  private sync: LedgerSync | null = null;
   private schedule: Schedule | null = null;
   private http: Awaited<ReturnType<typeof startStatusServer>> | null = null;
   private current: Promise<void> | null = null;
@@ -70,7 +74,7 @@ export class Daemon {
 
   /** Validates everything a run needs before serving: config, database, ISO folder, password, listen address. */
   static async start(opts: DaemonOptions): Promise<Daemon> {
-    const { config, warnings, source, httpCredentials, webhookSecrets } = loadConfig({ file: opts.configFile, env: opts.env });
+    const { config, warnings, source, httpCredentials, webhookSecrets, haToken } = loadConfig({ file: opts.configFile, env: opts.env });
     const logger = createLogger({ level: config.log.level, destination: 'stdout', name: 'gtr-daemon' });
     for (const warning of warnings) logger.warn({ warning }, 'configuration warning');
     logger.info({ source, config: redactedConfig(config) }, 'effective configuration');
@@ -80,18 +84,36 @@ export class Daemon {
     // Runs left behind by a dead process are marked now; their job uuids are polled on the first tick.
     const { runIds } = daemon.ledger.markInterruptedRuns(Date.now());
     if (runIds.length > 0) logger.warn({ runIds }, 'marked interrupted runs');
+    if (config.ha.peer !== null && haToken !== null) {
+      daemon.sync = new LedgerSync({
+        peer: { url: config.ha.peer, token: haToken },
+        syncIntervalMs: config.ha.syncIntervalMs,
+        ledger: () => daemon.ledger,
+        roles: daemon.leadership,
+        logger,
+        runInProgress: () => daemon.current !== null,
+      });
+    }
+    const sync = daemon.sync;
     try {
       daemon.http = await startStatusServer(config.http.listen, {
         health: () => daemon.health(),
         metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
         ...ledgerRoutes(() => daemon.ledger, () => daemon.config, (now) => daemon.leadership.status(now)),
-      }, { auth: httpCredentials ? createAuthenticator(httpCredentials) : null, pages: renderStatusPage });
+      }, {
+        auth: httpCredentials ? createAuthenticator(httpCredentials) : null,
+        pages: renderStatusPage,
+        peer: sync && haToken !== null
+          ? peerRoutes({ token: haToken, ledger: () => daemon.ledger, facts: (now) => sync.facts(now), busy: () => sync.busy })
+          : undefined,
+      });
     } catch (error) {
       await daemon.client.close();
       daemon.ledger.close();
       throw error;
     }
     daemon.leadership.start();
+    daemon.sync?.start();
     daemon.schedule = startSchedule(config.schedule, () => daemon.tick());
     logger.info({ listen: daemon.http.url, cron: config.schedule.cron, timezone: config.schedule.timezone, nextRun: daemon.schedule.nextRun() }, 'daemon started');
     return daemon;
@@ -112,12 +134,14 @@ export class Daemon {
       nextRun: this.schedule?.nextRun()?.toISOString() ?? null,
       lastRun: last ? { id: last.id, status: last.status, finishedAt: last.finishedAt } : null,
       role: ha.role,
-      ha,
+      ha: this.sync ? { ...ha, sync: this.sync.health(now) } : ha,
     };
     if (this.stopping) return { ok: false, reason: 'shutting down', ...facts };
     if (!this.schedule?.alive()) return { ok: false, reason: 'scheduler is not running', ...facts };
     if (this.catalogProblem !== null) return { ok: false, reason: this.catalogProblem, ...facts };
     if (ha.checkFailed) return { ok: false, reason: `the leader check failed: ${ha.reason}`, ...facts };
+    const catchingUp = this.sync?.health(now).reason;
+    if (catchingUp) return { ok: false, reason: `leader not attaching yet: ${catchingUp}`, ...facts };
     if (this.runStartedAt !== null && now - this.runStartedAt > stuckAfterMs) {
       return { ok: false, reason: `run stuck for more than ${Math.round(stuckAfterMs / 1000)} s (2 x zstack.jobTimeoutMs)`, ...facts };
     }
@@ -126,7 +150,8 @@ export class Daemon {
 
   /** One scheduled run; skipped while another tick of this daemon runs or when stopping. */
   async tick(): Promise<void> {
-    if (this.stopping || this.current) return;
+    // Not while the ledger is being replaced by the peer's snapshot: the run would write under it.
+    if (this.stopping || this.current || this.sync?.busy) return;
     this.current = this.runOnce().finally(() => {
       this.current = null;
       this.runStartedAt = null;
@@ -152,7 +177,12 @@ export class Daemon {
         return reconcile(deps, {
           trigger: 'schedule',
           dryRun: false,
-          gates: [signalGate('shutdown', 'shutdown', this.stopStarting.signal), signalGate('lease', 'lease-lost', leaseLost), this.leadership.gate()],
+          gates: [
+            signalGate('shutdown', 'shutdown', this.stopStarting.signal),
+            signalGate('lease', 'lease-lost', leaseLost),
+            this.leadership.gate(),
+            ...(this.sync ? [this.sync.gate()] : []),
+          ],
           hooks: [rolloutHook(deps, DAEMON_ACTOR)],
         });
       });
@@ -211,6 +241,7 @@ export class Daemon {
     this.logger.info({ runInProgress: this.current !== null, graceMs }, 'stopping');
     await this.schedule?.stop();
     this.leadership.stop();
+    await this.sync?.stop();
     this.stopStarting.abort();
     const grace = setTimeout(() => this.abandonCalls.abort(), graceMs);
     try {

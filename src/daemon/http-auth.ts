@@ -11,13 +11,21 @@ export interface Authenticator {
   allows(req: IncomingMessage): Promise<boolean>;
   /** The WWW-Authenticate header of a 401: Basic lets a browser ask for a password. */
   challenge: string;
+  /** The error text of a 401 (default: names http.auth.*). */
+  refusal?: string;
 }
 
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 const sameText = (a: string, b: string): boolean => timingSafeEqual(digest(a), digest(b));
 
+/** A constant-time check of a presented token against `token` (the status page's, or the peers' ha token). */
+export function tokenMatcher(token: string): (presented: string) => boolean {
+  const expected = digest(token);
+  return (presented) => timingSafeEqual(digest(presented), expected);
+}
+
 export function createAuthenticator(credentials: HttpCredentials): Authenticator {
-  const tokenDigest = credentials.token === null ? null : digest(credentials.token);
+  const tokenAllows = credentials.token === null ? null : tokenMatcher(credentials.token);
   // Digests of user:password pairs already verified (never the pairs themselves).
   const verified = new Set<string>();
 
@@ -44,7 +52,7 @@ export function createAuthenticator(credentials: HttpCredentials): Authenticator
       const space = header.indexOf(' ');
       const scheme = header.slice(0, space).toLowerCase();
       const value = header.slice(space + 1).trim();
-      if (scheme === 'bearer' && tokenDigest !== null) return timingSafeEqual(digest(value), tokenDigest);
+      if (scheme === 'bearer' && tokenAllows !== null) return tokenAllows(value);
       if (scheme === 'basic' && credentials.users.size > 0) return basicAllows(value);
       return false;
     },

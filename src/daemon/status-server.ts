@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { GtrError } from '../errors.js';
 import { createAuthThrottle, DEFAULT_THROTTLE, type AuthThrottle } from './auth-throttle.js';
 import type { Authenticator } from './http-auth.js';
+import type { PeerEndpoints } from '../ha/peer-routes.js';
 import type { runJson, runPageJson, runsJson } from '../reconcile/history.js';
 import type { statusJson } from '../reconcile/status.js';
 import type { needsAttentionJson } from '../reconcile/attention.js';
@@ -36,6 +37,8 @@ export interface StatusServerOptions {
   /** null: no credentials asked (only allowed on loopback addresses, see src/config/http-auth.ts). */
   auth: Authenticator | null;
   pages?: PageRenderer;
+  /** The peer endpoints under /ha/ (src/ha/peer-routes.ts): their own token, not http.auth.*; absent: 404. */
+  peer?: PeerEndpoints;
 }
 
 // Every answer: never sniffed, never cached, never framed, no referrer leaves the page.
@@ -110,13 +113,19 @@ async function authorize(req: IncomingMessage, res: ServerResponse, auth: Authen
   }
   if (req.headers.authorization !== undefined) throttle.failed(client, now);
   res.setHeader('WWW-Authenticate', auth.challenge);
-  send(res, 401, { error: 'credentials required: see http.auth.tokenFile / http.auth.basicFile' });
+  send(res, 401, { error: auth.refusal ?? 'credentials required: see http.auth.tokenFile / http.auth.basicFile' });
   return false;
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, routes: StatusRoutes, opts: StatusServerOptions, throttle: AuthThrottle): Promise<void> {
-  if (opts.auth && !(await authorize(req, res, opts.auth, throttle))) return;
   const url = new URL(req.url ?? '/', 'http://status.local');
+  // The peer endpoints answer to the ha token only: http.auth credentials do not open them.
+  if (url.pathname === '/ha' || url.pathname.startsWith('/ha/')) {
+    if (!opts.peer) return send(res, 404, { error: 'no peer endpoints here: ha.peer and ha.tokenFile are not configured on this node' });
+    if (!(await authorize(req, res, opts.peer.auth, throttle))) return;
+    return opts.peer.handle(req, res, url);
+  }
+  if (opts.auth && !(await authorize(req, res, opts.auth, throttle))) return;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     return send(res, 405, { error: 'read-only endpoint: only GET is allowed' });

@@ -10,3 +10,4 @@ export type {
   RunRecord, RunStatus, RunTrigger, RunWarning, VmState,
 } from './types.js';
 export { quarantineUntil, type Regression } from './vm-state.js';
+export { removeSnapshotFile, schemaName, verifySnapshot, type SnapshotFacts } from './snapshot.js';

@@ -4,13 +4,14 @@
 // stale snapshot and waits on busy_timeout instead of failing.
 import os from 'node:os';
 import path from 'node:path';
-import { openDatabase, describeOpenError, type Db } from './db.js';
+import { openDatabase, describeOpenError, storageError, type Db } from './db.js';
 import { DbHandle } from './db-handle.js';
 import { Attention, type AttentionRow } from './attention.js';
 import { Decisions } from './decisions.js';
 import { trimDecisions, type DecisionTrim } from './decision-keys.js';
 import { Lease, type AcquireResult } from './lease.js';
 import { DEFAULT_MIGRATIONS_DIR, migrate, pendingMigrations } from './migrate.js';
+import { backupDatabase, installSnapshot } from './snapshot.js';
 import { defaultIsAlive } from './process-alive.js';
 import { Runs } from './runs.js';
 import type {
@@ -81,6 +82,25 @@ export class Ledger {
 
   pendingMigrations(): string[] {
     return pendingMigrations(this.db, this.migrationsDir, this.path);
+  }
+
+  /** Names of the applied migrations, oldest first: the schema a peer's snapshot must match. */
+  appliedMigrations(): string[] {
+    return this.guard(() => this.db.prepare<[], { name: string }>('SELECT name FROM schema_migrations ORDER BY id').all().map((r) => r.name));
+  }
+
+  /** A consistent copy of the whole ledger in `file` (SQLite's online backup API), for the peer node. */
+  async snapshotTo(file: string): Promise<void> {
+    await this.guardAsync(() => backupDatabase(this.db, file));
+  }
+
+  /**
+   * Replaces this ledger's content with a snapshot checked by verifySnapshot (src/ledger/snapshot.ts),
+   * in one transaction: on any failure the ledger is left as it was. No write of this process may run
+   * meanwhile (it would wait on the backup's lock while blocking it).
+   */
+  async replaceWith(file: string): Promise<void> {
+    await this.guardAsync(() => installSnapshot(this.db, this.path, file));
   }
 
   /** The connection's effective settings, for `gtr status` and tests. */
@@ -336,5 +356,13 @@ export class Ledger {
 
   private guard<R>(fn: () => R): R {
     return this.handle.guard(fn);
+  }
+
+  private async guardAsync(fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      throw storageError(this.path, e);
+    }
   }
 }

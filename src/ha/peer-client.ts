@@ -1,0 +1,96 @@
+// Calls to the peer node's daemon (ha.peer): its ledger snapshot and its rollout commands. Every call
+// carries the shared ha token and has a timeout; errors name the peer and what went wrong, never the
+// token.
+import fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { request } from 'undici';
+import { factsFromHeaders, type PeerFacts } from './peer-facts.js';
+
+/** Connecting and the answer's headers; a snapshot body may take longer (see BODY_TIMEOUT_MS). */
+export const PEER_TIMEOUT_MS = 10_000;
+const BODY_TIMEOUT_MS = 60_000;
+
+export interface Peer {
+  /** The peer daemon's base URL (ha.peer). */
+  url: string;
+  token: string;
+}
+
+export class PeerError extends Error {}
+
+/** A snapshot answer whose headers are read: save its body to a file, or drop it. */
+export interface SnapshotOffer {
+  facts: PeerFacts;
+  save(file: string): Promise<void>;
+  discard(): Promise<void>;
+}
+
+export async function offerSnapshot(peer: Peer): Promise<SnapshotOffer> {
+  const res = await call(peer, 'GET', '/ha/snapshot', undefined);
+  if (res.statusCode !== 200) throw new PeerError(await refusal(peer, res));
+  const facts = factsFromHeaders(res.headers);
+  if (typeof facts === 'string') {
+    await res.body.dump();
+    throw new PeerError(`${peer.url}: ${facts}`);
+  }
+  return {
+    facts,
+    save: async (file) => {
+      try {
+        await pipeline(res.body, fs.createWriteStream(file, { flags: 'wx', mode: 0o640 }));
+      } catch (error) {
+        throw new PeerError(`${peer.url}: the snapshot download broke off (${describe(error)})`);
+      }
+    },
+    discard: () => res.body.dump(),
+  };
+}
+
+/** POSTs a JSON command to the peer; the parsed JSON answer of a 2xx, else a PeerError saying why. */
+export async function postToPeer(peer: Peer, path: string, body: unknown): Promise<unknown> {
+  const res = await call(peer, 'POST', path, JSON.stringify(body));
+  if (res.statusCode < 200 || res.statusCode > 299) throw new PeerError(await refusal(peer, res));
+  try {
+    return await res.body.json();
+  } catch (error) {
+    throw new PeerError(`${peer.url}: the answer is not JSON (${describe(error)})`);
+  }
+}
+
+async function call(peer: Peer, method: 'GET' | 'POST', path: string, body: string | undefined) {
+  try {
+    return await request(new URL(path, peer.url), {
+      method,
+      headers: { authorization: `Bearer ${peer.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body,
+      headersTimeout: PEER_TIMEOUT_MS,
+      bodyTimeout: BODY_TIMEOUT_MS,
+      signal: AbortSignal.timeout(PEER_TIMEOUT_MS + BODY_TIMEOUT_MS),
+    });
+  } catch (error) {
+    throw new PeerError(`${peer.url} is unreachable (${describe(error)})`);
+  }
+}
+
+async function refusal(peer: Peer, res: Awaited<ReturnType<typeof request>>): Promise<string> {
+  const text = (await res.body.text().catch(() => '')).slice(0, 300);
+  let said = text;
+  try {
+    said = String((JSON.parse(text) as { error?: unknown }).error ?? text);
+  } catch {
+    // not JSON: the text as it is
+  }
+  const hint = res.statusCode === 401 ? ': the two nodes\' ha.tokenFile hold different tokens'
+    : res.statusCode === 404 ? ': the peer has no ha.peer / ha.tokenFile configured, or runs an older gtr' : '';
+  return `${peer.url} answered HTTP ${res.statusCode}${hint}${said ? ` (${said.trim()})` : ''}`;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    const cause = (error as { cause?: unknown }).cause;
+    const causeText = cause instanceof Error ? `: ${cause.message}` : '';
+    return `${typeof code === 'string' ? `${code}: ` : ''}${error.message}${causeText}`;
+  }
+  return String(error);
+}

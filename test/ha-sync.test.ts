@@ -1,0 +1,320 @@
+// The ledger mirror between two management nodes, in one process: each node is a real SQLite ledger
+// behind a real status server with the peer endpoints, and a LedgerSync stepped by the test. The
+// leader check is replaced by a settable role (the real check runs in the two-daemon test).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { request } from 'undici';
+import { DEFAULT_MIGRATIONS_DIR, Ledger, verifySnapshot } from '../src/ledger/index.js';
+import { LedgerSync } from '../src/ha/ledger-sync.js';
+import { peerRoutes } from '../src/ha/peer-routes.js';
+import { factsToHeaders } from '../src/ha/peer-facts.js';
+import { readSyncRecord } from '../src/ha/sync-record.js';
+import type { HaRole } from '../src/ha/role.js';
+import { startStatusServer, type StatusRoutes } from '../src/daemon/status-server.js';
+import { createAuthenticator } from '../src/daemon/http-auth.js';
+import { ledgerRoutes } from '../src/daemon/status-routes.js';
+import { loadConfig } from '../src/config/load.js';
+import { singleNodeRole } from '../src/ha/role-status.js';
+import { GtrError } from '../src/errors.js';
+
+const TOKEN = 'peer-token-0123456789abcdef';
+const INTERVAL = 60_000;
+const SUBJECT = { vmUuid: 'a'.repeat(32), agentType: 'LinuxOnKvm', architecture: 'x86_64', target: '1.0.0' } as const;
+
+interface Node {
+  dir: string;
+  ledger: Ledger;
+  sync: LedgerSync;
+  role: { value: HaRole };
+  url: string;
+  logs: Array<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+/** One node: its ledger in its own folder, its status server with /ha/*, its sync towards `peerUrl`. */
+async function startNode(name: string, peerUrl: string, opts: { migrationsDir?: string; now?: () => number; httpToken?: string } = {}): Promise<Node> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gtr-ha-${name}-`));
+  const ledger = Ledger.open(path.join(dir, 'gtr.db'), { migrationsDir: opts.migrationsDir });
+  const role = { value: 'standby' as HaRole };
+  const logs: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+  const sync = new LedgerSync({
+    peer: { url: peerUrl, token: TOKEN }, syncIntervalMs: INTERVAL, ledger: () => ledger, roles: { role: () => role.value }, logger,
+    runInProgress: () => false, now: opts.now,
+  });
+  const routes: StatusRoutes = {
+    health: () => ({ ok: true }),
+    metrics: async () => ({ contentType: 'text/plain', body: '' }),
+    ...ledgerRoutes(() => ledger, () => loadConfig({ file: null, env: {} }).config, singleNodeRole),
+  };
+  const http = await startStatusServer('127.0.0.1:0', routes, {
+    auth: opts.httpToken ? createAuthenticator({ token: opts.httpToken, users: new Map() }) : null,
+    peer: peerRoutes({ token: TOKEN, ledger: () => ledger, facts: (now) => sync.facts(now), busy: () => sync.busy }),
+  });
+  return {
+    dir, ledger, sync, role, url: http.url, logs,
+    close: async () => {
+      await sync.stop();
+      await http.close();
+      ledger.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Two nodes pointing at each other (B learns A's URL first, then A learns B's through a forwarder). */
+async function withPair(fn: (a: Node, b: Node) => Promise<void>, opts: { aMigrations?: string; now?: () => number } = {}): Promise<void> {
+  const forward = { target: '' };
+  const relay = createServer((req, res) => {
+    // A's peer URL must exist before B does: a tiny relay in front of B (test plumbing, not product code).
+    void request(`${forward.target}${req.url}`, { method: req.method as 'GET', headers: req.headers }).then(async (r) => {
+      res.writeHead(r.statusCode, r.headers as Record<string, string>);
+      for await (const chunk of r.body) res.write(chunk);
+      res.end();
+    }, () => res.destroy());
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const relayUrl = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+  const a = await startNode('a', relayUrl, { migrationsDir: opts.aMigrations, now: opts.now });
+  const b = await startNode('b', a.url, { now: opts.now });
+  forward.target = b.url;
+  try {
+    await fn(a, b);
+  } finally {
+    await a.close();
+    await b.close();
+    relay.closeAllConnections();
+    relay.close();
+  }
+}
+
+function addRuns(ledger: Ledger, count: number): void {
+  for (let i = 0; i < count; i++) {
+    const id = ledger.startRun({ trigger: 'cli', dryRun: false, now: Date.now() });
+    ledger.finishRun(id, { status: 'succeeded', counts: {}, now: Date.now() });
+  }
+}
+
+const runIds = (ledger: Ledger) => ledger.listRuns(100).map((r) => r.id).sort((x, y) => x - y);
+const leftovers = (dir: string) => fs.readdirSync(dir).filter((f) => f.includes('ha-download') || f.includes('ha-snapshot'));
+
+/** A ready leader: stepped once as leader with the peer answering standby with an older ledger, or unreachable. */
+async function makeLeader(node: Node): Promise<void> {
+  node.role.value = 'leader';
+  await node.sync.step();
+  assert.equal(node.sync.health(Date.now()).reason, null, JSON.stringify(node.logs.slice(-3)));
+}
+
+describe('ha ledger sync', () => {
+  it('a standby pulls the leader\'s snapshot and puts it in place under its open ledger; the sync time is on disk', async () => {
+    await withPair(async (a, b) => {
+      addRuns(a.ledger, 3);
+      addRuns(b.ledger, 1);
+      assert.ok(b.ledger.acquireLease({ holder: 'cli@b', purpose: 'reconcile', ttlMs: 60_000, now: Date.now() }).ok);
+      await makeLeader(a);
+      const before = Date.now();
+      await b.sync.step();
+      assert.deepEqual(runIds(b.ledger), [1, 2, 3], 'the same ledger handle reads the leader\'s runs');
+      assert.equal(b.ledger.leaseHolder(Date.now())?.holder, 'cli@b', 'the node keeps its own lease');
+      const record = readSyncRecord(b.ledger.path);
+      assert.ok(record.syncedAt !== null && record.syncedAt >= before - 1000);
+      assert.equal(record.peer, a.url);
+      assert.equal(record.peerRole, 'leader');
+      const health = b.sync.health(Date.now());
+      assert.equal(health.ledgerFresh, true);
+      assert.equal(health.reason, null);
+      assert.deepEqual(leftovers(a.dir), []);
+      assert.deepEqual(leftovers(b.dir), []);
+      // Later writes on the leader arrive at the next sync; the standby's copy stays usable for writes.
+      addRuns(a.ledger, 1);
+      await b.sync.step(); // not due yet (ha.syncInterval)
+      assert.deepEqual(runIds(b.ledger), [1, 2, 3]);
+    });
+  });
+
+  it('a standby does not pull from a leader that has not caught up, nor from another standby', async () => {
+    await withPair(async (a, b) => {
+      addRuns(a.ledger, 2);
+      addRuns(b.ledger, 1);
+      a.role.value = 'leader'; // says leader, but its sync has not run: its ledger may be older than ours
+      await b.sync.step();
+      assert.deepEqual(runIds(b.ledger), [1]);
+      assert.match(JSON.stringify(b.logs.at(-1)), /has not caught up/);
+    });
+  });
+
+  it('a peer on another schema is refused, naming both versions; our ledger stays', async () => {
+    const migrations = fs.mkdtempSync(path.join(os.tmpdir(), 'gtr-ha-mig-'));
+    for (const f of fs.readdirSync(DEFAULT_MIGRATIONS_DIR)) fs.copyFileSync(path.join(DEFAULT_MIGRATIONS_DIR, f), path.join(migrations, f));
+    fs.writeFileSync(path.join(migrations, '0999_future.sql'), 'CREATE TABLE future (x INTEGER);\n');
+    try {
+      await withPair(async (a, b) => {
+        addRuns(a.ledger, 2);
+        addRuns(b.ledger, 1);
+        await makeLeader(a);
+        await b.sync.step();
+        assert.deepEqual(runIds(b.ledger), [1]);
+        const line = JSON.stringify(b.logs.at(-1));
+        assert.match(line, /0999_future \(\d+ migrations\)/);
+        assert.match(line, /this node gtr [\d.]+ with schema 0\d{3}_[a-z_]+ \(\d+ migrations\)/);
+        assert.deepEqual(leftovers(b.dir), []);
+      }, { aMigrations: migrations });
+    } finally {
+      fs.rmSync(migrations, { recursive: true, force: true });
+    }
+  });
+
+  it('a damaged or truncated download is refused before it touches our ledger', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gtr-ha-bad-'));
+    const good = Ledger.open(path.join(dir, 'good.db'));
+    addRuns(good, 50);
+    await good.snapshotTo(path.join(dir, 'snap.db'));
+    const schema = good.appliedMigrations();
+    good.close();
+    const whole = fs.readFileSync(path.join(dir, 'snap.db'));
+    const bodies = {
+      truncated: whole.subarray(0, Math.floor(whole.length / 2)),
+      garbage: Buffer.from('not a database at all'.repeat(300)),
+      // A real header with one page overwritten in the middle.
+      damaged: Buffer.concat([whole.subarray(0, 4096 * 2), Buffer.alloc(4096, 0x5a), whole.subarray(4096 * 3)]),
+    };
+    for (const [kind, body] of Object.entries(bodies)) {
+      // A peer that sends a bad file with proper headers (stands in for a broken disk or connection on the peer).
+      const server = createServer((_req, res) => {
+        res.writeHead(200, factsToHeaders({ role: 'leader', snapshotAt: Date.now(), asOf: Date.now(), fresh: true, runInProgress: false, schema, version: 'x' }));
+        res.end(body);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const node = await startNode('b', `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      try {
+        addRuns(node.ledger, 2);
+        await node.sync.step();
+        assert.deepEqual(runIds(node.ledger), [1, 2], `${kind}: our ledger is kept`);
+        assert.equal(node.ledger.handle.read(() => 'ok'), 'ok');
+        assert.equal(readSyncRecord(node.ledger.path).syncedAt, null, `${kind}: no sync recorded`);
+        const refusal = node.logs.find((l) => l.msg === 'ledger snapshot from the peer not used; ours is kept');
+        assert.ok(refusal, `${kind}: ${JSON.stringify(node.logs)}`);
+        assert.match(JSON.stringify(refusal), /GTR_HA_SNAPSHOT_REFUSED/);
+        assert.deepEqual(leftovers(node.dir), []);
+      } finally {
+        await node.close();
+        server.close();
+      }
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('verifySnapshot refuses a foreign file and accepts a snapshot of our own schema', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gtr-ha-verify-'));
+    try {
+      const ledger = Ledger.open(path.join(dir, 'gtr.db'));
+      await ledger.snapshotTo(path.join(dir, 'snap.db'));
+      ledger.close();
+      assert.equal(verifySnapshot(path.join(dir, 'snap.db'), DEFAULT_MIGRATIONS_DIR, 'peer').migrations.length > 0, true);
+      fs.writeFileSync(path.join(dir, 'empty.db'), '');
+      assert.throws(() => verifySnapshot(path.join(dir, 'empty.db'), DEFAULT_MIGRATIONS_DIR, 'peer'),
+        (e: unknown) => e instanceof GtrError && e.code === 'GTR_HA_SNAPSHOT_REFUSED' && /schema is empty/.test(e.message));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a new leader with a stale snapshot and an unreachable peer attaches nothing for 2 x ha.syncInterval, and says why', async () => {
+    let clock = Date.now();
+    const node = await startNode('b', 'http://127.0.0.1:9', { now: () => clock });
+    try {
+      node.role.value = 'leader';
+      await node.sync.step();
+      const gate = node.sync.gate();
+      assert.equal(gate.check(SUBJECT, clock), 'not-leader');
+      const health = node.sync.health(clock);
+      assert.match(String(health.reason), /^ledger snapshot stale \(no snapshot yet\), re-syncing: http:\/\/127\.0\.0\.1:9 is unreachable/);
+      assert.equal(health.ledgerFresh, false);
+      clock += INTERVAL;
+      await node.sync.step();
+      assert.equal(gate.check(SUBJECT, clock), 'not-leader');
+      clock += INTERVAL;
+      await node.sync.step();
+      assert.equal(gate.check(SUBJECT, clock), null, 'after 2 x ha.syncInterval it goes on with its own ledger');
+      assert.equal(node.sync.health(clock).reason, null);
+      assert.ok(node.logs.some((l) => l.msg === 'leader attaching' && /peer unavailable for 2 x ha.syncInterval/.test(String(l.why))));
+    } finally {
+      await node.close();
+    }
+  });
+
+  it('a new leader with a fresh snapshot goes on at once when the peer is unreachable', async () => {
+    const node = await startNode('b', 'http://127.0.0.1:9');
+    try {
+      fs.writeFileSync(`${node.ledger.path}.ha-sync.json`, JSON.stringify({ syncedAt: new Date(Date.now() - 1000).toISOString(), peer: 'x', peerRole: 'leader', leaderUntil: null }));
+      const fresh = new LedgerSync({ peer: { url: 'http://127.0.0.1:9', token: TOKEN }, syncIntervalMs: INTERVAL, ledger: () => node.ledger,
+        roles: { role: () => 'leader' }, logger: pino({ level: 'silent' }), runInProgress: () => false });
+      await fresh.step();
+      assert.equal(fresh.gate().check(SUBJECT, Date.now()), null);
+    } finally {
+      await node.close();
+    }
+  });
+
+  it('a new leader catches up from the old leader once it stepped down, and waits while it still claims leadership', async () => {
+    let clock = Date.now();
+    await withPair(async (a, b) => {
+      await makeLeader(a);
+      addRuns(a.ledger, 4);
+      addRuns(b.ledger, 1);
+      // Both say leader (each check cached): B waits, attaching nothing.
+      b.role.value = 'leader';
+      await b.sync.step();
+      assert.equal(b.sync.gate().check(SUBJECT, Date.now()), 'not-leader');
+      assert.match(String(b.sync.health(Date.now()).reason), /still says it is the leader/);
+      // A steps down: its ledger is the newest truth; B takes it even though A now says standby.
+      a.role.value = 'standby';
+      clock += 1000; // catch-up attempts come at most once a second
+      await b.sync.step();
+      assert.deepEqual(runIds(b.ledger), [1, 2, 3, 4]);
+      assert.equal(b.sync.gate().check(SUBJECT, Date.now()), null);
+      // Now A mirrors B.
+      clock += INTERVAL;
+      await a.sync.step();
+      assert.equal(readSyncRecord(a.ledger.path).peerRole, 'leader');
+    }, { now: () => clock });
+  });
+
+  it('/ha/* takes the ha token only; http.auth credentials do not open it, the ha token opens nothing else', async () => {
+    const node = await startNode('a', 'http://127.0.0.1:9', { httpToken: 'status-page-token-123456' });
+    try {
+      const get = async (p: string, token?: string) => {
+        const res = await request(`${node.url}${p}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+        await res.body.dump();
+        return res.statusCode;
+      };
+      assert.equal(await get('/ha/snapshot'), 401);
+      assert.equal(await get('/ha/snapshot', 'status-page-token-123456'), 401);
+      assert.equal(await get('/ha/snapshot', `${TOKEN}x`), 401);
+      assert.equal(await get('/api/status', TOKEN), 401);
+      assert.equal(await get('/api/status', 'status-page-token-123456'), 200);
+      const res = await request(`${node.url}/ha/snapshot`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.headers['x-gtr-role'], 'standby');
+      assert.match(String(res.headers['x-gtr-schema']), /^0001_init,/);
+      assert.equal(Buffer.from(await res.body.arrayBuffer()).subarray(0, 15).toString(), 'SQLite format 3');
+    } finally {
+      await node.close();
+    }
+    // A node without ha.peer has no peer endpoints at all.
+    const http = await startStatusServer('127.0.0.1:0', { health: () => ({ ok: true }) } as unknown as StatusRoutes, { auth: null });
+    try {
+      const res = await request(`${http.url}/ha/snapshot`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      assert.equal(res.statusCode, 404);
+      await res.body.dump();
+    } finally {
+      await http.close();
+    }
+  });
+});
