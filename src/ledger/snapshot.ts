@@ -64,13 +64,12 @@ export function schemaName(migrations: readonly string[]): string {
 export async function installSnapshot(live: Db, livePath: string, file: string): Promise<void> {
   const snapshot = new Database(file, { fileMustExist: true });
   try {
-    const lease = live.prepare('SELECT * FROM lease').all() as Record<string, unknown>[];
+    const lease = live.prepare('SELECT id, holder, host, pid, purpose, acquired_at, expires_at FROM lease').all();
     snapshot.transaction(() => {
       snapshot.exec('DELETE FROM lease');
-      for (const row of lease) {
-        const columns = Object.keys(row);
-        snapshot.prepare(`INSERT INTO lease (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`).run(row);
-      }
+      const insert = snapshot.prepare(`INSERT INTO lease (id, holder, host, pid, purpose, acquired_at, expires_at)
+        VALUES (@id, @holder, @host, @pid, @purpose, @acquired_at, @expires_at)`);
+      for (const row of lease) insert.run(row);
     })();
     // The first step opens the write transaction on the live file; the second copies every page and commits.
     await snapshot.backup(livePath, { progress: () => 0x7fffffff });
