@@ -10,6 +10,7 @@ import { NO_PROFILER, type Profiler } from '../profile/profile.js';
 import type { ZStackClient } from '../zstack/client.js';
 import { clientFromConfig } from '../zstack/from-config.js';
 import type { EventSink } from '../events.js';
+import type { Peer } from '../ha/peer-client.js';
 import { EXIT_DRAIN_MS, notifierFromConfig } from '../notify/from-config.js';
 import { leaderCheckFromConfig } from '../ha/from-config.js';
 import type { LeaderCheck } from '../ha/leader-check.js';
@@ -20,6 +21,8 @@ export interface Context {
   readonly profiler: Profiler;
   /** notify.webhooks; close() waits up to EXIT_DRAIN_MS for deliveries still queued. */
   readonly events: EventSink;
+  /** The other management node's daemon (ha.peer with the ha token); null without ha.peer. */
+  readonly peer: Peer | null;
   ledger(): Ledger;
   /** `abandonCalls` (first call only): aborting it abandons every call in flight (shutdown after its grace). */
   client(abandonCalls?: AbortSignal): ZStackClient;
@@ -29,7 +32,7 @@ export interface Context {
 }
 
 export function createContext(configFile: string | undefined, env: NodeJS.ProcessEnv = process.env, profiler: Profiler = NO_PROFILER): Context {
-  const { config, warnings, webhookSecrets } = loadConfig({ file: configFile ?? null, env });
+  const { config, warnings, webhookSecrets, haToken } = loadConfig({ file: configFile ?? null, env });
   const logger = createLogger({ level: config.log.level, destination: 'stderr' });
   for (const warning of warnings) logger.warn({ warning }, 'configuration warning');
   let ledger: Ledger | null = null;
@@ -40,6 +43,7 @@ export function createContext(configFile: string | undefined, env: NodeJS.Proces
     logger,
     profiler,
     events: notifier,
+    peer: config.ha.peer !== null && haToken !== null ? { url: config.ha.peer, token: haToken } : null,
     ledger() {
       // The identity unless GTR_PROFILE_FILE is set (benchmark).
       ledger ??= profiler.profiled(Ledger.open(config.database));

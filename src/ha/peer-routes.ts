@@ -1,7 +1,8 @@
 // The peer endpoints under /ha/ on the daemon's status listener, for the other node of the pair only:
 // they take the shared ha token (ha.tokenFile) and nothing else, and that token opens nothing else
 // (http.auth.* guards the rest). GET /ha/snapshot streams a consistent copy of the ledger with the
-// facts the receiver decides on in its headers (src/ha/peer-facts.ts).
+// facts the receiver decides on in its headers (src/ha/peer-facts.ts); POST /ha/rollouts... applies an
+// operator's rollout command given on the other node (src/ha/peer-rollout-routes.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -11,6 +12,7 @@ import type { Ledger } from '../ledger/index.js';
 import { removeSnapshotFile } from '../ledger/index.js';
 import { tokenMatcher, type Authenticator } from '../daemon/http-auth.js';
 import { factsToHeaders, type PeerFacts } from './peer-facts.js';
+import { handleRolloutWrite } from './peer-rollout-routes.js';
 
 export interface PeerRouteDeps {
   token: string;
@@ -41,7 +43,14 @@ export function peerRoutes(deps: PeerRouteDeps): PeerEndpoints {
   // One snapshot at a time: each is a full copy of the ledger on disk until it is sent.
   let sending = false;
   const handle: PeerHandler = async (req, res, url) => {
-    if (url.pathname !== '/ha/snapshot') return sendJson(res, 404, { error: `no such peer endpoint: ${url.pathname}` });
+    if (url.pathname.startsWith('/ha/rollouts')) {
+      // A write now would wait on the snapshot being put in place while blocking it (Ledger.replaceWith).
+      if (deps.busy()) return sendJson(res, 503, { error: 'busy putting a ledger snapshot in place; try again' });
+      if (await handleRolloutWrite(req, res, url.pathname, deps.ledger(), sendJson)) return;
+    }
+    if (url.pathname !== '/ha/snapshot') {
+      return sendJson(res, 404, { error: `no such peer endpoint: ${url.pathname}; expected /ha/snapshot, /ha/rollouts, /ha/rollouts/ID/pause|resume|abort` });
+    }
     if (req.method !== 'GET') {
       res.setHeader('Allow', 'GET');
       return sendJson(res, 405, { error: 'GET /ha/snapshot' });

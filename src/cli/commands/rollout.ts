@@ -10,6 +10,7 @@ import { noSuchRollout, TRANSITIONS } from '../../rollout/transitions.js';
 import { parseFlags, positiveInt } from '../args.js';
 import type { Context } from '../context.js';
 import { renderList, renderRollout } from './rollout-render.js';
+import { peerLine, tellPeer } from './rollout-peer.js';
 import { startFromFleet } from './rollout-start.js';
 import { rolloutPaused, waveStarted } from '../../rollout/events.js';
 
@@ -48,6 +49,8 @@ ${STATE_TABLE}
 One open (active or paused) rollout per agent type.
 Exit codes: 0 ok, 2 usage or config, 3 ZStack unreachable (start, abort --detach), 6 no such rollout or a
 transition that is not allowed.
+With ha.peer, start/pause/resume/abort are also sent to the other node; a line says whether it got them
+(in --json: "peer": {peer, ok, message}); a peer that did not get them is a warning, never the exit code.
 `;
 
 const FLAGS = {
@@ -108,7 +111,8 @@ export async function runRollout(argv: string[], makeContext: (configFile: strin
         const started = await startFromFleet(ctx, values, Date.now());
         ctx.events.emit(waveStarted(started.id, 1));
         const r = show(started.id);
-        print({ ...r, notes: started.notes }, `${renderRollout(r)}${started.notes.map((n) => `note: ${n}\n`).join('')}`);
+        const peer = ctx.peer ? await tellPeer(ctx.peer, ctx.ledger(), { kind: 'start', id: started.id }) : null;
+        print({ ...r, notes: started.notes, ...(peer ? { peer } : {}) }, `${renderRollout(r)}${started.notes.map((n) => `note: ${n}\n`).join('')}${peer ? peerLine(peer) : ''}`);
         return 0;
       }
       case 'status': {
@@ -134,7 +138,10 @@ export async function runRollout(argv: string[], makeContext: (configFile: strin
         if (action === 'pause') ctx.events.emit(rolloutPaused(id as number, 'operator', `paused by ${who}${values.reason ? `: ${values.reason}` : ''}`));
         const notes = action === 'abort' && values.detach ? await detachNow(ctx, store, who) : [];
         const r = show(id as number);
-        print({ ...r, notes }, `${renderRollout(r)}${notes.map((n) => `note: ${n}\n`).join('')}`);
+        const peer = ctx.peer
+          ? await tellPeer(ctx.peer, ctx.ledger(), { kind: action, id: id as number, who, why: values.reason ?? null, detach: values.detach === true })
+          : null;
+        print({ ...r, notes, ...(peer ? { peer } : {}) }, `${renderRollout(r)}${notes.map((n) => `note: ${n}\n`).join('')}${peer ? peerLine(peer) : ''}`);
         return 0;
       }
     }

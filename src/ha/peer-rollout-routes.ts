@@ -1,0 +1,100 @@
+// The state-changing peer endpoints (the only ones of the daemon): an operator's rollout command on
+// one node is applied to the other node's ledger too, so a pause holds on both at once and survives a
+// failover between two syncs.
+//   POST /ha/rollouts                      {rollouts, targets, waves, members, transitions}: the started rollout, same id
+//   POST /ha/rollouts/ID/pause|resume|abort {who, why, detach}
+// The route in src/ha/peer-routes.ts has checked the ha token.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GtrError } from '../errors.js';
+import type { Ledger } from '../ledger/index.js';
+import { adoptRollout, parseRolloutRows } from '../rollout/replica.js';
+import { RolloutStore, type UserAction } from '../rollout/store.js';
+
+const ACTION_PATH = /^\/ha\/rollouts\/([1-9]\d{0,14})\/(pause|resume|abort)$/;
+/** A started rollout carries its members: about 300 bytes each, so 64 MiB is far above 100k VMs. */
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+/** What the peer did: 'done', or 'already' when the rollout already was in that state (a retry, or the sync was first). */
+export interface PeerRolloutAnswer {
+  rolloutId: number;
+  result: 'done' | 'already' | 'created' | 'exists';
+  state: string;
+}
+
+type Send = (res: ServerResponse, status: number, body: unknown) => void;
+
+/** Handles a POST under /ha/rollouts; false when the path is not one of these. */
+export async function handleRolloutWrite(req: IncomingMessage, res: ServerResponse, path: string, ledger: Ledger, send: Send): Promise<boolean> {
+  const action = ACTION_PATH.exec(path);
+  if (path !== '/ha/rollouts' && !action) return false;
+  if (req.method !== 'POST') {
+    res.setHeader('Allow', 'POST');
+    send(res, 405, { error: `${path} takes POST only` });
+    return true;
+  }
+  if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) {
+    send(res, 415, { error: 'expected Content-Type: application/json' });
+    return true;
+  }
+  const body = await readJson(req);
+  if (typeof body === 'string') {
+    send(res, 400, { error: body });
+    return true;
+  }
+  try {
+    const answer = action ? transition(ledger, Number(action[1]), action[2] as UserAction, body) : adopt(ledger, body);
+    if (typeof answer === 'string') send(res, 400, { error: answer });
+    else send(res, answer.result === 'created' ? 201 : 200, answer);
+  } catch (error) {
+    if (error instanceof GtrError && error.code === 'GTR_ROLLOUT') send(res, /no such rollout/.test(error.message) ? 404 : 409, { error: error.message });
+    else if (isConstraint(error)) send(res, 400, { error: `the rows break a constraint of the ledger: ${(error as Error).message}` });
+    else throw error;
+  }
+  return true;
+}
+
+function transition(ledger: Ledger, id: number, action: UserAction, body: unknown): PeerRolloutAnswer | string {
+  const b = body as Record<string, unknown>;
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) return 'expected a JSON object {who, why, detach}';
+  const extra = Object.keys(b).find((k) => !['who', 'why', 'detach'].includes(k));
+  if (extra !== undefined) return `unknown field ${JSON.stringify(extra)}; expected who, why, detach`;
+  if (typeof b.who !== 'string' || b.who === '' || b.who.length > 200) return 'who: expected who gave the command (user@host), at most 200 characters';
+  if (b.why !== undefined && b.why !== null && (typeof b.why !== 'string' || b.why.length > 2000)) return 'why: expected a text of at most 2000 characters, or null';
+  if (b.detach !== undefined && typeof b.detach !== 'boolean') return 'detach: expected true or false';
+  const store = new RolloutStore(ledger);
+  const current = store.get(id);
+  // Already there (the sync was faster, or a retry): nothing to do, and not an error for the operator.
+  if (current && current.state === stateAfter(action)) return { rolloutId: id, result: 'already', state: current.state };
+  const r = store.transition(id, action, b.who, typeof b.why === 'string' ? b.why : null, { detach: b.detach === true, now: Date.now() });
+  return { rolloutId: id, result: 'done', state: r.state };
+}
+
+function adopt(ledger: Ledger, body: unknown): PeerRolloutAnswer | string {
+  const rows = parseRolloutRows(body);
+  if (typeof rows === 'string') return rows;
+  const result = adoptRollout(ledger, rows);
+  return { rolloutId: rows.rollouts[0].id as number, result, state: String(rows.rollouts[0].state) };
+}
+
+function stateAfter(action: UserAction): string {
+  return { pause: 'paused', resume: 'active', abort: 'aborted' }[action];
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return `the body is larger than ${MAX_BODY_BYTES} bytes`;
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch (error) {
+    return `the body is not JSON (${error instanceof Error ? error.message : String(error)})`;
+  }
+}
+
+function isConstraint(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && error.code.startsWith('SQLITE_CONSTRAINT');
+}
