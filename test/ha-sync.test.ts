@@ -22,6 +22,10 @@ import { ledgerRoutes } from '../src/daemon/status-routes.js';
 import { loadConfig } from '../src/config/load.js';
 import { singleNodeRole } from '../src/ha/role-status.js';
 import { GtrError } from '../src/errors.js';
+import { RolloutStore } from '../src/rollout/store.js';
+import { startRollout } from '../src/rollout/start.js';
+import { parseWaveSpec, type WaveStep } from '../src/config/count-or-percent.js';
+import { tellPeer } from '../src/cli/commands/rollout-peer.js';
 
 const TOKEN = 'peer-token-0123456789abcdef';
 const INTERVAL = 60_000;
@@ -317,4 +321,95 @@ describe('ha ledger sync', () => {
       await http.close();
     }
   });
+
+  it('rollout commands reach the peer: start with the same id and rows, pause/resume/abort by id, retries are harmless', async () => {
+    await withPair(async (a, b) => {
+      const started = startTestRollout(a.ledger, 'alice@mn1');
+      const peer = { url: b.url, token: TOKEN };
+      const start = await tellPeer(peer, a.ledger, { kind: 'start', id: started });
+      assert.deepEqual(start, { peer: b.url, ok: true, message: `started (rollout ${started} active there)` });
+      const onA = new RolloutStore(a.ledger).get(started);
+      const onB = new RolloutStore(b.ledger).get(started);
+      assert.deepEqual({ ...onB, transitions: onB?.transitions.map(({ id: _id, ...t }) => t) }, { ...onA, transitions: onA?.transitions.map(({ id: _id, ...t }) => t) });
+      assert.equal((await tellPeer(peer, a.ledger, { kind: 'start', id: started })).message, `already started (rollout ${started} active there)`);
+
+      new RolloutStore(a.ledger).transition(started, 'pause', 'bob@mn1', 'OPS-7', { now: Date.now() });
+      const pause = await tellPeer(peer, a.ledger, { kind: 'pause', id: started, who: 'bob@mn1', why: 'OPS-7', detach: false });
+      assert.equal(pause.message, `paused (rollout ${started} paused there)`);
+      const paused = new RolloutStore(b.ledger).get(started);
+      assert.equal(paused?.state, 'paused');
+      assert.deepEqual(paused?.transitions.at(-1), { ...paused?.transitions.at(-1), event: 'pause', who: 'bob@mn1', why: 'OPS-7' });
+      assert.equal((await tellPeer(peer, a.ledger, { kind: 'pause', id: started, who: 'bob@mn1', why: null, detach: false })).message, `already paused (rollout ${started} paused there)`);
+
+      // Refusals name what is wrong; the CLI shows them as a warning.
+      const missing = await tellPeer(peer, a.ledger, { kind: 'resume', id: 99, who: 'bob@mn1', why: null, detach: false });
+      assert.equal(missing.ok, false);
+      assert.match(missing.message, /HTTP 404.*no such rollout: 99/);
+      new RolloutStore(b.ledger).transition(started, 'abort', 'carol@mn2', null, { now: Date.now() });
+      new RolloutStore(a.ledger).transition(started, 'abort', 'carol@mn2', null, { now: Date.now() });
+      const other = startTestRollout(b.ledger, 'carol@mn2');
+      const clash = startTestRollout(a.ledger, 'alice@mn1', other);
+      const taken = await tellPeer(peer, a.ledger, { kind: 'start', id: clash });
+      assert.match(taken.message, new RegExp(`HTTP 409.*rollout id ${clash} is taken on this node by another rollout`));
+      const unreachable = await tellPeer({ url: 'http://127.0.0.1:9', token: TOKEN }, a.ledger, { kind: 'pause', id: started, who: 'x', why: null, detach: false });
+      assert.match(unreachable.message, /is unreachable/);
+    });
+  });
+
+  it('the rollout endpoints refuse malformed requests with the reason, and change nothing', async () => {
+    const node = await startNode('b', 'http://127.0.0.1:9');
+    try {
+      const post = async (p: string, body: string, contentType = 'application/json') => {
+        const res = await request(`${node.url}${p}`, { method: 'POST', body, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': contentType } });
+        return { status: res.statusCode, error: String(((await res.body.json()) as { error?: string }).error) };
+      };
+      assert.deepEqual(await post('/ha/rollouts', '{'), { status: 400, error: (await post('/ha/rollouts', '{')).error });
+      assert.match((await post('/ha/rollouts', '{')).error, /not JSON/);
+      assert.match((await post('/ha/rollouts', '{"rollouts": []}')).error, /targets: expected an array/);
+      assert.match((await post('/ha/rollouts', '{"x": 1}')).error, /unknown table "x"/);
+      assert.equal((await post('/ha/rollouts/1/pause', '{}', 'text/plain')).status, 415);
+      assert.match((await post('/ha/rollouts/1/pause', '{"who": ""}')).error, /who: expected/);
+      assert.match((await post('/ha/rollouts/1/pause', '{"who": "a", "sql": "x"}')).error, /unknown field "sql"/);
+      const source = fs.mkdtempSync(path.join(os.tmpdir(), 'gtr-ha-src-'));
+      const other = Ledger.open(path.join(source, 'gtr.db'));
+      try {
+        const id = startTestRollout(other, 'alice@mn1');
+        const { rolloutRows } = await import('../src/rollout/replica.js');
+        const rows = rolloutRows(other, id);
+        assert.ok(rows);
+        rows.members[0].status = 'exploded';
+        const bad = await post('/ha/rollouts', JSON.stringify(rows));
+        assert.equal(bad.status, 400);
+        assert.match(bad.error, /constraint/);
+        assert.equal(new RolloutStore(node.ledger).get(id), null, 'nothing of the refused rollout is stored');
+      } finally {
+        other.close();
+        fs.rmSync(source, { recursive: true, force: true });
+      }
+      const get = await request(`${node.url}/ha/rollouts`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      assert.equal(get.statusCode, 405);
+      await get.body.dump();
+    } finally {
+      await node.close();
+    }
+  });
 });
+
+/** A rollout of 3 LinuxOnKvm VMs in waves 1,100%; `skipTo` burns ids first so the next one is that id. */
+function startTestRollout(ledger: Ledger, who: string, skipTo?: number): number {
+  const store = new RolloutStore(ledger);
+  const uuid = (n: number) => n.toString(16).padStart(32, '0');
+  const go = () => startRollout(store, {
+    agentTypes: ['LinuxOnKvm'],
+    candidates: [1, 2, 3].map((n) => ({ uuid: uuid(n), name: `vm-${n}`, agentType: 'LinuxOnKvm' as const, architecture: 'x86_64', target: '1.2.0', clusterUuid: null, tags: [] })),
+    canaries: { vms: [], clusters: [], tags: [] }, wavesSpec: '1,100%', steps: parseWaveSpec('1,100%') as WaveStep[],
+    soakMs: 0, waveTimeoutMs: 3_600_000, maxErrors: { kind: 'count', value: 0 }, who, why: 'test', now: Date.now(),
+  }).id;
+  let id = go();
+  while (skipTo !== undefined && id < skipTo) {
+    store.transition(id, 'abort', who, null, { now: Date.now() });
+    id = go();
+  }
+  return id;
+}
+

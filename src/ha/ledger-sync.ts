@@ -11,9 +11,9 @@ import { errorToJson } from '../errors.js';
 import { isPidAlive, removeSnapshotFile, schemaName, verifySnapshot, type Ledger } from '../ledger/index.js';
 import type { AttachGate } from '../reconcile/gates.js';
 import { VERSION } from '../version.js';
-import { offerSnapshot, type Peer, type SnapshotOffer } from './peer-client.js';
+import { offerSnapshot, peerFacts, type Peer, type SnapshotOffer } from './peer-client.js';
 import type { PeerFacts } from './peer-facts.js';
-import type { HaRole, HaRoleSource } from './role.js';
+import type { HaRoleSource } from './role.js';
 import { readSyncRecord, writeSyncRecord, type SyncRecord } from './sync-record.js';
 
 /** How often the loop looks at the role (a pull happens at most once per ha.syncInterval). */
@@ -223,18 +223,26 @@ export class LedgerSync {
   private async pull(decline: (f: PeerFacts) => string | null): Promise<PullResult> {
     if (this.opts.runInProgress()) return { kind: 'declined', why: 'a run of this node is under way' };
     const ledger = this.opts.ledger();
+    const refusal = (f: PeerFacts): PullResult | null => {
+      const why = decline(f);
+      if (why !== null) return { kind: 'declined', why };
+      const mismatch = schemaMismatch(f, ledger);
+      return mismatch === null ? null : { kind: 'failed', why: `ledger sync refused: ${mismatch}` };
+    };
     let offer: SnapshotOffer;
     try {
+      // The facts first: a declined snapshot is never made. Checked again on the snapshot's own facts.
+      const early = refusal(await peerFacts(this.opts.peer));
+      if (early) return early;
       offer = await offerSnapshot(this.opts.peer);
     } catch (error) {
       return { kind: 'failed', why: error instanceof Error ? error.message : String(error) };
     }
     const { facts } = offer;
-    const why = decline(facts);
-    const mismatch = why === null ? schemaMismatch(facts, ledger) : null;
-    if (why !== null || mismatch !== null) {
+    const late = refusal(facts);
+    if (late) {
       await offer.discard();
-      return why !== null ? { kind: 'declined', why } : { kind: 'failed', why: `ledger sync refused: ${mismatch}` };
+      return late;
     }
     const file = path.join(path.dirname(ledger.path), `.${path.basename(ledger.path)}.ha-download-${randomUUID().slice(0, 8)}`);
     try {

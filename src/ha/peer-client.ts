@@ -25,6 +25,16 @@ export interface SnapshotOffer {
   discard(): Promise<void>;
 }
 
+/** What the peer says about its ledger (HEAD /ha/snapshot), without a snapshot being made. */
+export async function peerFacts(peer: Peer): Promise<PeerFacts> {
+  const res = await call(peer, 'HEAD', '/ha/snapshot', undefined);
+  if (res.statusCode !== 200) throw new PeerError(await refusal(peer, res));
+  await res.body.dump();
+  const facts = factsFromHeaders(res.headers);
+  if (typeof facts === 'string') throw new PeerError(`${peer.url}: ${facts}`);
+  return facts;
+}
+
 export async function offerSnapshot(peer: Peer): Promise<SnapshotOffer> {
   const res = await call(peer, 'GET', '/ha/snapshot', undefined);
   if (res.statusCode !== 200) throw new PeerError(await refusal(peer, res));
@@ -57,7 +67,7 @@ export async function postToPeer(peer: Peer, path: string, body: unknown): Promi
   }
 }
 
-async function call(peer: Peer, method: 'GET' | 'POST', path: string, body: string | undefined) {
+async function call(peer: Peer, method: 'GET' | 'HEAD' | 'POST', path: string, body: string | undefined) {
   try {
     return await request(new URL(path, peer.url), {
       method,

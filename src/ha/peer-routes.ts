@@ -51,9 +51,16 @@ export function peerRoutes(deps: PeerRouteDeps): PeerEndpoints {
     if (url.pathname !== '/ha/snapshot') {
       return sendJson(res, 404, { error: `no such peer endpoint: ${url.pathname}; expected /ha/snapshot, /ha/rollouts, /ha/rollouts/ID/pause|resume|abort` });
     }
+    if (req.method === 'HEAD') {
+      // The facts alone: a node that would decline the snapshot learns it without a copy being made.
+      const now = Date.now();
+      res.writeHead(200, { 'content-type': 'application/vnd.sqlite3', ...factsToHeaders(deps.facts(now)) });
+      res.end();
+      return;
+    }
     if (req.method !== 'GET') {
-      res.setHeader('Allow', 'GET');
-      return sendJson(res, 405, { error: 'GET /ha/snapshot' });
+      res.setHeader('Allow', 'GET, HEAD');
+      return sendJson(res, 405, { error: 'GET or HEAD /ha/snapshot' });
     }
     if (sending || deps.busy()) return sendJson(res, 503, { error: 'busy with another snapshot; try again at the next sync' });
     sending = true;
