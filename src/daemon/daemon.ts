@@ -162,6 +162,9 @@ export class Daemon {
   private async runOnce(): Promise<void> {
     // A standby skips the whole tick; the role change was logged once by the leadership.
     if (!(await this.leadership.leadsNow())) return;
+    // A new leader catching up from its peer skips the tick too (the sync logs why, /healthz says it):
+    // a run now would keep the ledger busy, and the snapshot may not replace it under a run.
+    if (this.sync?.health(Date.now()).reason) return;
     const started = Date.now();
     this.runStartedAt = started;
     if (this.staleClient) {

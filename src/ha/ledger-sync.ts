@@ -180,7 +180,9 @@ export class LedgerSync {
   }
 
   private wait(reason: string): void {
-    if (reason !== this.reason) this.opts.logger.warn({ peer: this.opts.peer.url, reason }, 'leader not attaching yet');
+    // One line per kind of reason: the snapshot's age in it changes every time.
+    const kind = (text: string | null) => text?.replace(/\d+/g, 'N');
+    if (kind(reason) !== kind(this.reason)) this.opts.logger.warn({ peer: this.opts.peer.url, reason }, 'leader not attaching yet');
     this.reason = reason;
   }
 
