@@ -13,7 +13,7 @@ import { startSimulator, type Simulator } from '../src/sim/index.js';
 import { testFleet } from './helpers/fleet.js';
 import { duplicateAttaches } from './helpers/fault.js';
 import { gtr, simConfig, waitFor, workspace, type Workspace } from './helpers/cli.js';
-import { startDaemon } from './helpers/daemon.js';
+import { startDaemon, type LogLine } from './helpers/daemon.js';
 
 const EVERY_SECOND = '* * * * * *';
 const TOKEN = 'ha-e2e-token-0123456789abcdef';
@@ -193,7 +193,7 @@ describe('two management nodes', () => {
       assert.ok(became && going, JSON.stringify(lines.slice(-5)));
       assert.match(String(going.why), /peer unavailable for 2 x ha.syncInterval/);
       const firstAttach = Math.min(...sim.attachesStarted().map((a) => a.at));
-      const at = (line: { time?: unknown }) => Date.parse(String(line.time));
+      const at = (line: LogLine) => Date.parse(String(line.time));
       assert.ok(firstAttach >= at(going), 'the first attach came after the wait ended');
       assert.ok(at(going) - at(became) >= 2000, 'the wait lasted 2 x ha.syncInterval');
     });

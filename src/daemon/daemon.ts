@@ -218,10 +218,11 @@ export class Daemon {
       return;
     }
     const old = this.config;
-    if (next.database !== old.database || next.http.listen !== old.http.listen || JSON.stringify(next.notify) !== JSON.stringify(old.notify)) {
-      this.logger.warn({ keys: ['database', 'http.listen', 'notify.webhooks'] }, 'these keys change only at restart; keeping their running values');
+    if (next.database !== old.database || next.http.listen !== old.http.listen || JSON.stringify(next.notify) !== JSON.stringify(old.notify) ||
+      JSON.stringify(next.ha) !== JSON.stringify(old.ha)) {
+      this.logger.warn({ keys: ['database', 'http.listen', 'notify.webhooks', 'ha.*'] }, 'these keys change only at restart; keeping their running values');
     }
-    this.config = { ...next, database: old.database, http: old.http, notify: old.notify };
+    this.config = { ...next, database: old.database, http: old.http, notify: old.notify, ha: old.ha };
     this.logger.level = next.log.level;
     if (JSON.stringify(next.zstack) !== JSON.stringify(old.zstack)) {
       // A run may still use the current client, so it is closed before the next tick. If an older one is

@@ -1,6 +1,7 @@
 // The daemon's read-only HTTP endpoint (DESIGN.md section 4): /healthz, /metrics, the JSON twins of
 // `gtr status|runs|rollout --json` under /api/, and the HTML status page. GET and HEAD only; with
-// http.auth.* configured every endpoint asks for credentials.
+// http.auth.* configured every endpoint asks for credentials. The one exception: the peer endpoints of
+// a pair of management nodes under /ha/ (src/ha/peer-routes.ts), which take the ha token instead.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GtrError } from '../errors.js';
