@@ -191,7 +191,7 @@ describe('ha ledger sync', () => {
     for (const [kind, body] of Object.entries(bodies)) {
       // A peer that sends a bad file with proper headers (stands in for a broken disk or connection on the peer).
       const server = createServer((_req, res) => {
-        res.writeHead(200, factsToHeaders({ role: 'leader', snapshotAt: Date.now(), asOf: Date.now(), fresh: true, runInProgress: false, schema, version: 'x' }));
+        res.writeHead(200, factsToHeaders({ role: 'leader', snapshotAt: Date.now(), asOf: Date.now(), ledUntil: Date.now(), fresh: true, runInProgress: false, schema, version: 'x' }));
         res.end(body);
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -287,6 +287,26 @@ describe('ha ledger sync', () => {
       clock += INTERVAL;
       await a.sync.step();
       assert.equal(readSyncRecord(a.ledger.path).peerRole, 'leader');
+    }, { now: () => clock });
+  });
+
+  it('a leader that restarts keeps its own ledger: the standby\'s copy of it is never newer', async () => {
+    let clock = Date.now();
+    await withPair(async (a, b) => {
+      await makeLeader(a);
+      addRuns(a.ledger, 2);
+      clock += INTERVAL;
+      await b.sync.step();
+      assert.deepEqual(runIds(b.ledger), [1, 2]);
+      addRuns(a.ledger, 1); // after the standby's last sync
+      // A restarts (a new sync on the same ledger, as a new daemon would) and leads again at once.
+      await a.sync.stop();
+      const restarted = new LedgerSync({ peer: { url: b.url, token: TOKEN }, syncIntervalMs: INTERVAL, ledger: () => a.ledger,
+        roles: { role: () => 'leader' }, logger: pino({ level: 'silent' }), runInProgress: () => false, now: () => clock });
+      clock += 1000;
+      await restarted.step();
+      assert.equal(restarted.gate().check(SUBJECT, clock), null);
+      assert.deepEqual(runIds(a.ledger), [1, 2, 3], 'the run after the last sync is kept');
     }, { now: () => clock });
   });
 

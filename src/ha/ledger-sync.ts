@@ -82,6 +82,7 @@ export class LedgerSync {
       role: this.opts.roles.role(now),
       snapshotAt: now,
       asOf: this.asOf(now),
+      ledUntil: this.leading(now) ? now : this.record.leaderUntil,
       fresh: this.fresh(now),
       runInProgress: this.opts.runInProgress(),
       schema: this.opts.ledger().appliedMigrations(),
@@ -119,11 +120,13 @@ export class LedgerSync {
     loop();
   }
 
-  /** Stops the loop and waits for a snapshot being put in place. */
+  /** Stops the loop and waits for a snapshot being put in place; a leader records that it led until now. */
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     await this.replacing;
+    const now = this.now();
+    if (this.leading(now)) this.saveRecord({ leaderUntil: now });
   }
 
   /** One look at the role: catch up as a new leader, pull as a standby when due, record leadership. */
@@ -165,10 +168,11 @@ export class LedgerSync {
     const result = await this.pull((f) => {
       if (f.role === 'leader') return 'the peer still says it is the leader; waiting for it to step down';
       if (f.runInProgress) return "waiting for the peer's run to finish";
-      if (f.asOf !== null && (ownAsOf === null || f.asOf > ownAsOf)) return null;
+      // Only the peer's own writes are newer truth: a copy it synced from us is never newer than ours.
+      if (f.ledUntil !== null && (ownAsOf === null || f.ledUntil > ownAsOf)) return null;
       return 'keep-ours';
     });
-    if (result.kind === 'installed') return this.becomeReady(now, `caught up from the peer (its ledger as of ${iso(result.facts.asOf)})`);
+    if (result.kind === 'installed') return this.becomeReady(now, `caught up from the peer (it led until ${iso(result.facts.ledUntil)})`);
     if (result.kind === 'declined' && result.why === 'keep-ours') return this.becomeReady(now, 'our ledger is as new as the peer\'s');
     if (result.kind === 'declined') return this.wait(result.why);
     // The peer is unreachable or its snapshot unusable.

@@ -9,6 +9,8 @@ export interface PeerFacts {
   snapshotAt: number;
   /** The sender's ledger is complete up to this time: now for a ready leader, else its last sync or leadership. */
   asOf: number | null;
+  /** Until when the sender led and wrote its own ledger (now for a ready leader); null: it never led. */
+  ledUntil: number | null;
   /** A ready leader, or a ledger at most 2 x ha.syncInterval old. */
   fresh: boolean;
   /** A run of the sender's daemon is under way: its outcomes are not all recorded yet. */
@@ -23,6 +25,7 @@ const H = {
   role: 'x-gtr-role',
   snapshotAt: 'x-gtr-snapshot-at',
   asOf: 'x-gtr-ledger-as-of',
+  ledUntil: 'x-gtr-led-until',
   fresh: 'x-gtr-ledger-fresh',
   runInProgress: 'x-gtr-run-in-progress',
   schema: 'x-gtr-schema',
@@ -34,6 +37,7 @@ export function factsToHeaders(f: PeerFacts): Record<string, string> {
     [H.role]: f.role,
     [H.snapshotAt]: new Date(f.snapshotAt).toISOString(),
     [H.asOf]: f.asOf === null ? 'never' : new Date(f.asOf).toISOString(),
+    [H.ledUntil]: f.ledUntil === null ? 'never' : new Date(f.ledUntil).toISOString(),
     [H.fresh]: String(f.fresh),
     [H.runInProgress]: String(f.runInProgress),
     [H.schema]: f.schema.join(','),
@@ -51,14 +55,18 @@ export function factsFromHeaders(headers: Record<string, string | string[] | und
   const snapshotAt = Date.parse(one(H.snapshotAt) ?? '');
   const asOfText = one(H.asOf);
   const asOf = asOfText === 'never' ? null : Date.parse(asOfText ?? '');
+  const ledText = one(H.ledUntil);
+  const ledUntil = ledText === 'never' ? null : Date.parse(ledText ?? '');
   const schema = one(H.schema);
-  if ((role !== 'leader' && role !== 'standby') || !Number.isFinite(snapshotAt) || (asOf !== null && !Number.isFinite(asOf)) || schema === null) {
+  const badTime = (t: number | null) => t !== null && !Number.isFinite(t);
+  if ((role !== 'leader' && role !== 'standby') || !Number.isFinite(snapshotAt) || badTime(asOf) || badTime(ledUntil) || schema === null) {
     return `the answer lacks the snapshot headers (${Object.values(H).join(', ')}): is ha.peer the other node's gtr daemon?`;
   }
   return {
     role,
     snapshotAt,
     asOf,
+    ledUntil,
     fresh: one(H.fresh) === 'true',
     runInProgress: one(H.runInProgress) === 'true',
     schema: schema === '' ? [] : schema.split(','),
