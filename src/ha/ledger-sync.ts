@@ -203,10 +203,11 @@ export class LedgerSync {
 
   private async asStandby(now: number): Promise<void> {
     if (this.leaderSince !== null) {
+      // Only a leader that attached wrote its own truth until now; one still catching up wrote nothing.
+      if (this.ready) this.saveRecord({ leaderUntil: now });
       this.leaderSince = null;
       this.ready = false;
       this.reason = null;
-      if (this.record.leaderUntil !== null || this.asOf(now) !== null) this.saveRecord({ leaderUntil: now });
       this.opts.logger.info({ peer: this.opts.peer.url }, 'no longer leader: mirroring the peer');
     }
     if (now - this.lastPullAt < this.opts.syncIntervalMs) return;
