@@ -35,6 +35,11 @@ export interface VmFacts {
   reportedVersion: string | null;
   /** Other tags on the VM that include/exclude selectors may name. */
   tags: string[];
+  /**
+   * When the MN wrote the VM's `guestToolsHasAttached` tag (after an attach succeeded, by whichever node
+   * or database), else null. A recent one means "recently attached" even when this ledger has no attach.
+   */
+  attachedAt: number | null;
 }
 
 /** One ISO-catalog target: the highest version per (agent type, ISO architecture). */

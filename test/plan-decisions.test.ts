@@ -32,6 +32,7 @@ function vm(patch: Partial<VmFacts> = {}): VmFacts {
     tagVersions: ['1.0.0'],
     reportedVersion: null,
     tags: [],
+    attachedAt: null,
     ...patch,
   };
 }
@@ -83,6 +84,14 @@ const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; poli
   { name: 'attached long ago: attach again', vm: {}, in: { history: new Map([['a'.repeat(32), { ...recentAttach, lastAttachAt: NOW - 25 * HOUR }]]) }, want: 'attach/outdated' },
   { name: 'recent attach failed: retry (quarantine handles repeats)', vm: {}, in: { history: new Map([['a'.repeat(32), { ...recentAttach, consecutiveFailures: 1 }]]) }, want: 'attach/outdated' },
   { name: 'attached recently for an older target', vm: {}, in: { history: new Map([['a'.repeat(32), { ...recentAttach, lastAttachTarget: '1.1.0' }]]) }, want: 'attach/outdated' },
+  // The MN's guestToolsHasAttached tag: an attach this ledger does not know of (another node, a replaced database).
+  { name: 'attached elsewhere within reattachAfter', vm: { attachedAt: NOW - HOUR }, want: 'defer/awaiting-install' },
+  { name: 'attached elsewhere long ago: attach', vm: { attachedAt: NOW - 25 * HOUR }, want: 'attach/outdated' },
+  { name: 'attached elsewhere, our own attach long ago', vm: { attachedAt: NOW - HOUR }, in: { history: history({ ...recentAttach, lastAttachAt: NOW - 25 * HOUR }) }, want: 'defer/awaiting-install' },
+  { name: 'our own recent attach of an older target explains the tag: attach the new one', vm: { attachedAt: NOW - HOUR }, in: { history: history({ ...recentAttach, lastAttachTarget: '1.1.0' }) }, want: 'attach/outdated' },
+  { name: 'attached elsewhere but on target: up-to-date', vm: { attachedAt: NOW - HOUR, tagVersions: ['1.2.0'] }, want: 'skip/up-to-date' },
+  { name: 'attached elsewhere and stopped: awaiting-install first', vm: { attachedAt: NOW - HOUR, state: 'Stopped' }, want: 'defer/awaiting-install' },
+  { name: 'quarantined beats attached elsewhere', vm: { attachedAt: NOW - HOUR }, in: { history: history(quarantined) }, want: 'defer/quarantined' },
   { name: 'no architecture is never assumed x86_64', vm: { architecture: null }, want: 'skip/unknown-architecture', target: null },
   { name: 'maxAttempts unconfirmed attaches, reattachAfter passed', vm: {}, in: { history: history(thirdAttachLongAgo) }, want: 'skip/not-converging' },
   { name: 'maxAttempts reached but within reattachAfter: still awaiting', vm: {}, in: { history: history({ ...thirdAttachLongAgo, lastAttachAt: NOW - HOUR }) }, want: 'defer/awaiting-install' },
@@ -138,6 +147,10 @@ test('plan: a failed probe and a user ISO say why in the message; our own tag is
   assert.match(busy.message ?? '', /CD-ROM 0 holds ISO f{32}/);
   const [own] = planRun(input([vm({ tagVersions: ['1.2.0'] })], { history: history({ ...recentAttach, lastAttachTagged: true }) })).decisions;
   assert.match(own.message ?? '', /GuestTools::1\.2\.0 was sent by this reconciler/);
+  const [elsewhere] = planRun(input([vm({ attachedAt: NOW - HOUR })])).decisions;
+  assert.equal(elsewhere.message, `attached at ${new Date(NOW - HOUR).toISOString()} (the MN's guestToolsHasAttached tag), not by this database`);
+  const [ours] = planRun(input([vm({ attachedAt: NOW - HOUR })], { history: history(recentAttach) })).decisions;
+  assert.equal(ours.message, null, 'our own attach needs no note');
 });
 
 test('plan: every reason code is documented and every skip/defer reason is reachable by the table or the run-limit test', () => {

@@ -199,6 +199,7 @@ function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Dec
   ) {
     return defer('awaiting-install');
   }
+  if (attachedElsewhere(vm, history, input)) return defer('awaiting-install');
   if (vm.state !== 'Running') return defer('not-running');
   if (vm.cdRomIsoUuid !== null && !input.policy.ejectUserIso) return defer('cdrom-busy');
   const attach = make('attach', untagged ? 'untagged' : 'outdated');
@@ -212,11 +213,25 @@ function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Dec
   return attach;
 }
 
+/**
+ * The MN's guestToolsHasAttached tag is younger than reattachAfter while this ledger has no attach of its
+ * own in that time: another node, or a database that was replaced, attached the VM. (An attach of our
+ * own in that time is better known by the ledger: which target, whether it failed.)
+ */
+function attachedElsewhere(vm: VmFacts, history: VmHistory | undefined, input: PlanInput): boolean {
+  const window = input.policy.reattachAfterMs;
+  if (vm.attachedAt === null || input.now - vm.attachedAt >= window) return false;
+  return history?.lastAttachAt == null || input.now - history.lastAttachAt >= window;
+}
+
 /** What the operator should know beside the reason: a probe's error, whose ISO, which tag. */
 function messageFor(reason: Reason, vm: VmFacts, group: string, current: CurrentVersion, ownTag: boolean, input: PlanInput): string | null {
   if (reason === 'catalog-unverified') return `catalog probe failed: ${input.unverifiedGroups?.get(group) ?? 'unknown error'}`;
   if (reason === 'cdrom-busy') return `CD-ROM 0 holds ISO ${vm.cdRomIsoUuid ?? ''}; the attach would eject it`;
   if (ownTag) return `GuestTools::${current.raw ?? ''} was sent by this reconciler with the attach: no evidence of an install`;
+  if (reason === 'awaiting-install' && vm.attachedAt !== null && attachedElsewhere(vm, input.history.get(vm.uuid), input)) {
+    return `attached at ${new Date(vm.attachedAt).toISOString()} (the MN's guestToolsHasAttached tag), not by this database`;
+  }
   return current.note;
 }
 

@@ -5,6 +5,7 @@ import type { VmFacts } from '../domain.js';
 import type { RunWarning } from '../ledger/index.js';
 import { GUEST_TOOLS_STATE_ABSENT, type GuestToolsStateSupport, type QueryResource } from '../zstack/client.js';
 import { checkExcludeTags, readSelectorTags } from './selector-tags.js';
+import { parseZStackDate } from '../zstack/zstack-date.js';
 
 export interface QueryPort {
   queryPages(resource: QueryResource, conditions: string[], opts?: { fields?: string[] }): AsyncIterable<Record<string, unknown>[]>;
@@ -12,6 +13,8 @@ export interface QueryPort {
 }
 
 const VERSION_TAG_PREFIX = 'GuestTools::';
+/** Written by the MN on the VM when an attach succeeds (zstack-api.md 4.1). */
+export const ATTACHED_TAG = 'guestToolsHasAttached';
 /** Tag values longer than this are not versions; kept short so garbage cannot bloat the ledger or output. */
 const MAX_TAG_VALUE = 64;
 /** uuids per batched `?=` condition: keeps URLs well under common proxy limits. */
@@ -110,12 +113,13 @@ export interface InventoryOptions {
 }
 
 export async function readInventory(client: QueryPort, opts: InventoryOptions): Promise<VmFacts[]> {
-  // Four independent paged reads at once: the run waits for the longest, not for their sum.
-  const [vms, cdRoms, versions, selectorTags] = await Promise.all([
+  // Five independent paged reads at once: the run waits for the longest, not for their sum.
+  const [vms, cdRoms, versions, selectorTags, attachedAt] = await Promise.all([
     readVms(client, opts.vmUuids),
     readCdRoms(client, opts.vmUuids),
     readVersions(client, opts.vmUuids),
     readSelectorTags(client, opts.selectorTags),
+    readAttachedTags(client, opts.vmUuids),
   ]);
   checkExcludeTags(opts.excludeTags ?? [], selectorTags.known);
   for (const vm of vms) {
@@ -124,8 +128,24 @@ export async function readInventory(client: QueryPort, opts: InventoryOptions): 
     vm.tagVersions = versions.tags.get(vm.uuid) ?? NONE;
     vm.reportedVersion = versions.reported.get(vm.uuid) ?? null;
     vm.tags = selectorTags.byVm.get(vm.uuid) ?? NONE;
+    vm.attachedAt = attachedAt.get(vm.uuid) ?? null;
   }
   return vms;
+}
+
+/** When each VM's guestToolsHasAttached tag was created (the newest, should there be several). */
+async function readAttachedTags(client: QueryPort, vmUuids: readonly string[] | undefined): Promise<Map<string, number>> {
+  const conditions = ['resourceType=VmInstanceVO', `tag=${ATTACHED_TAG}`];
+  if (vmUuids) conditions.push(`resourceUuid?=${vmUuids.join(',')}`);
+  const createdAt = new Map<string, number>();
+  for await (const page of client.queryPages('system-tags', conditions, { fields: ['resourceUuid', 'createDate'] })) {
+    for (const row of page) {
+      const uuid = str(row.resourceUuid);
+      const at = parseZStackDate(row.createDate);
+      if (uuid && at !== null && at > (createdAt.get(uuid) ?? -Infinity)) createdAt.set(uuid, at);
+    }
+  }
+  return createdAt;
 }
 
 async function readVms(client: QueryPort, vmUuids: readonly string[] | undefined): Promise<VmFacts[]> {
@@ -165,6 +185,7 @@ async function readVms(client: QueryPort, vmUuids: readonly string[] | undefined
         tagVersions: NONE,
         reportedVersion: null,
         tags: NONE,
+        attachedAt: null,
       });
     }
   }

@@ -17,6 +17,8 @@ export const ATTACHED_TAG = 'guestToolsHasAttached';
 export interface GuestToolsOptions {
   jobDurationMs: number;
   recordVersionTag: boolean;
+  /** A later attach recreates guestToolsHasAttached (new createDate) instead of keeping the first one. */
+  recreateAttachedTag: boolean;
   installDelayMs: number;
   installShare: number;
   guestSeed: number;
@@ -95,7 +97,8 @@ export class GuestTools {
       }
       if (host) world.markHostIso(host, iso.agentType, iso.version);
       world.ejectCdRom0(vm.uuid);
-      world.tags.ensure(vm.uuid, VM_TYPE, ATTACHED_TAG);
+      if (opts.recreateAttachedTag) world.tags.recreate(vm.uuid, VM_TYPE, ATTACHED_TAG, ATTACHED_TAG);
+      else world.tags.ensure(vm.uuid, VM_TYPE, ATTACHED_TAG);
       const versionTag = systemTags.find((t) => t.startsWith(VERSION_TAG));
       if (opts.recordVersionTag && versionTag) world.tags.recreate(vm.uuid, VM_TYPE, VERSION_TAG, versionTag);
       this.installIfTold(vm, iso.version);

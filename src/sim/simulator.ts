@@ -62,6 +62,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     opts: {
       jobDurationMs: opts.jobDurationMs ?? 20,
       recordVersionTag: opts.recordVersionTag ?? false,
+      recreateAttachedTag: opts.recreateAttachedTag ?? false,
       installDelayMs: opts.guests?.installDelayMs ?? 0,
       installShare: opts.guests?.installShare ?? 0,
       guestSeed: opts.guests?.seed ?? 1,

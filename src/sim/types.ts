@@ -136,6 +136,11 @@ export interface SimOptions {
    * suggests); false (default): it ignores it, as the open sources do (zstack-api.md 4.1, 5.3).
    */
   recordVersionTag?: boolean;
+  /**
+   * Whether an attach to a VM that already has `guestToolsHasAttached` recreates it (a new createDate)
+   * or keeps the first one (default). The sources do not say which (zstack-api.md 4.1); tests run both.
+   */
+  recreateAttachedTag?: boolean;
   guests?: GuestOptions;
   /** host:port put into async `location`; default the real listening address. */
   locationHost?: string;
