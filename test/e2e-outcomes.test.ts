@@ -51,10 +51,12 @@ const HOUR = 3_600_000;
 
 /**
  * Lets policy.reattachAfter pass without waiting for it: moves the recorded attach times back by `ms`
- * in the real SQLite file, the state the ledger would hold that much later.
+ * in the real SQLite file, and the MN's tag dates (guestToolsHasAttached) too: the state the ledger
+ * and the MN would hold that much later.
  */
-function ageAttaches(database: string, ms: number): void {
-  const db = new Database(database);
+function ageAttaches(s: Setup, ms: number): void {
+  s.sim.ageTags(ms);
+  const db = new Database(s.ws.database);
   try {
     db.prepare('UPDATE vm_state SET last_attach_at = last_attach_at - ? WHERE last_attach_at IS NOT NULL').run(ms);
   } finally {
@@ -93,7 +95,7 @@ describe('issue 11: verified only on evidence from the guest', () => {
       const second = await reconcile(s.config);
       assert.equal(decided(second.report, 1), 'defer/awaiting-install', 'our own tag is not up-to-date');
       assert.match(of(second.report, 1).detail ?? '', /sent by this reconciler/);
-      ageAttaches(s.ws.database, HOUR);
+      ageAttaches(s, HOUR);
       const third = await reconcile(s.config);
       assert.equal(decided(third.report, 1), 'attach/outdated');
       assert.equal(of(third.report, 1).outcome, 'attached');
@@ -149,12 +151,12 @@ describe('issue 11: runs that cannot converge stop', () => {
       assert.equal(of(first.report, 1).outcome, 'attached');
       const waiting = await reconcile(s.config);
       assert.equal(decided(waiting.report, 1), 'defer/awaiting-install');
-      ageAttaches(s.ws.database, HOUR);
+      ageAttaches(s, HOUR);
       const second = await reconcile(s.config);
       assert.deepEqual([decided(second.report, 1), of(second.report, 1).outcome], ['attach/outdated', 'attached']);
       const stillWaiting = await reconcile(s.config);
       assert.equal(decided(stillWaiting.report, 1), 'defer/awaiting-install', 'until reattachAfter has passed');
-      ageAttaches(s.ws.database, HOUR);
+      ageAttaches(s, HOUR);
       const stopped = await reconcile(s.config);
       assert.equal(stopped.code, 0);
       assert.equal(decided(stopped.report, 1), 'skip/not-converging');

@@ -130,6 +130,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     },
     expireSessions: () => sessions.clear(),
     holdAttachJobs: () => hold.hold(),
+    ageTags: (ms) => world.tags.age(ms),
     releaseAttachJobs: () => hold.release(),
     mnVersion: features.version,
     setClockSkew: (ms) => {

@@ -69,6 +69,12 @@ export class TagStore {
     this.add(resourceUuid, resourceType, tag);
   }
 
+  /** Moves every tag's createDate back by `ms` (tests: the MN's view of time having passed). */
+  age(ms: number): void {
+    for (const row of this.rows.values()) row.createdAt -= ms;
+    this.changed();
+  }
+
   private changed(): void {
     this.cache = null;
     this.onChange();

@@ -203,6 +203,8 @@ export interface Simulator {
   sessionsIssued(): string[];
   restart(): void;
   expireSessions(): void;
+  /** Moves every system tag's createDate back by `ms`: the MN as it would be that much later (tests let policy.reattachAfter pass). */
+  ageTags(ms: number): void;
   /** Attach jobs finishing from now on stay running until releaseAttachJobs() (tests that need an attach in flight). */
   holdAttachJobs(): void;
   releaseAttachJobs(): void;
