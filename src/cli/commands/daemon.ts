@@ -20,7 +20,32 @@ export async function runDaemonCommand(argv: string[], env: NodeJS.ProcessEnv): 
     process.stdout.write(DAEMON_HELP);
     return 0;
   }
-  let daemon: Daemon;
+  // The handlers come first: "daemon started" is logged inside start(), and a SIGHUP that arrives
+  // before a handler exists would kill the process (its default action).
+  let daemon: Daemon | null = null;
+  let stopSignal: NodeJS.Signals | null = null;
+  let stopped: ((code: number) => void) | null = null;
+  const stop = (d: Daemon) => {
+    d.stop().then(
+      () => stopped?.(0),
+      (error: unknown) => {
+        process.stderr.write(`gtr daemon: error while stopping: ${error instanceof Error ? error.message : String(error)}\n`);
+        stopped?.(1);
+      },
+    );
+  };
+  const onStop = (signal: NodeJS.Signals) => {
+    if (stopSignal !== null) {
+      process.stderr.write(`gtr daemon: second ${signal}: exiting at once; work in flight is recovered at the next start\n`);
+      process.exit(1);
+    }
+    stopSignal = signal;
+    if (daemon) stop(daemon);
+  };
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  // Before start() returns the config is being read anyway: nothing to reload.
+  process.on('SIGHUP', () => void daemon?.reload());
   try {
     daemon = await Daemon.start({ configFile: values.config ?? null, env });
   } catch (error) {
@@ -29,24 +54,10 @@ export async function runDaemonCommand(argv: string[], env: NodeJS.ProcessEnv): 
     process.stderr.write(`gtr daemon: refusing to start: ${error.message}\n`);
     return EXIT.usage;
   }
+  const started = daemon;
   return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onStop = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        process.stderr.write(`gtr daemon: second ${signal}: exiting at once; work in flight is recovered at the next start\n`);
-        process.exit(1);
-      }
-      stopping = true;
-      daemon.stop().then(
-        () => resolve(0),
-        (error: unknown) => {
-          process.stderr.write(`gtr daemon: error while stopping: ${error instanceof Error ? error.message : String(error)}\n`);
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', onStop);
-    process.on('SIGINT', onStop);
-    process.on('SIGHUP', () => void daemon.reload());
+    stopped = resolve;
+    // A stop signal during start() is acted on now.
+    if (stopSignal !== null) stop(started);
   });
 }
