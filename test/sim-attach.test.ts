@@ -233,8 +233,10 @@ describe('simulator: AttachGuestToolsIsoToVm', () => {
   it('tracks attaches in flight overall and per host', async () => {
     await sim.close();
     await start({ jobDurationMs: 60 });
+    sim.holdAttachJobs(); // all three in flight at once, however slowly the PUTs arrive
     const locs = await Promise.all([hex('1'), hex('2'), hex('8')].map((u) => c.attach(u)));
     assert.equal(sim.attachInFlight, 3);
+    sim.releaseAttachJobs();
     await Promise.all(locs.map((l) => c.poll(l)));
     assert.equal(sim.attachInFlight, 0);
     assert.equal(sim.maxAttachInFlight, 3);
