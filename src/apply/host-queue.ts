@@ -1,5 +1,6 @@
 // Hands out attaches so that at most `maxPerHost` run on one KVM host at a time, in O(1) per pick:
 // a queue per host and an insertion-ordered set of hosts that have work and spare capacity.
+import { appendTo } from '../multimap.js';
 
 export class HostQueue<T> {
   private readonly queues = new Map<string, T[]>();
@@ -14,9 +15,7 @@ export class HostQueue<T> {
   ) {
     for (const item of items) {
       const host = hostOf(item);
-      const queue = this.queues.get(host);
-      if (queue) queue.push(item);
-      else this.queues.set(host, [item]);
+      appendTo(this.queues, host, item);
       this.ready.add(host);
       this.queued++;
     }

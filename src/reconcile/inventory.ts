@@ -6,6 +6,7 @@ import type { RunWarning } from '../ledger/index.js';
 import { GUEST_TOOLS_STATE_ABSENT, type GuestToolsStateSupport, type QueryResource } from '../zstack/client.js';
 import { checkExcludeTags, readSelectorTags } from './selector-tags.js';
 import { parseZStackDate } from '../zstack/zstack-date.js';
+import { appendTo } from '../multimap.js';
 
 export interface QueryPort {
   queryPages(resource: QueryResource, conditions: string[], opts?: { fields?: string[] }): AsyncIterable<Record<string, unknown>[]>;
@@ -97,9 +98,7 @@ async function collectTags(
       const uuid = str(row.resourceUuid);
       const value = pick(str(row.tag) ?? '');
       if (!uuid || value === null) continue;
-      const list = byVm.get(uuid);
-      if (list) list.push(value);
-      else byVm.set(uuid, [value]);
+      appendTo(byVm, uuid, value);
     }
   }
 }

@@ -1,6 +1,7 @@
 // Query-string decoding and `q` condition parsing as RestServer.handleQueryApi does it.
 // Values may arrive raw (`%` from old clients) or encoded (`%25`): a `%` not followed by two hex
 // digits is literal; `+` is a space (servlet decoding).
+import { appendTo } from '../multimap.js';
 
 export const OPERATORS = ['!=', '>=', '<=', '!?=', '!~=', '~=', '?=', '=', '>', '<', 'is null', 'not null'] as const;
 export type Operator = (typeof OPERATORS)[number];
@@ -49,9 +50,7 @@ export function parseQueryString(query: string): Params {
     const eq = part.indexOf('=');
     const key = decodeComponent(eq < 0 ? part : part.slice(0, eq));
     const value = eq < 0 ? '' : decodeComponent(part.slice(eq + 1));
-    const list = params.get(key);
-    if (list) list.push(value);
-    else params.set(key, [value]);
+    appendTo(params, key, value);
   }
   return params;
 }

@@ -1,6 +1,7 @@
 // System tags of every resource type (VmInstanceVO, HostVO, ImageVO), in insertion order,
 // indexed by resource. Version tags are "recreated": the old one is deleted, a new row inserted.
 import { rngUuid, type Rng } from './rng.js';
+import { appendTo } from '../multimap.js';
 
 export interface TagRow {
   uuid: string;
@@ -38,9 +39,7 @@ export class TagStore {
   add(resourceUuid: string, resourceType: string, tag: string, at = Date.now()): TagRow {
     const row: TagRow = { uuid: rngUuid(this.rng), resourceUuid, resourceType, tag, type: 'System', inherent: false, createdAt: at };
     this.rows.set(row.uuid, row);
-    const list = this.byResource.get(resourceUuid);
-    if (list) list.push(row);
-    else this.byResource.set(resourceUuid, [row]);
+    appendTo(this.byResource, resourceUuid, row);
     this.changed();
     return row;
   }

@@ -2,6 +2,7 @@
 // resources (`GET /v1/user-tags`). Legacy user tags have no pattern. A non-admin account sees only the
 // patterns it owns and their user tags; an admin sees everything.
 import { rngUuid, type Rng } from './rng.js';
+import { appendTo } from '../multimap.js';
 
 export interface TagPatternRow {
   uuid: string;
@@ -105,9 +106,7 @@ export class UserTagStore {
       ? { uuid: rngUuid(this.rng), resourceUuid, resourceType, tag: spec.tag ?? spec.pattern.value, tagPatternUuid: spec.pattern.uuid, owner: spec.pattern.owner, createdAt: at }
       : { uuid: rngUuid(this.rng), resourceUuid, resourceType, tag: spec.legacy, tagPatternUuid: null, owner: spec.owner ?? this.account, createdAt: at };
     this.rows.set(row.uuid, row);
-    const list = this.byResource.get(resourceUuid);
-    if (list) list.push(row);
-    else this.byResource.set(resourceUuid, [row]);
+    appendTo(this.byResource, resourceUuid, row);
     this.changed();
     return row;
   }
