@@ -316,3 +316,49 @@ describe('simulator: GetLatestGuestToolsForVm and GetVmGuestToolsInfo', () => {
     assert.equal((await c.get(`/vm-instances/${hex('7')}/guest-tools-infos`)).status, 503);
   });
 });
+
+describe('simulator: holdRequest', () => {
+  it('holds the chosen request until released, then handles it on the world as it is then', async () => {
+    const sim = await startSimulator({ fleet: [vm('a'), vm('b')], jobDurationMs: 1 });
+    try {
+      const client = new Client(sim);
+      await client.login();
+      // The second VM query is held; the first goes through at once.
+      const held = sim.holdRequest({ api: 'QueryVmInstance', skip: 1 });
+      const first = await client.get('/vm-instances?fields=uuid');
+      assert.equal(first.status, 200);
+      let answered = false;
+      const second = client.get('/vm-instances?fields=uuid').then((r) => {
+        answered = true;
+        return r;
+      });
+      const call = await held.reached;
+      assert.equal(call.api, 'QueryVmInstance');
+      assert.equal(answered, false, 'a held request is not answered');
+      sim.addVm(vm('c'));
+      held.release();
+      const reply = JSON.parse((await second).text) as { inventories: { uuid: string }[] };
+      assert.deepEqual(reply.inventories.map((v) => v.uuid), [hex('a'), hex('b'), hex('c')], 'handled on the world as it is at release');
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('a match picks one VM\'s attach among others', async () => {
+    const sim = await startSimulator({ fleet: [vm('a'), vm('b')], jobDurationMs: 1 });
+    try {
+      const client = new Client(sim);
+      await client.login();
+      const held = sim.holdRequest({ api: 'AttachGuestToolsIsoToVm', match: (c) => c.vmUuid === hex('b') });
+      await client.poll(await client.attach(hex('a')));
+      const pending = client.attach(hex('b'));
+      assert.equal((await held.reached).vmUuid, hex('b'));
+      assert.equal(sim.attachesStarted().length, 1, 'the held attach has not reached the MN yet');
+      held.release();
+      await client.poll(await pending);
+      assert.equal(sim.attachesStarted().length, 2);
+    } finally {
+      await sim.close();
+    }
+  });
+});

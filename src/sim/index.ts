@@ -5,5 +5,5 @@ export { writeIsoDir } from './iso-dir.js';
 export { runSimCommand } from './cli.js';
 export type {
   ApiName, AttachStarted, CallRecord, FaultOptions, FleetOptions, GuestOptions, QgaState, SimGuest, SimIso,
-  SimAccessKey, SimOptions, SimUserTag, SimVm, Simulator,
+  SimAccessKey, SimOptions, RequestHoldSpec, HeldRequest, SimUserTag, SimVm, Simulator,
 } from './types.js';

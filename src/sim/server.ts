@@ -8,6 +8,7 @@ import type { GuestTools } from './guest-tools.js';
 import type { Jobs } from './jobs.js';
 import type { MnFeatures } from './mn-version.js';
 import type { QueryEngine, Resource } from './query.js';
+import type { RequestHolds } from './request-holds.js';
 import { parseQueryString, type Condition, type Params } from './query-params.js';
 import { ACTIONS, route, type Route } from './routes.js';
 import type { TimerSet } from './timers.js';
@@ -29,6 +30,7 @@ export interface ServerDeps {
     guest: Resource<unknown>;
   };
   timers: TimerSet;
+  holds: RequestHolds;
   calls: CallRecord[];
   locationHost(): string;
 }
@@ -114,6 +116,8 @@ export function createHandler(d: ServerDeps): (req: IncomingMessage, res: Server
       if (!api) return write(res, record, text(404, `no api mapping to ${sub ?? pathname}`));
       record.api = api;
       if (r.kind === 'query-cdrom') delete record.vmUuid;
+      const held = d.holds.wait(api, record);
+      if (held) await held;
 
       const delay = d.faults.latencyMs + d.faults.spikeMs();
       if (delay > 0) await d.timers.sleep(delay);

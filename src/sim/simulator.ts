@@ -15,6 +15,7 @@ import { cdRomResource, guestStateResource, tagPatternResource, tagResource, use
 import { createHandler } from './server.js';
 import { TimerSet } from './timers.js';
 import { JobHold } from './job-hold.js';
+import { RequestHolds } from './request-holds.js';
 import type { CallRecord, FaultOptions, SimIso, SimOptions, SimVm, Simulator } from './types.js';
 import { DEFAULT_ISOS, World } from './world.js';
 
@@ -56,6 +57,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   const guestTimers = new TimerSet();
   const hold = new JobHold();
   const requestTimers = new TimerSet();
+  const holds = new RequestHolds();
   const calls: CallRecord[] = [];
   const guestTools = new GuestTools({
     world, jobs, faults, stats, jobTimers, guestTimers, hold,
@@ -73,7 +75,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   const host = opts.host ?? '127.0.0.1';
   let address = '';
   const handler = createHandler({
-    world, sessions, accessKeys, features, jobs, faults, guestTools, calls, timers: requestTimers,
+    world, sessions, accessKeys, features, jobs, faults, guestTools, calls, timers: requestTimers, holds,
     query: new QueryEngine(() => world.version),
     resources: {
       vm: vmResource(world) as Resource<unknown>, cdrom: cdRomResource(world) as Resource<unknown>,
@@ -132,6 +134,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     holdAttachJobs: () => hold.hold(),
     ageTags: (ms) => world.tags.age(ms),
     releaseAttachJobs: () => hold.release(),
+    holdRequest: (spec) => holds.hold(spec),
     mnVersion: features.version,
     setClockSkew: (ms) => {
       accessKeys.clockSkewMs = ms;

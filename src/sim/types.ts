@@ -180,6 +180,22 @@ export interface AttachStarted {
   failedWith?: string;
 }
 
+/** Which request to hold (Simulator.holdRequest). */
+export interface RequestHoldSpec {
+  api: ApiName;
+  /** Matching requests to let through first (default 0: the next one is held). */
+  skip?: number;
+  /** Only requests this accepts count (e.g. one VM's attach). */
+  match?: (call: CallRecord) => boolean;
+}
+
+export interface HeldRequest {
+  /** Resolves when the request arrived and is being held (before it is handled). */
+  reached: Promise<CallRecord>;
+  /** Lets it go on: it is then handled on the world as it is at that moment. */
+  release(): void;
+}
+
 export interface Simulator {
   readonly endpoint: string;
   readonly accountName: string;
@@ -208,6 +224,11 @@ export interface Simulator {
   /** Attach jobs finishing from now on stay running until releaseAttachJobs() (tests that need an attach in flight). */
   holdAttachJobs(): void;
   releaseAttachJobs(): void;
+  /**
+   * Holds one chosen request on arrival (a login a proxy sits on, the second page of a query) until the
+   * test releases it, so the test can change the world in between; see src/sim/request-holds.ts.
+   */
+  holdRequest(spec: RequestHoldSpec): HeldRequest;
   /** The release the simulator behaves as. */
   readonly mnVersion: string;
   setClockSkew(ms: number): void;
