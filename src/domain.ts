@@ -68,4 +68,4 @@ export interface FleetRow {
 export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'halted' | 'noop' | 'dry-run' | 'interrupted';
 
 /** What became of an attach; the ledger also stores `pending` while its job is in doubt. */
-export type Outcome = 'verified' | 'attached' | 'failed' | 'not-started' | 'interrupted';
+export type Outcome = 'verified' | 'attached' | 'failed' | 'in-doubt' | 'not-started' | 'interrupted';

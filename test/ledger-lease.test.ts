@@ -9,6 +9,7 @@ import readline from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { Ledger } from '../src/ledger/index.js';
+import { processStartTime, selfIdentity } from '../src/ledger/process-alive.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LEDGER_MODULE = pathToFileURL(path.join(ROOT, 'src/ledger/index.ts')).href;
@@ -30,11 +31,11 @@ afterEach(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Rewrites the holder's pid as if another process on this host held the lease. */
+/** Rewrites the holder's identity as if another process on this host (`pid`) held the lease. */
 function setLeasePid(pid: number): void {
   const db = new Database(dbPath);
   try {
-    db.prepare('UPDATE lease SET pid = ?').run(pid);
+    db.prepare('UPDATE lease SET pid = ?, start_time = ?').run(pid, processStartTime(pid));
   } finally {
     db.close();
   }
@@ -42,26 +43,59 @@ function setLeasePid(pid: number): void {
 
 describe('lease', () => {
   test('a second acquirer is refused and told who holds it', () => {
-    assert.deepEqual(ledger.acquireLease({ holder: 'daemon-1', purpose: 'schedule', ttlMs: TTL, now: T0 }), { ok: true });
+    assert.deepEqual(ledger.acquireLease({ holder: 'daemon-1', purpose: 'schedule', ttlMs: TTL, now: T0 }), { ok: true, stamp: T0 });
     const second = ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + 1000 });
+    const me = selfIdentity();
     assert.deepEqual(second, {
       ok: false,
-      holder: { holder: 'daemon-1', host: os.hostname(), pid: process.pid, acquiredAt: T0, expiresAt: T0 + TTL, purpose: 'schedule' },
+      holder: { holder: 'daemon-1', host: os.hostname(), pid: process.pid, acquiredAt: T0, expiresAt: T0 + TTL, purpose: 'schedule', bootId: me.bootId, startTime: me.startTime },
     });
     assert.equal(ledger.leaseHolder(T0 + 1000)?.holder, 'daemon-1');
-    // The same holder may acquire again (it renews).
-    assert.deepEqual(ledger.acquireLease({ holder: 'daemon-1', purpose: 'schedule', ttlMs: TTL, now: T0 + 2000 }), { ok: true });
+    // The same holder may acquire again (it renews, keeping its acquisition stamp).
+    assert.deepEqual(ledger.acquireLease({ holder: 'daemon-1', purpose: 'schedule', ttlMs: TTL, now: T0 + 2000 }), { ok: true, stamp: T0 });
     assert.equal(ledger.leaseHolder(T0 + 2000)?.expiresAt, T0 + 2000 + TTL);
   });
 
-  test('an expired lease is taken over even when its holder is alive', () => {
-    ledger.acquireLease({ holder: 'daemon-1', purpose: 'schedule', ttlMs: TTL, now: T0 });
-    assert.equal(ledger.leaseHolder(T0 + TTL), null, 'expired: nobody holds it');
-    const alive = (): boolean => true;
-    assert.equal(ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + TTL - 1, isAlive: alive }).ok, false);
-    assert.deepEqual(ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + TTL, isAlive: alive }), { ok: true });
+  test('an expired lease whose holder is alive on this host is not taken over, whatever the clock says', async () => {
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      assert.ok(child.pid);
+      ledger.acquireLease({ holder: 'daemon-1', purpose: 'schedule', ttlMs: TTL, now: T0 });
+      setLeasePid(child.pid);
+      assert.equal(ledger.leaseHolder(T0 + TTL), null, 'expired: nobody holds it for status');
+      // A second process whose clock is two minutes ahead sees the lease expired: the holder still runs.
+      const late = ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + TTL + 120_000 });
+      assert.equal(late.ok, false);
+    } finally {
+      child.kill();
+      await once(child, 'exit');
+    }
+  });
+
+  test('an expired lease is taken over when its holder is on another host, and the old holder is fenced', () => {
+    const got = ledger.acquireLease({ holder: 'daemon-1', purpose: 'schedule', ttlMs: TTL, now: T0 });
+    assert.ok(got.ok);
+    const db = new Database(dbPath);
+    db.prepare("UPDATE lease SET host = 'elsewhere'").run();
+    db.close();
+    assert.deepEqual(ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + TTL }), { ok: true, stamp: T0 + TTL });
     assert.equal(ledger.leaseHolder(T0 + TTL)?.holder, 'cli-2');
-    assert.equal(ledger.renewLease('daemon-1', TTL, T0 + TTL), false, 'the old holder lost it');
+    assert.equal(ledger.renewLease('daemon-1', TTL, T0 + TTL, got.stamp), false, 'the old holder lost it');
+    assert.equal(ledger.leaseHolds('daemon-1', got.stamp), false);
+    assert.equal(ledger.leaseHolds('cli-2', T0 + TTL), true);
+  });
+
+  test('a pid reused after a reboot or by another program is not the old holder', () => {
+    ledger.acquireLease({ holder: 'daemon-1', purpose: 'schedule', ttlMs: TTL, now: T0 });
+    const db = new Database(dbPath);
+    // This very pid (alive), but recorded with another boot id: the machine rebooted since.
+    db.prepare("UPDATE lease SET boot_id = 'another-boot', holder = 'old-daemon'").run();
+    db.close();
+    assert.equal(ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + 1 }).ok, true);
+    const db2 = new Database(dbPath);
+    db2.prepare("UPDATE lease SET start_time = '1', holder = 'old-daemon-2', pid = 1").run();
+    db2.close();
+    assert.equal(ledger.acquireLease({ holder: 'cli-3', purpose: 'reconcile', ttlMs: TTL, now: T0 + 2 }).ok, true, 'pid 1 started at another time');
   });
 
   test('a lease held by a dead process on this host is taken over before expiry', async () => {
@@ -72,7 +106,7 @@ describe('lease', () => {
     ledger.acquireLease({ holder: 'daemon-1', purpose: 'schedule', ttlMs: TTL, now: T0 });
     setLeasePid(deadPid);
     const result = ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + 1 });
-    assert.deepEqual(result, { ok: true });
+    assert.deepEqual(result, { ok: true, stamp: T0 + 1 });
     assert.equal(ledger.leaseHolder(T0 + 1)?.pid, process.pid);
   });
 
@@ -112,7 +146,7 @@ describe('lease', () => {
     ledger.releaseLease('daemon-1');
     assert.equal(ledger.leaseHolder(T0 + 70_000), null);
     assert.equal(ledger.renewLease('daemon-1', TTL, T0 + 70_000), false, 'a released lease cannot be renewed');
-    assert.deepEqual(ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + 70_000 }), { ok: true });
+    assert.deepEqual(ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + 70_000 }), { ok: true, stamp: T0 + 70_000 });
   });
 });
 

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { processStartTime } from '../src/ledger/process-alive.js';
 import { Ledger, type DecisionRow } from '../src/ledger/index.js';
 
 let tmp: string;
@@ -41,7 +42,8 @@ async function deadPid(): Promise<number> {
 function setRunPid(runId: number, pid: number): void {
   const db = new Database(path.join(tmp, 'state.db'));
   try {
-    db.prepare('UPDATE runs SET pid = ? WHERE id = ?').run(pid, runId);
+    // The run's identity becomes that process's: its pid and start time (same host and boot).
+    db.prepare('UPDATE runs SET pid = ?, start_time = ? WHERE id = ?').run(pid, processStartTime(pid), runId);
   } finally {
     db.close();
   }
@@ -186,11 +188,11 @@ describe('interrupted runs', () => {
     // Still in doubt at the next start until resolved; resolving is idempotent.
     assert.deepEqual(ledger.markInterruptedRuns(T0 + 70_000).pendingJobs.length, 1);
     const lost = { code: 'GTR_JOB_LOST', description: 'job unknown', details: 'the job has been expired' };
-    ledger.resolvePendingJob(runId, 'vm-000001', 'failed', lost, T0 + 80_000, true);
+    ledger.resolvePendingJob(runId, 'vm-000001', 'in-doubt', lost, T0 + 80_000);
     ledger.resolvePendingJob(runId, 'vm-000001', 'attached', null, T0 + 90_000);
     assert.deepEqual(ledger.markInterruptedRuns(T0 + 100_000), { runIds: [], pendingJobs: [] });
     const resolved = ledger.getRun(runId)?.actions[0];
-    assert.equal(resolved?.outcome, 'failed');
+    assert.equal(resolved?.outcome, 'in-doubt');
     assert.equal(resolved?.finishedAt, '2025-01-01T00:01:20.000Z');
     // Unknown to the MN is not proof it never ran: the VM keeps waiting for reattachAfter, no failure counted.
     assert.equal(ledger.vmStates().get('vm-000001')?.lastAttachTarget, '1.2.0');
@@ -201,7 +203,7 @@ describe('interrupted runs', () => {
     const own = ledger.startRun({ trigger: 'cli', dryRun: false, now: T0 });
     const other = ledger.startRun({ trigger: 'cli', dryRun: false, now: T0 });
     const seen: [number, string][] = [];
-    const result = ledger.markInterruptedRuns(T0 + 1, (pid, host) => {
+    const result = ledger.markInterruptedRuns(T0 + 1, ({ pid, host }) => {
       seen.push([pid, host]);
       return true;
     });

@@ -112,6 +112,7 @@ describe('observeVersions', () => {
     assert.deepEqual(states.get('vm-a'), {
       vmUuid: 'vm-a', lastSeenVersion: '1.0.0', lastAttachTarget: '1.2.0', lastAttachAt: T0,
       consecutiveFailures: 1, quarantineUntil: null, regression: null, attempts: 0, attemptsTarget: null, lastAttachTagged: false,
+      lastAttachFailed: true,
     });
   });
 });

@@ -52,7 +52,7 @@ function input(vms: VmFacts[], patch: Partial<PlanInput> = {}, policy: Partial<P
 
 const gate = (reason: DeferReason | null): AttachGate => ({ name: 'test', check: () => reason });
 
-const NO_ATTEMPTS = { attempts: 0, attemptsTarget: null, lastAttachTagged: false };
+const NO_ATTEMPTS = { attempts: 0, attemptsTarget: null, lastAttachTagged: false, lastAttachFailed: false };
 const recentAttach: VmHistory = { lastAttachTarget: '1.2.0', lastAttachAt: NOW - HOUR, consecutiveFailures: 0, quarantineUntil: null, ...NO_ATTEMPTS };
 const quarantined: VmHistory = { lastAttachTarget: null, lastAttachAt: null, consecutiveFailures: 3, quarantineUntil: NOW + HOUR, ...NO_ATTEMPTS };
 const history = (h: VmHistory): Map<string, VmHistory> => new Map([['a'.repeat(32), h]]);
@@ -82,7 +82,8 @@ const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; poli
   { name: 'quarantine over', vm: {}, in: { history: new Map([['a'.repeat(32), { ...quarantined, quarantineUntil: NOW - 1 }]]) }, want: 'attach/outdated' },
   { name: 'attached recently for same target', vm: {}, in: { history: new Map([['a'.repeat(32), recentAttach]]) }, want: 'defer/awaiting-install' },
   { name: 'attached long ago: attach again', vm: {}, in: { history: new Map([['a'.repeat(32), { ...recentAttach, lastAttachAt: NOW - 25 * HOUR }]]) }, want: 'attach/outdated' },
-  { name: 'recent attach failed: retry (quarantine handles repeats)', vm: {}, in: { history: new Map([['a'.repeat(32), { ...recentAttach, consecutiveFailures: 1 }]]) }, want: 'attach/outdated' },
+  { name: 'recent attach failed: retry (quarantine handles repeats)', vm: {}, in: { history: new Map([['a'.repeat(32), { ...recentAttach, consecutiveFailures: 1, lastAttachFailed: true }]]) }, want: 'attach/outdated' },
+  { name: 'an attach started after a failure waits: the failure streak does not decide', vm: {}, in: { history: new Map([['a'.repeat(32), { ...recentAttach, consecutiveFailures: 2, lastAttachFailed: false }]]) }, want: 'defer/awaiting-install' },
   { name: 'attached recently for an older target', vm: {}, in: { history: new Map([['a'.repeat(32), { ...recentAttach, lastAttachTarget: '1.1.0' }]]) }, want: 'attach/outdated' },
   // The MN's guestToolsHasAttached tag: an attach this ledger does not know of (another node, a replaced database).
   { name: 'attached elsewhere within reattachAfter', vm: { attachedAt: NOW - HOUR }, want: 'defer/awaiting-install' },

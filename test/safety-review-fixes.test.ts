@@ -11,11 +11,12 @@ import { Ledger } from '../src/ledger/index.js';
 import { applyAttaches, isInDoubt } from '../src/apply/apply.js';
 import { GtrError, ZStackApiError } from '../src/errors.js';
 import { withLease } from '../src/reconcile/lease.js';
+import { StartPath } from '../src/apply/start-path.js';
 import { readInventory, type QueryPort } from '../src/reconcile/inventory.js';
 import { newJobUuid } from '../src/zstack/client.js';
 import { fastClient } from './helpers/zstack.js';
 import type { Decision } from '../src/plan/plan.js';
-import { gtr, simConfig, waitFor, workspace } from './helpers/cli.js';
+import { gtr, simConfig, workspace } from './helpers/cli.js';
 import { HEX, testFleet, testVm } from './helpers/fleet.js';
 
 const silent = pino({ level: 'silent' });
@@ -70,13 +71,14 @@ describe('review fixes', () => {
         },
         batch: undefined,
       });
-      await assert.rejects(
+      await withLease(ledger, { purpose: 'test', now: Date.now, logger: silent }, (fence) => assert.rejects(
         applyAttaches(decisions, client, failing, {
           runId, maxConcurrency: 1, maxPerHost: 1, maxErrors: 10, recordVersionTag: true,
           quarantine: { afterFailures: 3, baseMs: 1000, maxMs: 10_000 }, newJobUuid, now: Date.now, logger: silent,
+          start: StartPath.open(failing, fence, [], Date.now),
         }),
         /SQLITE_FULL/,
-      );
+      ));
       assert.equal(sim.attachesStarted().length, 2, 'no attach after the failed write');
     } finally {
       await client.close();
@@ -85,17 +87,19 @@ describe('review fixes', () => {
     }
   });
 
-  it('withLease aborts its signal when another process takes the lease over', async () => {
+  it('a start after another process took the lease over is refused at once (lease-lost), before any renew', async () => {
     const { ledger, file, cleanup } = tempLedger();
     try {
-      const aborted = await withLease(ledger, { purpose: 'test', now: Date.now, ttlMs: 300, logger: silent }, async (leaseLost) => {
+      const answer = await withLease(ledger, { purpose: 'test', now: Date.now, logger: silent }, async (fence) => {
         const other = new Database(file);
         other.prepare("UPDATE lease SET holder = 'someone-else'").run();
         other.close();
-        await waitFor('the lease loss to be noticed', () => leaseLost.aborted, 5000);
-        return leaseLost.aborted;
+        const start = StartPath.open(ledger, fence, [], Date.now);
+        const vm = attachDecision(1);
+        return start.start({ api: 'AttachGuestToolsIsoToVm', subject: vm, jobUuid: newJobUuid(), record: () => assert.fail('nothing is recorded') });
       });
-      assert.equal(aborted, true);
+      assert.equal(answer.permit, null);
+      assert.equal(answer.refusal?.reason, 'lease-lost');
     } finally {
       cleanup();
     }

@@ -7,6 +7,7 @@ import { GtrError } from '../src/errors.js';
 import type { SimVm } from '../src/sim/index.js';
 import { newJobUuid } from '../src/zstack/client.js';
 import { clientHarness } from './helpers/zstack.js';
+import { permits } from './helpers/permits.js';
 
 const KEY = { id: 'AKc0ffee01', secret: 'Sk-8d7e6f5a4b3c2d1e0f' };
 const VM: SimVm = {
@@ -39,7 +40,7 @@ describe('ZStack client with an AccessKey', () => {
     const pages = [];
     for await (const page of client.queryPages('vm-instances', [`uuid=${VM.uuid}`], { fields: ['uuid', 'name'] })) pages.push(...page);
     assert.deepEqual(pages, [{ uuid: VM.uuid, name: 'vm-b' }]);
-    await client.attachGuestToolsIso(VM.uuid, { jobUuid: newJobUuid() });
+    await client.attachGuestToolsIso(VM.uuid, { permit: permits('AttachGuestToolsIsoToVm', VM.uuid, newJobUuid()) });
     assert.equal(sim.attachesStarted().length, 1);
     await client.close();
     const apis = sim.requestsByApi();
@@ -64,7 +65,7 @@ describe('ZStack client with an AccessKey', () => {
   it('a refused attach never started: no job, no attach on the MN', async () => {
     const sim = await h.sim();
     const client = h.client(sim, { password: undefined, accessKey: { id: KEY.id, secret: 'wrong' } });
-    await refusal(client.attachGuestToolsIso(VM.uuid, { jobUuid: newJobUuid() }));
+    await refusal(client.attachGuestToolsIso(VM.uuid, { permit: permits('AttachGuestToolsIsoToVm', VM.uuid, newJobUuid()) }));
     assert.equal(sim.attachesStarted().length, 0);
     assert.equal(sim.requestsByApi().QueryJob, undefined);
   });

@@ -7,6 +7,7 @@ import { GtrError, ZStackApiError } from '../src/errors.js';
 import { newJobUuid } from '../src/zstack/client.js';
 import { clientHarness } from './helpers/zstack.js';
 import { testVm } from './helpers/fleet.js';
+import { permits } from './helpers/permits.js';
 
 type Sim = Awaited<ReturnType<typeof startSimulator>>;
 
@@ -41,7 +42,7 @@ describe('ZStack client async actions', () => {
     const s = await sim();
     const c = client(s);
     const jobUuid = newJobUuid();
-    await c.attachGuestToolsIso(VM, { jobUuid, systemTags: ['GuestTools::1.2.0'] });
+    await c.attachGuestToolsIso(VM, { permit: permits('AttachGuestToolsIsoToVm', VM, jobUuid), systemTags: ['GuestTools::1.2.0'] });
     assert.deepEqual(s.attachesStarted().map((a) => [a.vmUuid, a.jobUuid, a.systemTags]), [[VM, jobUuid, ['GuestTools::1.2.0']]]);
     assert.ok(s.vm(VM)?.tags.includes('guestToolsHasAttached'));
     assert.ok((c.stats.requests.QueryJob ?? 0) >= 1);
@@ -51,23 +52,23 @@ describe('ZStack client async actions', () => {
   it('polls the configured endpoint even when the location names another host (loopback 127.0.0.2:9, nothing listens)', async () => {
     const s = await sim({ locationHost: '127.0.0.2:9' });
     const c = client(s);
-    await c.attachGuestToolsIso(VM, { jobUuid: newJobUuid() });
-    await c.detachGuestToolsIso(VM, { jobUuid: newJobUuid() });
+    await c.attachGuestToolsIso(VM, { permit: permits('AttachGuestToolsIsoToVm', VM, newJobUuid()) });
+    await c.detachGuestToolsIso(VM, { permit: permits('DetachGuestToolsIsoFromVm', VM, newJobUuid()) });
     assert.ok((s.requestsByApi().QueryJob ?? 0) >= 2, 'the polls reached the simulator');
   });
 
   it('turns a failed job into ZStackApiError with the ZStack code', async () => {
     const s = await sim({ faults: { failVmUuids: [VM] } });
     const c = client(s);
-    const stopped = await failure(c.attachGuestToolsIso(STOPPED, { jobUuid: newJobUuid() }));
+    const stopped = await failure(c.attachGuestToolsIso(STOPPED, { permit: permits('AttachGuestToolsIsoToVm', STOPPED, newJobUuid()) }));
     assert.ok(stopped instanceof ZStackApiError);
     assert.equal(stopped.zstack.code, 'SYS.1007');
     assert.match(stopped.zstack.details, /not running/);
     assert.equal(stopped.api, 'AttachGuestToolsIsoToVm');
-    const failed = await failure(c.attachGuestToolsIso(VM, { jobUuid: newJobUuid() }));
+    const failed = await failure(c.attachGuestToolsIso(VM, { permit: permits('AttachGuestToolsIsoToVm', VM, newJobUuid()) }));
     assert.ok(failed instanceof ZStackApiError);
     assert.equal(failed.zstack.code, 'SYS.1006');
-    const missing = await failure(c.attachGuestToolsIso('f'.repeat(32), { jobUuid: newJobUuid() }));
+    const missing = await failure(c.attachGuestToolsIso('f'.repeat(32), { permit: permits('AttachGuestToolsIsoToVm', 'f'.repeat(32), newJobUuid()) }));
     assert.ok(missing instanceof ZStackApiError);
     assert.equal(missing.zstack.code, 'SYS.1003');
   });
@@ -76,7 +77,7 @@ describe('ZStack client async actions', () => {
     const s = await sim({ faults: { stuckJobRate: 1 } });
     const c = client(s, { jobTimeoutMs: 150 });
     const jobUuid = newJobUuid();
-    const err = await failure(c.attachGuestToolsIso(VM, { jobUuid }));
+    const err = await failure(c.attachGuestToolsIso(VM, { permit: permits('AttachGuestToolsIsoToVm', VM, jobUuid) }));
     assert.equal(err.code, 'GTR_JOB_TIMEOUT');
     assert.equal(err.details.jobUuid, jobUuid);
     assert.deepEqual(await c.checkJob(jobUuid), { state: 'running' });
@@ -87,7 +88,7 @@ describe('ZStack client async actions', () => {
     const s = await sim({ jobDurationMs: 60_000 });
     const c = client(s);
     const jobUuid = newJobUuid();
-    const pending = c.attachGuestToolsIso(VM, { jobUuid });
+    const pending = c.attachGuestToolsIso(VM, { permit: permits('AttachGuestToolsIsoToVm', VM, jobUuid) });
     await until('the attach to start', () => s.attachesStarted().length === 1);
     s.restart();
     const err = await failure(pending);
@@ -100,10 +101,10 @@ describe('ZStack client async actions', () => {
     const s = await sim();
     const c = client(s);
     const ok = newJobUuid();
-    await c.attachGuestToolsIso(VM, { jobUuid: ok });
+    await c.attachGuestToolsIso(VM, { permit: permits('AttachGuestToolsIsoToVm', VM, ok) });
     assert.deepEqual(await c.checkJob(ok), { state: 'succeeded' });
     const bad = newJobUuid();
-    await failure(c.attachGuestToolsIso(STOPPED, { jobUuid: bad }));
+    await failure(c.attachGuestToolsIso(STOPPED, { permit: permits('AttachGuestToolsIsoToVm', STOPPED, bad) }));
     const check = await c.checkJob(bad);
     assert.equal(check.state, 'failed');
     assert.equal(check.state === 'failed' ? check.error.zstack.code : null, 'SYS.1007');
@@ -112,7 +113,7 @@ describe('ZStack client async actions', () => {
   it('never re-sends an attach that met a proxy error: it polls its job and reports it lost', async () => {
     const s = await sim({ faults: { proxyErrorRates: { AttachGuestToolsIsoToVm: 1 } } });
     const c = client(s);
-    const err = await failure(c.attachGuestToolsIso(VM, { jobUuid: newJobUuid() }));
+    const err = await failure(c.attachGuestToolsIso(VM, { permit: permits('AttachGuestToolsIsoToVm', VM, newJobUuid()) }));
     assert.equal(err.code, 'GTR_JOB_LOST');
     assert.equal(puts(s).length, 1);
     assert.equal(s.attachesStarted().length, 0);
@@ -122,7 +123,7 @@ describe('ZStack client async actions', () => {
     const s = await sim({ faults: { resetRates: { AttachGuestToolsIsoToVm: 1 } } });
     const c = client(s);
     const jobUuid = newJobUuid();
-    await c.attachGuestToolsIso(VM, { jobUuid });
+    await c.attachGuestToolsIso(VM, { permit: permits('AttachGuestToolsIsoToVm', VM, jobUuid) });
     assert.equal(puts(s).length, 1);
     assert.equal(puts(s)[0].status, 0, 'the simulator reset the PUT');
     assert.deepEqual(s.attachesStarted().map((a) => a.jobUuid), [jobUuid]);
@@ -132,7 +133,7 @@ describe('ZStack client async actions', () => {
     // Low rates and many retries: how many polls a job takes depends on timing, so the faults do too.
     const s = await sim({ faults: { proxyErrorRates: { QueryJob: 0.2 }, resetRates: { QueryJob: 0.2 }, seed: 2 } });
     const c = client(s, { retry: { attempts: 10, baseDelayMs: 1, maxDelayMs: 2 } });
-    for (let i = 0; i < 10; i++) await c.attachGuestToolsIso(VM, { jobUuid: newJobUuid() });
+    for (let i = 0; i < 10; i++) await c.attachGuestToolsIso(VM, { permit: permits('AttachGuestToolsIsoToVm', VM, newJobUuid()) });
     assert.equal(puts(s).length, 10);
     assert.ok(s.calls.some((call) => call.api === 'QueryJob' && call.status !== 200 && call.status !== 202));
   });
@@ -154,7 +155,7 @@ describe('ZStack client async actions', () => {
   it('does not send a malformed job uuid', async () => {
     const s = await sim();
     const c = client(s);
-    await assert.rejects(c.attachGuestToolsIso(VM, { jobUuid: 'not-a-uuid' }), RangeError);
+    await assert.rejects(c.attachGuestToolsIso(VM, { permit: permits('AttachGuestToolsIsoToVm', VM, 'not-a-uuid') }), RangeError);
     assert.equal(puts(s).length, 0);
   });
 });

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { GtrError, ZStackApiError, ZStackHttpError } from '../src/errors.js';
 import { hashPassword, newJobUuid, ZStackClient, type ZStackClientOptions } from '../src/zstack/client.js';
+import { permits } from './helpers/permits.js';
 
 const SESSION = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const PASSWORD = 'correct horse battery staple';
@@ -156,7 +157,7 @@ describe('ZStack client: replies that are not what the API promises', () => {
       polls++;
       send(res, polls < 3 ? 202 : 200, '');
     });
-    await client.attachGuestToolsIso('vm1', { jobUuid: newJobUuid() });
+    await client.attachGuestToolsIso('vm1', { permit: permits('AttachGuestToolsIsoToVm', 'vm1', newJobUuid()) });
     assert.equal(polls, 3);
   });
 
@@ -198,7 +199,7 @@ describe('ZStack client: replies that are not what the API promises', () => {
     );
     const errors = [
       await rejectsWith(firstPage(client), 'GTR_ZSTACK_HTTP'),
-      await rejectsWith(client.attachGuestToolsIso('vm1', { jobUuid: newJobUuid() }), 'GTR_ZSTACK_API'),
+      await rejectsWith(client.attachGuestToolsIso('vm1', { permit: permits('AttachGuestToolsIsoToVm', 'vm1', newJobUuid()) }), 'GTR_ZSTACK_API'),
     ];
     mn.on('PUT', '/zstack/v1/accounts/login', (req, res) => send(res, 500, `cannot handle ${req.body}`));
     await client.close();
@@ -258,7 +259,7 @@ describe('ZStack client: replies that are not what the API promises', () => {
     });
     const client = new ZStackClient({ ...baseOptions(mn.endpoint), jobPollIntervalMs: 60_000, signal: ac.signal });
     open.push(client);
-    await rejectsWith(client.attachGuestToolsIso('vm1', { jobUuid: newJobUuid() }), 'GTR_ABORTED');
+    await rejectsWith(client.attachGuestToolsIso('vm1', { permit: permits('AttachGuestToolsIsoToVm', 'vm1', newJobUuid()) }), 'GTR_ABORTED');
   });
 
   it('refuses an unreadable CA file with GTR_CONFIG_UNREADABLE', () => {

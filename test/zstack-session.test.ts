@@ -8,6 +8,7 @@ import { GtrError, ZStackApiError } from '../src/errors.js';
 import { hashPassword, newJobUuid } from '../src/zstack/client.js';
 import { clientHarness } from './helpers/zstack.js';
 import { testVm } from './helpers/fleet.js';
+import { permits } from './helpers/permits.js';
 
 type Sim = Awaited<ReturnType<typeof startSimulator>>;
 
@@ -79,7 +80,7 @@ describe('ZStack client sessions', () => {
     s.expireSessions();
     const first = newJobUuid();
     const resends: string[] = [];
-    await c.attachGuestToolsIso(VM, { jobUuid: first, systemTags: ['GuestTools::1.2.0'], onResend: (u) => resends.push(u) });
+    await c.attachGuestToolsIso(VM, { permit: permits('AttachGuestToolsIsoToVm', VM, first, (u) => resends.push(u)), systemTags: ['GuestTools::1.2.0'] });
     assert.equal(resends.length, 1);
     assert.notEqual(resends[0], first);
     assert.match(resends[0], /^[0-9a-f]{32}$/);
@@ -95,18 +96,18 @@ describe('ZStack client sessions', () => {
     await c.login();
     s.expireSessions();
     const resends: string[] = [];
-    // onResend runs after the re-login and before the second PUT: expire that session as well.
+    // The re-send's permit is asked after the re-login and before the second PUT: expire that session as well.
     const onResend = (u: string): void => {
       resends.push(u);
       s.expireSessions();
     };
     const err = await c
-      .attachGuestToolsIso(VM, { jobUuid: newJobUuid(), onResend, newJobUuid: () => 'f'.repeat(32) })
+      .attachGuestToolsIso(VM, { permit: permits('AttachGuestToolsIsoToVm', VM, newJobUuid(), onResend) })
       .then(() => assert.fail('the attach should fail'), (e: unknown) => e);
     assert.ok(err instanceof ZStackApiError);
     assert.equal(err.zstack.code, 'ID.1001');
     assert.equal(err.api, 'AttachGuestToolsIsoToVm');
-    assert.deepEqual(resends, ['f'.repeat(32)]);
+    assert.equal(resends.length, 1);
     assert.equal(s.calls.filter((call) => call.api === 'AttachGuestToolsIsoToVm').length, 2, 'never a third PUT');
     assert.equal(s.attachesStarted().length, 0);
   });

@@ -3,7 +3,7 @@
 // It uses the ZStack client directly (cheaper than spawning a CLI per VM, so the baseline is kind to
 // itself). For large fleets it runs on the first `sample` VMs and extrapolates per VM and per attach.
 import { performance } from 'node:perf_hooks';
-import { newJobUuid, ZStackClient } from '../../src/zstack/client.js';
+import { newJobUuid, StartPermit, ZStackClient } from '../../src/zstack/client.js';
 
 export interface NaiveOptions {
   endpoint: string;
@@ -50,7 +50,9 @@ export async function runNaive(o: NaiveOptions): Promise<NaiveResult> {
       tagQueryMs += performance.now() - t0;
       if (!o.attachSet.has(uuid)) continue;
       t0 = performance.now();
-      await client.attachGuestToolsIso(uuid, { jobUuid: newJobUuid(), systemTags: ['GuestTools::1.2.0'] });
+      // Not gtr: a script without ledger or gates, so its permit is issued on the spot.
+      const permit = StartPermit.issue('AttachGuestToolsIsoToVm', uuid, newJobUuid());
+      await client.attachGuestToolsIso(uuid, { permit: async (attempt) => (attempt === 'first' ? permit : null), systemTags: ['GuestTools::1.2.0'] });
       attachMs += performance.now() - t0;
       attaches++;
     }

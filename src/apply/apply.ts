@@ -1,35 +1,39 @@
-// Apply: the only code that changes ZStack. Attaches run with bounded concurrency and a per-host bound;
-// before each starts, the gates (the error budget first) may defer it. Each attach is written to the ledger before the PUT (with the job uuid we chose)
-// and after it, so a crash leaves a job uuid to poll instead of a doubt to resend.
+// Apply: the attaches of a run, with bounded concurrency and a per-host bound. Each starts through the
+// run's start path (start-path.ts): the gates (the error budget among them) and the fence are asked and
+// the attach's row is written with the job uuid we chose, in one transaction, before the PUT; the
+// outcome is written after it. A crash leaves a job uuid to poll instead of a doubt to resend.
 import type { Logger } from 'pino';
 import { errorToJson, GtrError, ZStackApiError, type ZStackErrorBody } from '../errors.js';
 import type { Decision } from '../plan/plan.js';
 import type { DeferReason } from '../plan/reasons.js';
 import { ErrorBudgetGate, firstRefusal, type AttachGate, type AttachObserver } from '../reconcile/gates.js';
-import { GroupCommit, type BatchingLedger } from './group-commit.js';
+import type { ActionOptions, ActionResult } from '../zstack/client.js';
+import { OPERATION_TIMEOUT } from '../zstack/reply.js';
+import type { BatchingLedger } from './group-commit.js';
 import { HostQueue } from './host-queue.js';
+import type { Refusal, StartAnswer, StartPath } from './start-path.js';
 
 export interface AttachClient {
-  attachGuestToolsIso(
-    vmUuid: string,
-    opts: { jobUuid: string; systemTags?: string[]; onResend?: (newJobUuid: string) => void },
-  ): Promise<void>;
+  attachGuestToolsIso(vmUuid: string, opts: ActionOptions): Promise<ActionResult>;
 }
 
 export interface AttachLedger extends BatchingLedger {
   beginAttach(runId: number, vmUuid: string, jobUuid: string, target: string, now: number, tagged: boolean): void;
   replaceJobUuid(runId: number, vmUuid: string, jobUuid: string): void;
+  /** A started attach the MN rejected unrun (ID.1001) whose re-send a gate refused: a defer after all. */
+  unstartAttach(runId: number, vmUuid: string, reason: string, why: string): void;
   finishAttach(
     runId: number,
     vmUuid: string,
     r: {
-      outcome: 'attached' | 'failed';
+      outcome: AttachOutcome;
       error: ZStackErrorBody | null;
       now: number;
       quarantine: { afterFailures: number; baseMs: number; maxMs: number };
-      inDoubt?: boolean;
     },
   ): void;
+  /** An attach whose call failed before any PUT (its login): failed in this run, nothing recorded against the VM. */
+  failUnstarted(runId: number, vmUuid: string, error: ZStackErrorBody | null, now: number): void;
   deferDecisions(runId: number, vmUuids: string[], reason: string): void;
 }
 
@@ -45,14 +49,21 @@ export interface ApplyOptions {
   now: () => number;
   logger: Logger;
   onProgress?: (done: number, total: number, failed: number) => void;
-  /** Asked before each attach starts, after the error budget (src/reconcile/gates.ts); the first refusal defers it. */
-  gates?: readonly AttachGate[];
+  /** The run's one start path (its fence and gates); apply adds the error budget. */
+  start: StartPath;
   /** Told each started attach's outcome, in the transaction that records it. */
   observers?: readonly AttachObserver[];
 }
 
+/**
+ * `in-doubt`: the PUT went out and the MN may have run it, but the run could not learn the result (a lost
+ * job, an MN restart, a poll without answer, the MN's timeout SYS.1001). Never a failure: not counted
+ * against the error budget, and the VM waits reattachAfter like after an attach that went through.
+ */
+export type AttachOutcome = 'attached' | 'failed' | 'in-doubt';
+
 export interface AttachResult {
-  outcome: 'attached' | 'failed';
+  outcome: AttachOutcome;
   error: ZStackErrorBody | null;
   jobUuid: string;
 }
@@ -67,6 +78,7 @@ export interface ApplyResult {
   stoppedBy: DeferReason | null;
   halted: boolean;
   failed: number;
+  inDoubt: number;
 }
 
 export async function applyAttaches(
@@ -81,18 +93,16 @@ export async function applyAttaches(
   const running = new Set<Promise<void>>();
   const abandoned: ApplyResult['abandoned'] = [];
   const budget = new ErrorBudgetGate(opts.maxErrors);
-  const gates: AttachGate[] = [budget, ...(opts.gates ?? [])];
-  const runStoppers = gates.filter((g) => g.stopsRun === true);
+  const start = opts.start.withGates([budget]);
+  const runStoppers = start.allGates.filter((g) => g.stopsRun === true);
   const observers: AttachObserver[] = [budget, ...(opts.observers ?? [])];
   let failed = 0;
+  let inDoubt = 0;
   let stoppedBy: DeferReason | null = null;
   const refusedBy = new Set<string>();
   /** What an attach threw outside its ZStack call (a ledger write): stops the run, rethrown once in-flight calls end. */
   let ledgerFailure: { error: unknown } | null = null;
   let wake: () => void = () => {};
-  const commits = new GroupCommit(ledger, () => {
-    for (const gate of gates) gate.refresh?.();
-  });
 
   const noteRefusal = (gate: AttachGate, reason: DeferReason) => {
     if (gate.stopsRun && stoppedBy === null) {
@@ -107,50 +117,72 @@ export async function applyAttaches(
   const attachOne = async (decision: Decision): Promise<void> => {
     // Plain fields rather than a child logger per attach: the same log lines, far less garbage.
     const at = { vmUuid: decision.vmUuid, target: decision.target };
-    let jobUuid = opts.newJobUuid();
     const target = decision.target as string;
-    // The gates' last word and the attach's row share one transaction, committed before the PUT below.
-    const refusal = await commits.begin(() => {
-      const refused = firstRefusal(gates, decision, opts.now());
-      if (refused) ledger.deferDecisions(opts.runId, [decision.vmUuid], refused.reason);
-      else ledger.beginAttach(opts.runId, decision.vmUuid, jobUuid, target, opts.now(), opts.recordVersionTag);
-      return refused;
-    });
-    if (refusal) {
-      deferred.set(decision.vmUuid, refusal.reason);
-      noteRefusal(refusal.gate, refusal.reason);
-      return;
-    }
+    let jobUuid = '';
+    let refusal: Refusal | null = null;
+    let ledgerError: { error: unknown } | null = null;
+    // Asked by the client right before each PUT (src/apply/start-path.ts): the first start records the
+    // attach's row, a re-send after ID.1001 its new job uuid; a refusal of either is a defer.
+    const permit = async (attempt: 'first' | 'resend') => {
+      const next = opts.newJobUuid();
+      let answer: StartAnswer;
+      try {
+        answer = await start.start({
+          api: 'AttachGuestToolsIsoToVm',
+          subject: decision,
+          jobUuid: next,
+          record: () => {
+            if (attempt === 'first') ledger.beginAttach(opts.runId, decision.vmUuid, next, target, opts.now(), opts.recordVersionTag);
+            else ledger.replaceJobUuid(opts.runId, decision.vmUuid, next);
+          },
+          refused: (r) => {
+            if (attempt === 'first') ledger.deferDecisions(opts.runId, [decision.vmUuid], r.reason);
+            else ledger.unstartAttach(opts.runId, decision.vmUuid, r.reason, `the MN rejected the attach unrun (session expired, ID.1001); not sent again: ${r.gate.name} refused`);
+          },
+        });
+      } catch (error) {
+        ledgerError = { error };
+        throw error;
+      }
+      if (answer.permit) jobUuid = next;
+      else refusal = answer.refusal;
+      return answer.permit;
+    };
     let result: AttachResult;
-    let inDoubt = false;
     try {
-      await client.attachGuestToolsIso(decision.vmUuid, {
-        jobUuid,
+      const sent = await client.attachGuestToolsIso(decision.vmUuid, {
+        permit,
         systemTags: opts.recordVersionTag ? [`GuestTools::${target}`] : [],
-        onResend: (newUuid) => {
-          // The interceptor rejected the first PUT (session expired): record the new job before resending.
-          jobUuid = newUuid;
-          ledger.replaceJobUuid(opts.runId, decision.vmUuid, newUuid);
-        },
       });
+      if (sent === 'refused') {
+        const r = refusal as Refusal | null;
+        if (r === null) throw new Error(`apply: attach of ${decision.vmUuid} refused without a refusal`);
+        deferred.set(decision.vmUuid, r.reason);
+        noteRefusal(r.gate, r.reason);
+        return;
+      }
       result = { outcome: 'attached', error: null, jobUuid };
       opts.logger.info({ ...at, jobUuid }, 'attach finished');
     } catch (error) {
+      if (ledgerError) throw (ledgerError as { error: unknown }).error; // stops the run
       if (error instanceof GtrError && error.code === 'GTR_ABORTED') {
         // Shutdown mid-call: the ledger keeps the job uuid as pending; the next start polls it.
         opts.logger.warn({ ...at, jobUuid }, 'attach abandoned at shutdown; its job will be polled at the next start');
         abandoned.push({ vmUuid: decision.vmUuid, jobUuid });
         return;
       }
-      result = { outcome: 'failed', error: errorToJson(error), jobUuid };
-      inDoubt = isInDoubt(error);
-      failed++;
-      opts.logger.warn({ ...at, jobUuid, error: result.error }, 'attach failed');
+      // Before any PUT (the login failed): a failure of this run, not of the VM.
+      const doubt = jobUuid !== '' && isInDoubt(error);
+      result = { outcome: doubt ? 'in-doubt' : 'failed', error: errorToJson(error), jobUuid };
+      if (doubt) inDoubt++;
+      else failed++;
+      opts.logger.warn({ ...at, jobUuid, error: result.error }, doubt ? 'attach in doubt: it may have run; the VM waits for reattachAfter' : 'attach failed');
     }
     const outcome = { failed: result.outcome === 'failed', errorCode: result.error?.code ?? null };
-    commits.finish(() => {
+    start.finish(() => {
       const now = opts.now();
-      ledger.finishAttach(opts.runId, decision.vmUuid, { outcome: result.outcome, error: result.error, now, quarantine: opts.quarantine, inDoubt });
+      if (result.jobUuid === '') ledger.failUnstarted(opts.runId, decision.vmUuid, result.error, now);
+      else ledger.finishAttach(opts.runId, decision.vmUuid, { outcome: result.outcome, error: result.error, now, quarantine: opts.quarantine });
       for (const observer of observers) observer.onOutcome(decision, outcome, now);
     });
     results.set(decision.vmUuid, result);
@@ -193,7 +225,7 @@ export async function applyAttaches(
   }
   await Promise.all(running);
   if (ledgerFailure) throw (ledgerFailure as { error: unknown }).error;
-  commits.flush();
+  start.flush();
 
   const rest = [...held, ...queue.drain()].map((d) => d.vmUuid);
   const reason: DeferReason | null = stoppedBy;
@@ -201,16 +233,17 @@ export async function applyAttaches(
     ledger.deferDecisions(opts.runId, rest, reason);
     for (const vmUuid of rest) deferred.set(vmUuid, reason);
   }
-  return { results, deferred, abandoned, stoppedBy: reason, halted: budget.exceeded, failed };
+  return { results, deferred, abandoned, stoppedBy: reason, halted: budget.exceeded, failed, inDoubt };
 }
 
 /**
- * Did the attach fail without the management node saying so? A ZStack error (from the PUT or its job)
- * or a request that provably never left this host is a real failure; a job timeout, a lost job or a
- * poll that got no answer leaves the attach possibly running, so it must not be sent again soon.
+ * Did the attach fail without the management node saying it did not happen? A ZStack error (from the
+ * PUT or its job) or a request that provably never left this host is a real failure; a job timeout, a
+ * lost job, a poll that got no answer, or the MN's own operation timeout (SYS.1001: the host may still
+ * finish it) leaves the attach possibly running, so it must not be sent again soon.
  */
 export function isInDoubt(error: unknown): boolean {
-  if (error instanceof ZStackApiError) return false;
+  if (error instanceof ZStackApiError) return error.zstack.code === OPERATION_TIMEOUT;
   // A login comes before the PUT, or after the MN rejected it unrun (ID.1001): nothing ran either way.
   if (error instanceof GtrError && error.details.api === 'LogInByAccount') return false;
   // `sent: false` on a job poll says nothing about the PUT before it.

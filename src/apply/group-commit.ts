@@ -24,17 +24,34 @@ export class GroupCommit {
   private scheduled = false;
   private failure: unknown = null;
 
+  private readonly refreshes: (() => void)[] = [];
+
   /** `beforeBegins` runs inside each transaction, after the finishes and before the begins (gates re-read state there). */
   constructor(
     private readonly ledger: BatchingLedger,
-    private readonly beforeBegins: () => void = () => {},
-  ) {}
+    beforeBegins: () => void = () => {},
+  ) {
+    this.refreshes.push(beforeBegins);
+  }
+
+  /** One more re-read before the begins of every later transaction. */
+  addRefresh(fn: () => void): void {
+    this.refreshes.push(fn);
+  }
+
+  private beforeBegins(): void {
+    for (const fn of this.refreshes) fn();
+  }
 
   /** Resolves with what `write` returned once it is committed. */
   begin<R>(write: () => R): Promise<R> {
     if (!this.ledger.batch) {
-      this.beforeBegins();
-      return Promise.resolve(write());
+      try {
+        this.beforeBegins();
+        return Promise.resolve(write());
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
     return new Promise<R>((resolve, reject) => {
       let result: R;

@@ -174,15 +174,15 @@ export class Daemon {
     const now = () => Date.now();
     const { config, client, ledger, logger } = this;
     try {
-      const { report } = await withLease(ledger, { purpose: 'daemon', now, logger }, async (leaseLost) => {
+      const { report } = await withLease(ledger, { purpose: 'daemon', now, logger }, async (fence) => {
         await recoverInterruptedRuns(ledger, client, logger, now);
         const deps = { config, client, ledger, logger, now, events: this.notifier };
         return reconcile(deps, {
           trigger: 'schedule',
           dryRun: false,
+          fence,
           gates: [
             signalGate('shutdown', 'shutdown', this.stopStarting.signal),
-            signalGate('lease', 'lease-lost', leaseLost),
             this.leadership.gate(),
             ...(this.sync ? [this.sync.gate()] : []),
           ],

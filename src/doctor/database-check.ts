@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Statements } from '../ledger/db.js';
 import { Lease } from '../ledger/lease.js';
-import { DEFAULT_MIGRATIONS_DIR, isPidAlive, pendingMigrations, type LeaseHolder } from '../ledger/index.js';
+import { DEFAULT_MIGRATIONS_DIR, defaultIsAlive, pendingMigrations, type LeaseHolder } from '../ledger/index.js';
 import { GtrError } from '../errors.js';
 import { errorMessage, fail, pass, skip, warn, type CheckResult } from './check.js';
 import { withDatabaseView } from './database-view.js';
@@ -34,8 +34,11 @@ export function checkDatabase(file: string, now: number): CheckResult[] {
       const pending = pendingMigrations(db, DEFAULT_MIGRATIONS_DIR, file);
       const migrations = pending.length === 0 ? 'migrations up to date' : `${pending.length} migrations pending (the next run applies them)`;
       const hasLease = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lease'").get() !== undefined;
+      const checked = pass('database', `${file}: integrity ok, ${migrations} (checked ${how})`);
+      // The lease's columns are those of the newest schema: an older one is read after the next run migrates it.
+      if (hasLease && pending.length > 0) return [checked, skip('lease', 'read after the pending migrations are applied')];
       const holder = hasLease ? new Lease(new Statements(db)).lastHolder() : null;
-      return [pass('database', `${file}: integrity ok, ${migrations} (checked ${how})`), leaseCheck(holder, now)];
+      return [checked, leaseCheck(holder, now)];
     });
   } catch (error) {
     if (error instanceof GtrError && error.code === 'GTR_MIGRATION_DRIFT') {
@@ -87,8 +90,9 @@ function leaseCheck(holder: LeaseHolder | null, now: number): CheckResult {
   const who = `${holder.purpose} (pid ${holder.pid} on ${holder.host})`;
   if (holder.expiresAt > now) return pass('lease', `held by ${who} until ${new Date(holder.expiresAt).toISOString()}`);
   const expired = `last held by ${who}, expired at ${new Date(holder.expiresAt).toISOString()}`;
-  if (holder.host === os.hostname() && isPidAlive(holder.pid)) {
-    return warn('lease', `${expired}, but that process still runs and stopped renewing it`, `look at process ${holder.pid} (stuck?); the next run takes the lease over`);
+  if (holder.host === os.hostname() && defaultIsAlive(holder)) {
+    return warn('lease', `${expired}, but that process still runs and stopped renewing it`,
+      `look at process ${holder.pid} (stuck?): no run takes the lease over while it runs; stop it to free the lease`);
   }
   return pass('lease', `${expired}; the next run takes it over`);
 }

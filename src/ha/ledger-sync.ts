@@ -8,7 +8,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { errorToJson } from '../errors.js';
-import { isPidAlive, removeSnapshotFile, schemaName, verifySnapshot, type Ledger } from '../ledger/index.js';
+import { defaultIsAlive, removeSnapshotFile, schemaName, verifySnapshot, type Ledger } from '../ledger/index.js';
 import type { AttachGate } from '../reconcile/gates.js';
 import { VERSION } from '../version.js';
 import { offerSnapshot, peerFacts, type Peer, type SnapshotOffer } from './peer-client.js';
@@ -194,7 +194,7 @@ export class LedgerSync {
     // Runs the peer left `running` in the ledger are not running here: mark them interrupted, so the
     // next tick polls the jobs they recorded instead of attaching those VMs again.
     const host = os.hostname();
-    const { runIds } = this.opts.ledger().markInterruptedRuns(now, (pid, runHost) => runHost === host && isPidAlive(pid));
+    const { runIds } = this.opts.ledger().markInterruptedRuns(now, (who) => who.host === host && defaultIsAlive(who));
     this.ready = true;
     this.reason = null;
     this.saveRecord({ leaderUntil: now });

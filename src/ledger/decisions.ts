@@ -83,6 +83,26 @@ export class Decisions {
       .run(jobUuid, runId, vmUuid).changes === 1;
   }
 
+  /** A pending attach that never ran becomes a defer with `reason`; `why` replaces its message. */
+  unstart(runId: number, vmUuid: string, reason: string, why: string): boolean {
+    return this.sql
+      .get<[string, string, number, string]>(
+        `UPDATE decisions SET action = 'defer', reason = ?, message = ?, outcome = NULL, job_uuid = NULL, started_at = NULL
+          WHERE run_id = ? AND vm_uuid = ? AND outcome = 'pending'`,
+      )
+      .run(reason, why, runId, vmUuid).changes === 1;
+  }
+
+  /** An attach decision whose call failed before any PUT: `failed`, with no job. */
+  failUnstarted(runId: number, vmUuid: string, error: ActionError | null, now: number): boolean {
+    return this.sql
+      .get<[...ErrorParams, string, number, string]>(
+        `UPDATE decisions SET outcome = 'failed', error_code = ?, error_description = ?, error_details = ?, finished_at = ?
+          WHERE run_id = ? AND vm_uuid = ? AND action = 'attach' AND outcome IS NULL`,
+      )
+      .run(...errorParams(error), iso(now), runId, vmUuid).changes === 1;
+  }
+
   /** Sets the final outcome of an attach that is still pending; returns false otherwise. */
   finish(runId: number, vmUuid: string, outcome: Outcome, error: ActionError | null, now: number): boolean {
     return this.sql

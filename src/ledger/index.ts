@@ -4,7 +4,7 @@ export type { AttentionRow } from './attention.js';
 export type { AcquireResult } from './lease.js';
 export { trimDecisions, type DecisionTrim, type KeyUpdate } from './decision-keys.js';
 export { DEFAULT_MIGRATIONS_DIR, migrate, pendingMigrations, readMigrations, type MigrationFile } from './migrate.js';
-export { defaultIsAlive, isPidAlive } from './process-alive.js';
+export { defaultIsAlive, isPidAlive, selfIdentity, type ProcessIdentity } from './process-alive.js';
 export type {
   VerifiedBy, ActionError, ActionRecord, DecisionAction, DecisionRow, IsAlive, LeaseHolder, Outcome, PendingJob, QuarantinePolicy,
   RunRecord, RunStatus, RunTrigger, RunWarning, VmState,

@@ -2,7 +2,6 @@
 // Every write is one short synchronous IMMEDIATE transaction (the API is synchronous, so no transaction
 // can span an await); IMMEDIATE takes the write lock up front, so a read-then-write never meets a
 // stale snapshot and waits on busy_timeout instead of failing.
-import os from 'node:os';
 import path from 'node:path';
 import { openDatabase, describeOpenError, storageError, type Db } from './db.js';
 import { DbHandle } from './db-handle.js';
@@ -12,7 +11,7 @@ import { trimDecisions, type DecisionTrim } from './decision-keys.js';
 import { Lease, type AcquireResult } from './lease.js';
 import { DEFAULT_MIGRATIONS_DIR, migrate, pendingMigrations } from './migrate.js';
 import { backupDatabase, installSnapshot } from './snapshot.js';
-import { defaultIsAlive } from './process-alive.js';
+import { defaultIsAlive, sameProcess, selfIdentity, type ProcessIdentity } from './process-alive.js';
 import { Runs } from './runs.js';
 import type {
   ActionError, ActionRecord, DecisionRow, IsAlive, LeaseHolder, PendingJob, QuarantinePolicy, RunRecord, RunStatus,
@@ -43,8 +42,8 @@ export class Ledger {
   private readonly vms: VmStates;
   private readonly lease: Lease;
   private readonly attention: Attention;
-  private readonly host = os.hostname();
-  private readonly pid = process.pid;
+  /** This process as the lease and its runs record it (host, pid, boot id, start time). */
+  private readonly self: ProcessIdentity = selfIdentity();
 
   private constructor(private readonly db: Db, readonly path: string, readonly migrationsDir: string) {
     this.handle = new DbHandle(db, path);
@@ -116,7 +115,7 @@ export class Ledger {
   // ---- runs -------------------------------------------------------------------------------------
 
   startRun(r: { trigger: RunTrigger; dryRun: boolean; now: number }): number {
-    return this.write(() => this.runs.start(r.trigger, r.dryRun, r.now, this.pid, this.host));
+    return this.write(() => this.runs.start(r.trigger, r.dryRun, r.now, this.self));
   }
 
   setRunPlan(runId: number, p: { planHash: string; targets: unknown[] }): void {
@@ -189,8 +188,8 @@ export class Ledger {
     return this.write(() => {
       const runIds: number[] = [];
       for (const run of this.runs.running()) {
-        const mine = run.pid === this.pid && run.host === this.host;
-        if (mine || isAlive(run.pid, run.host)) continue;
+        const who = { host: run.host, pid: run.pid, bootId: run.bootId, startTime: run.startTime };
+        if (sameProcess(who, this.self) || isAlive(who)) continue;
         this.runs.interrupt(run.id, now, `interrupted: process ${run.pid} on ${run.host} ended before the run finished`);
         this.decisions.markNotStarted(run.id);
         runIds.push(run.id);
@@ -235,34 +234,51 @@ export class Ledger {
   }
 
   /**
-   * `inDoubt`: the attach failed without the management node saying so (job timeout, job lost, no
-   * answer): it may still run, so the VM waits for reattachAfter like after an attach that succeeded.
+   * A started attach the MN rejected before running it (ID.1001) whose re-send a gate refused: the
+   * decision becomes `defer/<reason>` (with `why`), and the VM's last attach counts as not having run.
    */
-  finishAttach(runId: number, vmUuid: string, r: { outcome: 'attached' | 'failed'; error: ActionError | null; now: number; quarantine: QuarantinePolicy; inDoubt?: boolean }): void {
+  unstartAttach(runId: number, vmUuid: string, reason: string, why: string): void {
     this.write(() => {
-      if (!this.decisions.finish(runId, vmUuid, r.outcome, r.error, r.now)) {
-        throw new Error(`ledger: run ${runId} has no pending attach for VM ${vmUuid}`);
-      }
-      if (r.outcome === 'attached') this.vms.succeeded(vmUuid);
-      else if (r.inDoubt) this.vms.inDoubt(vmUuid);
-      else this.vms.failed(vmUuid, r.now, r.quarantine);
+      if (!this.decisions.unstart(runId, vmUuid, reason, why)) throw new Error(`ledger: run ${runId} has no pending attach for VM ${vmUuid}`);
+      this.vms.didNotRun(vmUuid);
+    });
+  }
+
+  /** An attach whose call failed before any PUT (its login): `failed` in the run; the VM's record is untouched. */
+  failUnstarted(runId: number, vmUuid: string, error: ActionError | null, now: number): void {
+    this.write(() => {
+      if (!this.decisions.failUnstarted(runId, vmUuid, error, now)) throw new Error(`ledger: run ${runId} has no unstarted attach decision for VM ${vmUuid}`);
     });
   }
 
   /**
-   * Settles an attach in doubt after a crash; a no-op when it is no longer pending. `inDoubt` (with
-   * 'failed'): the MN does not know the job, so the attach may yet run; the VM waits for reattachAfter.
+   * The outcome of a started attach. `in-doubt` (job lost, MN restart, poll without answer, SYS.1001):
+   * it may still run, so the VM waits for reattachAfter as after an attach that went through.
    */
-  resolvePendingJob(runId: number, vmUuid: string, outcome: 'attached' | 'failed', error: ActionError | null, now: number, inDoubt = false): void {
+  finishAttach(runId: number, vmUuid: string, r: { outcome: 'attached' | 'failed' | 'in-doubt'; error: ActionError | null; now: number; quarantine: QuarantinePolicy }): void {
+    this.write(() => {
+      if (!this.decisions.finish(runId, vmUuid, r.outcome, r.error, r.now)) {
+        throw new Error(`ledger: run ${runId} has no pending attach for VM ${vmUuid}`);
+      }
+      this.settleVm(vmUuid, r.outcome, r.now, r.quarantine);
+    });
+  }
+
+  /** Settles an attach in doubt after a crash; a no-op when it is no longer pending. */
+  resolvePendingJob(runId: number, vmUuid: string, outcome: 'attached' | 'failed' | 'in-doubt', error: ActionError | null, now: number): void {
     // There is deliberately no "never ran" outcome that forgets the attach: the MN cannot prove a
     // recorded PUT never arrived, and forgetting one is how the crash soak found a second attach.
     this.write(() => {
       // An `interrupted` row keeps its outcome (true when its run stopped); the replay only settles it.
       if (!this.decisions.finish(runId, vmUuid, outcome, error, now) && !this.decisions.settleInterrupted(runId, vmUuid, now)) return;
-      if (outcome === 'attached') this.vms.succeeded(vmUuid);
-      else if (inDoubt) this.vms.inDoubt(vmUuid);
-      else this.vms.failed(vmUuid, now, null);
+      this.settleVm(vmUuid, outcome, now, null);
     });
+  }
+
+  private settleVm(vmUuid: string, outcome: 'attached' | 'failed' | 'in-doubt', now: number, quarantine: QuarantinePolicy | null): void {
+    if (outcome === 'attached') this.vms.succeeded(vmUuid);
+    else if (outcome === 'in-doubt') this.vms.inDoubt(vmUuid);
+    else this.vms.failed(vmUuid, now, quarantine);
   }
 
   deferDecisions(runId: number, vmUuids: string[], reason: string): void {
@@ -318,14 +334,22 @@ export class Ledger {
       purpose: h.purpose,
       ttlMs: h.ttlMs,
       now: h.now,
-      host: this.host,
-      pid: this.pid,
+      self: this.self,
       isAlive: h.isAlive ?? defaultIsAlive,
     }));
   }
 
-  renewLease(holder: string, ttlMs: number, now: number): boolean {
-    return this.write(() => this.lease.renew(holder, ttlMs, now));
+  /** `stamp` (from acquireLease): renew only the acquisition it names. */
+  renewLease(holder: string, ttlMs: number, now: number, stamp?: number): boolean {
+    return this.write(() => this.lease.renew(holder, ttlMs, now, stamp));
+  }
+
+  /**
+   * The fence (DESIGN.md 2.4): the lease row still names `holder` with `stamp`. Read inside the start
+   * transaction (src/apply/start-path.ts), so no takeover can come between this check and the start.
+   */
+  leaseHolds(holder: string, stamp: number): boolean {
+    return this.lease.holds(holder, stamp);
   }
 
   releaseLease(holder: string): void {

@@ -1,6 +1,7 @@
 // The runs table: one row per reconcile pass (real or dry), from start to its final status.
 import type { Statements } from './db.js';
 import { iso } from '../time-format.js';
+import type { ProcessIdentity } from './process-alive.js';
 import type { RunRecord, RunStatus, RunTrigger, RunWarning } from './types.js';
 
 interface RunRow {
@@ -17,19 +18,21 @@ interface RunRow {
   warnings: string | null;
   pid: number;
   host: string;
+  boot_id: string | null;
+  start_time: string | null;
 }
 
-const COLUMNS = 'id, trigger, dry_run, status, started_at, finished_at, plan_hash, targets, counts, message, warnings, pid, host';
+const COLUMNS = 'id, trigger, dry_run, status, started_at, finished_at, plan_hash, targets, counts, message, warnings, pid, host, boot_id, start_time';
 
 export class Runs {
   constructor(private readonly sql: Statements) {}
 
-  start(trigger: RunTrigger, dryRun: boolean, now: number, pid: number, host: string): number {
+  start(trigger: RunTrigger, dryRun: boolean, now: number, who: ProcessIdentity): number {
     const info = this.sql
-      .get<[string, number, string, number, string]>(
-        "INSERT INTO runs (trigger, dry_run, status, started_at, pid, host) VALUES (?, ?, 'running', ?, ?, ?)",
+      .get<[string, number, string, number, string, string | null, string | null]>(
+        "INSERT INTO runs (trigger, dry_run, status, started_at, pid, host, boot_id, start_time) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
       )
-      .run(trigger, dryRun ? 1 : 0, iso(now), pid, host);
+      .run(trigger, dryRun ? 1 : 0, iso(now), who.pid, who.host, who.bootId, who.startTime);
     return Number(info.lastInsertRowid);
   }
 
@@ -131,6 +134,8 @@ function toRecord(row: RunRow): RunRecord {
     warnings: row.warnings === null ? [] : parseArray(row.warnings).filter(isRunWarning),
     pid: row.pid,
     host: row.host,
+    bootId: row.boot_id,
+    startTime: row.start_time,
   };
 }
 

@@ -55,6 +55,8 @@ export interface RunRecord {
   warnings: RunWarning[];
   pid: number;
   host: string;
+  bootId: string | null;
+  startTime: string | null;
 }
 
 export interface RunWarning {
@@ -79,6 +81,8 @@ export interface VmState {
   attemptsTarget: string | null;
   /** The last attach sent its GuestTools:: tag (zstack.recordVersionTag). */
   lastAttachTagged: boolean;
+  /** The MN said the last attach did not happen (refused, or ran and failed); false while pending or in doubt. */
+  lastAttachFailed: boolean;
 }
 
 export interface PendingJob {
@@ -96,6 +100,9 @@ export interface LeaseHolder {
   acquiredAt: number;
   expiresAt: number;
   purpose: string;
+  /** The holder's boot id and process start time (null in rows older than migration 0009). */
+  bootId: string | null;
+  startTime: string | null;
 }
 
 export interface QuarantinePolicy {
@@ -107,4 +114,4 @@ export interface QuarantinePolicy {
 }
 
 /** Whether process `pid` on `host` still runs; injected by tests, defaults to a signal-0 probe. */
-export type IsAlive = (pid: number, host: string) => boolean;
+export type { IsAlive, ProcessIdentity } from './process-alive.js';

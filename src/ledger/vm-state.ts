@@ -15,6 +15,7 @@ interface VmStateRow {
   attempts: number;
   attempts_target: string | null;
   last_attach_tagged: number;
+  last_attach_failed: number;
 }
 
 export interface Regression {
@@ -24,7 +25,7 @@ export interface Regression {
 }
 
 const SELECT = `SELECT vm_uuid, last_seen_version, last_attach_target, last_attach_at, consecutive_failures,
-  quarantine_until, regression, attempts, attempts_target, last_attach_tagged FROM vm_state`;
+  quarantine_until, regression, attempts, attempts_target, last_attach_tagged, last_attach_failed FROM vm_state`;
 
 /** An attach that went through (or may have): one more attempt of its target, or the first of a new one. */
 const COUNT_ATTEMPT = `attempts = CASE WHEN vm_state.attempts_target IS vm_state.last_attach_target THEN vm_state.attempts + 1 ELSE 1 END,
@@ -33,14 +34,24 @@ const COUNT_ATTEMPT = `attempts = CASE WHEN vm_state.attempts_target IS vm_state
 export class VmStates {
   constructor(private readonly sql: Statements) {}
 
+  /**
+   * An attach starts (written before its PUT). Whatever failed before, this attach may run from now
+   * on: last_attach_failed is cleared, so the planner waits (awaiting-install) until its outcome says
+   * it did not happen. The failure count is kept for the quarantine.
+   */
   noteAttach(vmUuid: string, target: string, now: number, tagged: boolean): void {
     this.sql
       .get<[string, string, number, number]>(
-        `INSERT INTO vm_state (vm_uuid, last_attach_target, last_attach_at, last_attach_tagged) VALUES (?, ?, ?, ?)
+        `INSERT INTO vm_state (vm_uuid, last_attach_target, last_attach_at, last_attach_tagged, last_attach_failed) VALUES (?, ?, ?, ?, 0)
          ON CONFLICT (vm_uuid) DO UPDATE SET last_attach_target = excluded.last_attach_target,
-           last_attach_at = excluded.last_attach_at, last_attach_tagged = excluded.last_attach_tagged`,
+           last_attach_at = excluded.last_attach_at, last_attach_tagged = excluded.last_attach_tagged, last_attach_failed = 0`,
       )
       .run(vmUuid, target, now, tagged ? 1 : 0);
+  }
+
+  /** The MN rejected the last attach before running it (and it was not sent again): nothing waits to be installed. */
+  didNotRun(vmUuid: string): void {
+    this.sql.get<[string]>('UPDATE vm_state SET last_attach_failed = 1 WHERE vm_uuid = ?').run(vmUuid);
   }
 
   succeeded(vmUuid: string): void {
@@ -77,8 +88,8 @@ export class VmStates {
     const until = quarantine ? (quarantineUntil(failures, now, quarantine) ?? null) : null;
     this.sql
       .get<[string, number, number | null, number]>(
-        `INSERT INTO vm_state (vm_uuid, consecutive_failures, quarantine_until) VALUES (?, ?, ?)
-         ON CONFLICT (vm_uuid) DO UPDATE SET consecutive_failures = excluded.consecutive_failures,
+        `INSERT INTO vm_state (vm_uuid, consecutive_failures, quarantine_until, last_attach_failed) VALUES (?, ?, ?, 1)
+         ON CONFLICT (vm_uuid) DO UPDATE SET consecutive_failures = excluded.consecutive_failures, last_attach_failed = 1,
            quarantine_until = CASE WHEN ? THEN excluded.quarantine_until ELSE vm_state.quarantine_until END`,
       )
       .run(vmUuid, failures, until, quarantine ? 1 : 0);
@@ -208,5 +219,6 @@ function toState(row: VmStateRow): VmState {
     attempts: row.attempts,
     attemptsTarget: row.attempts_target,
     lastAttachTagged: row.last_attach_tagged === 1,
+    lastAttachFailed: row.last_attach_failed === 1,
   };
 }

@@ -12,8 +12,13 @@ import { exclusionOf } from './selectors.js';
 export interface VmHistory {
   lastAttachTarget: string | null;
   lastAttachAt: number | null;
-  /** Failed attaches in a row; above 0 the last attach failed, so nothing waits to be installed. */
+  /** Failed attaches in a row (the quarantine counts them). */
   consecutiveFailures: number;
+  /**
+   * The MN said the last attach did not happen (it refused it, or ran it and failed): nothing waits to
+   * be installed. False while it is pending, in doubt or went through, whatever failed before it.
+   */
+  lastAttachFailed: boolean;
   quarantineUntil: number | null;
   /** Attaches of `attemptsTarget` that succeeded; the guest confirming one does not reset it (a regression counts). */
   attempts: number;
@@ -194,7 +199,7 @@ function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Dec
   if (history?.quarantineUntil && history.quarantineUntil > input.now) return defer('quarantined');
   if (
     history?.lastAttachTarget === target.version &&
-    history.consecutiveFailures === 0 &&
+    !history.lastAttachFailed &&
     sinceAttach < input.policy.reattachAfterMs
   ) {
     return defer('awaiting-install');

@@ -24,7 +24,7 @@ export function buildReport(r: {
     const result = r.applied?.results.get(d.vmUuid);
     let outcome: Outcome | null = null;
     if (d.action === 'attach' && gated === undefined && !r.dryRun) {
-      if (result) outcome = result.outcome === 'failed' ? 'failed' : r.verified.has(d.vmUuid) ? 'verified' : 'attached';
+      if (result) outcome = result.outcome === 'attached' ? (r.verified.has(d.vmUuid) ? 'verified' : 'attached') : result.outcome;
       else outcome = abandoned.has(d.vmUuid) ? 'interrupted' : 'not-started';
     }
     const action: ActionReport = {
@@ -44,7 +44,7 @@ export function buildReport(r: {
     if (jobUuid !== undefined) action.jobUuid = jobUuid;
     return action;
   });
-  const byOutcome: Record<Outcome, number> = { verified: 0, attached: 0, failed: 0, 'not-started': 0, interrupted: 0 };
+  const byOutcome: Record<Outcome, number> = { verified: 0, attached: 0, failed: 0, 'in-doubt': 0, 'not-started': 0, interrupted: 0 };
   for (const a of actions) if (a.outcome !== null) byOutcome[a.outcome]++;
   const verifiedByTag = actions.filter((a) => a.verifiedBy === 'tag').length;
   const succeeded = byOutcome.verified + byOutcome.attached;

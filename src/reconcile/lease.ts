@@ -1,10 +1,20 @@
 // One lease for everything (DESIGN.md section 7): daemon ticks, `reconcile` and rollout steps all run
 // under it. Renewed while the work runs; a holder that died is taken over by the ledger's rules.
+//
+// The lease is also the run's fence (DESIGN.md 2.4): a gate that, inside every start transaction,
+// re-reads the lease row and refuses (`lease-lost`) once the row no longer names this run's holder and
+// acquisition stamp. Another process that took the lease over (its clock ahead, this process
+// suspended) therefore stops this run's next start at once, whatever the renew timer believes. Inside
+// this process, ages use the monotonic clock: a lease not renewed for a whole TTL is treated as lost
+// too, since others may rightly take it by then.
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { GtrError } from '../errors.js';
 import type { Ledger } from '../ledger/index.js';
+import type { DeferReason } from '../plan/reasons.js';
+import type { AttachGate } from './gates.js';
 
 export const LEASE_TTL_MS = 60_000;
 
@@ -12,14 +22,53 @@ export function leaseHolderId(purpose: string): string {
   return `${purpose}@${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
 
+/** The held lease as a gate: the fence every start checks. */
+export class LeaseFence implements AttachGate {
+  readonly name = 'lease';
+  readonly stopsRun = true;
+  private held = true;
+  private renewedAt = performance.now();
+
+  constructor(
+    private readonly ledger: Ledger,
+    readonly holder: string,
+    readonly stamp: number,
+    private readonly ttlMs: number,
+  ) {}
+
+  /** Inside the start transaction: does the row still name this run? One indexed read. */
+  refresh(): void {
+    if (!this.held) return;
+    this.held = performance.now() - this.renewedAt < this.ttlMs && this.ledger.leaseHolds(this.holder, this.stamp);
+  }
+
+  check(): DeferReason | null {
+    return this.held ? null : 'lease-lost';
+  }
+
+  /** True once the lease was lost (then it stays lost: the run exits 5). */
+  get lost(): boolean {
+    return !this.held;
+  }
+
+  /** The renew timer: keeps the lease only while the row still names this acquisition. */
+  renew(now: number): boolean {
+    if (!this.held) return false;
+    const kept = this.ledger.renewLease(this.holder, this.ttlMs, now, this.stamp);
+    if (kept) this.renewedAt = performance.now();
+    else this.held = false;
+    return kept;
+  }
+}
+
 /**
- * Runs `work` under the lease. `work` gets a signal that aborts when the lease is lost (taken over by
- * another process, or the database fails while renewing): pass it on so no new attach starts.
+ * Runs `work` under the lease. `work` gets the fence: put it in the run's start path (src/apply/start-path.ts),
+ * so no start happens once the lease is lost.
  */
 export async function withLease<T>(
   ledger: Ledger,
   opts: { purpose: string; now: () => number; ttlMs?: number; logger?: Logger },
-  work: (leaseLost: AbortSignal) => Promise<T>,
+  work: (lease: LeaseFence) => Promise<T>,
 ): Promise<T> {
   const ttlMs = opts.ttlMs ?? LEASE_TTL_MS;
   const holder = leaseHolderId(opts.purpose);
@@ -32,22 +81,23 @@ export async function withLease<T>(
       { details: { holder: h } },
     );
   }
-  const lost = new AbortController();
+  const fence = new LeaseFence(ledger, holder, got.stamp, ttlMs);
   const renew = setInterval(() => {
     let kept = false;
     try {
-      kept = ledger.renewLease(holder, ttlMs, opts.now());
+      kept = fence.renew(opts.now());
     } catch (error) {
-      opts.logger?.error({ error: error instanceof Error ? error.message : String(error) }, 'could not renew the lease');
+      opts.logger?.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not renew the lease; trying again');
+      return;
     }
-    if (!kept && !lost.signal.aborted) {
+    if (!kept) {
       opts.logger?.error({ holder }, 'lease lost: no new attaches start in this run');
-      lost.abort();
+      clearInterval(renew);
     }
   }, Math.floor(ttlMs / 3));
   renew.unref();
   try {
-    return await work(lost.signal);
+    return await work(fence);
   } finally {
     clearInterval(renew);
     ledger.releaseLease(holder);

@@ -1,43 +1,47 @@
 // Crash recovery: runs left `running` by a dead process become `interrupted`; the job uuids they
 // recorded before their PUTs are polled to learn what happened, never re-sent.
 import type { Logger } from 'pino';
-import { errorToJson } from '../errors.js';
+import { errorToJson, type ZStackErrorBody } from '../errors.js';
 import type { Ledger } from '../ledger/index.js';
-import type { ZStackClient } from '../zstack/client.js';
+import type { JobCheck, ZStackClient } from '../zstack/client.js';
 import { jobLost } from '../zstack/jobs.js';
+import { isInDoubt } from '../apply/apply.js';
 
 export async function recoverInterruptedRuns(
   ledger: Ledger,
-  client: Pick<ZStackClient, 'checkJob'>,
+  client: Pick<ZStackClient, 'followJob'>,
   logger: Logger,
   now: () => number,
 ): Promise<{ runs: number[]; jobs: number }> {
   const { runIds, pendingJobs } = ledger.markInterruptedRuns(now());
   if (runIds.length > 0) logger.warn({ runIds, pendingJobs: pendingJobs.length }, 'marked interrupted runs');
-  for (const job of pendingJobs) {
-    let outcome: 'attached' | 'failed';
-    let error = null;
-    let inDoubt = false;
-    try {
-      const state = await client.checkJob(job.jobUuid);
-      if (state.state === 'succeeded' || state.state === 'running') outcome = 'attached';
-      else if (state.state === 'failed') {
-        outcome = 'failed';
-        error = errorToJson(state.error);
-      } else {
-        // Unknown to the MN: the PUT never arrived, is still on its way (a slow proxy or MN), or its
-        // record expired after it ran. Only the first is safe to forget, and they look alike: so the
-        // VM waits for reattachAfter rather than risk a second attach (found by the crash soak).
-        outcome = 'failed';
-        error = errorToJson(jobLost('AttachGuestToolsIsoToVm', job.jobUuid));
-        inDoubt = true;
-      }
-    } catch (e) {
-      logger.warn({ jobUuid: job.jobUuid, error: errorToJson(e) }, 'could not poll an interrupted job; leaving it pending');
-      continue;
+  // Followed together: a run killed with 50 attaches in flight waits for the slowest, not for their sum.
+  const states = await Promise.all(pendingJobs.map((job) => client.followJob(job.jobUuid).catch((error: unknown) => ({ state: 'unpolled' as const, error }))));
+  pendingJobs.forEach((job, i) => {
+    const state = states[i];
+    if (state.state === 'unpolled') {
+      logger.warn({ jobUuid: job.jobUuid, error: errorToJson(state.error) }, 'could not poll an interrupted job; leaving it pending');
+      return;
     }
-    ledger.resolvePendingJob(job.runId, job.vmUuid, outcome, error, now(), inDoubt);
+    if (state.state === 'running') {
+      // Never recorded `attached` before its job succeeded: it stays pending (the VM waits) and the next start polls again.
+      logger.info({ runId: job.runId, vmUuid: job.vmUuid, jobUuid: job.jobUuid }, 'interrupted attach still running; polled again at the next start');
+      return;
+    }
+    const { outcome, error } = settled(state, job.jobUuid);
+    ledger.resolvePendingJob(job.runId, job.vmUuid, outcome, error, now());
     logger.info({ runId: job.runId, vmUuid: job.vmUuid, jobUuid: job.jobUuid, outcome }, 'resolved interrupted attach');
-  }
+  });
   return { runs: runIds, jobs: pendingJobs.length };
+}
+
+/** What an ended job says of its attach. */
+function settled(state: Exclude<JobCheck, { state: 'running' }>, jobUuid: string): { outcome: 'attached' | 'failed' | 'in-doubt'; error: ZStackErrorBody | null } {
+  if (state.state === 'succeeded') return { outcome: 'attached', error: null };
+  // The MN's own timeout (SYS.1001) says the host may still finish it: doubt, not failure.
+  if (state.state === 'failed') return { outcome: isInDoubt(state.error) ? 'in-doubt' : 'failed', error: errorToJson(state.error) };
+  // Unknown to the MN: the PUT never arrived, is still on its way (a slow proxy or MN), or its record
+  // expired after it ran. Only the first is safe to forget, and they look alike: so the VM waits for
+  // reattachAfter rather than risk a second attach (found by the crash soak).
+  return { outcome: 'in-doubt', error: errorToJson(jobLost('AttachGuestToolsIsoToVm', jobUuid)) };
 }

@@ -1,7 +1,7 @@
 // The run report: the JSON document of `plan --json` / `reconcile --json` (DESIGN.md section 3),
 // also the source of the human summary.
 import type { CatalogTarget, Outcome, RunStatus } from '../domain.js';
-import type { ZStackErrorBody } from '../errors.js';
+import { EXIT, type ZStackErrorBody } from '../errors.js';
 import type { Action, Reason } from '../plan/reasons.js';
 import type { GroupCheck } from './catalog-check.js';
 
@@ -32,6 +32,8 @@ export interface RunCounts {
   verified: number;
   attached: number;
   failed: number;
+  /** PUT sent, result unknown (lost job, MN restart, no answer, SYS.1001): not failed, not in the error budget. */
+  'in-doubt': number;
   'not-started': number;
   interrupted: number;
   /** Verified on a GuestTools:: tag only (no guest report). */
@@ -62,9 +64,13 @@ export function runStatus(r: { dryRun: boolean; attach: number; succeeded: numbe
   return r.succeeded > 0 ? 'partial' : 'failed';
 }
 
-/** Exit code of `reconcile` for a finished run (DESIGN.md section 3). */
-export function exitCodeFor(status: RunStatus): number {
-  switch (status) {
+/**
+ * Exit code of `reconcile` for a finished run (DESIGN.md section 3; a signal, which wins over all, is
+ * the CLI's to add): a run that lost its lease or its leadership mid-way exits 5, then 3, 4, 1, 0.
+ */
+export function exitCodeFor(report: Pick<RunReport, 'status' | 'counts'>): number {
+  if ((report.counts['defer/lease-lost'] ?? 0) > 0 || (report.counts['defer/not-leader'] ?? 0) > 0) return EXIT.leaseHeld;
+  switch (report.status) {
     case 'partial':
     case 'failed':
       return 1;

@@ -28,6 +28,7 @@ import { WindowGate } from './window-gate.js';
 import type { VerifiedBy } from '../ledger/index.js';
 import { verifyAttached } from './verify.js';
 import { applyRetention } from './retention.js';
+import { StartPath } from '../apply/start-path.js';
 import { decisionTrim } from './stored-decisions.js';
 
 const QUARANTINE_MAX_MS = 7 * 24 * 3_600_000;
@@ -51,32 +52,42 @@ export interface ReconcileOptions {
   vmUuids?: string[];
   /** At most this many attaches (`--limit`), on top of policy.maxPerRun. */
   limit?: number;
-  /** Gates of the caller (shutdown, lease loss), asked before the hooks' gates. */
+  /** Gates of the caller (shutdown, leadership), asked before the hooks' gates. */
   gates?: readonly AttachGate[];
+  /** The run's lease (src/reconcile/lease.ts): the fence of every start. Required for real runs. */
+  fence?: AttachGate;
   /** Features taking part in the pass (rollouts). */
   hooks?: readonly PassHook[];
   onProgress?: (done: number, total: number, failed: number) => void;
 }
 
-/** The gates and observers of one run, from the caller and its hooks. */
+/** The gates and observers of one run, from the caller and its hooks, and its start path (real runs). */
 interface Plugged {
   gates: AttachGate[];
   observers: AttachObserver[];
+  start: StartPath | null;
 }
 
 export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Promise<{ report: RunReport; exitCode: number }> {
   const { ledger, now } = deps;
   const hooks = opts.hooks ?? [];
-  if (!opts.dryRun) for (const hook of hooks) await hook.beforeRun?.(now());
+  if (!opts.dryRun && !opts.fence) throw new Error('reconcile: a real run needs the lease fence');
+  // Windows bound every start, not only the plan (DESIGN.md 2).
+  const window = new WindowGate(deps.config.schedule.windows, deps.config.schedule.timezone, now());
+  const callerGates = [window, ...(opts.gates ?? [])];
+  // One start path for everything this run starts in ZStack (src/apply/start-path.ts).
+  const basePath = !opts.dryRun && opts.fence ? StartPath.open(ledger, opts.fence, callerGates, now) : null;
+  if (basePath) for (const hook of hooks) await hook.beforeRun?.(now(), basePath);
   const startedAt = now();
-  // Windows bound every attach start, not only the plan (DESIGN.md 2).
-  const window = new WindowGate(deps.config.schedule.windows, deps.config.schedule.timezone, startedAt);
-  const plugged: Plugged = { gates: [window, ...(opts.gates ?? [])], observers: [] };
+  const plugged: Plugged = { gates: [...callerGates], observers: [], start: null };
+  const hookGates: AttachGate[] = [];
   for (const hook of hooks) {
     const p = hook.plugIn(startedAt);
-    plugged.gates.push(...p.gates);
+    hookGates.push(...p.gates);
     plugged.observers.push(...p.observers);
   }
+  plugged.gates.push(...hookGates);
+  plugged.start = basePath?.withGates(hookGates) ?? null;
   // The run is on record from its first step, so a run that fails to observe is recorded too.
   const runId = ledger.startRun({ trigger: opts.trigger, dryRun: opts.dryRun, now: now() });
   const logger = deps.logger.child({ runId });
@@ -88,7 +99,7 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Pr
     profiler.timed('retention', () => applyRetention(ledger, deps.config.ledger, now(), logger));
     if (!opts.dryRun) for (const hook of hooks) hook.afterRun?.({ plan, report, fullFleet: !opts.vmUuids, startedAt });
     if (!opts.dryRun) for (const event of runEvents(report)) deps.events?.emit(event);
-    return { report, exitCode: exitCodeFor(report.status) };
+    return { report, exitCode: exitCodeFor(report) };
   } catch (error) {
     const aborted = error instanceof GtrError && error.code === 'GTR_ABORTED';
     const message = errorToJson(error).details;
@@ -113,7 +124,8 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, pl
 
   let applied: ApplyResult | null = null;
   let verified = new Map<string, VerifiedBy>();
-  if (!opts.dryRun && attaches.length > 0) {
+  if (plugged.start && attaches.length > 0) {
+    const start = plugged.start;
     applied = await profiler.timedAsync('apply', () => applyAttaches(attaches, client, ledger, {
       runId,
       maxConcurrency: concurrencyFor(config.policy.maxConcurrency, attaches.length),
@@ -125,7 +137,7 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, pl
       now,
       logger,
       onProgress: opts.onProgress,
-      gates: plugged.gates,
+      start,
       observers: plugged.observers,
     }));
     const results = applied.results;

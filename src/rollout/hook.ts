@@ -7,6 +7,7 @@ import { errorToJson, ZStackApiError } from '../errors.js';
 import type { Config } from '../config/types.js';
 import { AGENT_TYPES } from '../domain.js';
 import type { Ledger } from '../ledger/index.js';
+import type { StartPath } from '../apply/start-path.js';
 import type { Plan } from '../plan/plan.js';
 import type { PassHook, RunSeen } from '../reconcile/hooks.js';
 import type { RunReport } from '../reconcile/report.js';
@@ -24,7 +25,7 @@ import type { ProgressStep } from './waves.js';
 
 export interface RolloutHookDeps {
   config: Config;
-  client: Pick<ZStackClient, 'detachGuestToolsIso'>;
+  client: Pick<ZStackClient, 'detachGuestToolsIso' | 'checkJob'>;
   ledger: Ledger;
   logger: Logger;
   now: () => number;
@@ -37,8 +38,8 @@ export function rolloutHook(deps: RolloutHookDeps, actor: string): PassHook {
   const { logger, now, config } = deps;
   return {
     name: 'rollout',
-    async beforeRun(at) {
-      await detachPending(store, deps.client, logger, now, actor).catch((error: unknown) =>
+    async beforeRun(at, start) {
+      await detachPending(store, deps.client, start, logger, now, actor).catch((error: unknown) =>
         logger.warn({ error: errorToJson(error) }, 'detaching the ISO from members of aborted rollouts failed; the next run tries again'));
       for (const r of store.open()) reportSteps(deps, r.id, store.advance(r.id, at, actor));
     },
@@ -115,21 +116,54 @@ function autoStart(store: RolloutStore, config: Config, seen: ReadonlyMap<string
   }
 }
 
-/** --detach of aborted rollouts: DetachGuestToolsIsoFromVm for members attached but not installed. */
-export async function detachPending(store: RolloutStore, client: Pick<ZStackClient, 'detachGuestToolsIso'>, logger: Logger, now: () => number, who: string): Promise<number> {
+/**
+ * --detach of aborted rollouts: DetachGuestToolsIsoFromVm for members attached but not installed. Each
+ * goes through the run's start path, its job uuid recorded before the PUT; a detach already started
+ * (a job uuid on record, no result) is never sent again: its job is polled instead.
+ */
+export async function detachPending(
+  store: RolloutStore,
+  client: Pick<ZStackClient, 'detachGuestToolsIso' | 'checkJob'>,
+  start: StartPath,
+  logger: Logger,
+  now: () => number,
+  who: string,
+): Promise<number> {
   let done = 0;
   for (const p of store.pendingDetaches()) {
+    if (p.jobUuid !== null) {
+      const state = await client.checkJob(p.jobUuid);
+      if (state.state === 'succeeded') store.markDetached(p.rolloutId, p.vmUuid, null, now(), who);
+      else if (state.state === 'failed') store.markDetached(p.rolloutId, p.vmUuid, `${state.error.zstack.code}: ${state.error.zstack.details}`, now(), who);
+      continue;
+    }
+    let stopped = false;
     try {
-      await client.detachGuestToolsIso(p.vmUuid, { jobUuid: newJobUuid() });
-      store.markDetached(p.rolloutId, p.vmUuid, null, now(), who);
-      done++;
+      const result = await client.detachGuestToolsIso(p.vmUuid, {
+        permit: async () => {
+          const jobUuid = newJobUuid();
+          const answer = await start.start({
+            api: 'DetachGuestToolsIsoFromVm',
+            subject: { vmUuid: p.vmUuid, agentType: p.agentType, architecture: null, target: null },
+            jobUuid,
+            record: () => store.beginDetach(p.rolloutId, p.vmUuid, jobUuid),
+          });
+          if (answer.refusal?.gate.stopsRun) stopped = true;
+          return answer.permit;
+        },
+      });
+      if (result === 'done') {
+        store.markDetached(p.rolloutId, p.vmUuid, null, now(), who);
+        done++;
+      }
     } catch (error) {
-      // Only the management node's own refusal is final; transport trouble is retried by the next run.
+      // Only the management node's own refusal is final; transport trouble is settled by polling the job next time.
       if (!(error instanceof ZStackApiError)) throw error;
       const e = errorToJson(error);
       store.markDetached(p.rolloutId, p.vmUuid, `${e.code}: ${e.details}`, now(), who);
       logger.warn({ rolloutId: p.rolloutId, vmUuid: p.vmUuid, error: e }, 'detach failed');
     }
+    if (stopped) break;
   }
   return done;
 }

@@ -204,11 +204,19 @@ export class RolloutStore {
   }
 
   /** Members of aborted rollouts with --detach that were attached and have not been detached yet. */
-  pendingDetaches(): { rolloutId: number; vmUuid: string }[] {
-    return this.db.read(() => this.sql.get<[], { rollout_id: number; vm_uuid: string }>(`SELECT m.rollout_id, m.vm_uuid FROM rollout_members m
+  /** Members to detach; `jobUuid` set for a detach already started (its result unknown: poll it, never re-send). */
+  pendingDetaches(): { rolloutId: number; vmUuid: string; agentType: AgentType; jobUuid: string | null }[] {
+    return this.db.read(() => this.sql.get<[], { rollout_id: number; vm_uuid: string; agent_type: string; detach_job: string | null }>(
+      `SELECT m.rollout_id, m.vm_uuid, m.agent_type, m.detach_job FROM rollout_members m
         JOIN rollouts r ON r.id = m.rollout_id
        WHERE r.state = 'aborted' AND r.detach_requested = 1 AND m.status = 'attached' AND m.detached_at IS NULL AND m.detach_error IS NULL
-       ORDER BY m.rollout_id, m.position`).all().map((row) => ({ rolloutId: row.rollout_id, vmUuid: row.vm_uuid })));
+       ORDER BY m.rollout_id, m.position`).all()
+      .map((row) => ({ rolloutId: row.rollout_id, vmUuid: row.vm_uuid, agentType: row.agent_type as AgentType, jobUuid: row.detach_job })));
+  }
+
+  /** Inside the start transaction: the detach's job uuid, before its PUT. */
+  beginDetach(rolloutId: number, vmUuid: string, jobUuid: string): void {
+    this.sql.get<[string, number, string]>('UPDATE rollout_members SET detach_job = ? WHERE rollout_id = ? AND vm_uuid = ?').run(jobUuid, rolloutId, vmUuid);
   }
 
   markDetached(rolloutId: number, vmUuid: string, error: string | null, now: number, who: string): void {

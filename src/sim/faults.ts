@@ -8,6 +8,7 @@ export class Faults {
   private opts: FaultOptions = {};
   private rng: Rng = mulberry32(1);
   private failVms = new Set<string>();
+  private timeoutVms = new Set<string>();
   /** How many faults of each kind were injected since the simulator started (for soak figures). */
   readonly injected: Record<string, number> = {};
 
@@ -19,6 +20,7 @@ export class Faults {
     this.opts = { ...opts };
     this.rng = mulberry32(opts.seed ?? 1);
     this.failVms = new Set(opts.failVmUuids ?? []);
+    this.timeoutVms = new Set(opts.timeoutVmUuids ?? []);
   }
 
   get latencyMs(): number {
@@ -64,6 +66,11 @@ export class Faults {
 
   stuckJob(): boolean {
     return this.roll(this.opts.stuckJobRate) && (this.count('stuck-job'), true);
+  }
+
+  /** The attach job reports SYS.1001 (timeout) though the host carries the attach out. */
+  attachTimesOut(vmUuid: string): boolean {
+    return this.timeoutVms.has(vmUuid) && (this.count('attach-timeout'), true);
   }
 
   attachFails(vmUuid: string): boolean {

@@ -102,6 +102,11 @@ export class GuestTools {
       const versionTag = systemTags.find((t) => t.startsWith(VERSION_TAG));
       if (opts.recordVersionTag && versionTag) world.tags.recreate(vm.uuid, VM_TYPE, VERSION_TAG, versionTag);
       this.installIfTold(vm, iso.version);
+      if (faults.attachTimesOut(vm.uuid)) {
+        // The attach happened (no failedWith): only the job's answer says otherwise.
+        jobs.fail(job, zsError('SYS.1001', `operation timeout after ${opts.jobDurationMs} ms: attaching guest tools iso to vm[uuid:${vm.uuid}]`));
+        return;
+      }
       jobs.succeed(job);
     }));
   }

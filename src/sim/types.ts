@@ -106,6 +106,11 @@ export interface FaultOptions {
   attachFailRate?: number;
   /** These VMs' attach jobs always fail with SYS.1006. */
   failVmUuids?: string[];
+  /**
+   * These VMs' attach jobs end with the MN's operation timeout SYS.1001 while the host still carries the
+   * attach out (the ISO is mounted, the tags written): the MN's "timeout" is no proof the attach did not run.
+   */
+  timeoutVmUuids?: string[];
   seed?: number;
 }
 

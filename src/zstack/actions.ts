@@ -1,27 +1,33 @@
-// Async VM actions (attach/detach the GuestTools ISO). The caller chooses and records the job uuid
-// first; the PUT is sent once. Doubt about its outcome (reset, timeout, gateway error) is resolved by
-// polling that job uuid. Only ID.1001 from the job, which means the interceptor rejected the call
-// before it ran, leads to a second PUT: after a re-login and under a new job uuid.
+// Async VM actions (attach/detach the GuestTools ISO). Each PUT needs a start permit (start-permit.ts):
+// the caller's start transaction chose and recorded the job uuid first; the PUT is sent once. Doubt
+// about its outcome (reset, timeout, gateway error) is resolved by polling that job uuid. Only ID.1001
+// from the job, which means the interceptor rejected the call before it ran, leads to a second PUT:
+// after a re-login, under a new job uuid and a new permit.
 import { randomUUID } from 'node:crypto';
 import { GtrError, ZStackApiError } from '../errors.js';
 import type { Reply } from './http.js';
 import { jobPath, locationPath, waitForJob, type JobContext } from './jobs.js';
 import { errorForReply, isTransientStatus, SESSION_EXPIRED } from './reply.js';
+import type { StartPermit } from './start-permit.js';
 import { isRecord, locationOf } from './types.js';
 
 export interface ActionOptions {
-  /** 32 hex, chosen (and already recorded) by the caller. */
-  jobUuid: string;
+  /**
+   * Asked right before each PUT (the first, and the one re-send after ID.1001), with the credentials
+   * already in hand, so nothing but the start transaction lies between the decision and the request: a
+   * permit, or null when a gate refused (then nothing is sent).
+   */
+  permit: (attempt: 'first' | 'resend') => Promise<StartPermit | null>;
   /** Sent at top level: {"attachGuestToolsIsoToVm": {}, "systemTags": [...], "userTags": []}. */
   systemTags?: string[];
-  /** Called synchronously before a resend, with the new job uuid, so the caller can record it first. */
-  onResend?: (newJobUuid: string) => void;
-  newJobUuid?: () => string;
 }
 
 export type ActionContext = JobContext;
 
 export type ActionApi = 'AttachGuestToolsIsoToVm' | 'DetachGuestToolsIsoFromVm';
+
+/** `done`: the job succeeded; `refused`: the start transaction refused the first PUT or the re-send (nothing more was sent). */
+export type ActionResult = 'done' | 'refused';
 
 const ACTION_KEYS: Record<ActionApi, string> = {
   AttachGuestToolsIsoToVm: 'attachGuestToolsIsoToVm',
@@ -43,24 +49,26 @@ function checkJobUuid(jobUuid: string): string {
 /** Where to poll after the PUT, or null when the reply already was the final result. */
 type Sent = { path: string; immediate: boolean } | null;
 
-export async function runAction(ctx: ActionContext, api: ActionApi, vmUuid: string, opts: ActionOptions): Promise<void> {
-  let jobUuid = checkJobUuid(opts.jobUuid);
-  let resent = false;
+export async function runAction(ctx: ActionContext, api: ActionApi, vmUuid: string, opts: ActionOptions): Promise<ActionResult> {
+  let attempt: 'first' | 'resend' = 'first';
   for (;;) {
+    // Credentials first (a login may take long: a proxy holding it), then the permit, then the PUT.
     const token = await ctx.auth.current();
+    const permit = await opts.permit(attempt);
+    if (permit === null) return 'refused';
+    const jobUuid = checkJobUuid(permit.spend(api, vmUuid));
+    if (attempt === 'resend') ctx.http.logger?.info({ api, vmUuid, jobUuid }, 'zstack session expired before the action ran; sending it again');
     try {
       const sent = await sendOnce(ctx, api, vmUuid, jobUuid, token, opts.systemTags ?? []);
-      if (sent === null) return;
-      await waitForJob(ctx, { api, path: sent.path, jobUuid, token, immediate: sent.immediate });
-      return;
+      if (sent !== null) await waitForJob(ctx, { api, path: sent.path, jobUuid, token, immediate: sent.immediate });
+      return 'done';
     } catch (err) {
-      if (resent || !(err instanceof ZStackApiError) || err.zstack.code !== SESSION_EXPIRED) throw err;
+      if (attempt === 'resend' || !(err instanceof ZStackApiError) || err.zstack.code !== SESSION_EXPIRED) throw err;
     }
+    // ID.1001 from the job: the interceptor rejected the call before it ran. Log in again; the re-send
+    // needs a permit of its own, asked after the login (a pause or a lost lease meanwhile stops it).
     await ctx.auth.renew(token);
-    jobUuid = checkJobUuid((opts.newJobUuid ?? newJobUuid)());
-    opts.onResend?.(jobUuid);
-    resent = true;
-    ctx.http.logger?.info({ api, vmUuid, jobUuid }, 'zstack session expired before the action ran; sending it again');
+    attempt = 'resend';
   }
 }
 

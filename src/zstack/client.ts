@@ -4,10 +4,10 @@
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { GtrError } from '../errors.js';
-import { runAction, type ActionContext, type ActionOptions } from './actions.js';
+import { runAction, type ActionContext, type ActionOptions, type ActionResult } from './actions.js';
 import { createAgent, normalizeEndpoint } from './dispatcher.js';
 import { HttpCore, type HttpStats, type RequestObserver } from './http.js';
-import { checkJob, type JobCheck } from './jobs.js';
+import { checkJob, followJob, type JobCheck } from './jobs.js';
 import { GuestToolsStateProbe, type GuestToolsStateSupport } from './guest-tools-state.js';
 import { count, getObject, getReply, queryPages, type QueryContext } from './query.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
@@ -15,7 +15,8 @@ import { AccessKeySigner, type AccessKeyCredentials } from './access-key.js';
 import { hashPassword, Session, type Authenticator } from './session.js';
 import { guestToolsInventoryOf, QUERY_RESOURCES, type GuestToolsInventory, type QueryResource } from './types.js';
 
-export { newJobUuid, type ActionOptions } from './actions.js';
+export { newJobUuid, type ActionApi, type ActionOptions, type ActionResult } from './actions.js';
+export { StartPermit } from './start-permit.js';
 export { hashPassword } from './session.js';
 export type { AccessKeyCredentials } from './access-key.js';
 export { GUEST_TOOLS_STATE_ABSENT, type GuestToolsStateSupport } from './guest-tools-state.js';
@@ -135,21 +136,27 @@ export class ZStackClient {
     return count(this.queryCtx, resource, conditions);
   }
 
-  /** Resolves when the job finished OK; throws ZStackApiError on a failed job. */
-  async attachGuestToolsIso(vmUuid: string, opts: ActionOptions): Promise<void> {
+  /** 'done' when the job finished OK, 'refused' when no permit came; throws ZStackApiError on a failed job. */
+  async attachGuestToolsIso(vmUuid: string, opts: ActionOptions): Promise<ActionResult> {
     this.assertOpen('AttachGuestToolsIsoToVm');
     return runAction(this.actionCtx, 'AttachGuestToolsIsoToVm', vmUuid, opts);
   }
 
-  async detachGuestToolsIso(vmUuid: string, opts: ActionOptions): Promise<void> {
+  async detachGuestToolsIso(vmUuid: string, opts: ActionOptions): Promise<ActionResult> {
     this.assertOpen('DetachGuestToolsIsoFromVm');
     return runAction(this.actionCtx, 'DetachGuestToolsIsoFromVm', vmUuid, opts);
   }
 
-  /** Polls an already-sent job once (crash recovery). */
+  /** Polls an already-sent job once. */
   async checkJob(jobUuid: string): Promise<JobCheck> {
     this.assertOpen('QueryJob');
     return checkJob(this.actionCtx, jobUuid, await this.auth.current());
+  }
+
+  /** Crash recovery: follows an already-sent job until it ends, bounded (see followJob); `running` when it did not. */
+  async followJob(jobUuid: string): Promise<JobCheck> {
+    this.assertOpen('QueryJob');
+    return followJob(this.actionCtx, jobUuid, await this.auth.current());
   }
 
   /** The ISO the MN would attach, or null when the reply has no inventory (no upgrade offered). */

@@ -92,6 +92,23 @@ export async function checkJob(ctx: JobContext, jobUuid: string, token: string |
   throw err;
 }
 
+/** How long crash recovery follows a job that is still running before leaving it in doubt. */
+export const FOLLOW_BOUND_MS = 30_000;
+
+/**
+ * Crash recovery: polls a job sent earlier until it ends, for at most min(jobTimeoutMs, FOLLOW_BOUND_MS);
+ * `running` when it did not end by then (it stays in doubt; the next start polls it again).
+ */
+export async function followJob(ctx: JobContext, jobUuid: string, token: string | null): Promise<JobCheck> {
+  const bound = Math.min(ctx.jobTimeoutMs, FOLLOW_BOUND_MS);
+  const started = performance.now();
+  for (;;) {
+    const state = await checkJob(ctx, jobUuid, token);
+    if (state.state !== 'running' || performance.now() - started >= bound) return state;
+    await sleep(ctx.jobPollIntervalMs, 'QueryJob', ctx.http.signal);
+  }
+}
+
 export function jobLost(api: ApiName, jobUuid: string): GtrError {
   return new GtrError(
     'GTR_JOB_LOST',

@@ -5,6 +5,8 @@ import { excerpt, type Reply } from './http.js';
 import { badReply, isRecord, zstackErrorOf, type ApiName } from './types.js';
 
 export const SESSION_EXPIRED = 'ID.1001';
+/** The MN's own operation timeout: the host may still finish the operation (zstack-api.md). */
+export const OPERATION_TIMEOUT = 'SYS.1001';
 export const AUTHENTICATION_FAILED = 'ID.1000';
 
 export function zstackErrorOfReply(reply: Reply): ZStackErrorBody | null {

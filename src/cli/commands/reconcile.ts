@@ -1,10 +1,10 @@
 // `gtr plan` and `gtr reconcile`: one run of the pipeline, as a dry run or for real.
-import { EXIT, errorToJson, GtrError } from '../../errors.js';
+import { errorToJson, GtrError } from '../../errors.js';
 import { onShutdownSignals } from '../shutdown-signals.js';
 import { parseFlags, positiveInt, vmUuids } from '../args.js';
 import type { Context } from '../context.js';
 import { leaderGate, signalGate } from '../../reconcile/gates.js';
-import { withLease } from '../../reconcile/lease.js';
+import { withLease, type LeaseFence } from '../../reconcile/lease.js';
 import { recoverInterruptedRuns } from '../../reconcile/recover.js';
 import { reconcile } from '../../reconcile/run.js';
 import { cliActor } from '../../rollout/actor.js';
@@ -79,28 +79,27 @@ export async function runPlanOrReconcile(
     const showProgress = !values.json && process.stderr.isTTY === true && !dryRun;
     const progress = showProgress ? progressBar(process.stderr) : null;
     const deps = { config: ctx.config, client, ledger, logger: ctx.logger, now, profiler: ctx.profiler, events: ctx.events };
-    const runOnce = (leaseLost?: AbortSignal) =>
+    const runOnce = (fence?: LeaseFence) =>
       reconcile(deps, {
         trigger: 'cli', dryRun, vmUuids: vms, limit, onProgress: progress ?? undefined,
+        fence,
         gates: [
           ...(shutdown ? [signalGate('shutdown', 'shutdown', shutdown.stopStarting)] : []),
-          ...(leaseLost ? [signalGate('lease', 'lease-lost', leaseLost)] : []),
           ...(leader ? [leaderGate(leader)] : []),
         ],
         hooks: [rolloutHook(deps, cliActor())],
       });
     const { report, exitCode } = dryRun
       ? await runOnce()
-      : await withLease(ledger, { purpose: 'reconcile', now, logger: ctx.logger }, async (leaseLost) => {
+      : await withLease(ledger, { purpose: 'reconcile', now, logger: ctx.logger }, async (fence) => {
           await recoverInterruptedRuns(ledger, client, ctx.logger, now);
-          return runOnce(leaseLost);
+          return runOnce(fence);
         });
     progress?.end();
     if (values.json) await writeReportJson(process.stdout, report);
     else process.stdout.write(renderRun(report));
-    // A signal wins over every other exit code, then "another node leads" (DESIGN.md 3).
-    const lostLeadership = (report.counts['defer/not-leader'] ?? 0) > 0;
-    return shutdown?.exitCode() ?? (lostLeadership ? EXIT.leaseHeld : exitCode);
+    // A signal wins over every other exit code (DESIGN.md 3); the rest is the report's (exitCodeFor).
+    return shutdown?.exitCode() ?? exitCode;
   } catch (error) {
     const code = shutdown?.exitCode();
     if (code == null) throw error;

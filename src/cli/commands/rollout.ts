@@ -1,6 +1,8 @@
 // `gtr rollout start|status|list|pause|resume|abort`: staged upgrade rollouts (DESIGN.md 1, 3).
 // Exit codes: 0 ok; 2 usage or config; 6 no such rollout, or a transition the state does not allow.
 import { GtrError, UsageError } from '../../errors.js';
+import { StartPath } from '../../apply/start-path.js';
+import { WindowGate } from '../../reconcile/window-gate.js';
 import { withLease } from '../../reconcile/lease.js';
 import { cliActor } from '../../rollout/actor.js';
 import { detachPending } from '../../rollout/hook.js';
@@ -154,7 +156,12 @@ export async function runRollout(argv: string[], makeContext: (configFile: strin
 async function detachNow(ctx: Context, store: RolloutStore, who: string): Promise<string[]> {
   const now = () => Date.now();
   try {
-    const n = await withLease(ctx.ledger(), { purpose: 'rollout-abort', now }, () => detachPending(store, ctx.client(), ctx.logger, now, who));
+    const { windows, timezone } = ctx.config.schedule;
+    const n = await withLease(ctx.ledger(), { purpose: 'rollout-abort', now }, (fence) => {
+      // Detaches start like everything else: gated (the maintenance window) and fenced (src/apply/start-path.ts).
+      const start = StartPath.open(ctx.ledger(), fence, [new WindowGate(windows, timezone, now())], now);
+      return detachPending(store, ctx.client(), start, ctx.logger, now, who);
+    });
     return [`detached the GuestTools ISO from ${n} members that had not installed it`];
   } catch (error) {
     if (error instanceof GtrError && error.code === 'GTR_LEASE_HELD') {
