@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { startSimulator, type SimVm, type Simulator } from '../src/sim/index.js';
+import { QueryEngine, type Resource } from '../src/sim/query.js';
+import { parseQueryString } from '../src/sim/query-params.js';
 
 interface Reply { inventories?: Record<string, unknown>[]; total?: number; schema?: Record<string, string>; error?: { code: string } }
 
@@ -180,10 +182,105 @@ describe('simulator: queries', () => {
     assert.equal((await q(`/guesttools/state?q=vmInstanceUuid=${hex('1')}`)).inventories?.length, 0);
   });
 
+  it('pages by key (sort=+uuid, q=uuid>LAST) through creations and deletions: each row once, in order', async () => {
+    const extra = (n: number): SimVm => vm('0', { uuid: `${n.toString(16).padStart(2, '0')}${'7'.repeat(30)}`, name: `churn-${n}` });
+    const ids = [0x10, 0x30, 0x50, 0x70, 0x90, 0xb0, 0xd0];
+    for (const n of ids) sim.addVm(extra(n));
+    try {
+      const seen: string[] = [];
+      let last: string | null = null;
+      for (let pageNo = 0; ; pageNo++) {
+        const cond: string = last === null ? '' : `&q=uuid>${last}`;
+        const page = (await q(`/vm-instances?q=state=Running${cond}&sort=%2Buuid&limit=3&fields=uuid`)).inventories ?? [];
+        seen.push(...page.map((i) => String(i.uuid)));
+        if (page.length < 3) break;
+        last = String(page[page.length - 1].uuid);
+        // Between pages: a row behind the cursor goes, one ahead of it goes, one ahead is created.
+        if (pageNo === 0) {
+          sim.removeVm(extra(0x10).uuid);
+          sim.removeVm(extra(0xd0).uuid);
+          sim.addVm(extra(0xe0));
+        }
+      }
+      const running = sim.vms().filter((v) => v.state === 'Running').map((v) => v.uuid).sort();
+      assert.deepEqual(seen.slice(3), running.filter((u) => u > seen[2]), 'after page 1: exactly the rows past its last key, once each');
+      assert.ok(!seen.includes(extra(0xd0).uuid), 'a row deleted ahead of the cursor is not read');
+      assert.ok(seen.includes(extra(0xe0).uuid), 'a row created ahead of the cursor is read');
+      assert.equal((await q(`/vm-instances?count=true&q=uuid>${seen[2]}&q=state=Running`)).total, seen.length - 3);
+    } finally {
+      for (const n of [...ids, 0xe0]) if (sim.vm(extra(n).uuid)) sim.removeVm(extra(n).uuid);
+    }
+  });
+
+  it('never matches a NULL key with > (MySQL), also when paging on it', async () => {
+    // vm-3 is stopped: no hostUuid.
+    const onHosts = await names(`q=hostUuid>${'0'.repeat(32)}&sort=%2BhostUuid`);
+    assert.deepEqual(onHosts, ['Db-4', 'app-5', 'app-6', 'web-2', 'web_1']);
+    assert.deepEqual(await names(`q=hostUuid>${'0'.repeat(32)}&sort=%2BhostUuid&q=name~=app%`), ['app-5', 'app-6']);
+  });
+
   it('sees changes made while paging (no stale cache)', async () => {
     const before = (await q('/vm-instances?count=true&q=state=Running')).total;
     sim.updateVm(hex('1'), { state: 'Stopped', hostUuid: null });
     assert.equal((await q('/vm-instances?count=true&q=state=Running')).total, (before ?? 0) - 1);
     sim.updateVm(hex('1'), { state: 'Running', hostUuid: hex('d') });
+  });
+});
+
+describe('simulator: query engine paging by key', () => {
+  interface Row { uuid: string; state: string }
+  function table(n: number) {
+    const rows: Row[] = Array.from({ length: n }, (_, i) => ({ uuid: createHash('md5').update(String(i)).digest('hex'), state: i % 4 === 0 ? 'Stopped' : 'Running' }));
+    let stateReads = 0;
+    const res: Resource<Row> = {
+      name: 'row', className: 'Row', rows: () => rows, toInventory: (r) => ({ ...r }),
+      fields: {
+        uuid: { kind: 'string', get: (r) => r.uuid },
+        state: { kind: 'string', get: (r) => { stateReads++; return r.state; } },
+      },
+    };
+    return { rows, res, stateReads: () => stateReads };
+  }
+  const page = (engine: QueryEngine, res: Resource<Row>, query: string): Row[] => {
+    const reply = engine.run(res, { params: parseQueryString(query) });
+    assert.equal(reply.status, 200, reply.body);
+    return (JSON.parse(reply.body) as { inventories: Row[] }).inventories;
+  };
+
+  it('filters the table once for all the pages of a query, whatever their key condition', () => {
+    const { rows, res, stateReads } = table(1000);
+    let version = 0;
+    const engine = new QueryEngine(() => version);
+    const read = (): Row[] => {
+      const out: Row[] = [];
+      let last: string | null = null;
+      for (;;) {
+        const got = page(engine, res, `q=state=Running${last === null ? '' : `&q=uuid>${last}`}&sort=%2Buuid&limit=50`);
+        out.push(...got);
+        if (got.length < 50) return out;
+        last = got[got.length - 1].uuid;
+      }
+    };
+    const all = read();
+    const expected = rows.filter((r) => r.state === 'Running').map((r) => r.uuid).sort();
+    assert.deepEqual(all.map((r) => r.uuid), expected);
+    // 16 pages: the state condition was evaluated once per row, not once per row per page.
+    assert.equal(stateReads(), rows.length);
+    version++; // the world changed: one filter pass more, then pages are served from it again
+    assert.deepEqual(read().map((r) => r.uuid), expected);
+    assert.equal(stateReads(), 2 * rows.length);
+  });
+
+  it('keeps a paged query\'s list while many other queries come and go (least recently used out first)', () => {
+    const { rows, res, stateReads } = table(200);
+    const engine = new QueryEngine(() => 0);
+    const first = page(engine, res, 'q=state=Running&sort=%2Buuid&limit=10');
+    // Many one-off queries in between (other conditions each): the paged query's list stays cached.
+    for (let i = 0; i < 40; i++) {
+      page(engine, res, `q=state=Running&q=uuid>${rows[i].uuid}&q=uuid!=x${i}&sort=%2Buuid&limit=1`);
+      page(engine, res, `q=state=Running&q=uuid>${first[first.length - 1].uuid}&sort=%2Buuid&limit=10`);
+    }
+    // One pass for the paged query, one per one-off query: the paged query never filtered again.
+    assert.equal(stateReads(), 41 * rows.length);
   });
 });

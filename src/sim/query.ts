@@ -1,6 +1,9 @@
 // The query engine behind every `GET` query API: q conditions, sort, paging, count, fields.
 // Filter + sort the cached row list, then slice; results are cached per world version so paging
-// a 100k fleet does not re-filter for every page.
+// a 100k fleet does not re-filter for every page. Paging by key (`sort=+uuid&q=uuid>LAST`, what the
+// reconciler does: on the MN it is plain SQL, `WHERE ... AND uuid > ? ORDER BY uuid LIMIT n`) sends
+// other conditions on every page, so the key condition is kept out of the cache key: the cached
+// list of the other conditions, binary-searched for the first key past LAST.
 import {
   javaBoolean, likeToRegExp, noOperatorMessage, parseCondition, type Condition, type Params,
 } from './query-params.js';
@@ -114,6 +117,9 @@ export interface QueryInput {
   implicit?: Condition[];
 }
 
+/** Filtered lists kept per world version: a run's concurrent paged queries use about a dozen. */
+const CACHED_LISTS = 32;
+
 export class QueryEngine {
   private readonly cache = new Map<string, unknown[]>();
   private cacheVersion = -1;
@@ -158,11 +164,11 @@ export class QueryEngine {
         throw argerr(`field[${f}] is not a primitive field of ${res.className}`);
       }
     }
-    const matchers = conds.map((c) => matcher(res, c));
-    const rows = this.filtered(res, conds, matchers, sortField, desc);
+    const { rows, from } = this.select(res, conds, sortField, desc);
+    const total = rows.length - from;
 
-    if (javaBoolean(params.get('count')?.[0])) return json(200, { total: rows.length });
-    const page = rows.slice(start, start + limit);
+    if (javaBoolean(params.get('count')?.[0])) return json(200, { total });
+    const page = rows.slice(from + start, from + start + limit);
     // With `fields` of plain (non-date) fields, read them straight from the row, as the MN's SQL
     // projection does, instead of building each whole inventory to keep three fields of it.
     const direct = picked !== null && picked.every((f) => res.fields[f]?.kind !== 'date');
@@ -172,9 +178,33 @@ export class QueryEngine {
       return picked ? pick(inv, picked) : inv;
     });
     const reply: Record<string, unknown> = { inventories };
-    if (javaBoolean(params.get('replyWithCount')?.[0])) reply.total = rows.length;
+    if (javaBoolean(params.get('replyWithCount')?.[0])) reply.total = total;
     if (inventories.length > 0) reply.schema = schemaOf(res, inventories, picked !== null);
     return json(200, reply);
+  }
+
+  /**
+   * The matching rows, sorted: `rows` from index `from` on. A `key>VALUE` condition on the ascending
+   * sort field of an unindexed query (a page after the first) is answered from the cached rows of the
+   * other conditions, from the first row past VALUE (binary search): O(page) per page, not O(table).
+   * A NULL key sorts first and never matches `>`, as in MySQL.
+   */
+  private select<T>(res: Resource<T>, conds: Condition[], sortField: string, desc: boolean): { rows: T[]; from: number } {
+    const keyAt = sortField && !desc && !this.indexable(res, conds) ? conds.findIndex((c) => c.field === sortField && c.op === '>') : -1;
+    if (keyAt < 0) return { rows: this.filtered(res, conds, conds.map((c) => matcher(res, c)), sortField, desc), from: 0 };
+    const spec = res.fields[sortField] as FieldSpec<T>;
+    const after = toComparable(spec.kind, conds[keyAt].value);
+    const others = conds.filter((_, i) => i !== keyAt);
+    const rows = this.filtered(res, others, others.map((c) => matcher(res, c)), sortField, desc);
+    let lo = 0;
+    let hi = rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const key = spec.get(rows[mid]) as Scalar;
+      if (key !== null && compareScalars(key, after) > 0) hi = mid;
+      else lo = mid + 1;
+    }
+    return { rows, from: lo };
   }
 
   private filtered<T>(res: Resource<T>, conds: Condition[], matchers: Matcher<T>[], sortField: string, desc: boolean): T[] {
@@ -192,12 +222,12 @@ export class QueryEngine {
     }
     const sortKey = sortField ? `${desc ? '-' : '+'}${sortField}` : '';
     const key = `${res.name}|${sortKey}|${JSON.stringify(conds)}`;
-    const hit = this.cache.get(key);
+    const hit = this.recall(key);
     if (hit) return hit as T[];
     let base = res.rows();
     if (sortField) {
       const baseKey = `${res.name}|${sortKey}|sorted`;
-      const sorted = this.cache.get(baseKey) as T[] | undefined;
+      const sorted = this.recall(baseKey) as T[] | undefined;
       if (sorted) base = sorted;
       else {
         const get = (res.fields[sortField] as FieldSpec<T>).get;
@@ -208,6 +238,10 @@ export class QueryEngine {
     const out = matchers.length === 0 ? base : base.filter((row) => matchers.every((m) => m(row)));
     this.remember(key, out);
     return out;
+  }
+
+  private indexable<T>(res: Resource<T>, conds: Condition[]): boolean {
+    return conds.some((c) => res.index?.[c.field] !== undefined && (c.op === '=' || c.op === '?='));
   }
 
   /** Candidate rows from the first `=`/`?=` condition on an indexed field (in value order), else null. */
@@ -223,8 +257,19 @@ export class QueryEngine {
     return null;
   }
 
+  /** A cached list, kept as the most recently used. */
+  private recall(key: string): unknown[] | undefined {
+    const rows = this.cache.get(key);
+    if (rows !== undefined) {
+      this.cache.delete(key);
+      this.cache.set(key, rows);
+    }
+    return rows;
+  }
+
+  /** Least recently used out first: the lists several concurrent paged queries share (the sorted tables) stay. */
   private remember(key: string, rows: unknown[]): void {
-    if (this.cache.size >= 32) this.cache.clear();
+    if (this.cache.size >= CACHED_LISTS) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(key, rows);
   }
 }

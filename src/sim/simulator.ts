@@ -113,6 +113,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     vms: () => world.vmList().map((r) => world.snapshot(r.uuid) as SimVm),
     addVm: (vm) => world.addVm(vm),
     updateVm: (uuid, patch) => world.updateVm(uuid, patch),
+    removeVm: (uuid) => world.removeVm(uuid),
     setIsos: (isos: SimIso[]) => world.setIsos(isos),
     guestReport: (vmUuid, version) => world.guestReport(vmUuid, version),
     setFaults(f: FaultOptions) {

@@ -215,6 +215,8 @@ export interface Simulator {
   vms(): SimVm[];
   addVm(vm: SimVm): void;
   updateVm(uuid: string, patch: Partial<SimVm>): void;
+  /** Deletes the VM with its CD-ROMs, tags and guest-tools row (a VM destroyed and expunged). */
+  removeVm(uuid: string): void;
   setIsos(isos: SimIso[]): void;
   guestReport(vmUuid: string, version: string): void;
   setFaults(f: FaultOptions): void;

@@ -140,6 +140,16 @@ export class World {
     this.touch();
   }
 
+  /** DestroyVmInstance + expunge: the VM, its CD-ROMs, system tags, UI tags and guest-tools row go. */
+  removeVm(uuid: string): void {
+    if (!this.vmMap.delete(uuid)) throw new Error(`simulator: no VM ${uuid}`);
+    this.vmCache = null;
+    this.tags.remove(uuid, () => true);
+    this.userTags.detachAll(uuid);
+    this.setGuest(uuid, null);
+    this.touch();
+  }
+
   private addUserTags(uuid: string, specs: readonly (string | SimUserTag)[], at = Date.now()): void {
     for (const spec of specs) {
       const s: SimUserTag = typeof spec === 'string' ? { pattern: spec } : spec;
