@@ -1,9 +1,11 @@
-// Paged queries and counts against the simulator: stable pages across boundaries, one request per
-// page, conditions with LIKE wildcards, fields, and GETs retried through proxy errors and resets.
+// Paged queries and counts against the simulator: pages by key (every row once while the table
+// changes), one request per page, conditions with LIKE wildcards, fields, and GETs retried through
+// proxy errors and resets.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ZStackApiError } from '../src/errors.js';
 import type { QueryResource, ZStackClient } from '../src/zstack/client.js';
+import { cdRomUuid } from '../src/sim/resources.js';
 import { clientHarness } from './helpers/zstack.js';
 
 
@@ -29,7 +31,9 @@ describe('ZStack client queries', () => {
     for (const [i, q] of queries.entries()) {
       const params = new URLSearchParams(q.query);
       assert.equal(params.get('limit'), '1000');
-      assert.equal(params.get('start'), String(i * 1000));
+      assert.equal(params.get('start'), null, 'paged by key, never by offset');
+      // Each page after the first starts past the last uuid of the one before.
+      assert.deepEqual(params.getAll('q'), i === 0 ? [] : [`uuid>${uuids[i * 1000 - 1]}`]);
       assert.equal(params.get('sort'), '+uuid');
       assert.match(q.query ?? '', /sort=%2Buuid/, 'the + is encoded, not sent raw');
     }
@@ -69,6 +73,34 @@ describe('ZStack client queries', () => {
     const cdroms = (await collect(c, 'vm-instances/cdroms', [])).flat();
     assert.equal(cdroms.length, s.vms().reduce((n, vm) => n + vm.cdRoms, 0));
     assert.equal(new Set(cdroms.map((cd) => cd.uuid)).size, cdroms.length);
+  });
+
+  it('pages by key: rows deleted from page 1 while page 2 is read hide no later row', async () => {
+    const s = await sim({ fleet: { vms: 40, seed: 12 } });
+    const c = client(s, { pageSize: 5 });
+    type Row = { uuid: string; vm: string };
+    const byUuid = (a: Row, b: Row) => (a.uuid < b.uuid ? -1 : 1);
+    const cases = [
+      {
+        resource: 'vm-instances/cdroms', api: 'QueryVmCdRom', drop: (vm: string) => s.updateVm(vm, { cdRoms: 0 }),
+        rows: (): Row[] => s.vms().flatMap((vm) => Array.from({ length: vm.cdRoms }, (_, d) => ({ uuid: cdRomUuid(vm.uuid, d), vm: vm.uuid }))).sort(byUuid),
+      },
+      { resource: 'vm-instances', api: 'QueryVmInstance', drop: (vm: string) => s.removeVm(vm), rows: (): Row[] => s.vms().map((vm) => ({ uuid: vm.uuid, vm: vm.uuid })).sort(byUuid) },
+    ] as const;
+    for (const t of cases) {
+      const before = t.rows();
+      const held = s.holdRequest({ api: t.api, skip: 1 });
+      const reading = collect(c, t.resource, []);
+      await held.reached;
+      // Page 1 (rows 0-4) is read: two of its VMs lose their rows before page 2 is answered.
+      for (const vm of [...new Set(before.slice(0, 5).map((r) => r.vm))].slice(0, 2)) t.drop(vm);
+      held.release();
+      const seen = new Set((await reading).flat().map((r) => r.uuid));
+      const remaining = new Set(t.rows().map((r) => r.uuid));
+      const later = before.slice(5).filter((r) => remaining.has(r.uuid));
+      assert.ok(later.length > 20);
+      for (const r of later) assert.ok(seen.has(r.uuid), `${t.api}: ${r.uuid} (row ${before.indexOf(r)} before the change) was read`);
+    }
   });
 
   it('asks only for the given fields', async () => {

@@ -119,6 +119,26 @@ describe('ZStack client: replies that are not what the API promises', () => {
     assert.match(err.message, /inventories\[0\]/);
   });
 
+  it('rejects a server that ignores the key condition or the sort, or leaves out the key: never a loop or a gap', async () => {
+    const { mn, client } = await setup({ pageSize: 2 });
+    const all = async () => {
+      for await (const page of client.queryPages('vm-instances', ['state=Running'], { fields: ['name'] })) void page;
+    };
+    const reply = (rows: Record<string, unknown>[]) => (_req: Seen, res: http.ServerResponse) => send(res, 200, JSON.stringify({ inventories: rows }));
+    mn.on('GET', '/zstack/v1/vm-instances', reply([{ uuid: 'a1', name: 'x' }, { uuid: 'b2', name: 'y' }]));
+    let err = await rejectsWith(all(), 'GTR_ZSTACK_BAD_REPLY');
+    assert.match(err.message, /QueryVmInstance.*page after uuid>b2 starts at a1 \(the server ignores the "uuid>" condition\)/);
+    const second = new URLSearchParams(mn.seen.at(-1)?.url.split('?')[1]);
+    assert.deepEqual(second.getAll('q'), ['state=Running', 'uuid>b2'], 'the key condition comes with the query\'s own');
+    assert.equal(second.get('fields'), 'name,uuid', 'the key is read even when the caller did not ask for it');
+    mn.on('GET', '/zstack/v1/vm-instances', reply([{ uuid: 'b2' }, { uuid: 'a1' }]));
+    err = await rejectsWith(all(), 'GTR_ZSTACK_BAD_REPLY');
+    assert.match(err.message, /uuid a1 follows b2 \(the server does not sort by "uuid"\)/);
+    mn.on('GET', '/zstack/v1/vm-instances', reply([{ name: 'x' }]));
+    err = await rejectsWith(all(), 'GTR_ZSTACK_BAD_REPLY');
+    assert.match(err.message, /a row without "uuid" \(the paging key\)/);
+  });
+
   it('rejects a count reply without a numeric total', async () => {
     const { mn, client } = await setup();
     mn.on('GET', '/zstack/v1/system-tags', (_req, res) => send(res, 200, '{"total":"12"}'));

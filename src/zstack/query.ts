@@ -42,6 +42,14 @@ function conditionParams(conditions: string[]): Array<[string, string]> {
   return conditions.map((c) => ['q', c]);
 }
 
+/**
+ * Every row of `resource` matching `conditions`, page by page, by key (DESIGN.md 2.2): sorted on the
+ * resource's unique key (QUERY_RESOURCES), each page after the first asks for `key>LAST` besides the
+ * query's own conditions. Offset paging (`start=`) over a table that changes while it is read skips
+ * the row that slides from one page onto the previous one (a CD-ROM holding a user's ISO, a tag, a
+ * VM); a key cursor never does: a row is missed only if it was deleted, or created behind the cursor,
+ * during the read. A short page ends the query. `fields` always carries the key, so the cursor can be read.
+ */
 export async function* queryPages(
   ctx: QueryContext,
   resource: QueryResource,
@@ -49,27 +57,46 @@ export async function* queryPages(
   opts: { fields?: string[] } = {},
 ): AsyncIterable<Record<string, unknown>[]> {
   const { api, sortField } = QUERY_RESOURCES[resource];
-  let previousFirst: unknown = undefined;
-  for (let start = 0; ; start += ctx.pageSize) {
+  const fields = opts.fields && opts.fields.length > 0 ? withKey(opts.fields, sortField) : null;
+  let last: string | null = null;
+  for (;;) {
     const params: Array<[string, string]> = [
-      ...conditionParams(conditions),
+      ...conditionParams(last === null ? conditions : [...conditions, `${sortField}>${last}`]),
       ['limit', String(ctx.pageSize)],
-      ['start', String(start)],
       // '+' must be sent as %2B: a raw '+' decodes to a space.
       ['sort', `+${sortField}`],
     ];
-    if (opts.fields && opts.fields.length > 0) params.push(['fields', opts.fields.join(',')]);
+    if (fields) params.push(['fields', fields.join(',')]);
     const page = inventoriesOf(api, await getObject(ctx, api, `/zstack/v1/${resource}?${queryString(params)}`));
     if (page.length === 0) return;
-    // A server that ignores `start` would make this loop forever.
-    const first = page[0][sortField];
-    if (start > 0 && first !== undefined && first === previousFirst) {
-      throw badReply(api, `page at start=${start} repeats the previous page (the server ignores "start")`);
-    }
-    previousFirst = first;
+    last = checkKeys(api, sortField, page, last);
     yield page;
     if (page.length < ctx.pageSize) return;
   }
+}
+
+function withKey(fields: string[], key: string): string[] {
+  return fields.includes(key) ? fields : [...fields, key];
+}
+
+/**
+ * The last key of `page`, once its keys are seen to rise from `after`: a server that ignored the key
+ * condition (the same page again: an endless loop) or the sort (the cursor would skip rows) is a bad
+ * reply, never a silent gap. Keys compare case-insensitively, as the MN's MySQL collation does.
+ */
+function checkKeys(api: ApiName, sortField: string, page: Record<string, unknown>[], after: string | null): string {
+  let previous = after;
+  for (const row of page) {
+    const key = row[sortField];
+    if (typeof key !== 'string' || key === '') throw badReply(api, `a row without "${sortField}" (the paging key)`);
+    if (previous !== null && !(key.toLowerCase() > previous.toLowerCase())) {
+      throw previous === after
+        ? badReply(api, `the page after ${sortField}>${after} starts at ${key} (the server ignores the "${sortField}>" condition)`)
+        : badReply(api, `${sortField} ${key} follows ${previous} (the server does not sort by "${sortField}")`);
+    }
+    previous = key;
+  }
+  return previous as string;
 }
 
 export async function count(ctx: QueryContext, resource: QueryResource, conditions: string[]): Promise<number> {

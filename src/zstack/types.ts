@@ -23,7 +23,7 @@ export type QueryResource = 'vm-instances' | 'vm-instances/cdroms' | 'system-tag
 
 export interface QueryResourceInfo {
   api: ApiName;
-  /** A unique primitive field to sort on, so that `start`/`limit` pages are stable. */
+  /** The unique primitive key queries sort on and page by (`sort=+key`, then `q=key>LAST`: src/zstack/query.ts). */
   sortField: string;
 }
 
