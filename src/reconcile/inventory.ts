@@ -1,6 +1,7 @@
 // Inventory: every VM with its facts, CD-ROMs, GuestTools:: tags, guest reports and the tags selectors
-// name (selector-tags.ts), read with paged queries only, so the number of API calls grows with pages,
-// never with VMs.
+// name (selector-tags.ts), read with paged queries only (paged by key: src/zstack/query.ts), so the
+// number of API calls grows with pages, never with VMs. Reads of given VMs (`--vm`, the re-read of the
+// attach set before apply, verify) go in batches of `?=` uuid lists: a constant number of calls per batch.
 import type { VmFacts } from '../domain.js';
 import type { RunWarning } from '../ledger/index.js';
 import { GUEST_TOOLS_STATE_ABSENT, type GuestToolsStateSupport, type QueryResource } from '../zstack/client.js';
@@ -18,9 +19,9 @@ const VERSION_TAG_PREFIX = 'GuestTools::';
 export const ATTACHED_TAG = 'guestToolsHasAttached';
 /** Tag values longer than this are not versions; kept short so garbage cannot bloat the ledger or output. */
 const MAX_TAG_VALUE = 64;
-/** uuids per batched `?=` condition: keeps URLs well under common proxy limits. */
+/** uuids per batched `?=` condition: keeps URLs well under the MN's and common proxies' header limits. */
 const UUID_BATCH = 200;
-/** Batched version reads in flight at once (verification of many attached VMs). */
+/** Batches read at once (verification or the re-read of many VMs). */
 const BATCHES_IN_FLIGHT = 4;
 
 const VM_FIELDS = ['uuid', 'name', 'state', 'platform', 'architecture', 'hypervisorType', 'type', 'zoneUuid', 'clusterUuid', 'hostUuid'];
@@ -46,35 +47,79 @@ export interface VersionReadings {
   reported: Map<string, string>;
 }
 
-/** GuestTools:: tags of VMs (never hosts or images) and guest reports, for all VMs or the given ones. */
+/** What the inventory reads per VM besides its row; what the re-read before apply reads again (recheck.ts). */
+export interface VmDetails extends VersionReadings {
+  withCdRom: Set<string>;
+  /** VM uuid -> the image-store ISO in its CD-ROM 0. */
+  userIso: Map<string, string>;
+  /** VM uuid -> when its guestToolsHasAttached tag was created (the newest, should there be several). */
+  attachedAt: Map<string, number>;
+}
+
+/** The conditions that keep a query to one batch of VMs (by the query's VM uuid field); none for the whole fleet. */
+type Scope = (vmUuidField: string) => string[];
+
+/**
+ * Runs `work` once for the whole fleet (no `vmUuids`), else once per batch of UUID_BATCH uuids, a few
+ * batches in flight (they are independent: a few at once hide the API's latency). Each query of a batch
+ * is one paged query, so a batch costs a constant number of requests, whatever the fleet's size.
+ */
+async function forEachBatch(vmUuids: readonly string[] | undefined, work: (scope: Scope) => Promise<unknown>): Promise<void> {
+  if (!vmUuids) {
+    await work(() => []);
+    return;
+  }
+  await inParallel(chunk(vmUuids, UUID_BATCH), BATCHES_IN_FLIGHT, async (batch) => {
+    const list = batch.join(',');
+    await work((field) => [`${field}?=${list}`]);
+  });
+}
+
+/** GuestTools:: tags of VMs (never hosts or images) and guest reports, for all VMs or the given ones (verify). */
 export async function readVersions(client: QueryPort, vmUuids?: readonly string[]): Promise<VersionReadings> {
   const readings: VersionReadings = { tags: new Map(), reported: new Map() };
-  const batches = vmUuids ? chunk(vmUuids, UUID_BATCH) : [null];
-  // Batches (and the two queries of each) are independent: a few in flight hide the API's latency.
-  await inParallel(batches, BATCHES_IN_FLIGHT, (batch) => readBatch(client, batch, readings));
+  await forEachBatch(vmUuids, (scope) => Promise.all([readVersionTags(client, scope, readings.tags), readReports(client, scope, readings.reported)]));
   return readings;
 }
 
-async function readBatch(client: QueryPort, batch: string[] | null, readings: VersionReadings): Promise<void> {
-  const tags = async () => {
-    const tagConditions = ['resourceType=VmInstanceVO', `tag~=${VERSION_TAG_PREFIX}%`];
-    if (batch) tagConditions.push(`resourceUuid?=${batch.join(',')}`);
-    await collectTags(client, tagConditions, readings.tags, tagVersion);
-  };
-  const states = async () => {
-    // Older MNs name the state field `state` and refuse `qgaState` in a query: filter here instead.
-    const field = await client.guestToolsStateSupport();
-    if (field === 'absent' || field === 'empty') return;
-    const stateConditions = batch ? [`vmInstanceUuid?=${batch.join(',')}`] : [];
-    for await (const page of client.queryPages('guesttools', stateConditions, { fields: ['vmInstanceUuid', 'version', field] })) {
-      for (const row of page) {
-        const uuid = str(row.vmInstanceUuid);
-        const version = str(row.version);
-        if (uuid && version && row[field] !== 'NotInstalled') readings.reported.set(uuid, version.slice(0, MAX_TAG_VALUE));
-      }
+/** CD-ROMs, GuestTools:: tags, guest reports and guestToolsHasAttached tags, for all VMs or the given ones. */
+export async function readVmDetails(client: QueryPort, vmUuids?: readonly string[]): Promise<VmDetails> {
+  const d: VmDetails = { withCdRom: new Set(), userIso: new Map(), tags: new Map(), reported: new Map(), attachedAt: new Map() };
+  await forEachBatch(vmUuids, (scope) => Promise.all([
+    readCdRoms(client, scope, d),
+    readVersionTags(client, scope, d.tags),
+    readReports(client, scope, d.reported),
+    readAttachedTags(client, scope, d.attachedAt),
+  ]));
+  return d;
+}
+
+/** Sets the facts `d` holds on `vm`; a VM the reads did not see has no CD-ROM, tag, report or attach tag. */
+export function applyDetails(vm: VmFacts, d: VmDetails): VmFacts {
+  vm.hasCdRom = d.withCdRom.has(vm.uuid);
+  vm.cdRomIsoUuid = d.userIso.get(vm.uuid) ?? null;
+  vm.tagVersions = d.tags.get(vm.uuid) ?? NONE;
+  vm.reportedVersion = d.reported.get(vm.uuid) ?? null;
+  vm.attachedAt = d.attachedAt.get(vm.uuid) ?? null;
+  return vm;
+}
+
+function readVersionTags(client: QueryPort, scope: Scope, byVm: Map<string, string[]>): Promise<void> {
+  const conditions = ['resourceType=VmInstanceVO', `tag~=${VERSION_TAG_PREFIX}%`, ...scope('resourceUuid')];
+  return collectTags(client, conditions, byVm, tagVersion);
+}
+
+async function readReports(client: QueryPort, scope: Scope, reported: Map<string, string>): Promise<void> {
+  // Older MNs name the state field `state` and refuse `qgaState` in a query: filter here instead.
+  const field = await client.guestToolsStateSupport();
+  if (field === 'absent' || field === 'empty') return;
+  for await (const page of client.queryPages('guesttools', scope('vmInstanceUuid'), { fields: ['vmInstanceUuid', 'version', field] })) {
+    for (const row of page) {
+      const uuid = str(row.vmInstanceUuid);
+      const version = str(row.version);
+      if (uuid && version && row[field] !== 'NotInstalled') reported.set(uuid, version.slice(0, MAX_TAG_VALUE));
     }
-  };
-  await Promise.all([tags(), states()]);
+  }
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */
@@ -112,31 +157,23 @@ export interface InventoryOptions {
 }
 
 export async function readInventory(client: QueryPort, opts: InventoryOptions): Promise<VmFacts[]> {
-  // Five independent paged reads at once: the run waits for the longest, not for their sum.
-  const [vms, cdRoms, versions, selectorTags, attachedAt] = await Promise.all([
+  // The VM rows, the four queries of the details and the selector tags at once: the run waits for the
+  // longest, not for their sum.
+  const [vms, details, selectorTags] = await Promise.all([
     readVms(client, opts.vmUuids),
-    readCdRoms(client, opts.vmUuids),
-    readVersions(client, opts.vmUuids),
+    readVmDetails(client, opts.vmUuids),
     readSelectorTags(client, opts.selectorTags),
-    readAttachedTags(client, opts.vmUuids),
   ]);
   checkExcludeTags(opts.excludeTags ?? [], selectorTags.known);
   for (const vm of vms) {
-    vm.hasCdRom = cdRoms.withCdRom.has(vm.uuid);
-    vm.cdRomIsoUuid = cdRoms.userIso.get(vm.uuid) ?? null;
-    vm.tagVersions = versions.tags.get(vm.uuid) ?? NONE;
-    vm.reportedVersion = versions.reported.get(vm.uuid) ?? null;
+    applyDetails(vm, details);
     vm.tags = selectorTags.byVm.get(vm.uuid) ?? NONE;
-    vm.attachedAt = attachedAt.get(vm.uuid) ?? null;
   }
   return vms;
 }
 
-/** When each VM's guestToolsHasAttached tag was created (the newest, should there be several). */
-async function readAttachedTags(client: QueryPort, vmUuids: readonly string[] | undefined): Promise<Map<string, number>> {
-  const conditions = ['resourceType=VmInstanceVO', `tag=${ATTACHED_TAG}`];
-  if (vmUuids) conditions.push(`resourceUuid?=${vmUuids.join(',')}`);
-  const createdAt = new Map<string, number>();
+async function readAttachedTags(client: QueryPort, scope: Scope, createdAt: Map<string, number>): Promise<void> {
+  const conditions = ['resourceType=VmInstanceVO', `tag=${ATTACHED_TAG}`, ...scope('resourceUuid')];
   for await (const page of client.queryPages('system-tags', conditions, { fields: ['resourceUuid', 'createDate'] })) {
     for (const row of page) {
       const uuid = str(row.resourceUuid);
@@ -144,7 +181,6 @@ async function readAttachedTags(client: QueryPort, vmUuids: readonly string[] | 
       if (uuid && at !== null && at > (createdAt.get(uuid) ?? -Infinity)) createdAt.set(uuid, at);
     }
   }
-  return createdAt;
 }
 
 async function readVms(client: QueryPort, vmUuids: readonly string[] | undefined): Promise<VmFacts[]> {
@@ -159,53 +195,50 @@ async function readVms(client: QueryPort, vmUuids: readonly string[] | undefined
     intern.set(s, s);
     return s;
   };
-  const uuidFilter = vmUuids ? [`uuid?=${vmUuids.join(',')}`] : [];
-  // Offset paging can return a VM twice when VMs are created during the read: keep the first.
+  // Paged by key, a VM comes once; `--vm` may still name one twice (and batches would each read it).
   const seen = new Set<string>();
-  for await (const page of client.queryPages('vm-instances', uuidFilter, { fields: VM_FIELDS })) {
-    for (const row of page) {
-      const uuid = str(row.uuid);
-      if (!uuid || seen.has(uuid)) continue;
-      seen.add(uuid);
-      vms.push({
-        uuid,
-        name: str(row.name) ?? '',
-        state: str(row.state) ?? 'Unknown',
-        platform: str(row.platform) ?? 'Other',
-        // Never guessed: a VM without one is skip/unknown-architecture.
-        architecture: str(row.architecture) || null,
-        hypervisorType: str(row.hypervisorType) ?? '',
-        type: str(row.type) ?? '',
-        zoneUuid: shared(row.zoneUuid),
-        clusterUuid: shared(row.clusterUuid),
-        hostUuid: shared(row.hostUuid),
-        hasCdRom: false,
-        cdRomIsoUuid: null,
-        tagVersions: NONE,
-        reportedVersion: null,
-        tags: NONE,
-        attachedAt: null,
-      });
+  await forEachBatch(vmUuids, async (scope) => {
+    for await (const page of client.queryPages('vm-instances', scope('uuid'), { fields: VM_FIELDS })) {
+      for (const row of page) {
+        const uuid = str(row.uuid);
+        if (!uuid || seen.has(uuid)) continue;
+        seen.add(uuid);
+        vms.push({
+          uuid,
+          name: str(row.name) ?? '',
+          state: str(row.state) ?? 'Unknown',
+          platform: str(row.platform) ?? 'Other',
+          // Never guessed: a VM without one is skip/unknown-architecture.
+          architecture: str(row.architecture) || null,
+          hypervisorType: str(row.hypervisorType) ?? '',
+          type: str(row.type) ?? '',
+          zoneUuid: shared(row.zoneUuid),
+          clusterUuid: shared(row.clusterUuid),
+          hostUuid: shared(row.hostUuid),
+          hasCdRom: false,
+          cdRomIsoUuid: null,
+          tagVersions: NONE,
+          reportedVersion: null,
+          tags: NONE,
+          attachedAt: null,
+        });
+      }
     }
-  }
+  });
   return vms;
 }
 
 /** VMs with a CD-ROM, and the image-store ISO (isoUuid) in CD-ROM 0 where there is one: the attach may eject it. */
-async function readCdRoms(client: QueryPort, vmUuids: readonly string[] | undefined): Promise<{ withCdRom: Set<string>; userIso: Map<string, string> }> {
-  const cdromConditions = vmUuids ? [`vmInstanceUuid?=${vmUuids.join(',')}`] : [];
-  const withCdRom = new Set<string>();
-  const userIso = new Map<string, string>();
-  for await (const page of client.queryPages('vm-instances/cdroms', cdromConditions, { fields: ['vmInstanceUuid', 'deviceId', 'isoUuid'] })) {
+async function readCdRoms(client: QueryPort, scope: Scope, into: Pick<VmDetails, 'withCdRom' | 'userIso'>): Promise<void> {
+  for await (const page of client.queryPages('vm-instances/cdroms', scope('vmInstanceUuid'), { fields: ['vmInstanceUuid', 'deviceId', 'isoUuid'] })) {
     for (const row of page) {
       const uuid = str(row.vmInstanceUuid);
       if (!uuid) continue;
-      withCdRom.add(uuid);
+      into.withCdRom.add(uuid);
       const iso = str(row.isoUuid);
-      if (iso && row.deviceId === 0) userIso.set(uuid, iso.slice(0, MAX_TAG_VALUE));
+      if (iso && row.deviceId === 0) into.userIso.set(uuid, iso.slice(0, MAX_TAG_VALUE));
     }
   }
-  return { withCdRom, userIso };
 }
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
