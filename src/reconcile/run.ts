@@ -1,5 +1,6 @@
-// One reconcile pass: observe (catalog, inventory, history) -> plan -> catalog check -> apply -> verify
-// -> record. Level-triggered: every run re-reads the world, so a crash or a repeat is harmless.
+// One reconcile pass: observe (catalog, inventory, history) -> plan -> catalog check -> re-read of the
+// attach set -> apply -> verify -> record. Level-triggered: every run re-reads the world, so a crash or
+// a repeat is harmless.
 // Every entry point runs this: `gtr plan`, `gtr reconcile`, the daemon's ticks, and so rollouts,
 // which take part as a pass hook (src/reconcile/hooks.ts): gates consulted before each attach starts
 // (src/reconcile/gates.ts) and an observer of outcomes.
@@ -16,6 +17,7 @@ import { newJobUuid, type ZStackClient } from '../zstack/client.js';
 import { checkCatalog, type GroupCheck } from './catalog-check.js';
 import { fleetSummary } from './fleet.js';
 import { mnWarnings, readInventory } from './inventory.js';
+import { recheckAttachSet } from './recheck.js';
 import { exitCodeFor, type RunCounts, type RunReport } from './report.js';
 import { buildReport } from './build-report.js';
 import { logSelectorMatches } from './selector-tags.js';
@@ -198,10 +200,17 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates
   const catalogChecks = await checkCatalog(client, attachesOf(probePlan), logger);
   const mismatched = catalogChecks.filter((c) => c.mismatch).map((c) => c.group);
   const unverified = new Map(catalogChecks.flatMap((c) => (c.error !== null && !c.mismatch ? [[c.group, c.error] as const] : [])));
-  const plan = mismatched.length > 0 || unverified.size > 0 || maxPerRun > 0
-    ? profiler.timed('plan', planRun, { ...planInput, mismatchedGroups: new Set(mismatched), unverifiedGroups: unverified })
-    : probePlan;
-  return { plan, catalogChecks, regressions, targets };
+  const finalInput = { ...planInput, mismatchedGroups: new Set(mismatched), unverifiedGroups: unverified };
+  const plan = mismatched.length > 0 || unverified.size > 0 || maxPerRun > 0 ? profiler.timed('plan', planRun, finalInput) : probePlan;
+  // Right before apply, the attach set is read again and planned again (DESIGN.md 2.2: the fleet moved
+  // while it was read). Dry runs too: `gtr plan` shows the plan `gtr reconcile` would apply to the same
+  // world, with the same hash, for a few requests per 200 VMs of the attach set.
+  const recheck = await profiler.timedAsync('recheck', () => recheckAttachSet(client, plan, finalInput));
+  if (recheck.rechecked > 0) {
+    const examples = recheck.changed.slice(0, 10).map((d) => ({ vmUuid: d.vmUuid, action: d.action, reason: d.reason }));
+    logger.info({ rechecked: recheck.rechecked, changed: recheck.changed.length, examples }, 'attach set re-read before apply');
+  }
+  return { plan: recheck.plan, catalogChecks, regressions, targets };
 }
 
 function pickContractCounts(c: RunCounts) {
