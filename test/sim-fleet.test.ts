@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { compareVersions, parseVersion } from '../src/tools-version.js';
 import { generateFleet, runSimCommand, startSimulator, writeIsoDir } from '../src/sim/index.js';
+import { cdRomUuid } from '../src/sim/resources.js';
 
 describe('simulator: fleet generator', () => {
   it('is deterministic for a seed and differs across seeds', () => {
@@ -16,6 +17,15 @@ describe('simulator: fleet generator', () => {
     assert.notDeepEqual(generateFleet({ vms: 500, seed: 12 }).map((v) => v.uuid), a.map((v) => v.uuid));
     assert.equal(new Set(a.map((v) => v.uuid)).size, 500);
     assert.ok(a.every((v) => /^[0-9a-f]{32}$/.test(v.uuid)));
+  });
+
+  it('gives every CD-ROM of a 100,000-VM fleet its own uuid (the key CD-ROM queries page by)', () => {
+    let rows = 0;
+    const uuids = new Set<string>();
+    for (const vm of generateFleet({ vms: 100_000, seed: 1 })) {
+      for (let d = 0; d < vm.cdRoms; d++, rows++) uuids.add(cdRomUuid(vm.uuid, d));
+    }
+    assert.equal(uuids.size, rows);
   });
 
   it('has a realistic mix', () => {

@@ -13,6 +13,8 @@ const CDROM_CLASS = `${PKG}.vm.cdrom.VmCdRomInventory`;
 export interface CdRomRow {
   vm: VmRow;
   deviceId: number;
+  /** cdRomUuid(vm.uuid, deviceId), computed once per row: the key every CD-ROM query sorts on. */
+  uuid: string;
 }
 
 const str = <T>(get: (r: T) => string | null): FieldSpec<T> => ({ kind: 'string', get });
@@ -118,12 +120,14 @@ export function vmResource(world: World): Resource<VmRow> {
   };
 }
 
+const cdRomRow = (vm: VmRow, deviceId: number): CdRomRow => ({ vm, deviceId, uuid: cdRomUuid(vm.uuid, deviceId) });
+
 export function cdRomResource(world: World): Resource<CdRomRow> {
   let cache: { version: number; rows: CdRomRow[] } | null = null;
   return {
     name: 'cdrom', className: CDROM_CLASS,
     fields: {
-      uuid: str((r) => cdRomUuid(r.vm.uuid, r.deviceId)), vmInstanceUuid: str((r) => r.vm.uuid),
+      uuid: str((r) => r.uuid), vmInstanceUuid: str((r) => r.vm.uuid),
       deviceId: num((r) => r.deviceId), isoUuid: str((r) => cdRomIso(r.vm, r.deviceId).isoUuid ?? null),
       isoInstallPath: str((r) => cdRomIso(r.vm, r.deviceId).isoInstallPath ?? null),
       name: str((r) => `vm-${r.vm.uuid.slice(0, 8)}-cdRom-${r.deviceId}`), description: str(() => null),
@@ -132,7 +136,7 @@ export function cdRomResource(world: World): Resource<CdRomRow> {
     rows() {
       if (cache?.version !== world.version) {
         const rows: CdRomRow[] = [];
-        for (const vm of world.vmList()) for (let d = 0; d < vm.cdRoms; d++) rows.push({ vm, deviceId: d });
+        for (const vm of world.vmList()) for (let d = 0; d < vm.cdRoms; d++) rows.push(cdRomRow(vm, d));
         cache = { version: world.version, rows };
       }
       return cache.rows;
@@ -140,7 +144,7 @@ export function cdRomResource(world: World): Resource<CdRomRow> {
     index: {
       vmInstanceUuid: (u) => {
         const vm = world.getVm(u);
-        return vm ? Array.from({ length: vm.cdRoms }, (_, deviceId) => ({ vm, deviceId })) : [];
+        return vm ? Array.from({ length: vm.cdRoms }, (_, deviceId) => cdRomRow(vm, deviceId)) : [];
       },
     },
     toInventory: (r) => cdRomInventory(r.vm, r.deviceId),
