@@ -16,7 +16,7 @@ import { writeIsoDir } from '../src/sim/index.js';
 import { DEFAULT_ISOS } from '../src/sim/world.js';
 import { simulateHistory, type HistoryAction, type HistoryResult } from './bench/history.js';
 import { runNaive, type NaiveResult } from './bench/naive.js';
-import { formatReport, formatScale, type RunFigures } from './bench/report.js';
+import { formatReport, formatScale, type ReadFigures, type RunFigures } from './bench/report.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -164,7 +164,7 @@ async function benchOne(vms: number, withBaseline: boolean, withHistory: boolean
   const run = await runGtr(config, profileFile);
   if (run.code !== 0 && run.code !== 1) throw new Error(`gtr reconcile exited ${run.code}: ${run.stderr.slice(0, 2000)}`);
   const report = JSON.parse(run.stdout) as ReconcileJson;
-  const simStats = await ask<{ requestsByApi: Record<string, number>; attaches: number }>(sim, 'stats');
+  const simStats = await ask<{ requestsByApi: Record<string, number>; attaches: number; reads: ReadFigures }>(sim, 'stats');
   await stopSim(sim);
   const profile = readProfile(profileFile);
   const attaches = report.counts.attach ?? 0;
@@ -187,7 +187,8 @@ async function benchOne(vms: number, withBaseline: boolean, withHistory: boolean
     planMs: profile.planMs ?? 0,
     sqliteMs: profile.sqliteMs ?? 0,
     sqliteCalls: profile.sqliteCalls ?? 0,
-    phasesMs: { inventory: profile.inventoryMs ?? 0, apply: profile.applyMs ?? 0, verify: profile.verifyMs ?? 0 },
+    phasesMs: { inventory: profile.inventoryMs ?? 0, recheck: profile.recheckMs ?? 0, apply: profile.applyMs ?? 0, verify: profile.verifyMs ?? 0 },
+    reads: simStats.reads,
     cpuMs: (profile.cpuUserMs ?? 0) + (profile.cpuSystemMs ?? 0),
     databaseBytes: statSync(database).size,
     profile,

@@ -38,6 +38,7 @@ interface Result {
   attachesSeenBySimulator: number;
   failed: number;
   requests: Record<string, number>;
+  reads: { inventoryRequests: number; inventoryPages: number; rereadRequests: number; rereadBatches: number };
   boundMs: number;
   peakRssMb: number;
   baseline: { vms: number; attaches: number; extrapolated: boolean; requests: Record<string, number> } | null;
@@ -51,7 +52,7 @@ test('npm run bench on 1,000 VMs: one table, a JSON file, matching attach counts
   assert.equal(r.code, 0, r.stderr);
 
   for (const label of ['VMs', 'attaches', 'wall time', 'API requests', 'QueryVmInstance', 'AttachGuestToolsIsoToVm',
-    'requests per VM', 'peak RSS (reconciler)', 'time in plan', 'time in SQLite', 'lower bound', 'wall / bound', 'speed-up vs naive']) {
+    'requests per inventory page', 'requests per re-read batch', 'requests per VM', 'peak RSS (reconciler)', 'time in plan', 'time in SQLite', 'lower bound', 'wall / bound', 'speed-up vs naive']) {
     assert.match(r.stdout, new RegExp(`^\\s*${label.replace(/[()/]/g, '\\$&')}\\s`, 'm'), `row "${label}" in:\n${r.stdout}`);
   }
   assert.match(r.stdout, /naive loop \(200 of 1000 VMs measured, extrapolated\)/);
@@ -67,6 +68,12 @@ test('npm run bench on 1,000 VMs: one table, a JSON file, matching attach counts
   assert.equal(res.requests.AttachGuestToolsIsoToVm, res.attaches);
   // Reads are paged: a handful of requests per 1,000 VMs, never one per VM.
   assert.ok((res.requests.QuerySystemTag ?? 0) < 50, JSON.stringify(res.requests));
+  // A constant number per page and per batch: every query of the inventory has a page per 1,000 rows
+  // (VMs, CD-ROMs, tags, reports), the re-read four requests per batch of at most 200 attach-set VMs.
+  assert.equal(res.reads.inventoryPages, 2, 'one full page of VMs, then the empty one');
+  assert.ok(res.reads.inventoryRequests / res.reads.inventoryPages <= 6, JSON.stringify(res.reads));
+  assert.equal(res.reads.rereadBatches, Math.ceil(res.attaches / 200));
+  assert.equal(res.reads.rereadRequests, 4 * res.reads.rereadBatches);
   assert.ok(res.boundMs > 0 && res.peakRssMb > 0);
   assert.equal(res.baseline?.attaches, res.attaches);
   assert.equal(res.baseline?.vms, 1000);

@@ -24,7 +24,9 @@ export interface RunFigures {
   planMs: number;
   sqliteMs: number;
   sqliteCalls: number;
-  phasesMs: { inventory: number; apply: number; verify: number };
+  phasesMs: { inventory: number; recheck: number; apply: number; verify: number };
+  /** The reads before apply, as the simulator saw them. */
+  reads: ReadFigures;
   cpuMs: number;
   databaseBytes: number;
   /** Everything the reconciler measured (GTR_PROFILE_FILE), including time per ledger method. */
@@ -37,12 +39,25 @@ export interface RunFigures {
   history: (HistoryResult & { retention: { retainDays: number; retainRuns: number }; churn: number }) | null;
 }
 
+export interface ReadFigures {
+  /** Fleet-wide query requests (every page of every inventory query) and the VM pages among them. */
+  inventoryRequests: number;
+  inventoryPages: number;
+  /** Requests of the re-read of the attach set, and its batches (`?=` uuid lists). */
+  rereadRequests: number;
+  rereadBatches: number;
+}
+
 const API_ORDER = ['LogInByAccount', 'QueryVmInstance', 'QueryVmCdRom', 'QuerySystemTag', 'QueryGuestToolsState',
   'GetLatestGuestToolsForVm', 'AttachGuestToolsIsoToVm', 'QueryJob', 'LogOut'];
 
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;
+
+function perUnit(requests: number, units: number, what: string): string {
+  return units === 0 ? `- (${requests} requests, no ${what})` : `${(requests / units).toFixed(2)} (${requests} requests / ${units} ${what})`;
+}
 
 export function formatReport(f: RunFigures): string {
   const b = f.baseline;
@@ -54,9 +69,11 @@ export function formatReport(f: RunFigures): string {
     ['VMs', String(f.vms), b ? String(b.vms) : na],
     ['attaches', `${f.attaches} (simulator saw ${f.attachesSeenBySimulator}; ${f.succeeded} ok, ${f.failed} failed)`, b ? String(b.attaches) : na],
     ['wall time', `${s(f.wallMs)} (in process ${s(f.runWallMs)})`, b ? s(b.wallMs) : na],
-    ['  inventory / apply / verify', `${s(f.phasesMs.inventory)} / ${s(f.phasesMs.apply)} / ${s(f.phasesMs.verify)}`, na],
+    ['  inventory / re-read / apply / verify', `${s(f.phasesMs.inventory)} / ${s(f.phasesMs.recheck)} / ${s(f.phasesMs.apply)} / ${s(f.phasesMs.verify)}`, na],
     ['API requests', String(total(f.requests)), b ? String(total(b.requests)) : na],
     ...apis.map((api) => [`  ${api}`, String(f.requests[api] ?? 0), b ? String(b.requests[api] ?? 0) : na]),
+    ['requests per inventory page', perUnit(f.reads.inventoryRequests, f.reads.inventoryPages, 'VM pages'), na],
+    ['requests per re-read batch', perUnit(f.reads.rereadRequests, f.reads.rereadBatches, 'batches'), na],
     ['requests per VM', (total(f.requests) / f.vms).toFixed(3), b ? (total(b.requests) / b.vms).toFixed(3) : na],
     ['peak RSS (reconciler)', `${f.peakRssMb.toFixed(0)} MB`, na],
     ['CPU (reconciler)', s(f.cpuMs), na],

@@ -1,7 +1,8 @@
 // The benchmark's simulated management node, in its own process so that its CPU (it answers every
 // request of the run) does not count against the reconciler's. Driven over IPC by scripts/bench.ts:
 // started with its options as argv[2] (JSON), it replies {endpoint, ...}; then answers 'stats' and 'close'.
-import { startSimulator } from '../../src/sim/index.js';
+import { startSimulator, type CallRecord } from '../../src/sim/index.js';
+import type { ReadFigures } from './report.js';
 
 interface ChildOptions {
   vms: number;
@@ -18,9 +19,27 @@ const sim = await startSimulator({
   faults: opts.latencyMs > 0 ? { latencyMs: opts.latencyMs } : undefined,
 });
 
+/** `?=` uuid lists of a query: a batch of given VMs (the re-read before apply, verify), none for the fleet. */
+const uuidLists = (call: CallRecord): string[] =>
+  new URLSearchParams(call.query ?? '').getAll('q').filter((q) => q.includes('?=')).map((q) => q.slice(q.indexOf('?=') + 2));
+
+/** The reads before the first attach: the inventory (fleet-wide queries) and the re-read of the attach set (batches). */
+function readFigures(): ReadFigures {
+  const firstAttach = sim.calls.findIndex((c) => c.api === 'AttachGuestToolsIsoToVm');
+  const reads = (firstAttach < 0 ? sim.calls : sim.calls.slice(0, firstAttach)).filter((c) => c.api.startsWith('Query'));
+  const inventory = reads.filter((c) => uuidLists(c).length === 0);
+  const reread = reads.filter((c) => uuidLists(c).length > 0);
+  return {
+    inventoryRequests: inventory.length,
+    inventoryPages: inventory.filter((c) => c.api === 'QueryVmInstance').length,
+    rereadRequests: reread.length,
+    rereadBatches: new Set(reread.flatMap(uuidLists)).size,
+  };
+}
+
 process.on('message', (msg: unknown) => {
   if (msg === 'stats') {
-    process.send?.({ kind: 'stats', requestsByApi: sim.requestsByApi(), attaches: sim.attachesStarted().length });
+    process.send?.({ kind: 'stats', requestsByApi: sim.requestsByApi(), attaches: sim.attachesStarted().length, reads: readFigures() });
   } else if (msg === 'reset') {
     sim.calls.length = 0;
     process.send?.({ kind: 'reset' });
