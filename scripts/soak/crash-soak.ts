@@ -1,7 +1,11 @@
-// The crash soak (issue 7): many `gtr reconcile` runs against a simulator with seeded faults, most of
-// them killed with SIGKILL at a random point and restarted, with new work appearing between runs
-// (new VMs, a new GuestTools version) and the odd management-node restart. At the end: one clean run,
-// then the invariants against the simulator's record and the ledger. Seeded and bounded.
+// The crash soak (issues 7 and 19): many `gtr reconcile` runs against a simulator with seeded faults,
+// most of them killed with SIGKILL at a random point and restarted, with new work appearing between
+// runs (new VMs, a new GuestTools version), the odd management-node restart, sessions expiring under
+// attach jobs (the re-send path), the fleet changing while it is paged (CD-ROMs and user ISOs come and
+// go, VMs appear and vanish), and a second run started beside the first with its clock stepped ahead
+// (Debian's faketime), sometimes as another node sharing the database (its own host name: unshare
+// --uts), which takes the lease over and must fence the first. At the end: one clean run, then the
+// invariants against the simulator's record and the ledger. Seeded and bounded.
 // SOAK_DEBUG=1 prints, for each duplicate found, its simulator calls and ledger rows.
 import { spawn } from 'node:child_process';
 import { startSimulator, writeIsoDir, type FaultOptions, type SimIso, type Simulator } from '../../src/sim/index.js';
@@ -23,6 +27,10 @@ export interface SoakResult {
   runs: number;
   crashesSurvived: number;
   restarts: number;
+  /** Second runs started beside the first: clock ahead on this host, and as another node. */
+  overlaps: Record<Exclude<Overlap, 'none'>, number>;
+  /** Changes of the fleet made while runs read it, by kind. */
+  churn: Record<string, number>;
   faultsInjected: Record<string, number>;
   faultsTotal: number;
   attaches: number;
@@ -53,11 +61,45 @@ function faultsFor(rng: Rng): FaultOptions {
   if (rng() < 0.3) f.stuckJobRate = rng() * 0.1;
   if (rng() < 0.3) f.attachFailRate = rng() * 0.15;
   if (rng() < 0.5) f.latencyMs = Math.floor(rng() * 20);
+  if (rng() < 0.4) f.attachSessionExpireRate = rng() * 0.3;
   return f;
 }
 
-function spawnRun(config: string): { done: Promise<CliResult & { signal: string | null }>; kill(): void; exited(): boolean } {
-  const child = spawn(process.execPath, [GTR, 'reconcile', '--config', config, '--json'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+/** How a second, overlapping run is started, if at all: with its clock ahead, maybe from "another node". */
+type Overlap = 'none' | 'clock-ahead' | 'other-node';
+
+const FAKETIME = ['faketime', '-f', '+120s'];
+const OTHER_NODE = ['unshare', '--uts', 'sh', '-c', 'hostname gtr-soak-other && exec "$@"', 'sh'];
+
+/** One random change of the fleet while it is read: a user ISO in or out, a CD-ROM gone, a VM created or deleted. */
+function churn(sim: Simulator, rng: Rng, nextVm: () => number): string {
+  const vms = sim.vms();
+  const vm = vms[Math.floor(rng() * vms.length)];
+  const pick = rng();
+  if (!vm || pick < 0.2) {
+    const [created] = outdatedFleet(1, 8, { first: nextVm() });
+    sim.addVm(created);
+    return 'vm-created';
+  }
+  if (pick < 0.45) {
+    sim.updateVm(vm.uuid, { cdRomIsoUuid: vm.cdRomIsoUuid ? null : `${'e'.repeat(24)}${vm.uuid.slice(0, 8)}` });
+    return 'user-iso-toggled';
+  }
+  if (pick < 0.6) {
+    sim.updateVm(vm.uuid, { cdRoms: vm.cdRoms > 0 ? 0 : 1 });
+    return 'cdrom-toggled';
+  }
+  if (pick < 0.7) {
+    sim.removeVm(vm.uuid);
+    return 'vm-deleted';
+  }
+  return 'none';
+}
+
+function spawnRun(config: string, overlap: Overlap = 'none'): { done: Promise<CliResult & { signal: string | null }>; kill(): void; exited(): boolean } {
+  const wrapper = overlap === 'other-node' ? [...OTHER_NODE, ...FAKETIME] : overlap === 'clock-ahead' ? FAKETIME : [];
+  const argv = [...wrapper, process.execPath, GTR, 'reconcile', '--config', config, '--json'];
+  const child = spawn(argv[0], argv.slice(1), { env: { ...cleanEnv(), FAKETIME_DONT_FAKE_MONOTONIC: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -86,11 +128,12 @@ export async function runCrashSoak(opts: SoakOptions): Promise<SoakResult> {
   });
   const ws = await workspace(isosOf(isoVersion));
   const result: SoakResult = {
-    seed: opts.seed, iterations: opts.iterations, runs: 0, crashesSurvived: 0, restarts: 0, faultsInjected: {}, faultsTotal: 0,
+    seed: opts.seed, iterations: opts.iterations, runs: 0, crashesSurvived: 0, restarts: 0, overlaps: { 'clock-ahead': 0, 'other-node': 0 }, churn: {}, faultsInjected: {}, faultsTotal: 0,
     attaches: 0, duplicateAttaches: [], lostOrNonTerminalRuns: [], unrecordedAttaches: [], pendingAttaches: 0, problems: [], exitCodes: {},
   };
   const printed = new Map<number, string>();
   let nextVm = 1000;
+  let churnVm = 100_000;
   try {
     const config = ws.writeConfig(simConfig(ws, sim, {
       zstack: { requestTimeoutMs: 600, jobPollIntervalMs: 20, jobTimeoutMs: 2500 },
@@ -102,7 +145,8 @@ export async function runCrashSoak(opts: SoakOptions): Promise<SoakResult> {
       result.exitCodes[key] = (result.exitCodes[key] ?? 0) + 1;
       if (r.signal) return;
       try {
-        checkExit(r);
+        // 5: a second run found the lease held, or a run lost it to the other node.
+        checkExit(r, [0, 1, 3, 4, 5]);
       } catch (e) {
         result.problems.push(`${label}: ${e instanceof Error ? e.message.slice(0, 400) : String(e)}`);
       }
@@ -127,6 +171,28 @@ export async function runCrashSoak(opts: SoakOptions): Promise<SoakResult> {
       sim.setFaults(faults);
       const before = sim.attachesStarted().length;
       const run = spawnRun(config);
+      // Fleet churn while the run pages through it (and after): every few milliseconds, now and then.
+      const churning = rng() < 0.5;
+      const churner = churning
+        ? setInterval(() => {
+            if (rng() < 0.3) {
+              const kind = churn(sim, rng, () => (churnVm += 1));
+              result.churn[kind] = (result.churn[kind] ?? 0) + 1;
+            }
+          }, 5)
+        : null;
+      // A second run beside it, its clock two minutes ahead: on this host it must find the lease held
+      // (the first still runs); as another node sharing the database it takes the lease over, and the
+      // first must start nothing more (exit 5).
+      const overlapDraw = rng();
+      const overlap: Overlap = overlapDraw < 0.15 ? 'clock-ahead' : overlapDraw < 0.3 ? 'other-node' : 'none';
+      let second: ReturnType<typeof spawnRun> | null = null;
+      if (overlap !== 'none') {
+        const callsBefore = sim.calls.length;
+        await waitFor('the first run to reach the MN', () => run.exited() || sim.calls.length > callsBefore, 60_000, 5);
+        second = spawnRun(config, overlap);
+        result.overlaps[overlap]++;
+      }
       const mode = rng();
       if (mode < 0.7) {
         // Kill at a random point: a random delay after the run's first request (not after the spawn: a
@@ -150,7 +216,11 @@ export async function runCrashSoak(opts: SoakOptions): Promise<SoakResult> {
       }
       const r = await run.done;
       finished(r, `iteration ${i + 1}`);
-      log(`iteration ${i + 1}/${opts.iterations}: ${r.signal ? `killed (${r.signal})` : `exit ${r.code}`}, attaches ${sim.attachesStarted().length - before}`);
+      const r2 = second ? await second.done : null;
+      if (r2) finished(r2, `iteration ${i + 1} (${overlap})`);
+      if (churner) clearInterval(churner);
+      const also = r2 ? `; ${overlap} run: ${r2.signal ? `killed (${r2.signal})` : `exit ${r2.code}`}` : '';
+      log(`iteration ${i + 1}/${opts.iterations}: ${r.signal ? `killed (${r.signal})` : `exit ${r.code}`}${also}, attaches ${sim.attachesStarted().length - before}`);
     }
 
     // Settle: no faults, one run that also resolves what the last crash left in doubt.
@@ -202,6 +272,8 @@ export function formatSoak(r: SoakResult): string {
     `faults injected:          ${r.faultsTotal} (${faults || 'none'})`,
     `runs:                     ${r.runs} (exit codes: ${Object.entries(r.exitCodes).map(([k, n]) => `${k} x${n}`).join(', ')})`,
     `crashes survived:         ${r.crashesSurvived} (kill -9), management-node restarts: ${r.restarts}`,
+    `overlapping runs:         clock 120 s ahead ${r.overlaps['clock-ahead']}, as another node ${r.overlaps['other-node']}`,
+    `fleet churn while paged:  ${Object.entries(r.churn).filter(([k]) => k !== 'none').map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,
     `attaches started:         ${r.attaches}`,
     `duplicate attaches:       ${r.duplicateAttaches.length}${r.duplicateAttaches.length ? ` ${r.duplicateAttaches.slice(0, 10).join('; ')}` : ''}`,
     `lost or non-terminal runs: ${r.lostOrNonTerminalRuns.length}${r.lostOrNonTerminalRuns.length ? ` ${r.lostOrNonTerminalRuns.slice(0, 10).join('; ')}` : ''}`,

@@ -50,6 +50,11 @@ export class Faults {
     return this.roll(this.opts.spikeRate) ? (this.count('spike'), this.opts.spikeMs ?? 1000) : 0;
   }
 
+  /** Every session expires under this attach, after its 202 (attachSessionExpireRate). */
+  expireSessionsUnderAttach(): boolean {
+    return this.roll(this.opts.attachSessionExpireRate) ? (this.count('attach-session-expired'), true) : false;
+  }
+
   /** A random point where every session expires (sessionExpireRate). */
   expireSessionsNow(): boolean {
     return this.roll(this.opts.sessionExpireRate) ? (this.count('session-expired'), true) : false;

@@ -77,6 +77,7 @@ export class GuestTools {
       started.failedWith = (checked as ZsError).code;
       return;
     }
+    started.isoVersion = checked.version;
     this.serialised(vmUuid, (done) => this.runAttach(job, vm, checked, systemTags, done, started));
   }
 
@@ -89,6 +90,12 @@ export class GuestTools {
       stats.end(host);
       done();
       if (stuck || !jobs.alive(job)) return; // a stuck job stays "running" until an MN restart drops it
+      if (world.getVm(vm.uuid) !== vm) {
+        // Deleted while the job ran: the host has nothing left to attach to.
+        jobs.fail(job, zsError('SYS.1006', `failed to attach guest tools iso to vm[uuid:${vm.uuid}], because: the vm has been deleted`));
+        started.failedWith = 'SYS.1006';
+        return;
+      }
       if (faults.attachFails(vm.uuid)) {
         const path = iso.agentType === 'WindowsOnKvm' ? 'GuestTools.iso' : 'GuestTools_linux.iso';
         jobs.fail(job, zsError('SYS.1006', `failed to attach guest tools iso to vm[uuid:${vm.uuid}], because:/var/lib/zstack/guesttools/${path} not exists`));

@@ -229,6 +229,7 @@ function action(d: ServerDeps, ctx: Ctx): SimReply {
   ctx.record.jobUuid = job.uuid;
   const vm = d.world.getVm(vmUuid);
   if (vm?.hostUuid) ctx.record.hostUuid = vm.hostUuid;
+  if (ctx.api === 'AttachGuestToolsIsoToVm' && d.faults.expireSessionsUnderAttach()) d.sessions.clear();
   if (auth.session !== null && !d.sessions.use(auth.session)) {
     // The interceptor runs after the 202: the job carries ID.1001.
     d.jobs.fail(job, sessionError());

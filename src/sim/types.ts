@@ -98,6 +98,11 @@ export interface FaultOptions {
   spikeMs?: number;
   /** 0..1 chance per request that every session expires just before it is handled. */
   sessionExpireRate?: number;
+  /**
+   * 0..1 chance per attach PUT that every session expires between the 202 and the interceptor's check,
+   * so the attach's job answers ID.1001 (rejected unrun): the client's re-send path.
+   */
+  attachSessionExpireRate?: number;
   /** 0..1 chance an attach job never finishes. */
   stuckJobRate?: number;
   /** Every session expires after N authorised calls. */
@@ -183,6 +188,8 @@ export interface AttachStarted {
   at: number;
   /** Set when the job failed (the MN said so: a ZStack error code); such an attach did not happen. */
   failedWith?: string;
+  /** The GuestTools version of the ISO the MN mounted (its newest for the VM at that moment). */
+  isoVersion?: string;
 }
 
 /** Which request to hold (Simulator.holdRequest). */

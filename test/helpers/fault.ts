@@ -17,8 +17,9 @@ export function outdatedFleet(count: number, hosts: number, opts: { first?: numb
   });
 }
 
-/** The target an attach carried in its systemTags (`GuestTools::X`), or '?' when it carried none. */
+/** The version an attach mounted (the MN's record), else the one it carried in its systemTags, or '?'. */
 export function attachTarget(a: AttachStarted): string {
+  if (a.isoVersion) return a.isoVersion;
   const tag = a.systemTags.find((t) => t.startsWith('GuestTools::'));
   return tag ? tag.slice('GuestTools::'.length) : '?';
 }
@@ -88,6 +89,8 @@ export function checkInvariants(attaches: readonly AttachStarted[], database: st
 }
 
 const STATUS_EXIT: Record<string, number> = { succeeded: 0, noop: 0, 'dry-run': 0, interrupted: 0, partial: 1, failed: 1, halted: 4 };
+/** A run that lost its lease (or leadership) mid-way exits 5 whatever its status (DESIGN.md 3). */
+const LEASE_LOST_EXIT = 5;
 
 /**
  * The exit code is one `reconcile` documents, stderr has no stack trace, and with --json the
@@ -98,8 +101,10 @@ export function checkExit(r: CliResult, allowed: readonly number[] = [0, 1, 3, 4
   if (/\n\s+at .+:\d+:\d+/.test(r.stderr)) throw new Error(`stack trace on stderr:\n${r.stderr}`);
   if (/^gtr [a-z]+: internal error/m.test(r.stderr)) throw new Error(`internal error:\n${r.stderr}`);
   if (r.stdout.trim().startsWith('{')) {
-    const status = (JSON.parse(r.stdout) as { status: string }).status;
-    if (STATUS_EXIT[status] !== r.code) throw new Error(`status ${status} printed with exit code ${r.code}`);
+    const { status, counts } = JSON.parse(r.stdout) as { status: string; counts: Record<string, number> };
+    const lost = (counts['defer/lease-lost'] ?? 0) + (counts['defer/not-leader'] ?? 0) > 0;
+    const expected = lost ? LEASE_LOST_EXIT : STATUS_EXIT[status];
+    if (expected !== r.code) throw new Error(`status ${status}${lost ? ' (lease lost)' : ''} printed with exit code ${r.code}`);
     return status;
   }
   if (r.code !== 3 && r.code !== 2 && r.code !== 5) throw new Error(`exit ${r.code} without a report; stderr:\n${r.stderr}`);
