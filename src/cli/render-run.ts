@@ -25,7 +25,13 @@ export function renderRun(report: RunReport): string {
   if (reasons.length > 0) out.push(indent(formatTable(['action', 'reason', 'VMs'], reasons)));
   if (!report.dryRun && c.attach > 0) {
     out.push('');
-    out.push(`Outcomes: verified ${c.verified}, attached (awaiting install) ${c.succeeded - c.verified}, failed ${c.failed}`);
+    const doubt = c['in-doubt'] ?? 0;
+    out.push(`Outcomes: verified ${c.verified}, attached (awaiting install) ${c.succeeded - c.verified}, failed ${c.failed}` +
+      (doubt > 0 ? `, in doubt ${doubt} (may have run: not failed, not in the error budget; they wait for policy.reattachAfter)` : ''));
+  }
+  if ((c['defer/lease-lost'] ?? 0) > 0) {
+    out.push('');
+    out.push(`WARNING: this run lost its lease to another run (a takeover): ${c['defer/lease-lost']} attaches not started are deferred (lease-lost); exit 5`);
   }
   const failures = report.actions.filter((a) => a.outcome === 'failed');
   if (failures.length > 0) {

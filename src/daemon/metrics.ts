@@ -136,7 +136,7 @@ export function createMetrics(sources: MetricsSources) {
       lastRunAt.set(finishedAt / 1000);
       if (!['failed', 'halted', 'interrupted'].includes(report.status)) lastSuccessAt.set(finishedAt / 1000);
       const c = report.counts;
-      for (const outcome of ['verified', 'attached', 'failed', 'not-started', 'interrupted'] as const) attaches.inc({ outcome }, c[outcome] ?? 0);
+      for (const outcome of ['verified', 'attached', 'failed', 'in-doubt', 'not-started', 'interrupted'] as const) attaches.inc({ outcome }, c[outcome] ?? 0);
       attachesVerifiedByTag.inc(c.verifiedByTag ?? 0);
     },
     recordFailedRun(finishedAt: number, seconds: number) {
