@@ -50,6 +50,8 @@ export class Daemon {
   private current: Promise<void> | null = null;
   private runStartedAt: number | null = null;
   private stopping = false;
+  /** Bookkeeping steps after the last run that failed (the run kept its record): /healthz shows them. */
+  private bookkeepingProblems: string[] = [];
   /** The last tick failed on an unusable ISO catalog (empty, missing): /healthz says so until a tick succeeds. */
   private catalogProblem: string | null = null;
   /** Aborted at SIGTERM: no new attaches start. */
@@ -135,6 +137,7 @@ export class Daemon {
       lastRun: last ? { id: last.id, status: last.status, finishedAt: last.finishedAt } : null,
       role: ha.role,
       ha: this.sync ? { ...ha, sync: this.sync.health(now) } : ha,
+      bookkeepingFailures: this.bookkeepingProblems,
     };
     if (this.stopping) return { ok: false, reason: 'shutting down', ...facts };
     if (!this.schedule?.alive()) return { ok: false, reason: 'scheduler is not running', ...facts };
@@ -190,6 +193,7 @@ export class Daemon {
         });
       });
       this.catalogProblem = null;
+      this.bookkeepingProblems = report.bookkeepingFailures ?? [];
       this.metrics.recordRun(report, (Date.now() - started) / 1000, Date.now());
       logger.info({ runId: report.runId, status: report.status, counts: report.counts, message: report.message, seconds: (Date.now() - started) / 1000 }, 'run summary');
     } catch (error) {

@@ -34,6 +34,11 @@ export function createMetrics(sources: MetricsSources) {
   const registry = new Registry();
   const runs = new Counter({ name: 'gtr_runs_total', help: 'Runs finished by this daemon, by status', labelNames: ['status'], registers: [registry] });
   const attaches = new Counter({ name: 'gtr_attaches_total', help: 'Attaches by outcome', labelNames: ['outcome'], registers: [registry] });
+  const bookkeepingFailures = new Counter({
+    name: 'gtr_bookkeeping_failures_total',
+    help: 'Bookkeeping steps after a run (rollouts, retention, events) that failed; the run kept its record',
+    registers: [registry],
+  });
   const attachesVerifiedByTag = new Counter({
     name: 'gtr_attaches_verified_by_tag_total',
     help: 'Verified attaches confirmed only by a GuestTools:: tag this reconciler did not send (no guest report)',
@@ -130,8 +135,9 @@ export function createMetrics(sources: MetricsSources) {
   return {
     registry,
     observeRequest,
-    recordRun(report: Pick<RunReport, 'status' | 'counts'>, seconds: number, finishedAt: number) {
+    recordRun(report: Pick<RunReport, 'status' | 'counts' | 'bookkeepingFailures'>, seconds: number, finishedAt: number) {
       runs.inc({ status: report.status });
+      bookkeepingFailures.inc(report.bookkeepingFailures?.length ?? 0);
       duration.observe(seconds);
       lastRunAt.set(finishedAt / 1000);
       if (!['failed', 'halted', 'interrupted'].includes(report.status)) lastSuccessAt.set(finishedAt / 1000);

@@ -25,6 +25,14 @@ function isFleetRow(row: unknown): row is FleetRow {
   return typeof r === 'object' && r !== null && typeof r.count === 'number' && typeof r.platform === 'string' && typeof r.architecture === 'string';
 }
 
+/** The end of a run (Ledger.finishRun). */
+export interface FinishRun {
+  status: RunStatus;
+  counts: Record<string, number>;
+  now: number;
+  message?: string;
+}
+
 export interface LedgerOpenOptions {
   /** Folder of `NNNN_name.sql` files; defaults to the package's `migrations/`. */
   migrationsDir?: string;
@@ -42,6 +50,8 @@ export class Ledger {
   private readonly vms: VmStates;
   private readonly lease: Lease;
   private readonly attention: Attention;
+  /** Ends of runs whose last write failed, retried by finishLateRuns (this process's only; never shared). */
+  private readonly unfinished = new Map<number, FinishRun>();
   /** This process as the lease and its runs record it (host, pid, boot id, start time). */
   private readonly self: ProcessIdentity = selfIdentity();
 
@@ -115,6 +125,7 @@ export class Ledger {
   // ---- runs -------------------------------------------------------------------------------------
 
   startRun(r: { trigger: RunTrigger; dryRun: boolean; now: number }): number {
+    this.finishLateRuns();
     return this.write(() => this.runs.start(r.trigger, r.dryRun, r.now, this.self));
   }
 
@@ -138,12 +149,44 @@ export class Ledger {
     return fleet ? { runId: fleet.runId, rows: fleet.rows.filter(isFleetRow), targets: fleet.targets } : null;
   }
 
-  /** An `interrupted` run's attaches still pending (PUT sent, job unresolved) become `interrupted`, job uuid kept. */
-  finishRun(runId: number, r: { status: RunStatus; counts: Record<string, number>; now: number; message?: string }): void {
-    this.write(() => {
-      this.runs.finish(runId, r.status, r.counts, r.now, r.message ?? null);
+  /**
+   * A run's end: its status changes only from `running` (a finished run is never rewritten: returns
+   * false). Its attaches never started become `not-started`; an `interrupted` run's attaches still
+   * pending (PUT sent, job unresolved) become `interrupted`, job uuid kept.
+   */
+  finishRun(runId: number, r: FinishRun): boolean {
+    return this.write(() => {
+      if (!this.runs.finish(runId, r.status, r.counts, r.now, r.message ?? null)) return false;
+      if (r.status !== 'dry-run') this.decisions.markNotStarted(runId);
       if (r.status === 'interrupted') this.decisions.interruptPending(runId);
+      this.unfinished.delete(runId);
+      return true;
     });
+  }
+
+  /** A run whose end could not be written: kept here and written at this process's next start of a run or recovery. */
+  finishRunLater(runId: number, r: FinishRun): void {
+    this.unfinished.set(runId, r);
+  }
+
+  /** Writes the ends kept by finishRunLater; those that still fail stay kept. Returns the runs closed. */
+  finishLateRuns(): number[] {
+    const closed: number[] = [];
+    for (const [runId, r] of [...this.unfinished]) {
+      try {
+        this.finishRun(runId, r);
+        this.unfinished.delete(runId);
+        closed.push(runId);
+      } catch {
+        // Still locked or full: the next start tries again.
+      }
+    }
+    return closed;
+  }
+
+  /** Adds to the run's warnings (kept with those already recorded). */
+  addRunWarnings(runId: number, warnings: readonly RunWarning[]): void {
+    this.write(() => this.runs.addWarnings(runId, warnings));
   }
 
   listRuns(limit: number): RunRecord[] {
@@ -185,6 +228,8 @@ export class Ledger {
    * stopped run (including older ones not yet resolved), to be settled by polling the recorded job.
    */
   markInterruptedRuns(now: number, isAlive: IsAlive = defaultIsAlive): { runIds: number[]; pendingJobs: PendingJob[] } {
+    // This process's own runs whose end could not be written are closed first (their pending attaches are then replayed).
+    this.finishLateRuns();
     return this.write(() => {
       const runIds: number[] = [];
       for (const run of this.runs.running()) {

@@ -42,13 +42,22 @@ export class Runs {
     mustExist(info.changes, runId);
   }
 
-  finish(runId: number, status: RunStatus, counts: Record<string, number>, now: number, message: string | null): void {
+  /** Ends a running run; false when it is not running any more (a finished run is never rewritten). */
+  finish(runId: number, status: RunStatus, counts: Record<string, number>, now: number, message: string | null): boolean {
     const info = this.sql
       .get<[string, string, string, string | null, number]>(
-        'UPDATE runs SET status = ?, counts = ?, finished_at = ?, message = ? WHERE id = ?',
+        "UPDATE runs SET status = ?, counts = ?, finished_at = ?, message = ? WHERE id = ? AND status = 'running'",
       )
       .run(status, JSON.stringify(counts), iso(now), message, runId);
-    mustExist(info.changes, runId);
+    if (info.changes === 0) mustExist(this.sql.get<[number], { id: number }>('SELECT id FROM runs WHERE id = ?').get(runId) ? 1 : 0, runId);
+    return info.changes === 1;
+  }
+
+  addWarnings(runId: number, warnings: readonly RunWarning[]): void {
+    const row = this.sql.get<[number], { warnings: string | null }>('SELECT warnings FROM runs WHERE id = ?').get(runId);
+    mustExist(row ? 1 : 0, runId);
+    const kept = row?.warnings ? parseArray(row.warnings).filter(isRunWarning) : [];
+    this.setWarnings(runId, [...kept, ...warnings]);
   }
 
   setWarnings(runId: number, warnings: readonly RunWarning[]): void {

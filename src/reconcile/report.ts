@@ -53,6 +53,8 @@ export interface RunReport {
   regressions: { vmUuid: string; from: string; to: string }[];
   message: string | null;
   actions: ActionReport[];
+  /** Bookkeeping steps after the run that failed (rollouts, retention, events); the run's record stands. */
+  bookkeepingFailures?: string[];
 }
 
 export function runStatus(r: { dryRun: boolean; attach: number; succeeded: number; failed: number; halted: boolean; interrupted: boolean }): RunStatus {

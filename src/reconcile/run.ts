@@ -94,22 +94,63 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Pr
   const runId = ledger.startRun({ trigger: opts.trigger, dryRun: opts.dryRun, now: now() });
   const logger = deps.logger.child({ runId });
   const profiler = deps.profiler ?? NO_PROFILER;
+  let done: { report: RunReport; plan: Plan };
   try {
-    const { report, plan } = await reconcileRecorded(deps, opts, plugged, runId, logger);
-    ledger.finishRun(runId, { status: report.status, counts: { ...report.counts }, now: now(), message: report.message ?? undefined });
-    logger.info({ status: report.status, counts: pickContractCounts(report.counts), message: report.message }, 'run finished');
-    profiler.timed('retention', () => applyRetention(ledger, deps.config.ledger, now(), logger));
-    if (!opts.dryRun) for (const hook of hooks) hook.afterRun?.({ plan, report, fullFleet: !opts.vmUuids, startedAt });
-    if (!opts.dryRun) for (const event of runEvents(report)) deps.events?.emit(event);
-    return { report, exitCode: exitCodeFor(report) };
+    done = await reconcileRecorded(deps, opts, plugged, runId, logger);
   } catch (error) {
     const aborted = error instanceof GtrError && error.code === 'GTR_ABORTED';
-    const message = errorToJson(error).details;
-    ledger.finishRun(runId, { status: aborted ? 'interrupted' : 'failed', counts: {}, now: now(), message });
+    closeRun(ledger, runId, { status: aborted ? 'interrupted' : 'failed', counts: {}, now: now(), message: errorToJson(error).details }, logger);
     logger.error({ error: errorToJson(error) }, 'run failed');
-    if (!opts.dryRun) for (const event of failedRunEvents(runId, error)) deps.events?.emit(event);
-    applyRetention(ledger, deps.config.ledger, now(), logger);
+    if (!opts.dryRun) bookkeeping(logger, 'events', () => {
+      for (const event of failedRunEvents(runId, error)) deps.events?.emit(event);
+    });
+    bookkeeping(logger, 'retention', () => applyRetention(ledger, deps.config.ledger, now(), logger));
     throw error;
+  }
+  const { report, plan } = done;
+  closeRun(ledger, runId, { status: report.status, counts: { ...report.counts }, now: now(), message: report.message ?? undefined }, logger);
+  logger.info({ status: report.status, counts: pickContractCounts(report.counts), message: report.message }, 'run finished');
+  // Bookkeeping after the run never rewrites it (DESIGN.md 6): each step's failure is logged and kept
+  // as a warning of the run (`gtr runs show`, `gtr status`), and the run keeps its status and counts.
+  const problems: string[] = [];
+  const step = (name: string, fn: () => void) => {
+    const problem = bookkeeping(logger, name, fn);
+    if (problem) problems.push(problem);
+  };
+  step('retention', () => profiler.timed('retention', () => applyRetention(ledger, deps.config.ledger, now(), logger)));
+  if (!opts.dryRun) for (const hook of hooks) step(hook.name, () => hook.afterRun?.({ plan, report, fullFleet: !opts.vmUuids, startedAt }));
+  if (!opts.dryRun) step('events', () => {
+    for (const event of runEvents(report)) deps.events?.emit(event);
+  });
+  if (problems.length > 0) {
+    report.bookkeepingFailures = problems;
+    bookkeeping(logger, 'warnings', () => ledger.addRunWarnings(runId, problems.map((message) => ({ code: 'bookkeeping-failed', message }))));
+  }
+  return { report, exitCode: exitCodeFor(report) };
+}
+
+/**
+ * The run's last write. When it fails (the database locked or full), the ledger keeps it and retries it
+ * at this process's next write (the daemon's next tick); the run is never left `running` by a live process.
+ */
+function closeRun(ledger: Ledger, runId: number, r: Parameters<Ledger['finishRun']>[1], logger: Logger): void {
+  try {
+    ledger.finishRun(runId, r);
+  } catch (error) {
+    ledger.finishRunLater(runId, r);
+    logger.error({ error: errorToJson(error), status: r.status }, 'could not record the end of the run; retried at the next start');
+  }
+}
+
+/** One bookkeeping step after a run: its failure is logged and returned, never thrown. */
+function bookkeeping(logger: Logger, name: string, fn: () => void): string | null {
+  try {
+    fn();
+    return null;
+  } catch (error) {
+    const e = errorToJson(error);
+    logger.error({ step: name, error: e }, 'bookkeeping after the run failed; the run keeps its record');
+    return `${name}: ${e.details || e.description}`;
   }
 }
 

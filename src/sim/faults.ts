@@ -38,7 +38,10 @@ export class Faults {
   }
 
   forRequest(api: ApiName): RequestFault {
-    if (this.roll(this.opts.errorRates?.[api])) return this.count('error');
+    // Not on job polls: the MN answers those from its job table, and a 503 error body there IS the job's
+    // result ("the API ran and failed", zstack-api.md 2.4). An injected one would claim a failure for an
+    // attach that ran, which no MN does; a poll's own trouble is a proxy error, a reset or a timeout.
+    if (api !== 'QueryJob' && this.roll(this.opts.errorRates?.[api])) return this.count('error');
     if (this.roll(this.opts.proxyErrorRates?.[api])) return this.count('proxy');
     if (this.roll(this.opts.resetRates?.[api])) return this.count('reset');
     if (this.roll(this.opts.timeoutRates?.[api])) return this.count('timeout');

@@ -85,7 +85,7 @@ export interface FleetOptions {
 export interface FaultOptions {
   /** Added to every request. */
   latencyMs?: number;
-  /** 0..1 chance per request of a ZStack error body (503 SYS.1000). Nothing is done. */
+  /** 0..1 chance per request of a ZStack error body (503 SYS.1000). Nothing is done. Never on QueryJob (there a 503 body is the job's own result). */
   errorRates?: Partial<Record<ApiName, number>>;
   /** 0..1 chance of a plain-text 502/503 from a proxy (no JSON). Nothing is done. */
   proxyErrorRates?: Partial<Record<ApiName, number>>;
