@@ -120,12 +120,16 @@ describe('ha ledger sync', () => {
     await withPair(async (a, b) => {
       addRuns(a.ledger, 3);
       addRuns(b.ledger, 1);
-      assert.ok(b.ledger.acquireLease({ holder: 'cli@b', purpose: 'reconcile', ttlMs: 60_000, now: Date.now() }).ok);
+      // A lease the node took earlier and that has expired (a held one means a run under way: no sync then).
+      const leaseAt = Date.now() - 120_000;
+      assert.ok(b.ledger.acquireLease({ holder: 'cli@b', purpose: 'reconcile', ttlMs: 60_000, now: leaseAt }).ok);
       await makeLeader(a);
       const before = Date.now();
       await b.sync.step();
       assert.deepEqual(runIds(b.ledger), [1, 2, 3], 'the same ledger handle reads the leader\'s runs');
-      assert.equal(b.ledger.leaseHolder(Date.now())?.holder, 'cli@b', 'the node keeps its own lease');
+      const kept = b.ledger.leaseHolder(leaseAt);
+      assert.equal(kept?.holder, 'cli@b', 'the node keeps its own lease');
+      assert.ok(kept.bootId !== null && kept.startTime !== null, 'with the holder\'s identity');
       const record = readSyncRecord(b.ledger.path);
       assert.ok(record.syncedAt !== null && record.syncedAt >= before - 1000);
       assert.equal(record.peer, a.url);

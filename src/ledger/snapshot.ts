@@ -64,12 +64,15 @@ export function schemaName(migrations: readonly string[]): string {
 export async function installSnapshot(live: Db, livePath: string, file: string): Promise<void> {
   const snapshot = new Database(file, { fileMustExist: true });
   try {
-    const lease = live.prepare('SELECT id, holder, host, pid, purpose, acquired_at, expires_at FROM lease').all();
+    // Every column (the holder's boot id and start time too: they tell a live holder from a dead one).
+    // Both files have the same schema (verifySnapshot checked the migrations).
+    const lease = live.prepare('SELECT * FROM lease').all() as Record<string, unknown>[];
     snapshot.transaction(() => {
       snapshot.exec('DELETE FROM lease');
-      const insert = snapshot.prepare(`INSERT INTO lease (id, holder, host, pid, purpose, acquired_at, expires_at)
-        VALUES (@id, @holder, @host, @pid, @purpose, @acquired_at, @expires_at)`);
-      for (const row of lease) insert.run(row);
+      for (const row of lease) {
+        const columns = Object.keys(row);
+        snapshot.prepare(`INSERT INTO lease (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`).run(row);
+      }
     })();
     // The first step opens the write transaction on the live file; the second copies every page and commits.
     await snapshot.backup(livePath, { progress: () => 0x7fffffff });
