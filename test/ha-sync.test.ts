@@ -294,6 +294,33 @@ describe('ha ledger sync', () => {
     }, { now: () => clock });
   });
 
+  it('a lease held on the old leader (gtr reconcile, a rollout step) is a run in progress: the new leader waits for it, and nothing replaces the ledger under it', async () => {
+    let clock = Date.now();
+    await withPair(async (a, b) => {
+      await makeLeader(a);
+      addRuns(a.ledger, 3);
+      // A one-shot run on A holds the lease; A's daemon has no run of its own.
+      assert.ok(a.ledger.acquireLease({ holder: 'cli@a', purpose: 'reconcile', ttlMs: 10 * INTERVAL, now: clock }).ok);
+      a.role.value = 'standby';
+      b.role.value = 'leader';
+      clock += INTERVAL; // A's next pull as a standby is due
+      await a.sync.step();
+      assert.ok(a.logs.some((l) => l.msg === 'ledger not synced' && l.problem === 'not pulling: a run of this node is under way'), JSON.stringify(a.logs.slice(-2)));
+      await b.sync.step();
+      assert.equal((await request(`${a.url}/ha/snapshot`, { method: 'HEAD', headers: { authorization: `Bearer ${TOKEN}` } })).headers['x-gtr-run-in-progress'], 'true');
+      assert.match(String(b.sync.health(clock).reason), /waiting for the peer's run to finish/);
+      assert.equal(b.sync.gate().check(SUBJECT, Date.now()), 'not-leader');
+      assert.deepEqual(runIds(b.ledger), [], 'no copy taken while that run holds the lease');
+      // The run ends (its record written, the lease released): B catches up with everything it did.
+      addRuns(a.ledger, 1);
+      a.ledger.releaseLease('cli@a');
+      clock += 1000;
+      await b.sync.step();
+      assert.deepEqual(runIds(b.ledger), [1, 2, 3, 4], JSON.stringify(b.logs.slice(-3)));
+      assert.equal(b.sync.gate().check(SUBJECT, Date.now()), null);
+    }, { now: () => clock });
+  });
+
   it('a leader that restarts keeps its own ledger: the standby\'s copy of it is never newer', async () => {
     let clock = Date.now();
     await withPair(async (a, b) => {

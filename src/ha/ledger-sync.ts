@@ -15,6 +15,7 @@ import { offerSnapshot, peerFacts, type Peer, type SnapshotOffer } from './peer-
 import type { PeerFacts } from './peer-facts.js';
 import type { HaRoleSource } from './role.js';
 import { readSyncRecord, writeSyncRecord, type SyncRecord } from './sync-record.js';
+import { catchUpVerdict, copyIsFresh, describeAge, leaseInUse, recordAsOf } from './catch-up.js';
 
 /** How often the loop looks at the role (a pull happens at most once per ha.syncInterval). */
 const POLL_MS = 500;
@@ -25,7 +26,11 @@ export interface LedgerSyncOptions {
   ledger: () => Ledger;
   roles: HaRoleSource;
   logger: Logger;
-  /** True while a run of this daemon is under way: the ledger is never replaced under it. */
+  /**
+   * True while a run of this daemon is under way, before it holds the lease too. Whoever holds the
+   * lease (a daemon tick, `gtr reconcile`, a rollout step) counts as well: the sync reads it from the
+   * ledger (leaseInUse). The ledger is never replaced under a run, and the peer is told about it.
+   */
   runInProgress: () => boolean;
   now?: () => number;
 }
@@ -65,15 +70,16 @@ export class LedgerSync {
 
   /** The time up to which this node's ledger is known complete. */
   asOf(now: number): number | null {
-    if (this.leading(now)) return now;
-    const { syncedAt, leaderUntil } = this.record;
-    if (syncedAt === null) return leaderUntil;
-    return leaderUntil === null ? syncedAt : Math.max(syncedAt, leaderUntil);
+    return this.leading(now) ? now : recordAsOf(this.record);
   }
 
   fresh(now: number): boolean {
-    const asOf = this.asOf(now);
-    return this.leading(now) || (asOf !== null && now - asOf <= 2 * this.opts.syncIntervalMs);
+    return this.leading(now) || copyIsFresh(this.asOf(now), now, this.opts.syncIntervalMs);
+  }
+
+  /** A run of this node is under way: the daemon's own, or any holder of the lease (DESIGN.md 7). */
+  runUnderWay(now: number): boolean {
+    return this.opts.runInProgress() || leaseInUse(this.opts.ledger(), now) !== null;
   }
 
   /** What this node says with its snapshot (GET /ha/snapshot). */
@@ -84,7 +90,7 @@ export class LedgerSync {
       asOf: this.asOf(now),
       ledUntil: this.leading(now) ? now : this.record.leaderUntil,
       fresh: this.fresh(now),
-      runInProgress: this.opts.runInProgress(),
+      runInProgress: this.runUnderWay(now),
       schema: this.opts.ledger().appliedMigrations(),
       version: VERSION,
     };
@@ -163,14 +169,11 @@ export class LedgerSync {
 
   private async catchUp(now: number): Promise<void> {
     const ownAsOf = this.asOf(now);
-    const stale = ownAsOf === null || now - ownAsOf > 2 * this.opts.syncIntervalMs;
-    const age = ownAsOf === null ? 'no snapshot yet' : `snapshot ${Math.round((now - ownAsOf) / 1000)} s old`;
+    const stale = !copyIsFresh(ownAsOf, now, this.opts.syncIntervalMs);
+    const age = describeAge(ownAsOf, now);
     const result = await this.pull((f) => {
-      if (f.role === 'leader') return 'the peer still says it is the leader; waiting for it to step down';
-      if (f.runInProgress) return "waiting for the peer's run to finish";
-      // Only the peer's own writes are newer truth: a copy it synced from us is never newer than ours.
-      if (f.ledUntil !== null && (ownAsOf === null || f.ledUntil > ownAsOf)) return null;
-      return 'keep-ours';
+      const verdict = catchUpVerdict(f, ownAsOf);
+      return verdict.kind === 'take' ? null : verdict.kind === 'keep-ours' ? 'keep-ours' : verdict.why;
     });
     if (result.kind === 'installed') return this.becomeReady(now, `caught up from the peer (it led until ${iso(result.facts.ledUntil)})`);
     if (result.kind === 'declined' && result.why === 'keep-ours') return this.becomeReady(now, 'our ledger is as new as the peer\'s');
@@ -228,7 +231,7 @@ export class LedgerSync {
    * to take it). A taken snapshot is downloaded next to the database, verified and put in place.
    */
   private async pull(decline: (f: PeerFacts) => string | null): Promise<PullResult> {
-    if (this.opts.runInProgress()) return { kind: 'declined', why: 'a run of this node is under way' };
+    if (this.runUnderWay(this.now())) return { kind: 'declined', why: 'a run of this node is under way' };
     const ledger = this.opts.ledger();
     const refusal = (f: PeerFacts): PullResult | null => {
       const why = decline(f);
@@ -257,7 +260,7 @@ export class LedgerSync {
       const started = this.now();
       verifySnapshot(file, ledger.migrationsDir, this.opts.peer.url);
       // Checked again: a tick may have started while the snapshot downloaded.
-      if (this.opts.runInProgress()) return { kind: 'declined', why: 'a run of this node started meanwhile' };
+      if (this.runUnderWay(this.now())) return { kind: 'declined', why: 'a run of this node started meanwhile' };
       this.replacing = ledger.replaceWith(file);
       await this.replacing;
       this.saveRecord({ syncedAt: facts.snapshotAt, peer: this.opts.peer.url, peerRole: facts.role });

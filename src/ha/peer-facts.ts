@@ -13,7 +13,10 @@ export interface PeerFacts {
   ledUntil: number | null;
   /** A ready leader, or a ledger at most 2 x ha.syncInterval old. */
   fresh: boolean;
-  /** A run of the sender's daemon is under way: its outcomes are not all recorded yet. */
+  /**
+   * A run of the sender is under way (its daemon's, or anyone holding its lease: `gtr reconcile`, a
+   * rollout step): its outcomes are not all recorded yet.
+   */
   runInProgress: boolean;
   /** Applied migrations, oldest first. */
   schema: string[];
