@@ -1,120 +1,13 @@
-// Two daemons, two databases, one simulator: a pair of management nodes as real child processes.
-// Leadership is a command check per node (`test -e DIR/leader-A`), moved by the test with a file.
-// What a user would notice: a paused rollout stays paused after a failover, no VM is attached twice
-// when the leader switches during a run, and a new leader with a stale ledger and no peer waits.
+// Two daemons, two databases, one simulator: a pair of management nodes as real child processes
+// (test/helpers/ha-pair.ts). What a user would notice: a paused rollout stays paused after a failover,
+// no VM is attached twice when the leader switches during a run, and a new leader with a stale ledger
+// and no peer waits.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { request } from 'undici';
-import { startSimulator, type Simulator } from '../src/sim/index.js';
-import { testFleet } from './helpers/fleet.js';
 import { duplicateAttaches } from './helpers/fault.js';
-import { gtr, simConfig, waitFor, workspace, type Workspace } from './helpers/cli.js';
-import { startDaemon, type LogLine } from './helpers/daemon.js';
-
-const EVERY_SECOND = '* * * * * *';
-const TOKEN = 'ha-e2e-token-0123456789abcdef';
-
-type Name = 'A' | 'B';
-interface Node {
-  ws: Workspace;
-  config: string;
-  daemon: ReturnType<typeof startDaemon>;
-  url: string;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function health(node: Node): Promise<{ status: number; body: Record<string, unknown> & { ha: { sync?: Record<string, unknown> } } }> {
-  const res = await request(`${node.url}/healthz`);
-  return { status: res.statusCode, body: (await res.body.json()) as never };
-}
-
-/** True once the node leads and has caught up (its sync no longer holds it back). */
-async function leadsAndAttaches(node: Node): Promise<boolean> {
-  const h = await health(node);
-  return h.body.role === 'leader' && h.body.ha.sync?.reason === null;
-}
-
-interface Pair {
-  sim: Simulator;
-  nodes: Record<Name, Node>;
-  lead(name: Name | null): void;
-}
-
-async function withPair(
-  opts: { vms: number; jobDurationMs: number; policy?: Record<string, unknown>; cron?: Partial<Record<Name, string>> },
-  fn: (p: Pair) => Promise<void>,
-): Promise<void> {
-  const sim = await startSimulator({ fleet: testFleet(opts.vms), jobDurationMs: opts.jobDurationMs, guests: { installShare: 1 }, password: 'Pair-Secret-7' });
-  const flags = mkdtempSync(join(tmpdir(), 'gtr-ha-flags-'));
-  const tokenFile = join(flags, 'ha-token');
-  writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
-  const ports = { A: await freePort(), B: await freePort() };
-  const nodes = {} as Record<Name, Node>;
-  const lead = (name: Name | null) => {
-    // One rename: there is never a moment with two leader files.
-    const current = (['A', 'B'] as const).map((n) => join(flags, `leader-${n}`));
-    if (name === null) for (const f of current) rmSync(f, { force: true });
-    else {
-      const other = join(flags, `leader-${name === 'A' ? 'B' : 'A'}`);
-      try {
-        renameSync(other, join(flags, `leader-${name}`));
-      } catch {
-        writeFileSync(join(flags, `leader-${name}`), '');
-      }
-    }
-  };
-  try {
-    for (const name of ['A', 'B'] as const) {
-      const ws = await workspace();
-      const peer = name === 'A' ? 'B' : 'A';
-      const config = ws.writeConfig(simConfig(ws, sim, {
-        schedule: { cron: opts.cron?.[name] ?? EVERY_SECOND },
-        http: { listen: `127.0.0.1:${ports[name]}` },
-        log: { level: 'info' },
-        policy: { maxConcurrency: 2, maxPerHost: 1, ...opts.policy },
-        ha: {
-          leaderCheck: { command: ['/bin/sh', '-c', `test -e ${join(flags, `leader-${name}`)}`] },
-          peer: `http://127.0.0.1:${ports[peer]}`,
-          syncInterval: '1s',
-          tokenFile,
-        },
-      }));
-      nodes[name] = { ws, config, daemon: null as never, url: `http://127.0.0.1:${ports[name]}` };
-    }
-    await fn({ sim, nodes, lead });
-  } finally {
-    for (const node of Object.values(nodes)) {
-      if (node.daemon) await node.daemon.stop();
-      node.ws.cleanup();
-    }
-    await sim.close();
-    rmSync(flags, { recursive: true, force: true });
-  }
-}
-
-function start(node: Node): Promise<string> {
-  node.daemon = startDaemon(node.config);
-  return node.daemon.url();
-}
-
-async function rolloutState(node: Node, id: number): Promise<{ state: string; currentWave: number | null }> {
-  const r = await gtr(['rollout', 'status', String(id), '--json', '--config', node.config]);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as { state: string; currentWave: number | null };
-}
-
-const attachedOnce = (sim: Simulator, vms: number) => new Set(sim.attachesStarted().filter((a) => !a.failedWith).map((a) => a.vmUuid)).size === vms;
+import { gtr, waitFor } from './helpers/cli.js';
+import type { LogLine } from './helpers/daemon.js';
+import { attachedOnce, health, leadsAndAttaches, rolloutState, start, withPair } from './helpers/ha-pair.js';
 
 describe('two management nodes', () => {
   it('a rollout paused on the leader is paused on the standby at once, and stays paused after a failover', async () => {
