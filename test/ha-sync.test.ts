@@ -59,7 +59,7 @@ async function startNode(name: string, peerUrl: string, opts: { migrationsDir?: 
   };
   const http = await startStatusServer('127.0.0.1:0', routes, {
     auth: opts.httpToken ? createAuthenticator({ token: opts.httpToken, users: new Map() }) : null,
-    peer: peerRoutes({ token: TOKEN, ledger: () => ledger, facts: (now) => sync.facts(now), busy: () => sync.busy }),
+    peer: peerRoutes({ token: TOKEN, ledger: () => ledger, facts: (now) => sync.facts(now), busy: () => sync.busy, logger }),
   });
   return {
     dir, ledger, sync, role, url: http.url, logs,
@@ -440,6 +440,34 @@ describe('ha ledger sync', () => {
       const get = await request(`${node.url}/ha/rollouts`, { headers: { authorization: `Bearer ${TOKEN}` } });
       assert.equal(get.statusCode, 405);
       await get.body.dump();
+    } finally {
+      await node.close();
+    }
+  });
+
+  it('POST /ha/retry forgets the VMs on the peer, says which it knew, and refuses malformed requests', async () => {
+    const node = await startNode('b', 'http://127.0.0.1:9');
+    try {
+      const post = async (body: string, headers: Record<string, string> = {}) => {
+        const res = await request(`${node.url}/ha/retry`, { method: 'POST', body, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers } });
+        return { status: res.statusCode, body: (await res.body.json()) as { error?: string; known?: string[]; vmUuids?: string[] } };
+      };
+      const known = 'b'.repeat(32);
+      const unknown = 'c'.repeat(32);
+      node.ledger.observeVersions([{ vmUuid: known, version: '1.0.0' }], Date.now());
+      const ok = await post(JSON.stringify({ vmUuids: [known, unknown, known], who: 'alice@mn2' }));
+      assert.deepEqual(ok, { status: 200, body: { vmUuids: [known, unknown], known: [known] } });
+      assert.ok(node.logs.some((l) => l.msg === 'retry from the peer: failures, quarantine and attempts forgotten' && l.who === 'alice@mn2'));
+      assert.match((await post('{')).body.error ?? '', /not JSON/);
+      assert.match((await post('[]')).body.error ?? '', /expected a JSON object/);
+      assert.match((await post('{"vmUuids": [], "who": "a"}')).body.error ?? '', /vmUuids: expected a list/);
+      assert.match((await post(`{"vmUuids": ["${known.toUpperCase()}"], "who": "a"}`)).body.error ?? '', /expected a VM uuid/);
+      assert.match((await post(`{"vmUuids": ["${known}"]}`)).body.error ?? '', /who: expected/);
+      assert.match((await post(`{"vmUuids": ["${known}"], "who": "a", "sql": 1}`)).body.error ?? '', /unknown field "sql"/);
+      assert.equal((await post('{}', { 'content-type': 'text/plain' })).status, 415);
+      const wrongToken = await request(`${node.url}/ha/retry`, { method: 'POST', body: '{}', headers: { authorization: 'Bearer nope', 'content-type': 'application/json' } });
+      assert.equal(wrongToken.statusCode, 401);
+      await wrongToken.body.dump();
     } finally {
       await node.close();
     }

@@ -106,7 +106,7 @@ export class Daemon {
         auth: httpCredentials ? createAuthenticator(httpCredentials) : null,
         pages: renderStatusPage,
         peer: sync && haToken !== null
-          ? peerRoutes({ token: haToken, ledger: () => daemon.ledger, facts: (now) => sync.facts(now), busy: () => sync.busy })
+          ? peerRoutes({ token: haToken, ledger: () => daemon.ledger, facts: (now) => sync.facts(now), busy: () => sync.busy, logger })
           : undefined,
       });
     } catch (error) {

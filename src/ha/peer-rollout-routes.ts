@@ -6,13 +6,12 @@
 // The route in src/ha/peer-routes.ts has checked the ha token.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GtrError } from '../errors.js';
+import { readPostJson, type Send } from './peer-post.js';
 import type { Ledger } from '../ledger/index.js';
 import { adoptRollout, parseRolloutRows } from '../rollout/replica.js';
 import { RolloutStore, type UserAction } from '../rollout/store.js';
 
 const ACTION_PATH = /^\/ha\/rollouts\/([1-9]\d{0,14})\/(pause|resume|abort)$/;
-/** A started rollout carries its members: about 300 bytes each, so 64 MiB is far above 100k VMs. */
-const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 /** What the peer did: 'done', or 'already' when the rollout already was in that state (a retry, or the sync was first). */
 export interface PeerRolloutAnswer {
@@ -21,26 +20,12 @@ export interface PeerRolloutAnswer {
   state: string;
 }
 
-type Send = (res: ServerResponse, status: number, body: unknown) => void;
-
 /** Handles a POST under /ha/rollouts; false when the path is not one of these. */
 export async function handleRolloutWrite(req: IncomingMessage, res: ServerResponse, path: string, ledger: Ledger, send: Send): Promise<boolean> {
   const action = ACTION_PATH.exec(path);
   if (path !== '/ha/rollouts' && !action) return false;
-  if (req.method !== 'POST') {
-    res.setHeader('Allow', 'POST');
-    send(res, 405, { error: `${path} takes POST only` });
-    return true;
-  }
-  if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) {
-    send(res, 415, { error: 'expected Content-Type: application/json' });
-    return true;
-  }
-  const body = await readJson(req);
-  if (typeof body === 'string') {
-    send(res, 400, { error: body });
-    return true;
-  }
+  const body = await readPostJson(req, res, path, send);
+  if (body === undefined) return true;
   try {
     const answer = action ? transition(ledger, Number(action[1]), action[2] as UserAction, body) : adopt(ledger, body);
     if (typeof answer === 'string') send(res, 400, { error: answer });
@@ -78,21 +63,6 @@ function adopt(ledger: Ledger, body: unknown): PeerRolloutAnswer | string {
 
 function stateAfter(action: UserAction): string {
   return { pause: 'paused', resume: 'active', abort: 'aborted' }[action];
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return `the body is larger than ${MAX_BODY_BYTES} bytes`;
-    chunks.push(chunk as Buffer);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-  } catch (error) {
-    return `the body is not JSON (${error instanceof Error ? error.message : String(error)})`;
-  }
 }
 
 function isConstraint(error: unknown): boolean {

@@ -2,17 +2,20 @@
 // they take the shared ha token (ha.tokenFile) and nothing else, and that token opens nothing else
 // (http.auth.* guards the rest). GET /ha/snapshot streams a consistent copy of the ledger with the
 // facts the receiver decides on in its headers (src/ha/peer-facts.ts); POST /ha/rollouts... applies an
-// operator's rollout command given on the other node (src/ha/peer-rollout-routes.ts).
+// operator's rollout command given on the other node (src/ha/peer-rollout-routes.ts), POST /ha/retry
+// its `gtr retry` (src/ha/peer-retry-route.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import type { Logger } from 'pino';
 import type { Ledger } from '../ledger/index.js';
 import { removeSnapshotFile } from '../ledger/index.js';
 import { tokenMatcher, type Authenticator } from '../daemon/http-auth.js';
 import { factsToHeaders, type PeerFacts } from './peer-facts.js';
 import { handleRolloutWrite } from './peer-rollout-routes.js';
+import { handleRetryWrite, RETRY_PATH } from './peer-retry-route.js';
 
 export interface PeerRouteDeps {
   token: string;
@@ -20,6 +23,7 @@ export interface PeerRouteDeps {
   facts: (now: number) => PeerFacts;
   /** True while this node puts a snapshot in place: a snapshot now would wait on it. */
   busy: () => boolean;
+  logger: Logger;
 }
 
 export type PeerHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
@@ -43,13 +47,13 @@ export function peerRoutes(deps: PeerRouteDeps): PeerEndpoints {
   // One snapshot at a time: each is a full copy of the ledger on disk until it is sent.
   let sending = false;
   const handle: PeerHandler = async (req, res, url) => {
-    if (url.pathname.startsWith('/ha/rollouts')) {
-      // A write now would wait on the snapshot being put in place while blocking it (Ledger.replaceWith).
-      if (deps.busy()) return sendJson(res, 503, { error: 'busy putting a ledger snapshot in place; try again' });
-      if (await handleRolloutWrite(req, res, url.pathname, deps.ledger(), sendJson)) return;
-    }
+    const write = url.pathname.startsWith('/ha/rollouts') || url.pathname === RETRY_PATH;
+    // A write now would wait on the snapshot being put in place while blocking it (Ledger.replaceWith).
+    if (write && deps.busy()) return sendJson(res, 503, { error: 'busy putting a ledger snapshot in place; try again' });
+    if (url.pathname === RETRY_PATH) return handleRetryWrite(req, res, deps.ledger(), deps.logger, sendJson);
+    if (write && (await handleRolloutWrite(req, res, url.pathname, deps.ledger(), sendJson))) return;
     if (url.pathname !== '/ha/snapshot') {
-      return sendJson(res, 404, { error: `no such peer endpoint: ${url.pathname}; expected /ha/snapshot, /ha/rollouts, /ha/rollouts/ID/pause|resume|abort` });
+      return sendJson(res, 404, { error: `no such peer endpoint: ${url.pathname}; expected /ha/snapshot, /ha/rollouts, /ha/rollouts/ID/pause|resume|abort, ${RETRY_PATH}` });
     }
     if (req.method === 'HEAD') {
       // The facts alone: a node that would decline the snapshot learns it without a copy being made.

@@ -1,14 +1,22 @@
 // `gtr retry --vm UUID...`: re-arm VMs an operator has looked at. Forgets their failures, quarantine and
 // attempt count, so a not-converging or quarantined VM is attached again by the next run. One short
-// transaction: it never waits for the lease.
+// transaction: it never waits for the lease. With ha.peer it is sent to the other node too (as rollout
+// commands are): on the standby alone it would be lost at the next sync, which replaces its ledger.
 import { UsageError } from '../../errors.js';
+import { postToPeer, type Peer } from '../../ha/peer-client.js';
+import type { PeerRetryAnswer } from '../../ha/peer-retry-route.js';
+import { cliActor } from '../../rollout/actor.js';
 import { parseFlags, vmUuids } from '../args.js';
 import type { Context } from '../context.js';
+import { peerFailure, peerLine, type PeerOutcome } from '../peer-outcome.js';
 
 export const RETRY_HELP = `Usage: gtr retry [--config FILE] --vm UUID [--vm UUID]...
 
 Forget the failures, quarantine and attempt count (policy.maxAttempts) of these VMs: a VM that is
 skip/not-converging or defer/quarantined is attached again by the next run (within the other policies).
+With ha.peer the other node's daemon forgets them too (its ledger is the one that counts when it leads);
+a line says whether it did. A peer that did not get it is a warning, never the exit code: run the
+command on the leader then (the standby's next sync replaces its ledger with the leader's).
 Exit codes: 0 ok, 2 usage, config or database error.
 `;
 
@@ -29,8 +37,19 @@ export async function runRetry(argv: string[], makeContext: (configFile: string 
         : `${vm}: nothing recorded for this VM; nothing to forget\n`);
     }
     ctx.logger.info({ vmUuids: [...known] }, 'retry: failures, quarantine and attempts forgotten');
+    if (ctx.peer) process.stdout.write(peerLine(await retryOnPeer(ctx.peer, vms)));
     return 0;
   } finally {
     await ctx.close();
+  }
+}
+
+async function retryOnPeer(peer: Peer, vms: string[]): Promise<PeerOutcome> {
+  try {
+    const answer = (await postToPeer(peer, '/ha/retry', { vmUuids: vms, who: cliActor() })) as PeerRetryAnswer;
+    const known = Array.isArray(answer.known) ? answer.known.length : 0;
+    return { peer: peer.url, ok: true, message: `forgotten there too (${known} of ${vms.length} VMs had a record there)` };
+  } catch (error) {
+    return peerFailure(peer.url, error);
   }
 }

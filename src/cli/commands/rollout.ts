@@ -12,7 +12,8 @@ import { noSuchRollout, TRANSITIONS } from '../../rollout/transitions.js';
 import { parseFlags, positiveInt } from '../args.js';
 import type { Context } from '../context.js';
 import { renderList, renderRollout } from './rollout-render.js';
-import { peerLine, tellPeer } from './rollout-peer.js';
+import { tellPeer } from './rollout-peer.js';
+import { peerLine } from '../peer-outcome.js';
 import { startFromFleet } from './rollout-start.js';
 import { rolloutPaused, waveStarted } from '../../rollout/events.js';
 

@@ -1,0 +1,43 @@
+// POST /ha/retry {vmUuids, who}: an operator's `gtr retry` on one node is applied to the other node's
+// ledger too. Run on the standby, it would otherwise be lost at the next sync (the standby's ledger is
+// replaced by the leader's); run on the leader, the standby has it at once instead of at its next sync.
+// The route in src/ha/peer-routes.ts has checked the ha token.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Ledger } from '../ledger/index.js';
+import { readPostJson, type Send } from './peer-post.js';
+
+export const RETRY_PATH = '/ha/retry';
+const UUID = /^[0-9a-f]{32}$/;
+/** One command names VMs by hand; far more than an operator types, far less than a body limit. */
+const MAX_VMS = 10_000;
+
+/** What the peer did: `known`, the VMs it had a record of (their failures, quarantine and attempts are forgotten). */
+export interface PeerRetryAnswer {
+  vmUuids: string[];
+  known: string[];
+}
+
+export async function handleRetryWrite(req: IncomingMessage, res: ServerResponse, ledger: Ledger, logger: Logger, send: Send): Promise<void> {
+  const body = await readPostJson(req, res, RETRY_PATH, send);
+  if (body === undefined) return;
+  const parsed = parseRetry(body);
+  if (typeof parsed === 'string') return send(res, 400, { error: parsed });
+  const known = ledger.retryVms(parsed.vmUuids);
+  logger.info({ who: parsed.who, vmUuids: known }, 'retry from the peer: failures, quarantine and attempts forgotten');
+  const answer: PeerRetryAnswer = { vmUuids: parsed.vmUuids, known };
+  send(res, 200, answer);
+}
+
+function parseRetry(body: unknown): { vmUuids: string[]; who: string } | string {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'expected a JSON object {vmUuids, who}';
+  const b = body as Record<string, unknown>;
+  const extra = Object.keys(b).find((k) => k !== 'vmUuids' && k !== 'who');
+  if (extra !== undefined) return `unknown field ${JSON.stringify(extra)}; expected vmUuids, who`;
+  if (typeof b.who !== 'string' || b.who === '' || b.who.length > 200) return 'who: expected who gave the command (user@host), at most 200 characters';
+  const vms = b.vmUuids;
+  if (!Array.isArray(vms) || vms.length === 0 || vms.length > MAX_VMS) return `vmUuids: expected a list of 1 to ${MAX_VMS} VM uuids`;
+  const bad = vms.find((v) => typeof v !== 'string' || !UUID.test(v));
+  if (bad !== undefined) return `vmUuids: got ${JSON.stringify(bad).slice(0, 80)}, expected a VM uuid (32 lowercase hex characters)`;
+  return { vmUuids: [...new Set(vms as string[])], who: b.who };
+}
