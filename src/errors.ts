@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   GTR_MIGRATION_DRIFT: { exit: EXIT.usage, about: 'applied migrations differ from the code (missing, edited, reordered, or newer database)' },
   GTR_LEASE_HELD: { exit: EXIT.leaseHeld, about: 'another run holds the lease' },
   GTR_NOT_LEADER: { exit: EXIT.leaseHeld, about: 'this node is the standby of a pair of management nodes (ha.leaderCheck): the other node attaches' },
+  GTR_HA_NOT_CAUGHT_UP: { exit: EXIT.leaseHeld, about: "this node just became the leader and its ledger has not caught up with the peer's yet (ha.peer)" },
   GTR_HA_SNAPSHOT_REFUSED: { exit: EXIT.unreachable, about: "the peer node's ledger snapshot was not used: damaged, or another schema version (ours is kept)" },
   GTR_ROLLOUT: { exit: EXIT.rollout, about: 'no such rollout, or a transition that is not allowed' },
   GTR_ABORTED: { exit: EXIT.unreachable, about: 'the operation was aborted (shutdown or timeout)' },

@@ -101,6 +101,8 @@ function hintFor(error: GtrError): string {
       return 'Wait for that run to finish; a holder that died is taken over automatically once its lease expires.\n';
     case 'GTR_NOT_LEADER':
       return 'Run it on the leader; gtr plan works here (it changes nothing). See the README "Leader check".\n';
+    case 'GTR_HA_NOT_CAUGHT_UP':
+      return "The daemon on this node catches up from the peer (its /healthz ha.sync.reason says what it waits for); run it again once it has. See the README \"Two management nodes\".\n";
     default:
       return `(${error.code}: ${ERROR_CODES[error.code].about})\n`;
   }

@@ -4,6 +4,7 @@ import { onShutdownSignals } from '../shutdown-signals.js';
 import { parseFlags, positiveInt, vmUuids } from '../args.js';
 import type { Context } from '../context.js';
 import { leaderGate, signalGate } from '../../reconcile/gates.js';
+import { waitForCatchUp } from '../../ha/reconcile-wait.js';
 import { withLease, type LeaseFence } from '../../reconcile/lease.js';
 import { recoverInterruptedRuns } from '../../reconcile/recover.js';
 import { reconcile } from '../../reconcile/run.js';
@@ -39,8 +40,14 @@ run's replay polls it); the run is recorded as interrupted; a second signal exit
 ${SELECTOR_TAGS_HELP}Exit codes: 0 nothing failed, 1 some attaches failed, 2 usage or config, 3 ZStack unreachable / login
 refused / ISO folder unusable or without a GuestTools ISO, 4 halted by the error budget, 5 another run
 holds the lease or this node is the standby of a pair of management nodes (ha.leaderCheck; also when
-it loses leadership during the run: the rest are deferred as not-leader), 130 / 143 stopped by SIGINT /
-SIGTERM (the first of 130/143, 5, 3, 4, 1, 0 wins).
+it loses leadership during the run: the rest are deferred as not-leader) or, with ha.peer, this node
+leads but its ledger has not caught up with the peer's after 2 x ha.syncInterval (GTR_HA_NOT_CAUGHT_UP),
+130 / 143 stopped by SIGINT / SIGTERM (the first of 130/143, 5, 3, 4, 1, 0 wins).
+With ha.peer, a node that just became leader first waits (at most 2 x ha.syncInterval, attaching
+nothing, before taking the lease) until its ledger has caught up with the peer's, as the daemon does:
+while the peer still says it leads or has a run under way (its daemon's, or a gtr reconcile holding its
+lease), and until this node's daemon has put the peer's newer ledger in place. A peer that cannot be
+reached is waited for only when this node's copy is older than 2 x ha.syncInterval.
 `;
 
 export async function runPlanOrReconcile(
@@ -74,6 +81,15 @@ export async function runPlanOrReconcile(
       leader.start();
     }
     const ledger = ctx.ledger();
+    // A node that just became leader catches up with its peer's ledger first, as the daemon does
+    // (DESIGN.md 7); before the lease, which the daemon's catch-up waits for.
+    if (leader && ctx.peer) {
+      const why = await waitForCatchUp({
+        peer: ctx.peer, database: ledger.path, syncIntervalMs: ctx.config.ha.syncIntervalMs, logger: ctx.logger,
+        leads: () => leader.role(Date.now()) === 'leader', signal: shutdown?.stopStarting,
+      });
+      ctx.logger.info({ peer: ctx.peer.url, why }, 'ledger caught up with the peer');
+    }
     const client = ctx.client(shutdown?.abandonCalls);
     const now = () => Date.now();
     const showProgress = !values.json && process.stderr.isTTY === true && !dryRun;
