@@ -56,6 +56,10 @@ export function schemaName(migrations: readonly string[]): string {
   return migrations.length === 0 ? 'empty (no migrations)' : `${migrations[migrations.length - 1]} (${migrations.length} migrations)`;
 }
 
+/** Every column of the lease (migrations 0001 and 0009), named: a new column must be added here too. */
+const LEASE_COLUMNS = 'id, holder, host, pid, boot_id, start_time, purpose, acquired_at, expires_at';
+const LEASE_VALUES = '@id, @holder, @host, @pid, @boot_id, @start_time, @purpose, @acquired_at, @expires_at';
+
 /**
  * Replaces the ledger at `livePath` with the verified snapshot `file`, in one transaction. The lease is
  * this node's own (it coordinates this node's processes), so the live lease row is carried over into
@@ -66,13 +70,10 @@ export async function installSnapshot(live: Db, livePath: string, file: string):
   try {
     // Every column (the holder's boot id and start time too: they tell a live holder from a dead one).
     // Both files have the same schema (verifySnapshot checked the migrations).
-    const lease = live.prepare('SELECT * FROM lease').all() as Record<string, unknown>[];
+    const lease = live.prepare(`SELECT ${LEASE_COLUMNS} FROM lease`).all() as Record<string, unknown>[];
     snapshot.transaction(() => {
       snapshot.exec('DELETE FROM lease');
-      for (const row of lease) {
-        const columns = Object.keys(row);
-        snapshot.prepare(`INSERT INTO lease (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`).run(row);
-      }
+      for (const row of lease) snapshot.prepare(`INSERT INTO lease (${LEASE_COLUMNS}) VALUES (${LEASE_VALUES})`).run(row);
     })();
     // The first step opens the write transaction on the live file; the second copies every page and commits.
     await snapshot.backup(livePath, { progress: () => 0x7fffffff });
