@@ -11,7 +11,7 @@ import { errorToJson } from '../errors.js';
 import { defaultIsAlive, removeSnapshotFile, schemaName, verifySnapshot, type Ledger } from '../ledger/index.js';
 import type { AttachGate } from '../reconcile/gates.js';
 import { VERSION } from '../version.js';
-import { offerSnapshot, peerFacts, type Peer, type SnapshotOffer } from './peer-client.js';
+import { offerSnapshot, PeerError, peerFacts, type Peer, type SnapshotOffer } from './peer-client.js';
 import type { PeerFacts } from './peer-facts.js';
 import type { HaRoleSource } from './role.js';
 import { readSyncRecord, writeSyncRecord, type SyncRecord } from './sync-record.js';
@@ -246,6 +246,8 @@ export class LedgerSync {
       if (early) return early;
       offer = await offerSnapshot(this.opts.peer);
     } catch (error) {
+      // A busy peer is up: its run or its ledger may be newer than ours, so wait for it rather than go on alone.
+      if (error instanceof PeerError && error.busy) return { kind: 'declined', why: `the peer is busy (${error.message}); asking again` };
       return { kind: 'failed', why: error instanceof Error ? error.message : String(error) };
     }
     const { facts } = offer;

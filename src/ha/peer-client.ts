@@ -16,7 +16,12 @@ export interface Peer {
   token: string;
 }
 
-export class PeerError extends Error {}
+export class PeerError extends Error {
+  /** The peer answered 503: it is up and busy (putting a snapshot in place, or sending one): ask again, it is no outage. */
+  constructor(message: string, readonly busy = false) {
+    super(message);
+  }
+}
 
 /** A snapshot answer whose headers are read: save its body to a file, or drop it. */
 export interface SnapshotOffer {
@@ -28,7 +33,7 @@ export interface SnapshotOffer {
 /** What the peer says about its ledger (HEAD /ha/snapshot), without a snapshot being made. */
 export async function peerFacts(peer: Peer): Promise<PeerFacts> {
   const res = await call(peer, 'HEAD', '/ha/snapshot', undefined);
-  if (res.statusCode !== 200) throw new PeerError(await refusal(peer, res));
+  if (res.statusCode !== 200) throw new PeerError(await refusal(peer, res), res.statusCode === 503);
   await res.body.dump();
   const facts = factsFromHeaders(res.headers);
   if (typeof facts === 'string') throw new PeerError(`${peer.url}: ${facts}`);
@@ -37,7 +42,7 @@ export async function peerFacts(peer: Peer): Promise<PeerFacts> {
 
 export async function offerSnapshot(peer: Peer): Promise<SnapshotOffer> {
   const res = await call(peer, 'GET', '/ha/snapshot', undefined);
-  if (res.statusCode !== 200) throw new PeerError(await refusal(peer, res));
+  if (res.statusCode !== 200) throw new PeerError(await refusal(peer, res), res.statusCode === 503);
   const facts = factsFromHeaders(res.headers);
   if (typeof facts === 'string') {
     await res.body.dump();
