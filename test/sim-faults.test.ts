@@ -64,6 +64,14 @@ describe('simulator: fault injection', () => {
     assert.equal((await get(s, '/system-tags')).status, 200);
   });
 
+  it('firstRequests: exactly the first N requests of an API get the fault, then it answers normally; never an error body on a job poll', async () => {
+    const s = await start({ firstRequests: [{ api: 'QueryVmInstance', kind: 'error', count: 2 }, { api: 'QueryJob', kind: 'error', count: 1 }] });
+    assert.deepEqual([(await get(s, '/vm-instances')).status, (await get(s, '/vm-instances')).status, (await get(s, '/vm-instances')).status], [503, 503, 200]);
+    assert.equal((await get(s, '/system-tags')).status, 200, 'other APIs untouched');
+    assert.equal((await finalPoll(await attach(s, hex('1')))).status, 200, 'a job poll answers the job');
+    assert.equal(s.faultsInjected().error, 2);
+  });
+
   it('injects plain-text proxy errors (502/503, not JSON)', async () => {
     const s = await start({ proxyErrorRates: { QuerySystemTag: 1 }, seed: 3 });
     const seen = new Set<number>();

@@ -1,4 +1,5 @@
 // Fault injection, deterministic for a seed: every decision draws from one seeded PRNG in request order.
+import { appendTo } from '../multimap.js';
 import { mulberry32, type Rng } from './rng.js';
 import type { ApiName, FaultOptions } from './types.js';
 
@@ -9,6 +10,8 @@ export class Faults {
   private rng: Rng = mulberry32(1);
   private failVms = new Set<string>();
   private timeoutVms = new Set<string>();
+  /** What is left of FaultOptions.firstRequests, per API. */
+  private first = new Map<ApiName, { kind: Exclude<RequestFault, null>; left: number }[]>();
   /** How many faults of each kind were injected since the simulator started (for soak figures). */
   readonly injected: Record<string, number> = {};
 
@@ -21,6 +24,11 @@ export class Faults {
     this.rng = mulberry32(opts.seed ?? 1);
     this.failVms = new Set(opts.failVmUuids ?? []);
     this.timeoutVms = new Set(opts.timeoutVmUuids ?? []);
+    this.first = new Map();
+    for (const f of opts.firstRequests ?? []) {
+      if (f.kind === 'error' && f.api === 'QueryJob') continue; // see forRequest
+      appendTo(this.first, f.api, { kind: f.kind, left: f.count });
+    }
   }
 
   get latencyMs(): number {
@@ -38,6 +46,11 @@ export class Faults {
   }
 
   forRequest(api: ApiName): RequestFault {
+    const planned = this.first.get(api)?.find((f) => f.left > 0);
+    if (planned) {
+      planned.left--;
+      return this.count(planned.kind);
+    }
     // Not on job polls: the MN answers those from its job table, and a 503 error body there IS the job's
     // result ("the API ran and failed", zstack-api.md 2.4). An injected one would claim a failure for an
     // attach that ran, which no MN does; a poll's own trouble is a proxy error, a reset or a timeout.

@@ -107,6 +107,11 @@ export interface FaultOptions {
   stuckJobRate?: number;
   /** Every session expires after N authorised calls. */
   sessionExpireAfterCalls?: number;
+  /**
+   * The first `count` requests of `api` (from when the faults are set) get fault `kind`, whatever the
+   * rates: a fault a test can count on instead of hoping a rate hits (an error body is never put on QueryJob).
+   */
+  firstRequests?: { api: ApiName; kind: 'error' | 'proxy' | 'reset' | 'timeout'; count: number }[];
   /** 0..1: the attach job fails with SYS.1006. */
   attachFailRate?: number;
   /** These VMs' attach jobs always fail with SYS.1006. */
