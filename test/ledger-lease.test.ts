@@ -137,15 +137,15 @@ describe('lease', () => {
 
   test('renew extends, release frees, and neither touches another holder\'s lease', () => {
     ledger.acquireLease({ holder: 'daemon-1', purpose: 'schedule', ttlMs: TTL, now: T0 });
-    assert.equal(ledger.renewLease('daemon-1', TTL, T0 + 30_000), true);
+    assert.equal(ledger.renewLease('daemon-1', TTL, T0 + 30_000, T0), true);
     assert.equal(ledger.leaseHolder(T0 + 30_000)?.expiresAt, T0 + 90_000);
     assert.equal(ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + 70_000 }).ok, false);
-    assert.equal(ledger.renewLease('cli-2', TTL, T0 + 70_000), false);
+    assert.equal(ledger.renewLease('cli-2', TTL, T0 + 70_000, T0), false);
     ledger.releaseLease('cli-2');
     assert.equal(ledger.leaseHolder(T0 + 70_000)?.holder, 'daemon-1');
     ledger.releaseLease('daemon-1');
     assert.equal(ledger.leaseHolder(T0 + 70_000), null);
-    assert.equal(ledger.renewLease('daemon-1', TTL, T0 + 70_000), false, 'a released lease cannot be renewed');
+    assert.equal(ledger.renewLease('daemon-1', TTL, T0 + 70_000, T0), false, 'a released lease cannot be renewed');
     assert.deepEqual(ledger.acquireLease({ holder: 'cli-2', purpose: 'reconcile', ttlMs: TTL, now: T0 + 70_000 }), { ok: true, stamp: T0 + 70_000 });
   });
 });

@@ -24,17 +24,12 @@ export class GroupCommit {
   private scheduled = false;
   private failure: unknown = null;
 
+  /** Run inside each transaction, after the finishes and before the begins (gates re-read state there). */
   private readonly refreshes: (() => void)[] = [];
 
-  /** `beforeBegins` runs inside each transaction, after the finishes and before the begins (gates re-read state there). */
-  constructor(
-    private readonly ledger: BatchingLedger,
-    beforeBegins: () => void = () => {},
-  ) {
-    this.refreshes.push(beforeBegins);
-  }
+  constructor(private readonly ledger: BatchingLedger) {}
 
-  /** One more re-read before the begins of every later transaction. */
+  /** A re-read before the begins of every later transaction. */
   addRefresh(fn: () => void): void {
     this.refreshes.push(fn);
   }

@@ -43,20 +43,13 @@ export class StartPath {
    * `gates` are the run's other gates (window, shutdown, leader, ...).
    */
   static open(ledger: BatchingLedger, fence: AttachGate, gates: readonly AttachGate[], now: () => number): StartPath {
-    const all = [fence, ...gates];
-    const commits = new GroupCommit(ledger, () => {
-      for (const gate of all) gate.refresh?.();
-    });
-    return new StartPath(commits, all, now);
+    return new StartPath(new GroupCommit(ledger), [], now).withGates([fence, ...gates]);
   }
 
   /** The same transactions with more gates (the rollout gate, a run's error budget). */
   withGates(more: readonly AttachGate[]): StartPath {
-    const path = new StartPath(this.commits, [...this.gates, ...more], this.now);
-    this.commits.addRefresh(() => {
-      for (const gate of more) gate.refresh?.();
-    });
-    return path;
+    for (const gate of more) if (gate.refresh) this.commits.addRefresh(() => gate.refresh?.());
+    return new StartPath(this.commits, [...this.gates, ...more], this.now);
   }
 
   /** Every gate of this path, for the planner's and apply's early checks (which never start anything). */

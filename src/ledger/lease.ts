@@ -77,10 +77,7 @@ export class Lease {
   }
 
   /** Extends the lease if `holder` with `stamp` still has it (even past expiry, as long as nobody took it over). */
-  renew(holder: string, ttlMs: number, now: number, stamp?: number): boolean {
-    if (stamp === undefined) {
-      return this.sql.get<[number, string]>('UPDATE lease SET expires_at = ? WHERE id = 1 AND holder = ?').run(now + ttlMs, holder).changes === 1;
-    }
+  renew(holder: string, ttlMs: number, now: number, stamp: number): boolean {
     return this.sql.get<[number, string, number]>('UPDATE lease SET expires_at = ? WHERE id = 1 AND holder = ? AND acquired_at = ?')
       .run(now + ttlMs, holder, stamp).changes === 1;
   }

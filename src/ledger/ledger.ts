@@ -169,19 +169,15 @@ export class Ledger {
     this.unfinished.set(runId, r);
   }
 
-  /** Writes the ends kept by finishRunLater; those that still fail stay kept. Returns the runs closed. */
-  finishLateRuns(): number[] {
-    const closed: number[] = [];
+  /** Writes the ends kept by finishRunLater (finishRun forgets each it writes); those that still fail stay kept. */
+  finishLateRuns(): void {
     for (const [runId, r] of [...this.unfinished]) {
       try {
         this.finishRun(runId, r);
-        this.unfinished.delete(runId);
-        closed.push(runId);
       } catch {
         // Still locked or full: the next start tries again.
       }
     }
-    return closed;
   }
 
   /** Adds to the run's warnings (kept with those already recorded). */
@@ -385,7 +381,7 @@ export class Ledger {
   }
 
   /** `stamp` (from acquireLease): renew only the acquisition it names. */
-  renewLease(holder: string, ttlMs: number, now: number, stamp?: number): boolean {
+  renewLease(holder: string, ttlMs: number, now: number, stamp: number): boolean {
     return this.write(() => this.lease.renew(holder, ttlMs, now, stamp));
   }
 

@@ -46,11 +46,6 @@ export class LeaseFence implements AttachGate {
     return this.held ? null : 'lease-lost';
   }
 
-  /** True once the lease was lost (then it stays lost: the run exits 5). */
-  get lost(): boolean {
-    return !this.held;
-  }
-
   /** The renew timer: keeps the lease only while the row still names this acquisition. */
   renew(now: number): boolean {
     if (!this.held) return false;

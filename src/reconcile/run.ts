@@ -73,12 +73,13 @@ interface Plugged {
 export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Promise<{ report: RunReport; exitCode: number }> {
   const { ledger, now } = deps;
   const hooks = opts.hooks ?? [];
-  if (!opts.dryRun && !opts.fence) throw new Error('reconcile: a real run needs the lease fence');
+  const fence = opts.dryRun ? null : opts.fence;
+  if (fence === undefined) throw new Error('reconcile: a real run needs the lease fence');
   // Windows bound every start, not only the plan (DESIGN.md 2).
   const window = new WindowGate(deps.config.schedule.windows, deps.config.schedule.timezone, now());
   const callerGates = [window, ...(opts.gates ?? [])];
   // One start path for everything this run starts in ZStack (src/apply/start-path.ts).
-  const basePath = !opts.dryRun && opts.fence ? StartPath.open(ledger, opts.fence, callerGates, now) : null;
+  const basePath = fence === null ? null : StartPath.open(ledger, fence, callerGates, now);
   if (basePath) for (const hook of hooks) await hook.beforeRun?.(now(), basePath);
   const startedAt = now();
   const plugged: Plugged = { gates: [...callerGates], observers: [], start: null };
