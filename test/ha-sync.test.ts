@@ -407,6 +407,49 @@ describe('ha ledger sync', () => {
     });
   });
 
+  it('a peer busy putting a snapshot in place (503) is asked again and gets the pause; one busy for good is a warning saying so', async () => {
+    await withPair(async (a, b) => {
+      const id = startTestRollout(a.ledger, 'alice@mn1');
+      assert.equal((await tellPeer({ url: b.url, token: TOKEN }, a.ledger, { kind: 'start', id })).ok, true);
+      // B's own answer while its sync puts a snapshot in place (peer-routes), for the first `busy.left` POSTs.
+      const busy = { left: 2, seen: 0 };
+      const front = createServer((req, res) => {
+        busy.seen++;
+        if (busy.left-- > 0) {
+          req.resume();
+          res.writeHead(503, { 'content-type': 'application/json' });
+          return res.end(JSON.stringify({ error: 'busy putting a ledger snapshot in place; try again' }));
+        }
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => void request(`${b.url}${req.url}`, { method: 'POST', headers: req.headers, body: Buffer.concat(chunks) }).then(async (r) => {
+          res.writeHead(r.statusCode, r.headers as Record<string, string>);
+          res.end(await r.body.text());
+        }, () => res.destroy()));
+      });
+      await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+      try {
+        new RolloutStore(a.ledger).transition(id, 'pause', 'bob@mn1', 'OPS-7', { now: Date.now() });
+        const paused = await tellPeer({ url, token: TOKEN }, a.ledger, { kind: 'pause', id, who: 'bob@mn1', why: 'OPS-7', detach: false });
+        assert.deepEqual(paused, { peer: url, ok: true, message: `paused (rollout ${id} paused there)` });
+        assert.equal(busy.seen, 3, 'two busy answers, then the pause');
+        assert.equal(new RolloutStore(b.ledger).get(id)?.state, 'paused');
+
+        busy.left = Infinity;
+        busy.seen = 0;
+        const resumed = await tellPeer({ url, token: TOKEN }, a.ledger, { kind: 'resume', id, who: 'bob@mn1', why: null, detach: false });
+        assert.equal(resumed.ok, false);
+        assert.match(resumed.message, /answered HTTP 503 \(busy putting a ledger snapshot in place; try again\)/);
+        assert.equal(busy.seen, 6, 'asked six times in all, then gave up');
+        assert.equal(new RolloutStore(b.ledger).get(id)?.state, 'paused', 'the busy peer never got it');
+      } finally {
+        front.closeAllConnections();
+        front.close();
+      }
+    });
+  });
+
   it('the rollout endpoints refuse malformed requests with the reason, and change nothing', async () => {
     const node = await startNode('b', 'http://127.0.0.1:9');
     try {

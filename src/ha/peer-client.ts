@@ -3,7 +3,9 @@
 // token.
 import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { request } from 'undici';
+import { backoffMs, type RetryPolicy } from '../zstack/retry.js';
 import { factsFromHeaders, type PeerFacts } from './peer-facts.js';
 
 /** Connecting and the answer's headers; a snapshot body may take longer (see BODY_TIMEOUT_MS). */
@@ -61,10 +63,21 @@ export async function offerSnapshot(peer: Peer): Promise<SnapshotOffer> {
   };
 }
 
-/** POSTs a JSON command to the peer; the parsed JSON answer of a 2xx, else a PeerError saying why. */
+/** A peer busy putting a snapshot in place is free again within seconds: this many retries, then its 503 is the answer. */
+const BUSY_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 200, maxDelayMs: 2000 };
+
+/**
+ * POSTs a JSON command to the peer; the parsed JSON answer of a 2xx, else a PeerError saying why.
+ * Every command is idempotent on the peer (a second one answers "already"), so a 503 (busy) is asked again.
+ */
 export async function postToPeer(peer: Peer, path: string, body: unknown): Promise<unknown> {
-  const res = await call(peer, 'POST', path, JSON.stringify(body));
-  if (res.statusCode < 200 || res.statusCode > 299) throw new PeerError(await refusal(peer, res));
+  let res = await call(peer, 'POST', path, JSON.stringify(body));
+  for (let retry = 0; res.statusCode === 503 && retry < BUSY_RETRY.attempts; retry++) {
+    await res.body.dump();
+    await delay(backoffMs(BUSY_RETRY, retry));
+    res = await call(peer, 'POST', path, JSON.stringify(body));
+  }
+  if (res.statusCode < 200 || res.statusCode > 299) throw new PeerError(await refusal(peer, res), res.statusCode === 503);
   try {
     return await res.body.json();
   } catch (error) {
