@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { concurrencyFor, errorBudgetFor } from '../src/apply/limits.js';
 import { parseLimit, parseWaveSpec, percentOf, type WaveStep } from '../src/config/count-or-percent.js';
 import type { Limit } from '../src/config/types.js';
+import { fleetSection } from '../src/daemon/status-page/fleet-chart.js';
 import { waveSizes } from '../src/rollout/wave-spec.js';
 
 /** `tenths` / 10 percent of n, exactly: floor and ceil of tenths * n / 1000. */
@@ -93,5 +94,12 @@ describe('percentages in integers', () => {
     assert.equal(percentOf(33, 0, 'up'), 0);
     assert.throws(() => percentOf(5, 1.5, 'up'), RangeError);
     assert.throws(() => percentOf(-5, 10, 'up'), RangeError);
+  });
+});
+
+describe('a share of a count shown as a percentage', () => {
+  it('the status page fleet chart floors in integers: 29 of 100 on target is 29%', () => {
+    const group = { agentType: 'LinuxOnKvm' as const, architecture: 'x86_64', target: '1.0.0', total: 100, onTarget: 29, onTargetConfirmed: 29, onTargetTagOnly: 0, older: 71, ahead: 0, unknown: 0 };
+    assert.match(String(fleetSection([group], 1, 100)), />29%<\/text>/);
   });
 });
