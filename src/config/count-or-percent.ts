@@ -1,6 +1,7 @@
 // Limits given as a VM count or a percentage ("5", "5%"): policy.maxErrors, policy.maxConcurrency,
 // rollout.maxErrors, `--max-errors`, and the cumulative wave sizes of `--waves 1,10%,50%,100%`.
-// The one parser and formatter for them; what a percentage is of is up to the caller.
+// The one parser and formatter for them, and the one place a percentage of a count is taken
+// (percentOf); what a percentage is of is up to the caller.
 import type { Limit } from './types.js';
 
 /** A count (integer >= min) or "N%" (0 < N <= 100; 0 <= N when min is 0); null when neither. */
@@ -13,6 +14,30 @@ export function parseLimit(text: string, min: 0 | 1): Limit | null {
   if (!m) return null;
   const pct = Number(m[1]);
   return pct <= 100 && (min === 0 ? pct >= 0 : pct > 0) ? { kind: 'percent', value: pct } : null;
+}
+
+/** `percent` as an exact fraction numerator / 10^scale, from its decimal form ("12.5" -> 125 / 10^1; "1e-7" too). */
+function exactDecimal(percent: number): { numerator: bigint; scale: number } {
+  const m = /^(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(percent));
+  if (!m) throw new RangeError(`not a percentage >= 0: ${percent}`);
+  const fraction = m[2] ?? '';
+  const scale = fraction.length - Number(m[3] ?? 0);
+  const digits = BigInt(m[1] + fraction);
+  return scale >= 0 ? { numerator: digits, scale } : { numerator: digits * 10n ** BigInt(-scale), scale: 0 };
+}
+
+/**
+ * `percent`% of `count`, rounded 'up' (ceil) or 'down' (floor), in integers: ceil(p * n / 100) with a
+ * fractional p scaled to an integer first, never through floating point ("7%" of 100 is 7, "29%" of 100
+ * is 29, where (7 / 100) * 100 is 7.000000000000001 and (29 / 100) * 100 is 28.999999999999996).
+ */
+export function percentOf(percent: number, count: number, round: 'up' | 'down'): number {
+  if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`not a count: ${count}`);
+  const { numerator, scale } = exactDecimal(percent);
+  const product = numerator * BigInt(count);
+  const divisor = 100n * 10n ** BigInt(scale);
+  const quotient = product / divisor; // BigInt division truncates: the floor of non-negative numbers
+  return Number(round === 'up' && quotient * divisor !== product ? quotient + 1n : quotient);
 }
 
 export function formatLimit(limit: Limit): string {

@@ -1,41 +1,28 @@
 // Maintenance windows: days plus HH:MM start/end in the schedule's time zone; end <= start crosses midnight
-// (the window then belongs to the day it starts on). No windows means always open.
+// (the window then belongs to the day it starts on). No windows means always open. Start and end are
+// local wall times (DESIGN.md 4): a window is open while the local clock reads within it, and its end
+// is the instant the local clock reaches the end, converted in the zone (zone-time.ts), so across a
+// DST change it still ends at that wall time, not after as many minutes as the clock showed.
 import type { MaintenanceWindow } from '../config/types.js';
+import { DAY, dayName, instantsOfWall, localTime, nextOffsetChange, type LocalTime } from './zone-time.js';
 
-const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
-
-interface LocalTime {
-  day: number; // 0 = Sunday
-  minutes: number; // since local midnight
-}
-
-function localTime(now: number, timeZone: string): LocalTime {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    weekday: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(now));
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return {
-    day: DAYS.indexOf(get('weekday').toLowerCase().slice(0, 3)),
-    minutes: Number(get('hour')) * 60 + Number(get('minute')),
-  };
-}
+const MINUTE = 60_000;
 
 function toMinutes(hhmm: string): number {
   const [h, m] = hhmm.split(':').map(Number);
   return h * 60 + m;
 }
 
+function onDay(window: MaintenanceWindow, day: number): boolean {
+  return window.days.length === 0 || window.days.includes(dayName(day));
+}
+
 function inWindow(window: MaintenanceWindow, t: LocalTime): boolean {
   const start = toMinutes(window.start);
   const end = toMinutes(window.end);
-  const onDay = (day: number) => window.days.length === 0 || window.days.includes(DAYS[(day + 7) % 7]);
-  if (start < end) return onDay(t.day) && t.minutes >= start && t.minutes < end;
+  if (start < end) return onDay(window, t.day) && t.minutes >= start && t.minutes < end;
   // Crosses midnight: the evening part on a listed day, or the morning part on the day after one.
-  return (onDay(t.day) && t.minutes >= start) || (onDay(t.day - 1) && t.minutes < end);
+  return (onDay(window, t.day) && t.minutes >= start) || (onDay(window, t.day - 1) && t.minutes < end);
 }
 
 export function isWindowOpen(windows: readonly MaintenanceWindow[], timeZone: string, now: number): boolean {
@@ -44,33 +31,25 @@ export function isWindowOpen(windows: readonly MaintenanceWindow[], timeZone: st
   return windows.some((w) => inWindow(w, t));
 }
 
-const MINUTE = 60_000;
-const DAY_MINUTES = 24 * 60;
+/** The first instant after `after` at which the local clock reaches `wall` (wall ms), or null. */
+function reached(wall: number, timeZone: string, after: number): number | null {
+  return instantsOfWall(wall, timeZone).find((x) => x > after) ?? null;
+}
 
-/** Minutes from local time `t` to the end of `window`'s period that is open at `t`; null when it is not open then. */
-function minutesToClose(window: MaintenanceWindow, t: LocalTime): number | null {
+/** When the period of `window` that is open at `at` (local time `t`) ends; null when it is not open then. */
+function closeOf(window: MaintenanceWindow, t: LocalTime, timeZone: string, at: number): number | null {
   if (!inWindow(window, t)) return null;
   const start = toMinutes(window.start);
   const end = toMinutes(window.end);
-  if (start < end || t.minutes < end) return end - t.minutes;
-  return DAY_MINUTES - t.minutes + end; // the evening part of a window that crosses midnight
-}
-
-/** Minutes from local time `t` to the next start of `window` (strictly later), within 8 days; null if never. */
-function minutesToOpen(window: MaintenanceWindow, t: LocalTime): number | null {
-  const start = toMinutes(window.start);
-  for (let d = 0; d <= 7; d++) {
-    const day = (t.day + d) % 7;
-    const delta = d * DAY_MINUTES + start - t.minutes;
-    if (delta > 0 && (window.days.length === 0 || window.days.includes(DAYS[day]))) return delta;
-  }
-  return null;
+  // The end is on this local date, or tomorrow for the evening part of a window that crosses midnight.
+  const date = start < end || t.minutes < end ? t.date : t.date + DAY;
+  return reached(date + end * MINUTE, timeZone, at);
 }
 
 /**
  * When the open period around `now` closes (epoch ms): `now` itself when no window is open, Infinity
- * without windows. Computed from the windows' times (a few steps when windows overlap or touch), never
- * searched minute by minute. Local clock arithmetic: a DST change inside a window may shift it by that change.
+ * without windows. The first instant the local clock reaches the end (the latest end of the windows
+ * open then, a few steps when windows overlap or touch), never searched minute by minute.
  */
 export function windowClosesAt(windows: readonly MaintenanceWindow[], timeZone: string, now: number): number {
   if (windows.length === 0) return Infinity;
@@ -78,18 +57,35 @@ export function windowClosesAt(windows: readonly MaintenanceWindow[], timeZone: 
   // Each step moves to the latest end of the windows open at `at`; a window open there extends it.
   for (let step = 0; step <= windows.length; step++) {
     const t = localTime(at, timeZone);
-    const ends = windows.map((w) => minutesToClose(w, t)).filter((m): m is number => m !== null);
+    const ends = windows.map((w) => closeOf(w, t, timeZone, at)).filter((x): x is number => x !== null);
     if (ends.length === 0) return at;
-    at = Math.floor(at / MINUTE) * MINUTE + Math.max(...ends) * MINUTE;
+    at = Math.max(...ends);
   }
   return at;
 }
 
-/** The next moment a window opens after the open period around `now` (to the minute, within 8 days); null when always open or never. */
+/**
+ * The next moment a window opens after the open period around `now` (within 15 days, as a weekly
+ * window skipped by a DST change opens a week later); null when
+ * always open or never. The local clock reaching a start on a listed day, or falling back into a
+ * window in autumn.
+ */
 export function nextWindowOpening(windows: readonly MaintenanceWindow[], timeZone: string, now: number): number | null {
   if (windows.length === 0) return null;
   const from = windowClosesAt(windows, timeZone, now);
   const t = localTime(from, timeZone);
-  const opens = windows.map((w) => minutesToOpen(w, t)).filter((m): m is number => m !== null);
-  return opens.length === 0 ? null : Math.floor(from / MINUTE) * MINUTE + Math.min(...opens) * MINUTE;
+  let next: number | null = null;
+  for (const w of windows) {
+    for (let d = 0; d <= 14; d++) {
+      if (!onDay(w, t.day + d)) continue;
+      const opens = reached(t.date + d * DAY + toMinutes(w.start) * MINUTE, timeZone, from);
+      if (opens !== null && isWindowOpen(windows, timeZone, opens)) {
+        if (next === null || opens < next) next = opens;
+        break;
+      }
+    }
+  }
+  const change = nextOffsetChange(from, next ?? from + 15 * DAY, timeZone);
+  if (change !== null && isWindowOpen(windows, timeZone, change)) return change;
+  return next;
 }

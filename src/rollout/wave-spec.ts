@@ -1,7 +1,7 @@
 // `--waves 1,10%,50%,100%` (parsed by src/config/count-or-percent.ts): cumulative wave sizes, each a VM
-// count or a percentage of the members. Percentages round down ("up to 10%"); a wave that would add
-// nobody is dropped; the last wave always takes every remaining member, so none is left out.
-import type { WaveStep } from '../config/count-or-percent.js';
+// count or a percentage of the members. Percentages round down ("up to 10%"), in integers (percentOf);
+// a wave that would add nobody is dropped; the last wave always takes every remaining member, so none is left out.
+import { percentOf, type WaveStep } from '../config/count-or-percent.js';
 
 export interface WaveSize {
   /** 1-based, after dropping empty waves. */
@@ -18,7 +18,7 @@ export function waveSizes(steps: readonly WaveStep[], members: number): WaveSize
   const waves: WaveSize[] = [];
   let previous = 0;
   steps.forEach((step, i) => {
-    const wanted = step.kind === 'count' ? step.value : Math.floor((step.value / 100) * members);
+    const wanted = step.kind === 'count' ? step.value : percentOf(step.value, members, 'down');
     const last = i === steps.length - 1;
     const cumulative = last ? members : Math.min(members, Math.max(previous, wanted));
     if (cumulative > previous) waves.push({ number: waves.length + 1, spec: step.spec, size: cumulative - previous, cumulative });

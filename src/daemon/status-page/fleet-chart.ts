@@ -26,7 +26,8 @@ function bar(g: DistributionGroup, row: number): Html {
     x += width;
     return rect;
   });
-  const pct = g.total === 0 ? 0 : Math.floor((g.onTarget / g.total) * 100);
+  // Integers first: (29 / 100) * 100 is 28.999999999999996, which floors to 28.
+  const pct = g.total === 0 ? 0 : Math.floor((g.onTarget * 100) / g.total);
   return html`<text x="0" y="${y + 17}" font-size="13" fill="#1d2330">${g.agentType} ${g.architecture}</text>${segments}<text x="${LABEL_W + BAR_W + 8}" y="${y + 17}" font-size="12" fill="#4a5263">${pct}%</text>`;
 }
 
