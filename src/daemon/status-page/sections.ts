@@ -43,7 +43,7 @@ ${pager(a.total, a.pageSize, a.page, (n) => `/?attention=${n}#attention`)}</sect
 }
 
 function waveBar(w: Rollout['waveProgress'][number]): Html {
-  const width = 300;
+  const width = 140;
   let x = 0;
   const rects = STATUS_COLUMNS.filter((s) => w[s] > 0).map((s) => {
     const part = w.members === 0 ? 0 : (w[s] / w.members) * width;
@@ -76,8 +76,8 @@ export function rolloutsSection(rollouts: readonly Rollout[], now: number): Html
   return html`<section id="rollouts"><h2>Rollouts</h2>${rollouts.map(
     (r) => html`<div data-rollout="${r.id}"><p><b>#${r.id}</b> ${r.agentTypes.join(', ')} to ${r.target}: <b>${r.state}</b>${r.stateReason ? ` (${r.stateReason})` : ''}; max errors ${r.maxErrors} per wave, <span data-budget>${budgetText(r.errors)}</span>.
 ${r.state === 'paused' ? html` Resume with <code>gtr rollout resume ${r.id}</code>.` : null}</p>
-<table><thead><tr><th>wave</th><th>size</th><th>state</th><th>progress</th><th class="n">members</th>${STATUS_COLUMNS.map((s) => html`<th class="n">${s}</th>`)}<th>started</th><th>times out</th><th>soak ends</th></tr></thead><tbody>
-${r.waveProgress.map((w) => html`<tr data-wave="${w.number}"><td>${w.number}</td><td>${w.spec}</td><td>${w.timedOut ? `${w.state} (timed out)` : w.state}</td><td>${waveBar(w)}</td><td class="n" data-count="members">${w.members}</td>${STATUS_COLUMNS.map((s) => html`<td class="n" data-count="${s}">${w[s]}</td>`)}<td>${w.startedAt ?? '-'}</td><td>${w.timesOutAt ?? '-'}</td><td>${w.soakEndsAt ?? '-'}${soakText(w, now) ? html`<br>${soakText(w, now)}` : null}</td></tr>`)}
+<table><thead><tr><th>wave</th><th>size</th><th>state</th><th class="n">members</th>${STATUS_COLUMNS.map((s) => html`<th class="n">${s}</th>`)}<th>started</th><th>times out</th><th>soak ends</th></tr></thead><tbody>
+${r.waveProgress.map((w) => html`<tr data-wave="${w.number}"><td>${w.number}</td><td>${w.spec}</td><td>${w.timedOut ? `${w.state} (timed out)` : w.state}<br>${waveBar(w)}</td><td class="n" data-count="members">${w.members}</td>${STATUS_COLUMNS.map((s) => html`<td class="n" data-count="${s}">${w[s]}</td>`)}<td>${w.startedAt ?? '-'}</td><td>${w.timesOutAt ?? '-'}</td><td>${w.soakEndsAt ?? '-'}${soakText(w, now) ? html`<br>${soakText(w, now)}` : null}</td></tr>`)}
 </tbody></table>${waitingTable(r)}</div>`,
   )}</section>`;
 }
