@@ -33,6 +33,8 @@ export interface VmFacts {
   tagVersions: string[];
   /** The version the guest reports (QueryGuestToolsState, qgaState other than NotInstalled), else null. */
   reportedVersion: string | null;
+  /** The guest agent runs (QueryGuestToolsState `qgaState` Running), whether or not it reported a version yet. */
+  agentRunning: boolean;
   /** Other tags on the VM that include/exclude selectors may name. */
   tags: string[];
   /**

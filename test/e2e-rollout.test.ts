@@ -51,7 +51,8 @@ describe('gtr rollout', () => {
       assert.deepEqual(done.transitions.filter((t) => t.event.startsWith('wave-start')).length, 3);
       assert.equal(done.transitions.at(-1)?.event, 'complete');
       const human = await s.rollout(['status', String(started.id)]);
-      assert.match(human.stdout, /wave\s+size\s+state\s+members\s+attached\s+verified\s+unconfirmed\s+failed/);
+      assert.match(human.stdout, /wave\s+size\s+state\s+members\s+attached\s+verified\s+failed\s+skipped\s+pending\s+started\s+times out\s+soak ends/);
+      assert.doesNotMatch(human.stdout, /waits for/, 'a completed rollout waits for nothing');
       const list = await s.rollout(['list']);
       assert.match(list.stdout, new RegExp(`^\\s*${started.id}\\s+completed\\s+WindowsOnKvm,LinuxOnKvm\\s+1\\.2\\.0`, 'm'));
     });

@@ -31,6 +31,7 @@ function vm(patch: Partial<VmFacts> = {}): VmFacts {
     cdRomIsoUuid: null,
     tagVersions: ['1.0.0'],
     reportedVersion: null,
+    agentRunning: false,
     tags: [],
     attachedAt: null,
     ...patch,
@@ -152,6 +153,18 @@ test('plan: a failed probe and a user ISO say why in the message; our own tag is
   assert.equal(elsewhere.message, `attached at ${new Date(NOW - HOUR).toISOString()} (the MN's guestToolsHasAttached tag), not by this database`);
   const [ours] = planRun(input([vm({ attachedAt: NOW - HOUR })], { history: history(recentAttach) })).decisions;
   assert.equal(ours.message, null, 'our own attach needs no note');
+});
+
+test('plan: each decision says where its version comes from (our own tag is sent-tag) and whether a guest agent runs', () => {
+  const one = (patch: Partial<VmFacts>, h?: VmHistory) => planRun(input([vm(patch)], h ? { history: history(h) } : {})).decisions[0];
+  assert.equal(one({ reportedVersion: '1.0.0' }).source, 'guest');
+  assert.equal(one({}).source, 'tag');
+  assert.equal(one({ tagVersions: [] }).source, null);
+  assert.equal(one({ tagVersions: ['1.2.0'] }, { ...recentAttach, lastAttachTagged: true }).source, 'sent-tag', 'the tag we sent is no evidence');
+  assert.equal(one({ tagVersions: ['1.2.0'] }, recentAttach).source, 'tag', 'a tag we did not send is');
+  assert.equal(one({}).guestAgent, false, 'tag only: no agent');
+  assert.equal(one({ reportedVersion: '1.0.0', agentRunning: true }).guestAgent, true);
+  assert.equal(one({ agentRunning: true }).guestAgent, true, 'qgaState Running before its first version is an agent');
 });
 
 test('plan: every reason code is documented and every skip/defer reason is reachable by the table or the run-limit test', () => {

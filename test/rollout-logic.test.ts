@@ -170,7 +170,8 @@ describe('wave progression', () => {
     { name: 'percent budget rounds down over the wave own members', input: base({ maxErrors: { kind: 'percent', value: 50 }, members: members(['failed', 'verified'], ['pending', 'pending']) }), want: ['complete-wave'] },
     { name: 'the default 5% of a one-member canary wave is 0: one failed canary pauses', input: base({ maxErrors: { kind: 'percent', value: 5 }, members: members(['failed'], Array(99).fill('pending')) }), want: ['pause'] },
     { name: 'failures of an earlier wave do not count against the current one', input: base({ waves: [wave(1, 0, { completedAt: 0, soakUntil: 0 }), wave(2, 0)], members: members(['failed', 'failed'], ['verified', 'attached']) }), want: [] },
-    { name: 'unconfirmed members are done', input: base({ members: members(['unconfirmed', 'verified']) }), want: ['complete-wave'] },
+    { name: 'attached members are not done: the wave waits for evidence', input: base({ members: members(['attached', 'verified']) }), want: [] },
+    { name: 'the default 5% budget: one canary without evidence at the timeout pauses', input: base({ maxErrors: { kind: 'percent', value: 5 }, members: members(['attached'], Array(99).fill('pending')), now: 60 * MIN }), want: ['time-out', 'pause'] },
     {
       name: 'wave timeout: stopped members move to the last wave instead of failing',
       input: base({ members: [{ vmUuid: 'a0', wave: 1, status: 'pending', reason: 'not-running', target: '1.2.0' }, ...members(['verified'], [])], now: 60 * MIN }),
@@ -188,30 +189,42 @@ describe('wave progression', () => {
 });
 
 describe('member observation', () => {
+  const JOINED = 1_000_000;
   const obs = (patch: Partial<RunObservation>): RunObservation => ({
-    vmUuid: 'a', vmName: 'vm-a', agentType: 'LinuxOnKvm', architecture: 'x86_64', guestAgent: true, action: 'defer', reason: 'not-in-wave', current: '1.0.0', target: '1.2.0', outcome: null, errorCode: null, ...patch,
+    vmUuid: 'a', vmName: 'vm-a', agentType: 'LinuxOnKvm', architecture: 'x86_64', guestAgent: true, action: 'defer', reason: 'not-in-wave', current: '1.0.0',
+    source: 'guest', target: '1.2.0', outcome: null, errorCode: null, lostAttachAt: null, ...patch,
   });
   const cases: { name: string; from: MemberStatus; o: RunObservation | undefined; full?: boolean; want: string | null }[] = [
     { name: 'attach verified in the run', from: 'pending', o: obs({ action: 'attach', outcome: 'verified' }), want: 'verified' },
     { name: 'attach awaiting install', from: 'pending', o: obs({ action: 'attach', outcome: 'attached' }), want: 'attached' },
     { name: 'attach failed', from: 'pending', o: obs({ action: 'attach', outcome: 'failed', errorCode: 'SYS.1006' }), want: 'failed/SYS.1006' },
     { name: 'guest now reports the target', from: 'attached', o: obs({ action: 'skip', reason: 'up-to-date', current: '1.2.0' }), want: 'verified' },
+    { name: 'a tag we did not send shows the target', from: 'attached', o: obs({ action: 'skip', reason: 'up-to-date', current: '1.2.0', source: 'tag', guestAgent: false }), want: 'verified' },
+    { name: 'our own tag is no evidence', from: 'attached', o: obs({ reason: 'awaiting-install', current: '1.2.0', source: 'sent-tag', guestAgent: false }), want: null },
+    { name: 'our own tag is no evidence right after the attach either', from: 'pending', o: obs({ action: 'attach', outcome: 'attached', current: '1.2.0', source: 'sent-tag' }), want: 'attached' },
     { name: 'ahead counts as verified', from: 'pending', o: obs({ action: 'skip', reason: 'ahead', current: '1.3.0' }), want: 'verified' },
     { name: 'still awaiting install', from: 'attached', o: obs({ reason: 'awaiting-install' }), want: null },
     { name: 'attached before a crash', from: 'pending', o: obs({ reason: 'awaiting-install' }), want: 'attached' },
     { name: 'a failed member waiting is still failed', from: 'failed', o: obs({ reason: 'awaiting-install' }), want: null },
+    // A member attached without a guest agent waits for evidence like any other: no done-without-evidence.
+    { name: 'attached without a guest agent: attached, not done', from: 'pending', o: obs({ action: 'attach', outcome: 'attached', guestAgent: false, source: 'tag' }), want: 'attached' },
+    { name: 'lost job in the run: failed for the wave', from: 'pending', o: obs({ action: 'attach', outcome: 'in-doubt', errorCode: 'GTR_JOB_LOST' }), want: 'failed/GTR_JOB_LOST' },
+    { name: 'other doubt (SYS.1001): attached, waiting for evidence', from: 'pending', o: obs({ action: 'attach', outcome: 'in-doubt', errorCode: 'SYS.1001' }), want: 'attached/SYS.1001' },
+    { name: 'lost job found by the replay of a crashed run', from: 'pending', o: obs({ reason: 'awaiting-install', lostAttachAt: JOINED + 1 }), want: 'failed/GTR_JOB_LOST' },
+    { name: 'lost job found later, member attached meanwhile', from: 'attached', o: obs({ reason: 'awaiting-install', lostAttachAt: JOINED + 1 }), want: 'failed/GTR_JOB_LOST' },
+    { name: 'a lost job from before the member joined is not its', from: 'pending', o: obs({ reason: 'awaiting-install', lostAttachAt: JOINED - 1 }), want: 'attached' },
+    { name: 'a lost member whose guest shows the target after all is verified', from: 'failed', o: obs({ action: 'skip', reason: 'up-to-date', current: '1.2.0', lostAttachAt: JOINED + 1 }), want: 'verified' },
+    { name: 'a member failed without evidence is verified when the guest reports later', from: 'failed', o: obs({ action: 'skip', reason: 'up-to-date', current: '1.2.0' }), want: 'verified' },
     { name: 'CD-ROM removed: skipped for good', from: 'pending', o: obs({ action: 'skip', reason: 'no-cdrom' }), want: 'skipped/no-cdrom' },
     { name: 'catalog mismatch is not final', from: 'pending', o: obs({ action: 'skip', reason: 'catalog-mismatch' }), want: null },
     { name: 'gone from a full run', from: 'pending', o: undefined, full: true, want: 'skipped/gone' },
     { name: 'not seen by a --vm run', from: 'pending', o: undefined, full: false, want: null },
     { name: 'verified stays verified', from: 'verified', o: obs({ action: 'attach', outcome: 'failed' }), want: null },
-    { name: 'attached without a guest agent: unconfirmed', from: 'pending', o: obs({ action: 'attach', outcome: 'attached', guestAgent: false }), want: 'unconfirmed' },
-    { name: 'unconfirmed becomes verified when the version shows', from: 'unconfirmed', o: obs({ action: 'skip', reason: 'up-to-date', current: '1.2.0' }), want: 'verified' },
     { name: 'a stopped pending member is noted', from: 'pending', o: obs({ reason: 'not-running' }), want: 'pending/not-running' },
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const got = observeMember({ status: c.from, target: '1.2.0', reason: null }, c.o, c.full ?? true);
+      const got = observeMember({ status: c.from, target: '1.2.0', reason: null, joinedAt: JOINED }, c.o, c.full ?? true);
       assert.equal(got === null ? null : got.reason ? `${got.status}/${got.reason}` : got.status, c.want);
     });
   }

@@ -5,12 +5,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Ledger } from '../src/ledger/index.js';
+import { DEFAULT_MIGRATIONS_DIR, Ledger } from '../src/ledger/index.js';
 import { RolloutStore } from '../src/rollout/store.js';
 import { startRollout } from '../src/rollout/start.js';
 import { parseWaveSpec, type WaveStep } from '../src/config/count-or-percent.js';
 import type { RunObservation } from '../src/rollout/observe.js';
 import { GtrError } from '../src/errors.js';
+import { noteLostAttaches } from '../src/rollout/hook.js';
 
 let dir: string;
 let ledger: Ledger;
@@ -27,18 +28,23 @@ afterEach(() => {
 
 const uuid = (n: number) => n.toString(16).padStart(32, '0');
 const obs = (n: number, patch: Partial<RunObservation> = {}): RunObservation => ({
-  vmUuid: uuid(n), vmName: `vm-${n}`, agentType: 'LinuxOnKvm', architecture: 'x86_64', guestAgent: true, action: 'defer', reason: 'not-in-wave', current: '1.0.0', target: '1.2.0', outcome: null, errorCode: null, ...patch,
+  vmUuid: uuid(n), vmName: `vm-${n}`, agentType: 'LinuxOnKvm', architecture: 'x86_64', guestAgent: true, action: 'defer', reason: 'not-in-wave', current: '1.0.0', source: 'guest', target: '1.2.0', outcome: null, errorCode: null,
+  lostAttachAt: null, ...patch,
 });
 
-function start(count: number, spec = '1,100%', agentTypes: ('LinuxOnKvm' | 'WindowsOnKvm')[] = ['LinuxOnKvm']) {
-  return startRollout(store, {
+function startInput(count: number, spec = '1,100%', agentTypes: ('LinuxOnKvm' | 'WindowsOnKvm')[] = ['LinuxOnKvm']) {
+  return {
     agentTypes,
     candidates: Array.from({ length: count }, (_, i) => ({
       uuid: uuid(i + 1), name: `vm-${i + 1}`, agentType: 'LinuxOnKvm' as const, architecture: 'x86_64', target: '1.2.0', clusterUuid: null, tags: [],
     })),
     canaries: { vms: [], clusters: [], tags: [] }, wavesSpec: spec, steps: parseWaveSpec(spec) as WaveStep[],
-    soakMs: 0, waveTimeoutMs: 3_600_000, maxErrors: { kind: 'count', value: 0 }, who: 'alice@mn1', why: 'test', now: 1000,
-  });
+    soakMs: 0, waveTimeoutMs: 3_600_000, maxErrors: { kind: 'count', value: 0 } as const, who: 'alice@mn1', why: 'test', now: 1000,
+  };
+}
+
+function start(count: number, spec = '1,100%', agentTypes: ('LinuxOnKvm' | 'WindowsOnKvm')[] = ['LinuxOnKvm']) {
+  return startRollout(store, startInput(count, spec, agentTypes));
 }
 
 describe('rollout store', () => {
@@ -76,6 +82,71 @@ describe('rollout store', () => {
     assert.deepEqual(store.advance(id, 8000, 'daemon').map((s) => s.kind), ['complete-wave', 'complete-rollout']);
     assert.equal(store.get(id)?.state, 'completed');
     assert.equal(store.lastRolloutByVersion().get('LinuxOnKvm/1.2.0'), 'completed');
+  });
+
+  it('finds a member\'s attach lost in a crashed run through the ledger (the replay resolved it GTR_JOB_LOST): failed for the wave', () => {
+    const { id, members } = start(3, '1,100%');
+    const canary = members[0].uuid;
+    // A crashed run started the canary's attach; the next start's replay learned the MN does not know the job.
+    const runId = ledger.startRun({ trigger: 'cli', dryRun: false, now: 2000 });
+    ledger.recordDecisions(runId, [{ vmUuid: canary, vmName: 'vm', action: 'attach', reason: 'outdated', current: '1.0.0', target: '1.2.0', agentType: 'LinuxOnKvm', architecture: 'x86_64', hostUuid: null }]);
+    ledger.beginAttach(runId, canary, 'job-1', '1.2.0', 2000);
+    ledger.resolvePendingJob(runId, canary, 'in-doubt', { code: 'GTR_JOB_LOST', description: 'job lost', details: 'x' }, 3000);
+    assert.deepEqual(ledger.lastAttaches([canary, uuid(99)]).get(canary), { runId, target: '1.2.0', outcome: 'in-doubt', errorCode: 'GTR_JOB_LOST', startedAt: 2000 });
+    assert.equal(ledger.lastAttaches([uuid(99)]).size, 0);
+
+    // The next run defers it awaiting-install (it may have run); the rollout marks it failed, and the budget (0) pauses.
+    const seen = new Map([[canary, obs(Number.parseInt(canary, 16), { reason: 'awaiting-install' })]]);
+    noteLostAttaches(ledger, store.open(), seen);
+    assert.equal(seen.get(canary)?.lostAttachAt, 2000);
+    store.observe(id, seen, [], false, 4000);
+    assert.deepEqual(store.get(id)?.members.filter((m) => m.vmUuid === canary).map((m) => [m.status, m.reason, m.attachedAt]), [['failed', 'GTR_JOB_LOST', null]]);
+    assert.deepEqual(store.advance(id, 4000, 'daemon').map((s) => s.kind), ['pause']);
+    assert.equal(store.get(id)?.stateReason, 'error-budget');
+  });
+
+  it('abort --detach selects every member attached and not verified: attached, and failed without evidence', () => {
+    const { id, members } = startRollout(store, { ...startInput(4, '4'), maxErrors: { kind: 'count', value: 2 } });
+    const [a, b, c, d] = members.map((m) => m.uuid);
+    const seen = new Map([
+      [a, obs(Number.parseInt(a, 16), { action: 'attach', outcome: 'attached', guestAgent: false, source: 'tag' })],
+      [b, obs(Number.parseInt(b, 16), { action: 'attach', outcome: 'attached' })],
+      [c, obs(Number.parseInt(c, 16), { action: 'attach', outcome: 'verified' })],
+      [d, obs(Number.parseInt(d, 16), { action: 'attach', outcome: 'failed', errorCode: 'SYS.1006' })],
+    ]);
+    store.observe(id, seen, [], true, 2000);
+    assert.deepEqual(store.get(id)?.members.map((m) => [m.status, m.guestAgent]), [['attached', false], ['attached', true], ['verified', true], ['failed', true]]);
+    // a and b stay without evidence past the wave timeout: failed (no-evidence), 3 failures > 2 pause; both still detached by --detach.
+    assert.deepEqual(store.advance(id, 1000 + 3_600_000, 'daemon').map((s) => s.kind), ['time-out', 'pause']);
+    assert.deepEqual(store.get(id)?.members.map((m) => m.reason), ['no-evidence', 'no-evidence', null, 'SYS.1006']);
+    store.transition(id, 'abort', 'bob@mn1', null, { detach: true, now: 5000 });
+    assert.deepEqual(store.pendingDetaches().map((p) => p.vmUuid), [a, b], 'not the verified member, nor the one whose attach failed');
+  });
+
+  it('migration 0010: unconfirmed members of open rollouts become attached; of closed ones attached with reason unconfirmed', () => {
+    const old = path.join(dir, 'migrations-0009');
+    fs.mkdirSync(old);
+    for (const f of fs.readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => f.endsWith('.sql') && f < '0010')) fs.copyFileSync(path.join(DEFAULT_MIGRATIONS_DIR, f), path.join(old, f));
+    const file = path.join(dir, 'old.db');
+    const before = Ledger.open(file, { migrationsDir: old });
+    const oldStore = new RolloutStore(before);
+    const open = startRollout(oldStore, { ...startInput(2), agentTypes: ['LinuxOnKvm'] }).id;
+    const closed = startRollout(oldStore, { ...startInput(2), agentTypes: ['WindowsOnKvm'] }).id;
+    before.handle.write(() => {
+      before.handle.sql.get("UPDATE rollout_members SET status = 'unconfirmed', attached_at = 1500").run();
+      before.handle.sql.get("UPDATE rollouts SET state = 'completed' WHERE id = ?").run(closed);
+    });
+    before.close();
+    const after = Ledger.open(file);
+    try {
+      const migrated = new RolloutStore(after);
+      assert.deepEqual(migrated.get(open)?.members.map((m) => [m.status, m.reason, m.guestAgent]), [['attached', null, false], ['attached', null, false]]);
+      assert.deepEqual(migrated.get(closed)?.members.map((m) => [m.status, m.reason]), [['attached', 'unconfirmed'], ['attached', 'unconfirmed']]);
+      assert.deepEqual(migrated.advance(open, 2000, 'daemon'), [], 'no longer done: the wave waits for evidence');
+      assert.throws(() => after.handle.write(() => after.handle.sql.get("UPDATE rollout_members SET status = 'unconfirmed'").run()), /CHECK constraint/);
+    } finally {
+      after.close();
+    }
   });
 
   it('records the first time an ISO version is seen, once', () => {

@@ -21,7 +21,12 @@ type Status = {
   fleetTotal: number;
   distribution: { agentType: string; architecture: string; total: number; onTarget: number; onTargetConfirmed: number; onTargetTagOnly: number; older: number; ahead: number; unknown: number }[];
   needsAttention: { total: number; vms: { vmUuid: string; vmName: string | null; problem: string }[] };
-  rollouts: { id: number; waveProgress: { number: number; members: number; verified: number; attached: number; failed: number; pending: number }[] }[];
+  rollouts: {
+    id: number;
+    errors: { wave: number | null; failed: number; budget: number };
+    waveProgress: { number: number; members: number; verified: number; attached: number; failed: number; skipped: number; pending: number }[];
+    waiting: { total: number; members: { vmUuid: string; vmName: string; canary: boolean; state: string; waitingSince: string; timesOutAt: string }[] } | null;
+  }[];
 };
 
 describe('status page in chromium', () => {
@@ -107,11 +112,25 @@ describe('status page in chromium', () => {
         const rollout = status.rollouts[0];
         assert.ok(rollout, 'an open rollout');
         for (const w of rollout.waveProgress) {
-          for (const key of ['members', 'verified', 'attached', 'failed', 'pending'] as const) {
+          for (const key of ['members', 'attached', 'verified', 'failed', 'skipped', 'pending'] as const) {
             const cell = page.locator(`[data-rollout="${rollout.id}"] tr[data-wave="${w.number}"] td[data-count="${key}"]`);
             assert.equal(await cell.textContent(), String(w[key]), `wave ${w.number} ${key}`);
           }
+          assert.equal(w.members, w.attached + w.verified + w.failed + w.skipped + w.pending, 'the status columns add up to the members');
         }
+        // The CLI's columns, in its order; and what the running wave waits for, as `gtr rollout status` lists it.
+        const headers = await page.locator(`[data-rollout="${rollout.id}"] table`).first().locator('th').allTextContents();
+        assert.deepEqual(headers, ['wave', 'size', 'state', 'members', 'attached', 'verified', 'failed', 'skipped', 'pending', 'started', 'times out', 'soak ends']);
+        assert.equal(await page.locator(`[data-rollout="${rollout.id}"] [data-budget]`).textContent(), `wave 1: ${rollout.errors.failed} failed, at most ${rollout.errors.budget} allowed`);
+        const waiting = rollout.waiting;
+        assert.ok(waiting && waiting.total > 0, 'wave 1 waits for members attached without evidence (our own tag only)');
+        assert.equal(await page.locator(`[data-rollout="${rollout.id}"] [data-waiting-total]`).textContent(), String(waiting.total));
+        for (const m of waiting.members) {
+          const cells = await page.locator(`[data-rollout="${rollout.id}"] tr[data-member="${m.vmUuid}"] td`).allTextContents();
+          assert.deepEqual(cells, [`${m.vmName}${m.canary ? ' (canary)' : ''}`, m.vmUuid, m.state, m.waitingSince, m.timesOutAt]);
+        }
+        const human = await cli(['rollout', 'status', String(rollout.id)]);
+        for (const m of waiting.members) assert.match(human.stdout, new RegExp(`${m.vmUuid}\\s+${m.state.replace(/[()]/g, '\\$&')}\\s+${m.waitingSince}\\s+${m.timesOutAt}`), 'the same row in the CLI');
         // The README's picture is refreshed with GTR_UPDATE_SCREENSHOT=1; otherwise it goes to the temp folder.
         const shot = process.env.GTR_UPDATE_SCREENSHOT === '1' ? join(ROOT, 'docs', 'status-page.png') : join(userData, 'status-page.png');
         await page.screenshot({ path: shot, fullPage: true });

@@ -2,7 +2,7 @@
 // Callers wrap these in transactions; nothing here opens one.
 import type { Statements } from './db.js';
 import { iso } from '../time-format.js';
-import type { ActionError, ActionRecord, DecisionAction, DecisionRow, Outcome, PendingJob, VerifiedBy } from './types.js';
+import type { ActionError, ActionRecord, DecisionAction, DecisionRow, LastAttach, Outcome, PendingJob, VerifiedBy } from './types.js';
 
 interface DecisionDbRow {
   vm_uuid: string;
@@ -163,6 +163,25 @@ export class Decisions {
       )
       .all()
       .map((r) => ({ runId: r.run_id, vmUuid: r.vm_uuid, jobUuid: r.job_uuid, target: r.target_version }));
+  }
+
+  /** The newest started attach of each VM that has one: one lookup per VM on decisions_by_vm. */
+  lastAttaches(vmUuids: readonly string[]): Map<string, LastAttach> {
+    const last = new Map<string, LastAttach>();
+    const select = this.sql.get<[string], { run_id: number; target_version: string | null; outcome: string | null; error_code: string | null; started_at: string | null }>(
+      `SELECT run_id, target_version, outcome, error_code, started_at FROM decisions
+        WHERE vm_uuid = ? AND job_uuid IS NOT NULL ORDER BY run_id DESC LIMIT 1`,
+    );
+    for (const vmUuid of vmUuids) {
+      const row = select.get(vmUuid);
+      if (!row) continue;
+      const startedAt = row.started_at === null ? Number.NaN : Date.parse(row.started_at);
+      last.set(vmUuid, {
+        runId: row.run_id, target: row.target_version, outcome: row.outcome as Outcome | null, errorCode: row.error_code,
+        startedAt: Number.isNaN(startedAt) ? null : startedAt,
+      });
+    }
+    return last;
   }
 
   /** One page of a run's decisions, optionally of one action and/or reason, with the run's (action, reason) tallies. */

@@ -14,7 +14,7 @@ import { backupDatabase, installSnapshot } from './snapshot.js';
 import { defaultIsAlive, sameProcess, selfIdentity, type ProcessIdentity } from './process-alive.js';
 import { Runs } from './runs.js';
 import type {
-  ActionError, ActionRecord, DecisionRow, IsAlive, LeaseHolder, PendingJob, QuarantinePolicy, RunRecord, RunStatus,
+  ActionError, ActionRecord, DecisionRow, IsAlive, LastAttach, LeaseHolder, PendingJob, QuarantinePolicy, RunRecord, RunStatus,
   RunTrigger, RunWarning, VerifiedBy, VmState,
 } from './types.js';
 import { VmStates, type Regression } from './vm-state.js';
@@ -320,6 +320,11 @@ export class Ledger {
     if (outcome === 'attached') this.vms.succeeded(vmUuid);
     else if (outcome === 'in-doubt') this.vms.inDoubt(vmUuid);
     else this.vms.failed(vmUuid, now, quarantine);
+  }
+
+  /** The newest started attach of each of these VMs, from one snapshot (rollouts: was a member's attach lost?). */
+  lastAttaches(vmUuids: readonly string[]): Map<string, LastAttach> {
+    return this.handle.read(() => this.decisions.lastAttaches(vmUuids));
   }
 
   deferDecisions(runId: number, vmUuids: string[], reason: string): void {

@@ -85,6 +85,18 @@ export interface VmState {
   lastAttachFailed: boolean;
 }
 
+/** The newest started attach of a VM (a job uuid on record): what became of it, as the ledger has it now. */
+export interface LastAttach {
+  runId: number;
+  target: string | null;
+  /** `pending` while its job is unresolved; an `in-doubt` one may have run (see errorCode). */
+  outcome: Outcome | null;
+  /** e.g. GTR_JOB_LOST (the MN does not know the job: lost in a restart, or never arrived), SYS.1006. */
+  errorCode: string | null;
+  /** Epoch ms when its PUT was permitted. */
+  startedAt: number | null;
+}
+
 export interface PendingJob {
   runId: number;
   vmUuid: string;

@@ -70,9 +70,17 @@ export interface Decision {
   group: string;
   /** Extra facts worth telling the operator (the selector that excluded the VM, several tags); `detail` in JSON. */
   message: string | null;
-  /** The guest reports its tools (QueryGuestToolsState), so an install can be confirmed. */
+  /**
+   * Where `current` comes from, by the planner's rules (DESIGN.md 2.5): the guest's own report, a
+   * GuestTools:: tag this reconciler did not send, or only the tag it sent with its last attach
+   * (zstack.recordVersionTag: `sent-tag`, no evidence of an install); null without a version.
+   */
+  source: VersionSource;
+  /** A guest agent runs (QueryGuestToolsState: a reported version, or `qgaState` Running before its first one). */
   guestAgent: boolean;
 }
+
+export type VersionSource = 'guest' | 'tag' | 'sent-tag' | null;
 
 export interface Plan {
   decisions: Decision[];
@@ -159,7 +167,8 @@ function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Dec
     hostUuid: vm.hostUuid,
     group,
     message: messageFor(reason, vm, group, current, ownTag, input),
-    guestAgent: vm.reportedVersion !== null,
+    source: ownTag ? 'sent-tag' : current.source,
+    guestAgent: vm.reportedVersion !== null || vm.agentRunning,
     action,
     reason,
   });

@@ -45,6 +45,8 @@ export function tagVersion(tag: string): string | null {
 export interface VersionReadings {
   tags: Map<string, string[]>;
   reported: Map<string, string>;
+  /** VMs whose guest agent runs (QueryGuestToolsState `qgaState` Running), with or without a version yet. */
+  agentRunning: Set<string>;
 }
 
 /** What the inventory reads per VM besides its row; what the re-read before apply reads again (recheck.ts). */
@@ -77,18 +79,18 @@ async function forEachBatch(vmUuids: readonly string[] | undefined, work: (scope
 
 /** GuestTools:: tags of VMs (never hosts or images) and guest reports, for all VMs or the given ones (verify). */
 export async function readVersions(client: QueryPort, vmUuids?: readonly string[]): Promise<VersionReadings> {
-  const readings: VersionReadings = { tags: new Map(), reported: new Map() };
-  await forEachBatch(vmUuids, (scope) => Promise.all([readVersionTags(client, scope, readings.tags), readReports(client, scope, readings.reported)]));
+  const readings: VersionReadings = { tags: new Map(), reported: new Map(), agentRunning: new Set() };
+  await forEachBatch(vmUuids, (scope) => Promise.all([readVersionTags(client, scope, readings.tags), readReports(client, scope, readings)]));
   return readings;
 }
 
 /** CD-ROMs, GuestTools:: tags, guest reports and guestToolsHasAttached tags, for all VMs or the given ones. */
 export async function readVmDetails(client: QueryPort, vmUuids?: readonly string[]): Promise<VmDetails> {
-  const d: VmDetails = { withCdRom: new Set(), userIso: new Map(), tags: new Map(), reported: new Map(), attachedAt: new Map() };
+  const d: VmDetails = { withCdRom: new Set(), userIso: new Map(), tags: new Map(), reported: new Map(), agentRunning: new Set(), attachedAt: new Map() };
   await forEachBatch(vmUuids, (scope) => Promise.all([
     readCdRoms(client, scope, d),
     readVersionTags(client, scope, d.tags),
-    readReports(client, scope, d.reported),
+    readReports(client, scope, d),
     readAttachedTags(client, scope, d.attachedAt),
   ]));
   return d;
@@ -100,6 +102,7 @@ export function applyDetails(vm: VmFacts, d: VmDetails): VmFacts {
   vm.cdRomIsoUuid = d.userIso.get(vm.uuid) ?? null;
   vm.tagVersions = d.tags.get(vm.uuid) ?? NONE;
   vm.reportedVersion = d.reported.get(vm.uuid) ?? null;
+  vm.agentRunning = d.agentRunning.has(vm.uuid);
   vm.attachedAt = d.attachedAt.get(vm.uuid) ?? null;
   return vm;
 }
@@ -109,7 +112,8 @@ function readVersionTags(client: QueryPort, scope: Scope, byVm: Map<string, stri
   return collectTags(client, conditions, byVm, tagVersion);
 }
 
-async function readReports(client: QueryPort, scope: Scope, reported: Map<string, string>): Promise<void> {
+/** Guest reports: the version where there is one (state other than NotInstalled), and whether the agent runs. */
+async function readReports(client: QueryPort, scope: Scope, into: Pick<VersionReadings, 'reported' | 'agentRunning'>): Promise<void> {
   // Older MNs name the state field `state` and refuse `qgaState` in a query: filter here instead.
   const field = await client.guestToolsStateSupport();
   if (field === 'absent' || field === 'empty') return;
@@ -117,7 +121,10 @@ async function readReports(client: QueryPort, scope: Scope, reported: Map<string
     for (const row of page) {
       const uuid = str(row.vmInstanceUuid);
       const version = str(row.version);
-      if (uuid && version && row[field] !== 'NotInstalled') reported.set(uuid, version.slice(0, MAX_TAG_VALUE));
+      if (!uuid) continue;
+      if (version && row[field] !== 'NotInstalled') into.reported.set(uuid, version.slice(0, MAX_TAG_VALUE));
+      // An agent that runs but has not reported a version yet is still an agent (DESIGN.md 8).
+      if (row[field] === 'Running') into.agentRunning.add(uuid);
     }
   }
 }
@@ -219,6 +226,7 @@ async function readVms(client: QueryPort, vmUuids: readonly string[] | undefined
           cdRomIsoUuid: null,
           tagVersions: NONE,
           reportedVersion: null,
+          agentRunning: false,
           tags: NONE,
           attachedAt: null,
         });

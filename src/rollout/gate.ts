@@ -14,6 +14,7 @@
 import type { AgentType } from '../domain.js';
 import type { AttachGate, AttachObserver, GateSubject } from '../reconcile/gates.js';
 import type { RolloutState } from './transitions.js';
+import { JOB_LOST } from './observe.js';
 
 export type GateReason = 'not-in-wave' | 'iso-soak';
 
@@ -72,8 +73,8 @@ export interface GateSource {
 
 /**
  * The rollout gate over `source`; facts are read at construction and again when the stamp changes.
- * Also an observer: a member's failed attach is recorded at once (in the transaction of its outcome),
- * so a wave's exceeded error budget pauses the rollout before any other member's attach starts.
+ * Also an observer: a member's failed or lost attach is recorded at once (in the transaction of its
+ * outcome), so a wave's exceeded error budget pauses the rollout before any other member's attach starts.
  */
 export class RolloutGate implements AttachGate, AttachObserver {
   readonly name = 'rollout';
@@ -98,7 +99,8 @@ export class RolloutGate implements AttachGate, AttachObserver {
   }
 
   onOutcome(subject: GateSubject, outcome: { failed: boolean; errorCode: string | null }, now: number): void {
-    if (!outcome.failed) return;
+    // A lost job is in doubt for the run (not in its budget), but the member it was is failed for the wave (DESIGN.md 8).
+    if (!outcome.failed && outcome.errorCode !== JOB_LOST) return;
     const rollout = this.facts.open.find((r) => r.started.has(subject.vmUuid));
     if (rollout) this.source.memberFailed(rollout.id, subject.vmUuid, outcome.errorCode ?? 'attach-failed', now, this.actor);
   }

@@ -13,7 +13,8 @@ import type { PassHook, RunSeen } from '../reconcile/hooks.js';
 import type { RunReport } from '../reconcile/report.js';
 import { newJobUuid, type ZStackClient } from '../zstack/client.js';
 import { RolloutGate, versionKey } from './gate.js';
-import { compareRaw, isCandidate, type RunObservation } from './observe.js';
+import { compareRaw, isCandidate, JOB_LOST, type RunObservation } from './observe.js';
+import type { RolloutDetail } from './records.js';
 import { RolloutStore } from './store.js';
 import { startRollout } from './start.js';
 import { isOpen } from './transitions.js';
@@ -62,12 +63,33 @@ function afterRun(store: RolloutStore, deps: RolloutHookDeps, run: RunSeen, acto
   // The join of plan and report is a map over the whole fleet: only built when a rollout will read it.
   if (!autoStarting && store.open().length === 0) return;
   const seen = observations(plan, report);
+  noteLostAttaches(deps.ledger, store.open(), seen);
   for (const r of store.open()) {
     const joiners = [...seen.values()].filter((o) => r.agentTypes.includes(o.agentType) && isCandidate(o));
     store.observe(r.id, seen, joiners, run.fullFleet, now());
     reportSteps(deps, r.id, store.advance(r.id, now(), actor));
   }
   if (autoStarting) autoStart(store, deps.config, seen, now(), actor, logger, deps.events);
+}
+
+/**
+ * Members waiting on an attach this run did not make (the planner defers them awaiting-install) whose
+ * newest attach of their target, per the ledger, was lost (GTR_JOB_LOST): also one the replay of a
+ * crashed run resolved before this run. Marks their observations; one indexed read per such member.
+ */
+export function noteLostAttaches(ledger: Pick<Ledger, 'lastAttaches'>, open: readonly Pick<RolloutDetail, 'members'>[], seen: Map<string, RunObservation>): void {
+  const waiting = new Map<string, string>();
+  for (const r of open) {
+    for (const m of r.members) {
+      const obs = seen.get(m.vmUuid);
+      if ((m.status === 'pending' || m.status === 'attached') && obs?.outcome === null && obs.action === 'defer' && obs.reason === 'awaiting-install') waiting.set(m.vmUuid, m.target);
+    }
+  }
+  if (waiting.size === 0) return;
+  for (const [vmUuid, last] of ledger.lastAttaches([...waiting.keys()])) {
+    const obs = seen.get(vmUuid);
+    if (obs && last.outcome === 'in-doubt' && last.errorCode === JOB_LOST && last.target === waiting.get(vmUuid)) obs.lostAttachAt = last.startedAt;
+  }
 }
 
 /** The plan's decisions joined with the run's outcomes (budget-halted attaches are defers). */
@@ -85,9 +107,11 @@ export function observations(plan: Plan, report: RunReport): Map<string, RunObse
       action: a?.action ?? d.action,
       reason: a?.reason ?? d.reason,
       current: d.current,
+      source: d.source,
       target: d.target,
       outcome: a?.outcome ?? null,
       errorCode: a?.error?.code ?? null,
+      lostAttachAt: null,
     });
   }
   return seen;
@@ -117,7 +141,8 @@ function autoStart(store: RolloutStore, config: Config, seen: ReadonlyMap<string
 }
 
 /**
- * --detach of aborted rollouts: DetachGuestToolsIsoFromVm for members attached but not installed. Each
+ * --detach of aborted rollouts: DetachGuestToolsIsoFromVm for every member this reconciler attached
+ * that is not verified (attached, or failed without evidence). Each
  * goes through the run's start path, its job uuid recorded before the PUT; a detach already started
  * (a job uuid on record, no result) is never sent again: its job is polled instead.
  */

@@ -49,6 +49,18 @@ export function isCanary(c: Candidate, canaries: Canaries): boolean {
   );
 }
 
+/**
+ * The canary selectors that match no candidate, each as its flag and value (e.g. `--canary-tag gt-canry`):
+ * a mistyped one would make the first wave VMs in hash order instead of the canaries.
+ */
+export function unmatchedCanaries(canaries: Canaries, candidates: readonly Pick<Candidate, 'uuid' | 'clusterUuid' | 'tags'>[]): string[] {
+  const out: string[] = [];
+  for (const vm of canaries.vms) if (!candidates.some((c) => c.uuid === vm)) out.push(`--canary-vm ${vm}`);
+  for (const cluster of canaries.clusters) if (!candidates.some((c) => c.clusterUuid === cluster)) out.push(`--canary-cluster ${cluster}`);
+  for (const tag of canaries.tags) if (!candidates.some((c) => c.tags.includes(tag))) out.push(`--canary-tag ${tag}`);
+  return out;
+}
+
 /** Canaries first, each group by sha256(uuid) (uuid breaks a tie), duplicates dropped. */
 export function orderCandidates(candidates: readonly Candidate[], canaries: Canaries): (Candidate & { canary: boolean })[] {
   const unique = [...new Map(candidates.map((c) => [c.uuid, c])).values()];

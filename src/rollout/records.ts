@@ -1,4 +1,4 @@
-// Rollout records as stored (migrations/0003_rollouts.sql, 0006_rollout_groups.sql) and read back: row shapes and their
+// Rollout records as stored (migrations/0003_rollouts.sql, 0006_rollout_groups.sql, 0010_rollout_evidence.sql) and read back: row shapes and their
 // mapping to typed records. Times are epoch milliseconds.
 import type { Limit } from '../config/types.js';
 import { AGENT_TYPES, type AgentType } from '../domain.js';
@@ -57,7 +57,10 @@ export interface MemberRecord {
   canary: boolean;
   status: MemberStatus;
   reason: string | null;
+  /** A guest agent ran when a run last saw the member (qgaState Running or a reported version); null: not seen yet. */
+  guestAgent: boolean | null;
   joinedAt: number;
+  /** When a run first saw its ISO attached (or possibly attached: an attach in doubt). */
   attachedAt: number | null;
   verifiedAt: number | null;
   detachedAt: number | null;
@@ -127,6 +130,7 @@ export interface MemberRow {
   canary: number;
   status: string;
   reason: string | null;
+  guest_agent: number | null;
   joined_at: number;
   attached_at: number | null;
   verified_at: number | null;
@@ -198,6 +202,7 @@ export function memberOf(m: MemberRow): MemberRecord {
     canary: m.canary === 1,
     status: (MEMBER_STATUSES as readonly string[]).includes(m.status) ? (m.status as MemberStatus) : 'pending',
     reason: m.reason,
+    guestAgent: m.guest_agent === null ? null : m.guest_agent === 1,
     joinedAt: m.joined_at,
     attachedAt: m.attached_at,
     verifiedAt: m.verified_at,

@@ -14,7 +14,7 @@ const COLUMNS = {
   targets: ['rollout_id', 'agent_type', 'architecture', 'version'],
   waves: ['rollout_id', 'number', 'spec', 'planned', 'started_at', 'completed_at', 'soak_until', 'timed_out', 'errors_acknowledged'],
   members: ['rollout_id', 'vm_uuid', 'vm_name', 'agent_type', 'architecture', 'target', 'wave', 'position', 'canary', 'status', 'reason',
-    'joined_at', 'attached_at', 'verified_at', 'detached_at', 'detach_error'],
+    'guest_agent', 'joined_at', 'attached_at', 'verified_at', 'detached_at', 'detach_error'],
   transitions: ['rollout_id', 'at', 'event', 'from_state', 'to_state', 'wave', 'who', 'why'],
 } as const;
 
@@ -26,8 +26,8 @@ const SELECT = {
   targets: 'SELECT rollout_id, agent_type, architecture, version FROM rollout_targets WHERE rollout_id = ?',
   waves: `SELECT rollout_id, number, spec, planned, started_at, completed_at, soak_until, timed_out, errors_acknowledged
     FROM rollout_waves WHERE rollout_id = ? ORDER BY number`,
-  members: `SELECT rollout_id, vm_uuid, vm_name, agent_type, architecture, target, wave, position, canary, status, reason, joined_at,
-    attached_at, verified_at, detached_at, detach_error FROM rollout_members WHERE rollout_id = ? ORDER BY position`,
+  members: `SELECT rollout_id, vm_uuid, vm_name, agent_type, architecture, target, wave, position, canary, status, reason, guest_agent,
+    joined_at, attached_at, verified_at, detached_at, detach_error FROM rollout_members WHERE rollout_id = ? ORDER BY position`,
   transitions: 'SELECT rollout_id, at, event, from_state, to_state, wave, who, why FROM rollout_transitions WHERE rollout_id = ? ORDER BY id',
 } as const;
 
@@ -40,8 +40,9 @@ const INSERT = {
   waves: `INSERT INTO rollout_waves (rollout_id, number, spec, planned, started_at, completed_at, soak_until, timed_out, errors_acknowledged)
     VALUES (@rollout_id, @number, @spec, @planned, @started_at, @completed_at, @soak_until, @timed_out, @errors_acknowledged)`,
   members: `INSERT INTO rollout_members (rollout_id, vm_uuid, vm_name, agent_type, architecture, target, wave, position, canary, status,
-    reason, joined_at, attached_at, verified_at, detached_at, detach_error) VALUES (@rollout_id, @vm_uuid, @vm_name, @agent_type,
-    @architecture, @target, @wave, @position, @canary, @status, @reason, @joined_at, @attached_at, @verified_at, @detached_at, @detach_error)`,
+    reason, guest_agent, joined_at, attached_at, verified_at, detached_at, detach_error) VALUES (@rollout_id, @vm_uuid, @vm_name, @agent_type,
+    @architecture, @target, @wave, @position, @canary, @status, @reason, @guest_agent, @joined_at, @attached_at, @verified_at, @detached_at,
+    @detach_error)`,
   transitions: `INSERT INTO rollout_transitions (rollout_id, at, event, from_state, to_state, wave, who, why)
     VALUES (@rollout_id, @at, @event, @from_state, @to_state, @wave, @who, @why)`,
 } as const;

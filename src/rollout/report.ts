@@ -1,12 +1,36 @@
 // Rollouts as JSON (`gtr rollout status|list --json`, /api/rollouts, `gtr status`): the group targets,
-// per wave and per group the members by status (pending, attached, verified, unconfirmed, failed,
-// skipped), when a wave's soak ends, and the current wave's error budget.
+// per wave and per group the members by status (pending, attached, verified, failed, skipped), when a
+// wave's soak ends and when it times out, the current wave's error budget, and what the running wave
+// waits for: its unfinished members (at most WAITING_SHOWN), each with since and until when. The CLI's
+// text and the status page show these documents and share the words below.
 import type { Ledger } from '../ledger/index.js';
 import type { MemberRecord, RolloutDetail, RolloutRecord, WaveRecord } from './records.js';
 import { RolloutStore } from './store.js';
 import { formatLimit } from '../config/count-or-percent.js';
-import { currentWave, MEMBER_STATUSES, waveBudget, type MemberStatus } from './waves.js';
+import { currentWave, isFinal, MEMBER_STATUSES, NOT_RUNNING, waveBudget, type MemberStatus } from './waves.js';
 import { formatDuration, iso } from '../time-format.js';
+
+/** Member statuses as columns, in the order the CLI's tables and the status page show them. */
+export const STATUS_COLUMNS = ['attached', 'verified', 'failed', 'skipped', 'pending'] as const satisfies readonly MemberStatus[];
+
+/** The running wave's unfinished members listed by `rollout status` and the page; the rest are counted. */
+export const WAITING_SHOWN = 20;
+
+/** One member in words, e.g. "attached (no guest agent)", "pending (not running)", "failed (no-evidence)". */
+export function memberState(m: Pick<MemberRecord, 'status' | 'reason' | 'guestAgent'>): string {
+  const notes: string[] = [];
+  if (m.status === 'pending' && m.reason === NOT_RUNNING) notes.push('not running');
+  else if (m.reason) notes.push(m.reason);
+  if (m.status === 'attached' && m.guestAgent !== null) notes.push(m.guestAgent ? 'guest agent runs' : 'no guest agent');
+  return notes.length > 0 ? `${m.status} (${notes.join('; ')})` : m.status;
+}
+
+/** The error budget of the current wave in words: "no failures allowed" for a budget of 0. */
+export function budgetText(errors: { wave: number | null; failed: number; budget: number }): string {
+  if (errors.wave === null) return 'no wave started';
+  const allowed = errors.budget === 0 ? 'no failures allowed' : `at most ${errors.budget} allowed`;
+  return `wave ${errors.wave}: ${errors.failed} failed, ${allowed}`;
+}
 
 export function countByStatus(members: readonly MemberRecord[]): Record<MemberStatus, number> & { members: number } {
   const counts = Object.fromEntries(MEMBER_STATUSES.map((s) => [s, 0])) as Record<MemberStatus, number>;
@@ -41,6 +65,33 @@ export function groupJson(r: Pick<RolloutDetail, 'targets' | 'members'>) {
   }));
 }
 
+/** The running wave's unfinished members (canaries first, then in rollout order), or null when no wave runs. */
+export function waitingJson(r: Pick<RolloutDetail, 'waves' | 'members' | 'waveTimeoutMs'>) {
+  const wave = currentWave(r.waves);
+  if (!wave || wave.startedAt === null || wave.completedAt !== null) return null;
+  const timesOutAt = iso(wave.startedAt + r.waveTimeoutMs);
+  const own = r.members.filter((m) => m.wave === wave.number);
+  const unfinished = own.filter((m) => !isFinal(m.status));
+  return {
+    wave: wave.number,
+    waveMembers: own.length,
+    timesOutAt,
+    total: unfinished.length,
+    members: unfinished.slice(0, WAITING_SHOWN).map((m) => ({
+      vmUuid: m.vmUuid,
+      vmName: m.vmName,
+      canary: m.canary,
+      status: m.status,
+      reason: m.reason,
+      guestAgent: m.guestAgent,
+      state: memberState(m),
+      // An attached member waits for the guest since its attach; a pending one for its attach since the wave started.
+      waitingSince: iso(m.attachedAt ?? wave.startedAt),
+      timesOutAt,
+    })),
+  };
+}
+
 export function rolloutJson(r: RolloutDetail, now: number, opts: { members: boolean; transitions: boolean }) {
   const current = currentWave(r.waves);
   const budget = current ? waveBudget(current, r.members, r.maxErrors) : { failures: 0, budget: 0 };
@@ -64,10 +115,12 @@ export function rolloutJson(r: RolloutDetail, now: number, opts: { members: bool
     counts: countByStatus(r.members),
     groups: groupJson(r),
     waveProgress: r.waves.map((w) => waveJson(w, r.members, r, now)),
+    waiting: waitingJson(r),
     ...(opts.members
       ? {
           members: r.members.map((m) => ({
-            vmUuid: m.vmUuid, vmName: m.vmName, agentType: m.agentType, target: m.target, wave: m.wave, canary: m.canary, status: m.status, reason: m.reason,
+            vmUuid: m.vmUuid, vmName: m.vmName, agentType: m.agentType, architecture: m.architecture, target: m.target, wave: m.wave, canary: m.canary,
+            status: m.status, reason: m.reason, guestAgent: m.guestAgent,
             attachedAt: iso(m.attachedAt), verifiedAt: iso(m.verifiedAt), detachedAt: iso(m.detachedAt), detachError: m.detachError,
           })),
         }

@@ -16,7 +16,8 @@ import {
 import { isOpen, nextState, noSuchRollout, refusedTransition, type RolloutState } from './transitions.js';
 import { formatLimit } from '../config/count-or-percent.js';
 import type { WaveSize } from './wave-spec.js';
-import { currentWave, progress, startedMembers, waveBudget, type ProgressStep } from './waves.js';
+import { currentWave, NO_EVIDENCE, progress, startedMembers, waveBudget, type ProgressStep } from './waves.js';
+import { formatDuration } from '../time-format.js';
 import { observeMember, type RunObservation } from './observe.js';
 import { versionKey, type GateFacts } from './gate.js';
 
@@ -121,14 +122,19 @@ export class RolloutStore {
     this.db.write(() => {
       const r = detail(this.sql, id);
       if (!r || !isOpen(r.state)) return;
-      const update = this.sql.get(`UPDATE rollout_members SET status = ?, reason = ?, attached_at = COALESCE(attached_at, ?),
+      const update = this.sql.get(`UPDATE rollout_members SET status = ?, reason = ?, guest_agent = ?, attached_at = COALESCE(attached_at, ?),
           verified_at = CASE WHEN ? = 'verified' THEN ? ELSE verified_at END WHERE rollout_id = ? AND vm_uuid = ?`);
       for (const m of r.members) {
         const obs = seen.get(m.vmUuid);
         const change = observeMember(m, obs, fullFleet);
-        if (!change || (change.status === m.status && change.reason === m.reason)) continue;
-        const attached = change.status === 'attached' || change.status === 'unconfirmed' || obs?.outcome === 'attached' || obs?.outcome === 'verified';
-        update.run(change.status, change.reason, attached ? now : null, change.status, now, id, m.vmUuid);
+        const status = change?.status ?? m.status;
+        const reason = change ? change.reason : m.reason;
+        const guestAgent = obs ? obs.guestAgent : m.guestAgent;
+        if (status === m.status && reason === m.reason && guestAgent === m.guestAgent) continue;
+        // Since when the ISO is in the member's CD-ROM (also after a doubt other than a lost job): what abort --detach undoes.
+        const attached = status === 'attached' || obs?.outcome === 'attached' || obs?.outcome === 'verified';
+        const agent = guestAgent === null ? null : guestAgent ? 1 : 0;
+        update.run(status, reason, agent, attached && change ? now : null, status, now, id, m.vmUuid);
       }
       const lastWave = r.waves[r.waves.length - 1];
       const members = new Set(r.members.map((m) => m.vmUuid));
@@ -203,13 +209,17 @@ export class RolloutStore {
     });
   }
 
-  /** Members of aborted rollouts with --detach that were attached and have not been detached yet. */
-  /** Members to detach; `jobUuid` set for a detach already started (its result unknown: poll it, never re-send). */
+  /**
+   * Members of aborted rollouts with --detach whose ISO this reconciler attached (or may have: an attach
+   * in doubt) and that are not verified (attached, or failed: no evidence, lost), not detached yet.
+   * `jobUuid` is set for a detach already started (its result unknown: poll it, never re-send).
+   */
   pendingDetaches(): { rolloutId: number; vmUuid: string; agentType: AgentType; jobUuid: string | null }[] {
     return this.db.read(() => this.sql.get<[], { rollout_id: number; vm_uuid: string; agent_type: string; detach_job: string | null }>(
       `SELECT m.rollout_id, m.vm_uuid, m.agent_type, m.detach_job FROM rollout_members m
         JOIN rollouts r ON r.id = m.rollout_id
-       WHERE r.state = 'aborted' AND r.detach_requested = 1 AND m.status = 'attached' AND m.detached_at IS NULL AND m.detach_error IS NULL
+       WHERE r.state = 'aborted' AND r.detach_requested = 1 AND m.attached_at IS NOT NULL AND m.status NOT IN ('verified', 'skipped')
+         AND m.detached_at IS NULL AND m.detach_error IS NULL
        ORDER BY m.rollout_id, m.position`).all()
       .map((row) => ({ rolloutId: row.rollout_id, vmUuid: row.vm_uuid, agentType: row.agent_type as AgentType, jobUuid: row.detach_job })));
   }
@@ -281,13 +291,14 @@ function transition(sql: Statements, id: number, now: number, t: TransitionInput
 function applyStep(sql: Statements, r: RolloutDetail, step: ProgressStep, now: number, who: string): void {
   switch (step.kind) {
     case 'time-out': {
-      const fail = sql.get("UPDATE rollout_members SET status = 'failed', reason = 'wave-timeout' WHERE rollout_id = ? AND vm_uuid = ?");
-      for (const uuid of step.vmUuids) fail.run(r.id, uuid);
+      const fail = sql.get("UPDATE rollout_members SET status = 'failed', reason = ? WHERE rollout_id = ? AND vm_uuid = ?");
+      for (const uuid of step.vmUuids) fail.run(NO_EVIDENCE, r.id, uuid);
       const move = sql.get('UPDATE rollout_members SET wave = ? WHERE rollout_id = ? AND vm_uuid = ?');
       for (const uuid of step.moved) move.run(step.lastWave, r.id, uuid);
       sql.get('UPDATE rollout_waves SET timed_out = 1 WHERE rollout_id = ? AND number = ?').run(r.id, step.wave);
       const moved = step.moved.length > 0 ? `; ${step.moved.length} not running, moved to wave ${step.lastWave}` : '';
-      transition(sql, r.id, now, { event: 'wave-timeout', wave: step.wave, who, why: `${step.vmUuids.length} members not done within the wave timeout, counted as failures${moved}` });
+      transition(sql, r.id, now, { event: 'wave-timeout', wave: step.wave, who, why: `${step.vmUuids.length} members without the guest's evidence within the wave timeout ` +
+        `(${formatDuration(r.waveTimeoutMs)}), counted as failures (${NO_EVIDENCE})${moved}` });
       return;
     }
     case 'complete-wave':

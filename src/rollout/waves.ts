@@ -1,7 +1,8 @@
 // Wave progression, a pure function of (rollout, waves, member statuses, now): which steps the
-// reconciler takes next. A wave completes when every member is done (verified, unconfirmed, skipped
-// for good, or failed), or when its timeout passes: its unfinished members then count as failed,
-// except members that are not running, which move to the last wave. The next wave starts once the
+// reconciler takes next. A wave completes when every member is done (verified on the guest's evidence,
+// skipped for good, or failed: there is no "done without evidence", DESIGN.md 8), or when its timeout
+// passes: its unfinished members then count as failed (`no-evidence`), except members that are not
+// running, which move to the last wave. The next wave starts once the
 // soak after the previous one has passed; the rollout completes with its last wave. The error budget
 // is per wave, on the wave's own members: failures beyond it (counted since the last resume) pause
 // the rollout with reason error-budget before the next wave starts.
@@ -9,15 +10,23 @@ import type { Limit } from '../config/types.js';
 import { errorBudgetFor } from '../apply/limits.js';
 import type { RolloutState } from './transitions.js';
 
-export const MEMBER_STATUSES = ['pending', 'attached', 'verified', 'unconfirmed', 'failed', 'skipped'] as const;
+/**
+ * pending: not attached yet; attached: attached and waiting for the guest's evidence; verified: the guest
+ * shows the target; failed: the attach failed, was lost (GTR_JOB_LOST), or no evidence came within the
+ * wave timeout (no-evidence); skipped: never for this rollout (no CD-ROM, excluded, gone).
+ */
+export const MEMBER_STATUSES = ['pending', 'attached', 'verified', 'failed', 'skipped'] as const;
 export type MemberStatus = (typeof MEMBER_STATUSES)[number];
+
+/** Reason of a member failed at its wave's timeout: attached (or not even that) and the guest never showed the target. */
+export const NO_EVIDENCE = 'no-evidence';
 
 /** Reason kept on a pending member the last run saw stopped: at the wave timeout it moves on, not fails. */
 export const NOT_RUNNING = 'not-running';
 
 /** Done for the wave: it needs nothing more from this rollout. */
 export function isFinal(status: MemberStatus): boolean {
-  return status === 'verified' || status === 'unconfirmed' || status === 'skipped' || status === 'failed';
+  return status === 'verified' || status === 'skipped' || status === 'failed';
 }
 
 export interface WaveView {

@@ -1,16 +1,19 @@
 // Human output of rollouts: the one-line summary in `gtr status`, the detail of `gtr rollout status`
-// and the table of `gtr rollout list`.
+// (with what the running wave waits for) and the table of `gtr rollout list`.
 import { formatTable } from '../table.js';
-import type { rolloutJson } from '../../rollout/report.js';
+import { printable } from '../printable.js';
+import { budgetText, STATUS_COLUMNS, type rolloutJson } from '../../rollout/report.js';
 
 type RolloutJson = ReturnType<typeof rolloutJson>;
 
 export function summaryLine(r: RolloutJson): string {
   const wave = r.currentWave === null ? 'no wave started' : `wave ${r.currentWave}/${r.waveProgress.length}`;
   const why = r.state === 'paused' && r.stateReason ? ` (${r.stateReason})` : '';
-  const unconfirmed = r.counts.unconfirmed > 0 ? ` (+${r.counts.unconfirmed} unconfirmed)` : '';
-  return `#${r.id} ${r.state}${why}: ${r.agentTypes.join(', ')} -> ${r.target}, ${wave}, ${r.counts.verified}/${r.counts.members} verified${unconfirmed}, ` +
-    `${r.counts.failed} failed (max ${r.maxErrors} per wave)`;
+  const waits = r.waiting && r.waiting.total > 0
+    ? `; wave ${r.waiting.wave} waits for ${r.waiting.total} member${r.waiting.total === 1 ? '' : 's'}, times out at ${r.waiting.timesOutAt}`
+    : '';
+  return `#${r.id} ${r.state}${why}: ${r.agentTypes.join(', ')} -> ${r.target}, ${wave}, ${r.counts.verified}/${r.counts.members} verified, ` +
+    `${r.counts.failed} failed (max ${r.maxErrors} per wave; ${budgetText(r.errors)})${waits}`;
 }
 
 export function rolloutLines(open: readonly RolloutJson[]): string[] {
@@ -18,33 +21,49 @@ export function rolloutLines(open: readonly RolloutJson[]): string[] {
   return open.map((r) => `Rollout ${summaryLine(r)}`);
 }
 
+/** The running wave's unfinished members: name, uuid, state, waiting since, times out at; at most 20, then a count. */
+export function waitingLines(r: RolloutJson): string[] {
+  const w = r.waiting;
+  if (!w || w.total === 0) return [];
+  const out = [`Wave ${w.wave} waits for ${w.total} of its ${w.waveMembers} members until ${w.timesOutAt}; then those without the guest's evidence count as failed (no-evidence):`];
+  out.push(formatTable(
+    ['name', 'uuid', 'state', 'waiting since', 'times out at'],
+    w.members.map((m) => [`${m.vmName}${m.canary ? ' (canary)' : ''}`, m.vmUuid, m.state, m.waitingSince ?? '-', m.timesOutAt ?? '-']),
+  ));
+  const more = w.total - w.members.length;
+  if (more > 0) out.push(`... and ${more} more (gtr rollout status ${r.id} --json lists every member)`);
+  return out;
+}
+
 export function renderRollout(r: RolloutJson): string {
   const out: string[] = [];
   out.push(`Rollout ${summaryLine(r)}`);
   out.push(`Started ${r.createdAt} by ${r.createdBy}; waves ${r.waves}, soak ${r.soak}, wave timeout ${r.waveTimeout}, max errors ${r.maxErrors}`);
   const canaries = [...r.canaries.vms, ...r.canaries.clusters.map((c) => `cluster ${c}`), ...r.canaries.tags.map((t) => `tag ${t}`)];
-  if (canaries.length > 0) out.push(`Canaries: ${canaries.join(', ')}`);
+  if (canaries.length > 0) out.push(`Canaries: ${printable(canaries.join(', '))}`);
   out.push('');
   out.push(formatTable(
-    ['group', 'target', 'members', 'attached', 'verified', 'unconfirmed', 'failed', 'skipped', 'pending'],
-    r.groups.map((g) => [`${g.agentType}/${g.architecture}`, g.target, g.members, g.attached, g.verified, g.unconfirmed, g.failed, g.skipped, g.pending]),
+    ['group', 'target', 'members', ...STATUS_COLUMNS],
+    r.groups.map((g) => [`${g.agentType}/${g.architecture}`, g.target, g.members, ...STATUS_COLUMNS.map((s) => g[s])]),
   ));
   out.push('');
   out.push(formatTable(
-    ['wave', 'size', 'state', 'members', 'attached', 'verified', 'unconfirmed', 'failed', 'skipped', 'pending', 'started', 'soak ends'],
-    r.waveProgress.map((w) => [w.number, w.spec, w.timedOut ? `${w.state} (timed out)` : w.state, w.members, w.attached, w.verified, w.unconfirmed,
-      w.failed, w.skipped, w.pending, w.startedAt ?? '-', w.soakEndsAt ?? '-']),
+    ['wave', 'size', 'state', 'members', ...STATUS_COLUMNS, 'started', 'times out', 'soak ends'],
+    r.waveProgress.map((w) => [w.number, w.spec, w.timedOut ? `${w.state} (timed out)` : w.state, w.members, ...STATUS_COLUMNS.map((s) => w[s]),
+      w.startedAt ?? '-', w.timesOutAt ?? '-', w.soakEndsAt ?? '-']),
   ));
+  const waiting = waitingLines(r);
+  if (waiting.length > 0) out.push('', ...waiting);
   const failed = (r.members ?? []).filter((m) => m.status === 'failed' || m.detachError);
   if (failed.length > 0) {
     out.push('', 'Failed members:');
-    for (const m of failed) out.push(`  ${m.vmUuid} ${m.vmName} (wave ${m.wave}): ${m.reason ?? m.detachError ?? 'failed'}`);
+    for (const m of failed) out.push(`  ${m.vmUuid} ${printable(m.vmName)} (wave ${m.wave}): ${printable(m.reason ?? m.detachError ?? 'failed')}`);
   }
   if (r.transitions && r.transitions.length > 0) {
     out.push('', 'History:');
     for (const t of r.transitions) {
       const change = t.from || t.to ? ` ${t.from ?? '-'} -> ${t.to ?? '-'}` : '';
-      out.push(`  ${t.at} ${t.event}${t.wave !== null ? ` wave ${t.wave}` : ''}${change} by ${t.who}${t.why ? `: ${t.why}` : ''}`);
+      out.push(`  ${t.at} ${t.event}${t.wave !== null ? ` wave ${t.wave}` : ''}${change} by ${t.who}${t.why ? `: ${printable(t.why)}` : ''}`);
     }
   }
   return `${out.join('\n')}\n`;

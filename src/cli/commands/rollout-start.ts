@@ -15,6 +15,8 @@ import { cliActor } from '../../rollout/actor.js';
 import { isCandidate } from '../../rollout/observe.js';
 import { RolloutStore } from '../../rollout/store.js';
 import { groupTargets, startRollout } from '../../rollout/start.js';
+import { unmatchedCanaries } from '../../rollout/membership.js';
+import { printable } from '../printable.js';
 import { parseLimit, parseWaveSpec, type WaveStep } from '../../config/count-or-percent.js';
 import type { Context } from '../context.js';
 
@@ -30,6 +32,7 @@ export interface StartFlags {
   'canary-vm'?: string[];
   'canary-cluster'?: string[];
   'canary-tag'?: string[];
+  'allow-unmatched-canaries'?: boolean;
   reason?: string;
 }
 
@@ -144,11 +147,18 @@ export async function startFromFleet(ctx: Context, flags: StartFlags, now: numbe
   checkExpected(s.expected, groupTargets(candidates), catalog.targets);
   const stopped = covered.filter((d) => d.target !== null && d.action === 'defer' && !isCandidate(d)).length;
   if (stopped > 0) notes.push(`${stopped} out-of-date VMs are not eligible now (stopped or quarantined); they join the last wave when they become eligible`);
-  const members = new Set(candidates.map((c) => c.uuid));
-  for (const vm of s.canaries.vms) if (!members.has(vm)) notes.push(`canary VM ${vm} is not an out-of-date eligible VM; ignored`);
+  const unmatched = unmatchedCanaries(s.canaries, candidates);
+  if (unmatched.length > 0 && flags['allow-unmatched-canaries'] !== true) {
+    throw new UsageError(`${unmatched.map((u) => printable(u.slice(0, 120))).join(', ')}: ${unmatched.length === 1 ? 'matches' : 'match'} no member (no out-of-date eligible VM of ` +
+      `${s.agentTypes.join(', ')}), so the first wave would be VMs in hash order instead of canaries. Check the uuid or the tag's spelling ` +
+      '(--canary-tag matches a UI tag by name or a system tag by its exact text; see gtr plan), or pass --allow-unmatched-canaries', {
+      details: { unmatched },
+    });
+  }
+  for (const u of unmatched) notes.push(`${u} matched no member; started anyway (--allow-unmatched-canaries)`);
   for (const tag of s.canaries.tags) {
     const tagged = candidates.filter((c) => c.tags.includes(tag)).length;
-    notes.push(`canary tag ${tag} (UI tag or system tag) matched ${tagged} member${tagged === 1 ? '' : 's'}`);
+    if (tagged > 0) notes.push(`canary tag ${tag} (UI tag or system tag) matched ${tagged} member${tagged === 1 ? '' : 's'}`);
   }
   const started = startRollout(new RolloutStore(ctx.ledger()), {
     agentTypes: s.agentTypes, candidates, canaries: s.canaries, wavesSpec: s.wavesSpec, steps: s.steps, soakMs: s.soakMs,

@@ -30,22 +30,29 @@ never waiting for a run: a running run reads the state before every attach it st
 
   start [--agent-type WindowsOnKvm|LinuxOnKvm|all] [--target AGENT=VERSION]... [--waves 1,10%,50%,100%]
         [--soak 30m] [--wave-timeout 6h] [--max-errors N|N%] [--canary-vm UUID]...
-        [--canary-cluster UUID]... [--canary-tag TAG]... [--reason TEXT] [--json]
+        [--canary-cluster UUID]... [--canary-tag TAG]... [--allow-unmatched-canaries]
+        [--reason TEXT] [--json]
                         members: the out-of-date eligible VMs now, canaries first, then by sha256(uuid),
                         each to the catalog target of its (agent type, architecture) group;
                         --target only asserts the expected version (bare VERSION with one agent type)
                         and exits 2 when the catalog differs; wave sizes are cumulative, the last
                         wave takes the rest; --max-errors is per wave, of its own members (default 5%);
                         defaults: rollout.*; --canary-tag TAG matches a UI tag by name (the tag
-                        pattern's name, or a legacy user tag's text) or a system tag by its exact text
-  status [ID] [--json]  per wave and per group: members, attached, verified, unconfirmed, failed,
-                        pending, soak end (default: the open ones)
+                        pattern's name, or a legacy user tag's text) or a system tag by its exact text;
+                        a canary selector that matches no member exits 2 and names it, unless
+                        --allow-unmatched-canaries
+  status [ID] [--json]  per group and per wave: members attached, verified, failed, skipped, pending,
+                        when the running wave times out and its soak ends, and the running wave's
+                        unfinished members (name, uuid, state, waiting since, times out at; at most 20,
+                        then a count). A member is done only on the guest's evidence: verified,
+                        skipped for good, or failed (at the wave timeout: no-evidence). Default: the
+                        open ones
   list [--limit N] [--json]
   pause ID [--reason TEXT]
   resume ID [--reason TEXT]    after an error-budget pause, the budget counts new failures only
   abort ID [--detach] [--reason TEXT]
                         stop attaching; --detach also detaches the ISO (DetachGuestToolsIsoFromVm)
-                        from members that attached it but have not installed it
+                        from every member this reconciler attached that is not verified
 
 States and allowed transitions:
 ${STATE_TABLE}
@@ -67,13 +74,15 @@ const FLAGS = {
   'canary-vm': { type: 'string', multiple: true },
   'canary-cluster': { type: 'string', multiple: true },
   'canary-tag': { type: 'string', multiple: true },
+  'allow-unmatched-canaries': { type: 'boolean' },
   reason: { type: 'string' },
   detach: { type: 'boolean' },
   limit: { type: 'string' },
 } as const;
 
 const ALLOWED: Record<string, readonly string[]> = {
-  start: ['json', 'target', 'agent-type', 'waves', 'soak', 'wave-timeout', 'max-errors', 'canary-vm', 'canary-cluster', 'canary-tag', 'reason'],
+  start: ['json', 'target', 'agent-type', 'waves', 'soak', 'wave-timeout', 'max-errors', 'canary-vm', 'canary-cluster', 'canary-tag',
+    'allow-unmatched-canaries', 'reason'],
   status: ['json'],
   list: ['json', 'limit'],
   pause: ['reason', 'json'],
@@ -163,7 +172,7 @@ async function detachNow(ctx: Context, store: RolloutStore, who: string): Promis
       const start = StartPath.open(ctx.ledger(), fence, [new WindowGate(windows, timezone, now())], now);
       return detachPending(store, ctx.client(), start, ctx.logger, now, who);
     });
-    return [`detached the GuestTools ISO from ${n} members that had not installed it`];
+    return [`detached the GuestTools ISO from ${n} members that were attached and not verified`];
   } catch (error) {
     if (error instanceof GtrError && error.code === 'GTR_LEASE_HELD') {
       return [`${error.message}; the ISO is detached by the next run that holds the lease (daemon tick or gtr reconcile)`];

@@ -8,7 +8,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1d2330;background:#f5f6f
 header{background:#1d2330;color:#fff;padding:10px 20px;display:flex;flex-wrap:wrap;gap:8px 28px;align-items:baseline}
 header h1{font-size:18px;margin:0}header a{color:#fff}
 main{padding:12px 20px;max-width:1200px}
-section{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:10px 16px;margin:0 0 14px}
+section{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:10px 16px;margin:0 0 14px;overflow-x:auto}
 h2{font-size:16px;margin:4px 0 10px}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #eceef1;vertical-align:top}
 th{font-weight:600;color:#4a5263}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}

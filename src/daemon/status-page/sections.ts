@@ -5,14 +5,14 @@ import type { runsJson } from '../../reconcile/history.js';
 import type { statusJson } from '../../reconcile/status.js';
 import type { Health } from '../status-server.js';
 import { html, type Html } from './html.js';
+import { budgetText, STATUS_COLUMNS } from '../../rollout/report.js';
 
 type Status = ReturnType<typeof statusJson>;
 type Attention = ReturnType<typeof needsAttentionJson>;
 type Rollout = Status['rollouts'][number];
 type RunSummary = ReturnType<typeof runsJson>['runs'][number];
 
-const MEMBER_STATES = ['verified', 'attached', 'failed', 'skipped', 'pending'] as const;
-const MEMBER_COLORS: Record<(typeof MEMBER_STATES)[number], string> = { verified: '#2e9e4f', attached: '#8bc79b', failed: '#b3261e', skipped: '#9aa1ad', pending: '#e4e7eb' };
+const MEMBER_COLORS: Record<(typeof STATUS_COLUMNS)[number], string> = { verified: '#2e9e4f', attached: '#8bc79b', failed: '#b3261e', skipped: '#9aa1ad', pending: '#e4e7eb' };
 
 export function headerLine(status: Status, health: Health): Html {
   const lease = status.lease;
@@ -43,9 +43,9 @@ ${pager(a.total, a.pageSize, a.page, (n) => `/?attention=${n}#attention`)}</sect
 }
 
 function waveBar(w: Rollout['waveProgress'][number]): Html {
-  const width = 300;
+  const width = 140;
   let x = 0;
-  const rects = MEMBER_STATES.filter((s) => w[s] > 0).map((s) => {
+  const rects = STATUS_COLUMNS.filter((s) => w[s] > 0).map((s) => {
     const part = w.members === 0 ? 0 : (w[s] / w.members) * width;
     const rect = html`<rect x="${x.toFixed(1)}" y="0" width="${part.toFixed(1)}" height="14" fill="${MEMBER_COLORS[s]}"><title>${s}: ${w[s]}</title></rect>`;
     x += part;
@@ -60,14 +60,25 @@ function soakText(w: Rollout['waveProgress'][number], now: number): string {
   return `soaking, ${minutes} min left (until ${w.soakEndsAt})`;
 }
 
+/** What the running wave waits for: the same columns as `gtr rollout status` (name, uuid, state, waiting since, times out at). */
+function waitingTable(r: Rollout): Html | null {
+  const w = r.waiting;
+  if (!w || w.total === 0) return null;
+  const more = w.total - w.members.length;
+  return html`<p>Wave ${w.wave} waits for <span data-waiting-total>${w.total}</span> of its ${w.waveMembers} members until ${w.timesOutAt}; then those without the guest's evidence count as failed (no-evidence).</p>
+<table data-waiting><thead><tr><th>name</th><th>uuid</th><th>state</th><th>waiting since</th><th>times out at</th></tr></thead><tbody>
+${w.members.map((m) => html`<tr data-member="${m.vmUuid}"><td data-col="name">${m.vmName}${m.canary ? ' (canary)' : ''}</td><td data-col="uuid"><code>${m.vmUuid}</code></td><td data-col="state">${m.state}</td><td data-col="waiting-since">${m.waitingSince ?? '-'}</td><td data-col="times-out-at">${m.timesOutAt ?? '-'}</td></tr>`)}
+</tbody></table>${more > 0 ? html`<p class="muted">... and ${more} more (<code>gtr rollout status ${r.id} --json</code> lists every member).</p>` : null}`;
+}
+
 export function rolloutsSection(rollouts: readonly Rollout[], now: number): Html {
   if (rollouts.length === 0) return html`<section id="rollouts"><h2>Rollouts</h2><p class="muted">No active or paused rollout.</p></section>`;
   return html`<section id="rollouts"><h2>Rollouts</h2>${rollouts.map(
-    (r) => html`<div data-rollout="${r.id}"><p><b>#${r.id}</b> ${r.agentTypes.join(', ')} to ${r.target}: <b>${r.state}</b>${r.stateReason ? ` (${r.stateReason})` : ''}; failed ${r.errors.failed} of budget ${r.errors.budget}.
+    (r) => html`<div data-rollout="${r.id}"><p><b>#${r.id}</b> ${r.agentTypes.join(', ')} to ${r.target}: <b>${r.state}</b>${r.stateReason ? ` (${r.stateReason})` : ''}; max errors ${r.maxErrors} per wave, <span data-budget>${budgetText(r.errors)}</span>.
 ${r.state === 'paused' ? html` Resume with <code>gtr rollout resume ${r.id}</code>.` : null}</p>
-<table><thead><tr><th>wave</th><th>size</th><th>state</th><th>progress</th><th class="n">members</th>${MEMBER_STATES.map((s) => html`<th class="n">${s}</th>`)}<th>soak</th></tr></thead><tbody>
-${r.waveProgress.map((w) => html`<tr data-wave="${w.number}"><td>${w.number}</td><td>${w.spec}</td><td>${w.state}</td><td>${waveBar(w)}</td><td class="n" data-count="members">${w.members}</td>${MEMBER_STATES.map((s) => html`<td class="n" data-count="${s}">${w[s]}</td>`)}<td>${soakText(w, now)}</td></tr>`)}
-</tbody></table></div>`,
+<table><thead><tr><th>wave</th><th>size</th><th>state</th><th class="n">members</th>${STATUS_COLUMNS.map((s) => html`<th class="n">${s}</th>`)}<th>started</th><th>times out</th><th>soak ends</th></tr></thead><tbody>
+${r.waveProgress.map((w) => html`<tr data-wave="${w.number}"><td>${w.number}</td><td>${w.spec}</td><td>${w.timedOut ? `${w.state} (timed out)` : w.state}<br>${waveBar(w)}</td><td class="n" data-count="members">${w.members}</td>${STATUS_COLUMNS.map((s) => html`<td class="n" data-count="${s}">${w[s]}</td>`)}<td>${w.startedAt ?? '-'}</td><td>${w.timesOutAt ?? '-'}</td><td>${w.soakEndsAt ?? '-'}${soakText(w, now) ? html`<br>${soakText(w, now)}` : null}</td></tr>`)}
+</tbody></table>${waitingTable(r)}</div>`,
   )}</section>`;
 }
 
