@@ -130,9 +130,9 @@ describe('rollouts move only on evidence', () => {
 
       // The next run's replay finds the job lost: in doubt for the run (not failed), failed for the wave.
       assert.equal((await s.reconcile()).code, 0);
-      const killed = JSON.parse((await gtr(['runs', 'show', '1', '--config', s.config, '--json'])).stdout) as { actions: { vmUuid: string; outcome: string | null; error: { code: string } | null }[] };
+      const killed = JSON.parse((await gtr(['runs', 'show', '1', '--config', s.config, '--json'])).stdout) as { actions: { vmUuid: string; outcome: string | null; resolution?: string; error: { code: string } | null }[] };
       const attach = killed.actions.find((a) => a.vmUuid === CANARY);
-      assert.deepEqual([attach?.outcome, attach?.error?.code], ['in-doubt', 'GTR_JOB_LOST'], 'the run\'s own outcome rules are unchanged');
+      assert.deepEqual([attach?.outcome, attach?.resolution, attach?.error?.code], ['interrupted', 'in-doubt', 'GTR_JOB_LOST'], 'the run\'s own outcome rules are unchanged');
       const paused = await status(s, started.id);
       assert.deepEqual([paused.state, paused.stateReason], ['paused', 'error-budget']);
       assert.deepEqual([member(paused, CANARY)?.status, member(paused, CANARY)?.reason], ['failed', 'GTR_JOB_LOST']);

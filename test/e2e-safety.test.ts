@@ -205,7 +205,9 @@ describe('crash safety', () => {
         assert.equal(first?.status, 'interrupted');
         const resolved = first?.actions.filter((a) => a.action === 'attach' && a.jobUuid !== null) ?? [];
         assert.equal(resolved.length, sentBeforeCrash.length);
-        for (const a of resolved) assert.equal(a.outcome, 'attached', `${a.vmUuid}: job polled and found done`);
+        for (const a of resolved) {
+          assert.deepEqual([a.outcome, a.resolution, a.resolvedBy], ['interrupted', 'attached', 2], `${a.vmUuid}: job polled and found done by run 2`);
+        }
       } finally {
         ledger.close();
       }

@@ -100,7 +100,7 @@ describe('run lifecycle', () => {
     const by = new Map(run.actions.map((a) => [a.vmUuid, a]));
     assert.deepEqual(run.actions.map((a) => a.vmUuid), ['vm-000001', 'vm-000002', 'vm-000003', 'vm-000004']);
     assert.deepEqual(by.get('vm-000001'), {
-      ...decision(1), message: null, outcome: 'verified', verifiedBy: 'guest', jobUuid: 'job-1b', error: null,
+      ...decision(1), message: null, outcome: 'verified', resolution: null, resolvedBy: null, verifiedBy: 'guest', jobUuid: 'job-1b', error: null,
       startedAt: '2025-01-01T00:00:01.000Z', finishedAt: '2025-01-01T00:00:02.000Z',
     });
     assert.equal(by.get('vm-000002')?.outcome, 'failed');
@@ -171,6 +171,7 @@ describe('interrupted runs', () => {
   test('a run whose process died becomes interrupted; its pending attaches are returned', async () => {
     const pid = await deadPid();
     const runId = ledger.startRun({ trigger: 'schedule', dryRun: false, now: T0 });
+    ledger.setRunPlan(runId, { planHash: 'sha256:x', targets: [], counts: { vms: 3, attach: 2, defer: 1, 'attach/outdated': 2, 'defer/not-running': 1 } });
     ledger.recordDecisions(runId, [decision(1), decision(2), decision(3, { action: 'defer', reason: 'not-running' })]);
     ledger.beginAttach(runId, 'vm-000001', 'job-1', '1.2.0', T0 + 10);
     setRunPid(runId, pid);
@@ -180,19 +181,23 @@ describe('interrupted runs', () => {
     assert.deepEqual(result.pendingJobs, [{ runId, vmUuid: 'vm-000001', jobUuid: 'job-1', target: '1.2.0' }]);
     const run = ledger.getRun(runId);
     assert.equal(run?.status, 'interrupted');
-    assert.equal(run?.finishedAt, '2025-01-01T00:01:00.000Z');
+    // Finished when last seen alive (its last write, the attach's start), marked when the next process found it dead.
+    assert.equal(run?.finishedAt, '2025-01-01T00:00:00.010Z');
+    assert.equal(run?.interruptedAt, '2025-01-01T00:01:00.000Z');
     assert.match(run?.message ?? '', new RegExp(`process ${pid}`));
+    // What it planned and did, although it never wrote its end.
+    assert.deepEqual(run?.counts, { vms: 3, attach: 2, defer: 1, 'attach/outdated': 2, 'defer/not-running': 1, interrupted: 1, 'not-started': 1, succeeded: 0 });
     const outcomes = Object.fromEntries(run?.actions.map((a) => [a.vmUuid, a.outcome]) ?? []);
-    assert.deepEqual(outcomes, { 'vm-000001': 'pending', 'vm-000002': 'not-started', 'vm-000003': null });
+    assert.deepEqual(outcomes, { 'vm-000001': 'interrupted', 'vm-000002': 'not-started', 'vm-000003': null });
 
     // Still in doubt at the next start until resolved; resolving is idempotent.
     assert.deepEqual(ledger.markInterruptedRuns(T0 + 70_000).pendingJobs.length, 1);
     const lost = { code: 'GTR_JOB_LOST', description: 'job unknown', details: 'the job has been expired' };
-    ledger.resolvePendingJob(runId, 'vm-000001', 'in-doubt', lost, T0 + 80_000);
-    ledger.resolvePendingJob(runId, 'vm-000001', 'attached', null, T0 + 90_000);
+    ledger.resolvePendingJob(runId, 'vm-000001', { outcome: 'in-doubt', error: lost, now: T0 + 80_000, resolvedBy: runId + 1 });
+    ledger.resolvePendingJob(runId, 'vm-000001', { outcome: 'attached', error: null, now: T0 + 90_000, resolvedBy: runId + 2 });
     assert.deepEqual(ledger.markInterruptedRuns(T0 + 100_000), { runIds: [], pendingJobs: [] });
     const resolved = ledger.getRun(runId)?.actions[0];
-    assert.equal(resolved?.outcome, 'in-doubt');
+    assert.deepEqual([resolved?.outcome, resolved?.resolution, resolved?.resolvedBy, resolved?.error], ['interrupted', 'in-doubt', runId + 1, lost]);
     assert.equal(resolved?.finishedAt, '2025-01-01T00:01:20.000Z');
     // Unknown to the MN is not proof it never ran: the VM keeps waiting for reattachAfter, no failure counted.
     assert.equal(ledger.vmStates().get('vm-000001')?.lastAttachTarget, '1.2.0');
@@ -234,7 +239,7 @@ describe('interrupted runs', () => {
     ledger.recordDecisions(runId, [decision(1)]);
     ledger.beginAttach(runId, 'vm-000001', 'job-1', '1.2.0', T0);
     const error = { code: 'GTR_JOB_LOST', description: 'job lost', details: 'unknown job job-1' };
-    ledger.resolvePendingJob(runId, 'vm-000001', 'failed', error, T0 + 5);
+    ledger.resolvePendingJob(runId, 'vm-000001', { outcome: 'failed', error, now: T0 + 5, resolvedBy: null });
     assert.deepEqual(ledger.getRun(runId)?.actions[0].error, error);
     assert.equal(ledger.vmStates().get('vm-000001')?.consecutiveFailures, 1);
     assert.equal(ledger.vmStates().get('vm-000001')?.lastAttachTarget, '1.2.0');

@@ -91,7 +91,7 @@ describe('rollout store', () => {
     const runId = ledger.startRun({ trigger: 'cli', dryRun: false, now: 2000 });
     ledger.recordDecisions(runId, [{ vmUuid: canary, vmName: 'vm', action: 'attach', reason: 'outdated', current: '1.0.0', target: '1.2.0', agentType: 'LinuxOnKvm', architecture: 'x86_64', hostUuid: null }]);
     ledger.beginAttach(runId, canary, 'job-1', '1.2.0', 2000);
-    ledger.resolvePendingJob(runId, canary, 'in-doubt', { code: 'GTR_JOB_LOST', description: 'job lost', details: 'x' }, 3000);
+    ledger.resolvePendingJob(runId, canary, { outcome: 'in-doubt', error: { code: 'GTR_JOB_LOST', description: 'job lost', details: 'x' }, now: 3000, resolvedBy: null });
     assert.deepEqual(ledger.lastAttaches([canary, uuid(99)]).get(canary), { runId, target: '1.2.0', outcome: 'in-doubt', errorCode: 'GTR_JOB_LOST', startedAt: 2000 });
     assert.equal(ledger.lastAttaches([uuid(99)]).size, 0);
 

@@ -10,7 +10,6 @@ import { Ledger } from '../src/ledger/index.js';
 import { loadConfig } from '../src/config/load.js';
 import { withLease } from '../src/reconcile/lease.js';
 import { reconcile } from '../src/reconcile/run.js';
-import { recoverInterruptedRuns } from '../src/reconcile/recover.js';
 import type { PassHook } from '../src/reconcile/hooks.js';
 import { fastClient } from './helpers/zstack.js';
 import { simConfig, waitFor, workspace } from './helpers/cli.js';
@@ -35,6 +34,13 @@ async function setup(vms: number, maxConcurrency = vms) {
       ws.cleanup();
     },
   };
+}
+
+/** The next real pass of this process (its first step is the recovery). */
+async function nextRun(s: Awaited<ReturnType<typeof setup>>) {
+  const { report } = await withLease(s.ledger, { purpose: 'test', now: Date.now }, (fence) =>
+    reconcile(s.deps, { trigger: 'schedule', dryRun: false, fence }));
+  return report;
 }
 
 describe('every run ends', () => {
@@ -81,8 +87,8 @@ describe('every run ends', () => {
       assert.equal((other.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as { status: string }).status, 'running', 'not written yet');
       other.exec('ROLLBACK');
       other.close();
-      // The next tick: recovery first closes this process's own run, then replays its attaches.
-      await recoverInterruptedRuns(s.ledger, s.client, silent, Date.now);
+      // The next tick: its recovery first closes this process's own run, then replays its attaches.
+      await nextRun(s);
       const run = s.ledger.getRun(runId);
       assert.equal(run?.status, 'failed');
       assert.match(run?.message ?? '', /locked/i);
@@ -108,13 +114,17 @@ describe('every run ends', () => {
       await running.catch(() => undefined);
       other.exec('ROLLBACK');
       other.close();
-      await recoverInterruptedRuns(s.ledger, s.client, silent, Date.now);
-      const run = s.ledger.lastRun();
+      const next = await nextRun(s);
+      const run = s.ledger.getRun(next.runId - 1);
       assert.ok(run && run.status !== 'running');
       const outcomes = s.ledger.getRun(run.id)?.actions.filter((a) => a.action === 'attach').map((a) => a.outcome) ?? [];
       assert.equal(outcomes.length, 4);
       assert.deepEqual(outcomes, ['attached', 'not-started', 'not-started', 'not-started'], 'the one sent is replayed; the rest never started');
-      assert.equal(s.sim.attachesStarted().length, 1);
+      // The next run attached the three never sent, and not the one its replay found attached.
+      const sent = s.sim.attachesStarted().map((a) => a.vmUuid);
+      assert.equal(sent.length, 4);
+      assert.equal(new Set(sent).size, 4, 'no VM attached twice');
+      assert.equal(next.counts.resolved, 1, 'the next run says it resolved the earlier attach');
     } finally {
       await s.done();
     }

@@ -26,8 +26,19 @@ export function renderRun(report: RunReport): string {
   if (!report.dryRun && c.attach > 0) {
     out.push('');
     const doubt = c['in-doubt'] ?? 0;
+    const interrupted = c.interrupted ?? 0;
+    const notStarted = c['not-started'] ?? 0;
     out.push(`Outcomes: verified ${c.verified}, attached (awaiting install) ${c.succeeded - c.verified}, failed ${c.failed}` +
-      (doubt > 0 ? `, in doubt ${doubt} (may have run: not failed, not in the error budget; they wait for policy.reattachAfter)` : ''));
+      (doubt > 0 ? `, in doubt ${doubt} (may have run: not failed, not in the error budget; they wait for policy.reattachAfter)` : '') +
+      (interrupted > 0 ? `, interrupted ${interrupted} (sent, result unknown)` : '') +
+      (notStarted > 0 ? `, not started ${notStarted}` : ''));
+    // Attaches a signal kept from starting are defers (shutdown): for the operator, not started either.
+    const leftOver = notStarted + (c['defer/shutdown'] ?? 0);
+    if (interrupted + leftOver > 0) out.push(nextRunWill(interrupted, leftOver));
+  }
+  if ((c.resolved ?? 0) > 0) {
+    out.push('');
+    out.push(`Earlier runs: this run learned the result of ${c.resolved} attaches sent by runs that stopped before their end (gtr runs show ID lists them).`);
   }
   if ((c['defer/lease-lost'] ?? 0) > 0) {
     out.push('');
@@ -60,6 +71,15 @@ export function renderRun(report: RunReport): string {
     out.push(`WARNING: ${report.message}`);
   }
   return printable(out.join('\n'), { keepNewlines: true }) + '\n';
+}
+
+/** One sentence: what the next run does with what this run left. */
+function nextRunWill(interrupted: number, notStarted: number): string {
+  const parts = [
+    interrupted > 0 ? `polls the jobs of the ${interrupted} sent (never sends them again)` : null,
+    notStarted > 0 ? `plans the ${notStarted} not started again` : null,
+  ].filter((p) => p !== null);
+  return `The next run ${parts.join(' and ')}.`;
 }
 
 function indent(text: string): string {

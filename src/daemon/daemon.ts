@@ -9,7 +9,6 @@ import { errorToJson, GtrError } from '../errors.js';
 import { Ledger } from '../ledger/index.js';
 import { createLogger } from '../log.js';
 import { withLease } from '../reconcile/lease.js';
-import { recoverInterruptedRuns } from '../reconcile/recover.js';
 import { signalGate } from '../reconcile/gates.js';
 import { Leadership } from './leadership.js';
 import { reconcile } from '../reconcile/run.js';
@@ -177,8 +176,7 @@ export class Daemon {
     const now = () => Date.now();
     const { config, client, ledger, logger } = this;
     try {
-      const { report } = await withLease(ledger, { purpose: 'daemon', now, logger }, async (fence) => {
-        await recoverInterruptedRuns(ledger, client, logger, now);
+      const { report } = await withLease(ledger, { purpose: 'daemon', now, logger }, (fence) => {
         const deps = { config, client, ledger, logger, now, events: this.notifier };
         return reconcile(deps, {
           trigger: 'schedule',

@@ -2,7 +2,7 @@
 // Callers wrap these in transactions; nothing here opens one.
 import type { Statements } from './db.js';
 import { iso } from '../time-format.js';
-import type { ActionError, ActionRecord, DecisionAction, DecisionRow, LastAttach, Outcome, PendingJob, VerifiedBy } from './types.js';
+import type { ActionError, ActionRecord, DecisionAction, DecisionRow, LastAttach, Outcome, PendingJob, Resolution, VerifiedBy } from './types.js';
 
 interface DecisionDbRow {
   vm_uuid: string;
@@ -16,6 +16,8 @@ interface DecisionDbRow {
   host_uuid: string | null;
   message: string | null;
   outcome: string | null;
+  resolution: string | null;
+  resolved_by: number | null;
   verified_by: string | null;
   job_uuid: string | null;
   error_code: string | null;
@@ -137,13 +139,39 @@ export class Decisions {
     this.sql.get<[number]>("UPDATE decisions SET outcome = 'interrupted' WHERE run_id = ? AND outcome = 'pending'").run(runId);
   }
 
-  /** The next run's replay learned the result of an `interrupted` attach: marks it settled; false if it was. */
-  settleInterrupted(runId: number, vmUuid: string, now: number): boolean {
+  /**
+   * Run `resolvedBy`'s replay learned the result of an `interrupted` attach: the row keeps its outcome (true
+   * when its run stopped) and gets the resolution, its error and the resolving run; false if it had one.
+   */
+  settleInterrupted(runId: number, vmUuid: string, r: { resolution: Resolution; error: ActionError | null; now: number; resolvedBy: number | null }): boolean {
     return this.sql
-      .get<[string, number, string]>(
-        "UPDATE decisions SET finished_at = ? WHERE run_id = ? AND vm_uuid = ? AND outcome = 'interrupted' AND finished_at IS NULL",
+      .get<[Resolution, number | null, ...ErrorParams, string, number, string]>(
+        `UPDATE decisions SET resolution = ?, resolved_by = ?, error_code = ?, error_description = ?, error_details = ?, finished_at = ?
+          WHERE run_id = ? AND vm_uuid = ? AND outcome = 'interrupted' AND finished_at IS NULL`,
       )
-      .run(iso(now), runId, vmUuid).changes === 1;
+      .run(r.resolution, r.resolvedBy, ...errorParams(r.error), iso(r.now), runId, vmUuid).changes === 1;
+  }
+
+  /** The run's attaches by outcome (a verified one also by what verified it): what it did, from its rows. */
+  outcomeCounts(runId: number): Record<string, number> {
+    const counts: Record<string, number> = {};
+    const rows = this.sql
+      .get<[number], { outcome: string; verified_by: string | null; n: number }>(
+        'SELECT outcome, verified_by, count(*) AS n FROM decisions WHERE run_id = ? AND outcome IS NOT NULL GROUP BY outcome, verified_by',
+      )
+      .all(runId);
+    for (const r of rows) {
+      counts[r.outcome] = (counts[r.outcome] ?? 0) + r.n;
+      if (r.verified_by === 'tag') counts.verifiedByTag = (counts.verifiedByTag ?? 0) + r.n;
+    }
+    return counts;
+  }
+
+  /** The newest time any of the run's rows was written by the run (a start or an outcome); null without any. */
+  lastWrite(runId: number): string | null {
+    return this.sql
+      .get<[number], { at: string | null }>('SELECT max(max(coalesce(started_at, \'\')), max(coalesce(finished_at, \'\'))) AS at FROM decisions WHERE run_id = ?')
+      .get(runId)?.at || null;
   }
 
   /** Attach decisions of `runId` never started become 'not-started'. */
@@ -169,7 +197,7 @@ export class Decisions {
   lastAttaches(vmUuids: readonly string[]): Map<string, LastAttach> {
     const last = new Map<string, LastAttach>();
     const select = this.sql.get<[string], { run_id: number; target_version: string | null; outcome: string | null; error_code: string | null; started_at: string | null }>(
-      `SELECT run_id, target_version, outcome, error_code, started_at FROM decisions
+      `SELECT run_id, target_version, coalesce(resolution, outcome) AS outcome, error_code, started_at FROM decisions
         WHERE vm_uuid = ? AND job_uuid IS NOT NULL ORDER BY run_id DESC LIMIT 1`,
     );
     for (const vmUuid of vmUuids) {
@@ -194,7 +222,7 @@ export class Decisions {
     const rows = this.sql
       .get<[typeof params], DecisionDbRow>(
         `SELECT vm_uuid, vm_name, action, reason, current_version, target_version, agent_type, architecture, host_uuid,
-           message, outcome, job_uuid, error_code, error_description, error_details, started_at, finished_at
+           message, outcome, resolution, resolved_by, verified_by, job_uuid, error_code, error_description, error_details, started_at, finished_at
            FROM decisions WHERE ${PAGE_FILTER} ORDER BY id LIMIT @limit OFFSET @offset`,
       )
       .all(params)
@@ -206,7 +234,7 @@ export class Decisions {
     return this.sql
       .get<[number], DecisionDbRow>(
         `SELECT vm_uuid, vm_name, action, reason, current_version, target_version, agent_type, architecture, host_uuid,
-           message, outcome, verified_by, job_uuid, error_code, error_description, error_details, started_at, finished_at
+           message, outcome, resolution, resolved_by, verified_by, job_uuid, error_code, error_description, error_details, started_at, finished_at
            FROM decisions WHERE run_id = ? ORDER BY id`,
       )
       .all(runId)
@@ -231,6 +259,8 @@ function toRecord(row: DecisionDbRow): ActionRecord {
     hostUuid: row.host_uuid,
     message: row.message,
     outcome: row.outcome as Outcome | null,
+    resolution: row.resolution as Resolution | null,
+    resolvedBy: row.resolved_by,
     verifiedBy: row.verified_by as VerifiedBy | null,
     jobUuid: row.job_uuid,
     error: row.error_code === null ? null

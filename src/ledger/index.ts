@@ -6,7 +6,7 @@ export { trimDecisions, type DecisionTrim, type KeyUpdate } from './decision-key
 export { DEFAULT_MIGRATIONS_DIR, migrate, pendingMigrations, readMigrations, type MigrationFile } from './migrate.js';
 export { defaultIsAlive, isPidAlive, selfIdentity, type ProcessIdentity } from './process-alive.js';
 export type {
-  VerifiedBy, ActionError, ActionRecord, DecisionAction, DecisionRow, IsAlive, LastAttach, LeaseHolder, Outcome, PendingJob, QuarantinePolicy,
+  VerifiedBy, ActionError, ActionRecord, DecisionAction, DecisionRow, IsAlive, LastAttach, LeaseHolder, Outcome, PendingJob, QuarantinePolicy, Resolution,
   RunRecord, RunStatus, RunTrigger, RunWarning, VmState,
 } from './types.js';
 export { quarantineUntil, type Regression } from './vm-state.js';

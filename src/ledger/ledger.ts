@@ -14,7 +14,7 @@ import { backupDatabase, installSnapshot } from './snapshot.js';
 import { defaultIsAlive, sameProcess, selfIdentity, type ProcessIdentity } from './process-alive.js';
 import { Runs } from './runs.js';
 import type {
-  ActionError, ActionRecord, DecisionRow, IsAlive, LastAttach, LeaseHolder, PendingJob, QuarantinePolicy, RunRecord, RunStatus,
+  ActionError, ActionRecord, DecisionRow, IsAlive, LastAttach, LeaseHolder, PendingJob, QuarantinePolicy, Resolution, RunRecord, RunStatus,
   RunTrigger, RunWarning, VerifiedBy, VmState,
 } from './types.js';
 import { VmStates, type Regression } from './vm-state.js';
@@ -52,6 +52,8 @@ export class Ledger {
   private readonly attention: Attention;
   /** Ends of runs whose last write failed, retried by finishLateRuns (this process's only; never shared). */
   private readonly unfinished = new Map<number, FinishRun>();
+  /** Holders of this process whose release could not be written: released at its next acquisition. */
+  private readonly unreleased = new Set<string>();
   /** This process as the lease and its runs record it (host, pid, boot id, start time). */
   private readonly self: ProcessIdentity = selfIdentity();
 
@@ -129,8 +131,9 @@ export class Ledger {
     return this.write(() => this.runs.start(r.trigger, r.dryRun, r.now, this.self));
   }
 
-  setRunPlan(runId: number, p: { planHash: string; targets: unknown[] }): void {
-    this.write(() => this.runs.setPlan(runId, p.planHash, p.targets));
+  /** `counts`: the plan's, the run's counts until it ends (a run killed later still says what it planned). */
+  setRunPlan(runId: number, p: { planHash: string; targets: unknown[]; counts?: Record<string, number> }): void {
+    this.write(() => this.runs.setPlan(runId, p.planHash, p.targets, p.counts ?? {}));
   }
 
   /** The fleet summary of a run (see src/reconcile/fleet.ts), shown by `gtr status` and /metrics. */
@@ -152,16 +155,26 @@ export class Ledger {
   /**
    * A run's end: its status changes only from `running` (a finished run is never rewritten: returns
    * false). Its attaches never started become `not-started`; an `interrupted` run's attaches still
-   * pending (PUT sent, job unresolved) become `interrupted`, job uuid kept.
+   * pending (PUT sent, job unresolved) become `interrupted`, job uuid kept. Without counts (a run that
+   * stopped on an error) it keeps those of its record: the plan's, with the outcomes of its rows.
    */
   finishRun(runId: number, r: FinishRun): boolean {
     return this.write(() => {
-      if (!this.runs.finish(runId, r.status, r.counts, r.now, r.message ?? null)) return false;
+      if (!this.runs.isRunning(runId)) return false;
       if (r.status !== 'dry-run') this.decisions.markNotStarted(runId);
       if (r.status === 'interrupted') this.decisions.interruptPending(runId);
+      const counts = Object.keys(r.counts).length > 0 ? r.counts : this.recordedCounts(runId);
+      this.runs.finish(runId, r.status, counts, r.now, r.message ?? null);
       this.unfinished.delete(runId);
       return true;
     });
+  }
+
+  /** What a run's record says it did: its plan's counts with the outcomes of its attach rows. */
+  private recordedCounts(runId: number): Record<string, number> {
+    const counts = { ...this.runs.counts(runId), ...this.decisions.outcomeCounts(runId) };
+    counts.succeeded = (counts.verified ?? 0) + (counts.attached ?? 0);
+    return counts;
   }
 
   /** A run whose end could not be written: kept here and written at this process's next start of a run or recovery. */
@@ -169,15 +182,21 @@ export class Ledger {
     this.unfinished.set(runId, r);
   }
 
-  /** Writes the ends kept by finishRunLater (finishRun forgets each it writes); those that still fail stay kept. */
-  finishLateRuns(): void {
+  /**
+   * Writes the ends kept by finishRunLater (finishRun forgets each it writes); those that still fail stay
+   * kept. Returns the last failure, or null when none is left.
+   */
+  finishLateRuns(): unknown {
+    let failure: unknown = null;
     for (const [runId, r] of [...this.unfinished]) {
       try {
         this.finishRun(runId, r);
-      } catch {
+      } catch (error) {
         // Still locked or full: the next start tries again.
+        failure = error;
       }
     }
+    return failure;
   }
 
   /** Adds to the run's warnings (kept with those already recorded). */
@@ -231,8 +250,12 @@ export class Ledger {
       for (const run of this.runs.running()) {
         const who = { host: run.host, pid: run.pid, bootId: run.bootId, startTime: run.startTime };
         if (sameProcess(who, this.self) || isAlive(who)) continue;
-        this.runs.interrupt(run.id, now, `interrupted: process ${run.pid} on ${run.host} ended before the run finished`);
         this.decisions.markNotStarted(run.id);
+        this.decisions.interruptPending(run.id);
+        this.runs.interrupt(run.id, {
+          now, lastSeen: this.decisions.lastWrite(run.id), counts: this.recordedCounts(run.id),
+          message: `interrupted: process ${run.pid} on ${run.host} ended before the run finished`,
+        });
         runIds.push(run.id);
       }
       return { runIds, pendingJobs: this.decisions.pendingOfStoppedRuns() };
@@ -305,14 +328,18 @@ export class Ledger {
     });
   }
 
-  /** Settles an attach in doubt after a crash; a no-op when it is no longer pending. */
-  resolvePendingJob(runId: number, vmUuid: string, outcome: 'attached' | 'failed' | 'in-doubt', error: ActionError | null, now: number): void {
+  /**
+   * Settles an attach in doubt after its run stopped, learned by run `resolvedBy`'s replay; a no-op when
+   * it is settled already. An `interrupted` row keeps its outcome (true when its run stopped) and gets
+   * the resolution; a `pending` one (of a run that ended on an error) gets the outcome.
+   */
+  resolvePendingJob(runId: number, vmUuid: string, r: { outcome: Resolution; error: ActionError | null; now: number; resolvedBy: number | null }): void {
     // There is deliberately no "never ran" outcome that forgets the attach: the MN cannot prove a
     // recorded PUT never arrived, and forgetting one is how the crash soak found a second attach.
     this.write(() => {
-      // An `interrupted` row keeps its outcome (true when its run stopped); the replay only settles it.
-      if (!this.decisions.finish(runId, vmUuid, outcome, error, now) && !this.decisions.settleInterrupted(runId, vmUuid, now)) return;
-      this.settleVm(vmUuid, outcome, now, null);
+      const settled = this.decisions.settleInterrupted(runId, vmUuid, { resolution: r.outcome, error: r.error, now: r.now, resolvedBy: r.resolvedBy })
+        || this.decisions.finish(runId, vmUuid, r.outcome, r.error, r.now);
+      if (settled) this.settleVm(vmUuid, r.outcome, r.now, null);
     });
   }
 
@@ -375,19 +402,28 @@ export class Ledger {
   // ---- lease ------------------------------------------------------------------------------------
 
   acquireLease(h: { holder: string; purpose: string; ttlMs: number; now: number; isAlive?: IsAlive }): AcquireResult {
-    return this.write(() => this.lease.acquire({
+    return this.write(() => {
+      for (const holder of this.unreleased) this.lease.release(holder);
+      this.unreleased.clear();
+      return this.lease.acquire({
       holder: h.holder,
       purpose: h.purpose,
       ttlMs: h.ttlMs,
       now: h.now,
       self: this.self,
       isAlive: h.isAlive ?? defaultIsAlive,
-    }));
+      });
+    });
   }
 
   /** `stamp` (from acquireLease): renew only the acquisition it names. */
   renewLease(holder: string, ttlMs: number, now: number, stamp: number): boolean {
-    return this.write(() => this.lease.renew(holder, ttlMs, now, stamp));
+    return this.write(() => {
+      const held = this.lease.renew(holder, ttlMs, now, stamp);
+      // The runs of this process are alive: a later process that finds them dead says since when.
+      if (held) this.runs.seen(this.self, now);
+      return held;
+    });
   }
 
   /**
@@ -398,8 +434,19 @@ export class Ledger {
     return this.lease.holds(holder, stamp);
   }
 
-  releaseLease(holder: string): void {
-    this.write(() => this.lease.release(holder));
+  /**
+   * Never throws: a release that cannot be written (the database locked or full) is written at this
+   * process's next acquisition, so its next run does not wait for the lease's expiry. False then.
+   */
+  releaseLease(holder: string): boolean {
+    try {
+      this.write(() => this.lease.release(holder));
+      this.unreleased.delete(holder);
+      return true;
+    } catch {
+      this.unreleased.add(holder);
+      return false;
+    }
   }
 
   leaseHolder(now: number): LeaseHolder | null {

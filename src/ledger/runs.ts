@@ -11,6 +11,7 @@ interface RunRow {
   status: string;
   started_at: string;
   finished_at: string | null;
+  interrupted_at: string | null;
   plan_hash: string | null;
   targets: string;
   counts: string;
@@ -22,7 +23,7 @@ interface RunRow {
   start_time: string | null;
 }
 
-const COLUMNS = 'id, trigger, dry_run, status, started_at, finished_at, plan_hash, targets, counts, message, warnings, pid, host, boot_id, start_time';
+const COLUMNS = 'id, trigger, dry_run, status, started_at, finished_at, interrupted_at, plan_hash, targets, counts, message, warnings, pid, host, boot_id, start_time';
 
 export class Runs {
   constructor(private readonly sql: Statements) {}
@@ -36,10 +37,25 @@ export class Runs {
     return Number(info.lastInsertRowid);
   }
 
-  setPlan(runId: number, planHash: string, targets: unknown[]): void {
-    const info = this.sql.get<[string, string, number]>('UPDATE runs SET plan_hash = ?, targets = ? WHERE id = ?')
-      .run(planHash, JSON.stringify(targets), runId);
+  /** `counts`: the plan's (VMs, actions, reasons), kept while the run runs so that a killed run still says what it planned. */
+  setPlan(runId: number, planHash: string, targets: unknown[], counts: Record<string, number>): void {
+    const info = this.sql.get<[string, string, string, number]>('UPDATE runs SET plan_hash = ?, targets = ?, counts = ? WHERE id = ?')
+      .run(planHash, JSON.stringify(targets), JSON.stringify(counts), runId);
     mustExist(info.changes, runId);
+  }
+
+  /** This process's running runs were seen alive at `now` (each lease renewal). */
+  seen(who: ProcessIdentity, now: number): void {
+    this.sql
+      .get<[string, string, number, string | null]>("UPDATE runs SET seen_at = ? WHERE status = 'running' AND host = ? AND pid = ? AND start_time IS ?")
+      .run(iso(now), who.host, who.pid, who.startTime);
+  }
+
+  /** Whether the run is still `running`; throws when there is no such run. */
+  isRunning(runId: number): boolean {
+    const row = this.sql.get<[number], { status: string }>('SELECT status FROM runs WHERE id = ?').get(runId);
+    mustExist(row ? 1 : 0, runId);
+    return row?.status === 'running';
   }
 
   /** Ends a running run; false when it is not running any more (a finished run is never rewritten). */
@@ -84,12 +100,23 @@ export class Runs {
     return this.sql.get<[], RunRow>(`SELECT ${COLUMNS} FROM runs WHERE status = 'running' ORDER BY id`).all().map(toRecord);
   }
 
-  interrupt(runId: number, now: number, message: string): void {
+  /**
+   * A run whose process is gone: `interrupted`, finished when it was last seen alive (`lastSeen`, else its
+   * start), marked at `now`, with the counts of what it did.
+   */
+  interrupt(runId: number, r: { now: number; lastSeen: string | null; message: string; counts: Record<string, number> }): void {
     this.sql
-      .get<[string, string, number]>(
-        "UPDATE runs SET status = 'interrupted', finished_at = ?, message = ? WHERE id = ? AND status = 'running'",
+      .get<[string, string, string, string, number]>(
+        `UPDATE runs SET status = 'interrupted', finished_at = max(started_at, coalesce(seen_at, ''), ?), interrupted_at = ?,
+           message = ?, counts = ? WHERE id = ? AND status = 'running'`,
       )
-      .run(iso(now), message, runId);
+      .run(r.lastSeen ?? '', iso(r.now), r.message, JSON.stringify(r.counts), runId);
+  }
+
+  /** The counts recorded so far: the plan's while the run runs (setPlan), the final ones after. */
+  counts(runId: number): Record<string, number> {
+    const row = this.sql.get<[number], { counts: string }>('SELECT counts FROM runs WHERE id = ?').get(runId);
+    return row ? parseCounts(row.counts) : {};
   }
 
   list(limit: number): RunRecord[] {
@@ -136,6 +163,7 @@ function toRecord(row: RunRow): RunRecord {
     status: row.status as RunStatus,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+    interruptedAt: row.interrupted_at,
     planHash: row.plan_hash,
     targets: parseArray(row.targets),
     counts: parseCounts(row.counts),

@@ -29,8 +29,14 @@ export interface DecisionRow {
   message?: string | null;
 }
 
+/** What a later run's journal replay learned of an `interrupted` attach. */
+export type Resolution = 'attached' | 'failed' | 'in-doubt';
+
 export interface ActionRecord extends DecisionRow {
   outcome: Outcome | null;
+  /** Of an `interrupted` attach: what its job turned out to be, and the run whose replay learned it; null until then. */
+  resolution: Resolution | null;
+  resolvedBy: number | null;
   verifiedBy: VerifiedBy | null;
   jobUuid: string | null;
   error: ActionError | null;
@@ -46,7 +52,10 @@ export interface RunRecord {
   status: RunStatus;
   /** ISO-8601 UTC. */
   startedAt: string;
+  /** For a run marked interrupted by a later process: its last sign of life (see interruptedAt). */
   finishedAt: string | null;
+  /** When a later process found the run's process gone and marked it interrupted; null otherwise. */
+  interruptedAt: string | null;
   planHash: string | null;
   targets: unknown[];
   counts: Record<string, number>;
@@ -89,7 +98,7 @@ export interface VmState {
 export interface LastAttach {
   runId: number;
   target: string | null;
-  /** `pending` while its job is unresolved; an `in-doubt` one may have run (see errorCode). */
+  /** `pending` while its job is unresolved (an `interrupted` one resolved by a replay: its resolution); an `in-doubt` one may have run (see errorCode). */
   outcome: Outcome | null;
   /** e.g. GTR_JOB_LOST (the MN does not know the job: lost in a restart, or never arrived), SYS.1006. */
   errorCode: string | null;

@@ -16,6 +16,8 @@ export function buildReport(r: {
   catalogChecks: GroupCheck[];
   regressions: RunReport['regressions'];
   targets: RunReport['targets'];
+  /** Attaches of earlier, stopped runs whose result this run's replay learned (written on their rows). */
+  resolved?: number;
 }): RunReport {
   const deferred = r.applied?.deferred;
   const abandoned = new Map((r.applied?.abandoned ?? []).map((a) => [a.vmUuid, a.jobUuid]));
@@ -48,7 +50,7 @@ export function buildReport(r: {
   for (const a of actions) if (a.outcome !== null) byOutcome[a.outcome]++;
   const verifiedByTag = actions.filter((a) => a.verifiedBy === 'tag').length;
   const succeeded = byOutcome.verified + byOutcome.attached;
-  const counts = { ...countDecisions(actions), ...byOutcome, succeeded, verifiedByTag, regressions: r.regressions.length } as RunCounts;
+  const counts = { ...countDecisions(actions), ...byOutcome, succeeded, verifiedByTag, regressions: r.regressions.length, resolved: r.resolved ?? 0 } as RunCounts;
   const status = runStatus({
     dryRun: r.dryRun,
     attach: counts.attach,

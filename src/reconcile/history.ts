@@ -3,7 +3,28 @@ import type { ActionRecord, RunRecord } from '../ledger/index.js';
 import { unlistedDecisions } from './stored-decisions.js';
 
 export function runSummaryJson(r: RunRecord) {
-  return { id: r.id, trigger: r.trigger, dryRun: r.dryRun, status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt, counts: r.counts };
+  return {
+    id: r.id, trigger: r.trigger, dryRun: r.dryRun, status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt,
+    // A run a later process found dead: finishedAt is its last sign of life, this when it was marked.
+    ...(r.interruptedAt === null ? {} : { interruptedAt: r.interruptedAt }),
+    counts: r.counts,
+  };
+}
+
+/**
+ * A decision's outcome as people read it: an `interrupted` attach with what a later run's replay learned
+ * of it ("interrupted -> attached, resolved by run 12"), or that nobody knows yet.
+ */
+export function outcomeText(a: Pick<ActionRecord, 'outcome'> & Partial<Pick<ActionRecord, 'resolution' | 'resolvedBy'>>): string {
+  if (a.outcome !== 'interrupted') return a.outcome ?? '-';
+  if (!a.resolution) return 'interrupted (job not resolved yet: the next run polls it)';
+  return `interrupted -> ${a.resolution}${a.resolvedBy == null ? '' : `, resolved by run ${a.resolvedBy}`}`;
+}
+
+/** The run's time span, and for a run marked interrupted by a later process, when that was. */
+export function runSpanText(r: Pick<RunRecord, 'startedAt' | 'finishedAt'> & { interruptedAt?: string | null }): string {
+  const span = `${r.startedAt} .. ${r.finishedAt ?? 'running'}`;
+  return r.interruptedAt == null ? span : `${span} (last seen alive; found stopped and marked interrupted at ${r.interruptedAt})`;
 }
 
 export function runsJson(runs: readonly RunRecord[]) {
@@ -19,6 +40,7 @@ function actionJson(a: ActionRecord) {
     action: a.action,
     reason: a.reason,
     outcome: a.outcome,
+    ...(a.resolution === null ? {} : { resolution: a.resolution, resolvedBy: a.resolvedBy }),
     verifiedBy: a.verifiedBy,
     jobUuid: a.jobUuid,
     detail: a.message,

@@ -95,6 +95,6 @@ export async function withLease<T>(
     return await work(fence);
   } finally {
     clearInterval(renew);
-    ledger.releaseLease(holder);
+    if (!ledger.releaseLease(holder)) opts.logger?.warn({ holder }, 'could not release the lease; released at this process\'s next run (others wait for its expiry)');
   }
 }

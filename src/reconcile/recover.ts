@@ -1,5 +1,6 @@
-// Crash recovery: runs left `running` by a dead process become `interrupted`; the job uuids they
-// recorded before their PUTs are polled to learn what happened, never re-sent.
+// Crash recovery, the first step of every real run: runs left `running` by a dead process become
+// `interrupted`; the job uuids they recorded before their PUTs are polled to learn what happened, never
+// re-sent. Each result is written on the old row with the id of the run that learned it.
 import type { Logger } from 'pino';
 import { errorToJson, type ZStackErrorBody } from '../errors.js';
 import type { Ledger } from '../ledger/index.js';
@@ -12,11 +13,13 @@ export async function recoverInterruptedRuns(
   client: Pick<ZStackClient, 'followJob'>,
   logger: Logger,
   now: () => number,
-): Promise<{ runs: number[]; jobs: number }> {
+  resolvedBy: number,
+): Promise<{ runs: number[]; jobs: number; resolved: number }> {
   const { runIds, pendingJobs } = ledger.markInterruptedRuns(now());
   if (runIds.length > 0) logger.warn({ runIds, pendingJobs: pendingJobs.length }, 'marked interrupted runs');
   // Followed together: a run killed with 50 attaches in flight waits for the slowest, not for their sum.
   const states = await Promise.all(pendingJobs.map((job) => client.followJob(job.jobUuid).catch((error: unknown) => ({ state: 'unpolled' as const, error }))));
+  let resolved = 0;
   pendingJobs.forEach((job, i) => {
     const state = states[i];
     if (state.state === 'unpolled') {
@@ -29,10 +32,11 @@ export async function recoverInterruptedRuns(
       return;
     }
     const { outcome, error } = settled(state, job.jobUuid);
-    ledger.resolvePendingJob(job.runId, job.vmUuid, outcome, error, now());
+    ledger.resolvePendingJob(job.runId, job.vmUuid, { outcome, error, now: now(), resolvedBy });
+    resolved++;
     logger.info({ runId: job.runId, vmUuid: job.vmUuid, jobUuid: job.jobUuid, outcome }, 'resolved interrupted attach');
   });
-  return { runs: runIds, jobs: pendingJobs.length };
+  return { runs: runIds, jobs: pendingJobs.length, resolved };
 }
 
 /** What an ended job says of its attach. */

@@ -39,6 +39,8 @@ export interface RunCounts {
   /** Verified on a GuestTools:: tag only (no guest report). */
   verifiedByTag: number;
   regressions: number;
+  /** Attaches of earlier runs that stopped before their end whose result this run learned (its journal replay). */
+  resolved: number;
   [reason: `${string}/${string}`]: number;
 }
 

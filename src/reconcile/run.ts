@@ -11,7 +11,7 @@ import { requireTargets, scanCatalog } from '../catalog/scan.js';
 import { applyAttaches, type ApplyResult } from '../apply/apply.js';
 import { concurrencyFor, errorBudgetFor } from '../apply/limits.js';
 import type { Ledger, RunTrigger } from '../ledger/index.js';
-import { currentVersion, planRun, type Decision, type Plan } from '../plan/plan.js';
+import { countDecisions, currentVersion, planRun, type Decision, type Plan } from '../plan/plan.js';
 import { isWindowOpen } from '../plan/window.js';
 import { newJobUuid, type ZStackClient } from '../zstack/client.js';
 import { checkCatalog, type GroupCheck } from './catalog-check.js';
@@ -32,6 +32,7 @@ import { verifyAttached } from './verify.js';
 import { applyRetention } from './retention.js';
 import { StartPath } from '../apply/start-path.js';
 import { decisionTrim } from './stored-decisions.js';
+import { recoverInterruptedRuns } from './recover.js';
 
 const QUARANTINE_MAX_MS = 7 * 24 * 3_600_000;
 
@@ -159,9 +160,12 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, pl
   const { config, client, ledger, now } = deps;
   const profiler = deps.profiler ?? NO_PROFILER;
   // The inventory and the per-VM history are only needed to plan: they are gone before apply starts.
+  // A real run first learns what became of the attaches of runs that stopped before their end.
+  const recovered = plugged.start ? await recoverInterruptedRuns(ledger, client, logger, now, runId) : null;
   const { plan, catalogChecks, regressions, targets } = await observeAndPlan(deps, opts, plugged.gates, runId, logger);
 
-  ledger.setRunPlan(runId, { planHash: plan.hash, targets });
+  // The plan's counts are the run's until it ends: a run killed later still says what it planned.
+  ledger.setRunPlan(runId, { planHash: plan.hash, targets, counts: countDecisions(plan.decisions) });
   // History keeps a row per VM only where something changed or needs attention; the counts keep the rest.
   ledger.recordDecisions(runId, plan.decisions, decisionTrim(new Set(regressions.map((r) => r.vmUuid))));
   const attaches = attachesOf(plan);
@@ -194,7 +198,7 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, pl
     }
     for (const by of ['guest', 'tag'] as const) ledger.markVerified(runId, [...verified].filter(([, b]) => b === by).map(([uuid]) => uuid), by);
   }
-  return { plan, report: buildReport({ runId, dryRun: opts.dryRun, plan, applied, verified, catalogChecks, regressions, targets }) };
+  return { plan, report: buildReport({ runId, dryRun: opts.dryRun, plan, applied, verified, catalogChecks, regressions, targets, resolved: recovered?.resolved ?? 0 }) };
 }
 
 async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates: readonly AttachGate[], runId: number, logger: Logger): Promise<{

@@ -42,7 +42,7 @@ export interface LedgerFacts {
   runs: { id: number; status: string; dryRun: boolean }[];
   /** Every job uuid recorded for an attach decision. */
   jobUuids: Set<string>;
-  /** Attach decisions still in doubt (outcome 'pending'). */
+  /** Attach decisions still in doubt: 'pending', or 'interrupted' with no resolution yet. */
   pending: number;
   /** VMs with at least one attach that failed or is in doubt (it may have run: the VM waits for reattachAfter). */
   failedVms: Set<string>;
@@ -54,7 +54,7 @@ export function ledgerFacts(database: string): LedgerFacts {
   try {
     const runs = db.prepare<[], { id: number; status: string; dry_run: number }>('SELECT id, status, dry_run FROM runs ORDER BY id').all();
     const jobs = db.prepare<[], { job_uuid: string }>('SELECT job_uuid FROM decisions WHERE job_uuid IS NOT NULL').all();
-    const pending = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM decisions WHERE outcome = 'pending'").get()?.n ?? 0;
+    const pending = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM decisions WHERE outcome = 'pending' OR (outcome = 'interrupted' AND finished_at IS NULL)").get()?.n ?? 0;
     const failed = db.prepare<[], { vm_uuid: string }>("SELECT DISTINCT vm_uuid FROM decisions WHERE outcome IN ('failed', 'in-doubt')").all();
     return {
       runs: runs.map((r) => ({ id: r.id, status: r.status, dryRun: r.dry_run === 1 })),

@@ -1,12 +1,13 @@
 // `gtr plan` and `gtr reconcile`: one run of the pipeline, as a dry run or for real.
+import { setTimeout as delay } from 'node:timers/promises';
 import { errorToJson, GtrError } from '../../errors.js';
 import { onShutdownSignals } from '../shutdown-signals.js';
 import { parseFlags, positiveInt, vmUuids } from '../args.js';
 import type { Context } from '../context.js';
+import type { Ledger } from '../../ledger/index.js';
 import { leaderGate, signalGate } from '../../reconcile/gates.js';
 import { waitForCatchUp } from '../../ha/reconcile-wait.js';
 import { withLease, type LeaseFence } from '../../reconcile/lease.js';
-import { recoverInterruptedRuns } from '../../reconcile/recover.js';
 import { reconcile } from '../../reconcile/run.js';
 import { cliActor } from '../../rollout/actor.js';
 import { rolloutHook } from '../../rollout/hook.js';
@@ -72,6 +73,7 @@ export async function runPlanOrReconcile(
   const shutdown = dryRun ? null : onShutdownSignals(ctx.logger);
   // Only the leader of a pair of MNs attaches (ha.leaderCheck); a plan changes nothing, so runs anywhere.
   const leader = dryRun ? null : ctx.leaderCheck();
+  let opened: Ledger | null = null;
   try {
     if (leader) {
       const answer = await leader.check();
@@ -81,6 +83,7 @@ export async function runPlanOrReconcile(
       leader.start();
     }
     const ledger = ctx.ledger();
+    opened = ledger;
     // A node that just became leader catches up with its peer's ledger first, as the daemon does
     // (DESIGN.md 7); before the lease, which the daemon's catch-up waits for.
     if (leader && ctx.peer) {
@@ -107,16 +110,19 @@ export async function runPlanOrReconcile(
       });
     const { report, exitCode } = dryRun
       ? await runOnce()
-      : await withLease(ledger, { purpose: 'reconcile', now, logger: ctx.logger }, async (fence) => {
-          await recoverInterruptedRuns(ledger, client, ctx.logger, now);
-          return runOnce(fence);
-        });
+      : await withLease(ledger, { purpose: 'reconcile', now, logger: ctx.logger }, (fence) => runOnce(fence));
     progress?.end();
+    // A run whose end could not be written (the database locked or full): tried again briefly, then the
+    // error is the exit; the next start, in any process, finds this one gone and marks the run.
+    const unrecorded = await finishLateRunsBriefly(ledger);
+    if (unrecorded !== null) throw unrecorded;
     if (values.json) await writeReportJson(process.stdout, report);
     else process.stdout.write(renderRun(report));
     // A signal wins over every other exit code (DESIGN.md 3); the rest is the report's (exitCodeFor).
     return shutdown?.exitCode() ?? exitCode;
   } catch (error) {
+    // A run that stopped on an error whose end could not be written either: tried again before the exit.
+    if (opened) await finishLateRunsBriefly(opened);
     const code = shutdown?.exitCode();
     if (code == null) throw error;
     ctx.logger.error({ error: errorToJson(error) }, 'run stopped by a signal');
@@ -126,4 +132,14 @@ export async function runPlanOrReconcile(
     shutdown?.dispose();
     await ctx.close();
   }
+}
+
+/** Up to 3 more tries, a second apart; the last failure, or null once every run's end is written. */
+async function finishLateRunsBriefly(ledger: Pick<Ledger, 'finishLateRuns'>): Promise<unknown> {
+  let failure = ledger.finishLateRuns();
+  for (let attempt = 0; failure !== null && attempt < 3; attempt++) {
+    await delay(1000);
+    failure = ledger.finishLateRuns();
+  }
+  return failure;
 }

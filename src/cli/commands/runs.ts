@@ -4,7 +4,7 @@ import { parseFlags, positiveInt } from '../args.js';
 import type { Context } from '../context.js';
 import { printable } from '../printable.js';
 import { formatTable } from '../table.js';
-import { runJson, runsJson } from '../../reconcile/history.js';
+import { outcomeText, runJson, runSpanText, runsJson } from '../../reconcile/history.js';
 
 export const RUNS_HELP = `Usage: gtr runs [--config FILE] [--json] [--limit N]
        gtr runs show ID [--config FILE] [--json]
@@ -30,10 +30,10 @@ export async function runRuns(argv: string[], makeContext: (configFile: string |
       const json = runJson(run);
       if (values.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
       else {
-        const head = `Run #${run.id} (${run.trigger}${run.dryRun ? ', dry run' : ''}): ${run.status}, ${run.startedAt} .. ${run.finishedAt ?? '-'}`;
-        const rows = json.actions
+        const head = `Run #${run.id} (${run.trigger}${run.dryRun ? ', dry run' : ''}): ${run.status}, ${runSpanText(run)}`;
+        const rows = run.actions
           .filter((a) => a.action !== 'skip' || a.reason !== 'up-to-date')
-          .map((a) => [a.vmName, a.vmUuid, a.action, a.reason, a.current ?? '-', a.target ?? '-', a.outcome ?? '-', a.error?.code ?? '']);
+          .map((a) => [a.vmName, a.vmUuid, a.action, a.reason, a.current ?? '-', a.target ?? '-', outcomeText(a), a.error?.code ?? '']);
         const counts = Object.entries(run.counts).map(([k, v]) => `${k}=${v}`).join(' ');
         // Decisions without a row of this run (src/reconcile/stored-decisions.ts): say so.
         const countedOnly = Object.entries(json.countedOnly).map(([k, v]) => `${k}=${v}`).join(' ');

@@ -1,6 +1,6 @@
 // /runs/ID: one run's summary and its stored decisions, filterable by action and reason through query
 // parameters (a plain GET form, no script) and paged.
-import type { runPageJson } from '../../reconcile/history.js';
+import { outcomeText, runSpanText, type runPageJson } from '../../reconcile/history.js';
 import { html, type Html } from './html.js';
 import { pager } from './sections.js';
 
@@ -23,7 +23,7 @@ export function runPage(run: Run, query: URLSearchParams): Html {
   const link = (n: number) => `/runs/${run.id}?${new URLSearchParams({ ...(action ? { action } : {}), ...(reason ? { reason } : {}), page: String(n) }).toString()}`;
   const unlisted = Object.entries({ ...run.countedOnly, ...run.unchanged });
   return html`<section id="run"><h2>Run #${run.id}: <span id="run-status">${run.status}</span></h2>
-<p>${run.trigger}${run.dryRun ? ' (dry run)' : ''}, ${run.startedAt} .. ${run.finishedAt ?? 'running'}${run.message ? html`<br>${run.message}` : null}</p>
+<p>${run.trigger}${run.dryRun ? ' (dry run)' : ''}, ${runSpanText(run)}${run.message ? html`<br>${run.message}` : null}</p>
 <p>targets: ${run.targets.map((t) => html`<code>${JSON.stringify(t)}</code> `)}</p>
 <table id="counts"><tbody>${Object.entries(run.counts).map(([k, v]) => html`<tr><td>${k}</td><td class="n">${v}</td></tr>`)}</tbody></table>
 ${unlisted.length > 0 ? html`<p class="muted">Not listed below (stored as counts only, or unchanged since an earlier run): ${unlisted.map(([k, v]) => `${k} ${v}`).join(', ')}.</p>` : null}
@@ -32,6 +32,6 @@ ${unlisted.length > 0 ? html`<p class="muted">Not listed below (stored as counts
 <form method="get" action="/runs/${run.id}"><label>action <select name="action">${options(distinct((a) => a.action), action)}</select></label>
 <label>reason <select name="reason">${options(distinct((a) => a.reason), reason)}</select></label><button type="submit">filter</button></form>
 <table><thead><tr><th>VM</th><th>action</th><th>reason</th><th>current</th><th>target</th><th>outcome</th><th>error</th></tr></thead><tbody>
-${run.actions.map((a) => html`<tr data-vm="${a.vmUuid}"><td>${a.vmName}<br><code>${a.vmUuid}</code></td><td>${a.action}</td><td>${a.reason}</td><td>${a.current ?? ''}</td><td>${a.target ?? ''}</td><td>${a.outcome ?? ''}</td><td>${a.error ? html`<code>${a.error.code}</code> ${a.error.description}` : ''}</td></tr>`)}
+${run.actions.map((a) => html`<tr data-vm="${a.vmUuid}"><td>${a.vmName}<br><code>${a.vmUuid}</code></td><td>${a.action}</td><td>${a.reason}</td><td>${a.current ?? ''}</td><td>${a.target ?? ''}</td><td>${a.outcome === null ? '' : outcomeText(a)}</td><td>${a.error ? html`<code>${a.error.code}</code> ${a.error.description}` : ''}</td></tr>`)}
 </tbody></table>${pager(run.total, run.pageSize, run.page, link)}</section>`;
 }
