@@ -223,9 +223,13 @@ export async function runCrashSoak(opts: SoakOptions): Promise<SoakResult> {
       log(`iteration ${i + 1}/${opts.iterations}: ${r.signal ? `killed (${r.signal})` : `exit ${r.code}`}${also}, attaches ${sim.attachesStarted().length - before}`);
     }
 
-    // Settle: no faults, one run that also resolves what the last crash left in doubt.
+    // Settle: no faults, one run that also resolves what the last crash left in doubt. A stuck job
+    // (stuckJobRate) stays running until an MN restart drops it, and a job still running is rightly left
+    // in doubt by the replay: so the MN restarts first and the replay then finds every job ended or lost
+    // (lost: in doubt, resolved). Without it, "left in doubt" hung on whether a stuck job was drawn.
     const injected = sim.faultsInjected();
     sim.setFaults({});
+    sim.restart();
     const clean = await spawnRun(config).done;
     finished(clean, 'final clean run');
     if (clean.code !== 0 && clean.code !== 1 && clean.code !== 4) result.problems.push(`final clean run exited ${clean.code}: ${clean.stderr.slice(0, 400)}`);
