@@ -151,6 +151,12 @@ export class ScriptLibrary {
     });
   }
 
+  /** The interceptor refused the call before it ran (ID.1001): recorded, nothing runs. */
+  rejectedUnrun(job: Job, scriptUuid: string, params: Record<string, unknown>): void {
+    const vmUuids = Array.isArray(params.vmInstanceUuids) ? params.vmInstanceUuids.map(String) : [];
+    this.executions.push({ jobUuid: job.uuid, scriptUuid, vmUuids, at: Date.now(), failedWith: job.error?.code ?? 'ID.1001' });
+  }
+
   /** MN restart: runs in flight are forgotten (their details stay Running); the guests go on. */
   reset(): void {
     this.epoch++;

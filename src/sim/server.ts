@@ -245,7 +245,7 @@ function absent(d: ServerDeps, kind: RouteKind): boolean {
  * The session itself is checked by the interceptor, after the 202: an expired one fails the job with
  * ID.1001 and nothing runs. `start` does the rest inside the job.
  */
-function accept(d: ServerDeps, ctx: Ctx, vmUuid: string | undefined, start: (job: Job) => void): SimReply {
+function accept(d: ServerDeps, ctx: Ctx, vmUuid: string | undefined, start: (job: Job) => void, rejected?: (job: Job) => void): SimReply {
   const auth = authorize(d, ctx);
   if (!auth.ok) {
     ctx.resetAfter = false;
@@ -260,8 +260,10 @@ function accept(d: ServerDeps, ctx: Ctx, vmUuid: string | undefined, start: (job
   const job = d.jobs.create(jobId.uuid, ctx.api, vmUuid);
   ctx.record.jobUuid = job.uuid;
   if (ctx.api === 'AttachGuestToolsIsoToVm' && d.faults.expireSessionsUnderAttach()) d.sessions.clear();
-  if (auth.session !== null && !d.sessions.use(auth.session)) d.jobs.fail(job, sessionError());
-  else start(job);
+  if (auth.session !== null && !d.sessions.use(auth.session)) {
+    d.jobs.fail(job, sessionError());
+    rejected?.(job);
+  } else start(job);
   return json(202, { location: `http://${d.locationHost()}/zstack/v1/api-jobs/${job.uuid}`, apiTimeout: 1800000 });
 }
 
@@ -306,5 +308,6 @@ function executeScript(d: ServerDeps, ctx: Ctx): SimReply {
     ctx.resetAfter = false;
     return text(400, problem);
   }
-  return accept(d, ctx, undefined, (job) => d.scripts.startExecute(job, ctx.route.uuid ?? '', params));
+  const scriptUuid = ctx.route.uuid ?? '';
+  return accept(d, ctx, undefined, (job) => d.scripts.startExecute(job, scriptUuid, params), (job) => d.scripts.rejectedUnrun(job, scriptUuid, params));
 }

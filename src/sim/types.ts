@@ -354,7 +354,7 @@ export interface Simulator {
   guestView(uuid: string): SimGuestView | undefined;
   /** Every run of the GuestTools installer in a guest, in start order. */
   installerRuns(): InstallerRun[];
-  /** Every ExecuteGuestVmScript the MN accepted (a job was created), in order. */
+  /** Every ExecuteGuestVmScript the MN accepted (a job was created; an ID.1001 refusal included, with failedWith), in order. */
   scriptExecutions(): ScriptExecution[];
   /** VMs on which a script started while another was still running there (the agent's per-VM script file was overwritten). */
   scriptOverlaps(): string[];
