@@ -245,11 +245,20 @@ function absent(d: ServerDeps, kind: RouteKind): boolean {
  * The session itself is checked by the interceptor, after the 202: an expired one fails the job with
  * ID.1001 and nothing runs. `start` does the rest inside the job.
  */
-function accept(d: ServerDeps, ctx: Ctx, vmUuid: string | undefined, start: (job: Job) => void, rejected?: (job: Job) => void): SimReply {
+function accept(
+  d: ServerDeps, ctx: Ctx, vmUuid: string | undefined, start: (job: Job) => void,
+  more: { rejected?: (job: Job) => void; typeProblem?: () => string | null } = {},
+): SimReply {
   const auth = authorize(d, ctx);
   if (!auth.ok) {
     ctx.resetAfter = false;
     return auth.reply;
+  }
+  // RestServer: the credentials, then the parameters' types (TypeVerifier), then X-Job-UUID.
+  const problem = more.typeProblem?.() ?? null;
+  if (problem !== null) {
+    ctx.resetAfter = false;
+    return text(400, problem);
   }
   const header = ctx.req.headers['x-job-uuid'];
   const jobId = d.jobs.checkHeader(Array.isArray(header) ? header[0] : header);
@@ -262,7 +271,7 @@ function accept(d: ServerDeps, ctx: Ctx, vmUuid: string | undefined, start: (job
   if (ctx.api === 'AttachGuestToolsIsoToVm' && d.faults.expireSessionsUnderAttach()) d.sessions.clear();
   if (auth.session !== null && !d.sessions.use(auth.session)) {
     d.jobs.fail(job, sessionError());
-    rejected?.(job);
+    more.rejected?.(job);
   } else start(job);
   return json(202, { location: `http://${d.locationHost()}/zstack/v1/api-jobs/${job.uuid}`, apiTimeout: 1800000 });
 }
@@ -292,22 +301,16 @@ function paramsOf(body: unknown, key: string): Record<string, unknown> {
 /** POST /v1/scripts {"params": {...}}: the REST layer's type check (400), then 202; validation runs in the job. */
 function createScript(d: ServerDeps, ctx: Ctx): SimReply {
   const params = paramsOf(ctx.body, 'params');
-  const problem = typeProblem(createSpecs(d.features.scriptEncodingType), params);
-  if (problem) {
-    ctx.resetAfter = false;
-    return text(400, problem);
-  }
-  return accept(d, ctx, undefined, (job) => d.scripts.startCreate(job, params));
+  const typeCheck = (): string | null => typeProblem(createSpecs(d.features.scriptEncodingType), params);
+  return accept(d, ctx, undefined, (job) => d.scripts.startCreate(job, params), { typeProblem: typeCheck });
 }
 
 /** PUT /v1/scripts/{uuid}/actions {"executeGuestVmScript": {...}}. */
 function executeScript(d: ServerDeps, ctx: Ctx): SimReply {
   const params = paramsOf(ctx.body, 'executeGuestVmScript');
-  const problem = typeProblem(EXECUTE_SPECS, params);
-  if (problem) {
-    ctx.resetAfter = false;
-    return text(400, problem);
-  }
   const scriptUuid = ctx.route.uuid ?? '';
-  return accept(d, ctx, undefined, (job) => d.scripts.startExecute(job, scriptUuid, params), (job) => d.scripts.rejectedUnrun(job, scriptUuid, params));
+  return accept(d, ctx, undefined, (job) => d.scripts.startExecute(job, scriptUuid, params), {
+    rejected: (job) => d.scripts.rejectedUnrun(job, scriptUuid, params),
+    typeProblem: () => typeProblem(EXECUTE_SPECS, params),
+  });
 }
