@@ -9,7 +9,8 @@ import { DEFAULT_ISOS } from './world.js';
 
 const USAGE = `usage: gtr sim [--vms N] [--seed S] [--port P] [--host H] [--iso-dir DIR] [--latency MS] [--job-ms MS] [--install-delay MS]
                [--install-percent P] [--record-version-tag] [--access-key ID:SECRET]... [--clock-skew SECONDS] [--mn-version X.Y.Z]
-               [--ui-tag NAME=SHARE]...
+               [--ui-tag NAME=SHARE]... [--install-ms MS] [--script-statuses Succeed|Succeeded|Completed]
+               [--unreachable-vms detail|refuse] [--no-script-library] [--no-detach]
   --install-percent P     share of guests that install attached tools (default 0: none does unless told)
   --record-version-tag    the attach records the GuestTools:: tag it was sent (default: ignored, as the open sources do)
   --access-key ID:SECRET  accept requests signed with this AccessKey (repeatable), besides password login
@@ -17,7 +18,13 @@ const USAGE = `usage: gtr sim [--vms N] [--seed S] [--port P] [--host H] [--iso-
                           than 900 s off are refused with 403, as on a real MN
   --mn-version X.Y.Z      behave as this release (default ${NEWEST_MN_VERSION}): below 4.6.11 there is no
                           QueryGuestToolsState (404), 4.6.11-4.6.20 name its field \`state\`, later \`qgaState\`
-  --ui-tag NAME=SHARE     the UI tag (tag pattern) NAME on a share 0..1 of the VMs (repeatable), e.g. canary=0.01`;
+  --ui-tag NAME=SHARE     the UI tag (tag pattern) NAME on a share 0..1 of the VMs (repeatable), e.g. canary=0.01
+  --install-ms MS         a script that launches zs-tools-install.sh from the attached ISO: the installer restarts
+                          the guest agent after MS and reports its version (default 20)
+  --script-statuses W     how records and details spell their statuses (default Succeed)
+  --unreachable-vms M     a listed VM whose agent does not run: a failed detail (default) or the whole call refused
+  --no-script-library     no CreateGuestVmScript/ExecuteGuestVmScript (404 no api mapping), as before 5.2.0
+  --no-detach             no DetachGuestToolsIsoFromVm (400 the body doesn't contain action mapping)`;
 
 function intFlag(values: Record<string, string | boolean | string[] | undefined>, name: string, dflt: number, max = 10_000_000): number | string {
   const raw = values[name];
@@ -56,6 +63,8 @@ export async function runSimCommand(argv: string[]): Promise<number> {
         'install-delay': { type: 'string' }, 'install-percent': { type: 'string' }, 'record-version-tag': { type: 'boolean' },
         'ui-tag': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' },
         'access-key': { type: 'string', multiple: true }, 'clock-skew': { type: 'string' }, 'mn-version': { type: 'string' },
+        'install-ms': { type: 'string' }, 'script-statuses': { type: 'string' }, 'unreachable-vms': { type: 'string' },
+        'no-script-library': { type: 'boolean' }, 'no-detach': { type: 'boolean' },
       },
     }));
   } catch (error) {
@@ -71,6 +80,7 @@ export async function runSimCommand(argv: string[]): Promise<number> {
     latency: intFlag(values, 'latency', 0, 600_000), jobMs: intFlag(values, 'job-ms', 20, 3_600_000),
     installDelay: intFlag(values, 'install-delay', 50, 3_600_000),
     installPercent: intFlag(values, 'install-percent', 0, 100),
+    installMs: intFlag(values, 'install-ms', 20, 3_600_000),
   };
   for (const v of Object.values(nums)) {
     if (typeof v === 'string') {
@@ -89,6 +99,16 @@ export async function runSimCommand(argv: string[]): Promise<number> {
     console.error(`gtr sim: ${extra}\n${USAGE}`);
     return 2;
   }
+  const statuses = values['script-statuses'] ?? 'Succeed';
+  const unreachable = values['unreachable-vms'] ?? 'detail';
+  if (statuses !== 'Succeed' && statuses !== 'Succeeded' && statuses !== 'Completed') {
+    console.error(`gtr sim: --script-statuses must be Succeed, Succeeded or Completed, got ${JSON.stringify(statuses)}\n${USAGE}`);
+    return 2;
+  }
+  if (unreachable !== 'detail' && unreachable !== 'refuse') {
+    console.error(`gtr sim: --unreachable-vms must be detail or refuse, got ${JSON.stringify(unreachable)}\n${USAGE}`);
+    return 2;
+  }
   const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
   const isoDir = typeof values['iso-dir'] === 'string' ? values['iso-dir'] : undefined;
 
@@ -98,7 +118,10 @@ export async function runSimCommand(argv: string[]): Promise<number> {
     sim = await startSimulator({
       host, port: n.port, fleet: { vms: n.vms, seed: n.seed, uiTags }, jobDurationMs: n.jobMs,
       recordVersionTag: values['record-version-tag'] === true,
-      guests: { installDelayMs: n.installDelay, installShare: n.installPercent / 100 }, faults: n.latency > 0 ? { latencyMs: n.latency } : undefined,
+      guests: { installDelayMs: n.installDelay, installShare: n.installPercent / 100, installMs: n.installMs },
+      faults: n.latency > 0 ? { latencyMs: n.latency } : undefined,
+      scripts: { statuses, unreachableVms: unreachable }, scriptLibrary: values['no-script-library'] === true ? false : undefined,
+      detachApi: values['no-detach'] !== true,
       accessKeys: extra.accessKeys, clockSkewMs: extra.clockSkewMs, mnVersion: extra.mnVersion,
     });
   } catch (error) {
@@ -112,6 +135,7 @@ export async function runSimCommand(argv: string[]): Promise<number> {
     `account:  ${sim.accountName}`,
     `password: ${sim.password}`,
     `release:  ${sim.mnVersion}${extra.clockSkewMs !== 0 ? `, clock ${extra.clockSkewMs / 1000} s off` : ''}`,
+    `scripts:  ${values['no-script-library'] === true ? 'no script library' : `statuses ${statuses}, unreachable VMs: ${unreachable}`}${values['no-detach'] === true ? '; no detach' : ''}`,
   ];
   for (const key of extra.accessKeys) lines.push(`access key: ${key.id} (secret as given)`);
   if (isoDir) lines.push(`iso dir:  ${isoDir}`);

@@ -10,6 +10,8 @@ export class Faults {
   private rng: Rng = mulberry32(1);
   private failVms = new Set<string>();
   private timeoutVms = new Set<string>();
+  private scriptTimeoutVms = new Set<string>();
+  private detachFailVms = new Set<string>();
   /** What is left of FaultOptions.firstRequests, per API. */
   private first = new Map<ApiName, { kind: Exclude<RequestFault, null>; left: number }[]>();
   /** How many faults of each kind were injected since the simulator started (for soak figures). */
@@ -24,6 +26,8 @@ export class Faults {
     this.rng = mulberry32(opts.seed ?? 1);
     this.failVms = new Set(opts.failVmUuids ?? []);
     this.timeoutVms = new Set(opts.timeoutVmUuids ?? []);
+    this.scriptTimeoutVms = new Set(opts.scriptTimeoutVmUuids ?? []);
+    this.detachFailVms = new Set(opts.detachFailVmUuids ?? []);
     this.first = new Map();
     for (const f of opts.firstRequests ?? []) {
       if (f.kind === 'error' && f.api === 'QueryJob') continue; // see forRequest
@@ -97,5 +101,14 @@ export class Faults {
   attachFails(vmUuid: string): boolean {
     if (this.failVms.has(vmUuid)) return true;
     return this.roll(this.opts.attachFailRate) && (this.count('attach-failed'), true);
+  }
+
+  /** A script on this VM runs past its timeout (scriptTimeoutVmUuids). */
+  scriptTimesOut(vmUuid: string): boolean {
+    return this.scriptTimeoutVms.has(vmUuid) && (this.count('script-timeout'), true);
+  }
+
+  detachFails(vmUuid: string): boolean {
+    return this.detachFailVms.has(vmUuid) && (this.count('detach-failed'), true);
   }
 }

@@ -104,6 +104,9 @@ export class GuestTools {
       }
       if (host) world.markHostIso(host, iso.agentType, iso.version);
       world.ejectCdRom0(vm.uuid);
+      // CD-ROM 0's occupant is now GuestTools; Windows without virtio also gets the temp disk vdz.
+      vm.guestToolsIso = { version: iso.version, agentType: iso.agentType };
+      if (iso.agentType === 'WindowsOnKvm' && vm.platform !== 'WindowsVirtio' && !world.tags.of(vm.uuid).some((t) => t.tag === 'virtio')) vm.tempDisk = true;
       if (opts.recreateAttachedTag) world.tags.recreate(vm.uuid, VM_TYPE, ATTACHED_TAG, ATTACHED_TAG);
       else world.tags.ensure(vm.uuid, VM_TYPE, ATTACHED_TAG);
       const versionTag = systemTags.find((t) => t.startsWith(VERSION_TAG));
@@ -150,14 +153,32 @@ export class GuestTools {
     }
   }
 
+  /**
+   * DetachGuestToolsIsoFromVm (zstack-install-api.md 3.2): no interceptor check beyond the VM's existence.
+   * The agent on the VM's host (or last host) unplugs and deletes the temp disk, ejects the GuestTools ISO
+   * from CD-ROM 0 if the domain holds it (never a user's ISO), and the MN clears the occupant. Nothing
+   * attached: nothing to do, `{}`. A Stopped VM: no domain to eject from; the temp disk file is deleted and the occupant cleared.
+   */
   startDetach(job: Job, vmUuid: string): void {
-    const { world, jobs, jobTimers, opts } = this.d;
+    const { world, jobs, faults, jobTimers, opts } = this.d;
     if (!world.getVm(vmUuid)) {
       jobs.fail(job, vmNotFound(vmUuid));
       return;
     }
     jobTimers.after(opts.jobDurationMs, () => {
       if (!jobs.alive(job)) return;
+      const vm = world.getVm(vmUuid);
+      if (!vm) {
+        jobs.fail(job, zsError('SYS.1006', `failed to detach guest tools iso from vm[uuid:${vmUuid}], because:unable to find vm[uuid:${vmUuid}]`));
+        return;
+      }
+      if (faults.detachFails(vmUuid)) {
+        jobs.fail(job, zsError('SYS.1006', `failed to detach guest tools iso from vm[uuid:${vmUuid}], because:internal error: unable to execute QEMU command 'device_del': Device vdz is busy`));
+        return;
+      }
+      vm.tempDisk = false;
+      vm.guestToolsIso = null; // ejected, or (Stopped) the occupant cleared: the next start boots with an empty drive
+      world.touch();
       world.tags.remove(vmUuid, (t) => t === ATTACHED_TAG);
       jobs.succeed(job);
     });
@@ -203,10 +224,14 @@ export class GuestTools {
     if (vm.state !== 'Running' && vm.state !== 'VolumeRecovering') return err("it's not running");
     if (vm.type !== 'UserVm') return err("it's not user vm");
     if (vm.hypervisorType !== 'KVM') return json(200, { status: 'Not Supported', success: true });
+    // The Linux backend answers from the tag a failed installer wrote, before asking the guest.
+    if (agentTypeForPlatform(vm.platform) === 'LinuxOnKvm' && world.versionTag(vmUuid) === 'InstallFailed') {
+      return json(200, { version: 'InstallFailed', status: 'NotRunning', features: {}, success: true });
+    }
     const guest = world.guest(vmUuid);
-    if (!guest) return json(200, { status: 'Not Connected', features: {}, success: true });
+    if (!guest || vm.qga === false || vm.agentRestarting) return json(200, { status: 'Not Connected', features: {}, success: true });
     const status = guest.qgaState === 'NotRunning' || guest.qgaState === 'NotInstalled' ? 'NotRunning' : 'Running';
-    const version = guest.qgaState === 'NotInstalled' ? null : guest.version;
+    const version = vm.installed !== undefined ? vm.installed : guest.qgaState === 'NotInstalled' ? null : guest.version;
     // Side effect of the real API: a returned version rewrites the VM's tag.
     if (version) world.tags.recreate(vmUuid, VM_TYPE, VERSION_TAG, `${VERSION_TAG}${version}`);
     return json(200, version ? { version, status, features: {}, success: true } : { status, features: {}, success: true });

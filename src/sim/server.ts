@@ -4,13 +4,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessKeys } from './access-keys.js';
 import { isRecord, type Sessions } from './auth.js';
 import type { Faults } from './faults.js';
+import type { GuestOs } from './guest-os.js';
+import { updateGuestToolsState } from './guest-state.js';
 import type { GuestTools } from './guest-tools.js';
-import type { Jobs } from './jobs.js';
+import type { Job, Jobs } from './jobs.js';
+import { typeProblem } from './api-params.js';
+import { createSpecs, EXECUTE_SPECS, type ScriptLibrary } from './script-library.js';
 import type { MnFeatures } from './mn-version.js';
 import type { QueryEngine, Resource } from './query.js';
 import type { RequestHolds } from './request-holds.js';
 import { parseQueryString, type Condition, type Params } from './query-params.js';
-import { ACTIONS, route, type Route } from './routes.js';
+import { ACTIONS, route, SCRIPT_ACTIONS, SCRIPT_KINDS, type Route, type RouteKind } from './routes.js';
 import type { TimerSet } from './timers.js';
 import type { ApiName, CallRecord } from './types.js';
 import { errorReply, json, sessionError, text, zsError, type SimReply } from './wire.js';
@@ -24,11 +28,17 @@ export interface ServerDeps {
   jobs: Jobs;
   faults: Faults;
   guestTools: GuestTools;
+  guestOs: GuestOs;
+  scripts: ScriptLibrary;
   query: QueryEngine;
+  /** The script tables' own engine (keyed on their own version, not the world's). */
+  scriptQuery: QueryEngine;
   resources: {
     vm: Resource<unknown>; cdrom: Resource<unknown>; tag: Resource<unknown>; tagPattern: Resource<unknown>; userTag: Resource<unknown>;
-    guest: Resource<unknown>;
+    guest: Resource<unknown>; script: Resource<unknown>; record: Resource<unknown>; detail: Resource<unknown>;
   };
+  /** false: DetachGuestToolsIsoFromVm is unknown (400 `the body doesn't contain action mapping`). */
+  detachApi: boolean;
   timers: TimerSet;
   holds: RequestHolds;
   calls: CallRecord[];
@@ -49,6 +59,11 @@ interface Ctx {
 }
 
 const MAX_BODY = 8 * 1024 * 1024;
+
+/** Async calls that start something: a reset fault hits them after the MN accepted them (the client's doubt path). */
+const ASYNC_STARTS: ReadonlySet<ApiName> = new Set(['AttachGuestToolsIsoToVm', 'DetachGuestToolsIsoFromVm', 'CreateGuestVmScript', 'ExecuteGuestVmScript']);
+/** Routes whose `{uuid}` is a VM's. */
+const VM_KINDS: ReadonlySet<RouteKind> = new Set(['query-vm', 'actions', 'latest', 'info', 'update-guest-state']);
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -93,10 +108,10 @@ export function createHandler(d: ServerDeps): (req: IncomingMessage, res: Server
       const bodyText = method === 'GET' || method === 'HEAD' ? '' : await readBody(req);
       const sub = pathname.startsWith('/zstack/') ? pathname.slice('/zstack'.length) : null;
       const found = sub === null ? null : route(method, sub.replace(/\/+$/, ''));
-      // An MN older than 4.6.11 has no QueryGuestToolsState: RestServer knows no such path.
-      const r = found?.kind === 'query-guest' && d.features.guestToolsStateField === null ? null : found;
+      // APIs an older MN lacks: RestServer knows no such path.
+      const r = found !== null && absent(d, found.kind) ? null : found;
       if (!r) return write(res, record, text(404, `no api mapping to ${sub ?? pathname}`));
-      if (r.uuid && r.kind !== 'job' && r.kind !== 'logout' && r.kind !== 'validate') record.vmUuid = r.uuid;
+      if (r.uuid && VM_KINDS.has(r.kind)) record.vmUuid = r.uuid;
       if (r.kind === 'job' && r.uuid) record.jobUuid = r.uuid;
 
       let body: unknown = {};
@@ -108,10 +123,11 @@ export function createHandler(d: ServerDeps): (req: IncomingMessage, res: Server
         }
       }
       let api = r.api;
-      if (r.kind === 'actions') {
-        const key = isRecord(body) ? Object.keys(ACTIONS).find((k) => k in body) : undefined;
+      if (r.kind === 'actions' || r.kind === 'script-actions') {
+        const known = r.kind === 'actions' ? ACTIONS : SCRIPT_ACTIONS;
+        const key = isRecord(body) ? Object.keys(known).find((k) => k in body && (d.detachApi || k !== 'detachGuestToolsIsoFromVm')) : undefined;
         if (!key) return write(res, record, text(400, `the body doesn't contain action mapping to the URL[${sub ?? ''}]`));
-        api = ACTIONS[key] ?? null;
+        api = known[key] ?? null;
       }
       if (!api) return write(res, record, text(404, `no api mapping to ${sub ?? pathname}`));
       record.api = api;
@@ -128,7 +144,7 @@ export function createHandler(d: ServerDeps): (req: IncomingMessage, res: Server
         const status = d.faults.proxyStatus();
         return write(res, record, text(status, status === 502 ? 'Bad Gateway' : 'Service Unavailable'));
       }
-      if (fault === 'reset' && api !== 'AttachGuestToolsIsoToVm') return reset(res, record);
+      if (fault === 'reset' && !ASYNC_STARTS.has(api)) return reset(res, record);
 
       const ctx: Ctx = { req, route: r, uri: sub ?? pathname, api, params: parseQueryString(rawQuery), body, record, resetAfter: fault === 'reset' };
       const reply = handle(d, ctx);
@@ -162,6 +178,10 @@ function handle(d: ServerDeps, ctx: Ctx): SimReply {
       return d.jobs.poll(ctx.req.method ?? 'GET', uuid);
     case 'actions':
       return action(d, ctx);
+    case 'script-create':
+      return createScript(d, ctx);
+    case 'script-actions':
+      return executeScript(d, ctx);
     default:
       break;
   }
@@ -186,6 +206,14 @@ function handle(d: ServerDeps, ctx: Ctx): SimReply {
       return d.guestTools.latest(uuid);
     case 'info':
       return d.guestTools.info(uuid);
+    case 'update-guest-state':
+      return updateGuestToolsState(d.world, d.guestOs, uuid);
+    case 'query-script':
+      return d.scriptQuery.run(d.resources.script, { params, implicit: byUuid });
+    case 'query-record':
+      return d.scriptQuery.run(d.resources.record, { params, implicit: byUuid });
+    case 'query-detail':
+      return d.scriptQuery.run(d.resources.detail, { params });
     default:
       return text(404, 'no api mapping');
   }
@@ -206,12 +234,31 @@ function stringList(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
-/** PUT .../actions: header checks, then 202 with the job location; the job does the rest. */
-function action(d: ServerDeps, ctx: Ctx): SimReply {
+function absent(d: ServerDeps, kind: RouteKind): boolean {
+  if (kind === 'query-guest') return d.features.guestToolsStateField === null;
+  if (kind === 'update-guest-state') return !d.features.updateGuestToolsState;
+  return SCRIPT_KINDS.has(kind) && !d.features.scriptLibrary;
+}
+
+/**
+ * An async call: the REST layer's checks (credentials, X-Job-UUID), then 202 with the job location.
+ * The session itself is checked by the interceptor, after the 202: an expired one fails the job with
+ * ID.1001 and nothing runs. `start` does the rest inside the job.
+ */
+function accept(
+  d: ServerDeps, ctx: Ctx, vmUuid: string | undefined, start: (job: Job) => void,
+  more: { rejected?: (job: Job) => void; typeProblem?: () => string | null } = {},
+): SimReply {
   const auth = authorize(d, ctx);
   if (!auth.ok) {
     ctx.resetAfter = false;
     return auth.reply;
+  }
+  // RestServer: the credentials, then the parameters' types (TypeVerifier), then X-Job-UUID.
+  const problem = more.typeProblem?.() ?? null;
+  if (problem !== null) {
+    ctx.resetAfter = false;
+    return text(400, problem);
   }
   const header = ctx.req.headers['x-job-uuid'];
   const jobId = d.jobs.checkHeader(Array.isArray(header) ? header[0] : header);
@@ -219,24 +266,51 @@ function action(d: ServerDeps, ctx: Ctx): SimReply {
     ctx.resetAfter = false;
     return jobId.reply;
   }
+  const job = d.jobs.create(jobId.uuid, ctx.api, vmUuid);
+  ctx.record.jobUuid = job.uuid;
+  if (ctx.api === 'AttachGuestToolsIsoToVm' && d.faults.expireSessionsUnderAttach()) d.sessions.clear();
+  if (auth.session !== null && !d.sessions.use(auth.session)) {
+    d.jobs.fail(job, sessionError());
+    more.rejected?.(job);
+  } else start(job);
+  return json(202, { location: `http://${d.locationHost()}/zstack/v1/api-jobs/${job.uuid}`, apiTimeout: 1800000 });
+}
+
+/** PUT .../actions: header checks, then 202 with the job location; the job does the rest. */
+function action(d: ServerDeps, ctx: Ctx): SimReply {
   const vmUuid = ctx.route.uuid ?? '';
   const body = isRecord(ctx.body) ? ctx.body : {};
   const actionKey = ctx.api === 'AttachGuestToolsIsoToVm' ? 'attachGuestToolsIsoToVm' : 'detachGuestToolsIsoFromVm';
   const inner = body[actionKey];
   // Top-level systemTags (the documented form) and inside the action object (what zssdk.py sends).
   const systemTags = [...stringList(body.systemTags), ...(isRecord(inner) ? stringList(inner.systemTags) : [])];
-  const job = d.jobs.create(jobId.uuid, ctx.api, vmUuid);
-  ctx.record.jobUuid = job.uuid;
   const vm = d.world.getVm(vmUuid);
   if (vm?.hostUuid) ctx.record.hostUuid = vm.hostUuid;
-  if (ctx.api === 'AttachGuestToolsIsoToVm' && d.faults.expireSessionsUnderAttach()) d.sessions.clear();
-  if (auth.session !== null && !d.sessions.use(auth.session)) {
-    // The interceptor runs after the 202: the job carries ID.1001.
-    d.jobs.fail(job, sessionError());
-  } else if (ctx.api === 'AttachGuestToolsIsoToVm') {
-    d.guestTools.startAttach(job, vmUuid, systemTags);
-  } else {
-    d.guestTools.startDetach(job, vmUuid);
-  }
-  return json(202, { location: `http://${d.locationHost()}/zstack/v1/api-jobs/${job.uuid}`, apiTimeout: 1800000 });
+  return accept(d, ctx, vmUuid, (job) => {
+    if (ctx.api === 'AttachGuestToolsIsoToVm') d.guestTools.startAttach(job, vmUuid, systemTags);
+    else d.guestTools.startDetach(job, vmUuid);
+  });
+}
+
+/** The API's parameters: the body's object under `key` (a missing one is an API with every field null). */
+function paramsOf(body: unknown, key: string): Record<string, unknown> {
+  const inner = isRecord(body) ? body[key] : undefined;
+  return isRecord(inner) ? inner : {};
+}
+
+/** POST /v1/scripts {"params": {...}}: the REST layer's type check (400), then 202; validation runs in the job. */
+function createScript(d: ServerDeps, ctx: Ctx): SimReply {
+  const params = paramsOf(ctx.body, 'params');
+  const typeCheck = (): string | null => typeProblem(createSpecs(d.features.scriptEncodingType), params);
+  return accept(d, ctx, undefined, (job) => d.scripts.startCreate(job, params), { typeProblem: typeCheck });
+}
+
+/** PUT /v1/scripts/{uuid}/actions {"executeGuestVmScript": {...}}. */
+function executeScript(d: ServerDeps, ctx: Ctx): SimReply {
+  const params = paramsOf(ctx.body, 'executeGuestVmScript');
+  const scriptUuid = ctx.route.uuid ?? '';
+  return accept(d, ctx, undefined, (job) => d.scripts.startExecute(job, scriptUuid, params), {
+    rejected: (job) => d.scripts.rejectedUnrun(job, scriptUuid, params),
+    typeProblem: () => typeProblem(EXECUTE_SPECS, params),
+  });
 }

@@ -7,11 +7,16 @@ import { AttachStats } from './attach-stats.js';
 import { Sessions } from './auth.js';
 import { Faults } from './faults.js';
 import { generateFleet } from './fleet.js';
+import { GuestOs } from './guest-os.js';
 import { GuestTools } from './guest-tools.js';
 import { Jobs } from './jobs.js';
 import { mnFeatures } from './mn-version.js';
 import { QueryEngine, type Resource } from './query.js';
 import { cdRomResource, guestStateResource, tagPatternResource, tagResource, userTagResource, vmResource } from './resources.js';
+import { mulberry32 } from './rng.js';
+import { ScriptLibrary } from './script-library.js';
+import { detailResource, recordResource, scriptResource } from './script-resources.js';
+import { SCRIPT_STATUS_PRESETS, ScriptStore } from './script-store.js';
 import { createHandler } from './server.js';
 import { TimerSet } from './timers.js';
 import { JobHold } from './job-hold.js';
@@ -48,7 +53,8 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
 
   const sessions = new Sessions(accountName, password, opts.sessionTimeoutMs ?? 7_200_000);
   const accessKeys = new AccessKeys(opts.accessKeys ?? [], { moduleInstalled: opts.accessKeyModule, clockSkewMs: opts.clockSkewMs });
-  const features = mnFeatures(opts.mnVersion);
+  const mn = mnFeatures(opts.mnVersion);
+  const features = { ...mn, scriptLibrary: opts.scriptLibrary ?? mn.scriptLibrary };
   const faults = new Faults(opts.faults);
   sessions.expireAfterCalls = faults.sessionExpireAfterCalls;
   const jobs = new Jobs();
@@ -59,10 +65,32 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   const requestTimers = new TimerSet();
   const holds = new RequestHolds();
   const calls: CallRecord[] = [];
+  const jobDurationMs = opts.jobDurationMs ?? 20;
+  const installHold = new JobHold();
+  const scriptHold = new JobHold();
+  const guestOs = new GuestOs({
+    world, guestTimers, installHold,
+    opts: {
+      installMs: opts.guests?.installMs ?? 20, agentRestartMs: opts.guests?.agentRestartMs ?? 10,
+      rowLagMs: opts.guests?.rowLagMs === undefined ? 0 : opts.guests.rowLagMs,
+      windowsInstaller: opts.guests?.windowsInstaller ?? 'GuestToolsSetup.exe',
+    },
+  });
+  const store = new ScriptStore();
+  const statuses = opts.scripts?.statuses ?? 'Succeed';
+  const scripts = new ScriptLibrary({
+    world, store, jobs, faults, guestOs, jobTimers, hold: scriptHold, rng: mulberry32(seed ^ 0x5c41),
+    opts: {
+      jobDurationMs, scriptMs: opts.scripts?.scriptMs ?? jobDurationMs,
+      statuses: typeof statuses === 'string' ? SCRIPT_STATUS_PRESETS[statuses] : statuses,
+      unreachableVms: opts.scripts?.unreachableVms ?? 'detail', stderrFails: opts.scripts?.stderrFails ?? true,
+      encodingType: features.scriptEncodingType, accountName,
+    },
+  });
   const guestTools = new GuestTools({
     world, jobs, faults, stats, jobTimers, guestTimers, hold,
     opts: {
-      jobDurationMs: opts.jobDurationMs ?? 20,
+      jobDurationMs,
       recordVersionTag: opts.recordVersionTag ?? false,
       recreateAttachedTag: opts.recreateAttachedTag ?? false,
       installDelayMs: opts.guests?.installDelayMs ?? 0,
@@ -75,9 +103,14 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   const host = opts.host ?? '127.0.0.1';
   let address = '';
   const handler = createHandler({
-    world, sessions, accessKeys, features, jobs, faults, guestTools, calls, timers: requestTimers, holds,
+    world, sessions, accessKeys, features, jobs, faults, guestTools, guestOs, scripts, calls, timers: requestTimers, holds,
     query: new QueryEngine(() => world.version),
+    scriptQuery: new QueryEngine(() => store.version),
+    detachApi: opts.detachApi ?? true,
     resources: {
+      script: scriptResource(store, features.scriptEncodingType) as Resource<unknown>,
+      record: recordResource(store, features.scriptEncodingType) as Resource<unknown>,
+      detail: detailResource(store) as Resource<unknown>,
       vm: vmResource(world) as Resource<unknown>, cdrom: cdRomResource(world) as Resource<unknown>,
       tag: tagResource(world) as Resource<unknown>, tagPattern: tagPatternResource(world) as Resource<unknown>,
       userTag: userTagResource(world) as Resource<unknown>,
@@ -129,12 +162,24 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
       hold.drop();
       jobs.clear();
       guestTools.reset();
+      scripts.reset();
       stats.dropRunning();
     },
     expireSessions: () => sessions.clear(),
     holdAttachJobs: () => hold.hold(),
     ageTags: (ms) => world.tags.age(ms),
     releaseAttachJobs: () => hold.release(),
+    guestView(uuid) {
+      const row = world.getVm(uuid);
+      return row ? guestOs.view(row) : undefined;
+    },
+    installerRuns: () => guestOs.runs.map((r) => ({ ...r })),
+    scriptExecutions: () => scripts.executions.map((e) => ({ ...e, vmUuids: [...e.vmUuids] })),
+    scriptOverlaps: () => [...scripts.overlaps],
+    holdScripts: () => scriptHold.hold(),
+    releaseScripts: () => scriptHold.release(),
+    holdInstalls: () => installHold.hold(),
+    releaseInstalls: () => installHold.release(),
     holdRequest: (spec) => holds.hold(spec),
     mnVersion: features.version,
     setClockSkew: (ms) => {

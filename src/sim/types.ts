@@ -16,6 +16,12 @@ export type ApiName =
   | 'DetachGuestToolsIsoFromVm'
   | 'GetLatestGuestToolsForVm'
   | 'GetVmGuestToolsInfo'
+  | 'UpdateGuestToolsState'
+  | 'CreateGuestVmScript'
+  | 'QueryGuestVmScript'
+  | 'ExecuteGuestVmScript'
+  | 'QueryGuestVmScriptExecutedRecord'
+  | 'QueryGuestVmScriptExecutedRecordDetail'
   | 'QueryJob'
   | 'ValidateSession';
 
@@ -60,6 +66,81 @@ export interface SimVm {
    * attach. Default: decided by guests.installShare (0: no guest installs unless a test says so).
    */
   installs?: boolean;
+  /**
+   * Whether the guest's QEMU guest agent runs (what the script library needs). Default: the guest-tools
+   * state row says `qgaState: Running`. false with a Running row: a stale row (the agent died since the
+   * last 30 s scan), so scripts fail on this VM while the row still says Running.
+   */
+  qga?: boolean;
+  /**
+   * What the GuestTools installer from the ISO does in this guest when a script runs it
+   * (src/sim/guest-os.ts): `succeeds` (default: restarts the agent, writes the version file, reports the
+   * version), `fails` (reports `InstallFailed`), `hangs` (never finishes, never reports: a prompt).
+   */
+  installer?: 'succeeds' | 'fails' | 'hangs';
+  /** Text every script prints on stderr in this guest (a noisy login profile, a warning): the agent then marks the run failed. */
+  scriptStderr?: string;
+}
+
+/** The guest as a person at its console would see it (Simulator.guestView). */
+export interface SimGuestView {
+  /** The QEMU guest agent answers (configured to run and not restarting). */
+  agentRunning: boolean;
+  /** The installer is restarting the agent right now. */
+  agentRestarting: boolean;
+  /** The tools version installed in the guest (`/usr/local/zstack/guesttools`), null when none. */
+  installedVersion: string | null;
+  /** What CD-ROM 0 holds: nothing, a user's image-store ISO, or the GuestTools ISO (occupant GuestTools). */
+  cdRom0: 'empty' | 'user-iso' | 'GuestTools' | 'none';
+  /** The version of the GuestTools ISO in CD-ROM 0, when it holds one. */
+  guestToolsIsoVersion: string | null;
+  /** The 1 GiB virtio temp disk `vdz` that attach hot-plugs on Windows VMs without virtio. */
+  tempDisk: boolean;
+}
+
+/** One run of the GuestTools installer inside a guest (Simulator.installerRuns). */
+export interface InstallerRun {
+  vmUuid: string;
+  /** The ISO's version, what a successful run installs. */
+  version: string;
+  recordUuid: string;
+  startedAt: number;
+  /** Set when the run ended (never for `hangs`): what it reported. */
+  outcome?: 'succeeded' | 'failed';
+}
+
+/** One ExecuteGuestVmScript the MN accepted and ran (Simulator.scriptExecutions). */
+export interface ScriptExecution {
+  jobUuid: string;
+  scriptUuid: string;
+  vmUuids: string[];
+  at: number;
+  /** The record's uuid once the job created it; absent when the job failed (the call was refused). */
+  recordUuid?: string;
+  failedWith?: string;
+}
+
+/** Status words of records and details: the MN code is not public, so each reading is a knob (zstack-install-api.md 1.8). */
+export interface ScriptStatusSpelling {
+  record: { running: string; succeeded: string; failed: string; /** some details failed, some succeeded */ partial: string };
+  detail: { running: string; succeeded: string; failed: string; timeout: string };
+}
+
+export type ScriptStatusPreset = 'Succeed' | 'Succeeded' | 'Completed';
+
+export interface ScriptLibraryOptions {
+  /** Status spellings: a preset or your own (default `Succeed`: Running -> Succeed / Failed / Timeout). */
+  statuses?: ScriptStatusPreset | ScriptStatusSpelling;
+  /**
+   * A listed VM that is not Running, whose agent does not run, or whose platform is not the script's:
+   * `detail` (default) gives it a failed detail while the call returns a record; `refuse` fails the whole
+   * call (the job answers SYS.1007) and nothing runs anywhere.
+   */
+  unreachableVms?: 'detail' | 'refuse';
+  /** Any stderr output marks a detail failed (default true, the 2024 kvmagent); false: exitCode decides. */
+  stderrFails?: boolean;
+  /** How long a script runs in a guest before its detail ends, default the job duration. */
+  scriptMs?: number;
 }
 
 export interface SimIso {
@@ -112,6 +193,10 @@ export interface FaultOptions {
    * rates: a fault a test can count on instead of hoping a rate hits (an error body is never put on QueryJob).
    */
   firstRequests?: { api: ApiName; kind: 'error' | 'proxy' | 'reset' | 'timeout'; count: number }[];
+  /** Scripts on these VMs run past their timeout: the detail ends in the timeout status (the guest process goes on). */
+  scriptTimeoutVmUuids?: string[];
+  /** These VMs' detach jobs fail with SYS.1006 (the agent could not unplug the devices). */
+  detachFailVmUuids?: string[];
   /** 0..1: the attach job fails with SYS.1006. */
   attachFailRate?: number;
   /** These VMs' attach jobs always fail with SYS.1006. */
@@ -133,6 +218,18 @@ export interface GuestOptions {
   /** 0..1 share of VMs (without `installs`) whose guest installs after an attach, default 0 (stable per VM uuid). */
   installShare?: number;
   seed?: number;
+  /** From a script launching the installer to the installer restarting the guest agent, default 20 ms (ZStack's own launcher waits 60 s). */
+  installMs?: number;
+  /** How long the agent restart takes before the installer reports, default 10 ms. */
+  agentRestartMs?: number;
+  /**
+   * When the state row follows the installer's report: 0 (default) at once, as the report rewrites the
+   * tag; N ms: after the next host ping (the report writes only the tag); null: only UpdateGuestToolsState
+   * refreshes it.
+   */
+  rowLagMs?: number | null;
+  /** The installer's file name on the simulated Windows ISO (the real one is not published), default `GuestToolsSetup.exe`. */
+  windowsInstaller?: string;
 }
 
 export interface SimOptions {
@@ -169,6 +266,11 @@ export interface SimOptions {
   clockSkewMs?: number;
   /** Behave as this release (X.Y.Z), e.g. '4.6.10' (no QueryGuestToolsState), '4.6.20' (field `state`). Default newest. */
   mnVersion?: string;
+  /** false: no script library (every /v1/scripts path answers 404 `no api mapping`). Default: from 5.2.0 on. */
+  scriptLibrary?: boolean;
+  /** false: no DetachGuestToolsIsoFromVm (400 `the body doesn't contain action mapping to the URL[...]`). Default true. */
+  detachApi?: boolean;
+  scripts?: ScriptLibraryOptions;
 }
 
 export interface CallRecord {
@@ -248,6 +350,20 @@ export interface Simulator {
    * test releases it, so the test can change the world in between; see src/sim/request-holds.ts.
    */
   holdRequest(spec: RequestHoldSpec): HeldRequest;
+  /** What the guest shows (agent, installed version, CD-ROM 0, temp disk); undefined for an unknown VM. */
+  guestView(uuid: string): SimGuestView | undefined;
+  /** Every run of the GuestTools installer in a guest, in start order. */
+  installerRuns(): InstallerRun[];
+  /** Every ExecuteGuestVmScript the MN accepted (a job was created; an ID.1001 refusal included, with failedWith), in order. */
+  scriptExecutions(): ScriptExecution[];
+  /** VMs on which a script started while another was still running there (the agent's per-VM script file was overwritten). */
+  scriptOverlaps(): string[];
+  /** Script runs ending from now on keep their details Running until releaseScripts() (an MN restart drops them). */
+  holdScripts(): void;
+  releaseScripts(): void;
+  /** Installers reaching their end from now on wait (agent down, nothing reported) until releaseInstalls(). */
+  holdInstalls(): void;
+  releaseInstalls(): void;
   /** The release the simulator behaves as. */
   readonly mnVersion: string;
   setClockSkew(ms: number): void;

@@ -25,6 +25,18 @@ export interface VmRow {
   /** isoUuid of the image-store ISO in CD-ROM 0, else null. */
   cdRomIsoUuid: string | null;
   installs?: boolean;
+  /** The guest model (src/sim/guest-os.ts): see SimVm. */
+  qga?: boolean;
+  installer?: SimVm['installer'];
+  scriptStderr?: string;
+  /** The GuestTools ISO in CD-ROM 0 (its occupant is GuestTools), put there by an attach; null when none. */
+  guestToolsIso: { version: string; agentType: string } | null;
+  /** The Windows temp disk `vdz` (and its qcow2 file on the host): only a detach removes it. */
+  tempDisk: boolean;
+  /** The installed tools version in the guest once an installer changed it; undefined: what the row or tag says. */
+  installed?: string | null;
+  /** The installer is restarting the guest agent. */
+  agentRestarting: boolean;
   createdAt: number;
   lastOpAt: number;
 }
@@ -109,8 +121,12 @@ export class World {
       uuid: vm.uuid, name: vm.name, state: vm.state, platform: vm.platform, architecture: vm.architecture,
       hypervisorType: vm.hypervisorType, type: vm.type, zoneUuid: vm.zoneUuid, clusterUuid: vm.clusterUuid,
       hostUuid: vm.hostUuid, lastHostUuid: vm.hostUuid, imageUuid: derivedUuid(`image:${vm.platform}:${vm.architecture}`),
-      cdRoms: vm.cdRoms, cdRomIsoUuid: vm.cdRoms > 0 ? (vm.cdRomIsoUuid ?? null) : null, installs: vm.installs, createdAt: at, lastOpAt: at,
+      cdRoms: vm.cdRoms, cdRomIsoUuid: vm.cdRoms > 0 ? (vm.cdRomIsoUuid ?? null) : null, installs: vm.installs,
+      guestToolsIso: null, tempDisk: false, agentRestarting: false, createdAt: at, lastOpAt: at,
     };
+    if (vm.qga !== undefined) row.qga = vm.qga;
+    if (vm.installer !== undefined) row.installer = vm.installer;
+    if (vm.scriptStderr !== undefined) row.scriptStderr = vm.scriptStderr;
     this.vmMap.set(vm.uuid, row);
     this.vmCache = null;
     for (const tag of vm.tags) this.tags.add(vm.uuid, VM_TYPE, tag, at);
@@ -191,6 +207,12 @@ export class World {
     this.touch();
   }
 
+  /** The version tag's value, or null (the first `GuestTools::` tag). */
+  versionTag(uuid: string): string | null {
+    for (const t of this.tags.of(uuid)) if (t.tag.startsWith(VERSION_TAG)) return t.tag.slice(VERSION_TAG.length);
+    return null;
+  }
+
   /**
    * What the in-guest installer's report does (zstack-api.md 5.3): the MN recreates the version tag; the
    * state row follows (host ping) only for a guest that has one (QGA): a VM without stays tag-only.
@@ -212,6 +234,9 @@ export class World {
       guest: g ? { qgaState: g.qgaState, version: g.version } : null,
     };
     if (r.installs !== undefined) vm.installs = r.installs;
+    if (r.qga !== undefined) vm.qga = r.qga;
+    if (r.installer !== undefined) vm.installer = r.installer;
+    if (r.scriptStderr !== undefined) vm.scriptStderr = r.scriptStderr;
     const userTags = this.userTagSpecs(uuid);
     if (userTags.length > 0) vm.userTags = userTags;
     if (r.cdRomIsoUuid !== null) vm.cdRomIsoUuid = r.cdRomIsoUuid;

@@ -1,19 +1,20 @@
-// Async VM actions (attach/detach the GuestTools ISO). Each PUT needs a start permit (start-permit.ts):
-// the caller's start transaction chose and recorded the job uuid first; the PUT is sent once. Doubt
-// about its outcome (reset, timeout, gateway error) is resolved by polling that job uuid. Only ID.1001
-// from the job, which means the interceptor rejected the call before it ran, leads to a second PUT:
-// after a re-login, under a new job uuid and a new permit.
+// Async calls that start something: VM actions (attach/detach the GuestTools ISO) and the script
+// library's CreateGuestVmScript and ExecuteGuestVmScript. Each request needs a start permit
+// (start-permit.ts): the caller's start transaction chose and recorded the job uuid first; the request
+// is sent once. Doubt about its outcome (reset, timeout, gateway error) is resolved by polling that job
+// uuid. Only ID.1001 from the job, which means the interceptor rejected the call before it ran, leads
+// to a second request: after a re-login, under a new job uuid and a new permit.
 import { randomUUID } from 'node:crypto';
 import { GtrError, ZStackApiError } from '../errors.js';
 import type { Reply } from './http.js';
 import { jobPath, locationPath, waitForJob, type JobContext } from './jobs.js';
-import { errorForReply, isTransientStatus, SESSION_EXPIRED } from './reply.js';
+import { errorForReply, isTransientStatus, okObject, SESSION_EXPIRED } from './reply.js';
 import type { StartPermit } from './start-permit.js';
 import { isRecord, locationOf } from './types.js';
 
 export interface ActionOptions {
   /**
-   * Asked right before each PUT (the first, and the one re-send after ID.1001), with the credentials
+   * Asked right before each request (the first, and the one re-send after ID.1001), with the credentials
    * already in hand, so nothing but the start transaction lies between the decision and the request: a
    * permit, or null when a gate refused (then nothing is sent).
    */
@@ -24,10 +25,17 @@ export interface ActionOptions {
 
 export type ActionContext = JobContext;
 
+/** VM actions: `PUT /vm-instances/{uuid}/actions`. */
 export type ActionApi = 'AttachGuestToolsIsoToVm' | 'DetachGuestToolsIsoFromVm';
 
-/** `done`: the job succeeded; `refused`: the start transaction refused the first PUT or the re-send (nothing more was sent). */
+/** Every call that needs a start permit. */
+export type StartApi = ActionApi | 'CreateGuestVmScript' | 'ExecuteGuestVmScript';
+
+/** `done`: the job succeeded; `refused`: the start transaction refused the first request or the re-send (nothing more was sent). */
 export type ActionResult = 'done' | 'refused';
+
+/** A started call's end: the job's result object, or refused (nothing more was sent). */
+export type StartOutcome = { result: 'done'; body: Record<string, unknown> } | { result: 'refused' };
 
 const ACTION_KEYS: Record<ActionApi, string> = {
   AttachGuestToolsIsoToVm: 'attachGuestToolsIsoToVm',
@@ -46,22 +54,43 @@ function checkJobUuid(jobUuid: string): string {
   return jobUuid;
 }
 
-/** Where to poll after the PUT, or null when the reply already was the final result. */
-type Sent = { path: string; immediate: boolean } | null;
+/** One call that starts something: what to send, and what its permit must name. */
+export interface StartCall {
+  api: StartApi;
+  /** The permit's subject (start-permit.ts). */
+  subject: string;
+  method: 'PUT' | 'POST';
+  path: string;
+  body: unknown;
+  /** Extra fields for logs and error details (never secrets). */
+  log: Record<string, unknown>;
+}
+
+/** Where to poll after the request, or null when the reply already was the final result. */
+type Sent = { path: string; immediate: boolean } | { done: Record<string, unknown> };
 
 export async function runAction(ctx: ActionContext, api: ActionApi, vmUuid: string, opts: ActionOptions): Promise<ActionResult> {
+  const call: StartCall = {
+    api, subject: vmUuid, method: 'PUT', path: `/zstack/v1/vm-instances/${encodeURIComponent(vmUuid)}/actions`,
+    body: { [ACTION_KEYS[api]]: {}, systemTags: opts.systemTags ?? [], userTags: [] }, log: { vmUuid },
+  };
+  return (await runStart(ctx, call, opts.permit)).result;
+}
+
+/** Sends a start call under a permit and follows its job to the end (see the top of this file). */
+export async function runStart(ctx: ActionContext, call: StartCall, permitFor: ActionOptions['permit']): Promise<StartOutcome> {
   let attempt: 'first' | 'resend' = 'first';
   for (;;) {
-    // Credentials first (a login may take long: a proxy holding it), then the permit, then the PUT.
+    // Credentials first (a login may take long: a proxy holding it), then the permit, then the request.
     const token = await ctx.auth.current();
-    const permit = await opts.permit(attempt);
-    if (permit === null) return 'refused';
-    const jobUuid = checkJobUuid(permit.spend(api, vmUuid));
-    if (attempt === 'resend') ctx.http.logger?.info({ api, vmUuid, jobUuid }, 'zstack session expired before the action ran; sending it again');
+    const permit = await permitFor(attempt);
+    if (permit === null) return { result: 'refused' };
+    const jobUuid = checkJobUuid(permit.spend(call.api, call.subject));
+    if (attempt === 'resend') ctx.http.logger?.info({ api: call.api, ...call.log, jobUuid }, 'zstack session expired before the call ran; sending it again');
     try {
-      const sent = await sendOnce(ctx, api, vmUuid, jobUuid, token, opts.systemTags ?? []);
-      if (sent !== null) await waitForJob(ctx, { api, path: sent.path, jobUuid, token, immediate: sent.immediate });
-      return 'done';
+      const sent = await sendOnce(ctx, call, jobUuid, token);
+      if ('done' in sent) return { result: 'done', body: sent.done };
+      return { result: 'done', body: await waitForJob(ctx, { api: call.api, path: sent.path, jobUuid, token, immediate: sent.immediate }) };
     } catch (err) {
       if (attempt === 'resend' || !(err instanceof ZStackApiError) || err.zstack.code !== SESSION_EXPIRED) throw err;
     }
@@ -72,21 +101,21 @@ export async function runAction(ctx: ActionContext, api: ActionApi, vmUuid: stri
   }
 }
 
-async function sendOnce(ctx: ActionContext, api: ActionApi, vmUuid: string, jobUuid: string, token: string, systemTags: string[]): Promise<Sent> {
+async function sendOnce(ctx: ActionContext, call: StartCall, jobUuid: string, token: string): Promise<Sent> {
+  const { api, log } = call;
   const pollOwnJob: Sent = { path: jobPath(jobUuid), immediate: true };
   let reply: Reply;
   try {
-    const path = `/zstack/v1/vm-instances/${encodeURIComponent(vmUuid)}/actions`;
     reply = await ctx.http.send({
       api,
-      method: 'PUT',
-      path,
-      headers: { ...ctx.auth.headers(token, 'PUT', path), 'x-job-uuid': jobUuid },
-      json: { [ACTION_KEYS[api]]: {}, systemTags, userTags: [] },
+      method: call.method,
+      path: call.path,
+      headers: { ...ctx.auth.headers(token, call.method, call.path), 'x-job-uuid': jobUuid },
+      json: call.body,
     });
   } catch (err) {
     if (err instanceof GtrError && err.code === 'GTR_ZSTACK_UNREACHABLE' && err.details.sent === true) {
-      ctx.http.logger?.warn({ api, vmUuid, jobUuid, cause: err.details.cause }, 'zstack action outcome unknown; polling its job');
+      ctx.http.logger?.warn({ api, ...log, jobUuid, cause: err.details.cause }, 'zstack call outcome unknown; polling its job');
       return pollOwnJob;
     }
     throw err;
@@ -95,17 +124,17 @@ async function sendOnce(ctx: ActionContext, api: ActionApi, vmUuid: string, jobU
     const body = reply.body.kind === 'json' && isRecord(reply.body.value) ? reply.body.value : {};
     const location = locationOf(body);
     const path = location === null ? null : locationPath(location, ctx.http.endpoint);
-    if (path === null) ctx.http.logger?.warn({ api, vmUuid, jobUuid }, 'zstack 202 without a usable location; polling the job uuid');
+    if (path === null) ctx.http.logger?.warn({ api, ...log, jobUuid }, 'zstack 202 without a usable location; polling the job uuid');
     return { path: path ?? jobPath(jobUuid), immediate: false };
   }
-  if (reply.status === 200) return null;
-  // An AccessKey is checked before the job exists: a refusal means the action never ran.
+  if (reply.status === 200) return { done: okObject(api, reply, ctx.http.scrub) };
+  // An AccessKey is checked before the job exists: a refusal means the call never ran.
   const refused = ctx.auth.refusal?.(api, reply, ctx.http.endpoint);
   if (refused) throw refused;
   if (isTransientStatus(reply)) {
-    // A gateway may have forwarded the PUT before failing: find out through the job, never by re-sending.
-    ctx.http.logger?.warn({ api, vmUuid, jobUuid, status: reply.status }, 'zstack action outcome unknown; polling its job');
+    // A gateway may have forwarded the request before failing: find out through the job, never by re-sending.
+    ctx.http.logger?.warn({ api, ...log, jobUuid, status: reply.status }, 'zstack call outcome unknown; polling its job');
     return pollOwnJob;
   }
-  throw errorForReply(api, reply, ctx.http.scrub, { vmUuid, jobUuid });
+  throw errorForReply(api, reply, ctx.http.scrub, { ...log, jobUuid });
 }

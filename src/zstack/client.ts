@@ -4,19 +4,30 @@
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { GtrError } from '../errors.js';
-import { runAction, type ActionContext, type ActionOptions, type ActionResult } from './actions.js';
+import { randomUUID } from 'node:crypto';
+import { newJobUuid, runAction, runStart, type ActionContext, type ActionOptions, type ActionResult } from './actions.js';
 import { createAgent, normalizeEndpoint } from './dispatcher.js';
 import { HttpCore, type HttpStats, type RequestObserver } from './http.js';
 import { checkJob, followJob, type JobCheck } from './jobs.js';
 import { GuestToolsStateProbe, type GuestToolsStateSupport } from './guest-tools-state.js';
-import { count, getObject, getReply, queryPages, type QueryContext } from './query.js';
+import { count, getObject, getReply, idempotentReply, queryPages, queryString, type QueryContext } from './query.js';
+import { absenceOf, errorForReply, okObject } from './reply.js';
+import {
+  createScriptCall, executeScriptCall, guestToolsStateOf, guestVmScriptOf, inventoryOf, scriptDetailOf, scriptRecordOf,
+  type DetachSupport, type GuestToolsState, type GuestVmScript, type ScriptDetail, type ScriptLibrarySupport, type ScriptRecord, type ScriptSpec,
+} from './scripts.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { AccessKeySigner, type AccessKeyCredentials } from './access-key.js';
 import { hashPassword, Session, type Authenticator } from './session.js';
-import { guestToolsInventoryOf, QUERY_RESOURCES, type GuestToolsInventory, type QueryResource } from './types.js';
+import { guestToolsInventoryOf, inventoriesOf, QUERY_RESOURCES, type GuestToolsInventory, type QueryResource } from './types.js';
 
-export { newJobUuid, type ActionApi, type ActionOptions, type ActionResult } from './actions.js';
-export { StartPermit } from './start-permit.js';
+export { newJobUuid, type ActionApi, type ActionOptions, type ActionResult, type StartApi, type StartOutcome } from './actions.js';
+export { executeSubject, StartPermit } from './start-permit.js';
+export { absentApi, type ApiAbsence } from './reply.js';
+export {
+  isScriptStatusRunning, scriptDetailSucceeded,
+  type DetachSupport, type GuestToolsState, type GuestVmScript, type ScriptDetail, type ScriptLibrarySupport, type ScriptRecord, type ScriptSpec,
+} from './scripts.js';
 export { hashPassword } from './session.js';
 export type { AccessKeyCredentials } from './access-key.js';
 export { GUEST_TOOLS_STATE_ABSENT, type GuestToolsStateSupport } from './guest-tools-state.js';
@@ -61,6 +72,8 @@ export class ZStackClient {
   private readonly guestTools: GuestToolsStateProbe;
   private readonly secrets: string[] = [];
   private closed = false;
+  private scriptLibrary: Promise<ScriptLibrarySupport> | null = null;
+  private detach: Promise<DetachSupport> | null = null;
 
   constructor(opts: ZStackClientOptions) {
     const endpoint = normalizeEndpoint(opts.endpoint);
@@ -145,6 +158,111 @@ export class ZStackClient {
   async detachGuestToolsIso(vmUuid: string, opts: ActionOptions): Promise<ActionResult> {
     this.assertOpen('DetachGuestToolsIsoFromVm');
     return runAction(this.actionCtx, 'DetachGuestToolsIsoFromVm', vmUuid, opts);
+  }
+
+  /**
+   * CreateGuestVmScript under a start permit for `spec.resourceUuid`: the script, or null when refused.
+   * Throws ZStackApiError (a failed job), GTR_JOB_LOST (find the script by its resourceUuid then), and a
+   * ZStackHttpError whose absentApi() is 'no-api-mapping' on an MN without the script library.
+   */
+  async createGuestVmScript(spec: ScriptSpec, opts: Pick<ActionOptions, 'permit'>): Promise<GuestVmScript | null> {
+    const api = 'CreateGuestVmScript';
+    this.assertOpen(api);
+    const out = await runStart(this.actionCtx, createScriptCall(spec), opts.permit);
+    return out.result === 'refused' ? null : guestVmScriptOf(api, inventoryOf(api, out.body));
+  }
+
+  /**
+   * ExecuteGuestVmScript on one batch under a permit for executeSubject(scriptUuid, vmUuids): the record
+   * the job returns (usually still Running), or null when refused. Poll it with scriptRecord() and read
+   * the outcome per VM with scriptDetails().
+   */
+  async executeGuestVmScript(scriptUuid: string, vmUuids: readonly string[], opts: Pick<ActionOptions, 'permit'> & { scriptTimeout?: number }): Promise<ScriptRecord | null> {
+    const api = 'ExecuteGuestVmScript';
+    this.assertOpen(api);
+    const out = await runStart(this.actionCtx, executeScriptCall(scriptUuid, vmUuids, opts.scriptTimeout), opts.permit);
+    return out.result === 'refused' ? null : scriptRecordOf(api, inventoryOf(api, out.body));
+  }
+
+  /** Scripts matching the conditions (e.g. `name=gtr-install-linux-<hash>`), every page. */
+  async queryGuestVmScripts(conditions: string[]): Promise<GuestVmScript[]> {
+    const out: GuestVmScript[] = [];
+    for await (const page of this.queryPages('scripts', conditions)) for (const row of page) out.push(guestVmScriptOf('QueryGuestVmScript', row));
+    return out;
+  }
+
+  /** Records matching the conditions (e.g. `uuid?=a,b` for a batch's records, `scriptUuid=S`), every page. */
+  async queryScriptRecords(conditions: string[]): Promise<ScriptRecord[]> {
+    const out: ScriptRecord[] = [];
+    for await (const page of this.queryPages('scripts/records', conditions)) for (const row of page) out.push(scriptRecordOf('QueryGuestVmScriptExecutedRecord', row));
+    return out;
+  }
+
+  /** One record, or null when the MN has none with that uuid. */
+  async scriptRecord(recordUuid: string): Promise<ScriptRecord | null> {
+    return (await this.queryScriptRecords([`uuid=${recordUuid}`]))[0] ?? null;
+  }
+
+  /** Every detail of a record (one per VM), read in pages of `pageSize`, never one request per VM. */
+  async scriptDetails(recordUuid: string, extra: string[] = []): Promise<ScriptDetail[]> {
+    const out: ScriptDetail[] = [];
+    for await (const page of this.queryPages('scripts/records/details', [`recordUuid=${recordUuid}`, ...extra])) {
+      for (const row of page) out.push(scriptDetailOf('QueryGuestVmScriptExecutedRecordDetail', row));
+    }
+    return out;
+  }
+
+  /**
+   * UpdateGuestToolsState (sync, 4.6.21+): the MN re-reads the guest now and returns its state row. It
+   * changes nothing in the guest or the VM, so it needs no permit and is retried like a query.
+   */
+  async updateGuestToolsState(vmUuid: string): Promise<GuestToolsState> {
+    const api = 'UpdateGuestToolsState';
+    this.assertOpen(api);
+    const path = `/zstack/v1/vm-instances/${encodeURIComponent(vmUuid)}/guesttools-state`;
+    const reply = await idempotentReply(this.queryCtx, api, 'PUT', path, { updateGuestToolsState: {}, systemTags: [], userTags: [] });
+    return guestToolsStateOf(api, inventoryOf(api, okObject(api, reply, this.http.scrub)));
+  }
+
+  /** Whether the MN has the script library: one query (`/scripts?limit=1`) per client, asked again after an error. */
+  scriptLibrarySupport(): Promise<ScriptLibrarySupport> {
+    const api = 'QueryGuestVmScript';
+    this.assertOpen(api);
+    this.scriptLibrary ??= getReply(this.queryCtx, api, `/zstack/v1/scripts?${queryString([['limit', '1']])}`).then((reply) => {
+      if (absenceOf(reply) === 'no-api-mapping') return 'absent' as const;
+      inventoriesOf(api, okObject(api, reply, this.http.scrub));
+      return 'present' as const;
+    });
+    this.scriptLibrary.catch(() => {
+      this.scriptLibrary = null;
+    });
+    return this.scriptLibrary;
+  }
+
+  /**
+   * Whether the MN has DetachGuestToolsIsoFromVm, asked once per client by a detach of a VM uuid that
+   * does not exist (a fresh random one): an MN with the API accepts it (202; its job fails SYS.1003 and
+   * nothing is detached anywhere), one without answers 400 `no action mapping`. Nothing can start, so
+   * this probe needs no permit.
+   */
+  detachSupport(): Promise<DetachSupport> {
+    const api = 'DetachGuestToolsIsoFromVm';
+    this.assertOpen(api);
+    this.detach ??= (async () => {
+      const token = await this.auth.current();
+      const path = `/zstack/v1/vm-instances/${randomUUID().replaceAll('-', '')}/actions`;
+      const reply = await this.http.send({
+        api, method: 'PUT', path, headers: { ...this.auth.headers(token, 'PUT', path), 'x-job-uuid': newJobUuid() },
+        json: { detachGuestToolsIsoFromVm: {}, systemTags: [], userTags: [] },
+      });
+      if (absenceOf(reply) === 'no-action-mapping') return 'absent' as const;
+      if (reply.status === 202 || reply.status === 200) return 'present' as const;
+      throw errorForReply(api, reply, this.http.scrub);
+    })();
+    this.detach.catch(() => {
+      this.detach = null;
+    });
+    return this.detach;
   }
 
   /** Polls an already-sent job once. */

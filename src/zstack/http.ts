@@ -56,7 +56,7 @@ export interface HttpOptions {
 
 export interface SendOptions {
   api: ApiName;
-  method: 'GET' | 'PUT' | 'DELETE';
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
   /** Path starting with '/', appended to the endpoint. */
   path: string;
   headers?: Record<string, string>;

@@ -19,9 +19,17 @@ export async function getObject(ctx: QueryContext, api: ApiName, path: string): 
 }
 
 /** GET with the credentials, once more after a re-login on ID.1001; a refused credential throws. */
-export async function getReply(ctx: QueryContext, api: ApiName, path: string): Promise<Reply> {
+export function getReply(ctx: QueryContext, api: ApiName, path: string): Promise<Reply> {
+  return idempotentReply(ctx, api, 'GET', path);
+}
+
+/**
+ * An idempotent request (a GET, or a sync PUT that only re-reads, such as UpdateGuestToolsState) with
+ * the credentials and the usual retries, once more after a re-login on ID.1001; a refused credential throws.
+ */
+export async function idempotentReply(ctx: QueryContext, api: ApiName, method: 'GET' | 'PUT', path: string, json?: unknown): Promise<Reply> {
   const send = (token: string) =>
-    sendIdempotent(ctx.http, { api, method: 'GET', path, headers: ctx.auth.headers(token, 'GET', path) }, ctx.retry);
+    sendIdempotent(ctx.http, { api, method, path, headers: ctx.auth.headers(token, method, path), json }, ctx.retry);
   const token = await ctx.auth.current();
   let reply = await send(token);
   if (isSessionExpired(reply)) {

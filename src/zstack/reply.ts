@@ -33,7 +33,30 @@ export function errorForReply(api: ApiName, reply: Reply, scrub: (t: string) => 
   }
   if (reply.status >= 200 && reply.status < 300) return describeBadBody(api, reply, scrub);
   const text = scrub(excerpt(reply.body));
-  return new ZStackHttpError(api, reply.status, text, { details: { api, status: reply.status, ...details } });
+  const absent = absenceOf(reply);
+  return new ZStackHttpError(api, reply.status, text, { details: { api, status: reply.status, ...details, ...(absent ? { absent } : {}) } });
+}
+
+/**
+ * How an MN says it has no such API (zstack-install-api.md 0): RestServer's 404 `no api mapping to
+ * <path>` for an unknown path (the script library before 5.2.0, UpdateGuestToolsState before 4.6.21),
+ * its 400 `the body doesn't contain action mapping to the URL[...]` for an unknown action on a shared
+ * path (DetachGuestToolsIsoFromVm on Cloud releases without it). The only place that reads that text.
+ */
+export type ApiAbsence = 'no-api-mapping' | 'no-action-mapping';
+
+export function absenceOf(reply: Reply): ApiAbsence | null {
+  if (reply.body.kind !== 'text') return null;
+  if (reply.status === 404 && reply.body.text.startsWith('no api mapping')) return 'no-api-mapping';
+  if (reply.status === 400 && reply.body.text.includes("doesn't contain action mapping")) return 'no-action-mapping';
+  return null;
+}
+
+/** The absence an error stands for (set by errorForReply), or null: branch on this, never on the text. */
+export function absentApi(error: unknown): ApiAbsence | null {
+  if (!(error instanceof ZStackHttpError)) return null;
+  const absent = error.details.absent;
+  return absent === 'no-api-mapping' || absent === 'no-action-mapping' ? absent : null;
 }
 
 /** The JSON object of a 200 reply, or the error the reply stands for. */

@@ -15,11 +15,19 @@ export const API_NAMES = [
   'DetachGuestToolsIsoFromVm',
   'GetLatestGuestToolsForVm',
   'GetVmGuestToolsInfo',
+  'UpdateGuestToolsState',
+  'CreateGuestVmScript',
+  'QueryGuestVmScript',
+  'ExecuteGuestVmScript',
+  'QueryGuestVmScriptExecutedRecord',
+  'QueryGuestVmScriptExecutedRecordDetail',
   'QueryJob',
 ] as const;
 export type ApiName = (typeof API_NAMES)[number];
 
-export type QueryResource = 'vm-instances' | 'vm-instances/cdroms' | 'system-tags' | 'tags' | 'user-tags' | 'guesttools';
+export type QueryResource =
+  | 'vm-instances' | 'vm-instances/cdroms' | 'system-tags' | 'tags' | 'user-tags' | 'guesttools'
+  | 'scripts' | 'scripts/records' | 'scripts/records/details';
 
 export interface QueryResourceInfo {
   api: ApiName;
@@ -36,6 +44,12 @@ export const QUERY_RESOURCES: Record<QueryResource, QueryResourceInfo> = {
   'user-tags': { api: 'QueryUserTag', sortField: 'uuid' },
   // GuestToolsStateInventory has no `uuid`; its key is the VM uuid.
   guesttools: { api: 'QueryGuestToolsState', sortField: 'vmInstanceUuid' },
+  // The script library (5.2.0+, zstack-install-api.md 1).
+  scripts: { api: 'QueryGuestVmScript', sortField: 'uuid' },
+  'scripts/records': { api: 'QueryGuestVmScriptExecutedRecord', sortField: 'uuid' },
+  // Details have no uuid (their key is recordUuid + vmInstanceUuid): query them with `recordUuid=R`,
+  // so the VM uuid is unique within the query and serves as its paging key.
+  'scripts/records/details': { api: 'QueryGuestVmScriptExecutedRecordDetail', sortField: 'vmInstanceUuid' },
 };
 
 export interface GuestToolsInventory {
