@@ -12,7 +12,7 @@ const RPM_ARCH = { x64: 'x86_64', arm64: 'aarch64' };
 /** The tarball's own installers: an RPM is installed, upgraded and removed by rpm alone. */
 const NOT_IN_RPM = ['install.sh', 'uninstall.sh'];
 
-// Scriptlets run by /bin/sh on the target (also busybox: the useradd fallback is adduser). $1 is the
+// Scriptlets run by /bin/sh on the target (also a busybox root without shadow-utils: see the useradd fallback). $1 is the
 // number of instances left after the transaction: 1 install, 2 upgrade, 0 erase.
 const PRE = String.raw`
 kernel=$(uname -r)
@@ -26,8 +26,13 @@ if ! grep -q '^gtr:' /etc/passwd 2>/dev/null; then
     if grep -q '^gtr:' /etc/group 2>/dev/null; then group="-g gtr"; else group="--user-group"; fi
     useradd --system $group --home-dir /var/lib/guesttools-reconciler --no-create-home --shell /sbin/nologin --comment guesttools-reconciler gtr
   else
-    grep -q '^gtr:' /etc/group 2>/dev/null || addgroup -S gtr
-    adduser -S -D -H -G gtr -h /var/lib/guesttools-reconciler -s /sbin/nologin -g guesttools-reconciler gtr
+    # No shadow-utils (a minimal root): the same entries useradd --system would write, uid = gid = the
+    # highest free number below 1000.
+    id=$(awk -F: 'BEGIN { n = 999 } { used[$3] = 1 } END { while (n in used) n--; print n }' /etc/passwd /etc/group)
+    grep -q '^gtr:' /etc/group 2>/dev/null || echo "gtr:x:$id:" >> /etc/group
+    gid=$(awk -F: '$1 == "gtr" { print $3 }' /etc/group)
+    echo "gtr:x:$id:$gid:guesttools-reconciler:/var/lib/guesttools-reconciler:/sbin/nologin" >> /etc/passwd
+    if [ -f /etc/shadow ]; then echo 'gtr:!!:::::::' >> /etc/shadow; fi
   fi
 fi
 `;
