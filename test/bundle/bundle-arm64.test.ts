@@ -14,10 +14,10 @@ import { execFileSync } from 'node:child_process';
 import { startSimulator, writeIsoDir } from '../../src/sim/index.js';
 import { DEFAULT_ISOS } from '../helpers/cli.js';
 import { outdatedFleet } from '../helpers/fault.js';
-import { bundleFor, busyboxRoot, CHROOT, definesOwnErrno, FLOOR, noBusybox, run, selfContainedReport, symbolReport, unpack, VERSION } from './bundle-helpers.js';
+import { bundleFor, busyboxRoot, CHROOT, definesOwnErrno, FLOOR, inCi, noBusybox, run, selfContainedReport, symbolReport, unpack, VERSION } from './bundle-helpers.js';
 
 const QEMU = '/usr/bin/qemu-aarch64-static';
-const noQemu = existsSync(QEMU) ? noBusybox : 'qemu-aarch64-static not installed (apt-get install qemu-user-static)';
+const noQemu = existsSync(QEMU) ? noBusybox : inCi('qemu-aarch64-static not installed (apt-get install qemu-user-static)');
 const LOADER = 'ld-linux-aarch64.so.1';
 const MODULE = 'app/node_modules/better-sqlite3/build/Release/better_sqlite3.node';
 
