@@ -155,6 +155,7 @@ export class Daemon {
       daemon.http = await listen();
     } catch (error) {
       if (!isListenTransient(error)) {
+        await daemon.catalogRetry.stop();
         await daemon.client.close();
         daemon.ledger.close();
         throw error;

@@ -46,6 +46,8 @@ export class RetryLoop {
         () => this.after(false),
       );
     }, delay);
+    // Never what keeps the process alive: the daemon's schedule and server do that while it runs.
+    this.timer.unref();
   }
 
   private after(done: boolean): void {
