@@ -186,8 +186,11 @@ describe('gtr daemon', () => {
         d.child.kill('SIGHUP');
         const failed = await waitFor('reload failure', () => d.lines().find((l) => l.msg.startsWith('config reload failed')));
         assert.match(String(failed.error), /policy\.maxPerHost/);
+        // Still running the old config, and saying so: unhealthy until a good reload (issue 24).
         const health = await getJson(`${url}/healthz`);
-        assert.equal(health.status, 200, 'still healthy on the old config');
+        assert.equal(health.status, 503, 'a failed reload is shown');
+        assert.match(String(health.body.reason), /config reload failed.*policy\.maxPerHost.*previous configuration/s);
+        assert.equal(health.body.scheduler, 'running', 'the running configuration goes on');
       } finally {
         d.child.kill('SIGTERM');
         await exited(d.child);

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// `npm run bundle -- --arch x64|arm64`: the offline bundle for a management node, as
-// release/guesttools-reconciler-<version>-linux-<arch>.tar.gz. Everything comes from the npm registry
-// (pinned in pins.json) and this repository; see scripts/bundle/README.md for the layout and the checks.
+// `npm run bundle -- --arch x64|arm64 [--rpm]`: the offline bundle for a management node, as
+// release/guesttools-reconciler-<version>-linux-<arch>.tar.gz, and with --rpm also as
+// release/guesttools-reconciler-<version>-1.<x86_64|aarch64>.rpm. Everything comes from the npm registry
+// and the Debian mirror (pinned in pins.json) and this repository; README "Install on the management node"
+// describes the layout and the checks.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -10,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fetchPinned } from './fetch.mjs';
 import { buildBetterSqlite3, zigLinkedLicences } from './native.mjs';
+import { bundleRuntime } from './runtime.mjs';
+import { buildRpm } from './rpm.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
@@ -17,7 +21,7 @@ const ARCHS = { x64: 'x86_64', arm64: 'aarch64' };
 const APP_FILES = ['bin', 'dist', 'migrations', 'config', 'deploy', 'docs', 'package.json', 'package-lock.json', 'README.md'];
 
 function usage(message) {
-  process.stderr.write(`bundle: ${message}\nUsage: npm run bundle -- --arch x64|arm64\n`);
+  process.stderr.write(`bundle: ${message}\nUsage: npm run bundle -- --arch x64|arm64 [--rpm]\n`);
   process.exit(2);
 }
 
@@ -35,7 +39,7 @@ function filesUnder(dir) {
 /** Licences of everything bundled: Node, the npm packages, and what zig links into the native module. */
 function writeLicences(bundle, nodeDir, zigDir) {
   const out = join(bundle, 'LICENSES');
-  mkdirSync(out);
+  mkdirSync(out, { recursive: true });
   copyFileSync(join(nodeDir, 'LICENSE'), join(out, 'node.txt'));
   const zigParts = zigLinkedLicences(zigDir).map(([what, file]) => `==== ${what} (linked into better_sqlite3.node) ====\n\n${readFileSync(file, 'utf8')}`);
   writeFileSync(join(out, 'native-module.txt'), `${zigParts.join('\n\n')}\n\n==== SQLite ====\n\nThe SQLite source code is in the public domain.\n`);
@@ -57,7 +61,12 @@ function writeLicences(bundle, nodeDir, zigDir) {
 }
 
 function main() {
-  const { values } = parseArgs({ options: { arch: { type: 'string' } }, strict: true });
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { arch: { type: 'string' }, rpm: { type: 'boolean' } }, strict: true }));
+  } catch (error) {
+    usage(error.message);
+  }
   const arch = values.arch;
   if (!arch || !ARCHS[arch]) usage(`--arch must be x64 or arm64 (got ${arch ?? 'nothing'})`);
   const pins = JSON.parse(readFileSync(join(HERE, 'pins.json'), 'utf8'));
@@ -84,15 +93,25 @@ function main() {
   mkdirSync(join(bundle, 'node', 'bin'), { recursive: true });
   copyFileSync(join(nodeDir, 'bin', 'node'), join(bundle, 'node', 'bin', 'node'));
   chmodSync(join(bundle, 'node', 'bin', 'node'), 0o755);
+  // The bundle's own loader and C runtime, for node and the native module (and what those libraries need).
+  const runtime = bundleRuntime({
+    bundle, arch, pins: pins.debian[arch], cacheDir,
+    elves: [join(bundle, 'node', 'bin', 'node'), join(bundle, 'app', 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node')],
+  });
   mkdirSync(join(bundle, 'bin'));
   for (const [file, dest] of [['gtr.sh', 'bin/gtr'], ['install.sh', 'install.sh'], ['uninstall.sh', 'uninstall.sh']]) {
-    copyFileSync(join(HERE, file), join(bundle, dest));
+    const text = readFileSync(join(HERE, file), 'utf8');
+    writeFileSync(join(bundle, dest), file === 'gtr.sh' ? text.replace('@LOADER@', runtime.loader) : text);
     chmodSync(join(bundle, dest), 0o755);
   }
   writeLicences(bundle, nodeDir, zigDir);
   writeFileSync(join(bundle, 'VERSION'), `${version}\n`);
   writeFileSync(join(bundle, 'ARCH'), `${ARCHS[arch]}\n`);
-  writeFileSync(join(bundle, 'BUILD'), `node ${pins.node[arch].version} (${pins.node[arch].package}), native module: zig ${pins.zig.version} for glibc ${pins.glibc}\n`);
+  writeFileSync(join(bundle, 'BUILD'), [
+    `node ${pins.node[arch].version} (${pins.node[arch].package}), native module: zig ${pins.zig.version} for glibc ${pins.glibc}`,
+    `C runtime (runtime/lib: ${runtime.files.join(' ')}) from Debian: ${runtime.packages.join(', ')}`,
+    '',
+  ].join('\n'));
 
   // SHA-256 of every file, in `sha256sum -c` format; install.sh checks it before installing.
   const sums = filesUnder(bundle).map((f) => `${createHash('sha256').update(readFileSync(join(bundle, f))).digest('hex')}  ${f}`);
@@ -103,9 +122,14 @@ function main() {
   const out = join(ROOT, 'release', `${name}.tar.gz`);
   execFileSync('sh', ['-c', 'tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$1" -C "$2" -cf - "$3" | gzip -n > "$4"',
     'sh', mtime, stage, name, out], { stdio: 'inherit' });
+  const mb = (file) => `${(statSync(file).size / 1024 / 1024).toFixed(1)} MB`;
+  process.stdout.write(`bundle: ${relative(ROOT, out)} (${mb(out)}) in ${Math.round((Date.now() - started) / 1000)} s\n`);
+  if (values.rpm) {
+    const summary = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).description;
+    const rpm = buildRpm({ root: ROOT, bundle, version, arch, summary });
+    process.stdout.write(`bundle: ${relative(ROOT, rpm)} (${mb(rpm)}) in ${Math.round((Date.now() - started) / 1000)} s\n`);
+  }
   rmSync(stage, { recursive: true, force: true });
-  const mb = (statSync(out).size / 1024 / 1024).toFixed(1);
-  process.stdout.write(`bundle: ${relative(ROOT, out)} (${mb} MB) in ${Math.round((Date.now() - started) / 1000)} s\n`);
 }
 
 main();

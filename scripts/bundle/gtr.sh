@@ -1,5 +1,27 @@
 #!/bin/sh
-# gtr from the offline bundle: the bundled Node runs the bundled app, whatever node is (or is not) on PATH.
-# /usr/bin/gtr -> /opt/guesttools-reconciler/current/bin/gtr -> <version>/bin/gtr: resolve to the version folder.
-here=$(dirname "$(readlink -f "$0")")/..
-exec "$here/node/bin/node" "$here/app/bin/gtr.js" "$@"
+# gtr from the offline bundle: the bundled Node, started through the bundle's own dynamic loader and C
+# runtime (runtime/lib), runs the bundled app. Neither the host's node nor its glibc is used, and this
+# script uses shell built-ins only (no readlink, dirname or anything else from PATH).
+# It finds the bundle from where it was started: <bundle>/bin/gtr itself (also through the "current"
+# folder symlink), or the /usr/bin/gtr symlink that install.sh and the RPM make, which points to
+# ../../opt/guesttools-reconciler/current/bin/gtr (the same path, taken from the link's own folder).
+loader=@LOADER@
+case $0 in
+  */*) dir=${0%/*} ;;
+  *) dir=. ;;
+esac
+tried=
+for candidate in "$dir/.." "$dir/../../opt/guesttools-reconciler/current" /opt/guesttools-reconciler/current; do
+  if [ -f "$candidate/runtime/lib/$loader" ] && [ -f "$candidate/node/bin/node" ]; then
+    here=$candidate
+    break
+  fi
+  tried="$tried $candidate"
+done
+if [ -z "${here:-}" ]; then
+  echo "gtr: cannot find the bundle's runtime/lib/$loader and node/bin/node from $0 (looked in:$tried)." >&2
+  echo "  Run <bundle>/bin/gtr itself, or reinstall (install.sh or the RPM) so /usr/bin/gtr points into /opt/guesttools-reconciler." >&2
+  exit 127
+fi
+# --inhibit-cache: never the host's /etc/ld.so.cache, so no host library can be picked up either.
+exec "$here/runtime/lib/$loader" --inhibit-cache --library-path "$here/runtime/lib" "$here/node/bin/node" "$here/app/bin/gtr.js" "$@"

@@ -6,7 +6,8 @@
 set -euo pipefail
 
 NAME=guesttools-reconciler
-MIN_GLIBC=2.28
+MIN_KERNEL_MAJOR=3
+MIN_KERNEL_MINOR=10
 root=""
 use_systemctl=1
 while [ $# -gt 0 ]; do
@@ -29,19 +30,12 @@ arch=$(cat "$bundle/ARCH")
 machine=$(uname -m)
 [ "$machine" = "$arch" ] || die "this bundle is for $arch, this machine is $machine: use guesttools-reconciler-$version-linux-$([ "$machine" = aarch64 ] && echo arm64 || echo x64).tar.gz"
 
-# glibc: the bundled Node and the native SQLite module need GLIBC_2.28 (and libstdc++ with GLIBCXX_3.4.25).
-glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}')
-[ -n "$glibc" ] || glibc=$(ldd --version 2>/dev/null | head -n1 | grep -oE '[0-9]+\.[0-9]+$' || true)
-if [ -z "$glibc" ] || [ "$(printf '%s\n%s\n' "$MIN_GLIBC" "$glibc" | sort -V | head -n1)" != "$MIN_GLIBC" ]; then
-  cat >&2 <<MSG
-install: this system has glibc ${glibc:-unknown}; guesttools-reconciler needs glibc $MIN_GLIBC or newer.
-  It runs on: Helix / Rocky / RHEL / CentOS Stream 8 and 9, Kylin V10, openEuler 20.03 LTS and later,
-  UOS 20, Debian 10+, Ubuntu 20.04+ (x86_64 or aarch64).
-  CentOS / Helix 7 (glibc 2.17) cannot run it. Instead, run it on a newer machine that reaches this
-  management node's API (port 8080): set "zstack.endpoint" to this node and "isoDir" to a copy or an
-  NFS mount of /opt/zstack-dvd; or upgrade the management node to an 8-based release first.
-MSG
-  exit 1
+# The bundle carries its own C runtime (runtime/lib: loader, glibc 2.36, libstdc++): the host's glibc does
+# not matter (CentOS 7's 2.17 is fine). The floor is the kernel: Linux 3.10 (libuv's; CentOS 7 has it).
+kernel=$(uname -r)
+kmajor=${kernel%%.*}; krest=${kernel#*.}; kminor=${krest%%[!0-9]*}
+if [ "$kmajor" -lt "$MIN_KERNEL_MAJOR" ] || { [ "$kmajor" -eq "$MIN_KERNEL_MAJOR" ] && [ "$kminor" -lt "$MIN_KERNEL_MINOR" ]; }; then
+  die "this system runs Linux $kernel; guesttools-reconciler needs Linux $MIN_KERNEL_MAJOR.$MIN_KERNEL_MINOR or newer"
 fi
 
 say "checking the bundle's files (SHA256SUMS)"

@@ -1,5 +1,6 @@
 // `gtr daemon`: the scheduled background service. Each tick is one run of the same pipeline as
 // `gtr reconcile`, under the shared lease. SIGTERM/SIGINT stop cleanly, SIGHUP reloads the config.
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { loadConfig, redactedConfig, requireCredentials } from '../config/load.js';
 import { EXIT_DRAIN_MS, notifierFromConfig, type Notifier } from '../notify/from-config.js';
@@ -24,6 +25,19 @@ import { ledgerRoutes } from './status-routes.js';
 import { startStatusServer } from './status-server.js';
 import { LedgerSync } from '../ha/ledger-sync.js';
 import { peerRoutes } from '../ha/peer-routes.js';
+import { DAEMON_RETRY, RetryLoop } from './retry-loop.js';
+import { removeDaemonState, writeDaemonState, type ConfigReloadState, type DaemonProblem, type DaemonProblemKind } from './daemon-state.js';
+
+/** An unusable ISO folder (missing, unreadable, empty): the daemon runs degraded and retries. */
+function isCatalogError(error: unknown): error is GtrError {
+  return error instanceof GtrError && (error.code === 'GTR_CATALOG_EMPTY' || error.code === 'GTR_CATALOG_UNUSABLE');
+}
+
+/** A status port another process holds (an old instance still stopping) or an address not up yet: retried. */
+function isListenTransient(error: unknown): boolean {
+  const cause = error instanceof GtrError ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
+  return cause?.code === 'EADDRINUSE' || cause?.code === 'EADDRNOTAVAIL';
+}
 
 /** How long in-flight attaches may take to finish after SIGTERM before their calls are abandoned. */
 export const SHUTDOWN_GRACE_MS = 30_000;
@@ -51,8 +65,19 @@ export class Daemon {
   private stopping = false;
   /** Bookkeeping steps after the last run that failed (the run kept its record): /healthz shows them. */
   private bookkeepingProblems: string[] = [];
-  /** The last tick failed on an unusable ISO catalog (empty, missing): /healthz says so until a tick succeeds. */
+  /**
+   * The ISO catalog is unusable (empty, missing) at start or at the last tick: /healthz says so until a
+   * tick succeeds or the retry loop finds the folder usable again.
+   */
   private catalogProblem: string | null = null;
+  private readonly catalogRetry: RetryLoop;
+  /** The status port could not be bound (busy, address not up yet): retried by listenRetry. */
+  private portProblem: string | null = null;
+  private listenRetry: RetryLoop | null = null;
+  /** The last SIGHUP: a failed one keeps the running configuration and makes /healthz unhealthy until a good one. */
+  private reloadState: ConfigReloadState | null = null;
+  private readonly problemSince = new Map<DaemonProblemKind, string>();
+  private readonly startedAt = new Date().toISOString();
   /** Aborted at SIGTERM: no new attaches start. */
   private readonly stopStarting = new AbortController();
   /** Aborted when the grace period ends: calls in flight are abandoned (their jobs are polled at the next start). */
@@ -69,8 +94,17 @@ export class Daemon {
     this.logger = logger;
     this.ledger = Ledger.open(config.database);
     this.leadership = new Leadership(config, opts.env, logger);
-    this.metrics = createMetrics({ ledger: () => this.ledger, apiStats: () => this.client.stats, leader: this.leadership });
+    this.metrics = createMetrics({
+      ledger: () => this.ledger,
+      apiStats: () => this.client.stats,
+      leader: this.leadership,
+      problems: () => this.problems().map((p) => p.kind),
+    });
     this.client = this.newClient(config);
+    this.catalogRetry = new RetryLoop(() => this.retryCatalog(), {
+      ...DAEMON_RETRY,
+      onWait: (delayMs) => this.logger.info({ isoDir: this.config.isoDir, retryInMs: delayMs }, 'waiting for the ISO folder'),
+    });
   }
 
   /** Validates everything a run needs before serving: config, database, ISO folder, password, listen address. */
@@ -80,8 +114,17 @@ export class Daemon {
     for (const warning of warnings) logger.warn({ warning }, 'configuration warning');
     logger.info({ source, config: redactedConfig(config) }, 'effective configuration');
     requireCredentials(config);
-    await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
+    // A missing or empty ISO folder is not a configuration error: the daemon runs degraded and retries.
+    let catalogProblem: string | null = null;
+    try {
+      await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
+    } catch (error) {
+      if (!isCatalogError(error)) throw error;
+      catalogProblem = `${error.code}: ${error.message}`;
+      logger.warn({ error: errorToJson(error) }, 'the ISO folder is not usable: running degraded (unhealthy) and retrying');
+    }
     const daemon = new Daemon(opts, config, logger, notifierFromConfig(config, webhookSecrets, logger));
+    if (catalogProblem !== null) daemon.setCatalogProblem(catalogProblem);
     // Runs left behind by a dead process are marked now; their job uuids are polled on the first tick.
     const { runIds } = daemon.ledger.markInterruptedRuns(Date.now());
     if (runIds.length > 0) logger.warn({ runIds }, 'marked interrupted runs');
@@ -96,28 +139,111 @@ export class Daemon {
       });
     }
     const sync = daemon.sync;
+    const listen = () => startStatusServer(config.http.listen, {
+      health: () => daemon.health(),
+      metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
+      ...ledgerRoutes(() => daemon.ledger, () => daemon.config, (now) => daemon.leadership.status(now)),
+    }, {
+      auth: httpCredentials ? createAuthenticator(httpCredentials) : null,
+      pages: renderStatusPage,
+      peer: sync && haToken !== null
+        ? peerRoutes({ token: haToken, ledger: () => daemon.ledger, facts: (now) => sync.facts(now), busy: () => sync.busy, logger })
+        : undefined,
+    });
     try {
-      daemon.http = await startStatusServer(config.http.listen, {
-        health: () => daemon.health(),
-        metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
-        ...ledgerRoutes(() => daemon.ledger, () => daemon.config, (now) => daemon.leadership.status(now)),
-      }, {
-        auth: httpCredentials ? createAuthenticator(httpCredentials) : null,
-        pages: renderStatusPage,
-        peer: sync && haToken !== null
-          ? peerRoutes({ token: haToken, ledger: () => daemon.ledger, facts: (now) => sync.facts(now), busy: () => sync.busy, logger })
-          : undefined,
-      });
+      daemon.http = await listen();
     } catch (error) {
-      await daemon.client.close();
-      daemon.ledger.close();
-      throw error;
+      if (!isListenTransient(error)) {
+        await daemon.catalogRetry.stop();
+        await daemon.client.close();
+        daemon.ledger.close();
+        throw error;
+      }
+      // An old instance still stopping, a VIP not up yet: run (ticks go on) and bind the port once it is free.
+      daemon.portProblem = `status port: ${(error as Error).message}; retrying`;
+      logger.warn({ listen: config.http.listen, error: errorToJson(error) }, 'the status port is not free: running degraded and retrying');
+      daemon.listenRetry = new RetryLoop(() => daemon.retryListen(listen), {
+        ...DAEMON_RETRY,
+        onWait: (delayMs) => logger.info({ listen: config.http.listen, retryInMs: delayMs }, 'waiting for the status port'),
+      });
+      daemon.listenRetry.start();
     }
     daemon.leadership.start();
     daemon.sync?.start();
     daemon.schedule = startSchedule(config.schedule, () => daemon.tick());
-    logger.info({ listen: daemon.http.url, cron: config.schedule.cron, timezone: config.schedule.timezone, nextRun: daemon.schedule.nextRun() }, 'daemon started');
+    daemon.publish();
+    logger.info({ listen: daemon.http?.url ?? null, cron: config.schedule.cron, timezone: config.schedule.timezone, nextRun: daemon.schedule.nextRun(),
+      problems: daemon.problems() }, 'daemon started');
     return daemon;
+  }
+
+  /** What keeps this daemon from being healthy while it runs (the ISO folder, the status port, a failed reload). */
+  problems(): DaemonProblem[] {
+    const out: DaemonProblem[] = [];
+    const add = (kind: DaemonProblemKind, reason: string | null) => {
+      if (reason === null) {
+        this.problemSince.delete(kind);
+        return;
+      }
+      const since = this.problemSince.get(kind) ?? new Date().toISOString();
+      this.problemSince.set(kind, since);
+      out.push({ kind, reason, since });
+    };
+    add('iso-folder', this.catalogProblem);
+    add('status-port', this.portProblem);
+    const r = this.reloadState;
+    add('config-reload', r && !r.ok
+      ? `config reload failed at ${r.at}: ${r.error ?? ''}; still running the previous configuration (a restart would refuse to start until the file is fixed)`
+      : null);
+    return out;
+  }
+
+  /** Rewrites daemon-status.json (for `gtr status`); a failure is logged, never fatal. */
+  private publish(): void {
+    if (this.stopping) return;
+    try {
+      writeDaemonState(this.config.database, {
+        pid: process.pid, host: hostname(), startedAt: this.startedAt, updatedAt: new Date().toISOString(),
+        listen: this.http?.url ?? null, problems: this.problems(), configReload: this.reloadState,
+      });
+    } catch (error) {
+      this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'cannot write daemon-status.json beside the database');
+    }
+  }
+
+  private setCatalogProblem(reason: string | null): void {
+    if (reason === this.catalogProblem) return;
+    this.catalogProblem = reason;
+    if (reason !== null) this.catalogRetry.start();
+    this.publish();
+  }
+
+  private async retryCatalog(): Promise<boolean> {
+    if (this.catalogProblem === null || this.stopping) return true;
+    try {
+      await scanCatalog(this.config.isoDir, { allowPrerelease: this.config.policy.allowPrerelease });
+    } catch (error) {
+      if (!isCatalogError(error)) throw error;
+      this.catalogProblem = `${error.code}: ${error.message}`;
+      return false;
+    }
+    this.logger.info({ isoDir: this.config.isoDir }, 'the ISO folder is usable again');
+    this.setCatalogProblem(null);
+    return true;
+  }
+
+  private async retryListen(listen: () => ReturnType<typeof startStatusServer>): Promise<boolean> {
+    if (this.stopping) return true;
+    try {
+      this.http = await listen();
+    } catch (error) {
+      this.portProblem = `status port: ${(error as Error).message}; retrying`;
+      return false;
+    }
+    this.portProblem = null;
+    this.logger.info({ listen: this.http.url }, 'status server listening');
+    this.publish();
+    return true;
   }
 
   get url(): string {
@@ -137,10 +263,13 @@ export class Daemon {
       role: ha.role,
       ha: this.sync ? { ...ha, sync: this.sync.health(now) } : ha,
       bookkeepingFailures: this.bookkeepingProblems,
+      problems: this.problems(),
+      configReload: this.reloadState,
     };
     if (this.stopping) return { ok: false, reason: 'shutting down', ...facts };
     if (!this.schedule?.alive()) return { ok: false, reason: 'scheduler is not running', ...facts };
-    if (this.catalogProblem !== null) return { ok: false, reason: this.catalogProblem, ...facts };
+    const [problem] = facts.problems;
+    if (problem) return { ok: false, reason: problem.reason, ...facts };
     if (ha.checkFailed) return { ok: false, reason: `the leader check failed: ${ha.reason}`, ...facts };
     const catchingUp = this.sync?.health(now).reason;
     if (catchingUp) return { ok: false, reason: `leader not attaching yet: ${catchingUp}`, ...facts };
@@ -190,7 +319,7 @@ export class Daemon {
           hooks: [rolloutHook(deps, DAEMON_ACTOR)],
         });
       });
-      this.catalogProblem = null;
+      this.setCatalogProblem(null);
       this.bookkeepingProblems = report.bookkeepingFailures ?? [];
       this.metrics.recordRun(report, (Date.now() - started) / 1000, Date.now());
       logger.info({ runId: report.runId, status: report.status, counts: report.counts, message: report.message, seconds: (Date.now() - started) / 1000 }, 'run summary');
@@ -199,26 +328,34 @@ export class Daemon {
         logger.warn({ holder: error.details.holder }, 'tick skipped: another run holds the lease');
         return;
       }
-      if (error instanceof GtrError && (error.code === 'GTR_CATALOG_EMPTY' || error.code === 'GTR_CATALOG_UNUSABLE')) {
-        this.catalogProblem = `${error.code}: ${error.message}`;
-      }
+      if (isCatalogError(error)) this.setCatalogProblem(`${error.code}: ${error.message}`);
       this.metrics.recordFailedRun(Date.now(), (Date.now() - started) / 1000);
       logger.error({ error: errorToJson(error) }, 'run failed; the next tick tries again');
     }
   }
 
-  /** SIGHUP: re-read the config; an invalid one is reported and the running one kept. */
+  /**
+   * SIGHUP: re-read the config; an invalid one is reported (log, /healthz, the page, `gtr status`, the
+   * gtr_config_reload_failed metric) and the running one kept.
+   */
   async reload(): Promise<void> {
     let next: Config;
+    const at = new Date().toISOString();
     try {
       const loaded = loadConfig({ file: this.opts.configFile, env: this.opts.env });
       requireCredentials(loaded.config);
       next = loaded.config;
       for (const warning of loaded.warnings) this.logger.warn({ warning }, 'configuration warning');
     } catch (error) {
-      this.logger.error({ error: error instanceof Error ? error.message : String(error) }, 'config reload failed; keeping the running configuration');
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.error({ error: message }, 'config reload failed; keeping the running configuration');
+      this.reloadState = { at, ok: false, error: message };
+      this.metrics.recordReload(false);
+      this.publish();
       return;
     }
+    this.reloadState = { at, ok: true, error: null };
+    this.metrics.recordReload(true);
     const old = this.config;
     if (next.database !== old.database || next.http.listen !== old.http.listen || JSON.stringify(next.notify) !== JSON.stringify(old.notify) ||
       JSON.stringify(next.ha) !== JSON.stringify(old.ha)) {
@@ -238,6 +375,7 @@ export class Daemon {
       this.schedule = startSchedule(next.schedule, () => this.tick());
     }
     this.logger.info({ config: redactedConfig(this.config), nextRun: this.schedule?.nextRun() }, 'configuration reloaded');
+    this.publish();
   }
 
   /** First SIGTERM/SIGINT: stop scheduling, let in-flight attaches finish (bounded), record, close. */
@@ -245,6 +383,8 @@ export class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     this.logger.info({ runInProgress: this.current !== null, graceMs }, 'stopping');
+    await this.catalogRetry.stop();
+    await this.listenRetry?.stop();
     await this.schedule?.stop();
     this.leadership.stop();
     await this.sync?.stop();
@@ -259,6 +399,7 @@ export class Daemon {
     await this.client.close();
     await this.staleClient?.close();
     this.ledger.close();
+    removeDaemonState(this.config.database);
     // The last run's events (a halted or interrupted run) still go out, within a bound.
     await this.notifier.close(EXIT_DRAIN_MS);
     this.logger.info('stopped');

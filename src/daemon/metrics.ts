@@ -13,7 +13,11 @@ export interface MetricsSources {
   apiStats: () => { requests: Record<string, number>; errors: Record<string, number> } | null;
   /** This node's role (ha.leaderCheck); always the leader when absent. */
   leader?: HaRoleSource;
+  /** What keeps the running daemon unhealthy (src/daemon/daemon-state.ts): iso-folder, status-port, config-reload. */
+  problems?: () => readonly string[];
 }
+
+const DAEMON_PROBLEMS = ['iso-folder', 'status-port', 'config-reload'] as const;
 
 /** Out of date: everything past the up-to-date / ahead checks of the plan that was not skipped for policy. */
 export function outOfDate(counts: Record<string, number>): number {
@@ -127,6 +131,24 @@ export function createMetrics(sources: MetricsSources) {
     },
   });
 
+  const reloads = new Counter({ name: 'gtr_config_reloads_total', help: 'Config reloads (SIGHUP) by result: ok, or failed (the running configuration was kept)', labelNames: ['result'], registers: [registry] });
+  const reloadFailed = new Gauge({
+    name: 'gtr_config_reload_failed',
+    help: '1 when the last config reload failed: the daemon runs its previous configuration, and a restart would refuse to start until the file is fixed',
+    registers: [registry],
+  });
+  reloadFailed.set(0);
+  new Gauge({
+    name: 'gtr_daemon_problem',
+    help: '1 while the daemon runs degraded for this reason (iso-folder: not usable, retried; status-port: not free, retried; config-reload: the last reload failed)',
+    labelNames: ['problem'],
+    registers: [registry],
+    collect() {
+      const now = sources.problems?.() ?? [];
+      for (const problem of DAEMON_PROBLEMS) this.set({ problem }, now.includes(problem) ? 1 : 0);
+    },
+  });
+
   const observeRequest: RequestObserver = (api, method, seconds, failure) => {
     apiDuration.observe({ api, method }, seconds);
     if (failure) apiErrors.inc({ api, kind: failure.kind, code: failure.code });
@@ -144,6 +166,10 @@ export function createMetrics(sources: MetricsSources) {
       const c = report.counts;
       for (const outcome of ['verified', 'attached', 'failed', 'in-doubt', 'not-started', 'interrupted'] as const) attaches.inc({ outcome }, c[outcome] ?? 0);
       attachesVerifiedByTag.inc(c.verifiedByTag ?? 0);
+    },
+    recordReload(ok: boolean) {
+      reloads.inc({ result: ok ? 'ok' : 'failed' });
+      reloadFailed.set(ok ? 0 : 1);
     },
     recordFailedRun(finishedAt: number, seconds: number) {
       runs.inc({ status: 'failed' });

@@ -9,6 +9,7 @@ import { checkIsoCatalog } from './iso-check.js';
 import { checkLeader } from './leader-check.js';
 import { checkLogin } from './login-check.js';
 import { probeManagementNode } from './mn-probe.js';
+import { checkPlatform } from './platform-check.js';
 import { checkSecrets } from './secrets-check.js';
 import { checkSystemd } from './systemd-check.js';
 
@@ -24,7 +25,7 @@ const AFTER_CONFIG = ['secrets', 'iso-catalog', 'database', 'lease', 'endpoint',
 export async function runDoctor(configFile: string | undefined, env: NodeJS.ProcessEnv): Promise<DoctorReport> {
   const { check, loaded } = checkConfig(configFile, env);
   if (loaded === null) {
-    return { ok: false, configInvalid: true, checks: [check, ...AFTER_CONFIG.map((name) => skip(name, 'configuration invalid'))] };
+    return { ok: false, configInvalid: true, checks: [check, ...AFTER_CONFIG.map((name) => skip(name, 'configuration invalid')), checkPlatform()] };
   }
   const config = loaded.config;
   const logger = createLogger({ level: config.log.level, destination: 'stderr' });
@@ -32,6 +33,6 @@ export async function runDoctor(configFile: string | undefined, env: NodeJS.Proc
   const probe = await probeManagementNode(config);
   checks.push(...endpointChecks(config, probe));
   checks.push(probe.kind === 'reply' ? await checkLogin(config, logger) : skip('login', 'the MN was not reached'));
-  checks.push(await checkLeader(config, env), await checkSystemd());
+  checks.push(await checkLeader(config, env), await checkSystemd(), checkPlatform());
   return { ok: checks.every((c) => c.status !== 'fail'), configInvalid: false, checks };
 }

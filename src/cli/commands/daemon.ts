@@ -1,25 +1,48 @@
 // `gtr daemon`: start the service and wire the signals. The Daemon class does the work.
 import { Daemon } from '../../daemon/daemon.js';
+import { loadConfig, requireCredentials } from '../../config/load.js';
 import { EXIT, GtrError } from '../../errors.js';
 import { parseFlags } from '../args.js';
+import { printable } from '../printable.js';
 
-export const DAEMON_HELP = `Usage: gtr daemon [--config FILE]
+export const DAEMON_HELP = `Usage: gtr daemon [--config FILE] [--check-config]
 
 Run as a background service: reconcile on schedule.cron (in schedule.timezone), never two runs at
 once, attaches only inside schedule.windows. Serves /healthz, /metrics, /api/status and /api/runs on
 http.listen (default 127.0.0.1:9477). Logs JSON lines to stdout.
 Signals: SIGTERM/SIGINT stop scheduling, let in-flight attaches finish (up to 30 s), record the run and
 exit 0; a second signal exits at once with code 1. SIGHUP reloads the config (an invalid one is
-reported and the running one kept).
-Exit codes: 0 stopped cleanly, 1 forced stop, 2 configuration, database, ISO folder or listen error.
+reported and the running one kept: /healthz turns unhealthy, gtr status and the page say so).
+A missing or empty ISO folder, or a status port another process still holds, does not stop it: it runs
+degraded (/healthz unhealthy with the reason) and retries with backoff until fixed.
+--check-config  only load and validate the configuration as a start or a reload would (the unit's
+                ExecReload runs it first, so a broken file fails "systemctl reload"); starts nothing.
+Exit codes: 0 stopped cleanly (--check-config: valid), 1 forced stop, 2 configuration or database
+error, or a listen address that cannot be used (not a busy port).
 `;
 
+/** `--check-config`: what start() and reload() validate before anything runs; exit 0 or 2 with every problem. */
+function checkConfig(configFile: string | null, env: NodeJS.ProcessEnv): number {
+  try {
+    const { config, source, warnings } = loadConfig({ file: configFile, env });
+    requireCredentials(config);
+    for (const warning of warnings) process.stderr.write(`gtr daemon: warning: ${printable(warning)}\n`);
+    process.stdout.write(`gtr daemon: configuration ok (${printable(source)})\n`);
+    return EXIT.ok;
+  } catch (error) {
+    if (!(error instanceof GtrError)) throw error;
+    process.stderr.write(`gtr daemon: configuration invalid: ${printable(error.message, { keepNewlines: true })}\n`);
+    return EXIT.usage;
+  }
+}
+
 export async function runDaemonCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseFlags('daemon', argv, {});
+  const { values } = parseFlags('daemon', argv, { 'check-config': { type: 'boolean' } });
   if (values.help) {
     process.stdout.write(DAEMON_HELP);
     return 0;
   }
+  if (values['check-config']) return checkConfig(values.config ?? null, env);
   // The handlers come first: "daemon started" is logged inside start(), and a SIGHUP that arrives
   // before a handler exists would kill the process (its default action).
   let daemon: Daemon | null = null;
@@ -49,7 +72,8 @@ export async function runDaemonCommand(argv: string[], env: NodeJS.ProcessEnv): 
   try {
     daemon = await Daemon.start({ configFile: values.config ?? null, env });
   } catch (error) {
-    // Whatever keeps the service from starting (ZStack unreachable is not among them: ticks retry) is exit 2.
+    // Whatever keeps the service from starting is exit 2: the configuration, the database, a listen address
+    // that cannot work. ZStack unreachable, the ISO folder and a busy port are not among them: retried.
     if (!(error instanceof GtrError)) throw error;
     process.stderr.write(`gtr daemon: refusing to start: ${error.message}\n`);
     return EXIT.usage;

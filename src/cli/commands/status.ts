@@ -8,6 +8,7 @@ import { formatTable } from '../table.js';
 import { statusJson } from '../../reconcile/status.js';
 import { roleStatus } from '../../ha/role-status.js';
 import { rolloutLines } from './rollout-render.js';
+import { readDaemonState } from '../../daemon/daemon-state.js';
 
 export const STATUS_HELP = `Usage: gtr status [--config FILE] [--json]
 
@@ -18,11 +19,22 @@ quarantined, unknown-architecture, catalog-unverified, or a version that went ba
 "tag" when a GuestTools:: tag this reconciler did not send shows it, "nothing (our tag)" when only the
 tag it sent with its last attach (zstack.recordVersionTag) does: no evidence of an install. Against the
 catalog targets, "on target" is "confirmed" (guest or tag) plus "tag only" (our tag).
-Reads only the local database, and runs the leader check (ha.leaderCheck) once.
+The daemon on this node: running or not, and what keeps it unhealthy (the ISO folder, the status port,
+a config reload that failed), from daemon-status.json beside the database ("daemon" in --json).
+Reads only the local database and that file, and runs the leader check (ha.leaderCheck) once.
 Exit codes: 0 ok, 2 usage, config or database error.
 `;
 
 const CONFIRMED_BY: Record<NonNullable<FleetRow['source']>, string> = { guest: 'guest', tag: 'tag', 'sent-tag': 'nothing (our tag)' };
+
+type DaemonFacts = ReturnType<typeof readDaemonState>;
+
+function daemonLines(d: DaemonFacts): string[] {
+  if (d === null) return ['Daemon: not running on this node (no daemon-status.json beside the database)'];
+  if (!d.running) return [`Daemon: not running (pid ${d.pid} on ${d.host} last wrote its state at ${d.updatedAt} and is gone)`];
+  const head = `Daemon: pid ${d.pid}, since ${d.startedAt}, ${d.problems.length === 0 ? 'healthy' : 'DEGRADED'}${d.listen ? `, status on ${d.listen}` : ''}`;
+  return [head, ...d.problems.map((p) => `  ${p.kind} (since ${p.since}): ${printable(p.reason.replace(/\n\s*/g, ' '))}`)];
+}
 
 function attentionLines(a: ReturnType<typeof statusJson>['needsAttention']): string[] {
   if (a.total === 0) return ['', 'Needs attention: nothing.'];
@@ -45,8 +57,9 @@ export async function runStatus(argv: string[], makeContext: (configFile: string
     // This node's role, checked now (ha.leaderCheck; instant with "none").
     const ha = roleStatus(await ctx.leaderCheck().check());
     const status = statusJson(ctx.ledger(), ctx.config, Date.now(), ha);
+    const daemon = readDaemonState(ctx.config.database);
     if (values.json) {
-      process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ ...status, daemon }, null, 2)}\n`);
       return 0;
     }
     const out: string[] = [];
@@ -56,6 +69,7 @@ export async function runStatus(argv: string[], makeContext: (configFile: string
     out.push(`Role: ${ha.role} (ha.leaderCheck ${ha.leaderCheck}${ha.checkFailed ? ', check failed' : ''}: ${printable(ha.reason)}), checked ${ha.checkedAt}`);
     out.push(`Lease: ${status.lease ? `held by ${status.lease.purpose} (pid ${status.lease.pid} on ${status.lease.host}) until ${status.lease.expiresAt}` : 'free'}`);
     out.push(`Maintenance window: ${status.window.open ? 'open now' : `closed; next opens ${status.window.nextOpening ?? 'never'}`}`);
+    out.push(...daemonLines(daemon));
     out.push(...rolloutLines(status.rollouts));
     out.push('');
     if (status.fleet.length === 0) out.push('Fleet: not observed yet (run gtr plan or gtr reconcile).');
