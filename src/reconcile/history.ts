@@ -43,7 +43,6 @@ function actionJson(a: ActionRecord) {
     ...(a.resolution === null ? {} : { resolution: a.resolution, resolvedBy: a.resolvedBy }),
     verifiedBy: a.verifiedBy,
     jobUuid: a.jobUuid,
-    detail: a.message,
     error: a.error,
     startedAt: a.startedAt,
     finishedAt: a.finishedAt,
