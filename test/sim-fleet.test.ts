@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -90,6 +90,38 @@ describe('simulator: writeIsoDir', () => {
       'x86_64/c79/tools/guesttools/general/KVM/GuestTools_linux-1.2.0.iso',
     ]);
     for (const f of files) assert.equal((await stat(f)).size, 0);
+  });
+
+  it('never rewrites a file already there: a real ISO keeps its content', async () => {
+    const own = await mkdtemp(path.join(os.tmpdir(), 'gtr-sim-iso-'));
+    try {
+      const iso = { agentType: 'WindowsOnKvm', architecture: 'x86_64', version: '1.2.0' } as const;
+      const [file] = await writeIsoDir(own, [iso]);
+      await writeFile(file, 'a real ISO image');
+      await writeIsoDir(own, [iso]);
+      assert.equal(await readFile(file, 'utf8'), 'a real ISO image');
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
+  it('gtr sim --iso-dir refuses a folder it did not make (such as /opt/zstack-dvd), exit 2, and writes nothing there', { timeout: 60_000 }, async () => {
+    const dvd = await mkdtemp(path.join(os.tmpdir(), 'gtr-sim-dvd-'));
+    const errors: string[] = [];
+    const orig = console.error;
+    console.error = (...a: unknown[]) => void errors.push(a.join(' '));
+    try {
+      const real = path.join(dvd, 'x86_64/c79/tools/guesttools/x86_64/KVM/GuestTools-1.1.0.iso');
+      await mkdir(path.dirname(real), { recursive: true });
+      await writeFile(real, 'the ISO the MN mounts');
+      assert.equal(await runSimCommand(['--port', '0', '--iso-dir', dvd]), 2);
+      assert.match(errors.join('\n'), /--iso-dir .* already holds files \(x86_64\) and was not made by gtr sim: .*never point it at the management node's \/opt\/zstack-dvd/);
+      assert.deepEqual(await readdir(path.dirname(real)), ['GuestTools-1.1.0.iso'], 'no fake version added');
+      assert.equal(await readFile(real, 'utf8'), 'the ISO the MN mounts');
+    } finally {
+      console.error = orig;
+      await rm(dvd, { recursive: true, force: true });
+    }
   });
 });
 

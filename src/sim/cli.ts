@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { SimAccessKey } from './access-keys.js';
-import { writeIsoDir } from './iso-dir.js';
+import { simIsoDirProblem, writeIsoDir } from './iso-dir.js';
 import { isMnVersion, NEWEST_MN_VERSION } from './mn-version.js';
 import { startSimulator } from './simulator.js';
 import { DEFAULT_ISOS } from './world.js';
@@ -11,6 +11,8 @@ const USAGE = `usage: gtr sim [--vms N] [--seed S] [--port P] [--host H] [--iso-
                [--install-percent P] [--record-version-tag] [--access-key ID:SECRET]... [--clock-skew SECONDS] [--mn-version X.Y.Z]
                [--ui-tag NAME=SHARE]... [--install-ms MS] [--script-statuses Succeed|Succeeded|Completed]
                [--unreachable-vms detail|refuse] [--no-script-library] [--no-detach]
+  --iso-dir DIR           also write empty, fake GuestTools ISO files (the /opt/zstack-dvd layout) into DIR, to use
+                          as gtr's isoDir; DIR must be new, empty or made by gtr sim (never the MN's /opt/zstack-dvd)
   --install-percent P     share of guests that install attached tools (default 0: none does unless told)
   --record-version-tag    the attach records the GuestTools:: tag it was sent (default: ignored, as the open sources do)
   --access-key ID:SECRET  accept requests signed with this AccessKey (repeatable), besides password login
@@ -112,6 +114,11 @@ export async function runSimCommand(argv: string[]): Promise<number> {
   const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
   const isoDir = typeof values['iso-dir'] === 'string' ? values['iso-dir'] : undefined;
 
+  const isoDirProblem = isoDir ? await simIsoDirProblem(isoDir) : null;
+  if (isoDirProblem) {
+    console.error(`gtr sim: ${isoDirProblem}`);
+    return 2;
+  }
   let sim;
   try {
     if (isoDir) await writeIsoDir(isoDir, DEFAULT_ISOS);
