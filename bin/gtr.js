@@ -10,7 +10,9 @@ if (!process.execArgv.concat(process.env.NODE_OPTIONS ?? '').join(' ').includes(
   setFlagsFromString('--heap-growing-percent=50');
 }
 
-const { main } = await import('../dist/cli/main.js');
+const { main, dropOutputOnClosedPipe } = await import('../dist/cli/main.js');
+
+dropOutputOnClosedPipe(process.stdout);
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -3,6 +3,7 @@
 import { ERROR_CODES, EXIT, GtrError } from '../errors.js';
 import { createContext, type Context } from './context.js';
 import { printable } from './printable.js';
+export { dropOutputOnClosedPipe } from './closed-pipe.js';
 import { runPlanOrReconcile } from './commands/reconcile.js';
 import { runIso } from './commands/iso.js';
 import { runRuns } from './commands/runs.js';
