@@ -1,6 +1,7 @@
 // One HTTP exchange with the management node: timeouts and the client's AbortSignal on every request,
 // the body always consumed (capped), parsed without trusting Content-Type (the MN sends none), and
 // transport failures turned into coded errors. Status mapping to ZStack errors lives in reply.ts.
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
@@ -78,6 +79,10 @@ export class HttpCore {
   constructor(opts: HttpOptions) {
     this.opts = opts;
     this.endpoint = opts.endpoint;
+    // Every request in flight listens on the shutdown signal and stops listening when it ends: as many
+    // listeners as requests in flight (policy.maxConcurrency and more), which is no leak; without this
+    // Node warns at 11 (MaxListenersExceededWarning).
+    if (opts.signal) setMaxListeners(0, opts.signal);
   }
 
   get signal(): AbortSignal | undefined {

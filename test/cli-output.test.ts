@@ -1,6 +1,6 @@
-// `gtr plan --json | head -1` (issue 25): the reader closes the pipe after the first chunk. The command
-// goes on to its own exit code, with no Node stack trace (`write EPIPE`), and its run is recorded.
-import { describe, it } from 'node:test';
+// What a terminal or a pipe sees of a command (issue 25): `gtr plan --json | head -1` closes the pipe after
+// the first chunk (the command reaches its own exit code, no `write EPIPE` trace, its run recorded), and no
+// MaxListenersExceededWarning with more than 10 requests in flight on the shutdown signal.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { startSimulator } from '../src/sim/index.js';
@@ -24,6 +24,23 @@ describe('output to a pipe closed early', () => {
       assert.doesNotMatch(child.output().stderr, /EPIPE|^\s+at /m);
       const runs = JSON.parse((await gtr(['runs', '--json', '--config', config])).stdout) as { runs: { status: string; counts: { vms: number } }[] };
       assert.deepEqual(runs.runs.map((r) => [r.status, r.counts.vms]), [['dry-run', 3000]]);
+    } finally {
+      await sim.close();
+      ws.cleanup();
+    }
+  });
+});
+
+describe('many requests at once on one shutdown signal', () => {
+  it('reconcile with policy.maxConcurrency 40: no MaxListenersExceededWarning (one abort listener per request in flight is no leak)', async () => {
+    const sim = await startSimulator({ fleet: testFleet(60, { hosts: 60 }), jobDurationMs: 50 });
+    const ws = await workspace();
+    try {
+      const config = ws.writeConfig(simConfig(ws, sim, { policy: { maxConcurrency: 40, maxPerHost: 1 } }));
+      const r = await gtr(['reconcile', '--config', config, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(sim.maxAttachInFlight > 10, `more than 10 attaches were in flight at once (${sim.maxAttachInFlight})`);
+      assert.doesNotMatch(r.stderr, /MaxListenersExceededWarning|memory leak/);
     } finally {
       await sim.close();
       ws.cleanup();
