@@ -1,6 +1,7 @@
 // What a terminal or a pipe sees of a command (issue 25): `gtr plan --json | head -1` closes the pipe after
 // the first chunk (the command reaches its own exit code, no `write EPIPE` trace, its run recorded), and no
 // MaxListenersExceededWarning with more than 10 requests in flight on the shutdown signal.
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { startSimulator } from '../src/sim/index.js';
