@@ -70,9 +70,12 @@ describe('gtr rollout', () => {
       const pause = await s.rollout(['pause', String(started.id), '--reason', 'ticket OPS-42']);
       assert.equal(pause.code, 0, pause.stderr);
       assert.match(pause.stdout, /paused \(ticket OPS-42\)/);
+      // Pausing a paused rollout (a retry, automation) is nothing to do: exit 0, said so, nothing recorded twice.
+      const transitions = s.read(started.id).transitions.length;
       const again = await s.rollout(['pause', String(started.id)]);
-      assert.equal(again.code, 6);
-      assert.match(again.stderr, /cannot pause rollout \d+: it is paused; allowed from paused: resume \(-> active\), abort \(-> aborted\)/);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, new RegExp(`note: rollout ${started.id} was already paused: nothing changed`));
+      assert.equal(s.read(started.id).transitions.length, transitions, 'no second pause on record');
 
       // Pretend the soak is over: a paused rollout still attaches nothing.
       const ledger = Ledger.open(s.database);

@@ -10,6 +10,7 @@ import { readPostJson, type Send } from './peer-post.js';
 import type { Ledger } from '../ledger/index.js';
 import { adoptRollout, parseRolloutRows } from '../rollout/replica.js';
 import { RolloutStore, type UserAction } from '../rollout/store.js';
+import { stateAfter } from '../rollout/transitions.js';
 
 const ACTION_PATH = /^\/ha\/rollouts\/([1-9]\d{0,14})\/(pause|resume|abort)$/;
 
@@ -59,10 +60,6 @@ function adopt(ledger: Ledger, body: unknown): PeerRolloutAnswer | string {
   if (typeof rows === 'string') return rows;
   const result = adoptRollout(ledger, rows);
   return { rolloutId: rows.rollouts[0].id as number, result, state: String(rows.rollouts[0].state) };
-}
-
-function stateAfter(action: UserAction): string {
-  return { pause: 'paused', resume: 'active', abort: 'aborted' }[action];
 }
 
 function isConstraint(error: unknown): boolean {

@@ -23,6 +23,11 @@ export function nextState(state: RolloutState, action: RolloutAction): RolloutSt
   return TRANSITIONS[state][action] ?? null;
 }
 
+/** The state an operator's action leads to: a rollout already in it needs nothing (pause and resume are idempotent). */
+export function stateAfter(action: 'pause' | 'resume' | 'abort'): RolloutState {
+  return ({ pause: 'paused', resume: 'active', abort: 'aborted' } as const)[action];
+}
+
 /** Open rollouts own their agent types: at most one per agent type. */
 export function isOpen(state: RolloutState): boolean {
   return state === 'active' || state === 'paused';

@@ -8,7 +8,7 @@ import { cliActor } from '../../rollout/actor.js';
 import { detachPending } from '../../rollout/hook.js';
 import { rolloutJson } from '../../rollout/report.js';
 import { RolloutStore, type UserAction } from '../../rollout/store.js';
-import { noSuchRollout, TRANSITIONS } from '../../rollout/transitions.js';
+import { noSuchRollout, stateAfter, TRANSITIONS } from '../../rollout/transitions.js';
 import { parseFlags, positiveInt } from '../args.js';
 import type { Context } from '../context.js';
 import { renderList, renderRollout } from './rollout-render.js';
@@ -146,9 +146,15 @@ export async function runRollout(argv: string[], makeContext: (configFile: strin
       default: {
         const action = sub as UserAction;
         const who = cliActor();
-        store.transition(id as number, action, who, values.reason ?? null, { detach: values.detach === true, now: Date.now() });
-        if (action === 'pause') ctx.events.emit(rolloutPaused(id as number, 'operator', `paused by ${who}${values.reason ? `: ${values.reason}` : ''}`));
-        const notes = action === 'abort' && values.detach ? await detachNow(ctx, store, who) : [];
+        // Already in that state (a retry, automation, the other node): nothing to do, exit 0, said so.
+        const already = store.get(id as number)?.state === stateAfter(action);
+        if (!already) {
+          store.transition(id as number, action, who, values.reason ?? null, { detach: values.detach === true, now: Date.now() });
+          if (action === 'pause') ctx.events.emit(rolloutPaused(id as number, 'operator', `paused by ${who}${values.reason ? `: ${values.reason}` : ''}`));
+        }
+        const notes = already
+          ? [`rollout ${id} was already ${stateAfter(action)}: nothing changed`]
+          : action === 'abort' && values.detach ? await detachNow(ctx, store, who) : [];
         const r = show(id as number);
         const peer = ctx.peer
           ? await tellPeer(ctx.peer, ctx.ledger(), { kind: action, id: id as number, who, why: values.reason ?? null, detach: values.detach === true })
