@@ -21,6 +21,7 @@ export const SIM_ISO_DIR_MARK = '.gtr-sim-iso-dir';
  */
 export async function writeIsoDir(dir: string, isos: readonly SimIso[]): Promise<string[]> {
   const written: string[] = [];
+  if (isos.length === 0) return written;
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, SIM_ISO_DIR_MARK), 'fake GuestTools ISO files written by gtr sim; safe to delete\n');
   for (const iso of isos) {
