@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evaluateLeaderCheck, LeaderCheck, MAX_ANSWER_AGE_MS, type LeaderAnswer } from '../src/ha/leader-check.js';
-import { leaderGate } from '../src/reconcile/gates.js';
+import { leaderGate } from '../src/ha/leader-gate.js';
 import { fakeZsha2 } from './helpers/fake-zsha2.js';
 import { waitFor } from './helpers/cli.js';
 

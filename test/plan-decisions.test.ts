@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planRun, type PlanInput, type VmHistory } from '../src/plan/plan.js';
 import { DEFER_REASONS, REASON_HELP, SKIP_REASONS, ATTACH_REASONS, type DeferReason } from '../src/plan/reasons.js';
-import type { AttachGate } from '../src/reconcile/gates.js';
+import type { AttachGate } from '../src/plan/gates.js';
 import type { CatalogTarget, VmFacts } from '../src/domain.js';
 
 const NOW = Date.parse('2026-11-27T12:00:00Z');

@@ -9,7 +9,7 @@ import { StartPath } from '../src/apply/start-path.js';
 import type { MaintenanceWindow } from '../src/config/types.js';
 import { isWindowOpen, nextWindowOpening, windowClosesAt } from '../src/plan/window.js';
 import { instantsOfWall, nextOffsetChange, offsetAt } from '../src/plan/zone-time.js';
-import type { AttachGate } from '../src/reconcile/gates.js';
+import type { AttachGate } from '../src/plan/gates.js';
 import { WindowGate } from '../src/reconcile/window-gate.js';
 import { newJobUuid } from '../src/zstack/client.js';
 

@@ -9,7 +9,7 @@
 // trip or any other await. Transactions are shared by the starts of one turn of the event loop (group
 // commit, group-commit.ts); the fence and the gates are re-read in each.
 import type { DeferReason } from '../plan/reasons.js';
-import { firstRefusal, type AttachGate, type GateSubject } from '../reconcile/gates.js';
+import { firstRefusal, type AttachGate, type GateSubject } from '../plan/gates.js';
 import { StartPermit, type ActionApi } from '../zstack/client.js';
 import { GroupCommit, type BatchingLedger } from './group-commit.js';
 

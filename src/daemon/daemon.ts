@@ -10,7 +10,7 @@ import { errorToJson, GtrError } from '../errors.js';
 import { Ledger } from '../ledger/index.js';
 import { createLogger } from '../log.js';
 import { withLease } from '../reconcile/lease.js';
-import { signalGate } from '../reconcile/gates.js';
+import { signalGate } from '../plan/gates.js';
 import { Leadership } from './leadership.js';
 import { reconcile } from '../reconcile/run.js';
 import { DAEMON_ACTOR } from '../rollout/actor.js';

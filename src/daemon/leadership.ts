@@ -6,7 +6,8 @@ import type { Config } from '../config/types.js';
 import { leaderCheckFromConfig } from '../ha/from-config.js';
 import type { LeaderCheck } from '../ha/leader-check.js';
 import type { HaRole, HaRoleSource } from '../ha/role.js';
-import { leaderGate, type AttachGate } from '../reconcile/gates.js';
+import type { AttachGate } from '../plan/gates.js';
+import { leaderGate } from '../ha/leader-gate.js';
 import { roleStatus, type RoleStatus } from '../ha/role-status.js';
 
 export class Leadership implements HaRoleSource {

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { errorToJson } from '../errors.js';
 import { defaultIsAlive, removeSnapshotFile, schemaName, verifySnapshot, type Ledger } from '../ledger/index.js';
-import type { AttachGate } from '../reconcile/gates.js';
+import type { AttachGate } from '../plan/gates.js';
 import { VERSION } from '../version.js';
 import { offerSnapshot, PeerError, peerFacts, type Peer, type SnapshotOffer } from './peer-client.js';
 import type { PeerFacts } from './peer-facts.js';

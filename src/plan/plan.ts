@@ -6,7 +6,7 @@ import { agentTypeForPlatform, type AgentType, type CatalogTarget, type VmFacts 
 import { compareVersions, highestVersion, parseVersion, type Version } from '../tools-version.js';
 import { targetForVm } from '../catalog/targets.js';
 import { earlierReason, type Action, type Reason } from './reasons.js';
-import { firstRefusal, type AttachGate } from '../reconcile/gates.js';
+import { firstRefusal, type AttachGate } from './gates.js';
 import { exclusionOf } from './selectors.js';
 
 export interface VmHistory {
@@ -52,7 +52,7 @@ export interface PlanInput {
   unverifiedGroups?: ReadonlyMap<string, string>;
   /** False outside every maintenance window: attaches become defer/outside-window. */
   windowOpen: boolean;
-  /** Asked, in order, about every VM that would be attached (src/reconcile/gates.ts): the first refusal defers it. */
+  /** Asked, in order, about every VM that would be attached (src/plan/gates.ts): the first refusal defers it. */
   gates?: readonly AttachGate[];
 }
 

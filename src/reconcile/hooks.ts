@@ -3,7 +3,7 @@
 // are a gate and an observer of attach outcomes, after it they fold what the run saw into members.
 import type { StartPath } from '../apply/start-path.js';
 import type { Plan } from '../plan/plan.js';
-import type { AttachGate, AttachObserver } from './gates.js';
+import type { AttachGate, AttachObserver } from '../plan/gates.js';
 import type { RunReport } from './report.js';
 
 export interface RunSeen {

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { GtrError } from '../errors.js';
 import type { Ledger } from '../ledger/index.js';
 import type { DeferReason } from '../plan/reasons.js';
-import type { AttachGate } from './gates.js';
+import type { AttachGate } from '../plan/gates.js';
 
 export const LEASE_TTL_MS = 60_000;
 

@@ -3,7 +3,7 @@
 // a repeat is harmless.
 // Every entry point runs this: `gtr plan`, `gtr reconcile`, the daemon's ticks, and so rollouts,
 // which take part as a pass hook (src/reconcile/hooks.ts): gates consulted before each attach starts
-// (src/reconcile/gates.ts) and an observer of outcomes.
+// (src/plan/gates.ts) and an observer of outcomes.
 import type { Logger } from 'pino';
 import { errorToJson, GtrError } from '../errors.js';
 import type { Config } from '../config/types.js';
@@ -24,7 +24,7 @@ import { logSelectorMatches } from './selector-tags.js';
 import { failedRunEvents, runEvents } from './run-events.js';
 import type { EventSink } from '../events.js';
 import { NO_PROFILER, type Profiler } from '../profile/profile.js';
-import type { AttachGate, AttachObserver } from './gates.js';
+import type { AttachGate, AttachObserver } from '../plan/gates.js';
 import type { PassHook } from './hooks.js';
 import { WindowGate } from './window-gate.js';
 import type { VerifiedBy } from '../ledger/index.js';

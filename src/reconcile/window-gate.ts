@@ -9,7 +9,7 @@ import type { MaintenanceWindow } from '../config/types.js';
 import type { DeferReason } from '../plan/reasons.js';
 import { windowClosesAt } from '../plan/window.js';
 import { nextOffsetChange } from '../plan/zone-time.js';
-import type { AttachGate } from './gates.js';
+import type { AttachGate } from '../plan/gates.js';
 
 export class WindowGate implements AttachGate {
   readonly name = 'window';

@@ -1,4 +1,4 @@
-// The rollout gate (src/reconcile/gates.ts): which VMs a run may attach, given the open rollouts and
+// The rollout gate (src/plan/gates.ts): which VMs a run may attach, given the open rollouts and
 // policy.mode / policy.isoSoak / rollout.autoStart. The decision is pure, over facts read at the start
 // of the run; before each attach starts, apply refreshes the facts inside the write transaction that
 // records the attach, so a `rollout pause|abort` that returned stops the members' attaches.
@@ -12,7 +12,7 @@
 // 5. rollout.autoStart: V is not attached outside the rollout that will be started for it;
 // 6. V first seen less than policy.isoSoak ago: defer/iso-soak; else attach.
 import type { AgentType } from '../domain.js';
-import type { AttachGate, AttachObserver, GateSubject } from '../reconcile/gates.js';
+import type { AttachGate, AttachObserver, GateSubject } from '../plan/gates.js';
 import type { RolloutState } from './transitions.js';
 import { JOB_LOST } from './observe.js';
 

@@ -4,12 +4,15 @@
 // inside the SQLite write transaction that records the attach's ledger row, before its PUT. The
 // first gate that refuses turns the attach into `defer/<reason>`, recorded in the ledger and report.
 //
+// The contract lives here, under every stage that asks or offers a gate; each gate lives with what it
+// guards (the error budget in apply/, the leader gate in ha/, the rollout gate in rollout/, the lease
+// fence and the window gate in reconcile/).
+//
 // Adding a gate: implement AttachGate (a name, a cheap check, optionally refresh and stopsRun) and
 // put it in the pass's gate list (ReconcileOptions.gates, or a PassHook's gates()). When several
 // refuse, the reason that comes first in DESIGN.md 5's precedence wins (ties: the earlier gate).
 import type { AgentType } from '../domain.js';
-import type { HaRoleSource } from '../ha/role.js';
-import { earlierReason, type DeferReason } from '../plan/reasons.js';
+import { earlierReason, type DeferReason } from './reasons.js';
 
 /** What a gate sees of an attach: the fields of a plan decision it may depend on. */
 export interface GateSubject {
@@ -53,40 +56,4 @@ export function firstRefusal(gates: readonly AttachGate[], subject: GateSubject,
 /** A gate that refuses every attach with `reason` once `signal` has aborted (shutdown, lease loss). */
 export function signalGate(name: string, reason: DeferReason, signal: AbortSignal): AttachGate {
   return { name, stopsRun: true, check: () => (signal.aborted ? reason : null) };
-}
-
-/**
- * Only the leader of a pair of management nodes attaches (ha.leaderCheck): once this node is standby,
- * or its last answer is too old to trust, no further attach of the run starts. One field read per attach.
- */
-export function leaderGate(source: HaRoleSource): AttachGate {
-  return { name: 'leader', stopsRun: true, check: (_subject, now) => (source.role(now) === 'standby' ? 'not-leader' : null) };
-}
-
-/**
- * The run's error budget (policy.maxErrors): a gate and an observer. Failures beyond `maxErrors` halt
- * the run: attaches not started yet become `defer/budget-halted`; those in flight finish.
- */
-export class ErrorBudgetGate implements AttachGate, AttachObserver {
-  readonly name = 'error-budget';
-  readonly stopsRun = true;
-  private failures = 0;
-
-  constructor(private readonly maxErrors: number) {}
-
-  get failed(): number {
-    return this.failures;
-  }
-
-  get exceeded(): boolean {
-    return this.failures > this.maxErrors;
-  }
-
-  check(): DeferReason | null {
-    return this.exceeded ? 'budget-halted' : null;
-  }
-
-  onOutcome(_subject: GateSubject, outcome: { failed: boolean }): void {
-    if (outcome.failed) this.failures++;
-  }
 }
