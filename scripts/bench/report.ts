@@ -1,6 +1,6 @@
 // The benchmark's printed output: one table (reconciler next to the naive baseline), the ledger
 // history line, and in --scale mode how time and memory grow with the fleet.
-import { formatTable } from '../../src/cli/table.js';
+import { formatTable } from '../../src/text/table.js';
 import type { HistoryResult } from './history.js';
 import type { NaiveResult } from './naive.js';
 

@@ -2,7 +2,7 @@
 // User errors print a message and a hint, never a stack trace.
 import { ERROR_CODES, EXIT, GtrError } from '../errors.js';
 import { createContext, type Context } from './context.js';
-import { printable } from './printable.js';
+import { printable } from '../text/printable.js';
 export { dropOutputOnClosedPipe } from './closed-pipe.js';
 import { runPlanOrReconcile } from './commands/reconcile.js';
 import { runIso } from './commands/iso.js';

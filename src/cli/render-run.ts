@@ -1,7 +1,7 @@
 // Human summary of a run: targets, counts by action and reason, failures with their ZStack error.
 import type { RunReport } from '../reconcile/report.js';
-import { printable } from './printable.js';
-import { formatTable } from './table.js';
+import { printable } from '../text/printable.js';
+import { formatTable } from '../text/table.js';
 
 const LIST_LIMIT = 20;
 

@@ -3,7 +3,7 @@ import { Daemon } from '../../daemon/daemon.js';
 import { loadConfig, requireCredentials } from '../../config/load.js';
 import { EXIT, GtrError } from '../../errors.js';
 import { parseFlags } from '../args.js';
-import { printable } from '../printable.js';
+import { printable } from '../../text/printable.js';
 
 export const DAEMON_HELP = `Usage: gtr daemon [--config FILE] [--check-config]
 

@@ -2,8 +2,8 @@
 import { EXIT } from '../../errors.js';
 import { runDoctor, type DoctorReport } from '../../doctor/doctor.js';
 import { parseFlags } from '../args.js';
-import { printable } from '../printable.js';
-import { formatTable } from '../table.js';
+import { printable } from '../../text/printable.js';
+import { formatTable } from '../../text/table.js';
 
 export const DOCTOR_HELP = `Usage: gtr doctor [--config FILE] [--json]
 

@@ -2,8 +2,8 @@
 import { requireTargets, scanCatalog } from '../../catalog/scan.js';
 import { parseFlags } from '../args.js';
 import type { Context } from '../context.js';
-import { printable } from '../printable.js';
-import { formatTable } from '../table.js';
+import { printable } from '../../text/printable.js';
+import { formatTable } from '../../text/table.js';
 
 export const ISO_HELP = `Usage: gtr iso [--config FILE] [--json]
 

@@ -1,7 +1,7 @@
 // Human output of rollouts: the one-line summary in `gtr status`, the detail of `gtr rollout status`
 // (with what the running wave waits for) and the table of `gtr rollout list`.
-import { formatTable } from '../table.js';
-import { printable } from '../printable.js';
+import { formatTable } from '../../text/table.js';
+import { printable } from '../../text/printable.js';
 import { budgetText, STATUS_COLUMNS, type rolloutJson } from '../../rollout/report.js';
 
 type RolloutJson = ReturnType<typeof rolloutJson>;

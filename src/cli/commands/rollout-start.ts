@@ -16,7 +16,7 @@ import { isCandidate } from '../../rollout/observe.js';
 import { RolloutStore } from '../../rollout/store.js';
 import { groupTargets, startRollout } from '../../rollout/start.js';
 import { unmatchedCanaries } from '../../rollout/membership.js';
-import { printable } from '../printable.js';
+import { printable } from '../../text/printable.js';
 import { parseLimit, parseWaveSpec, type WaveStep } from '../../config/count-or-percent.js';
 import type { Context } from '../context.js';
 

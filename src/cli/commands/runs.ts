@@ -2,8 +2,8 @@
 import { UsageError } from '../../errors.js';
 import { parseFlags, positiveInt } from '../args.js';
 import type { Context } from '../context.js';
-import { printable } from '../printable.js';
-import { formatTable } from '../table.js';
+import { printable } from '../../text/printable.js';
+import { formatTable } from '../../text/table.js';
 import { outcomeText, runJson, runSpanText, runsJson } from '../../reconcile/history.js';
 
 export const RUNS_HELP = `Usage: gtr runs [--config FILE] [--json] [--limit N]

@@ -3,8 +3,8 @@
 import type { FleetRow } from '../../domain.js';
 import { parseFlags } from '../args.js';
 import type { Context } from '../context.js';
-import { printable } from '../printable.js';
-import { formatTable } from '../table.js';
+import { printable } from '../../text/printable.js';
+import { formatTable } from '../../text/table.js';
 import { statusJson } from '../../reconcile/status.js';
 import { roleStatus } from '../../ha/role-status.js';
 import { rolloutLines } from './rollout-render.js';
