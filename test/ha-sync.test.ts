@@ -12,7 +12,7 @@ import pino from 'pino';
 import { request } from 'undici';
 import { DEFAULT_MIGRATIONS_DIR, Ledger, verifySnapshot } from '../src/ledger/index.js';
 import { LedgerSync } from '../src/ha/ledger-sync.js';
-import { peerRoutes } from '../src/ha/peer-routes.js';
+import { peerRoutes } from '../src/daemon/peer-routes.js';
 import { factsToHeaders } from '../src/ha/peer-facts.js';
 import { readSyncRecord } from '../src/ha/sync-record.js';
 import type { HaRole } from '../src/ha/role.js';

@@ -24,7 +24,7 @@ import { renderStatusPage } from './status-page/index.js';
 import { ledgerRoutes } from './status-routes.js';
 import { startStatusServer } from './status-server.js';
 import { LedgerSync } from '../ha/ledger-sync.js';
-import { peerRoutes } from '../ha/peer-routes.js';
+import { peerRoutes } from './peer-routes.js';
 import { DAEMON_RETRY, RetryLoop } from './retry-loop.js';
 import { removeDaemonState, writeDaemonState, type ConfigReloadState, type DaemonProblem, type DaemonProblemKind } from './daemon-state.js';
 

@@ -1,13 +1,13 @@
 // The daemon's read-only HTTP endpoint (DESIGN.md section 4): /healthz, /metrics, the JSON twins of
 // `gtr status|runs|rollout --json` under /api/, and the HTML status page. GET and HEAD only; with
 // http.auth.* configured every endpoint asks for credentials. The one exception: the peer endpoints of
-// a pair of management nodes under /ha/ (src/ha/peer-routes.ts), which take the ha token instead.
+// a pair of management nodes under /ha/ (src/daemon/peer-routes.ts), which take the ha token instead.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GtrError } from '../errors.js';
 import { createAuthThrottle, DEFAULT_THROTTLE, type AuthThrottle } from './auth-throttle.js';
 import type { Authenticator } from './http-auth.js';
-import type { PeerEndpoints } from '../ha/peer-routes.js';
+import type { PeerEndpoints } from './peer-routes.js';
 import type { runJson, runPageJson, runsJson } from '../reconcile/history.js';
 import type { statusJson } from '../reconcile/status.js';
 import type { needsAttentionJson } from '../reconcile/attention.js';
@@ -38,7 +38,7 @@ export interface StatusServerOptions {
   /** null: no credentials asked (only allowed on loopback addresses, see src/config/http-auth.ts). */
   auth: Authenticator | null;
   pages?: PageRenderer;
-  /** The peer endpoints under /ha/ (src/ha/peer-routes.ts): their own token, not http.auth.*; absent: 404. */
+  /** The peer endpoints under /ha/ (src/daemon/peer-routes.ts): their own token, not http.auth.*; absent: 404. */
   peer?: PeerEndpoints;
 }
 

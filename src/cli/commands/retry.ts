@@ -4,7 +4,7 @@
 // commands are): on the standby alone it would be lost at the next sync, which replaces its ledger.
 import { UsageError } from '../../errors.js';
 import { postToPeer, type Peer } from '../../ha/peer-client.js';
-import type { PeerRetryAnswer } from '../../ha/peer-retry-route.js';
+import type { PeerRetryAnswer } from '../../daemon/peer-retry-route.js';
 import { cliActor } from '../../rollout/actor.js';
 import { parseFlags, vmUuids } from '../args.js';
 import type { Context } from '../context.js';

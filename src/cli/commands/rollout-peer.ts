@@ -1,7 +1,7 @@
 // A rollout command done here is also sent to the peer node (ha.peer), so that an operator's pause is
 // on both nodes at once. The local command never fails because of the peer (src/cli/peer-outcome.ts).
 import { PeerError, postToPeer, type Peer } from '../../ha/peer-client.js';
-import type { PeerRolloutAnswer } from '../../ha/peer-rollout-routes.js';
+import type { PeerRolloutAnswer } from '../../daemon/peer-rollout-routes.js';
 import type { Ledger } from '../../ledger/index.js';
 import { rolloutRows } from '../../rollout/replica.js';
 import type { UserAction } from '../../rollout/store.js';

@@ -3,7 +3,7 @@
 // failover between two syncs.
 //   POST /ha/rollouts                      {rollouts, targets, waves, members, transitions}: the started rollout, same id
 //   POST /ha/rollouts/ID/pause|resume|abort {who, why, detach}
-// The route in src/ha/peer-routes.ts has checked the ha token.
+// The route in src/daemon/peer-routes.ts has checked the ha token.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GtrError } from '../errors.js';
 import { readPostJson, type Send } from './peer-post.js';

@@ -2,8 +2,8 @@
 // they take the shared ha token (ha.tokenFile) and nothing else, and that token opens nothing else
 // (http.auth.* guards the rest). GET /ha/snapshot streams a consistent copy of the ledger with the
 // facts the receiver decides on in its headers (src/ha/peer-facts.ts); POST /ha/rollouts... applies an
-// operator's rollout command given on the other node (src/ha/peer-rollout-routes.ts), POST /ha/retry
-// its `gtr retry` (src/ha/peer-retry-route.ts).
+// operator's rollout command given on the other node (src/daemon/peer-rollout-routes.ts), POST /ha/retry
+// its `gtr retry` (src/daemon/peer-retry-route.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -12,8 +12,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { Ledger } from '../ledger/index.js';
 import { removeSnapshotFile } from '../ledger/index.js';
-import { tokenMatcher, type Authenticator } from '../daemon/http-auth.js';
-import { factsToHeaders, type PeerFacts } from './peer-facts.js';
+import { tokenMatcher, type Authenticator } from './http-auth.js';
+import { factsToHeaders, type PeerFacts } from '../ha/peer-facts.js';
 import { handleRolloutWrite } from './peer-rollout-routes.js';
 import { handleRetryWrite, RETRY_PATH } from './peer-retry-route.js';
 

@@ -1,5 +1,5 @@
 // What every state-changing peer endpoint does first (POST /ha/rollouts..., POST /ha/retry): POST only,
-// a JSON body of bounded size, parsed. The route in src/ha/peer-routes.ts has checked the ha token.
+// a JSON body of bounded size, parsed. The route in src/daemon/peer-routes.ts has checked the ha token.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** A started rollout carries its members: about 300 bytes each, so 64 MiB is far above 100k VMs. */

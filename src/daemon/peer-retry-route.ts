@@ -1,7 +1,7 @@
 // POST /ha/retry {vmUuids, who}: an operator's `gtr retry` on one node is applied to the other node's
 // ledger too. Run on the standby, it would otherwise be lost at the next sync (the standby's ledger is
 // replaced by the leader's); run on the leader, the standby has it at once instead of at its next sync.
-// The route in src/ha/peer-routes.ts has checked the ha token.
+// The route in src/daemon/peer-routes.ts has checked the ha token.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Ledger } from '../ledger/index.js';
