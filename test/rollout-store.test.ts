@@ -11,7 +11,7 @@ import { startRollout } from '../src/rollout/start.js';
 import { parseWaveSpec, type WaveStep } from '../src/config/count-or-percent.js';
 import type { RunObservation } from '../src/rollout/observe.js';
 import { GtrError } from '../src/errors.js';
-import { noteLostAttaches } from '../src/rollout/hook.js';
+import { noteLostAttaches } from '../src/reconcile/rollout-hook.js';
 
 let dir: string;
 let ledger: Ledger;

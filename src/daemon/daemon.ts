@@ -14,7 +14,7 @@ import { signalGate } from '../plan/gates.js';
 import { Leadership } from './leadership.js';
 import { reconcile } from '../reconcile/run.js';
 import { DAEMON_ACTOR } from '../rollout/actor.js';
-import { rolloutHook } from '../rollout/hook.js';
+import { rolloutHook } from '../reconcile/rollout-hook.js';
 import type { ZStackClient } from '../zstack/client.js';
 import { clientFromConfig } from '../zstack/from-config.js';
 import { createMetrics, type Metrics } from './metrics.js';

@@ -1,5 +1,5 @@
 // Pass hooks: how a feature takes part in the one reconcile pass without wrapping it. Rollouts are
-// the one hook today (src/rollout/hook.ts): before the run they take due wave steps, during it they
+// the one hook today (src/reconcile/rollout-hook.ts): before the run they take due wave steps, during it they
 // are a gate and an observer of attach outcomes, after it they fold what the run saw into members.
 import type { StartPath } from '../apply/start-path.js';
 import type { Plan } from '../plan/plan.js';

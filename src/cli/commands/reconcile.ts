@@ -11,7 +11,7 @@ import { waitForCatchUp } from '../../ha/reconcile-wait.js';
 import { withLease, type LeaseFence } from '../../reconcile/lease.js';
 import { reconcile } from '../../reconcile/run.js';
 import { cliActor } from '../../rollout/actor.js';
-import { rolloutHook } from '../../rollout/hook.js';
+import { rolloutHook } from '../../reconcile/rollout-hook.js';
 import { renderRun } from '../render-run.js';
 import { writeReportJson } from '../json-out.js';
 import { progressBar } from '../progress.js';

@@ -5,7 +5,7 @@ import { StartPath } from '../../apply/start-path.js';
 import { WindowGate } from '../../reconcile/window-gate.js';
 import { withLease } from '../../reconcile/lease.js';
 import { cliActor } from '../../rollout/actor.js';
-import { detachPending } from '../../rollout/hook.js';
+import { detachPending } from '../../reconcile/rollout-hook.js';
 import { rolloutJson } from '../../rollout/report.js';
 import { RolloutStore, type UserAction } from '../../rollout/store.js';
 import { noSuchRollout, stateAfter, TRANSITIONS } from '../../rollout/transitions.js';
