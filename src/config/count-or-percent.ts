@@ -2,7 +2,8 @@
 // rollout.maxErrors, `--max-errors`, and the cumulative wave sizes of `--waves 1,10%,50%,100%`.
 // The one parser and formatter for them, and the one place a percentage of a count is taken
 // (percentOf); what a percentage is of is up to the caller.
-import type { Limit } from './types.js';
+/** A count of VMs, or a percentage of what the caller applies it to. */
+export type Limit = { kind: 'count'; value: number } | { kind: 'percent'; value: number };
 
 /** A count (integer >= min) or "N%" (0 < N <= 100; 0 <= N when min is 0); null when neither. */
 export function parseLimit(text: string, min: 0 | 1): Limit | null {

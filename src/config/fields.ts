@@ -1,7 +1,6 @@
 // Small validators for config values. Each returns the parsed value or INVALID after reporting what
 // it expected; the caller collects every problem before failing.
-import type { Limit } from './types.js';
-import { parseLimit } from './count-or-percent.js';
+import { parseLimit, type Limit } from './count-or-percent.js';
 import { parseDuration } from './duration.js';
 
 export const INVALID = Symbol('invalid');

@@ -3,8 +3,9 @@
 
 import type { WebhookConfig } from './notify-fields.js';
 import type { LeaderCheckConfig } from './ha-fields.js';
+import type { Limit } from './count-or-percent.js';
 
-export type Limit = { kind: 'count'; value: number } | { kind: 'percent'; value: number };
+export type { Limit };
 
 export interface Selector {
   zoneUuids?: string[];

@@ -8,10 +8,9 @@
 // while the daemon runs.
 import type { LeaderCheckConfig } from '../config/ha-fields.js';
 import { interfaceError, interfaceHolding, type InterfaceTable } from './local-address.js';
-import type { HaRole, HaRoleSource } from './role.js';
+import { NONE_REASON, type HaRole, type HaRoleSource } from './role.js';
 import { firstLine, runCommand, type RunOptions } from './run-command.js';
 import type { Verdict } from './verdict.js';
-import { NONE_REASON } from './role-status.js';
 import { DEFAULT_ZSHA2_PATH, zsha2Verdict } from './zsha2.js';
 
 /** An answer older than this is not trusted: the node acts as standby until a fresh one comes. */

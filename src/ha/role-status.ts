@@ -1,9 +1,7 @@
 // The role as /healthz, /api/status and `gtr status --json` show it.
 import { iso } from '../time-format.js';
 import type { LeaderAnswer } from './leader-check.js';
-import type { HaRole } from './role.js';
-
-export const NONE_REASON = 'ha.leaderCheck is "none": this node always acts';
+import { NONE_REASON, type HaRole } from './role.js';
 
 export interface RoleStatus {
   role: HaRole;

@@ -8,5 +8,8 @@ export interface HaRoleSource {
   role(now: number): HaRole;
 }
 
+/** Why a node with ha.leaderCheck "none" is the leader. */
+export const NONE_REASON = 'ha.leaderCheck is "none": this node always acts';
+
 /** The role source for ha.leaderCheck "none": one MN, always the leader. */
 export const ALWAYS_LEADER: HaRoleSource = { role: () => 'leader' };

@@ -4,15 +4,12 @@
 // attach set before apply, verify) go in batches of `?=` uuid lists: a constant number of calls per batch.
 import type { VmFacts } from '../domain.js';
 import type { RunWarning } from '../ledger/index.js';
-import { GUEST_TOOLS_STATE_ABSENT, type GuestToolsStateSupport, type QueryResource } from '../zstack/client.js';
+import { GUEST_TOOLS_STATE_ABSENT, type GuestToolsStateSupport, type QueryPort } from '../zstack/client.js';
 import { checkExcludeTags, readSelectorTags } from './selector-tags.js';
 import { parseZStackDate } from '../zstack/zstack-date.js';
 import { appendTo } from '../multimap.js';
 
-export interface QueryPort {
-  queryPages(resource: QueryResource, conditions: string[], opts?: { fields?: string[] }): AsyncIterable<Record<string, unknown>[]>;
-  guestToolsStateSupport(): Promise<GuestToolsStateSupport>;
-}
+export type { QueryPort };
 
 const VERSION_TAG_PREFIX = 'GuestTools::';
 /** Written by the MN on the VM when an attach succeeds (zstack-api.md 4.1). */

@@ -8,7 +8,7 @@ import type { Selector } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import type { VmFacts } from '../domain.js';
 import { selectorMatches } from '../plan/selectors.js';
-import type { QueryPort } from './inventory.js';
+import type { QueryPort } from '../zstack/client.js';
 
 /** Pattern uuids per `?=` condition: keeps URLs well under common proxy limits. */
 const UUID_BATCH = 200;

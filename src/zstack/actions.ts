@@ -9,7 +9,7 @@ import { GtrError, ZStackApiError } from '../errors.js';
 import type { Reply } from './http.js';
 import { jobPath, locationPath, waitForJob, type JobContext } from './jobs.js';
 import { errorForReply, isTransientStatus, okObject, SESSION_EXPIRED } from './reply.js';
-import type { StartPermit } from './start-permit.js';
+import type { ActionApi, StartApi, StartPermit } from './start-permit.js';
 import { isRecord, locationOf } from './types.js';
 
 export interface ActionOptions {
@@ -25,11 +25,7 @@ export interface ActionOptions {
 
 export type ActionContext = JobContext;
 
-/** VM actions: `PUT /vm-instances/{uuid}/actions`. */
-export type ActionApi = 'AttachGuestToolsIsoToVm' | 'DetachGuestToolsIsoFromVm';
-
-/** Every call that needs a start permit. */
-export type StartApi = ActionApi | 'CreateGuestVmScript' | 'ExecuteGuestVmScript';
+export type { ActionApi, StartApi };
 
 /** `done`: the job succeeded; `refused`: the start transaction refused the first request or the re-send (nothing more was sent). */
 export type ActionResult = 'done' | 'refused';

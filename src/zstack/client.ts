@@ -34,6 +34,12 @@ export { GUEST_TOOLS_STATE_ABSENT, type GuestToolsStateSupport } from './guest-t
 export type { ApiName, GuestToolsInventory, QueryResource } from './types.js';
 export type { JobCheck } from './jobs.js';
 
+/** The read side of the client that the inventory stage uses (paged queries, the guest report's field). */
+export interface QueryPort {
+  queryPages(resource: QueryResource, conditions: string[], opts?: { fields?: string[] }): AsyncIterable<Record<string, unknown>[]>;
+  guestToolsStateSupport(): Promise<GuestToolsStateSupport>;
+}
+
 export interface ZStackClientOptions {
   /** e.g. 'http://127.0.0.1:8080'; '/zstack/v1' is appended. */
   endpoint: string;

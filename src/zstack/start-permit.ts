@@ -11,7 +11,11 @@
 // ExecuteGuestVmScript (so a permit for one batch cannot send another).
 //
 // Only the start path issues permits: `StartPermit.issue` is banned elsewhere by eslint.config.js.
-import type { StartApi } from './actions.js';
+/** VM actions: `PUT /vm-instances/{uuid}/actions`. */
+export type ActionApi = 'AttachGuestToolsIsoToVm' | 'DetachGuestToolsIsoFromVm';
+
+/** Every call that needs a start permit. */
+export type StartApi = ActionApi | 'CreateGuestVmScript' | 'ExecuteGuestVmScript';
 
 export class StartPermit {
   #spent = false;
