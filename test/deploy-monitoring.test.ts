@@ -11,7 +11,7 @@ import { buildConfig } from '../src/config/schema.js';
 import { DEFAULT_FILE_CONFIG } from '../src/config/defaults.js';
 import { createMetrics } from '../src/daemon/metrics.js';
 import { Ledger } from '../src/ledger/index.js';
-import { statusJson } from '../src/reconcile/status.js';
+import { statusJson } from '../src/views/status.js';
 import { singleNodeRole } from '../src/ha/role-status.js';
 import { ROOT } from './helpers/cli.js';
 

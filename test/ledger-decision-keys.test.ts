@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Ledger, type DecisionRow } from '../src/ledger/index.js';
 import { countDecisions } from '../src/plan/plan.js';
-import { runJson } from '../src/reconcile/history.js';
+import { runJson } from '../src/views/history.js';
 import { decisionTrim } from '../src/reconcile/stored-decisions.js';
 
 const T0 = Date.parse('2025-03-01T00:00:00.000Z');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Ledger, type DecisionRow } from '../src/ledger/index.js';
 import { countDecisions } from '../src/plan/plan.js';
-import { runJson } from '../src/reconcile/history.js';
+import { runJson } from '../src/views/history.js';
 import { applyRetention } from '../src/reconcile/retention.js';
 import { decisionTrim } from '../src/reconcile/stored-decisions.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';

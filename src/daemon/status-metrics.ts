@@ -3,8 +3,8 @@
 // observed run's decisions by action and reason (so alerts can follow e.g. skip/not-converging).
 import { Gauge, type Registry } from 'prom-client';
 import type { Ledger } from '../ledger/index.js';
-import { ATTENTION_REASONS } from '../reconcile/attention.js';
-import { fleetDistribution, VERSION_STATES } from '../reconcile/distribution.js';
+import { ATTENTION_REASONS } from '../views/attention.js';
+import { fleetDistribution, VERSION_STATES } from '../views/distribution.js';
 
 /**
  * Prometheus labels of the version states (snake_case, as label values usually are). On target keeps

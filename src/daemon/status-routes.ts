@@ -2,10 +2,10 @@
 // and `gtr rollout status --json`, so the page, the JSON twins and the CLI cannot disagree.
 import type { Config } from '../config/types.js';
 import type { Ledger } from '../ledger/index.js';
-import { needsAttentionJson } from '../reconcile/attention.js';
-import { runJson, runPageJson, runsJson } from '../reconcile/history.js';
+import { needsAttentionJson } from '../views/attention.js';
+import { runJson, runPageJson, runsJson } from '../views/history.js';
 import { DECISIONS_PAGE_SIZE } from './status-page/run-page.js';
-import { statusJson } from '../reconcile/status.js';
+import { statusJson } from '../views/status.js';
 import { rolloutsJson } from '../rollout/report.js';
 import type { StatusRoutes } from './status-server.js';
 import type { RoleStatus } from '../ha/role-status.js';

@@ -8,9 +8,9 @@ import { GtrError } from '../errors.js';
 import { createAuthThrottle, DEFAULT_THROTTLE, type AuthThrottle } from './auth-throttle.js';
 import type { Authenticator } from './http-auth.js';
 import type { PeerEndpoints } from './peer-routes.js';
-import type { runJson, runPageJson, runsJson } from '../reconcile/history.js';
-import type { statusJson } from '../reconcile/status.js';
-import type { needsAttentionJson } from '../reconcile/attention.js';
+import type { runJson, runPageJson, runsJson } from '../views/history.js';
+import type { statusJson } from '../views/status.js';
+import type { needsAttentionJson } from '../views/attention.js';
 
 export interface Health {
   ok: boolean;

@@ -4,7 +4,7 @@ import { parseFlags, positiveInt } from '../args.js';
 import type { Context } from '../context.js';
 import { printable } from '../../text/printable.js';
 import { formatTable } from '../../text/table.js';
-import { outcomeText, runJson, runSpanText, runsJson } from '../../reconcile/history.js';
+import { outcomeText, runJson, runSpanText, runsJson } from '../../views/history.js';
 
 export const RUNS_HELP = `Usage: gtr runs [--config FILE] [--json] [--limit N]
        gtr runs show ID [--config FILE] [--json]

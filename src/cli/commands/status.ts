@@ -5,7 +5,7 @@ import { parseFlags } from '../args.js';
 import type { Context } from '../context.js';
 import { printable } from '../../text/printable.js';
 import { formatTable } from '../../text/table.js';
-import { statusJson } from '../../reconcile/status.js';
+import { statusJson } from '../../views/status.js';
 import { roleStatus } from '../../ha/role-status.js';
 import { rolloutLines } from './rollout-render.js';
 import { readDaemonState } from '../../daemon/daemon-state.js';

@@ -1,7 +1,7 @@
 // The fleet against its targets: one stacked bar per (agent type, architecture) as inline SVG, and the
 // same numbers as a table (readable without the picture, and by scripts).
-import type { DistributionGroup, VersionState } from '../../reconcile/distribution.js';
-import { VERSION_STATES } from '../../reconcile/distribution.js';
+import type { DistributionGroup, VersionState } from '../../views/distribution.js';
+import { VERSION_STATES } from '../../views/distribution.js';
 import { html, type Html } from './html.js';
 
 export const STATE_LABELS: Record<VersionState, string> = {

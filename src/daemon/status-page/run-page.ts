@@ -1,6 +1,6 @@
 // /runs/ID: one run's summary and its stored decisions, filterable by action and reason through query
 // parameters (a plain GET form, no script) and paged.
-import { outcomeText, runSpanText, type runPageJson } from '../../reconcile/history.js';
+import { outcomeText, runSpanText, type runPageJson } from '../../views/history.js';
 import { html, type Html } from './html.js';
 import { pager } from './sections.js';
 

@@ -1,8 +1,8 @@
 // The parts of the main page: the daemon line, the needs-attention list, open rollouts, recent runs.
 // Each takes the JSON documents of the CLI (`gtr status|runs --json`), so the page shows their numbers.
-import type { needsAttentionJson } from '../../reconcile/attention.js';
-import type { runsJson } from '../../reconcile/history.js';
-import type { statusJson } from '../../reconcile/status.js';
+import type { needsAttentionJson } from '../../views/attention.js';
+import type { runsJson } from '../../views/history.js';
+import type { statusJson } from '../../views/status.js';
 import type { Health } from '../status-server.js';
 import { html, type Html } from './html.js';
 import { budgetText, STATUS_COLUMNS } from '../../rollout/report.js';

@@ -1,6 +1,6 @@
 // The stored history in the JSON shapes of DESIGN.md section 5 (`runs --json`, `runs show ID --json`).
 import type { ActionRecord, RunRecord } from '../ledger/index.js';
-import { unlistedDecisions } from './stored-decisions.js';
+import { unlistedDecisions } from '../reconcile/stored-decisions.js';
 
 export function runSummaryJson(r: RunRecord) {
   return {
