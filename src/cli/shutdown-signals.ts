@@ -2,7 +2,7 @@
 // and gives the attaches in flight a bounded wait before their calls are abandoned; a second signal
 // exits at once. The exit code is 128 + the signal's number (130 / 143).
 import type { Logger } from 'pino';
-import { SHUTDOWN_GRACE_MS } from '../daemon/daemon.js';
+import { SHUTDOWN_GRACE_MS } from '../reconcile/shutdown.js';
 
 const EXIT_CODES: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
 

@@ -13,6 +13,7 @@ import { withLease } from '../reconcile/lease.js';
 import { signalGate } from '../plan/gates.js';
 import { Leadership } from './leadership.js';
 import { reconcile } from '../reconcile/run.js';
+import { SHUTDOWN_GRACE_MS } from '../reconcile/shutdown.js';
 import { DAEMON_ACTOR } from '../rollout/actor.js';
 import { rolloutHook } from '../reconcile/rollout-hook.js';
 import type { ZStackClient } from '../zstack/client.js';
@@ -38,9 +39,6 @@ function isListenTransient(error: unknown): boolean {
   const cause = error instanceof GtrError ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
   return cause?.code === 'EADDRINUSE' || cause?.code === 'EADDRNOTAVAIL';
 }
-
-/** How long in-flight attaches may take to finish after SIGTERM before their calls are abandoned. */
-export const SHUTDOWN_GRACE_MS = 30_000;
 
 export interface DaemonOptions {
   configFile: string | null;
