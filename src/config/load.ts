@@ -11,6 +11,7 @@ import { readHttpCredentials, readTokenFile, type HttpCredentials } from './http
 
 export { parseDuration } from './duration.js';
 export { DEFAULT_CONFIG_PATH } from './defaults.js';
+export { requireCredentials, type ZStackCredentials } from './credentials.js';
 
 export interface ConfigSources {
   /** --config; null or missing means "look further". */
@@ -130,30 +131,6 @@ function checkCredentials(config: Config, report: (key: string, value: unknown, 
   if (z.accessKeyId === null && hasSecret && !invalid('zstack.accessKeySecretFile')) {
     report('zstack.accessKeyId', null, 'the id of the AccessKey whose secret is set (zstack.accessKeyId or GTR_ZSTACK_ACCESS_KEY_ID)');
   }
-}
-
-/** How the client authenticates: a password login (session) or an AccessKey (every request signed). */
-export type ZStackCredentials =
-  | { kind: 'password'; accountName: string; password: string }
-  | { kind: 'accessKey'; id: string; secret: string };
-
-/** The credentials, or a ConfigError saying that commands calling ZStack need one of them. */
-export function requireCredentials(config: Config): ZStackCredentials {
-  const z = config.zstack;
-  if (z.accessKeyId !== null && z.accessKeySecret !== null) return { kind: 'accessKey', id: z.accessKeyId, secret: z.accessKeySecret };
-  if (z.password !== null) return { kind: 'password', accountName: z.accountName, password: z.password };
-  throw new ConfigError(
-    [
-      {
-        key: 'zstack.password',
-        value: null,
-        expected: 'credentials for the management node, as this command calls ZStack: an AccessKey (zstack.accessKeyId with ' +
-          'zstack.accessKeySecret or zstack.accessKeySecretFile, or GTR_ZSTACK_ACCESS_KEY_ID with GTR_ZSTACK_ACCESS_KEY_SECRET) ' +
-          'or a password (zstack.password or zstack.passwordFile, or GTR_ZSTACK_PASSWORD or GTR_ZSTACK_PASSWORD_FILE)',
-      },
-    ],
-    'effective configuration',
-  );
 }
 
 /** The effective config for logs and output: the password and the AccessKey secret show as "[redacted]" when set. */

@@ -1,6 +1,6 @@
 // The ZStack client as the configuration describes it; shared by the CLI and the daemon.
 import type { Logger } from 'pino';
-import { requireCredentials } from '../config/load.js';
+import { requireCredentials } from '../config/credentials.js';
 import type { Config } from '../config/types.js';
 import { ZStackClient } from './client.js';
 import type { RequestObserver } from './http.js';
