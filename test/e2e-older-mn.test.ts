@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { createLogger } from '../src/log.js';
-import { readInventory } from '../src/reconcile/inventory.js';
+import { readInventory } from '../src/observe/inventory.js';
 import { startSimulator } from '../src/sim/index.js';
 import { gtr, simConfig, workspace } from './helpers/cli.js';
 import { testVm } from './helpers/fleet.js';

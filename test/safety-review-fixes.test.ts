@@ -12,7 +12,7 @@ import { applyAttaches, isInDoubt } from '../src/apply/apply.js';
 import { GtrError, ZStackApiError } from '../src/errors.js';
 import { withLease } from '../src/reconcile/lease.js';
 import { StartPath } from '../src/apply/start-path.js';
-import { readInventory, type QueryPort } from '../src/reconcile/inventory.js';
+import { readInventory, type QueryPort } from '../src/observe/inventory.js';
 import { newJobUuid } from '../src/zstack/client.js';
 import { fastClient } from './helpers/zstack.js';
 import type { Decision } from '../src/plan/plan.js';

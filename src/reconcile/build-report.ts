@@ -3,7 +3,7 @@
 import type { ApplyResult } from '../apply/apply.js';
 import type { VerifiedBy } from '../ledger/index.js';
 import { countDecisions, type Plan } from '../plan/plan.js';
-import type { GroupCheck } from './catalog-check.js';
+import type { GroupCheck } from '../observe/catalog-check.js';
 import type { Outcome } from '../domain.js';
 import { runStatus, type ActionReport, type RunCounts, type RunReport } from './report.js';
 

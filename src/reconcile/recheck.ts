@@ -9,7 +9,7 @@
 // (terminal, recorded), which ejects nothing.
 import type { VmFacts } from '../domain.js';
 import { planHash, planRun, type Decision, type Plan, type PlanInput } from '../plan/plan.js';
-import { applyDetails, readVmDetails, type QueryPort } from './inventory.js';
+import { applyDetails, readVmDetails, type QueryPort } from '../observe/inventory.js';
 
 export interface Recheck {
   plan: Plan;

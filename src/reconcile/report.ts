@@ -3,7 +3,7 @@
 import type { CatalogTarget, Outcome, RunStatus } from '../domain.js';
 import { EXIT, type ZStackErrorBody } from '../errors.js';
 import type { Action, Reason } from '../plan/reasons.js';
-import type { GroupCheck } from './catalog-check.js';
+import type { GroupCheck } from '../observe/catalog-check.js';
 
 
 export interface ActionReport {

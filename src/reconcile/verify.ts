@@ -4,7 +4,7 @@
 // nothing. Versions compare as versions (`1.2` = `1.2.0`). One batched re-read, never a call per VM.
 import { compareVersions, highestVersion, parseVersion } from '../tools-version.js';
 import type { VerifiedBy } from '../ledger/index.js';
-import { readVersions, type QueryPort } from './inventory.js';
+import { readVersions, type QueryPort } from '../observe/inventory.js';
 
 export function sameVersion(a: string, b: string): boolean {
   const va = parseVersion(a);
