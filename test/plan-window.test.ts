@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isWindowOpen, nextWindowOpening, windowClosesAt } from '../src/plan/window.js';
+import { isWindowOpen, nextWindowOpening, windowClosesAt } from '../src/schedule/window.js';
 
 // 2026-11-27 is a Friday.
 const at = (iso: string) => Date.parse(iso);

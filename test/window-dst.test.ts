@@ -7,10 +7,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { StartPath } from '../src/apply/start-path.js';
 import type { MaintenanceWindow } from '../src/config/types.js';
-import { isWindowOpen, nextWindowOpening, windowClosesAt } from '../src/plan/window.js';
-import { instantsOfWall, nextOffsetChange, offsetAt } from '../src/plan/zone-time.js';
+import { isWindowOpen, nextWindowOpening, windowClosesAt } from '../src/schedule/window.js';
+import { instantsOfWall, nextOffsetChange, offsetAt } from '../src/schedule/zone-time.js';
 import type { AttachGate } from '../src/plan/gates.js';
-import { WindowGate } from '../src/reconcile/window-gate.js';
+import { WindowGate } from '../src/schedule/window-gate.js';
 import { newJobUuid } from '../src/zstack/client.js';
 
 const at = (iso: string) => Date.parse(iso);

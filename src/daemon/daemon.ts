@@ -19,7 +19,7 @@ import { rolloutHook } from '../reconcile/rollout-hook.js';
 import type { ZStackClient } from '../zstack/client.js';
 import { clientFromConfig } from '../zstack/from-config.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { startSchedule, type Schedule } from './schedule.js';
+import { startSchedule, type Schedule } from '../schedule/cron.js';
 import { createAuthenticator } from './http-auth.js';
 import { renderStatusPage } from './status-page/index.js';
 import { ledgerRoutes } from './status-routes.js';

@@ -5,8 +5,8 @@
 // first gate that refuses turns the attach into `defer/<reason>`, recorded in the ledger and report.
 //
 // The contract lives here, under every stage that asks or offers a gate; each gate lives with what it
-// guards (the error budget in apply/, the leader gate in ha/, the rollout gate in rollout/, the lease
-// fence and the window gate in reconcile/).
+// guards (the error budget in apply/, the leader gate in ha/, the rollout gate in rollout/, the window
+// gate in schedule/, the lease fence in reconcile/).
 //
 // Adding a gate: implement AttachGate (a name, a cheap check, optionally refresh and stopsRun) and
 // put it in the pass's gate list (ReconcileOptions.gates, or a PassHook's gates()). When several

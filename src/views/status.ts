@@ -2,7 +2,7 @@
 import type { Config } from '../config/types.js';
 import { iso } from '../time-format.js';
 import type { Ledger } from '../ledger/index.js';
-import { isWindowOpen, nextWindowOpening } from '../plan/window.js';
+import { isWindowOpen, nextWindowOpening } from '../schedule/window.js';
 import { needsAttentionJson } from './attention.js';
 import { fleetDistribution } from './distribution.js';
 import { runSummaryJson } from './history.js';

@@ -2,7 +2,7 @@
 // Exit codes: 0 ok; 2 usage or config; 6 no such rollout, or a transition the state does not allow.
 import { GtrError, UsageError } from '../../errors.js';
 import { StartPath } from '../../apply/start-path.js';
-import { WindowGate } from '../../reconcile/window-gate.js';
+import { WindowGate } from '../../schedule/window-gate.js';
 import { withLease } from '../../reconcile/lease.js';
 import { cliActor } from '../../rollout/actor.js';
 import { detachPending } from '../../reconcile/rollout-hook.js';

@@ -7,8 +7,8 @@
 // during the run), so the check per attach stays one or two comparisons.
 import type { MaintenanceWindow } from '../config/types.js';
 import type { DeferReason } from '../plan/reasons.js';
-import { windowClosesAt } from '../plan/window.js';
-import { nextOffsetChange } from '../plan/zone-time.js';
+import { windowClosesAt } from './window.js';
+import { nextOffsetChange } from './zone-time.js';
 import type { AttachGate } from '../plan/gates.js';
 
 export class WindowGate implements AttachGate {
