@@ -9,13 +9,10 @@ import { scanCatalog } from '../catalog/scan.js';
 import { errorToJson, GtrError } from '../errors.js';
 import { Ledger } from '../ledger/index.js';
 import { createLogger } from '../log.js';
-import { withLease } from '../reconcile/lease.js';
-import { signalGate } from '../plan/gates.js';
 import { Leadership } from './leadership.js';
-import { reconcile } from '../reconcile/run.js';
+import { runPass } from '../reconcile/pass.js';
 import { SHUTDOWN_GRACE_MS } from '../reconcile/shutdown.js';
 import { DAEMON_ACTOR } from '../rollout/actor.js';
-import { rolloutHook } from '../reconcile/rollout-hook.js';
 import type { ZStackClient } from '../zstack/client.js';
 import { clientFromConfig } from '../zstack/from-config.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -303,19 +300,10 @@ export class Daemon {
     const now = () => Date.now();
     const { config, client, ledger, logger } = this;
     try {
-      const { report } = await withLease(ledger, { purpose: 'daemon', now, logger }, (fence) => {
-        const deps = { config, client, ledger, logger, now, events: this.notifier };
-        return reconcile(deps, {
-          trigger: 'schedule',
-          dryRun: false,
-          fence,
-          gates: [
-            signalGate('shutdown', 'shutdown', this.stopStarting.signal),
-            this.leadership.gate(),
-            ...(this.sync ? [this.sync.gate()] : []),
-          ],
-          hooks: [rolloutHook(deps, DAEMON_ACTOR)],
-        });
+      const { report } = await runPass({ config, client, ledger, logger, now, events: this.notifier }, {
+        trigger: 'schedule', dryRun: false, leasePurpose: 'daemon', actor: DAEMON_ACTOR,
+        stopStarting: this.stopStarting.signal, leader: this.leadership,
+        gates: this.sync ? [this.sync.gate()] : [],
       });
       this.setCatalogProblem(null);
       this.bookkeepingProblems = report.bookkeepingFailures ?? [];

@@ -6,8 +6,6 @@ import type { Config } from '../config/types.js';
 import { leaderCheckFromConfig } from '../ha/from-config.js';
 import type { LeaderCheck } from '../ha/leader-check.js';
 import type { HaRole, HaRoleSource } from '../ha/role.js';
-import type { AttachGate } from '../plan/gates.js';
-import { leaderGate } from '../ha/leader-gate.js';
 import { roleStatus, type RoleStatus } from '../ha/role-status.js';
 
 export class Leadership implements HaRoleSource {
@@ -42,10 +40,6 @@ export class Leadership implements HaRoleSource {
   async leadsNow(): Promise<boolean> {
     await this.check.check();
     return this.role(Date.now()) === 'leader';
-  }
-
-  gate(): AttachGate {
-    return leaderGate(this.check);
   }
 
   status(now: number): RoleStatus {

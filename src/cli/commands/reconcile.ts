@@ -5,13 +5,9 @@ import { onShutdownSignals } from '../shutdown-signals.js';
 import { parseFlags, positiveInt, vmUuids } from '../args.js';
 import type { Context } from '../context.js';
 import type { Ledger } from '../../ledger/index.js';
-import { signalGate } from '../../plan/gates.js';
-import { leaderGate } from '../../ha/leader-gate.js';
 import { waitForCatchUp } from '../../ha/reconcile-wait.js';
-import { withLease, type LeaseFence } from '../../reconcile/lease.js';
-import { reconcile } from '../../reconcile/run.js';
+import { runPass } from '../../reconcile/pass.js';
 import { cliActor } from '../../rollout/actor.js';
-import { rolloutHook } from '../../reconcile/rollout-hook.js';
 import { renderRun } from '../render-run.js';
 import { writeReportJson } from '../json-out.js';
 import { progressBar } from '../progress.js';
@@ -99,19 +95,11 @@ export async function runPlanOrReconcile(
     const showProgress = !values.json && process.stderr.isTTY === true && !dryRun;
     const progress = showProgress ? progressBar(process.stderr) : null;
     const deps = { config: ctx.config, client, ledger, logger: ctx.logger, now, profiler: ctx.profiler, events: ctx.events };
-    const runOnce = (fence?: LeaseFence) =>
-      reconcile(deps, {
-        trigger: 'cli', dryRun, vmUuids: vms, limit, onProgress: progress ?? undefined,
-        fence,
-        gates: [
-          ...(shutdown ? [signalGate('shutdown', 'shutdown', shutdown.stopStarting)] : []),
-          ...(leader ? [leaderGate(leader)] : []),
-        ],
-        hooks: [rolloutHook(deps, cliActor())],
-      });
-    const { report, exitCode } = dryRun
-      ? await runOnce()
-      : await withLease(ledger, { purpose: 'reconcile', now, logger: ctx.logger }, (fence) => runOnce(fence));
+    const { report, exitCode } = await runPass(deps, {
+      trigger: 'cli', dryRun, vmUuids: vms, limit, onProgress: progress ?? undefined,
+      leasePurpose: 'reconcile', actor: cliActor(),
+      stopStarting: shutdown?.stopStarting, leader: leader ?? undefined,
+    });
     progress?.end();
     // A run whose end could not be written (the database locked or full): tried again briefly, then the
     // error is the exit; the next start, in any process, finds this one gone and marks the run.
