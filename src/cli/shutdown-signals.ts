@@ -2,9 +2,8 @@
 // and gives the attaches in flight a bounded wait before their calls are abandoned; a second signal
 // exits at once. The exit code is 128 + the signal's number (130 / 143).
 import type { Logger } from 'pino';
+import { SIGNAL_EXIT } from '../reconcile/exit-code.js';
 import { SHUTDOWN_GRACE_MS } from '../reconcile/shutdown.js';
-
-const EXIT_CODES: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
 
 export interface ShutdownSignals {
   /** Aborted at the first signal: no new attach starts. */
@@ -30,7 +29,7 @@ export function onShutdownSignals(logger: Logger, env: NodeJS.ProcessEnv = proce
   const handler = (signal: 'SIGINT' | 'SIGTERM') => {
     if (received !== null) {
       logger.warn({ signal }, 'second signal: exiting at once; attaches in flight are replayed by the next run');
-      process.exit(EXIT_CODES[signal]);
+      process.exit(SIGNAL_EXIT[signal]);
     }
     received = signal;
     const waitMs = graceMs(env);
@@ -46,7 +45,7 @@ export function onShutdownSignals(logger: Logger, env: NodeJS.ProcessEnv = proce
   return {
     stopStarting: stop.signal,
     abandonCalls: abandon.signal,
-    exitCode: () => (received === null ? null : EXIT_CODES[received]),
+    exitCode: () => (received === null ? null : SIGNAL_EXIT[received]),
     dispose() {
       if (grace) clearTimeout(grace);
       process.off('SIGINT', onInt);

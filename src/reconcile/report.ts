@@ -1,7 +1,7 @@
 // The run report: the JSON document of `plan --json` / `reconcile --json` (DESIGN.md section 3),
 // also the source of the human summary.
 import type { CatalogTarget, Outcome, RunStatus } from '../domain.js';
-import { EXIT, type ZStackErrorBody } from '../errors.js';
+import type { ZStackErrorBody } from '../errors.js';
 import type { Action, Reason } from '../plan/reasons.js';
 import type { GroupCheck } from '../observe/catalog-check.js';
 
@@ -66,21 +66,4 @@ export function runStatus(r: { dryRun: boolean; attach: number; succeeded: numbe
   if (r.attach === 0) return 'noop';
   if (r.failed === 0) return 'succeeded';
   return r.succeeded > 0 ? 'partial' : 'failed';
-}
-
-/**
- * Exit code of `reconcile` for a finished run (DESIGN.md section 3; a signal, which wins over all, is
- * the CLI's to add): a run that lost its lease or its leadership mid-way exits 5, then 3, 4, 1, 0.
- */
-export function exitCodeFor(report: Pick<RunReport, 'status' | 'counts'>): number {
-  if ((report.counts['defer/lease-lost'] ?? 0) > 0 || (report.counts['defer/not-leader'] ?? 0) > 0) return EXIT.leaseHeld;
-  switch (report.status) {
-    case 'partial':
-    case 'failed':
-      return 1;
-    case 'halted':
-      return 4;
-    default:
-      return 0;
-  }
 }

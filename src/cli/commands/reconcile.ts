@@ -6,6 +6,7 @@ import { parseFlags, positiveInt, vmUuids } from '../args.js';
 import type { Context } from '../context.js';
 import type { Ledger } from '../../ledger/index.js';
 import { waitForCatchUp } from '../../ha/reconcile-wait.js';
+import { passExitCode } from '../../reconcile/exit-code.js';
 import { runPass } from '../../reconcile/pass.js';
 import { cliActor } from '../../rollout/actor.js';
 import { renderRun } from '../render-run.js';
@@ -107,13 +108,13 @@ export async function runPlanOrReconcile(
     if (unrecorded !== null) throw unrecorded;
     if (values.json) await writeReportJson(process.stdout, report);
     else process.stdout.write(renderRun(report));
-    // A signal wins over every other exit code (DESIGN.md 3); the rest is the report's (exitCodeFor).
-    return shutdown?.exitCode() ?? exitCode;
+    return passExitCode(shutdown?.exitCode() ?? null, exitCode);
   } catch (error) {
     // A run that stopped on an error whose end could not be written either: tried again before the exit.
     if (opened) await finishLateRunsBriefly(opened);
-    const code = shutdown?.exitCode();
-    if (code == null) throw error;
+    // Stopped by a signal: its code wins over the error's (src/reconcile/exit-code.ts); else main maps the error.
+    const code = shutdown?.exitCode() ?? null;
+    if (code === null) throw error;
     ctx.logger.error({ error: errorToJson(error) }, 'run stopped by a signal');
     return code;
   } finally {
