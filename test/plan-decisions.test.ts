@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planRun, type PlanInput, type VmHistory } from '../src/plan/plan.js';
-import { DEFER_REASONS, REASON_HELP, SKIP_REASONS, ATTACH_REASONS, type DeferReason } from '../src/plan/reasons.js';
+import { DEFER_REASONS, REASONS, SKIP_REASONS, ATTACH_REASONS, type DeferReason } from '../src/plan/reasons.js';
 import type { AttachGate } from '../src/plan/gates.js';
 import type { CatalogTarget, VmFacts } from '../src/domain.js';
 
@@ -175,7 +175,7 @@ test('plan: every reason code is documented and every skip/defer reason is reach
   for (const r of ATTACH_REASONS) assert.ok(covered.has(`attach/${r}`), `attach/${r}`);
   for (const r of SKIP_REASONS) assert.ok(covered.has(`skip/${r}`), `skip/${r}`);
   for (const r of DEFER_REASONS) assert.ok(covered.has(`defer/${r}`), `defer/${r}`);
-  for (const key of covered) assert.ok(REASON_HELP[key as keyof typeof REASON_HELP], `REASON_HELP lacks ${key}`);
+  for (const key of covered) assert.ok(REASONS[key as keyof typeof REASONS]?.help, `REASONS lacks ${key}`);
 });
 
 test('plan: maxPerRun defers the attaches past the limit, in uuid order', () => {

@@ -7,6 +7,7 @@ import { registerRolloutMetrics } from '../rollout/metrics.js';
 import type { RequestObserver } from '../zstack/http.js';
 import { registerStatusMetrics } from './status-metrics.js';
 import { ALWAYS_LEADER, type HaRoleSource } from '../ha/role.js';
+import { reasonsWhere } from '../plan/reasons.js';
 
 export interface MetricsSources {
   ledger: () => Ledger;
@@ -19,9 +20,12 @@ export interface MetricsSources {
 
 const DAEMON_PROBLEMS = ['iso-folder', 'status-port', 'config-reload'] as const;
 
+/** Skips that still count as out of date (REASONS' `outOfDate`). */
+const OUT_OF_DATE_SKIPS = reasonsWhere((r) => r.outOfDate === true);
+
 /** Out of date: everything past the up-to-date / ahead checks of the plan that was not skipped for policy. */
 export function outOfDate(counts: Record<string, number>): number {
-  return (counts.attach ?? 0) + (counts.defer ?? 0) + (counts['skip/no-cdrom'] ?? 0) + (counts['skip/catalog-mismatch'] ?? 0);
+  return OUT_OF_DATE_SKIPS.reduce((n, key) => n + (counts[key] ?? 0), (counts.attach ?? 0) + (counts.defer ?? 0));
 }
 
 /**

@@ -47,33 +47,139 @@ export function earlierReason(a: DeferReason | null, b: DeferReason | null): Def
   return (DEFER_RANK.get(b) ?? 0) < (DEFER_RANK.get(a) ?? 0) ? b : a;
 }
 
-/** What each reason means, for the README and `--help`; a test keeps this list complete. */
-export const REASON_HELP: Record<`${Action}/${string}`, string> = {
-  'attach/outdated': 'the VM runs an older GuestTools version than the ISO catalog target',
-  'attach/untagged': 'the VM has no GuestTools version and policy.attachUntagged is on',
-  'skip/excluded': 'policy.include does not select the VM, or policy.exclude does',
-  'skip/not-user-vm': 'not a UserVm (appliance VMs are managed by ZStack itself)',
-  'skip/unsupported-hypervisor': 'hypervisor is not KVM; GuestTools ISOs exist only for KVM',
-  'skip/unknown-architecture': 'the management node has no architecture for the VM; it is never guessed',
-  'skip/no-iso': 'the ISO folder has no GuestTools ISO for the VM agent type and architecture',
-  'skip/untagged': 'the VM has no GuestTools version (set policy.attachUntagged to attach anyway)',
-  'skip/unparseable-tag': 'the GuestTools:: tag is not a version',
-  'skip/up-to-date': 'the VM already has the target version',
-  'skip/ahead': 'the VM has a newer version than every ISO: never downgrade',
-  'skip/no-cdrom': 'the VM has no CD-ROM to attach the ISO to',
-  'skip/catalog-mismatch': 'the management node offers another version than the ISO folder (restart the MN so it loads the new ISO)',
-  'skip/not-converging': 'policy.maxAttempts attaches of this target were not confirmed by the guest (or it regressed from it); until the catalog target changes or gtr retry --vm UUID',
-  'defer/catalog-unverified': 'the catalog probe (GetLatestGuestToolsForVm) for the VM group failed in this run; the detail has its error',
-  'defer/cdrom-busy': 'CD-ROM 0 holds a user ISO that the attach would eject (set policy.ejectUserIso to attach anyway)',
-  'defer/quarantined': 'repeated attach failures; waiting out the backoff',
-  'defer/awaiting-install': 'the ISO was attached for this target recently; waiting for the guest to install it (policy.reattachAfter)',
-  'defer/not-running': 'the VM is not running; it will be attached when it runs',
-  'defer/outside-window': 'outside every maintenance window (schedule.windows)',
-  'defer/not-in-wave': 'attached only through a rollout: a rollout covers the VM agent type and its wave has not started (or the rollout is paused), or policy.mode is rollout, or the last rollout of this version was aborted',
-  'defer/iso-soak': 'the target ISO version was first seen less than policy.isoSoak ago',
-  'defer/run-limit': 'policy.maxPerRun (or --limit) attaches were already planned in this run',
-  'defer/budget-halted': 'the run halted on the error budget (policy.maxErrors) before this attach',
-  'defer/shutdown': 'the process was asked to stop (SIGTERM/SIGINT) before this attach started; attaches in flight finished',
-  'defer/lease-lost': 'this run lost the lease (another process took it over) before this attach started',
-  'defer/not-leader': 'this node is not (or no longer) the leader of its pair of management nodes (ha.leaderCheck): the other node attaches',
+export type ReasonKey = `attach/${AttachReason}` | `skip/${SkipReason}` | `defer/${DeferReason}`;
+
+/**
+ * What the code and the docs say about one `action/reason`. Everything that classifies reasons derives
+ * from REASONS: the stored history (COUNTED_ONLY), "needs attention" (ATTENTION_REASONS and its fixes),
+ * rollout membership (final skips, candidate defers), the gtr_vms_out_of_date metric; the README's
+ * reason table is REASONS' help, checked by test/reasons-catalog.test.ts.
+ */
+export interface ReasonEntry {
+  /** What it means: the README's table (markdown). */
+  help: string;
+  /** 'count': steady state, stored as a count only, never a per-VM row (src/reconcile/stored-decisions.ts). */
+  stored?: 'count';
+  /** Does not clear by itself: listed under "needs attention" with this step that fixes it. */
+  attention?: (vmUuid: string) => string;
+  /**
+   * For a rollout member: 'final', a skip no later run turns into an attach for this target (the member
+   * is skipped); 'candidate', a defer that still makes the VM a candidate (attached once its wave allows).
+   */
+  rollout?: 'final' | 'candidate';
+  /** A skip that still counts as out of date in gtr_vms_out_of_date (every attach and defer does). */
+  outOfDate?: true;
+}
+
+const retry = (vmUuid: string) => `gtr retry --vm ${vmUuid}`;
+
+/** Every reason, in the order of the README's table: attach, then skips and defers in precedence order. */
+export const REASONS: Readonly<Record<ReasonKey, ReasonEntry>> = {
+  'attach/outdated': {
+    help: 'older than the catalog target',
+  },
+  'attach/untagged': {
+    help: 'no version at all, and `policy.attachUntagged` is on',
+  },
+  'skip/excluded': {
+    help: 'not selected by `policy.include`, or selected by `policy.exclude`',
+    stored: 'count', rollout: 'final',
+  },
+  'skip/not-user-vm': {
+    help: 'not a `UserVm` (appliance VMs)',
+    stored: 'count', rollout: 'final',
+  },
+  'skip/unsupported-hypervisor': {
+    help: 'hypervisor is not KVM',
+    stored: 'count', rollout: 'final',
+  },
+  'skip/unknown-architecture': {
+    help: 'the MN has no architecture for the VM; never guessed',
+    attention: () => 'set the VM architecture in ZStack',
+  },
+  'skip/no-iso': {
+    help: 'no ISO for the VM\'s agent type (Windows, WindowsVirtio: Windows tools; every other platform: Linux tools) and architecture',
+    stored: 'count', rollout: 'final',
+  },
+  'skip/untagged': {
+    help: 'no version (tag or guest report) and `attachUntagged` is off',
+    rollout: 'final',
+  },
+  'skip/unparseable-tag': {
+    help: 'the `GuestTools::` value is not a version',
+    attention: () => 'set a GuestTools::X.Y.Z tag the guest really runs, or remove the bad one', rollout: 'final',
+  },
+  'skip/up-to-date': {
+    help: 'at the target',
+    stored: 'count',
+  },
+  'skip/ahead': {
+    help: 'newer than every ISO: never downgrade',
+    stored: 'count',
+  },
+  'skip/no-cdrom': {
+    help: 'no CD-ROM to attach to',
+    attention: () => 'add a CD-ROM to the VM', rollout: 'final', outOfDate: true,
+  },
+  'skip/catalog-mismatch': {
+    help: 'the MN offers another version than the ISO folder (restart the MN)',
+    attention: () => 'restart the management node so it loads the ISO of the ISO folder', outOfDate: true,
+  },
+  'skip/not-converging': {
+    help: '`policy.maxAttempts` attaches of this target were not confirmed by the guest (or it regressed from it) and `reattachAfter` has passed since the last; until the target changes or `gtr retry --vm UUID`',
+    attention: retry,
+  },
+  'defer/catalog-unverified': {
+    help: 'the catalog probe of the VM\'s group failed in this run (`detail` has its error)',
+    attention: () => 'check the management node: the catalog probe failed (see the error)',
+  },
+  'defer/quarantined': {
+    help: '`policy.quarantineAfter` failures in a row; waits `quarantineBase`, doubling, at most 7 days',
+    attention: retry,
+  },
+  'defer/awaiting-install': {
+    help: 'attached for this target less than `policy.reattachAfter` ago; also when the MN\'s `guestToolsHasAttached` tag on the VM was created less than `reattachAfter` ago while this database has no attach of its own in that time (the other management node, or a replaced database, attached it; `detail` says when)',
+    rollout: 'candidate',
+  },
+  'defer/not-running': {
+    help: 'not Running; attached when it runs',
+  },
+  'defer/cdrom-busy': {
+    help: 'CD-ROM 0 holds a user\'s image-store ISO that the attach would eject (some kvmagent versions always use CD-ROM 0); set `policy.ejectUserIso` to attach anyway',
+    attention: () => "eject the user's ISO from CD-ROM 0, or set policy.ejectUserIso",
+  },
+  'defer/iso-soak': {
+    help: 'the target ISO version was first seen less than `policy.isoSoak` ago (`auto` mode, no rollout targets it)',
+    rollout: 'candidate',
+  },
+  'defer/outside-window': {
+    help: 'outside every `schedule.windows` entry',
+    rollout: 'candidate',
+  },
+  'defer/not-in-wave': {
+    help: 'attached only through a rollout: a rollout covers the VM\'s agent type and its wave has not started (or the rollout is paused), or `policy.mode` is `rollout`, or the last rollout of this version was aborted',
+    rollout: 'candidate',
+  },
+  'defer/run-limit': {
+    help: 'past `policy.maxPerRun` or `--limit` (in uuid order)',
+    rollout: 'candidate',
+  },
+  'defer/budget-halted': {
+    help: 'the run halted on the error budget before this attach',
+    rollout: 'candidate',
+  },
+  'defer/shutdown': {
+    help: 'the process was asked to stop (SIGTERM/SIGINT) before this attach started; attaches in flight finished',
+  },
+  'defer/lease-lost': {
+    help: 'the run lost the lease (another process took it over) before this attach started',
+  },
+  'defer/not-leader': {
+    help: 'this node stopped being the leader of its pair of management nodes (`ha.leaderCheck`) before this attach started: the other node attaches (see Leader check); or it just became the leader and has not caught up with its peer\'s ledger yet (see [Two management nodes](#two-management-nodes))',
+  },
 };
+
+/** The `action/reason` keys whose entry satisfies `test`, in REASONS order. */
+export function reasonsWhere(test: (entry: ReasonEntry) => boolean): ReasonKey[] {
+  return (Object.keys(REASONS) as ReasonKey[]).filter((key) => test(REASONS[key]));
+}

@@ -8,16 +8,10 @@
 // - never for steady-state skips (COUNTED_ONLY): the VM is where policy wants it, or out of scope.
 // The JSON of the current run (`reconcile --json`) still lists every decision; only history is trimmed.
 import type { DecisionTrim } from '../ledger/index.js';
+import { reasonsWhere } from '../plan/reasons.js';
 
-/** `action/reason` pairs stored as counts only: the VM is where policy wants it, or out of scope for good. */
-export const COUNTED_ONLY: ReadonlySet<string> = new Set([
-  'skip/up-to-date',
-  'skip/ahead',
-  'skip/excluded',
-  'skip/not-user-vm',
-  'skip/unsupported-hypervisor',
-  'skip/no-iso',
-]);
+/** `action/reason` pairs stored as counts only (REASONS' `stored: 'count'`): the VM is where policy wants it, or out of scope for good. */
+export const COUNTED_ONLY: ReadonlySet<string> = new Set(reasonsWhere((r) => r.stored === 'count'));
 
 interface Keyed {
   vmUuid: string;

@@ -9,6 +9,7 @@
 import { compareVersions, parseVersion } from '../tools-version.js';
 import type { AgentType, Outcome } from '../domain.js';
 import type { VersionSource } from '../plan/plan.js';
+import { reasonsWhere } from '../plan/reasons.js';
 import { NOT_RUNNING, type MemberStatus } from './waves.js';
 
 /** The error code of an attach whose job the MN does not know (src/zstack/jobs.ts). */
@@ -37,11 +38,11 @@ export interface RunObservation {
   lostAttachAt: number | null;
 }
 
-/** Skips that no later run will turn into an attach for this target (catalog-mismatch may clear). */
-const FINAL_SKIPS = new Set(['excluded', 'not-user-vm', 'unsupported-hypervisor', 'no-iso', 'untagged', 'unparseable-tag', 'no-cdrom']);
+/** Skips that no later run will turn into an attach for this target (REASONS' rollout 'final'; catalog-mismatch may clear). */
+const FINAL_SKIPS: ReadonlySet<string> = new Set(reasonsWhere((r) => r.rollout === 'final').map((key) => key.replace(/^skip\//, '')));
 
-/** Defers that still make a VM a rollout candidate (it would be attached if its wave had started). */
-const CANDIDATE_DEFERS = new Set(['not-in-wave', 'iso-soak', 'run-limit', 'budget-halted', 'outside-window', 'awaiting-install']);
+/** Defers that still make a VM a rollout candidate (REASONS' rollout 'candidate': attached if its wave had started). */
+const CANDIDATE_DEFERS: ReadonlySet<string> = new Set(reasonsWhere((r) => r.rollout === 'candidate').map((key) => key.replace(/^defer\//, '')));
 
 export interface StatusChange {
   status: MemberStatus;

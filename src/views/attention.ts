@@ -2,40 +2,28 @@
 // fixes it. Shown by `gtr status --json` (first page) and the status page (every page).
 import { iso } from '../time-format.js';
 import type { AttentionRow, Ledger } from '../ledger/index.js';
+import { REASONS, reasonsWhere } from '../plan/reasons.js';
 
-/** Skip and defer reasons that do not clear by themselves (DESIGN.md section 5). */
-export const ATTENTION_REASONS = [
-  'unparseable-tag',
-  'no-cdrom',
-  'catalog-mismatch',
-  'not-converging',
-  'unknown-architecture',
-  'quarantined',
-  'cdrom-busy',
-  'catalog-unverified',
-] as const;
+const ATTENTION_KEYS = reasonsWhere((r) => r.attention !== undefined);
+
+/** Skip and defer reasons that do not clear by themselves (REASONS' `attention`). */
+export const ATTENTION_REASONS: readonly string[] = ATTENTION_KEYS.map((key) => key.slice(key.indexOf('/') + 1));
 
 export const ATTENTION_PAGE_SIZE = 50;
 
 const RETRY = (vm: string) => `gtr retry --vm ${vm}`;
+/** The step that fixes each problem: a failure, a regression, or a reason's own (REASONS' `attention`). */
 const FIXES: Record<string, (vm: string) => string> = {
   failed: RETRY,
-  quarantined: RETRY,
-  'not-converging': RETRY,
   regression: () => 'check the guest: its GuestTools version went backwards',
-  'unparseable-tag': () => 'set a GuestTools::X.Y.Z tag the guest really runs, or remove the bad one',
-  'no-cdrom': () => 'add a CD-ROM to the VM',
-  'catalog-mismatch': () => 'restart the management node so it loads the ISO of the ISO folder',
-  'catalog-unverified': () => 'check the management node: the catalog probe failed (see the error)',
-  'unknown-architecture': () => 'set the VM architecture in ZStack',
-  'cdrom-busy': () => "eject the user's ISO from CD-ROM 0, or set policy.ejectUserIso",
+  ...Object.fromEntries(ATTENTION_KEYS.map((key) => [key.slice(key.indexOf('/') + 1), REASONS[key].attention as (vm: string) => string])),
 };
 
 /** The one problem shown first: a quarantine, then failures, then a regression, then the decision's reason. */
 function problemOf(r: AttentionRow): string {
   if (r.quarantineUntil !== null) return 'quarantined';
   if (r.failures > 0) return 'failed';
-  if (r.reason !== null && (ATTENTION_REASONS as readonly string[]).includes(r.reason)) return r.reason;
+  if (r.reason !== null && ATTENTION_REASONS.includes(r.reason)) return r.reason;
   if (r.regression !== null) return 'regression';
   return r.reason ?? 'failed';
 }
