@@ -64,6 +64,13 @@ export class UsageError extends GtrError {
   }
 }
 
+/** GTR_ROLLOUT for a rollout id that does not exist; other GTR_ROLLOUT errors are refused transitions. */
+export class RolloutNotFoundError extends GtrError {
+  constructor(readonly rolloutId: number) {
+    super('GTR_ROLLOUT', `no such rollout: ${rolloutId} (see gtr rollout list)`, { details: { rolloutId } });
+  }
+}
+
 export interface ConfigProblem {
   key: string;
   value: unknown;

@@ -1,7 +1,7 @@
 // The rollout state machine. `active` attaches through started waves; `paused` attaches nothing until
 // resumed; `completed` and `aborted` are final. Start creates an `active` rollout; `complete` is taken
 // by the reconciler itself when the last wave completes.
-import { GtrError } from '../errors.js';
+import { GtrError, RolloutNotFoundError } from '../errors.js';
 
 export const ROLLOUT_STATES = ['active', 'paused', 'completed', 'aborted'] as const;
 export type RolloutState = (typeof ROLLOUT_STATES)[number];
@@ -54,5 +54,5 @@ export function refusedTransition(id: number, state: RolloutState, action: Rollo
 }
 
 export function noSuchRollout(id: number): GtrError {
-  return new GtrError('GTR_ROLLOUT', `no such rollout: ${id} (see gtr rollout list)`, { details: { rolloutId: id } });
+  return new RolloutNotFoundError(id);
 }
