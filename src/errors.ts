@@ -12,10 +12,19 @@ export const EXIT = {
   internal: 70,
 } as const;
 
+const FIX_CONFIG = 'Fix the configuration (see config/example.jsonc) and try again.';
+
+/** One error code: its exit code, what it means, and (optionally) what to do, printed by the CLI under the message. */
+export interface ErrorEntry {
+  readonly exit: number;
+  readonly about: string;
+  readonly hint?: string;
+}
+
 export const ERROR_CODES = {
-  GTR_USAGE: { exit: EXIT.usage, about: 'bad command line: unknown command, flag or value' },
-  GTR_CONFIG_INVALID: { exit: EXIT.usage, about: 'the configuration has one or more invalid values' },
-  GTR_CONFIG_UNREADABLE: { exit: EXIT.usage, about: 'a configuration or password file cannot be read or parsed' },
+  GTR_USAGE: { exit: EXIT.usage, about: 'bad command line: unknown command, flag or value', hint: 'Run "gtr --help" (or "gtr <command> --help") for usage.' },
+  GTR_CONFIG_INVALID: { exit: EXIT.usage, about: 'the configuration has one or more invalid values', hint: FIX_CONFIG },
+  GTR_CONFIG_UNREADABLE: { exit: EXIT.usage, about: 'a configuration or password file cannot be read or parsed', hint: FIX_CONFIG },
   GTR_CATALOG_UNUSABLE: { exit: EXIT.unreachable, about: 'the ISO folder is missing or cannot be read' },
   GTR_CATALOG_EMPTY: { exit: EXIT.unreachable, about: 'the ISO folder holds no usable GuestTools ISO (none, or only unparseable or ignored files)' },
   GTR_ZSTACK_UNREACHABLE: { exit: EXIT.unreachable, about: 'the management node could not be reached (connection, TLS or timeout)' },
@@ -28,15 +37,30 @@ export const ERROR_CODES = {
   GTR_JOB_LOST: { exit: EXIT.unreachable, about: 'an async job is unknown to the management node (expired or lost in a restart)' },
   GTR_LEDGER_UNUSABLE: { exit: EXIT.usage, about: 'the SQLite database cannot be opened or written' },
   GTR_MIGRATION_DRIFT: { exit: EXIT.usage, about: 'applied migrations differ from the code (missing, edited, reordered, or newer database)' },
-  GTR_LEASE_HELD: { exit: EXIT.leaseHeld, about: 'another run holds the lease' },
-  GTR_NOT_LEADER: { exit: EXIT.leaseHeld, about: 'this node is the standby of a pair of management nodes (ha.leaderCheck): the other node attaches' },
-  GTR_HA_NOT_CAUGHT_UP: { exit: EXIT.leaseHeld, about: "this node just became the leader and its ledger has not caught up with the peer's yet (ha.peer)" },
+  GTR_LEASE_HELD: {
+    exit: EXIT.leaseHeld, about: 'another run holds the lease',
+    hint: 'Wait for that run to finish; a holder that died is taken over automatically once its lease expires.',
+  },
+  GTR_NOT_LEADER: {
+    exit: EXIT.leaseHeld, about: 'this node is the standby of a pair of management nodes (ha.leaderCheck): the other node attaches',
+    hint: 'Run it on the leader; gtr plan works here (it changes nothing). See the README "Leader check".',
+  },
+  GTR_HA_NOT_CAUGHT_UP: {
+    exit: EXIT.leaseHeld, about: "this node just became the leader and its ledger has not caught up with the peer's yet (ha.peer)",
+    hint: 'The daemon on this node catches up from the peer (its /healthz ha.sync.reason says what it waits for); run it again once it has. See the README "Two management nodes".',
+  },
   GTR_HA_SNAPSHOT_REFUSED: { exit: EXIT.unreachable, about: "the peer node's ledger snapshot was not used: damaged, or another schema version (ours is kept)" },
   GTR_ROLLOUT: { exit: EXIT.rollout, about: 'no such rollout, or a transition that is not allowed' },
   GTR_ABORTED: { exit: EXIT.unreachable, about: 'the operation was aborted (shutdown or timeout)' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** What to do about an error of `code`, when the catalog says. */
+export function hintOf(code: ErrorCode): string | undefined {
+  const entry: ErrorEntry = ERROR_CODES[code];
+  return entry.hint;
+}
 
 export interface GtrErrorOptions {
   cause?: unknown;

@@ -1,6 +1,6 @@
 // The CLI entry: parse the command, build its dependencies, run it, map errors to exit codes.
 // User errors print a message and a hint, never a stack trace.
-import { ERROR_CODES, EXIT, GtrError } from '../errors.js';
+import { ERROR_CODES, EXIT, GtrError, hintOf } from '../errors.js';
 import { createContext, type Context } from './context.js';
 import { printable } from '../text/printable.js';
 export { dropOutputOnClosedPipe } from './closed-pipe.js';
@@ -91,20 +91,7 @@ function reportError(command: string, error: unknown): number {
   return EXIT.internal;
 }
 
+/** The catalog's hint for the error's code (src/errors.ts), else the code and what it means. */
 function hintFor(error: GtrError): string {
-  switch (error.code) {
-    case 'GTR_USAGE':
-      return 'Run "gtr --help" (or "gtr <command> --help") for usage.\n';
-    case 'GTR_CONFIG_INVALID':
-    case 'GTR_CONFIG_UNREADABLE':
-      return 'Fix the configuration (see config/example.jsonc) and try again.\n';
-    case 'GTR_LEASE_HELD':
-      return 'Wait for that run to finish; a holder that died is taken over automatically once its lease expires.\n';
-    case 'GTR_NOT_LEADER':
-      return 'Run it on the leader; gtr plan works here (it changes nothing). See the README "Leader check".\n';
-    case 'GTR_HA_NOT_CAUGHT_UP':
-      return "The daemon on this node catches up from the peer (its /healthz ha.sync.reason says what it waits for); run it again once it has. See the README \"Two management nodes\".\n";
-    default:
-      return `(${error.code}: ${ERROR_CODES[error.code].about})\n`;
-  }
+  return `${hintOf(error.code) ?? `(${error.code}: ${ERROR_CODES[error.code].about})`}\n`;
 }
