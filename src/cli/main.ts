@@ -1,19 +1,9 @@
 // The CLI entry: parse the command, build its dependencies, run it, map errors to exit codes.
 // User errors print a message and a hint, never a stack trace.
 import { ERROR_CODES, EXIT, GtrError, hintOf } from '../errors.js';
-import { createContext, type Context } from './context.js';
+import type { Context } from './context.js';
 import { printable } from '../text/printable.js';
 export { dropOutputOnClosedPipe } from './closed-pipe.js';
-import { runPlanOrReconcile } from './commands/reconcile.js';
-import { runIso } from './commands/iso.js';
-import { runRuns } from './commands/runs.js';
-import { runStatus } from './commands/status.js';
-import { runMigrate } from './commands/migrate.js';
-import { runRetry } from './commands/retry.js';
-import { runDaemonCommand } from './commands/daemon.js';
-import { runDoctorCommand } from './commands/doctor.js';
-import { runRollout } from './commands/rollout.js';
-import { runSimCommand } from '../sim/cli.js';
 import { VERSION } from '../version.js';
 import { profilerFromEnv } from '../profile/profile.js';
 
@@ -42,18 +32,36 @@ folder unusable or without a GuestTools ISO, 4 halted by the error budget, 5 ano
 
 type MakeContext = (configFile: string | undefined) => Context;
 
-const COMMANDS: Record<string, (argv: string[], makeContext: MakeContext, env: NodeJS.ProcessEnv) => Promise<number>> = {
-  plan: (argv, mk) => runPlanOrReconcile('plan', argv, mk),
-  reconcile: (argv, mk) => runPlanOrReconcile('reconcile', argv, mk),
-  iso: runIso,
-  runs: runRuns,
-  status: runStatus,
-  migrate: runMigrate,
-  retry: runRetry,
-  rollout: runRollout,
-  daemon: (argv, _mk, env) => runDaemonCommand(argv, env),
-  doctor: (argv, _mk, env) => runDoctorCommand(argv, env),
-  sim: (argv) => runSimCommand(argv),
+type Command = (argv: string[], makeContext: MakeContext, env: NodeJS.ProcessEnv) => Promise<number>;
+
+/** Each command's module is loaded when that command runs: `gtr --version` loads neither the daemon nor the simulator. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  plan: async () => {
+    const { runPlanOrReconcile } = await import('./commands/reconcile.js');
+    return (argv, mk) => runPlanOrReconcile('plan', argv, mk);
+  },
+  reconcile: async () => {
+    const { runPlanOrReconcile } = await import('./commands/reconcile.js');
+    return (argv, mk) => runPlanOrReconcile('reconcile', argv, mk);
+  },
+  iso: async () => (await import('./commands/iso.js')).runIso,
+  runs: async () => (await import('./commands/runs.js')).runRuns,
+  status: async () => (await import('./commands/status.js')).runStatus,
+  migrate: async () => (await import('./commands/migrate.js')).runMigrate,
+  retry: async () => (await import('./commands/retry.js')).runRetry,
+  rollout: async () => (await import('./commands/rollout.js')).runRollout,
+  daemon: async () => {
+    const { runDaemonCommand } = await import('./commands/daemon.js');
+    return (argv, _mk, env) => runDaemonCommand(argv, env);
+  },
+  doctor: async () => {
+    const { runDoctorCommand } = await import('./commands/doctor.js');
+    return (argv, _mk, env) => runDoctorCommand(argv, env);
+  },
+  sim: async () => {
+    const { runSimCommand } = await import('../sim/cli.js');
+    return (argv) => runSimCommand(argv);
+  },
 };
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -66,9 +74,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stdout.write(`${VERSION}\n`);
     return EXIT.ok;
   }
+  const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  // The command's modules are loaded before the profiler starts, as when they were loaded at startup.
+  const run = load ? await load() : undefined;
+  const { createContext } = await import('./context.js');
   // Started before anything it measures, as the measured process starts (GTR_PROFILE_FILE, benchmark).
   const profiler = profilerFromEnv(env);
-  const run = COMMANDS[command];
   if (!run) {
     process.stderr.write(`gtr: unknown command "${command.slice(0, 40)}"\nRun "gtr --help" for the list of commands.\n`);
     return EXIT.usage;
