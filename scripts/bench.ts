@@ -49,7 +49,7 @@ function int(name: keyof typeof values, min: number): number {
 const latencyMs = int('latency', 0);
 const jobMs = int('job-ms', 0);
 const concurrency = int('concurrency', 1);
-// One poll per job when the interval matches the job duration (see README, Performance).
+// One poll per job when the interval matches the job duration (see docs/performance.md).
 const pollMs = values['poll-ms'] === undefined ? Math.max(1, jobMs) : int('poll-ms', 1);
 const sizes = values.scale ? [10_000, 50_000, 100_000, 250_000] : [int('vms', 1)];
 const baselineSample = int('baseline-sample', 0);

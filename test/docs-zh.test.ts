@@ -3,11 +3,14 @@
 // add it to docs/README.zh-CN.md (a row in its config table, or a line in the matching section).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './helpers/cli.js';
 
-const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+// The English documentation: README.md and docs/*.md.
+const readme = [join(ROOT, 'README.md'), ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md') && f !== 'README.zh-CN.md').map((f) => join(ROOT, 'docs', f))]
+  .map((file) => readFileSync(file, 'utf8'))
+  .join('\n');
 const zh = readFileSync(join(ROOT, 'docs', 'README.zh-CN.md'), 'utf8');
 
 const KEY = /^((zstack|schedule|policy|ledger|http|log|rollout|ha|notify)\.[A-Za-z][A-Za-z0-9.]*|isoDir|database)$/;

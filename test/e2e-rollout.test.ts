@@ -211,7 +211,7 @@ describe('gtr rollout', () => {
     await withRolloutSetup(
       { fleet: fleet(6), jobDurationMs: 400 },
       // One attach at a time: the kill lands while the MN runs it, never between a recorded attach and
-      // its PUT (such a VM would rightly wait for policy.reattachAfter, see README Guarantees).
+      // its PUT (such a VM would rightly wait for policy.reattachAfter, see docs/design.md, Guarantees).
       { schedule: { cron: '* * * * * *' }, http: { listen: '127.0.0.1:0' }, log: { level: 'info' }, policy: { maxConcurrency: 1 } },
       async (s) => {
         const started = await start(s, ['--waves', '3,100%', '--soak', '0']);
