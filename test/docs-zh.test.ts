@@ -1,6 +1,6 @@
-// docs/README.zh-CN.md is kept in step with README.md: every gtr command and every config key the README
+// docs/zh-CN/README.md is kept in step with README.md: every gtr command and every config key the README
 // names must appear in the Chinese README too. When this fails after you documented a new key or command,
-// add it to docs/README.zh-CN.md (a row in its config table, or a line in the matching section).
+// add it to docs/zh-CN/README.md (a row in its config table, or a line in the matching section).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { ROOT } from './helpers/cli.js';
 
 // The English documentation: README.md and docs/*.md.
-const readme = [join(ROOT, 'README.md'), ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md') && f !== 'README.zh-CN.md').map((f) => join(ROOT, 'docs', f))]
+const readme = [join(ROOT, 'README.md'), ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(ROOT, 'docs', f))]
   .map((file) => readFileSync(file, 'utf8'))
   .join('\n');
-const zh = readFileSync(join(ROOT, 'docs', 'README.zh-CN.md'), 'utf8');
+const zh = readFileSync(join(ROOT, 'docs', 'zh-CN', 'README.md'), 'utf8');
 
 const KEY = /^((zstack|schedule|policy|ledger|http|log|rollout|ha|notify)\.[A-Za-z][A-Za-z0-9.]*|isoDir|database)$/;
 
@@ -27,7 +27,7 @@ function commands(markdown: string): string[] {
   return [...new Set(found.filter((c) => known.has(c.split(' ')[0])))].sort();
 }
 
-describe('docs/README.zh-CN.md follows README.md', () => {
+describe('docs/zh-CN/README.md follows README.md', () => {
   it('finds what it compares (the extraction works)', () => {
     assert.ok(configKeys(readme).includes('zstack.endpoint') && configKeys(readme).length > 20, configKeys(readme).join(' '));
     assert.ok(commands(readme).includes('rollout pause') && commands(readme).includes('reconcile'), commands(readme).join(' '));
@@ -35,12 +35,12 @@ describe('docs/README.zh-CN.md follows README.md', () => {
 
   it('names every config key the README names', () => {
     const missing = configKeys(readme).filter((key) => !zh.includes(key));
-    assert.deepEqual(missing, [], `docs/README.zh-CN.md does not mention these config keys of README.md: ${missing.join(', ')}; add them to its config table`);
+    assert.deepEqual(missing, [], `docs/zh-CN/README.md does not mention these config keys of README.md: ${missing.join(', ')}; add them to its config table`);
   });
 
   it('names every gtr command the README names', () => {
     const missing = commands(readme).filter((command) => !zh.includes(`gtr ${command}`));
-    assert.deepEqual(missing, [], `docs/README.zh-CN.md does not mention these commands of README.md: ${missing.map((c) => `gtr ${c}`).join(', ')}`);
+    assert.deepEqual(missing, [], `docs/zh-CN/README.md does not mention these commands of README.md: ${missing.map((c) => `gtr ${c}`).join(', ')}`);
   });
 
   it('documents the AccessKey keys (DESIGN.md section 4) and the offline install', () => {
