@@ -12,7 +12,6 @@ import { applyAttaches, type ApplyResult } from '../apply/apply.js';
 import { concurrencyFor, errorBudgetFor } from '../apply/limits.js';
 import type { Ledger, RunTrigger } from '../ledger/index.js';
 import { countDecisions, currentVersion, planRun, type Decision, type Plan } from '../plan/plan.js';
-import { isWindowOpen } from '../schedule/window.js';
 import { newJobUuid, type ZStackClient } from '../zstack/client.js';
 import { checkCatalog, type GroupCheck } from '../observe/catalog-check.js';
 import { fleetSummary } from './fleet.js';
@@ -238,7 +237,6 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates
     policy: { ...config.policy, maxPerRun },
     now: planAt,
     mismatchedGroups: new Set<string>(),
-    windowOpen: isWindowOpen(config.schedule.windows, config.schedule.timezone, now()),
     gates,
   };
   // Probe every group that has an attach before the run limit applies: otherwise the slots a mismatched

@@ -136,7 +136,7 @@ export async function startFromFleet(ctx: Context, flags: StartFlags, now: numbe
   logSelectorMatches(ctx.logger, vms, config.policy);
   const plan = planRun({
     vms, targets: catalog.targets, history: ctx.ledger().vmStates(), policy: { ...config.policy, maxPerRun: 0 }, now,
-    mismatchedGroups: new Set(), windowOpen: true,
+    mismatchedGroups: new Set(),
   });
   const facts = new Map(vms.map((v) => [v.uuid, v]));
   const covered = plan.decisions.filter((d) => s.agentTypes.includes(d.agentType));
