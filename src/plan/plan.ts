@@ -5,7 +5,7 @@ import type { Selector } from '../config/types.js';
 import { agentTypeForPlatform, type AgentType, type CatalogTarget, type VmFacts } from '../domain.js';
 import { compareVersions, highestVersion, parseVersion, type Version } from '../tools-version.js';
 import { targetForVm } from '../catalog/targets.js';
-import { earlierReason, type Action, type Reason } from './reasons.js';
+import type { Action, Reason } from './reasons.js';
 import { firstRefusal, type AttachGate } from './gates.js';
 import { exclusionOf } from './selectors.js';
 
@@ -50,9 +50,10 @@ export interface PlanInput {
   mismatchedGroups: ReadonlySet<string>;
   /** Groups whose catalog probe failed in this run, with the probe's error: defer/catalog-unverified. */
   unverifiedGroups?: ReadonlyMap<string, string>;
-  /** False outside every maintenance window: attaches become defer/outside-window. */
-  windowOpen: boolean;
-  /** Asked, in order, about every VM that would be attached (src/plan/gates.ts): the first refusal defers it. */
+  /**
+   * Asked about every VM that would be attached (src/plan/gates.ts), the maintenance window among them:
+   * the earliest refusal in precedence defers it.
+   */
   gates?: readonly AttachGate[];
 }
 
@@ -217,9 +218,8 @@ function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Dec
   if (vm.state !== 'Running') return defer('not-running');
   if (vm.cdRomIsoUuid !== null && !input.policy.ejectUserIso) return defer('cdrom-busy');
   const attach = make('attach', untagged ? 'untagged' : 'outdated');
-  const refused = input.gates ? firstRefusal(input.gates, attach, input.now)?.reason ?? null : null;
-  // Precedence (DESIGN.md 5): iso-soak, outside-window, then the other gate reasons.
-  const reason = earlierReason(refused, input.windowOpen ? null : 'outside-window');
+  // Precedence (DESIGN.md 5, firstRefusal): iso-soak, outside-window, then the other gate reasons.
+  const reason = input.gates ? firstRefusal(input.gates, attach, input.now)?.reason ?? null : null;
   if (reason) {
     attach.action = 'defer';
     attach.reason = reason;

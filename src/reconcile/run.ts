@@ -7,21 +7,19 @@
 import type { Logger } from 'pino';
 import { errorToJson, GtrError } from '../errors.js';
 import type { Config } from '../config/types.js';
-import { requireTargets, scanCatalog } from '../catalog/scan.js';
 import { applyAttaches, type ApplyResult } from '../apply/apply.js';
 import { concurrencyFor, errorBudgetFor } from '../apply/limits.js';
 import type { Ledger, RunTrigger } from '../ledger/index.js';
 import { countDecisions, currentVersion, planRun, type Decision, type Plan } from '../plan/plan.js';
-import { isWindowOpen } from '../schedule/window.js';
 import { newJobUuid, type ZStackClient } from '../zstack/client.js';
 import { checkCatalog, type GroupCheck } from '../observe/catalog-check.js';
 import { fleetSummary } from './fleet.js';
-import { mnWarnings, readInventory } from '../observe/inventory.js';
+import { mnWarnings } from '../observe/inventory.js';
+import { observe } from '../observe/observe.js';
 import { recheckAttachSet } from './recheck.js';
 import type { RunCounts, RunReport } from './report.js';
 import { exitCodeFor } from './exit-code.js';
 import { buildReport } from './build-report.js';
-import { logSelectorMatches } from '../observe/selector-tags.js';
 import { failedRunEvents, runEvents } from './run-events.js';
 import type { EventSink } from '../events.js';
 import { NO_PROFILER, type Profiler } from '../profile/profile.js';
@@ -210,15 +208,8 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates
 }> {
   const { config, client, ledger, now } = deps;
   const profiler = deps.profiler ?? NO_PROFILER;
-  const catalog = await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
-  for (const problem of catalog.problems) logger.warn(problem, 'ISO catalog problem');
-  const targets = requireTargets(catalog);
-
-  const selectorTags = [...(config.policy.include?.tags ?? []), ...(config.policy.exclude?.tags ?? [])];
-  const excludeTags = config.policy.exclude?.tags;
-  const vms = await profiler.timedAsync('inventory', () => readInventory(client, { selectorTags, excludeTags, vmUuids: opts.vmUuids }));
-  logger.info({ trigger: opts.trigger, dryRun: opts.dryRun, vms: vms.length, targets: catalog.targets }, 'inventory read');
-  logSelectorMatches(logger, vms, config.policy);
+  const { targets, vms } = await observe(client, config, logger, { vmUuids: opts.vmUuids, profiler });
+  logger.info({ trigger: opts.trigger, dryRun: opts.dryRun, vms: vms.length, targets }, 'inventory read');
   const warnings = mnWarnings(client);
   if (warnings.length > 0) ledger.setRunWarnings(runId, warnings);
 
@@ -238,7 +229,6 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates
     policy: { ...config.policy, maxPerRun },
     now: planAt,
     mismatchedGroups: new Set<string>(),
-    windowOpen: isWindowOpen(config.schedule.windows, config.schedule.timezone, now()),
     gates,
   };
   // Probe every group that has an attach before the run limit applies: otherwise the slots a mismatched

@@ -5,12 +5,10 @@
 // daemon's ticks and `gtr reconcile`.
 import { UsageError } from '../../errors.js';
 import { AGENT_TYPES, type AgentType } from '../../domain.js';
-import { requireTargets, scanCatalog } from '../../catalog/scan.js';
 import { parseDuration } from '../../config/duration.js';
 import type { Limit } from '../../config/types.js';
 import { planRun } from '../../plan/plan.js';
-import { readInventory } from '../../observe/inventory.js';
-import { logSelectorMatches } from '../../observe/selector-tags.js';
+import { observe } from '../../observe/observe.js';
 import { cliActor } from '../../rollout/actor.js';
 import { isCandidate } from '../../rollout/observe.js';
 import { RolloutStore } from '../../rollout/store.js';
@@ -125,18 +123,17 @@ export function checkExpected(expected: ReadonlyMap<AgentType, string>, memberGr
 export async function startFromFleet(ctx: Context, flags: StartFlags, now: number): Promise<StartResult> {
   const s = startSettings(flags, ctx.config);
   const { config } = ctx;
-  const catalog = await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
-  requireTargets(catalog);
   const notes: string[] = [];
-  if (!catalog.targets.some((t) => s.agentTypes.includes(t.agentType))) {
-    throw new UsageError(`the ISO folder ${config.isoDir} has no GuestTools ISO for ${s.agentTypes.join(', ')}: nothing to roll out`);
-  }
-  const selectorTags = [...(config.policy.include?.tags ?? []), ...(config.policy.exclude?.tags ?? []), ...s.canaries.tags];
-  const vms = await readInventory(ctx.client(), { selectorTags, excludeTags: config.policy.exclude?.tags });
-  logSelectorMatches(ctx.logger, vms, config.policy);
+  const { targets, vms } = await observe(ctx.client(), config, ctx.logger, {
+    extraTags: s.canaries.tags,
+    checkCatalog: (catalog) => {
+      if (catalog.targets.some((t) => s.agentTypes.includes(t.agentType))) return;
+      throw new UsageError(`the ISO folder ${config.isoDir} has no GuestTools ISO for ${s.agentTypes.join(', ')}: nothing to roll out`);
+    },
+  });
   const plan = planRun({
-    vms, targets: catalog.targets, history: ctx.ledger().vmStates(), policy: { ...config.policy, maxPerRun: 0 }, now,
-    mismatchedGroups: new Set(), windowOpen: true,
+    vms, targets, history: ctx.ledger().vmStates(), policy: { ...config.policy, maxPerRun: 0 }, now,
+    mismatchedGroups: new Set(),
   });
   const facts = new Map(vms.map((v) => [v.uuid, v]));
   const covered = plan.decisions.filter((d) => s.agentTypes.includes(d.agentType));
@@ -144,7 +141,7 @@ export async function startFromFleet(ctx: Context, flags: StartFlags, now: numbe
     uuid: d.vmUuid, name: d.vmName, agentType: d.agentType, architecture: d.architecture ?? '', target: d.target as string,
     clusterUuid: facts.get(d.vmUuid)?.clusterUuid ?? null, tags: facts.get(d.vmUuid)?.tags ?? [],
   }));
-  checkExpected(s.expected, groupTargets(candidates), catalog.targets);
+  checkExpected(s.expected, groupTargets(candidates), targets);
   const stopped = covered.filter((d) => d.target !== null && d.action === 'defer' && !isCandidate(d)).length;
   if (stopped > 0) notes.push(`${stopped} out-of-date VMs are not eligible now (stopped or quarantined); they join the last wave when they become eligible`);
   const unmatched = unmatchedCanaries(s.canaries, candidates);
