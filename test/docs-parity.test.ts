@@ -2,7 +2,8 @@
 // (docs/zh-CN/README.md) and of every docs/<topic>.md (docs/zh-CN/<topic>.md), with the same section
 // structure (the same headings, level by level), the same tables (the same keys in each table's first
 // column: its code spans and numbers) and the same named facts (every config key, error code, metric
-// and reason code written as code). docs/dev-notes/ (development history) has no twin. When this fails
+// and reason code written as code), in ZStack's own Chinese terms (加载 for attach, 卸载 for detach, 云主机
+// for VM, 管理节点 for MN). docs/dev-notes/ (development history) has no twin. When this fails
 // after you changed an English document, make the same change to its Chinese twin.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,6 +107,16 @@ describe('docs/zh-CN follows the English documentation', () => {
       });
     });
   }
+
+  it("says ZStack's own Chinese terms: 加载, 卸载, 云主机, 管理节点 (never attach, detach, VM or MN outside code)", () => {
+    const english = /\b(attach|attached|attaches|attaching|detach|detaches|VMs?|MNs?)\b/g;
+    const found = pairs().flatMap(([, zh]) =>
+      prose(read(zh))
+        .map((line, i) => ({ line: i + 1, text: line.replace(/`[^`]*`/g, '').replace(/\]\([^)]*\)/g, ']') }))
+        .flatMap(({ line, text }) => [...text.matchAll(english)].map((m) => `${zh}: ${m[0]} in "${text.trim().slice(0, 80)}"`)),
+    );
+    assert.deepEqual(found, []);
+  });
 
   it('finds what it compares (the extraction works)', () => {
     assert.equal(sections('# a\n```\n# not a heading\n```\n## b\n### c'), '1 2 3');
