@@ -113,7 +113,7 @@ describe('docs/zh-CN follows the English documentation', () => {
     const found = pairs().flatMap(([, zh]) =>
       prose(read(zh))
         .map((line, i) => ({ line: i + 1, text: line.replace(/`[^`]*`/g, '').replace(/\]\([^)]*\)/g, ']') }))
-        .flatMap(({ line, text }) => [...text.matchAll(english)].map((m) => `${zh}: ${m[0]} in "${text.trim().slice(0, 80)}"`)),
+        .flatMap(({ line, text }) => [...text.matchAll(english)].map((m) => `${zh}:${line}: ${m[0]} in "${text.trim().slice(0, 80)}"`)),
     );
     assert.deepEqual(found, []);
   });
