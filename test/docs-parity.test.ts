@@ -29,15 +29,15 @@ function pairs(): [string, string][] {
   return [['README.md', join('docs', 'zh-CN', 'README.md')], ...english.sort().map((f): [string, string] => [f, join('docs', 'zh-CN', relative('docs', f))])];
 }
 
-/** The lines outside fenced code blocks. */
+/** The lines of a document, those of fenced code blocks blanked (so indexes stay line numbers - 1). */
 function prose(markdown: string): string[] {
   let fence = false;
-  return markdown.split('\n').filter((line) => {
+  return markdown.split('\n').map((line) => {
     if (/^\s*(```|~~~)/.test(line)) {
       fence = !fence;
-      return false;
+      return '';
     }
-    return !fence;
+    return fence ? '' : line;
   });
 }
 
