@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HEX } from './helpers/fleet.js';
-import { statusPageScene, XSS_NAME } from './helpers/status-page-scene.js';
+import { FAILING_VM, statusPageScene, XSS_NAME } from './helpers/status-page-scene.js';
 
 describe('status page in chromium', () => {
   it('shows the numbers of gtr status --json, links runs, and shows a hostile VM name as text', async () => {
@@ -56,7 +55,7 @@ describe('status page in chromium', () => {
         for (const v of status.needsAttention.vms) {
           assert.equal(await page.locator(`#attention tr[data-vm="${v.vmUuid}"] td[data-problem]`).textContent(), v.problem);
         }
-        const hostile = page.locator(`#attention tr[data-vm="${HEX(1)}"]`);
+        const hostile = page.locator(`#attention tr[data-vm="${FAILING_VM}"]`);
         assert.match((await hostile.textContent()) ?? '', /<img src=x onerror=alert\(1\)>.*SYS\.1006.*gtr retry --vm/s, 'name as text, the error, the fix');
         assert.equal(await page.locator('#attention img').count(), 0, 'no element made from the VM name');
 
@@ -94,7 +93,7 @@ describe('status page in chromium', () => {
         await page.locator('button[type="submit"]').click();
         await page.waitForURL(/action=attach/);
         assert.equal(await page.locator('#decisions-total').textContent(), String(run.actions.filter((a) => a.action === 'attach').length));
-        assert.match((await page.locator(`#decisions tr[data-vm="${HEX(1)}"]`).textContent()) ?? '', /<img src=x onerror=alert\(1\)>.*SYS\.1006/s);
+        assert.match((await page.locator(`#decisions tr[data-vm="${FAILING_VM}"]`).textContent()) ?? '', /<img src=x onerror=alert\(1\)>.*SYS\.1006/s);
 
         assert.deepEqual(dialogs, [], 'no script ran');
         assert.deepEqual(consoleErrors, [], 'no console errors (a CSP violation would show here)');

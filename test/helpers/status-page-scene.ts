@@ -15,7 +15,7 @@ import { startDaemon } from './daemon.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const XSS_NAME = '<img src=x onerror=alert(1)>';
-/** The VM whose attach fails (its name is XSS_NAME's neighbour in the fleet). */
+/** The VM whose attach fails: the fleet's first, named XSS_NAME. */
 export const FAILING_VM = HEX(1);
 const NEVER = '0 0 1 1 *';
 
