@@ -2,6 +2,7 @@
 // management node"), as printed, run by bash against the built CLI. Two adaptations only: TMPDIR points
 // at a scratch folder (so `mktemp -d` lands there) and the recipe's `PORT=8080` becomes a free port.
 // It must keep the password to its user (umask 077 before anything is written), and stop its simulator.
+// And the README stays a landing page: at most 250 lines, the operator's quick start on its first screen.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -97,5 +98,14 @@ test("docs: the README's simulator recipe runs as printed, keeps the password pr
   } finally {
     killGroup();
     rmSync(scratch, { recursive: true, force: true });
+  }
+});
+
+test("docs: the README is a landing page, the operator's quick start on its first screen", () => {
+  const lines = readFileSync(join(ROOT, 'README.md'), 'utf8').split('\n');
+  assert.ok(lines.length <= 250, `README.md has ${lines.length} lines: move the details into docs/`);
+  const screen = lines.slice(0, 40).join('\n');
+  for (const step of ['rpm -Uvh', 'install.sh', '/etc/guesttools-reconciler/password', 'gtr doctor', 'gtr plan', 'gtr reconcile --limit 5', 'systemctl enable --now guesttools-reconciler']) {
+    assert.ok(screen.includes(step), `the quick start in the first 40 lines has ${step}`);
   }
 });
