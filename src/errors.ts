@@ -50,7 +50,8 @@ export const ERROR_CODES = {
     hint: 'The daemon on this node catches up from the peer (its /healthz ha.sync.reason says what it waits for); run it again once it has. See the README "Two management nodes".',
   },
   GTR_HA_SNAPSHOT_REFUSED: { exit: EXIT.unreachable, about: "the peer node's ledger snapshot was not used: damaged, or another schema version (ours is kept)" },
-  GTR_ROLLOUT: { exit: EXIT.rollout, about: 'no such rollout, or a transition that is not allowed' },
+  GTR_ROLLOUT_NOT_FOUND: { exit: EXIT.rollout, about: 'no such rollout id' },
+  GTR_ROLLOUT_REFUSED: { exit: EXIT.rollout, about: 'the rollout command is not allowed now: a transition its state does not allow, a clash with an open rollout, or nothing to roll out' },
   GTR_ABORTED: { exit: EXIT.unreachable, about: 'the operation was aborted (shutdown or timeout)' },
 } as const;
 
@@ -85,13 +86,6 @@ export class GtrError extends Error {
 export class UsageError extends GtrError {
   constructor(message: string, options?: GtrErrorOptions) {
     super('GTR_USAGE', message, options);
-  }
-}
-
-/** GTR_ROLLOUT for a rollout id that does not exist; other GTR_ROLLOUT errors are refused transitions. */
-export class RolloutNotFoundError extends GtrError {
-  constructor(readonly rolloutId: number) {
-    super('GTR_ROLLOUT', `no such rollout: ${rolloutId} (see gtr rollout list)`, { details: { rolloutId } });
   }
 }
 

@@ -5,7 +5,7 @@
 //   POST /ha/rollouts/ID/pause|resume|abort {who, why, detach}
 // The route in src/daemon/peer-routes.ts has checked the ha token.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GtrError, RolloutNotFoundError } from '../errors.js';
+import { GtrError } from '../errors.js';
 import { readPostJson, type Send } from './peer-post.js';
 import type { Ledger } from '../ledger/index.js';
 import { adoptRollout, parseRolloutRows } from '../rollout/replica.js';
@@ -32,7 +32,8 @@ export async function handleRolloutWrite(req: IncomingMessage, res: ServerRespon
     if (typeof answer === 'string') send(res, 400, { error: answer });
     else send(res, answer.result === 'created' ? 201 : 200, answer);
   } catch (error) {
-    if (error instanceof GtrError && error.code === 'GTR_ROLLOUT') send(res, error instanceof RolloutNotFoundError ? 404 : 409, { error: error.message });
+    if (error instanceof GtrError && error.code === 'GTR_ROLLOUT_NOT_FOUND') send(res, 404, { error: error.message });
+    else if (error instanceof GtrError && error.code === 'GTR_ROLLOUT_REFUSED') send(res, 409, { error: error.message });
     else if (isConstraint(error)) send(res, 400, { error: `the rows break a constraint of the ledger: ${(error as Error).message}` });
     else throw error;
   }

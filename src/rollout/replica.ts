@@ -91,7 +91,7 @@ export function parseRolloutRows(body: unknown): RolloutRows | string {
 
 /**
  * Stores a rollout started on the other node under the same id, in one transaction. 'exists' when
- * this very rollout is here already (a retry); refused (GTR_ROLLOUT) when the id belongs to another
+ * this very rollout is here already (a retry); refused (GTR_ROLLOUT_REFUSED) when the id belongs to another
  * rollout, or an open rollout here covers one of its agent types.
  */
 export function adoptRollout(ledger: Pick<Ledger, 'handle'>, rows: RolloutRows): 'created' | 'exists' {
@@ -102,7 +102,7 @@ export function adoptRollout(ledger: Pick<Ledger, 'handle'>, rows: RolloutRows):
     const mine = sql.get<[number], { created_at: number; created_by: string; target: string }>('SELECT created_at, created_by, target FROM rollouts WHERE id = ?').get(id);
     if (mine) {
       if (mine.created_at === r.created_at && mine.created_by === r.created_by && mine.target === r.target) return 'exists';
-      throw new GtrError('GTR_ROLLOUT', `rollout id ${id} is taken on this node by another rollout (target ${mine.target}, started ` +
+      throw new GtrError('GTR_ROLLOUT_REFUSED', `rollout id ${id} is taken on this node by another rollout (target ${mine.target}, started ` +
         `${new Date(mine.created_at).toISOString()} by ${mine.created_by}): the two nodes' ledgers diverged; ` +
         'the standby gets the leader\'s at its next sync', { details: { rolloutId: id } });
     }
@@ -110,7 +110,7 @@ export function adoptRollout(ledger: Pick<Ledger, 'handle'>, rows: RolloutRows):
     for (const open of sql.get<[], { id: number; agent_types: string; state: string }>("SELECT id, agent_types, state FROM rollouts WHERE state IN ('active', 'paused')").all()) {
       const clash = parseAgentTypes(open.agent_types).filter((a) => theirs.includes(a));
       if (clash.length > 0) {
-        throw new GtrError('GTR_ROLLOUT', `rollout ${open.id} is ${open.state} on this node and covers ${clash.join(', ')}: ` +
+        throw new GtrError('GTR_ROLLOUT_REFUSED', `rollout ${open.id} is ${open.state} on this node and covers ${clash.join(', ')}: ` +
           'one open rollout per agent type', { details: { rolloutId: open.id } });
       }
     }
