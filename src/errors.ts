@@ -1,5 +1,6 @@
-// One catalog of error codes. Callers branch on `code` or `instanceof`, never on message text.
-// Every code has a documented exit code; the CLI maps an uncaught GtrError to it without a stack trace.
+// One catalog of error codes and exit codes. Callers branch on `code` or `instanceof`, never on message
+// text. Every code has an exit code; the CLI maps an uncaught GtrError to it without a stack trace.
+// docs/reference/errors.md and exit-codes.md are generated from this file (npm run gen:docs).
 
 export const EXIT = {
   ok: 0,
@@ -11,6 +12,23 @@ export const EXIT = {
   rollout: 6,
   internal: 70,
 } as const;
+
+export type ExitName = keyof typeof EXIT;
+
+/** What each exit code means (the signal exits 130 / 143 are in src/reconcile/exit-code.ts). */
+export const EXIT_ABOUT: Readonly<Record<ExitName, string>> = {
+  ok: 'nothing failed (also: nothing to do, dry runs, a catalog mismatch alone)',
+  someFailed: 'some attaches failed',
+  usage: 'usage or configuration error (also: database unusable, migration drift, no such run)',
+  unreachable: 'ZStack unreachable, login or AccessKey refused, bad reply, or the ISO folder is missing, unreadable or holds no usable GuestTools ISO',
+  budgetHalted: 'halted by the error budget',
+  leaseHeld: 'another run holds the lease (the message names the holder), or this run lost its lease during the run ' +
+    '(another process took it over: the attaches not started are `defer/lease-lost`), or this node is the standby of a pair ' +
+    'of management nodes (`GTR_NOT_LEADER`; also when it lost leadership during the run), or it just became the leader and ' +
+    "its ledger has not caught up with the peer's within 2 x `ha.syncInterval` (`GTR_HA_NOT_CAUGHT_UP`, nothing attached)",
+  rollout: 'rollout commands: no such rollout, or a transition that is not allowed',
+  internal: 'internal error (a bug: please report it)',
+};
 
 const FIX_CONFIG = 'Fix the configuration (see config/example.jsonc) and try again.';
 
@@ -56,6 +74,9 @@ export const ERROR_CODES = {
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The code of an unexpected error (a bug) in JSON output, e.g. an attach's `error`; the CLI exits 70. */
+export const INTERNAL_ERROR = { code: 'GTR_INTERNAL', exit: EXIT.internal, about: 'unexpected error' } as const;
 
 /** What to do about an error of `code`, when the catalog says. */
 export function hintOf(code: ErrorCode): string | undefined {
@@ -145,5 +166,5 @@ export function errorToJson(error: unknown): ZStackErrorBody {
   if (error instanceof ZStackApiError) return { ...error.zstack };
   if (error instanceof GtrError) return { code: error.code, description: ERROR_CODES[error.code].about, details: error.message };
   const message = error instanceof Error ? error.message : String(error);
-  return { code: 'GTR_INTERNAL', description: 'unexpected error', details: message };
+  return { code: INTERNAL_ERROR.code, description: INTERNAL_ERROR.about, details: message };
 }
