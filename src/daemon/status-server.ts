@@ -1,4 +1,4 @@
-// The daemon's read-only HTTP endpoint (DESIGN.md section 4): /healthz, /metrics, the JSON twins of
+// The daemon's read-only HTTP endpoint: /healthz, /metrics, the JSON twins of
 // `gtr status|runs|rollout --json` under /api/, and the HTML status page. GET and HEAD only; with
 // http.auth.* configured every endpoint asks for credentials. The one exception: the peer endpoints of
 // a pair of management nodes under /ha/ (src/daemon/peer-routes.ts), which take the ha token instead.

@@ -1,4 +1,4 @@
-// The standby mirrors the leader's ledger (issue 15, README "Two management nodes"). Every
+// The standby mirrors the leader's ledger (README "Two management nodes", docs/design.md 7). Every
 // ha.syncInterval a standby pulls the leader's snapshot, checks it and puts it in place of its own. A
 // node that becomes leader first catches up from its peer (which has the newest truth: it led until
 // now) and attaches nothing until then; when the peer cannot be reached it goes on with its own ledger
@@ -77,7 +77,7 @@ export class LedgerSync {
     return this.leading(now) || copyIsFresh(this.asOf(now), now, this.opts.syncIntervalMs);
   }
 
-  /** A run of this node is under way: the daemon's own, or any holder of the lease (DESIGN.md 7). */
+  /** A run of this node is under way: the daemon's own, or any holder of the lease (docs/design.md 4). */
   runUnderWay(now: number): boolean {
     return this.opts.runInProgress() || leaseInUse(this.opts.ledger(), now) !== null;
   }

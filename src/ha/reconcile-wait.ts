@@ -1,5 +1,5 @@
 // `gtr reconcile` on a node of a pair (ha.peer) waits, as the daemon does, until its ledger has caught
-// up with the peer's (DESIGN.md 7): a node that just became leader may hold an old copy, and a run
+// up with the peer's (docs/design.md 7): a node that just became leader may hold an old copy, and a run
 // planned from it would attach again what the old leader attached since. The one-shot command does not
 // put snapshots in place itself (the daemon of this node does, and two processes must not): it asks the
 // peer for its facts (HEAD /ha/snapshot, no snapshot made) and reads this node's sync record, with the

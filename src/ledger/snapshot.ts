@@ -1,4 +1,4 @@
-// Whole-ledger copies between the two management nodes (ha.*, DESIGN.md section 7): the leader takes
+// Whole-ledger copies between the two management nodes (ha.*, docs/design.md 7): the leader takes
 // a consistent snapshot with SQLite's online backup API; the standby checks a downloaded one and puts
 // it in place of its own ledger. Putting it in place is itself a backup (snapshot -> live database),
 // which SQLite applies as one write transaction on the live file: other connections (a `gtr status`

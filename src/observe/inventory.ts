@@ -120,7 +120,7 @@ async function readReports(client: QueryPort, scope: Scope, into: Pick<VersionRe
       const version = str(row.version);
       if (!uuid) continue;
       if (version && row[field] !== 'NotInstalled') into.reported.set(uuid, version.slice(0, MAX_TAG_VALUE));
-      // An agent that runs but has not reported a version yet is still an agent (DESIGN.md 8).
+      // An agent that runs but has not reported a version yet is still an agent.
       if (row[field] === 'Running') into.agentRunning.add(uuid);
     }
   }

@@ -25,7 +25,7 @@ const USAGE = `usage: gtr sim [--vms N] [--seed S] [--port P] [--host H] [--iso-
                           the guest agent after MS and reports its version (default 20)
   --script-statuses W     how records and details spell their statuses (default Succeed)
   --unreachable-vms M     a listed VM whose agent does not run: a failed detail (default) or the whole call refused
-  --no-script-library     no CreateGuestVmScript/ExecuteGuestVmScript (404 no api mapping), as before 5.2.0
+  --no-script-library     no CreateGuestVmScript/ExecuteGuestVmScript (404 no api mapping), like an MN before 5.2.0
   --no-detach             no DetachGuestToolsIsoFromVm (400 the body doesn't contain action mapping)`;
 
 function intFlag(values: Record<string, string | boolean | string[] | undefined>, name: string, dflt: number, max = 10_000_000): number | string {

@@ -107,7 +107,7 @@ export class HttpCore {
     // Timeouts are undici's own (connect on the Agent, headers and body here) and the signal is the
     // client's long-lived one: no AbortController, timer or listener of our own per request. Those
     // lived as long as the request, so at 50 attaches in flight most survived two scavenges and were
-    // promoted; the old generation grew ~9 MB/s until a major GC (issue 6, README Performance).
+    // promoted; the old generation grew ~9 MB/s until a major GC (README Performance).
     const headers: Record<string, string> = { ...req.headers };
     let body: string | undefined;
     if (req.json !== undefined) {
