@@ -40,7 +40,7 @@ describe('docs/README.zh-CN.md follows README.md', () => {
     assert.deepEqual(missing, [], `docs/README.zh-CN.md does not mention these commands of README.md: ${missing.map((c) => `gtr ${c}`).join(', ')}`);
   });
 
-  it('documents the AccessKey keys (DESIGN.md section 4) and the offline install', () => {
+  it('documents the AccessKey keys and the offline install', () => {
     for (const key of ['zstack.accessKeyId', 'zstack.accessKeySecret', 'zstack.accessKeySecretFile', 'install.sh', 'tar xzf']) {
       assert.ok(zh.includes(key), key);
     }
