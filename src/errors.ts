@@ -161,10 +161,15 @@ export function describeValue(value: unknown): string {
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
+/** The message of anything thrown: an Error's message, else the value as text. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** The `{code, description, details}` shape used in JSON output for any error. */
 export function errorToJson(error: unknown): ZStackErrorBody {
   if (error instanceof ZStackApiError) return { ...error.zstack };
   if (error instanceof GtrError) return { code: error.code, description: ERROR_CODES[error.code].about, details: error.message };
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   return { code: INTERNAL_ERROR.code, description: INTERNAL_ERROR.about, details: message };
 }

@@ -11,6 +11,7 @@ import type { Ledger } from '../ledger/index.js';
 import { adoptRollout, parseRolloutRows } from '../rollout/replica.js';
 import { RolloutStore, type UserAction } from '../rollout/store.js';
 import { stateAfter } from '../rollout/transitions.js';
+import { isPlainObject } from '../plain-object.js';
 
 const ACTION_PATH = /^\/ha\/rollouts\/([1-9]\d{0,14})\/(pause|resume|abort)$/;
 
@@ -42,7 +43,7 @@ export async function handleRolloutWrite(req: IncomingMessage, res: ServerRespon
 
 function transition(ledger: Ledger, id: number, action: UserAction, body: unknown): PeerRolloutAnswer | string {
   const b = body as Record<string, unknown>;
-  if (typeof b !== 'object' || b === null || Array.isArray(b)) return 'expected a JSON object {who, why, detach}';
+  if (!isPlainObject(b)) return 'expected a JSON object {who, why, detach}';
   const extra = Object.keys(b).find((k) => !['who', 'why', 'detach'].includes(k));
   if (extra !== undefined) return `unknown field ${JSON.stringify(extra)}; expected who, why, detach`;
   if (typeof b.who !== 'string' || b.who === '' || b.who.length > 200) return 'who: expected who gave the command (user@host), at most 200 characters';

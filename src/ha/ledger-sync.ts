@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { errorToJson } from '../errors.js';
+import { errorToJson, messageOf } from '../errors.js';
 import { defaultIsAlive, removeSnapshotFile, schemaName, verifySnapshot, type Ledger } from '../ledger/index.js';
 import type { AttachGate } from '../plan/gates.js';
 import { VERSION } from '../version.js';
@@ -248,7 +248,7 @@ export class LedgerSync {
     } catch (error) {
       // A busy peer is up: its run or its ledger may be newer than ours, so wait for it rather than go on alone.
       if (error instanceof PeerError && error.busy) return { kind: 'declined', why: `the peer is busy (${error.message}); asking again` };
-      return { kind: 'failed', why: error instanceof Error ? error.message : String(error) };
+      return { kind: 'failed', why: messageOf(error) };
     }
     const { facts } = offer;
     const late = refusal(facts);
@@ -270,7 +270,7 @@ export class LedgerSync {
       return { kind: 'installed', facts };
     } catch (error) {
       this.opts.logger.error({ peer: this.opts.peer.url, error: errorToJson(error) }, 'ledger snapshot from the peer not used; ours is kept');
-      return { kind: 'failed', why: error instanceof Error ? error.message : String(error) };
+      return { kind: 'failed', why: messageOf(error) };
     } finally {
       this.replacing = null;
       removeSnapshotFile(file);

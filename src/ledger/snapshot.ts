@@ -7,7 +7,7 @@
 // named after the database path, so a rename could pair a database with another's log).
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import { GtrError } from '../errors.js';
+import { GtrError, messageOf } from '../errors.js';
 import type { Db } from './db.js';
 import { readMigrations } from './migrate.js';
 
@@ -45,7 +45,7 @@ export function verifySnapshot(file: string, migrationsDir: string, peer: string
     return { migrations: applied.map((r) => r.name) };
   } catch (error) {
     if (error instanceof GtrError) throw error;
-    throw refused(peer, `it is not a readable SQLite database (${error instanceof Error ? error.message : String(error)})`);
+    throw refused(peer, `it is not a readable SQLite database (${messageOf(error)})`);
   } finally {
     db?.close();
   }

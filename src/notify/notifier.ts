@@ -7,6 +7,7 @@ import { Agent, request } from 'undici';
 import type { WebhookConfig } from '../config/notify-fields.js';
 import type { EventSink, GtrEvent } from '../events.js';
 import { buildDelivery, payloadOf, refusalOf, type EventPayload } from './formats.js';
+import { messageOf } from '../errors.js';
 
 export interface NotifierOptions {
   webhooks: readonly (WebhookConfig & { secret: string | null })[];
@@ -105,7 +106,7 @@ export class WebhookNotifier implements EventSink {
         return;
       } catch (error) {
         if (this.closing.signal.aborted) return;
-        const problem = error instanceof Error ? error.message : String(error);
+        const problem = messageOf(error);
         if (!(error instanceof Retryable) || attempt === attempts) {
           logger.warn({ ...about, tries: attempt, problem }, error instanceof Retryable ? 'webhook delivery failed after the last try' : 'webhook refused the delivery');
           return;

@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { GtrError } from '../errors.js';
+import { GtrError, messageOf } from '../errors.js';
 import type { Ledger } from '../ledger/index.js';
 import type { DeferReason } from '../plan/reasons.js';
 import type { AttachGate } from '../plan/gates.js';
@@ -82,7 +82,7 @@ export async function withLease<T>(
     try {
       kept = fence.renew(opts.now());
     } catch (error) {
-      opts.logger?.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not renew the lease; trying again');
+      opts.logger?.warn({ error: messageOf(error) }, 'could not renew the lease; trying again');
       return;
     }
     if (!kept) {

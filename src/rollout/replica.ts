@@ -4,6 +4,7 @@
 // every value; the shape is checked here first, so a malformed request is refused with its reason.
 import { GtrError } from '../errors.js';
 import type { Ledger } from '../ledger/index.js';
+import { isPlainObject } from '../plain-object.js';
 
 type Row = Record<string, unknown>;
 
@@ -59,7 +60,7 @@ export function rolloutRows(ledger: Pick<Ledger, 'handle'>, id: number): Rollout
 
 /** Checks a request body's shape: each table's rows with exactly its columns of plain values, all of one rollout. */
 export function parseRolloutRows(body: unknown): RolloutRows | string {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'expected a JSON object with the tables rollouts, targets, waves, members, transitions';
+  if (!isPlainObject(body)) return 'expected a JSON object with the tables rollouts, targets, waves, members, transitions';
   const input = body as Record<string, unknown>;
   const extra = Object.keys(input).filter((k) => !(TABLES as string[]).includes(k));
   if (extra.length > 0) return `unknown table ${JSON.stringify(extra[0])}; expected ${TABLES.join(', ')}`;
@@ -68,7 +69,7 @@ export function parseRolloutRows(body: unknown): RolloutRows | string {
     const rows = input[table];
     if (!Array.isArray(rows)) return `${table}: expected an array of rows`;
     for (const [i, row] of rows.entries()) {
-      if (typeof row !== 'object' || row === null || Array.isArray(row)) return `${table}[${i}]: expected an object`;
+      if (!isPlainObject(row)) return `${table}[${i}]: expected an object`;
       const keys = Object.keys(row).sort();
       const want = [...COLUMNS[table]].sort();
       if (keys.join(',') !== want.join(',')) return `${table}[${i}]: expected exactly the columns ${COLUMNS[table].join(', ')}`;

@@ -5,7 +5,7 @@ import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import { GtrError } from '../errors.js';
+import { GtrError, messageOf } from '../errors.js';
 import { zstackErrorOf, type ApiName } from './types.js';
 
 /** 2xx bodies can be big (a page of 1000 VM inventories); anything else is read only for an excerpt. */
@@ -227,7 +227,7 @@ export function errorCode(err: unknown): string {
 }
 
 function errorText(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
+  const text = messageOf(err);
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
 
