@@ -91,7 +91,6 @@ export class Daemon {
     this.leadership = new Leadership(config, opts.env, logger);
     this.metrics = createMetrics({
       ledger: () => this.ledger,
-      apiStats: () => this.client.stats,
       leader: this.leadership,
       problems: () => this.problems().map((p) => p.kind),
     });
