@@ -18,7 +18,7 @@ const ZH = join(DOCS, 'zh-CN');
 function markdownFiles(dir: string, skip: string[]): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
-    if (e.isDirectory()) return skip.includes(path) ? [] : markdownFiles(path, skip);
+    if (e.isDirectory()) return skip.includes(path) ? [] : markdownFiles(path, skip).map((f) => join(e.name, f));
     return e.name.endsWith('.md') ? [relative(dir, path)] : [];
   });
 }

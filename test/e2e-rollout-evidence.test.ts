@@ -1,4 +1,4 @@
-// End to end: rollouts move only on the guest's evidence (DESIGN.md 8). A canary that did not confirm
+// End to end: rollouts move only on the guest's evidence (docs/design.md 7). A canary that did not confirm
 // holds its wave: in a tag-only fleet, with an agent that has not reported a version yet, with our own
 // tag (zstack.recordVersionTag) on it, and when its attach was lost across a crash and an MN restart.
 // A wave that times out fails its unconfirmed members (no-evidence) and the error budget pauses it.

@@ -173,10 +173,13 @@ describe('gtr rollout', () => {
       const second = await s.rollout(['start', '--agent-type', 'LinuxOnKvm']);
       assert.equal(second.code, 6);
       assert.match(second.stderr, /rollout 1 \(LinuxOnKvm, target 1\.2\.0\) is active and covers LinuxOnKvm: one open rollout per agent type/);
+      assert.match(second.stderr, /GTR_ROLLOUT_REFUSED/);
       assert.equal((await s.rollout(['start', '--agent-type', 'all'])).code, 6);
       await start(s, ['--agent-type', 'WindowsOnKvm']);
       assert.equal((await s.rollout(['status', '99'])).code, 6);
-      assert.match((await s.rollout(['abort', '99'])).stderr, /no such rollout: 99/);
+      const missing = await s.rollout(['abort', '99']);
+      assert.equal(missing.code, 6);
+      assert.match(missing.stderr, /no such rollout: 99 \(see gtr rollout list\)\n\(GTR_ROLLOUT_NOT_FOUND: no such rollout id\)/);
       for (const bad of [['pause'], ['start', '--waves', '0,x'], ['start', '--target', '9.9.9'], ['start', '--agent-type', 'Solaris'], ['frob'], ['list', '--detach']]) {
         const r = await s.rollout(bad);
         assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);

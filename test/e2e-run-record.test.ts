@@ -1,5 +1,5 @@
-// The record of an interrupted run tells what it did and what became of it (DESIGN.md 6; issue 20
-// item 7), from the outside: a real `gtr reconcile` process killed with SIGKILL or stopped with SIGINT
+// The record of an interrupted run tells what it did and what became of it (docs/design.md 3
+// and 6), from the outside: a real `gtr reconcile` process killed with SIGKILL or stopped with SIGINT
 // while its attaches are in flight on the simulator (their jobs held there), then the next real run,
 // and `gtr runs show` before and after it.
 import { describe, it } from 'node:test';

@@ -117,7 +117,7 @@ const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; poli
   { name: 'gate allows', vm: {}, in: { gates: [gate(null)] }, want: 'attach/outdated' },
   { name: 'the refusal first by precedence wins, whatever the gate order', vm: {}, in: { gates: [gate(null), gate('not-in-wave'), gate('iso-soak')] }, want: 'defer/iso-soak' },
   { name: 'stopped VM is not-running before the gate', vm: { state: 'Stopped' }, in: { gates: [gate('iso-soak')] }, want: 'defer/not-running' },
-  // Precedence (DESIGN.md section 5).
+  // Precedence (docs/reference/reasons.md).
   { name: 'stopped, outdated, no CD-ROM -> no-cdrom', vm: { state: 'Stopped', hasCdRom: false }, want: 'skip/no-cdrom' },
   { name: 'stopped up-to-date -> up-to-date', vm: { state: 'Stopped', tagVersions: ['1.2.0'] }, want: 'skip/up-to-date' },
   { name: 'excluded appliance -> excluded', vm: { type: 'ApplianceVm' }, policy: { exclude: { vmUuids: ['a'.repeat(32)] } }, want: 'skip/excluded' },

@@ -5,7 +5,7 @@
 //   committed; crash safety is unchanged.
 // - finish: not awaited; it commits with the next batch or at flush(). A crash before that leaves the
 //   attach 'pending' with its job uuid, which the next start polls, as for a crash during the call.
-// Without `batch` (test doubles), every write runs at once in its own transaction, as before.
+// Without `batch` (test doubles), every write runs at once in its own transaction.
 
 export interface BatchingLedger {
   /** Runs `fn` as one transaction; the ledger's own writes inside it become savepoints. */

@@ -1,6 +1,7 @@
 // Flag parsing on node:util parseArgs; every mistake becomes a UsageError naming the flag.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from '../errors.js';
+import { UsageError, messageOf } from '../errors.js';
+import { isUuid } from '../uuid.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -13,7 +14,7 @@ export function parseFlags<O extends Options>(command: string, argv: string[], o
   try {
     return parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...options }, allowPositionals, strict: true });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     throw new UsageError(`${command}: ${message}`);
   }
 }
@@ -24,12 +25,11 @@ export function positiveInt(flag: string, value: string | undefined): number | u
   return Number(value);
 }
 
-const UUID = /^[0-9a-f]{32}$/;
 
 export function vmUuids(values: string[] | undefined): string[] | undefined {
   if (!values || values.length === 0) return undefined;
   for (const v of values) {
-    if (!UUID.test(v)) throw new UsageError(`--vm: got "${v.slice(0, 80)}", expected a VM uuid (32 lowercase hex characters)`);
+    if (!isUuid(v)) throw new UsageError(`--vm: got "${v.slice(0, 80)}", expected a VM uuid (32 lowercase hex characters)`);
   }
   return [...new Set(values)];
 }

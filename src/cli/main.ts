@@ -1,6 +1,6 @@
 // The CLI entry: parse the command, build its dependencies, run it, map errors to exit codes.
 // User errors print a message and a hint, never a stack trace.
-import { ERROR_CODES, EXIT, GtrError, hintOf } from '../errors.js';
+import { ERROR_CODES, EXIT, GtrError, hintOf, messageOf } from '../errors.js';
 import type { Context } from './context.js';
 import { printable } from '../text/printable.js';
 export { dropOutputOnClosedPipe } from './closed-pipe.js';
@@ -96,7 +96,7 @@ function reportError(command: string, error: unknown): number {
     process.stderr.write(`gtr ${command}: ${printable(error.message, { keepNewlines: true })}\n${hintFor(error)}`);
     return error.exitCode;
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   process.stderr.write(`gtr ${command}: internal error: ${printable(message, { keepNewlines: true })}\nThis is a bug; please report it with the command you ran.\n`);
   if (process.env.GTR_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
   return EXIT.internal;

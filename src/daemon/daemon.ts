@@ -6,7 +6,7 @@ import { loadConfig, redactedConfig, requireCredentials } from '../config/load.j
 import { EXIT_DRAIN_MS, notifierFromConfig, type Notifier } from '../notify/from-config.js';
 import type { Config } from '../config/types.js';
 import { scanCatalog } from '../catalog/scan.js';
-import { errorToJson, GtrError } from '../errors.js';
+import { errorToJson, GtrError, messageOf } from '../errors.js';
 import { Ledger } from '../ledger/index.js';
 import { createLogger } from '../log.js';
 import { Leadership } from './leadership.js';
@@ -91,7 +91,6 @@ export class Daemon {
     this.leadership = new Leadership(config, opts.env, logger);
     this.metrics = createMetrics({
       ledger: () => this.ledger,
-      apiStats: () => this.client.stats,
       leader: this.leadership,
       problems: () => this.problems().map((p) => p.kind),
     });
@@ -202,7 +201,7 @@ export class Daemon {
         listen: this.http?.url ?? null, problems: this.problems(), configReload: this.reloadState,
       });
     } catch (error) {
-      this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'cannot write daemon-status.json beside the database');
+      this.logger.warn({ error: messageOf(error) }, 'cannot write daemon-status.json beside the database');
     }
   }
 
@@ -333,7 +332,7 @@ export class Daemon {
       next = loaded.config;
       for (const warning of loaded.warnings) this.logger.warn({ warning }, 'configuration warning');
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       this.logger.error({ error: message }, 'config reload failed; keeping the running configuration');
       this.reloadState = { at, ok: false, error: message };
       this.metrics.recordReload(false);

@@ -5,13 +5,13 @@ import type { Ledger, RunRecord } from '../ledger/index.js';
 import type { RunReport } from '../reconcile/report.js';
 import { registerRolloutMetrics } from '../rollout/metrics.js';
 import type { RequestObserver } from '../zstack/http.js';
+import { RequestCounts } from '../zstack/request-counts.js';
 import { registerStatusMetrics } from './status-metrics.js';
 import { ALWAYS_LEADER, type HaRoleSource } from '../ha/role.js';
 import { reasonsWhere } from '../plan/reasons.js';
 
 export interface MetricsSources {
   ledger: () => Ledger;
-  apiStats: () => { requests: Record<string, number>; errors: Record<string, number> } | null;
   /** This node's role (ha.leaderCheck); always the leader when absent. */
   leader?: HaRoleSource;
   /** What keeps the running daemon unhealthy (src/daemon/daemon-state.ts): iso-folder, status-port, config-reload. */
@@ -95,7 +95,9 @@ export function createMetrics(sources: MetricsSources) {
   fromLastRun('gtr_catalog_unverified_vms', 'VMs deferred because the catalog probe of their group failed in the last run', (c) => c['defer/catalog-unverified'] ?? 0);
   fromLastRun('gtr_regressions', 'VMs whose GuestTools version went backwards in the last run', (c) => c.regressions ?? 0);
   fromLastRun('gtr_catalog_mismatch_vms', 'VMs skipped because the MN offers another version than the ISO folder', (c) => c['skip/catalog-mismatch'] ?? 0);
-  const apiGauge = (name: string, help: string, pick: (s: { requests: Record<string, number>; errors: Record<string, number> }) => Record<string, number>) =>
+  // Counted here, from every client the daemon had (a reload replaces the client, not the counts).
+  const counts = new RequestCounts();
+  const apiGauge = (name: string, help: string, pick: (c: RequestCounts) => Partial<Record<string, number>>) =>
     new Gauge({
       name,
       help,
@@ -103,8 +105,7 @@ export function createMetrics(sources: MetricsSources) {
       registers: [registry],
       collect() {
         this.reset();
-        const stats = sources.apiStats();
-        for (const [api, n] of Object.entries(stats ? pick(stats) : {})) this.set({ api }, n);
+        for (const [api, n] of Object.entries(pick(counts))) this.set({ api }, n ?? 0);
       },
     });
   apiGauge('gtr_zstack_requests', 'ZStack API requests since the daemon started, by API', (s) => s.requests);
@@ -154,6 +155,7 @@ export function createMetrics(sources: MetricsSources) {
   });
 
   const observeRequest: RequestObserver = (api, method, seconds, failure) => {
+    counts.observe(api, method, seconds, failure);
     apiDuration.observe({ api, method }, seconds);
     if (failure) apiErrors.inc({ api, kind: failure.kind, code: failure.code });
   };

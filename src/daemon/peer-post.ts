@@ -1,6 +1,7 @@
 // What every state-changing peer endpoint does first (POST /ha/rollouts..., POST /ha/retry): POST only,
 // a JSON body of bounded size, parsed. The route in src/daemon/peer-routes.ts has checked the ha token.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { messageOf } from '../errors.js';
 
 /** A started rollout carries its members: about 300 bytes each, so 64 MiB is far above 100k VMs. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -31,7 +32,7 @@ export async function readPostJson(req: IncomingMessage, res: ServerResponse, pa
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
   } catch (error) {
-    send(res, 400, { error: `the body is not JSON (${error instanceof Error ? error.message : String(error)})` });
+    send(res, 400, { error: `the body is not JSON (${messageOf(error)})` });
     return undefined;
   }
 }

@@ -6,9 +6,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Ledger } from '../ledger/index.js';
 import { readPostJson, type Send } from './peer-post.js';
+import { isUuid } from '../uuid.js';
+import { isPlainObject } from '../plain-object.js';
 
 export const RETRY_PATH = '/ha/retry';
-const UUID = /^[0-9a-f]{32}$/;
 /** One command names VMs by hand; far more than an operator types, far less than a body limit. */
 const MAX_VMS = 10_000;
 
@@ -30,14 +31,14 @@ export async function handleRetryWrite(req: IncomingMessage, res: ServerResponse
 }
 
 function parseRetry(body: unknown): { vmUuids: string[]; who: string } | string {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'expected a JSON object {vmUuids, who}';
+  if (!isPlainObject(body)) return 'expected a JSON object {vmUuids, who}';
   const b = body as Record<string, unknown>;
   const extra = Object.keys(b).find((k) => k !== 'vmUuids' && k !== 'who');
   if (extra !== undefined) return `unknown field ${JSON.stringify(extra)}; expected vmUuids, who`;
   if (typeof b.who !== 'string' || b.who === '' || b.who.length > 200) return 'who: expected who gave the command (user@host), at most 200 characters';
   const vms = b.vmUuids;
   if (!Array.isArray(vms) || vms.length === 0 || vms.length > MAX_VMS) return `vmUuids: expected a list of 1 to ${MAX_VMS} VM uuids`;
-  const bad = vms.find((v) => typeof v !== 'string' || !UUID.test(v));
+  const bad = vms.find((v) => typeof v !== 'string' || !isUuid(v));
   if (bad !== undefined) return `vmUuids: got ${JSON.stringify(bad).slice(0, 80)}, expected a VM uuid (32 lowercase hex characters)`;
   return { vmUuids: [...new Set(vms as string[])], who: b.who };
 }

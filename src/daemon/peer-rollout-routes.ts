@@ -5,12 +5,13 @@
 //   POST /ha/rollouts/ID/pause|resume|abort {who, why, detach}
 // The route in src/daemon/peer-routes.ts has checked the ha token.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GtrError, RolloutNotFoundError } from '../errors.js';
+import { GtrError } from '../errors.js';
 import { readPostJson, type Send } from './peer-post.js';
 import type { Ledger } from '../ledger/index.js';
 import { adoptRollout, parseRolloutRows } from '../rollout/replica.js';
 import { RolloutStore, type UserAction } from '../rollout/store.js';
 import { stateAfter } from '../rollout/transitions.js';
+import { isPlainObject } from '../plain-object.js';
 
 const ACTION_PATH = /^\/ha\/rollouts\/([1-9]\d{0,14})\/(pause|resume|abort)$/;
 
@@ -32,7 +33,8 @@ export async function handleRolloutWrite(req: IncomingMessage, res: ServerRespon
     if (typeof answer === 'string') send(res, 400, { error: answer });
     else send(res, answer.result === 'created' ? 201 : 200, answer);
   } catch (error) {
-    if (error instanceof GtrError && error.code === 'GTR_ROLLOUT') send(res, error instanceof RolloutNotFoundError ? 404 : 409, { error: error.message });
+    if (error instanceof GtrError && error.code === 'GTR_ROLLOUT_NOT_FOUND') send(res, 404, { error: error.message });
+    else if (error instanceof GtrError && error.code === 'GTR_ROLLOUT_REFUSED') send(res, 409, { error: error.message });
     else if (isConstraint(error)) send(res, 400, { error: `the rows break a constraint of the ledger: ${(error as Error).message}` });
     else throw error;
   }
@@ -41,7 +43,7 @@ export async function handleRolloutWrite(req: IncomingMessage, res: ServerRespon
 
 function transition(ledger: Ledger, id: number, action: UserAction, body: unknown): PeerRolloutAnswer | string {
   const b = body as Record<string, unknown>;
-  if (typeof b !== 'object' || b === null || Array.isArray(b)) return 'expected a JSON object {who, why, detach}';
+  if (!isPlainObject(b)) return 'expected a JSON object {who, why, detach}';
   const extra = Object.keys(b).find((k) => !['who', 'why', 'detach'].includes(k));
   if (extra !== undefined) return `unknown field ${JSON.stringify(extra)}; expected who, why, detach`;
   if (typeof b.who !== 'string' || b.who === '' || b.who.length > 200) return 'who: expected who gave the command (user@host), at most 200 characters';

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { GtrError } from '../errors.js';
+import { GtrError, messageOf } from '../errors.js';
 import { mustActAsOwner, switchUser } from './owner.js';
 
 export type Db = Database.Database;
@@ -36,7 +36,7 @@ export function openDatabase(file: string, opts: OpenDbOptions): Db {
     try {
       switchUser(folderStat.uid, folderStat.gid);
     } catch (cause) {
-      throw unusable(file, `running as root, and switching to the folder's owner (uid ${folderStat.uid}) failed (${cause instanceof Error ? cause.message : String(cause)}); ` +
+      throw unusable(file, `running as root, and switching to the folder's owner (uid ${folderStat.uid}) failed (${messageOf(cause)}); ` +
         'root would leave files there that the service cannot write', 'run gtr as that user instead: sudo -u gtr gtr ...', cause);
     }
   }
@@ -64,7 +64,7 @@ export function openDatabase(file: string, opts: OpenDbOptions): Db {
 export function describeOpenError(file: string, cause: unknown): GtrError {
   if (cause instanceof GtrError) return cause;
   const code = errorCode(cause);
-  const text = cause instanceof Error ? cause.message : String(cause);
+  const text = messageOf(cause);
   switch (code) {
     case 'SQLITE_NOTADB':
     case 'SQLITE_CORRUPT':

@@ -1,4 +1,4 @@
-// The SQLite ledger (DESIGN.md sections 6 and 7): runs, decisions, per-VM state and the lease.
+// The SQLite ledger (docs/design.md 4 and 6): runs, decisions, per-VM state and the lease.
 // Every write is one short synchronous IMMEDIATE transaction (the API is synchronous, so no transaction
 // can span an await); IMMEDIATE takes the write lock up front, so a read-then-write never meets a
 // stale snapshot and waits on busy_timeout instead of failing.
@@ -427,7 +427,7 @@ export class Ledger {
   }
 
   /**
-   * The fence (DESIGN.md 2.4): the lease row still names `holder` with `stamp`. Read inside the start
+   * The fence (docs/design.md 4): the lease row still names `holder` with `stamp`. Read inside the start
    * transaction (src/apply/start-path.ts), so no takeover can come between this check and the start.
    */
   leaseHolds(holder: string, stamp: number): boolean {

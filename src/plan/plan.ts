@@ -72,7 +72,7 @@ export interface Decision {
   /** Extra facts worth telling the operator (the selector that excluded the VM, several tags); `detail` in JSON. */
   message: string | null;
   /**
-   * Where `current` comes from, by the planner's rules (DESIGN.md 2.5): the guest's own report, a
+   * Where `current` comes from, by the planner's rules (docs/design.md 3): the guest's own report, a
    * GuestTools:: tag this reconciler did not send, or only the tag it sent with its last attach
    * (zstack.recordVersionTag: `sent-tag`, no evidence of an install); null without a version.
    */
@@ -123,7 +123,7 @@ export function currentVersion(vm: VmFacts): CurrentVersion {
 
 /**
  * A tag-only version equal to the target this reconciler last sent in the attach's systemTags
- * (zstack.recordVersionTag): the tag is ours, not the guest's, so it proves no install (DESIGN.md 2.5).
+ * (zstack.recordVersionTag): the tag is ours, not the guest's, so it proves no install (docs/design.md 3).
  */
 export function isOwnTag(current: CurrentVersion, history: Pick<VmHistory, 'lastAttachTarget' | 'lastAttachTagged'> | undefined): boolean {
   if (current.source !== 'tag' || current.version === null || !history?.lastAttachTagged || history.lastAttachTarget === null) return false;
@@ -218,7 +218,7 @@ function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Dec
   if (vm.state !== 'Running') return defer('not-running');
   if (vm.cdRomIsoUuid !== null && !input.policy.ejectUserIso) return defer('cdrom-busy');
   const attach = make('attach', untagged ? 'untagged' : 'outdated');
-  // Precedence (DESIGN.md 5, firstRefusal): iso-soak, outside-window, then the other gate reasons.
+  // Precedence (docs/reference/reasons.md, firstRefusal): iso-soak, outside-window, then the other gate reasons.
   const reason = input.gates ? firstRefusal(input.gates, attach, input.now)?.reason ?? null : null;
   if (reason) {
     attach.action = 'defer';

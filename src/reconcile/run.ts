@@ -75,7 +75,7 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Pr
   const hooks = opts.hooks ?? [];
   const fence = opts.dryRun ? null : opts.fence;
   if (fence === undefined) throw new Error('reconcile: a real run needs the lease fence');
-  // Windows bound every start, not only the plan (DESIGN.md 2).
+  // Windows bound every start, not only the plan (docs/design.md 2).
   const window = new WindowGate(deps.config.schedule.windows, deps.config.schedule.timezone, now());
   const callerGates = [window, ...(opts.gates ?? [])];
   // One start path for everything this run starts in ZStack (src/apply/start-path.ts).
@@ -111,7 +111,7 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Pr
   const { report, plan } = done;
   closeRun(ledger, runId, { status: report.status, counts: { ...report.counts }, now: now(), message: report.message ?? undefined }, logger);
   logger.info({ status: report.status, counts: pickContractCounts(report.counts), message: report.message }, 'run finished');
-  // Bookkeeping after the run never rewrites it (DESIGN.md 6): each step's failure is logged and kept
+  // Bookkeeping after the run never rewrites it (docs/design.md 1): each step's failure is logged and kept
   // as a warning of the run (`gtr runs show`, `gtr status`), and the run keeps its status and counts.
   const problems: string[] = [];
   const step = (name: string, fn: () => void) => {
@@ -239,7 +239,7 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates
   const unverified = new Map(catalogChecks.flatMap((c) => (c.error !== null && !c.mismatch ? [[c.group, c.error] as const] : [])));
   const finalInput = { ...planInput, mismatchedGroups: new Set(mismatched), unverifiedGroups: unverified };
   const plan = mismatched.length > 0 || unverified.size > 0 || maxPerRun > 0 ? profiler.timed('plan', planRun, finalInput) : probePlan;
-  // Right before apply, the attach set is read again and planned again (DESIGN.md 2.2: the fleet moved
+  // Right before apply, the attach set is read again and planned again (docs/design.md 1: the fleet moved
   // while it was read). Dry runs too: `gtr plan` shows the plan `gtr reconcile` would apply to the same
   // world, with the same hash, for a few requests per 200 VMs of the attach set.
   const recheck = await profiler.timedAsync('recheck', () => recheckAttachSet(client, plan, finalInput));

@@ -6,6 +6,7 @@ import { simIsoDirProblem, writeIsoDir } from './iso-dir.js';
 import { isMnVersion, NEWEST_MN_VERSION } from './mn-version.js';
 import { startSimulator } from './simulator.js';
 import { DEFAULT_ISOS } from './world.js';
+import { messageOf } from '../errors.js';
 
 const USAGE = `usage: gtr sim [--vms N] [--seed S] [--port P] [--host H] [--iso-dir DIR] [--latency MS] [--job-ms MS] [--install-delay MS]
                [--install-percent P] [--record-version-tag] [--access-key ID:SECRET]... [--clock-skew SECONDS] [--mn-version X.Y.Z]
@@ -25,7 +26,7 @@ const USAGE = `usage: gtr sim [--vms N] [--seed S] [--port P] [--host H] [--iso-
                           the guest agent after MS and reports its version (default 20)
   --script-statuses W     how records and details spell their statuses (default Succeed)
   --unreachable-vms M     a listed VM whose agent does not run: a failed detail (default) or the whole call refused
-  --no-script-library     no CreateGuestVmScript/ExecuteGuestVmScript (404 no api mapping), as before 5.2.0
+  --no-script-library     no CreateGuestVmScript/ExecuteGuestVmScript (404 no api mapping), like an MN before 5.2.0
   --no-detach             no DetachGuestToolsIsoFromVm (400 the body doesn't contain action mapping)`;
 
 function intFlag(values: Record<string, string | boolean | string[] | undefined>, name: string, dflt: number, max = 10_000_000): number | string {
@@ -70,7 +71,7 @@ export async function runSimCommand(argv: string[]): Promise<number> {
       },
     }));
   } catch (error) {
-    console.error(`gtr sim: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    console.error(`gtr sim: ${messageOf(error)}\n${USAGE}`);
     return 2;
   }
   if (values.help) {
@@ -132,7 +133,7 @@ export async function runSimCommand(argv: string[]): Promise<number> {
       accessKeys: extra.accessKeys, clockSkewMs: extra.clockSkewMs, mnVersion: extra.mnVersion,
     });
   } catch (error) {
-    console.error(`gtr sim: cannot start: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`gtr sim: cannot start: ${messageOf(error)}`);
     return 2;
   }
   const hash = createHash('sha512').update(sim.password).digest('hex');

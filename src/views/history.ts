@@ -1,4 +1,4 @@
-// The stored history in the JSON shapes of DESIGN.md section 5 (`runs --json`, `runs show ID --json`).
+// The stored history in the JSON shapes of `runs --json` and `runs show ID --json` (README "Usage").
 import type { ActionRecord, RunRecord } from '../ledger/index.js';
 import { unlistedDecisions } from '../reconcile/stored-decisions.js';
 

@@ -1,7 +1,7 @@
 // `gtr daemon`: start the service and wire the signals. The Daemon class does the work.
 import { Daemon } from '../../daemon/daemon.js';
 import { loadConfig, requireCredentials } from '../../config/load.js';
-import { EXIT, GtrError } from '../../errors.js';
+import { EXIT, GtrError, messageOf } from '../../errors.js';
 import { parseFlags } from '../args.js';
 import { printable } from '../../text/printable.js';
 
@@ -52,7 +52,7 @@ export async function runDaemonCommand(argv: string[], env: NodeJS.ProcessEnv): 
     d.stop().then(
       () => stopped?.(0),
       (error: unknown) => {
-        process.stderr.write(`gtr daemon: error while stopping: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.stderr.write(`gtr daemon: error while stopping: ${messageOf(error)}\n`);
         stopped?.(1);
       },
     );

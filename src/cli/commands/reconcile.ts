@@ -83,7 +83,7 @@ export async function runPlanOrReconcile(
     const ledger = ctx.ledger();
     opened = ledger;
     // A node that just became leader catches up with its peer's ledger first, as the daemon does
-    // (DESIGN.md 7); before the lease, which the daemon's catch-up waits for.
+    // (docs/design.md 7); before the lease, which the daemon's catch-up waits for.
     if (leader && ctx.peer) {
       const why = await waitForCatchUp({
         peer: ctx.peer, database: ledger.path, syncIntervalMs: ctx.config.ha.syncIntervalMs, logger: ctx.logger,

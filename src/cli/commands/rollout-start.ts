@@ -17,8 +17,8 @@ import { unmatchedCanaries } from '../../rollout/membership.js';
 import { printable } from '../../text/printable.js';
 import { parseLimit, parseWaveSpec, type WaveStep } from '../../config/count-or-percent.js';
 import type { Context } from '../context.js';
+import { isUuid } from '../../uuid.js';
 
-const UUID = /^[0-9a-f]{32}$/;
 
 export interface StartFlags {
   target?: string[];
@@ -67,7 +67,7 @@ export function startSettings(flags: StartFlags, config: Context['config']): Sta
   const maxErrors = flags['max-errors'] === undefined ? config.rollout.maxErrors : parseLimit(flags['max-errors'], 0);
   if (!maxErrors) throw new UsageError(`--max-errors: got "${flags['max-errors']}", expected a count like 3 or a percentage like "5%"`);
   const check = (flag: string, values: string[] | undefined) => {
-    for (const v of values ?? []) if (!UUID.test(v)) throw new UsageError(`--${flag}: got "${v.slice(0, 80)}", expected a uuid (32 lowercase hex characters)`);
+    for (const v of values ?? []) if (!isUuid(v)) throw new UsageError(`--${flag}: got "${v.slice(0, 80)}", expected a uuid (32 lowercase hex characters)`);
     return [...new Set(values ?? [])];
   };
   const agentTypes = agent === 'all' ? [...AGENT_TYPES] : [agent as AgentType];

@@ -1,4 +1,4 @@
-// `gtr rollout start|status|list|pause|resume|abort`: staged upgrade rollouts (DESIGN.md 1, 3).
+// `gtr rollout start|status|list|pause|resume|abort`: staged upgrade rollouts (docs/design.md 7).
 // Exit codes: 0 ok; 2 usage or config; 6 no such rollout, or a transition the state does not allow.
 import { GtrError, UsageError } from '../../errors.js';
 import { StartPath } from '../../apply/start-path.js';
