@@ -9,7 +9,7 @@ import { bool, duration, httpUrl, int, isName, isPlainObject, limit, listen, lis
 import { leaderCheck, peerUrl } from './ha-fields.js';
 import { webhooks } from './notify-fields.js';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** A strict object whose every key defaults to its value in `defaults`. */
 function section<S extends Record<string, z.ZodType>>(defaults: Readonly<Record<keyof S, unknown>>, shape: S) {
@@ -35,7 +35,10 @@ const isTimeZone = (zone: string) => {
   }
 };
 /** The host's zone (TZ, else the system's), as Intl resolves it; UTC when it resolves to no IANA zone. */
-export const hostTimeZone = () => [Intl.DateTimeFormat().resolvedOptions().timeZone].find((zone) => zone && isTimeZone(zone)) ?? 'UTC';
+function hostTimeZone(): string {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return zone && isTimeZone(zone) ? zone : 'UTC';
+}
 const TIME_ZONE_EXPECTED = 'an IANA time zone such as "UTC" or "Europe/Berlin", or null for the host\'s zone';
 const timeZone = z.string({ error: TIME_ZONE_EXPECTED }).refine(isTimeZone, { error: TIME_ZONE_EXPECTED }).nullable().transform((zone) => zone ?? hostTimeZone());
 
