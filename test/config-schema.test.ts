@@ -83,6 +83,32 @@ describe('JSONC config files', () => {
   });
 });
 
+describe('install.* and policy.detachAfterVerify', () => {
+  it('default to attach only, 10 installs in flight, 3m settle, 30m timeout, ZStack\'s procedure, detach after verify', () => {
+    const { config } = loadConfig({ env: {}, systemPath: path.join(dir, 'none.json') });
+    assert.deepEqual(config.install, { mode: 'off', maxConcurrency: 10, settleMs: 180_000, timeoutMs: 1_800_000, linux: { command: null }, windows: { command: null } });
+    assert.equal(config.policy.detachAfterVerify, true);
+  });
+
+  it('name each wrong value with its file key', () => {
+    const file = write('install.json', JSON.stringify({
+      install: { mode: 'ssh', maxConcurrency: 0, settle: 'soon', timeout: '0', linux: { command: '' }, windows: { command: 7 } },
+      policy: { detachAfterVerify: 'yes' },
+    }));
+    const error = thrown(() => loadConfig({ file, env: {} }));
+    assert.ok(error instanceof ConfigError);
+    assert.deepEqual(Object.fromEntries(error.problems.map((p) => [p.key, p.expected])), {
+      'install.mode': 'one of off, qga',
+      'install.maxConcurrency': 'a positive integer',
+      'install.settle': 'a duration like "24h", "30m", "90s", "1500ms", "2d" or "0"',
+      'install.timeout': 'a positive duration like "24h", "30m", "90s", "1500ms", "2d" or "0" (not "0")',
+      'install.linux.command': 'a non-empty command, or null',
+      'install.windows.command': 'a non-empty command, or null',
+      'policy.detachAfterVerify': 'true or false',
+    });
+  });
+});
+
 describe('unknown keys', () => {
   const problemsOf = (content: unknown) => {
     const error = thrown(() => loadConfig({ file: write('unknown.json', JSON.stringify(content)), env: {} }));
