@@ -6,12 +6,12 @@
 // The route in src/daemon/peer-routes.ts has checked the ha token.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GtrError } from '../errors.js';
-import { readPostJson, type Send } from './peer-post.js';
+import { z } from 'zod';
+import { parseBody, readPostJson, who, type Send } from './peer-post.js';
 import type { Ledger } from '../ledger/index.js';
 import { adoptRollout, parseRolloutRows } from '../rollout/replica.js';
 import { RolloutStore, type UserAction } from '../rollout/store.js';
 import { stateAfter } from '../rollout/transitions.js';
-import { isPlainObject } from '../plain-object.js';
 
 const ACTION_PATH = /^\/ha\/rollouts\/([1-9]\d{0,14})\/(pause|resume|abort)$/;
 
@@ -41,19 +41,21 @@ export async function handleRolloutWrite(req: IncomingMessage, res: ServerRespon
   return true;
 }
 
+const WHY_EXPECTED = 'expected a text of at most 2000 characters, or null';
+const TRANSITION_BODY = z.strictObject({
+  who,
+  why: z.string({ error: WHY_EXPECTED }).max(2000, { error: WHY_EXPECTED }).nullish(),
+  detach: z.boolean({ error: 'expected true or false' }).optional(),
+}, { error: 'expected a JSON object {who, why, detach}' });
+
 function transition(ledger: Ledger, id: number, action: UserAction, body: unknown): PeerRolloutAnswer | string {
-  const b = body as Record<string, unknown>;
-  if (!isPlainObject(b)) return 'expected a JSON object {who, why, detach}';
-  const extra = Object.keys(b).find((k) => !['who', 'why', 'detach'].includes(k));
-  if (extra !== undefined) return `unknown field ${JSON.stringify(extra)}; expected who, why, detach`;
-  if (typeof b.who !== 'string' || b.who === '' || b.who.length > 200) return 'who: expected who gave the command (user@host), at most 200 characters';
-  if (b.why !== undefined && b.why !== null && (typeof b.why !== 'string' || b.why.length > 2000)) return 'why: expected a text of at most 2000 characters, or null';
-  if (b.detach !== undefined && typeof b.detach !== 'boolean') return 'detach: expected true or false';
+  const b = parseBody(TRANSITION_BODY, body);
+  if (typeof b === 'string') return b;
   const store = new RolloutStore(ledger);
   const current = store.get(id);
   // Already there (the sync was faster, or a retry): nothing to do, and not an error for the operator.
   if (current && current.state === stateAfter(action)) return { rolloutId: id, result: 'already', state: current.state };
-  const r = store.transition(id, action, b.who, typeof b.why === 'string' ? b.why : null, { detach: b.detach === true, now: Date.now() });
+  const r = store.transition(id, action, b.who, b.why ?? null, { detach: b.detach === true, now: Date.now() });
   return { rolloutId: id, result: 'done', state: r.state };
 }
 

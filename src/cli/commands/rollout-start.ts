@@ -5,7 +5,7 @@
 // daemon's ticks and `gtr reconcile`.
 import { UsageError } from '../../errors.js';
 import { AGENT_TYPES, type AgentType } from '../../domain.js';
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration } from '../../config/fields.js';
 import type { Limit } from '../../config/types.js';
 import { planRun } from '../../plan/plan.js';
 import { observe } from '../../observe/observe.js';
@@ -15,7 +15,7 @@ import { RolloutStore } from '../../rollout/store.js';
 import { groupTargets, startRollout } from '../../rollout/start.js';
 import { unmatchedCanaries } from '../../rollout/membership.js';
 import { printable } from '../../text/printable.js';
-import { parseLimit, parseWaveSpec, type WaveStep } from '../../config/count-or-percent.js';
+import { formatWaves, parseLimit, parseWaveSpec, type WaveStep } from '../../config/count-or-percent.js';
 import type { Context } from '../context.js';
 import { isUuid } from '../../uuid.js';
 
@@ -57,9 +57,8 @@ export function startSettings(flags: StartFlags, config: Context['config']): Sta
   if (agent !== 'all' && !(AGENT_TYPES as readonly string[]).includes(agent)) {
     throw new UsageError(`--agent-type: got "${agent.slice(0, 40)}", expected ${AGENT_TYPES.join(', ')} or all`);
   }
-  const wavesSpec = flags.waves ?? config.rollout.waves;
-  const steps = parseWaveSpec(wavesSpec);
-  if (typeof steps === 'string') throw new UsageError(`--waves: got "${wavesSpec.slice(0, 80)}", expected ${steps}`);
+  const steps = flags.waves === undefined ? config.rollout.waves : parseWaveSpec(flags.waves);
+  if (typeof steps === 'string') throw new UsageError(`--waves: got "${flags.waves?.slice(0, 80)}", expected ${steps}`);
   const soakMs = flags.soak === undefined ? config.rollout.soakMs : parseDuration(flags.soak);
   if (soakMs === null) throw new UsageError(`--soak: got "${flags.soak}", expected a duration like "30m", "1h", "90s" or "0"`);
   const waveTimeoutMs = flags['wave-timeout'] === undefined ? config.rollout.waveTimeoutMs : parseDuration(flags['wave-timeout']);
@@ -75,7 +74,7 @@ export function startSettings(flags: StartFlags, config: Context['config']): Sta
     agentTypes,
     expected: expectedTargets(flags.target ?? [], agentTypes),
     steps,
-    wavesSpec: steps.map((s) => s.spec).join(','),
+    wavesSpec: formatWaves(steps),
     soakMs,
     waveTimeoutMs,
     maxErrors,
