@@ -1,13 +1,27 @@
 // Flag parsing on node:util parseArgs; every mistake becomes a UsageError naming the flag.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
+import type { LogFlags } from './log-output.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
 export const COMMON_OPTIONS = {
   config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  verbose: { type: 'boolean', short: 'v' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
 } as const satisfies Options;
+
+/** What every command's flags give its context: the config file and the log flags (cli/log-output.ts). */
+export interface CommonFlags extends LogFlags {
+  config?: string;
+}
+
+export const LOG_FLAGS_HELP = `Logs (stderr): on a terminal, short lines at warning and above; -v (--verbose) adds info,
+--log-level LEVEL (trace, debug, info, warn, error, fatal, silent) sets any level. When stderr is not a
+terminal, or with --log-format json, JSON lines at log.level (info unless configured).
+`;
 
 export function parseFlags<O extends Options>(command: string, argv: string[], options: O, allowPositionals = false) {
   try {

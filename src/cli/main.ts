@@ -1,11 +1,12 @@
 // The CLI entry: parse the command, build its dependencies, run it, map errors to exit codes.
 // User errors print a message and a hint, never a stack trace.
 import { ERROR_CODES, EXIT, GtrError, hintOf } from '../errors.js';
-import type { Context } from './context.js';
+import type { MakeContext } from './context.js';
 import { printable } from '../text/printable.js';
 export { dropOutputOnClosedPipe } from './closed-pipe.js';
 import { VERSION } from '../version.js';
 import { profilerFromEnv } from '../profile/profile.js';
+import { LOG_FLAGS_HELP } from './args.js';
 
 export const HELP = `gtr ${VERSION}: keeps the GuestTools of every VM in a ZStack Cloud up to date.
 
@@ -24,13 +25,13 @@ Commands:
   doctor                will this work here? checks config, secrets, ISOs, database, MN, login, clock, unit
   sim                   run the bundled ZStack API simulator (demo, tests, practice)
 
+Options of every command: --config FILE, -h/--help, -v/--verbose, --log-level LEVEL, --log-format auto|human|json.
+${LOG_FLAGS_HELP}
 Configuration: --config FILE, else $GTR_CONFIG, else /etc/guesttools-reconciler/config.json, else defaults.
 Exit codes: 0 ok, 1 some attaches failed, 2 usage or config, 3 ZStack unreachable / login refused / ISO
 folder unusable or without a GuestTools ISO, 4 halted by the error budget, 5 another run holds the lease,
 6 rollout errors, 130 / 143 reconcile stopped by SIGINT / SIGTERM (first of 130/143, 5, 3, 4, 1, 0 wins).
 `;
-
-type MakeContext = (configFile: string | undefined) => Context;
 
 type Command = (argv: string[], makeContext: MakeContext, env: NodeJS.ProcessEnv) => Promise<number>;
 
@@ -85,7 +86,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return EXIT.usage;
   }
   try {
-    return await run(rest, (configFile) => createContext(configFile, env, profiler), env);
+    return await run(rest, (flags) => createContext(flags, env, profiler), env);
   } catch (error) {
     return reportError(command, error);
   }

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { errorToJson, GtrError } from '../../errors.js';
 import { onShutdownSignals } from '../shutdown-signals.js';
 import { parseFlags, positiveInt, vmUuids } from '../args.js';
-import type { Context } from '../context.js';
+import type { MakeContext } from '../context.js';
 import type { Ledger } from '../../ledger/index.js';
 import { waitForCatchUp } from '../../ha/reconcile-wait.js';
 import { passExitCode } from '../../reconcile/exit-code.js';
@@ -52,7 +52,7 @@ reached is waited for only when this node's copy is older than 2 x ha.syncInterv
 export async function runPlanOrReconcile(
   command: 'plan' | 'reconcile',
   argv: string[],
-  makeContext: (configFile: string | undefined) => Context,
+  makeContext: MakeContext,
 ): Promise<number> {
   const { values } = parseFlags(command, argv, {
     json: { type: 'boolean' },
@@ -67,7 +67,7 @@ export async function runPlanOrReconcile(
   const dryRun = command === 'plan' || values['dry-run'] === true;
   const limit = positiveInt('limit', values.limit);
   const vms = vmUuids(values.vm);
-  const ctx = makeContext(values.config);
+  const ctx = makeContext(values);
   const shutdown = dryRun ? null : onShutdownSignals(ctx.logger);
   // Only the leader of a pair of MNs attaches (ha.leaderCheck); a plan changes nothing, so runs anywhere.
   const leader = dryRun ? null : ctx.leaderCheck();
@@ -94,7 +94,7 @@ export async function runPlanOrReconcile(
     const client = ctx.client(shutdown?.abandonCalls);
     const now = () => Date.now();
     const showProgress = !values.json && process.stderr.isTTY === true && !dryRun;
-    const progress = showProgress ? progressBar(process.stderr) : null;
+    const progress = showProgress ? progressBar(ctx.terminal) : null;
     const deps = { config: ctx.config, client, ledger, logger: ctx.logger, now, profiler: ctx.profiler, events: ctx.events };
     const { report, exitCode } = await runPass(deps, {
       trigger: 'cli', dryRun, vmUuids: vms, limit, onProgress: progress ?? undefined,

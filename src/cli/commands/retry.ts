@@ -7,7 +7,7 @@ import { postToPeer, type Peer } from '../../ha/peer-client.js';
 import type { PeerRetryAnswer } from '../../daemon/peer-retry-route.js';
 import { cliActor } from '../../rollout/actor.js';
 import { parseFlags, vmUuids } from '../args.js';
-import type { Context } from '../context.js';
+import type { MakeContext } from '../context.js';
 import { peerFailure, peerLine, type PeerOutcome } from '../peer-outcome.js';
 
 export const RETRY_HELP = `Usage: gtr retry [--config FILE] --vm UUID [--vm UUID]...
@@ -20,7 +20,7 @@ command on the leader then (the standby's next sync replaces its ledger with the
 Exit codes: 0 ok, 2 usage, config or database error.
 `;
 
-export async function runRetry(argv: string[], makeContext: (configFile: string | undefined) => Context): Promise<number> {
+export async function runRetry(argv: string[], makeContext: MakeContext): Promise<number> {
   const { values } = parseFlags('retry', argv, { vm: { type: 'string', multiple: true } });
   if (values.help) {
     process.stdout.write(RETRY_HELP);
@@ -28,7 +28,7 @@ export async function runRetry(argv: string[], makeContext: (configFile: string 
   }
   const vms = vmUuids(values.vm);
   if (!vms) throw new UsageError('retry: name at least one VM with --vm UUID');
-  const ctx = makeContext(values.config);
+  const ctx = makeContext(values);
   try {
     const known = new Set(ctx.ledger().retryVms(vms));
     for (const vm of vms) {

@@ -10,7 +10,7 @@ import { rolloutJson } from '../../rollout/report.js';
 import { RolloutStore, type UserAction } from '../../rollout/store.js';
 import { noSuchRollout, stateAfter, TRANSITIONS } from '../../rollout/transitions.js';
 import { parseFlags, positiveInt } from '../args.js';
-import type { Context } from '../context.js';
+import type { Context, MakeContext } from '../context.js';
 import { renderList, renderRollout } from './rollout-render.js';
 import { tellPeer } from './rollout-peer.js';
 import { peerLine } from '../peer-outcome.js';
@@ -90,7 +90,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   abort: ['reason', 'detach', 'json'],
 };
 
-export async function runRollout(argv: string[], makeContext: (configFile: string | undefined) => Context): Promise<number> {
+export async function runRollout(argv: string[], makeContext: MakeContext): Promise<number> {
   const { values, positionals } = parseFlags('rollout', argv, FLAGS, true);
   const [sub, ...args] = positionals;
   if (values.help || sub === undefined) {
@@ -109,7 +109,7 @@ export async function runRollout(argv: string[], makeContext: (configFile: strin
   const id = args[0] === undefined ? undefined : Number(args[0]);
   const limit = positiveInt('limit', values.limit) ?? 20;
 
-  const ctx = makeContext(values.config);
+  const ctx = makeContext(values);
   try {
     const store = new RolloutStore(ctx.ledger());
     const print = (json: unknown, human: string) => process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : human);

@@ -1,7 +1,7 @@
 // `gtr runs` and `gtr runs show ID`: the history from the ledger.
 import { UsageError } from '../../errors.js';
 import { parseFlags, positiveInt } from '../args.js';
-import type { Context } from '../context.js';
+import type { MakeContext } from '../context.js';
 import { printable } from '../../text/printable.js';
 import { formatTable } from '../../text/table.js';
 import { outcomeText, runJson, runSpanText, runsJson } from '../../views/history.js';
@@ -13,7 +13,7 @@ The run history, newest first (default 20 runs), or one run with every recorded 
 Exit codes: 0 ok, 2 usage or config error (also: no such run).
 `;
 
-export async function runRuns(argv: string[], makeContext: (configFile: string | undefined) => Context): Promise<number> {
+export async function runRuns(argv: string[], makeContext: MakeContext): Promise<number> {
   const { values, positionals } = parseFlags('runs', argv, { json: { type: 'boolean' }, limit: { type: 'string' } }, true);
   if (values.help) {
     process.stdout.write(RUNS_HELP);
@@ -21,7 +21,7 @@ export async function runRuns(argv: string[], makeContext: (configFile: string |
   }
   if (positionals.length > 0 && positionals[0] !== 'show') throw new UsageError(`runs: unknown subcommand "${positionals[0]}"; expected "show ID"`);
   const showId = positionals[0] === 'show' ? positiveInt('ID', positionals[1] ?? 'missing') : undefined;
-  const ctx = makeContext(values.config);
+  const ctx = makeContext(values);
   try {
     const ledger = ctx.ledger();
     if (showId !== undefined) {

@@ -2,7 +2,7 @@
 // the last run, the lease holder and the next maintenance window. Reads only the ledger.
 import type { FleetRow } from '../../domain.js';
 import { parseFlags } from '../args.js';
-import type { Context } from '../context.js';
+import type { MakeContext } from '../context.js';
 import { printable } from '../../text/printable.js';
 import { formatTable } from '../../text/table.js';
 import { statusJson } from '../../views/status.js';
@@ -46,13 +46,13 @@ function attentionLines(a: ReturnType<typeof statusJson>['needsAttention']): str
   return ['', `Needs attention (${a.total} VMs):`, formatTable(['vm', 'uuid', 'problem', 'current', 'target', 'fix'], rows), ...more];
 }
 
-export async function runStatus(argv: string[], makeContext: (configFile: string | undefined) => Context): Promise<number> {
+export async function runStatus(argv: string[], makeContext: MakeContext): Promise<number> {
   const { values } = parseFlags('status', argv, { json: { type: 'boolean' } });
   if (values.help) {
     process.stdout.write(STATUS_HELP);
     return 0;
   }
-  const ctx = makeContext(values.config);
+  const ctx = makeContext(values);
   try {
     // This node's role, checked now (ha.leaderCheck; instant with "none").
     const ha = roleStatus(await ctx.leaderCheck().check());
