@@ -2,6 +2,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
 import type { LogFlags } from './log-output.js';
+import { printable } from '../text/printable.js';
+import type { TableOptions } from '../text/table.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -11,11 +13,19 @@ export const COMMON_OPTIONS = {
   verbose: { type: 'boolean', short: 'v' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
+  wide: { type: 'boolean' },
+  output: { type: 'string', short: 'o' },
 } as const satisfies Options;
 
 /** What every command's flags give its context: the config file and the log flags (cli/log-output.ts). */
 export interface CommonFlags extends LogFlags {
   config?: string;
+}
+
+/** Tables whole (--wide or -o wide), else cut at 40 columns (text/table.ts). */
+export function tableOptions(values: { wide?: boolean; output?: string }): TableOptions {
+  if (values.output !== undefined && values.output !== 'wide') throw new UsageError(`-o/--output: got "${printable(values.output.slice(0, 40))}", expected wide (or use --json)`);
+  return { wide: values.wide === true || values.output === 'wide' };
 }
 
 export const LOG_FLAGS_HELP = `Logs (stderr): on a terminal, short lines at warning and above; -v (--verbose) adds info,

@@ -29,7 +29,7 @@ export async function runDoctorCommand(argv: string[], env: NodeJS.ProcessEnv): 
 }
 
 export function renderDoctor(report: DoctorReport): string {
-  const out = [formatTable(['check', 'status', 'detail'], report.checks.map((c) => [c.name, c.status, c.detail]))];
+  const out = [formatTable(['check', 'status', 'detail'], report.checks.map((c) => [c.name, c.status, c.detail]), { full: ['detail'] })];
   const toFix = report.checks.filter((c) => c.fix !== null);
   if (toFix.length > 0) {
     out.push('', 'To fix:');

@@ -2,7 +2,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { errorToJson, GtrError } from '../../errors.js';
 import { onShutdownSignals } from '../shutdown-signals.js';
-import { parseFlags, positiveInt, vmUuids } from '../args.js';
+import { parseFlags, positiveInt, tableOptions, vmUuids } from '../args.js';
 import type { MakeContext } from '../context.js';
 import type { Ledger } from '../../ledger/index.js';
 import { waitForCatchUp } from '../../ha/reconcile-wait.js';
@@ -67,6 +67,7 @@ export async function runPlanOrReconcile(
   const dryRun = command === 'plan' || values['dry-run'] === true;
   const limit = positiveInt('limit', values.limit);
   const vms = vmUuids(values.vm);
+  const table = tableOptions(values);
   const ctx = makeContext(values);
   const shutdown = dryRun ? null : onShutdownSignals(ctx.logger);
   // Only the leader of a pair of MNs attaches (ha.leaderCheck); a plan changes nothing, so runs anywhere.
@@ -107,7 +108,7 @@ export async function runPlanOrReconcile(
     const unrecorded = await finishLateRunsBriefly(ledger);
     if (unrecorded !== null) throw unrecorded;
     if (values.json) await writeReportJson(process.stdout, report);
-    else process.stdout.write(renderRun(report));
+    else process.stdout.write(renderRun(report, table));
     return passExitCode(shutdown?.exitCode() ?? null, exitCode);
   } catch (error) {
     // A run that stopped on an error whose end could not be written either: tried again before the exit.
