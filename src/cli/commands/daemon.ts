@@ -37,7 +37,7 @@ function checkConfig(configFile: string | null, env: NodeJS.ProcessEnv): number 
 }
 
 export async function runDaemonCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseFlags('daemon', argv, { 'check-config': { type: 'boolean' } });
+  const { values } = parseFlags(argv, { 'check-config': { type: 'boolean' } });
   if (values.help) {
     process.stdout.write(DAEMON_HELP);
     return 0;

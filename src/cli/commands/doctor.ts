@@ -17,7 +17,7 @@ Exit codes: 0 no check failed (warnings allowed), 1 some check failed, 2 usage e
 `;
 
 export async function runDoctorCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseFlags('doctor', argv, { json: { type: 'boolean' } });
+  const { values } = parseFlags(argv, { json: { type: 'boolean' } });
   if (values.help) {
     process.stdout.write(DOCTOR_HELP);
     return EXIT.ok;

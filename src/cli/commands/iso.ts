@@ -15,7 +15,7 @@ GuestTools ISO (GTR_CATALOG_EMPTY; the listing is printed first).
 `;
 
 export async function runIso(argv: string[], makeContext: MakeContext): Promise<number> {
-  const { values } = parseFlags('iso', argv, { json: { type: 'boolean' } });
+  const { values } = parseFlags(argv, { json: { type: 'boolean' } });
   if (values.help) {
     process.stdout.write(ISO_HELP);
     return 0;

@@ -12,7 +12,7 @@ Exit codes: 0 ok, 2 usage, config or database error.
 `;
 
 export async function runMigrate(argv: string[], makeContext: MakeContext): Promise<number> {
-  const { values } = parseFlags('migrate', argv, {});
+  const { values } = parseFlags(argv, {});
   if (values.help) {
     process.stdout.write(MIGRATE_HELP);
     return 0;

@@ -25,7 +25,7 @@ Exit codes: 0 ok, 2 usage or config error (also: no such run).
 `;
 
 export async function runRuns(argv: string[], makeContext: MakeContext): Promise<number> {
-  const { values, positionals } = parseFlags('runs', argv, { json: { type: 'boolean' }, limit: { type: 'string' } }, true);
+  const { values, positionals } = parseFlags(argv, { json: { type: 'boolean' }, limit: { type: 'string' } }, true);
   if (values.help) {
     process.stdout.write(RUNS_HELP);
     return 0;
@@ -70,8 +70,8 @@ export async function runRuns(argv: string[], makeContext: MakeContext): Promise
 }
 
 function runId(given: string | undefined): number {
-  if (given === undefined) throw new UsageError('show needs the id of a run: gtr runs show ID (gtr runs lists the ids)');
-  if (!/^\d+$/.test(given) || Number(given) < 1) throw new UsageError(`show: got "${printable(given.slice(0, 40))}", expected the id of a run (a positive integer; gtr runs lists them)`);
+  if (given === undefined) throw new UsageError('which run? give its ID: gtr runs show ID (gtr runs lists the IDs)');
+  if (!/^\d+$/.test(given) || Number(given) < 1) throw new UsageError(`got "${printable(given.slice(0, 40))}", expected the ID of a run (a positive integer; gtr runs lists them)`);
   return Number(given);
 }
 

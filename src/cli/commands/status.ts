@@ -61,7 +61,7 @@ function attentionLines(a: ReturnType<typeof statusJson>['needsAttention'], tabl
 }
 
 export async function runStatus(argv: string[], makeContext: MakeContext): Promise<number> {
-  const { values } = parseFlags('status', argv, { json: { type: 'boolean' } });
+  const { values } = parseFlags(argv, { json: { type: 'boolean' } });
   if (values.help) {
     process.stdout.write(STATUS_HELP);
     return 0;
