@@ -66,3 +66,21 @@ export function age(at: number | string, now: number): string {
   if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
   return `${Math.floor(s / 86_400)}d ago`;
 }
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const WHOLE_DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/;
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g;
+
+/**
+ * Milliseconds for a compact duration ("5s", "1500ms", "1h30m", "0"), or null when it is not one.
+ * The grammar of config/duration.ts (which the config folder owns), here in the base so the
+ * simulator's flags share it.
+ */
+export function parseDuration(text: string): number | null {
+  if (text === '0') return 0;
+  if (!WHOLE_DURATION.test(text)) return null;
+  let total = 0;
+  for (const [, amount, unit] of text.matchAll(DURATION_PART)) total += Number(amount) * UNIT_MS[unit];
+  const ms = Math.round(total);
+  return Number.isSafeInteger(ms) ? ms : null;
+}
