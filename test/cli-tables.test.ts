@@ -5,6 +5,8 @@
 // (code, description, details) is in the summary and in `runs show`.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import stringWidth from 'string-width';
 import { startSimulator } from '../src/sim/index.js';
 import { HEX, testFleet } from './helpers/fleet.js';
@@ -91,6 +93,26 @@ describe('times and errors in human output', () => {
       assert.equal(statusJson.needsAttention.vms[0]?.error?.details, error.details, 'details in the status JSON');
     } finally {
       await sim.close();
+      ws.cleanup();
+    }
+  });
+});
+
+describe('gtr status is read-only', () => {
+  it('with no database yet: a clear message, exit 2, and still no database file (nor its folder)', async () => {
+    const ws = await workspace();
+    try {
+      const database = join(ws.dir, 'not-yet', 'state.db');
+      const config = ws.writeConfig({ isoDir: ws.isoDir, database, zstack: { password: 'x' } });
+      for (const args of [['status'], ['status', '--json']]) {
+        const r = await gtr([...args, '--config', config]);
+        assert.equal(r.code, 2, r.stdout);
+        assert.match(r.stderr, /the file does not exist yet/);
+        assert.doesNotMatch(r.stderr, /^\s+at /m);
+      }
+      assert.equal(existsSync(database), false);
+      assert.equal(existsSync(join(ws.dir, 'not-yet')), false);
+    } finally {
       ws.cleanup();
     }
   });

@@ -28,6 +28,8 @@ export interface Context {
   /** The other management node's daemon (ha.peer with the ha token); null without ha.peer. */
   readonly peer: Peer | null;
   ledger(): Ledger;
+  /** The ledger opened read-only (gtr status): never created, migrated or written; a missing file is GTR_LEDGER_UNUSABLE. */
+  readOnlyLedger(): Ledger;
   /** `abandonCalls` (first call only): aborting it abandons every call in flight (shutdown after its grace). */
   client(abandonCalls?: AbortSignal): ZStackClient;
   /** ha.leaderCheck (a new one per call; its background refresh is the caller's to stop). */
@@ -56,6 +58,10 @@ export function createContext(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
     ledger() {
       // The identity unless GTR_PROFILE_FILE is set (benchmark).
       ledger ??= profiler.profiled(Ledger.open(config.database));
+      return ledger;
+    },
+    readOnlyLedger() {
+      ledger ??= Ledger.open(config.database, { readonly: true });
       return ledger;
     },
     client(abandonCalls) {

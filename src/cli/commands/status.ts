@@ -33,7 +33,8 @@ Examples:
   gtr status --wide
   gtr status --json | jq '.needsAttention.vms[] | {vmName, problem, error}'
 
-Exit codes: 0 ok, 2 usage, config or database error.
+Never creates, migrates or writes the database: with no database file yet it says so and exits 2.
+Exit codes: 0 ok, 2 usage, config or database error (also: no database yet).
 `;
 
 const CONFIRMED_BY: Record<NonNullable<FleetRow['source']>, string> = { guest: 'guest', tag: 'tag', 'sent-tag': 'nothing (our tag)' };
@@ -71,7 +72,7 @@ export async function runStatus(argv: string[], makeContext: MakeContext): Promi
   try {
     // This node's role, checked now (ha.leaderCheck; instant with "none").
     const ha = roleStatus(await ctx.leaderCheck().check());
-    const status = statusJson(ctx.ledger(), ctx.config, Date.now(), ha);
+    const status = statusJson(ctx.readOnlyLedger(), ctx.config, Date.now(), ha);
     const daemon = readDaemonState(ctx.config.database);
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ ...status, daemon }, null, 2)}\n`);
