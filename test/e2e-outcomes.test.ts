@@ -177,7 +177,7 @@ describe('issue 11: runs that cannot converge stop', () => {
 
       const bad = await gtr(['retry', '--config', s.config, '--vm', 'nope']);
       assert.equal(bad.code, 2);
-      assert.match(bad.stderr, /--vm: got "nope", expected a VM uuid/);
+      assert.match(bad.stderr, /--vm: "nope" is neither the uuid nor the name of a VM recorded in the ledger/);
       assert.equal((await gtr(['retry', '--config', s.config])).code, 2);
     });
   });

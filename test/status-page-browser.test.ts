@@ -10,6 +10,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FAILING_VM, statusPageScene, XSS_NAME } from './helpers/status-page-scene.js';
+import { localTime } from '../src/time-format.js';
+
+const re = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('status page in chromium', () => {
   it('shows the numbers of gtr status --json, links runs, and shows a hostile VM name as text', async () => {
@@ -56,7 +59,9 @@ describe('status page in chromium', () => {
           assert.equal(await page.locator(`#attention tr[data-vm="${v.vmUuid}"] td[data-problem]`).textContent(), v.problem);
         }
         const hostile = page.locator(`#attention tr[data-vm="${FAILING_VM}"]`);
-        assert.match((await hostile.textContent()) ?? '', /<img src=x onerror=alert\(1\)>.*SYS\.1006.*gtr retry --vm/s, 'name as text, the error, the fix');
+        assert.match((await hostile.textContent()) ?? '', /<img src=x onerror=alert\(1\)>\\u202eevil\\x1b\[2J.*SYS\.1006.*gtr retry --vm/s, 'name as text, escaped; the error, the fix');
+        const content = await page.content();
+        assert.ok(!content.includes('\u202e') && !content.includes('\u001b'), 'no raw bidi override or ESC anywhere in the page');
         assert.equal(await page.locator('#attention img').count(), 0, 'no element made from the VM name');
 
         // Rollout waves: the per-wave counts of `gtr status --json`.
@@ -81,7 +86,7 @@ describe('status page in chromium', () => {
           assert.deepEqual(cells, [`${m.vmName}${m.canary ? ' (canary)' : ''}`, m.vmUuid, m.state, m.waitingSince, m.timesOutAt]);
         }
         const human = await cli(['rollout', 'status', String(rollout.id)]);
-        for (const m of waiting.members) assert.match(human.stdout, new RegExp(`${m.vmUuid}\\s+${m.state.replace(/[()]/g, '\\$&')}\\s+${m.waitingSince}\\s+${m.timesOutAt}`), 'the same row in the CLI');
+        for (const m of waiting.members) assert.match(human.stdout, new RegExp(`${m.vmUuid}\\s+${m.state.replace(/[()]/g, '\\$&')}\\s+${re(localTime(m.waitingSince))}\\s+${re(localTime(m.timesOutAt))}`), 'the same row in the CLI, times local');
 
         // Follow the first run's link; filter its decisions to the failed attach's reason.
         await page.locator('#runs a[href="/runs/1"]').click();

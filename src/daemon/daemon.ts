@@ -37,6 +37,9 @@ function isListenTransient(error: unknown): boolean {
   return cause?.code === 'EADDRINUSE' || cause?.code === 'EADDRNOTAVAIL';
 }
 
+/** /healthz says degraded (503, problem ticks-failing) once this many scheduled runs failed in a row. */
+export const FAILED_TICKS_DEGRADED = 3;
+
 export interface DaemonOptions {
   configFile: string | null;
   env: NodeJS.ProcessEnv;
@@ -68,6 +71,8 @@ export class Daemon {
   private readonly catalogRetry: RetryLoop;
   /** The status port could not be bound (busy, address not up yet): retried by listenRetry. */
   private portProblem: string | null = null;
+  /** Scheduled runs that failed in a row (the lease held by another run is no failure), and the last error. */
+  private failedTicks: { count: number; lastError: string | null } = { count: 0, lastError: null };
   private listenRetry: RetryLoop | null = null;
   /** The last SIGHUP: a failed one keeps the running configuration and makes /healthz unhealthy until a good one. */
   private reloadState: ConfigReloadState | null = null;
@@ -185,6 +190,9 @@ export class Daemon {
     };
     add('iso-folder', this.catalogProblem);
     add('status-port', this.portProblem);
+    add('ticks-failing', this.failedTicks.count >= FAILED_TICKS_DEGRADED
+      ? `the last ${this.failedTicks.count} scheduled runs failed (the last: ${this.failedTicks.lastError ?? 'unknown'}); the next tick tries again`
+      : null);
     const r = this.reloadState;
     add('config-reload', r && !r.ok
       ? `config reload failed at ${r.at}: ${r.error ?? ''}; still running the previous configuration (a restart would refuse to start until the file is fixed)`
@@ -203,6 +211,13 @@ export class Daemon {
     } catch (error) {
       this.logger.warn({ error: messageOf(error) }, 'cannot write daemon-status.json beside the database');
     }
+  }
+
+  /** A tick's result: null when it ran, else why it failed; crossing FAILED_TICKS_DEGRADED (or clearing it) is published. */
+  private countTick(failure: string | null): void {
+    const was = this.failedTicks.count >= FAILED_TICKS_DEGRADED;
+    this.failedTicks = failure === null ? { count: 0, lastError: null } : { count: this.failedTicks.count + 1, lastError: failure };
+    if (was !== this.failedTicks.count >= FAILED_TICKS_DEGRADED || (was && failure !== null)) this.publish();
   }
 
   private setCatalogProblem(reason: string | null): void {
@@ -305,6 +320,7 @@ export class Daemon {
         gates: this.sync ? [this.sync.gate()] : [],
       });
       this.setCatalogProblem(null);
+      this.countTick(report.status === 'failed' ? `run #${report.runId} failed${report.message ? `: ${report.message}` : ''}` : null);
       this.bookkeepingProblems = report.bookkeepingFailures ?? [];
       this.metrics.recordRun(report, (Date.now() - started) / 1000, Date.now());
       logger.info({ runId: report.runId, status: report.status, counts: report.counts, message: report.message, seconds: (Date.now() - started) / 1000 }, 'run summary');
@@ -314,6 +330,7 @@ export class Daemon {
         return;
       }
       if (isCatalogError(error)) this.setCatalogProblem(`${error.code}: ${error.message}`);
+      this.countTick(error instanceof GtrError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error));
       this.metrics.recordFailedRun(Date.now(), (Date.now() - started) / 1000);
       logger.error({ error: errorToJson(error) }, 'run failed; the next tick tries again');
     }

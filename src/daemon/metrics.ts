@@ -9,16 +9,17 @@ import { RequestCounts } from '../zstack/request-counts.js';
 import { registerStatusMetrics } from './status-metrics.js';
 import { ALWAYS_LEADER, type HaRoleSource } from '../ha/role.js';
 import { reasonsWhere } from '../plan/reasons.js';
+import type { DaemonProblemKind } from './daemon-state.js';
 
 export interface MetricsSources {
   ledger: () => Ledger;
   /** This node's role (ha.leaderCheck); always the leader when absent. */
   leader?: HaRoleSource;
-  /** What keeps the running daemon unhealthy (src/daemon/daemon-state.ts): iso-folder, status-port, config-reload. */
+  /** What keeps the running daemon unhealthy (src/daemon/daemon-state.ts): iso-folder, status-port, config-reload, ticks-failing. */
   problems?: () => readonly string[];
 }
 
-const DAEMON_PROBLEMS = ['iso-folder', 'status-port', 'config-reload'] as const;
+const DAEMON_PROBLEMS = ['iso-folder', 'status-port', 'config-reload', 'ticks-failing'] as const satisfies readonly DaemonProblemKind[];
 
 /** Skips that still count as out of date (REASONS' `outOfDate`). */
 const OUT_OF_DATE_SKIPS = reasonsWhere((r) => r.outOfDate === true);

@@ -21,6 +21,10 @@ export interface OpenDbOptions {
  */
 export function openDatabase(file: string, opts: OpenDbOptions): Db {
   const folder = path.dirname(file);
+  // Read-only opens (gtr status, doctor) never create anything, not even the folder.
+  if (opts.readonly && !fs.existsSync(file)) {
+    throw unusable(file, 'the file does not exist yet (nothing has run with this database)', 'run `gtr plan`, `gtr reconcile` or `gtr migrate` once to create it, or check "database" / GTR_DATABASE', undefined);
+  }
   let folderStat: fs.Stats;
   try {
     if (!opts.readonly) fs.mkdirSync(folder, { recursive: true, mode: 0o750 });
@@ -39,9 +43,6 @@ export function openDatabase(file: string, opts: OpenDbOptions): Db {
       throw unusable(file, `running as root, and switching to the folder's owner (uid ${folderStat.uid}) failed (${messageOf(cause)}); ` +
         'root would leave files there that the service cannot write', 'run gtr as that user instead: sudo -u gtr gtr ...', cause);
     }
-  }
-  if (opts.readonly && !fs.existsSync(file)) {
-    throw unusable(file, 'the file does not exist yet', 'run `gtr migrate` (or any reconcile) once to create it', undefined);
   }
   let db: Db | null = null;
   try {

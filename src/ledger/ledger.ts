@@ -394,6 +394,11 @@ export class Ledger {
     return this.vms.planHistory(now, reattachAfterMs, maxAttempts);
   }
 
+  /** The VMs whose newest recorded decision carries one of these names. */
+  vmsNamed(names: readonly string[]): { uuid: string; name: string }[] {
+    return this.vms.named(names);
+  }
+
   /** `gtr retry`: forgets the VMs' failures, quarantine and attempt counts; returns the VMs that had a record. */
   retryVms(vmUuids: readonly string[]): string[] {
     return this.write(() => vmUuids.filter((vmUuid) => this.vms.retry(vmUuid)));

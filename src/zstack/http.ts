@@ -146,7 +146,12 @@ export class HttpCore {
     if (this.opts.signal?.aborted) {
       return new GtrError('GTR_ABORTED', `${api}: request to ${this.endpoint} aborted`, { cause: err, details });
     }
-    const what = TIMEOUT_CODES.has(code) ? `timed out after ${this.opts.requestTimeoutMs} ms` : this.opts.scrub(errorText(err));
+    const what = TIMEOUT_CODES.has(code)
+      ? `timed out after ${this.opts.requestTimeoutMs} ms`
+      : code === 'ERR_SSL_WRONG_VERSION_NUMBER' && this.endpoint.startsWith('https:')
+        // OpenSSL's own text ("SSL routines:ssl3_get_record:wrong version number") says nothing to an operator.
+        ? 'zstack.endpoint is https:// but the server there answers plain HTTP (no TLS); use http:// in zstack.endpoint, or enable TLS on the management node'
+        : this.opts.scrub(errorText(err));
     return new GtrError('GTR_ZSTACK_UNREACHABLE', `${api}: cannot reach the management node at ${this.endpoint}: ${what} (${code})`, {
       cause: err,
       details,

@@ -14,7 +14,8 @@ import { gtr, simConfig, workspace } from './cli.js';
 import { startDaemon } from './daemon.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
-export const XSS_NAME = '<img src=x onerror=alert(1)>';
+// Markup, then a right-to-left override and an ESC sequence: the page shows them escaped (\u202e, \x1b), as the CLI does.
+export const XSS_NAME = '<img src=x onerror=alert(1)>\u202eevil\u001b[2J';
 /** The VM whose attach fails: the fleet's first, named XSS_NAME. */
 export const FAILING_VM = HEX(1);
 const NEVER = '0 0 1 1 *';
