@@ -51,6 +51,8 @@ export class MeasuringProfiler implements Profiler {
   /** RSS and live heap (MB) right after each asynchronous phase: where the memory goes. */
   private readonly rssAfter: Record<string, number> = {};
   private readonly heapAfter: Record<string, number> = {};
+  /** CPU (user + system, ms) of this process during each asynchronous phase. */
+  private readonly cpuIn: Record<string, number> = {};
   /** process.memoryUsage() at the highest RSS sampled: which part of RSS makes the peak. */
   private atPeak: NodeJS.MemoryUsage & { atMs: number } = { ...process.memoryUsage(), atMs: 0 };
   /** [seconds, rss, heapTotal, heapUsed, arrayBuffers] in MB every half second (first 10 minutes). */
@@ -72,10 +74,13 @@ export class MeasuringProfiler implements Profiler {
 
   async timedAsync<R>(name: string, fn: () => Promise<R>): Promise<R> {
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     try {
       return await fn();
     } finally {
       this.add(name, performance.now() - t0);
+      const cpu = process.cpuUsage(cpu0);
+      this.cpuIn[name] = round((this.cpuIn[name] ?? 0) + (cpu.user + cpu.system) / 1000);
       // With --expose-gc (diagnosis only) the live heap is measured instead of live + garbage.
       (globalThis as { gc?: () => void }).gc?.();
       const mem = process.memoryUsage();
@@ -116,6 +121,7 @@ export class MeasuringProfiler implements Profiler {
     };
     out.rssMbAfter = this.rssAfter;
     out.heapMbAfter = this.heapAfter;
+    out.cpuMsIn = this.cpuIn;
     this.sampleMemory();
     const p = this.atPeak;
     out.memoryMbAtPeak = {
