@@ -88,6 +88,7 @@ export class Ledger {
   }
 
   close(): void {
+    this.walSync.close();
     if (this.db.open) this.db.close();
   }
 

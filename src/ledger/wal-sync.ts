@@ -9,27 +9,36 @@
 // checkpoint and the database file after it, so a frame is either still in the WAL (synced here) or
 // already in the synced database file. The WAL file itself exists and its folder entry was synced by
 // the FULL commits made when the ledger was opened and the run started, before any start.
-import { open } from 'node:fs/promises';
+//
+// The file stays open between syncs (an open and a close per sync cost as much main-thread time as the
+// fsync's dispatch): SQLite removes the WAL only when the last connection closes, and the ledger's own
+// connection is open for as long as this object is used (Ledger.close closes both).
+import { open, type FileHandle } from 'node:fs/promises';
 
-export type FsyncFile = (file: string) => Promise<void>;
+export interface SyncTarget {
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
 
-/** open, fsync, close: on the thread pool. Opened per sync, so a WAL file recreated since is never missed. */
-export const fsyncFile: FsyncFile = async (file) => {
-  const handle = await open(file, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-};
+export type OpenForSync = (file: string) => Promise<SyncTarget>;
+
+const openFile: OpenForSync = (file) => open(file, 'r') as Promise<FileHandle>;
 
 export class WalSync {
   private running: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
+  private handle: Promise<SyncTarget> | null = null;
   /** fsyncs started, for the benchmark's figures and tests. */
   syncs = 0;
 
-  constructor(private readonly file: string, private readonly fsync: FsyncFile = fsyncFile) {}
+  constructor(private readonly file: string, private readonly openForSync: OpenForSync = openFile) {}
+
+  /** Closes the kept file (after the last sync; the ledger's close). */
+  close(): void {
+    const handle = this.handle;
+    this.handle = null;
+    void handle?.then((h) => h.close()).catch(noop);
+  }
 
   /** Resolves once everything written to the file before this call is on disk; rejects with the fsync's error. */
   sync(): Promise<void> {
@@ -42,9 +51,22 @@ export class WalSync {
     return this.queued;
   }
 
+  /** One fsync of the kept file; a failure drops it, so the next sync opens the file again. */
+  private async fsync(): Promise<void> {
+    this.handle ??= this.openForSync(this.file);
+    const handle = this.handle;
+    try {
+      await (await handle).sync();
+    } catch (error) {
+      if (this.handle === handle) this.handle = null;
+      void handle.then((h) => h.close()).catch(noop);
+      throw error;
+    }
+  }
+
   private start(): Promise<void> {
     this.syncs++;
-    const p: Promise<void> = this.fsync(this.file).finally(() => {
+    const p: Promise<void> = this.fsync().finally(() => {
       if (this.running === p) this.running = null;
     });
     this.running = p;
