@@ -18,6 +18,7 @@ import type {
   RunTrigger, RunWarning, VerifiedBy, VmState,
 } from './types.js';
 import { VmStates, type Regression } from './vm-state.js';
+import { WalSync } from './wal-sync.js';
 import type { FleetRow } from '../domain.js';
 
 function isFleetRow(row: unknown): row is FleetRow {
@@ -56,6 +57,8 @@ export class Ledger {
   private readonly unreleased = new Set<string>();
   /** This process as the lease and its runs record it (host, pid, boot id, start time). */
   private readonly self: ProcessIdentity = selfIdentity();
+  /** The WAL's fsync off the event loop, for batchUnsynced's commits (src/ledger/wal-sync.ts). */
+  private readonly walSync: WalSync;
 
   private constructor(private readonly db: Db, readonly path: string, readonly migrationsDir: string) {
     this.handle = new DbHandle(db, path);
@@ -65,6 +68,7 @@ export class Ledger {
     this.vms = new VmStates(sql);
     this.lease = new Lease(sql);
     this.attention = new Attention(sql);
+    this.walSync = new WalSync(`${path}-wal`);
   }
 
   /** Opens the database (the folder must exist), sets WAL / FULL / foreign keys / busy timeout, migrates. */
@@ -84,6 +88,7 @@ export class Ledger {
   }
 
   close(): void {
+    this.walSync.close();
     if (this.db.open) this.db.close();
   }
 
@@ -470,6 +475,32 @@ export class Ledger {
    */
   batch<R>(fn: () => R): R {
     return this.write(fn);
+  }
+
+  /**
+   * batch() whose commit does not wait for the disk (synchronous=NORMAL for this one transaction): it
+   * survives a crash of this process at once, a power loss only once `synced()` has resolved. What
+   * must be on disk before a PUT (the start's record) is released only after `synced()`.
+   */
+  batchUnsynced<R>(fn: () => R): R {
+    this.handle.sql.get('PRAGMA synchronous = NORMAL').run();
+    try {
+      return this.write(fn);
+    } finally {
+      this.handle.sql.get('PRAGMA synchronous = FULL').run();
+    }
+  }
+
+  /** Resolves once every commit made so far is on disk: an fsync of the WAL on the thread pool, shared by concurrent callers. */
+  synced(): Promise<void> {
+    return this.walSync.sync().catch((e: unknown) => {
+      throw storageError(this.path, e);
+    });
+  }
+
+  /** fsyncs synced() has started (the benchmark's figures). */
+  walSyncs(): number {
+    return this.walSync.syncs;
   }
 
   private write<R>(fn: () => R): R {

@@ -200,11 +200,32 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, pl
   return { plan, report: buildReport({ runId, dryRun: opts.dryRun, plan, applied, verified, catalogChecks, regressions, targets, resolved: recovered?.resolved ?? 0 }) };
 }
 
-async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates: readonly AttachGate[], runId: number, logger: Logger): Promise<{
+interface Observed {
   plan: Plan;
   catalogChecks: GroupCheck[];
   regressions: RunReport['regressions'];
   targets: RunReport['targets'];
+}
+
+async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates: readonly AttachGate[], runId: number, logger: Logger): Promise<Observed> {
+  const profiler = deps.profiler ?? NO_PROFILER;
+  // The fleet's facts end with planFleet's frame: the re-read keeps only the attach set's VMs (at 100k
+  // VMs the rest is ~30 MB of the heap; docs/performance.md).
+  const { recheckInput, ...observed } = await planFleet(deps, opts, gates, runId, logger);
+  // Right before apply, the attach set is read again and planned again (docs/design.md 1: the fleet moved
+  // while it was read). Dry runs too: `gtr plan` shows the plan `gtr reconcile` would apply to the same
+  // world, with the same hash, for a few requests per 200 VMs of the attach set.
+  const recheck = await profiler.timedAsync('recheck', () => recheckAttachSet(deps.client, observed.plan, recheckInput));
+  if (recheck.rechecked > 0) {
+    const examples = recheck.changed.slice(0, 10).map((d) => ({ vmUuid: d.vmUuid, action: d.action, reason: d.reason }));
+    logger.info({ rechecked: recheck.rechecked, changed: recheck.changed.length, examples }, 'attach set re-read before apply');
+  }
+  return { ...observed, plan: recheck.plan };
+}
+
+/** Inventory, history, catalog check and plan; `recheckInput` is the plan's input narrowed to the attach set. */
+async function planFleet(deps: ReconcileDeps, opts: ReconcileOptions, gates: readonly AttachGate[], runId: number, logger: Logger): Promise<Observed & {
+  recheckInput: Parameters<typeof recheckAttachSet>[2];
 }> {
   const { config, client, ledger, now } = deps;
   const profiler = deps.profiler ?? NO_PROFILER;
@@ -239,15 +260,9 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates
   const unverified = new Map(catalogChecks.flatMap((c) => (c.error !== null && !c.mismatch ? [[c.group, c.error] as const] : [])));
   const finalInput = { ...planInput, mismatchedGroups: new Set(mismatched), unverifiedGroups: unverified };
   const plan = mismatched.length > 0 || unverified.size > 0 || maxPerRun > 0 ? profiler.timed('plan', planRun, finalInput) : probePlan;
-  // Right before apply, the attach set is read again and planned again (docs/design.md 1: the fleet moved
-  // while it was read). Dry runs too: `gtr plan` shows the plan `gtr reconcile` would apply to the same
-  // world, with the same hash, for a few requests per 200 VMs of the attach set.
-  const recheck = await profiler.timedAsync('recheck', () => recheckAttachSet(client, plan, finalInput));
-  if (recheck.rechecked > 0) {
-    const examples = recheck.changed.slice(0, 10).map((d) => ({ vmUuid: d.vmUuid, action: d.action, reason: d.reason }));
-    logger.info({ rechecked: recheck.rechecked, changed: recheck.changed.length, examples }, 'attach set re-read before apply');
-  }
-  return { plan: recheck.plan, catalogChecks, regressions, targets };
+  const attaching = new Set(attachesOf(plan).map((d) => d.vmUuid));
+  const recheckInput = { ...finalInput, vms: vms.filter((vm) => attaching.has(vm.uuid)) };
+  return { plan, catalogChecks, regressions, targets, recheckInput };
 }
 
 function pickContractCounts(c: RunCounts) {
