@@ -133,6 +133,9 @@ describe('unknown keys', () => {
 describe('schedule.timezone', () => {
   it('defaults to the host\'s zone (TZ), not UTC: a 22:00 window in Shanghai opens at 14:00 UTC', async () => {
     const file = write('tz.json', JSON.stringify({ database: path.join(dir, 'tz.db'), schedule: { windows: [{ start: '22:00', end: '23:00' }] } }));
+    // gtr status never creates the database: make it first.
+    const migrated = await gtr(['migrate', '--config', file]);
+    assert.equal(migrated.code, 0, migrated.stderr);
     for (const [tz, utcHour] of [['Asia/Shanghai', 14], ['UTC', 22]] as const) {
       const r = await gtr(['status', '--json', '--config', file], { env: { TZ: tz } });
       assert.equal(r.code, 0, r.stderr);
