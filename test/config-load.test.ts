@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, parseDuration, redactedConfig, requireCredentials } from '../src/config/load.js';
 import { ConfigError, GtrError } from '../src/errors.js';
+import { thrown } from './helpers/cli.js';
 
 const SECRET = 'Hunter2-s3cret!';
 const NO_SYSTEM_FILE = '/nonexistent/gtr/config.json';
@@ -22,15 +23,6 @@ function write(name: string, content: string, mode = 0o600): string {
   fs.writeFileSync(file, content, { mode });
   fs.chmodSync(file, mode);
   return file;
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return assert.fail('expected an error');
 }
 
 describe('parseDuration', () => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { loadConfig } from '../src/config/load.js';
 import { ConfigError, GtrError } from '../src/errors.js';
 import { SCHEMA_FILE, schemaText } from '../scripts/gen-schema.js';
-import { gtr, ROOT } from './helpers/cli.js';
+import { gtr, ROOT, thrown } from './helpers/cli.js';
 
 const EXAMPLE = path.join(ROOT, 'config', 'example.jsonc');
 let dir: string;
@@ -22,15 +22,6 @@ function write(name: string, text: string): string {
   const file = path.join(dir, name);
   fs.writeFileSync(file, text, { mode: 0o600 });
   return file;
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return assert.fail('expected an error');
 }
 
 describe('config/schema.json', () => {

@@ -7,10 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './helpers/cli.js';
+import { freePort, ROOT } from './helpers/cli.js';
 
 /** The first sh block under the README's heading "Trying it without a management node". */
 function recipe(): string {
@@ -21,14 +21,6 @@ function recipe(): string {
   const end = readme.indexOf('\n```', start + 6);
   assert.ok(start > 0 && end > start, 'the section has an sh block');
   return readme.slice(start + 6, end + 1);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function refused(port: number): Promise<boolean> {

@@ -79,19 +79,20 @@ export const EN: Language = {
     '`gtr_vms_out_of_date`.',
 };
 
-function zhHint(code: ErrorCode): string | undefined {
-  const zh = ERRORS_ZH[code].hint;
-  if ((zh === undefined) !== (hintOf(code) === undefined)) {
-    throw new Error(`scripts/reference/zh-CN.ts: ${code} has a hint in ${zh === undefined ? 'English only' : 'Chinese only'}; give both or neither`);
+/** The Chinese text of something the catalog may or may not give: both languages give it, or neither. */
+function bothOrNeither(what: string, zh: string | undefined, english: unknown): string | undefined {
+  if ((zh === undefined) !== (english === undefined)) {
+    throw new Error(`scripts/reference/zh-CN.ts: ${what} in ${zh === undefined ? 'English only' : 'Chinese only'}; give both or neither`);
   }
   return zh;
 }
 
+function zhHint(code: ErrorCode): string | undefined {
+  return bothOrNeither(`${code} has a hint`, ERRORS_ZH[code].hint, hintOf(code));
+}
+
 function zhAttention(key: ReasonKey): string | undefined {
-  const zh = REASONS_ZH[key].attention;
-  if ((zh === undefined) !== (REASONS[key].attention === undefined)) {
-    throw new Error(`scripts/reference/zh-CN.ts: ${key} has an attention fix in ${zh === undefined ? 'English only' : 'Chinese only'}; give both or neither`);
-  }
+  const zh = bothOrNeither(`${key} has an attention fix`, REASONS_ZH[key].attention, REASONS[key].attention);
   return zh && fixText(zh);
 }
 

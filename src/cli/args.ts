@@ -1,6 +1,6 @@
 // Flag parsing on node:util parseArgs; every mistake becomes a UsageError naming the flag.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from '../errors.js';
+import { UsageError, messageOf } from '../errors.js';
 import type { LogFlags } from './log-output.js';
 import { printable } from '../text/printable.js';
 import { didYouMean } from '../text/did-you-mean.js';
@@ -46,7 +46,7 @@ export function parseFlags<O extends Options>(argv: string[], options: O, allowP
 /** parseArgs' complaint in one short sentence, with the nearest known flag when it is a typo. */
 function flagProblem(error: unknown, options: Options): string {
   const code = (error as { code?: string }).code;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   const flag = /^Unknown option '([^']*)'/.exec(message)?.[1] ?? /^Option '([^']*)/.exec(message)?.[1] ?? null;
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag !== null) {
     const name = flag.replace(/^-+/, '').split('=')[0];

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { getNodeValue, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { GtrError } from '../errors.js';
 import { DEFAULT_CONFIG_PATH } from './defaults.js';
-import { isPlainObject } from './fields.js';
+import { isPlainObject } from '../plain-object.js';
 import type { Layer } from './layers.js';
 
 /** --config, else GTR_CONFIG, else the system-wide file when it exists, else none (defaults only). */

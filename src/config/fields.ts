@@ -4,12 +4,6 @@ import { z } from 'zod';
 import { parseDuration } from '../time-format.js';
 import { parseLimit } from './count-or-percent.js';
 
-export const REDACTED = '[redacted]';
-
-/** Kept here (not shared with the rest of src/): the config layers' own notion of a JSON object. */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 export const str = (expected = 'a non-empty string') => z.string({ error: expected }).regex(/\S/, { error: expected });
 export const bool = z.boolean({ error: 'true or false' });
@@ -23,8 +17,6 @@ export const oneOf = <const T extends readonly [string, ...string[]]>(choices: T
 export const listOf = <T>(expected: string, ok: (item: unknown) => item is T) =>
   z.array(z.unknown(), { error: expected }).refine((list) => list.every(ok), { error: expected }).transform((list) => list as T[]);
 export const isName = (s: unknown): s is string => typeof s === 'string' && s !== '';
-
-export { parseDuration };
 
 const DURATION_EXPECTED = 'a duration like "24h", "30m", "90s", "1500ms", "2d" or "0"';
 

@@ -1,7 +1,8 @@
 // ha.leaderCheck (DESIGN.md section 4): how a node tells whether it is the leader of a pair of management
 // nodes. Only the leader attaches; the standby mirrors the leader's ledger.
 import { z } from 'zod';
-import { httpUrl, isPlainObject } from './fields.js';
+import { httpUrl } from './fields.js';
+import { isPlainObject } from '../plain-object.js';
 
 export type LeaderCheckConfig = { kind: 'none' } | { kind: 'zsha2' } | { kind: 'vip'; address: string } | { kind: 'command'; argv: string[] };
 

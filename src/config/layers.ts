@@ -3,7 +3,7 @@
 // sets takes the schema's default.
 import path from 'node:path';
 import { DEFAULT_FILE_CONFIG, ENV_KEYS, PATH_KEYS } from './defaults.js';
-import { isPlainObject } from './fields.js';
+import { isPlainObject } from '../plain-object.js';
 
 export interface Layer {
   /** Where the values come from, for messages: a file path, "environment (GTR_X)", "flags (...)". */

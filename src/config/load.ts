@@ -6,11 +6,11 @@ import { SECRET_KEYS } from './defaults.js';
 import { locateConfigFile, readConfigFile } from './config-file.js';
 import { envLayer, flagsLayer, mergeLayers, resolvePaths, type Layer } from './layers.js';
 import { buildConfig } from './schema.js';
-import { REDACTED } from './fields.js';
+import { REDACTED } from '../redacted.js';
 import { checkReadableFile, groupReadableWarning, readSecretLine } from './secrets.js';
 import { readHttpCredentials, readTokenFile, type HttpCredentials } from './http-auth.js';
 
-export { parseDuration } from './fields.js';
+export { parseDuration } from '../time-format.js';
 export { DEFAULT_CONFIG_PATH } from './defaults.js';
 export { requireCredentials, type ZStackCredentials } from './credentials.js';
 

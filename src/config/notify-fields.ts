@@ -2,7 +2,8 @@
 // secrets (a robot's URL carries its access token): problems show "[redacted]" (schema.ts).
 import { z } from 'zod';
 import { EVENT_NAMES, DEFAULT_EVENTS, type EventName } from '../events.js';
-import { isPlainObject, listOf, str, strict } from './fields.js';
+import { listOf, str, strict } from './fields.js';
+import { isPlainObject } from '../plain-object.js';
 
 export const WEBHOOK_FORMATS = ['json', 'dingtalk', 'wecom', 'feishu', 'slack'] as const;
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];

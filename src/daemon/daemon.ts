@@ -330,7 +330,7 @@ export class Daemon {
         return;
       }
       if (isCatalogError(error)) this.setCatalogProblem(`${error.code}: ${error.message}`);
-      this.countTick(error instanceof GtrError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error));
+      this.countTick(error instanceof GtrError ? `${error.code}: ${error.message}` : messageOf(error));
       this.metrics.recordFailedRun(Date.now(), (Date.now() - started) / 1000);
       logger.error({ error: errorToJson(error) }, 'run failed; the next tick tries again');
     }

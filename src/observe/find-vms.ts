@@ -2,17 +2,17 @@
 // one query for the uuids, one per name), so a uuid or name the MN does not know is a usage error
 // instead of a run that silently does nothing.
 import type { QueryPort } from '../zstack/client.js';
+import { isUuid } from '../uuid.js';
 
 export interface VmMatch {
   uuid: string;
   name: string;
 }
 
-const UUID = /^[0-9a-f]{32}$/;
 const UUIDS_PER_QUERY = 100;
 
 export async function findVms(client: QueryPort, refs: readonly string[]): Promise<VmMatch[]> {
-  const uuids = refs.filter((r) => UUID.test(r));
+  const uuids = refs.filter(isUuid);
   const queries: string[][] = [];
   for (let i = 0; i < uuids.length; i += UUIDS_PER_QUERY) queries.push([`uuid?=${uuids.slice(i, i + UUIDS_PER_QUERY).join(',')}`]);
   // A uuid-shaped text may be a name too.

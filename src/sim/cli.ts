@@ -10,6 +10,7 @@ import { isMnVersion, NEWEST_MN_VERSION } from './mn-version.js';
 import { startSimulator } from './simulator.js';
 import { DEFAULT_ISOS } from './world.js';
 import { messageOf } from '../errors.js';
+import { isUuid } from '../uuid.js';
 
 const USAGE = `usage: gtr sim [options]
 
@@ -257,7 +258,7 @@ async function worldFlags(values: Record<string, string | boolean | string[] | u
   }
   const isos = typeof version === 'string' ? DEFAULT_ISOS.map((iso) => ({ ...iso, version })) : DEFAULT_ISOS;
   const failVms = Array.isArray(values['fail-vm']) ? values['fail-vm'] : [];
-  const badVm = failVms.find((v) => !/^[0-9a-f]{32}$/.test(v));
+  const badVm = failVms.find((v) => !isUuid(v));
   if (badVm !== undefined) return `--fail-vm must be a VM uuid (32 lowercase hex characters), got ${JSON.stringify(badVm.slice(0, 80))}`;
   let names: string[] = [];
   if (typeof values.names === 'string') {

@@ -1,14 +1,13 @@
 // A pair of management nodes as real child processes: two daemons, two databases, one simulator.
 // Leadership is a command check per node (`test -e DIR/leader-A`), moved by the test with a file.
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { testFleet } from './fleet.js';
-import { gtr, simConfig, workspace, type Workspace } from './cli.js';
+import { freePort, gtr, simConfig, workspace, type Workspace } from './cli.js';
 import { startDaemon } from './daemon.js';
 
 export const EVERY_SECOND = '* * * * * *';
@@ -22,14 +21,6 @@ export interface Node {
   config: string;
   daemon: ReturnType<typeof startDaemon>;
   url: string;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export async function health(node: Node): Promise<{ status: number; body: Record<string, unknown> & { ha: { sync?: Record<string, unknown> } } }> {

@@ -11,6 +11,7 @@ import { parseFlags, vmRefs } from '../args.js';
 import { resolveVmRefs } from '../vm-refs.js';
 import type { MakeContext } from '../context.js';
 import { peerFailure, peerLine, type PeerOutcome } from '../peer-outcome.js';
+import { isUuid } from '../../uuid.js';
 
 export const RETRY_HELP = `Usage: gtr retry [--config FILE] --vm UUID|NAME [--vm UUID|NAME]...
 
@@ -54,13 +55,12 @@ export async function runRetry(argv: string[], makeContext: MakeContext): Promis
   }
 }
 
-const UUID = /^[0-9a-f]{32}$/;
 
 /** A uuid as given (the VM may be known only to the peer); a name resolved in the ledger (unique). */
 function ledgerVms(ledger: Ledger, refs: string[]): string[] {
-  const names = refs.filter((r) => !UUID.test(r));
+  const names = refs.filter((r) => !isUuid(r));
   const named = names.length > 0 ? resolveVmRefs(names, ledger.vmsNamed(names), 'recorded in the ledger (a name is the one of its newest decision)') : [];
-  return [...new Set([...refs.filter((r) => UUID.test(r)), ...named])];
+  return [...new Set([...refs.filter(isUuid), ...named])];
 }
 
 async function retryOnPeer(peer: Peer, vms: string[]): Promise<PeerOutcome> {

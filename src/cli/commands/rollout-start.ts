@@ -5,7 +5,7 @@
 // daemon's ticks and `gtr reconcile`.
 import { UsageError } from '../../errors.js';
 import { AGENT_TYPES, type AgentType } from '../../domain.js';
-import { parseDuration } from '../../config/fields.js';
+import { parseDuration } from '../../time-format.js';
 import type { Limit } from '../../config/types.js';
 import { planRun } from '../../plan/plan.js';
 import { observe } from '../../observe/observe.js';
