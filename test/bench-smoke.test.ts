@@ -56,6 +56,7 @@ test('npm run bench on 1,000 VMs: one table, a JSON file, matching attach counts
     assert.match(r.stdout, new RegExp(`^\\s*${label.replace(/[()/]/g, '\\$&')}\\s`, 'm'), `row "${label}" in:\n${r.stdout}`);
   }
   assert.match(r.stdout, /naive loop \(200 of 1000 VMs measured, extrapolated\)/);
+  assert.doesNotMatch(r.stdout, /…/, 'the report cuts no figure');
   assert.match(r.stdout, /Ledger after 20 half-hourly runs/);
 
   const doc = JSON.parse(readFileSync(out, 'utf8')) as { command: string; results: Result[] };

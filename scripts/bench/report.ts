@@ -1,6 +1,9 @@
 // The benchmark's printed output: one table (reconciler next to the naive baseline), the ledger
 // history line, and in --scale mode how time and memory grow with the fleet.
 import { formatTable } from '../../src/text/table.js';
+
+/** A report of figures: no cell is ever cut (the terminal tables cut names at 40 columns). */
+const WHOLE = { wide: true };
 import type { HistoryResult } from './history.js';
 import type { NaiveResult } from './naive.js';
 
@@ -98,7 +101,7 @@ export function formatReport(f: RunFigures): string {
   ];
   const head = `GuestTools reconcile benchmark (${f.variant} simulator): ${f.vms} VMs, latency ${f.latencyMs} ms/request, job ${f.jobMs} ms, ` +
     `concurrency ${f.concurrency}, job poll interval ${f.pollMs} ms, status ${f.status}\n\n`;
-  let out = head + formatTable(['', 'gtr reconcile', baseLabel], rows) + '\n';
+  let out = head + formatTable(['', 'gtr reconcile', baseLabel], rows, WHOLE) + '\n';
   const h = f.history;
   if (h) {
     out += `\nLedger after ${h.runs} half-hourly runs over the fleet (${h.churn} attaches per run after the first; ` +
@@ -117,7 +120,7 @@ export function formatVariants(results: readonly RunFigures[]): string {
     Math.round(r.peakRssMb), Math.round(r.sqliteMs),
   ]);
   return `\nBy simulator variant (warm: the simulator answers from replies kept serialised, so wall/bound reflects the reconciler):\n` +
-    formatTable(['VMs', 'simulator', 'wall s', 'bound s', 'wall/bound', 'gtr CPU s', 'sim CPU s', 'gtr CPU / 1k VMs', 'gtr CPU / 1k attaches', 'peak RSS MB', 'SQLite ms'], rows) + '\n';
+    formatTable(['VMs', 'simulator', 'wall s', 'bound s', 'wall/bound', 'gtr CPU s', 'sim CPU s', 'gtr CPU / 1k VMs', 'gtr CPU / 1k attaches', 'peak RSS MB', 'SQLite ms'], rows, WHOLE) + '\n';
 }
 
 export function formatScale(results: readonly RunFigures[]): string {
@@ -132,5 +135,5 @@ export function formatScale(results: readonly RunFigures[]): string {
     ];
   });
   return `\nScale (growth relative to ${first.vms} VMs; 1.00 = linear):\n` +
-    formatTable(['VMs', 'simulator', 'attaches', 'wall s', 'bound s', 'wall/bound', 'peak RSS MB', 'plan ms', 'SQLite ms', 'requests', 'wall growth / VM growth'], rows) + '\n';
+    formatTable(['VMs', 'simulator', 'attaches', 'wall s', 'bound s', 'wall/bound', 'peak RSS MB', 'plan ms', 'SQLite ms', 'requests', 'wall growth / VM growth'], rows, WHOLE) + '\n';
 }
