@@ -32,6 +32,9 @@ export function buildConfig(raw: unknown, report: Reporter): Config {
   const schedule = root.section('schedule');
   const policy = root.section('policy');
   const rollout = root.section('rollout');
+  const install = root.section('install');
+  const installLinux = install.section('linux');
+  const installWindows = install.section('windows');
   const ledger = root.section('ledger');
   const http = root.section('http');
   const httpAuth = http.section('auth');
@@ -83,6 +86,15 @@ export function buildConfig(raw: unknown, report: Reporter): Config {
       exclude: policy.read('exclude', selector({ mustSelect: false })),
       mode: policy.read('mode', oneOf(['auto', 'rollout'] as const)),
       isoSoakMs: policy.read('isoSoak', duration({ positive: false })),
+      detachAfterVerify: policy.read('detachAfterVerify', bool),
+    },
+    install: {
+      mode: install.read('mode', oneOf(['off', 'qga'] as const)),
+      maxConcurrency: install.read('maxConcurrency', integer(1, 10_000, 'an integer from 1 to 10000')),
+      settleMs: install.read('settle', duration({ positive: false })),
+      timeoutMs: install.read('timeout', duration({ positive: true })),
+      linux: { command: installLinux.read('command', nullable(nonEmptyString)) },
+      windows: { command: installWindows.read('command', nullable(nonEmptyString)) },
     },
     rollout: {
       autoStart: rollout.read('autoStart', bool),

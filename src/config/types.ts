@@ -74,6 +74,23 @@ export interface Config {
     mode: 'auto' | 'rollout';
     /** In auto mode, a newly seen ISO version is not attached before this has passed. */
     isoSoakMs: number;
+    /** Detach the GuestTools ISO (and the Windows temp disk) from VMs this reconciler attached once verified. */
+    detachAfterVerify: boolean;
+  };
+  /** Installing in the guest through ZStack's script library (DESIGN.md 2.7). */
+  install: {
+    /** 'off': attach only; 'qga': run the installer in guests whose agent runs. */
+    mode: 'off' | 'qga';
+    /** Installs in flight (VMs per ExecuteGuestVmScript batch, and at most one batch at a time). */
+    maxConcurrency: number;
+    /** After the launcher ran, wait this long before reading the guest's evidence. */
+    settleMs: number;
+    /** No evidence by this long after the launch: `failed` with `no-evidence`. */
+    timeoutMs: number;
+    /** null: ZStack's own procedure (src/apply/install-commands.ts). */
+    linux: { command: string | null };
+    /** null: no install on Windows (the installer's silent switches are not published). */
+    windows: { command: string | null };
   };
   rollout: {
     /** Start a rollout by itself when a new ISO version has out-of-date VMs. */
