@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { DEFER_REASONS, REASONS, SKIP_REASONS, ATTACH_REASONS, type ReasonKey } from '../src/plan/reasons.js';
+import { DEFER_REASONS, INSTALL_REASONS, REASONS, SKIP_REASONS, ATTACH_REASONS, type ReasonKey } from '../src/plan/reasons.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const HEADER = '| action / reason | meaning |\n|---|---|\n';
@@ -25,8 +25,8 @@ function catalogTable(): string {
     .join('');
 }
 
-test('reasons: REASONS has one entry per reason code, in the README order (attach, then skips and defers by precedence)', () => {
-  const want = [...ATTACH_REASONS.map((r) => `attach/${r}`), ...SKIP_REASONS.map((r) => `skip/${r}`), ...DEFER_REASONS.map((r) => `defer/${r}`)];
+test('reasons: REASONS has one entry per reason code, in the README order (attach, install, then skips and defers by precedence)', () => {
+  const want = [...ATTACH_REASONS.map((r) => `attach/${r}`), ...INSTALL_REASONS.map((r) => `install/${r}`), ...SKIP_REASONS.map((r) => `skip/${r}`), ...DEFER_REASONS.map((r) => `defer/${r}`)];
   assert.deepEqual(Object.keys(REASONS), want);
 });
 

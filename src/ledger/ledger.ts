@@ -7,6 +7,7 @@ import { openDatabase, describeOpenError, storageError, type Db } from './db.js'
 import { DbHandle } from './db-handle.js';
 import { Attention, type AttentionRow } from './attention.js';
 import { Decisions } from './decisions.js';
+import { Installs } from './installs.js';
 import { trimDecisions, type DecisionTrim } from './decision-keys.js';
 import { Lease, type AcquireResult } from './lease.js';
 import { DEFAULT_MIGRATIONS_DIR, migrate, pendingMigrations } from './migrate.js';
@@ -45,6 +46,8 @@ export interface LedgerOpenOptions {
 export class Ledger {
   /** The connection, shared with other modules' stores for their own tables (src/ledger/db-handle.ts). */
   readonly handle: DbHandle;
+  /** The install and clean-up tables (migration 0012). */
+  readonly installs: Installs;
   private readonly runs: Runs;
   private readonly decisions: Decisions;
   private readonly vms: VmStates;
@@ -65,6 +68,7 @@ export class Ledger {
     this.vms = new VmStates(sql);
     this.lease = new Lease(sql);
     this.attention = new Attention(sql);
+    this.installs = new Installs(this.handle);
   }
 
   /** Opens the database (the folder must exist), sets WAL / FULL / foreign keys / busy timeout, migrates. */
@@ -197,6 +201,11 @@ export class Ledger {
       }
     }
     return failure;
+  }
+
+  /** What the run did per stage (attach, install, detach): `runs show`. */
+  setRunStages(runId: number, stages: unknown): void {
+    this.write(() => this.runs.setStages(runId, stages));
   }
 
   /** Adds to the run's warnings (kept with those already recorded). */
@@ -344,7 +353,10 @@ export class Ledger {
   }
 
   private settleVm(vmUuid: string, outcome: 'attached' | 'failed' | 'in-doubt', now: number, quarantine: QuarantinePolicy | null): void {
-    if (outcome === 'attached') this.vms.succeeded(vmUuid);
+    if (outcome === 'attached') {
+      this.vms.succeeded(vmUuid);
+      this.installs.noteAttached(vmUuid, now);
+    }
     else if (outcome === 'in-doubt') this.vms.inDoubt(vmUuid);
     else this.vms.failed(vmUuid, now, quarantine);
   }
@@ -396,7 +408,10 @@ export class Ledger {
 
   /** `gtr retry`: forgets the VMs' failures, quarantine and attempt counts; returns the VMs that had a record. */
   retryVms(vmUuids: readonly string[]): string[] {
-    return this.write(() => vmUuids.filter((vmUuid) => this.vms.retry(vmUuid)));
+    return this.write(() => vmUuids.filter((vmUuid) => {
+      const rearmed = this.installs.rearm(vmUuid);
+      return this.vms.retry(vmUuid) || rearmed;
+    }));
   }
 
   // ---- lease ------------------------------------------------------------------------------------

@@ -34,6 +34,12 @@ import { applyRetention } from './retention.js';
 import { StartPath } from '../apply/start-path.js';
 import { decisionTrim } from './stored-decisions.js';
 import { recoverInterruptedRuns } from './recover.js';
+import type { PlanInstall } from '../plan/plan.js';
+import { runInstalls, type InstallStageResult } from '../apply/install.js';
+import { installCommands } from '../apply/install-commands.js';
+import { detachVerified, type DetachResult } from '../apply/detach.js';
+import { settleInstalls } from './install-evidence.js';
+import type { RunWarning } from '../ledger/index.js';
 
 const QUARANTINE_MAX_MS = 7 * 24 * 3_600_000;
 
@@ -70,6 +76,8 @@ interface Plugged {
   gates: AttachGate[];
   observers: AttachObserver[];
   start: StartPath | null;
+  /** Hooks that turn installs on for some VMs (rollout start --install). */
+  installFor: ((vmUuid: string) => boolean)[];
 }
 
 export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Promise<{ report: RunReport; exitCode: number }> {
@@ -84,12 +92,13 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Pr
   const basePath = fence === null ? null : StartPath.open(ledger, fence, callerGates, now);
   if (basePath) for (const hook of hooks) await hook.beforeRun?.(now(), basePath);
   const startedAt = now();
-  const plugged: Plugged = { gates: [...callerGates], observers: [], start: null };
+  const plugged: Plugged = { gates: [...callerGates], observers: [], start: null, installFor: [] };
   const hookGates: AttachGate[] = [];
   for (const hook of hooks) {
     const p = hook.plugIn(startedAt);
     hookGates.push(...p.gates);
     plugged.observers.push(...p.observers);
+    if (p.installFor) plugged.installFor.push(p.installFor);
   }
   plugged.gates.push(...hookGates);
   plugged.start = basePath?.withGates(hookGates) ?? null;
@@ -163,7 +172,15 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, pl
   // The inventory and the per-VM history are only needed to plan: they are gone before apply starts.
   // A real run first learns what became of the attaches of runs that stopped before their end.
   const recovered = plugged.start ? await recoverInterruptedRuns(ledger, client, logger, now, runId) : null;
-  const { plan, catalogChecks, regressions, targets } = await observeAndPlan(deps, opts, plugged.gates, runId, logger);
+  // Then what the guests say of the installs still waiting for evidence, so the plan sees it.
+  const settled = plugged.start
+    ? await profiler.timedAsync('install-evidence', () => settleInstalls(client, ledger.installs, {
+      runId, settleMs: config.install.settleMs, timeoutMs: config.install.timeoutMs, sentTag: config.zstack.recordVersionTag, now, logger,
+    }))
+    : [];
+  const warnings: RunWarning[] = [];
+  const setup = await installSetup(deps, plugged, warnings);
+  const { plan, catalogChecks, regressions, targets, userIso } = await observeAndPlan(deps, opts, plugged.gates, runId, logger, setup.plan);
 
   // The plan's counts are the run's until it ends: a run killed later still says what it planned.
   ledger.setRunPlan(runId, { planHash: plan.hash, targets, counts: countDecisions(plan.decisions) });
@@ -199,14 +216,101 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, pl
     }
     for (const by of ['guest', 'tag'] as const) ledger.markVerified(runId, [...verified].filter(([, b]) => b === by).map(([uuid]) => uuid), by);
   }
-  return { plan, report: buildReport({ runId, dryRun: opts.dryRun, plan, applied, verified, catalogChecks, regressions, targets, resolved: recovered?.resolved ?? 0 }) };
+  let installed: InstallStageResult | null = null;
+  let detached: DetachResult | null = null;
+  if (plugged.start) {
+    // The run's error budget, once exceeded by the attaches, holds the installs too.
+    const halted: AttachGate = { name: 'budget', stopsRun: true, check: () => (applied?.halted ? 'budget-halted' : null) };
+    const start = plugged.start.withGates([halted]);
+    const toInstall = plan.decisions.filter((d) => d.action === 'install'
+      || (d.action === 'attach' && d.install === 'ready' && applied?.results.get(d.vmUuid)?.outcome === 'attached' && !verified.has(d.vmUuid)));
+    if (toInstall.length > 0) {
+      installed = await profiler.timedAsync('install', () => runInstalls(
+        toInstall.map((d) => ({ vmUuid: d.vmUuid, agentType: d.agentType, architecture: d.architecture, target: d.target as string })),
+        client,
+        { runId, start, installs: ledger.installs, commands: setup.commands, batchSize: config.install.maxConcurrency, newJobUuid, now, logger },
+      ));
+      if (installed.library === 'absent') warnings.push(LIBRARY_ABSENT);
+    }
+    if (config.policy.detachAfterVerify) {
+      const confirmed = new Set([...verified.keys(), ...plan.decisions.filter((d) => d.reason === 'up-to-date').map((d) => d.vmUuid)]);
+      const byVm = new Map(plan.decisions.map((d) => [d.vmUuid, d]));
+      // Only ISOs this reconciler attached (attached_isos), and never while a user's ISO sits in CD-ROM 0.
+      const candidates = [...ledger.installs.mounted()].flatMap(([vmUuid, mounted]) => {
+        const d = byVm.get(vmUuid);
+        return d && confirmed.has(vmUuid) && !userIso.has(vmUuid) ? [{ vmUuid, agentType: d.agentType, mounted }] : [];
+      });
+      if (candidates.length > 0) {
+        detached = await profiler.timedAsync('detach', () => detachVerified(candidates, client, {
+          runId, start, installs: ledger.installs, newJobUuid, now, logger, concurrency: concurrencyFor(config.policy.maxConcurrency, candidates.length),
+        }));
+        if (detached.api === 'absent') warnings.push(DETACH_ABSENT);
+      }
+    }
+  }
+  const report = buildReport({
+    runId, dryRun: opts.dryRun, plan, applied, verified, catalogChecks, regressions, targets, resolved: recovered?.resolved ?? 0,
+    after: plugged.start ? {
+      installEnabled: setup.enabled, library: setup.library, install: installed, detachEnabled: config.policy.detachAfterVerify, detach: detached,
+      settled, linuxCommand: setup.commands.Linux,
+    } : undefined,
+  });
+  if (warnings.length > 0) {
+    report.warnings = warnings;
+    ledger.addRunWarnings(runId, warnings);
+  }
+  if (report.stages) ledger.setRunStages(runId, { ...report.stages, manualInstall: report.manualInstall ?? null, installs: report.installs ?? [] });
+  return { plan, report };
 }
 
-async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates: readonly AttachGate[], runId: number, logger: Logger): Promise<{
+const LIBRARY_ABSENT: RunWarning = {
+  code: 'install-unavailable',
+  message: 'the management node has no script library (ZStack 5.2.0+): nothing is installed in the guests; attached VMs await a person\'s install',
+};
+const DETACH_ABSENT: RunWarning = {
+  code: 'detach-unavailable',
+  message: 'the management node has no DetachGuestToolsIsoFromVm: verified VMs keep the GuestTools ISO (and the Windows temp disk) until a person detaches it',
+};
+
+/** Whether installs run in this run, the commands, and what the planner needs (absent: attach only). */
+async function installSetup(deps: ReconcileDeps, plugged: Plugged, warnings: RunWarning[]): Promise<{
+  enabled: boolean;
+  library: 'present' | 'absent' | 'error' | null;
+  commands: ReturnType<typeof installCommands>;
+  plan: { install?: PlanInstall; mounted: ReadonlyMap<string, unknown> };
+}> {
+  const { config, client, ledger, logger } = deps;
+  const commands = installCommands(config.install);
+  const view = ledger.installs.planView();
+  const mode = config.install.mode === 'qga';
+  const enabled = mode || plugged.installFor.length > 0;
+  if (!enabled) return { enabled, library: null, commands, plan: { mounted: view.mounted } };
+  // One query per process (the client keeps the answer): an MN without the library plans attach only.
+  const library = await client.scriptLibrarySupport().catch((error: unknown) => {
+    logger.warn({ error: errorToJson(error) }, 'could not find out whether the management node has the script library; installs wait for the next run');
+    return 'error' as const;
+  });
+  if (library === 'absent') warnings.push(LIBRARY_ABSENT);
+  if (library !== 'present') return { enabled, library, commands, plan: { mounted: view.mounted } };
+  const install: PlanInstall = {
+    enabledFor: (vmUuid) => mode || plugged.installFor.some((f) => f(vmUuid)),
+    commands: { linux: commands.Linux !== null, windows: commands.Windows !== null },
+    history: view.installs,
+    mounted: view.mounted,
+  };
+  return { enabled, library, commands, plan: { install, mounted: view.mounted } };
+}
+
+async function observeAndPlan(
+  deps: ReconcileDeps, opts: ReconcileOptions, gates: readonly AttachGate[], runId: number, logger: Logger,
+  installs: { install?: PlanInstall; mounted: ReadonlyMap<string, unknown> },
+): Promise<{
   plan: Plan;
   catalogChecks: GroupCheck[];
   regressions: RunReport['regressions'];
   targets: RunReport['targets'];
+  /** VMs with an ISO of ours whose CD-ROM 0 now holds a user's ISO: never detached. */
+  userIso: Set<string>;
 }> {
   const { config, client, ledger, now } = deps;
   const profiler = deps.profiler ?? NO_PROFILER;
@@ -219,6 +323,7 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates
   const vms = await profiler.timedAsync('inventory', () => readInventory(client, { selectorTags, excludeTags, vmUuids: opts.vmUuids }));
   logger.info({ trigger: opts.trigger, dryRun: opts.dryRun, vms: vms.length, targets: catalog.targets }, 'inventory read');
   logSelectorMatches(logger, vms, config.policy);
+  const userIso = new Set(vms.filter((vm) => vm.cdRomIsoUuid !== null && installs.mounted.has(vm.uuid)).map((vm) => vm.uuid));
   const warnings = mnWarnings(client);
   if (warnings.length > 0) ledger.setRunWarnings(runId, warnings);
 
@@ -240,6 +345,7 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates
     mismatchedGroups: new Set<string>(),
     windowOpen: isWindowOpen(config.schedule.windows, config.schedule.timezone, now()),
     gates,
+    install: installs.install,
   };
   // Probe every group that has an attach before the run limit applies: otherwise the slots a mismatched
   // group frees would go to groups nobody probed.
@@ -257,7 +363,7 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates
     const examples = recheck.changed.slice(0, 10).map((d) => ({ vmUuid: d.vmUuid, action: d.action, reason: d.reason }));
     logger.info({ rechecked: recheck.rechecked, changed: recheck.changed.length, examples }, 'attach set re-read before apply');
   }
-  return { plan: recheck.plan, catalogChecks, regressions, targets };
+  return { plan: recheck.plan, catalogChecks, regressions, targets, userIso };
 }
 
 function pickContractCounts(c: RunCounts) {
