@@ -127,10 +127,10 @@ export class Installs {
   }
 
   setScriptUuid(key: string, name: string, scriptUuid: string, now: number): void {
-    this.db.write(() => this.sql.get<[string, string, string, number]>(
-      `INSERT INTO install_scripts (script_key, name, resource_uuid, script_uuid, created_at) VALUES (?1, ?2, ?3, ?3, ?4)
+    this.db.write(() => this.sql.get<[string, string, string, string, number]>(
+      `INSERT INTO install_scripts (script_key, name, resource_uuid, script_uuid, created_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (script_key) DO UPDATE SET script_uuid = excluded.script_uuid`,
-    ).run(key, name, scriptUuid, now));
+    ).run(key, name, scriptUuid, scriptUuid, now));
   }
 
   /**

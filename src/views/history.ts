@@ -59,6 +59,8 @@ function runHeadJson(run: RunRecord, stored: readonly { action: string; reason: 
     targets: run.targets,
     message: run.message,
     warnings: run.warnings,
+    // What each stage did (attach, install, detach), the installs it settled and the VMs awaiting a person.
+    ...(run.stages === null ? {} : { stages: run.stages }),
     // Not listed in actions: steady-state decisions (e.g. skip/up-to-date), stored as counts only, and
     // decisions unchanged since the VM's last stored one (listed in an earlier run).
     ...unlistedDecisions(run.counts, stored),
@@ -72,4 +74,36 @@ export function runJson(run: RunRecord & { actions: ActionRecord[] }) {
 /** One page of a run's stored decisions (the status page's /runs/ID): `total` of the filter, `kinds` of the run. */
 export function runPageJson(run: RunRecord & { kinds: { action: string; reason: string; n: number }[]; total: number; rows: ActionRecord[] }, page: number, pageSize: number) {
   return { ...runHeadJson(run, run.kinds), kinds: run.kinds, total: run.total, page, pageSize, actions: run.rows.map(actionJson) };
+}
+
+const num = (o: unknown, k: string): number => (typeof o === 'object' && o !== null && typeof (o as Record<string, unknown>)[k] === 'number' ? (o as Record<string, number>)[k] : 0);
+const list = (o: unknown, k: string): Record<string, unknown>[] => {
+  const v = typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[k] : undefined;
+  return Array.isArray(v) ? (v.filter((x) => typeof x === 'object' && x !== null) as Record<string, unknown>[]) : [];
+};
+
+/** `runs show`: what each stage of the run did, as lines of text (empty for runs without stages). */
+export function stagesText(stages: Record<string, unknown> | null): string {
+  if (stages === null) return '';
+  const { attach, install, detach } = stages as Record<string, unknown>;
+  const lines = [
+    `attach: started ${num(attach, 'started')}, attached ${num(attach, 'attached')}, verified ${num(attach, 'verified')}, failed ${num(attach, 'failed')}, in doubt ${num(attach, 'inDoubt')}`,
+    `install: started ${num(install, 'started')} in ${num(install, 'batches')} batches, in doubt ${num(install, 'inDoubt')}, deferred ${num(install, 'deferred')}; `
+      + `evidence read: verified ${num(install, 'verified')}, install-failed ${num(install, 'installFailed')}, no-evidence ${num(install, 'noEvidence')}; attach only ${num(install, 'attachOnly')}`,
+    `detach: detached ${num(detach, 'detached')}, detach-failed ${num(detach, 'failed')}, in doubt ${num(detach, 'inDoubt')}, deferred ${num(detach, 'deferred')}`,
+  ];
+  for (const i of list(stages, 'installs')) {
+    const cause = typeof i.errCause === 'string' ? `: ${i.errCause}` : '';
+    const stderr = typeof i.stderrTail === 'string' ? `\n    stderr: ${i.stderrTail.split('\n').join('\n    ')}` : '';
+    lines.push(`  install ${String(i.vmUuid)} (started by run ${String(i.startedBy)}): ${String(i.outcome)}${i.reason ? ` (${String(i.reason)})` : ''}${cause}${stderr}`);
+  }
+  const manual = (stages as Record<string, unknown>).manualInstall;
+  const vms = list(manual, 'vms');
+  if (vms.length > 0) {
+    lines.push(`${vms.length} attached VMs await a person's install in the guest:`);
+    for (const v of vms) lines.push(`  ${String(v.vmUuid)} ${String(v.platform)}: ${v.why === 'no-agent' ? 'no running guest agent' : 'no install.windows.command'}`);
+    const command = (manual as Record<string, unknown>).linuxCommand;
+    if (typeof command === 'string') lines.push('in each Linux guest, as root:', ...command.split('\n').map((l) => `  ${l}`));
+  }
+  return `${lines.join('\n')}\n`;
 }

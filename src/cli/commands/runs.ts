@@ -4,7 +4,7 @@ import { parseFlags, positiveInt } from '../args.js';
 import type { Context } from '../context.js';
 import { printable } from '../../text/printable.js';
 import { formatTable } from '../../text/table.js';
-import { outcomeText, runJson, runSpanText, runsJson } from '../../views/history.js';
+import { outcomeText, runJson, runSpanText, runsJson, stagesText } from '../../views/history.js';
 
 export const RUNS_HELP = `Usage: gtr runs [--config FILE] [--json] [--limit N]
        gtr runs show ID [--config FILE] [--json]
@@ -39,7 +39,7 @@ export async function runRuns(argv: string[], makeContext: (configFile: string |
         const countedOnly = Object.entries(json.countedOnly).map(([k, v]) => `${k}=${v}`).join(' ');
         const unchanged = Object.entries(json.unchanged).map(([k, v]) => `${k}=${v}`).join(' ');
         const unlisted = `${countedOnly ? `not listed (stored as counts only): ${countedOnly}\n` : ''}${unchanged ? `not listed (unchanged since the VM's last listed decision, see earlier runs): ${unchanged}\n` : ''}`;
-        process.stdout.write(`${head}\ncounts: ${counts}\n${unlisted}${run.message ? `note: ${printable(run.message)}\n` : ''}${run.warnings.map((w) => `warning: ${printable(w.message)}\n`).join('')}\n${formatTable(['vm', 'uuid', 'action', 'reason', 'current', 'target', 'outcome', 'error'], rows)}\n`);
+        process.stdout.write(`${head}\ncounts: ${counts}\n${unlisted}${run.message ? `note: ${printable(run.message)}\n` : ''}${run.warnings.map((w) => `warning: ${printable(w.message)}\n`).join('')}${printable(stagesText(run.stages), { keepNewlines: true })}\n${formatTable(['vm', 'uuid', 'action', 'reason', 'current', 'target', 'outcome', 'error'], rows)}\n`);
       }
       return 0;
     }
