@@ -8,6 +8,7 @@ import { startSimulator, type SimOptions, type SimVm, type Simulator } from '../
 import { Ledger } from '../src/ledger/index.js';
 import { exited, gtr, simConfig, spawnGtr, waitFor, workspace, type Workspace } from './helpers/cli.js';
 import { HEX, testVm } from './helpers/fleet.js';
+import { RolloutStore } from '../src/rollout/store.js';
 
 interface Report {
   runId: number;
@@ -211,6 +212,43 @@ describe('installing in the guest', () => {
       await reconcile(config);
       assert.equal(sim.scriptExecutions().length, 1, 'one execute in all: never sent again');
       assert.deepEqual([1, 2].map((n) => sim.installerRuns().filter((r) => r.vmUuid === HEX(n)).length), [1, 1]);
+    });
+  });
+
+  it('rollout start --install: a pause while installs are queued stops every execute after it returned; members are done only on evidence', async () => {
+    const fleet = [1, 2, 3, 4].map((n) => withAgent(n));
+    // install.mode off: only the rollout installs; one VM per batch, so the batches queue.
+    await withSetup({ fleet }, { install: { ...INSTALL, mode: 'off', maxConcurrency: 1 } }, async (sim, ws, config) => {
+      const started = await gtr(['rollout', 'start', '--install', '--agent-type', 'LinuxOnKvm', '--waves', '4,100%', '--soak', '0', '--config', config, '--json']);
+      assert.equal(started.code, 0, started.stderr);
+      const id = (JSON.parse(started.stdout) as { id: number }).id;
+      const held = sim.holdRequest({ api: 'ExecuteGuestVmScript' });
+      const run = spawnGtr(['reconcile', '--config', config, '--json']);
+      await held.reached;
+      const pause = await gtr(['rollout', 'pause', String(id), '--config', config]);
+      assert.equal(pause.code, 0, pause.stderr);
+      held.release();
+      assert.equal((await exited(run)).code, 0, run.output().stderr);
+      const report = JSON.parse(run.output().stdout) as Report;
+      assert.equal(sim.scriptExecutions().length, 1, 'only the batch permitted before the pause went out');
+      assert.equal(report.stages.install.started, 1);
+      assert.equal(report.stages.install.deferred, 3);
+      assert.deepEqual([...new Set(report.actions.filter((a) => a.outcome === 'attached').map((a) => a.outcome))], ['attached'], 'the others stay attached, their install waits');
+      const members = () => readLedger(ws.database, (l) => new RolloutStore(l).get(id)?.members ?? []);
+      assert.deepEqual(members().map((m) => m.status).sort(), ['attached', 'attached', 'attached', 'installing']);
+      const status = await gtr(['rollout', 'status', String(id), '--config', config]);
+      assert.match(status.stdout, /installing/);
+      // Resumed: the ISOs still mounted are installed (install/attached), one batch each.
+      assert.equal((await gtr(['rollout', 'resume', String(id), '--config', config])).code, 0);
+      const resumed = await reconcile(config);
+      assert.equal(resumed.actions.filter((a) => a.action === 'install' && a.outcome === 'installing').length, 3);
+      assert.equal(sim.scriptExecutions().length, 4);
+      assert.deepEqual(sim.scriptOverlaps(), []);
+      assert.ok(members().every((m) => m.status === 'installing' || m.status === 'verified'), 'never done without evidence');
+      await waitFor('the installers', () => installersDone(sim, [1, 2, 3, 4]));
+      await reconcile(config);
+      assert.deepEqual(members().map((m) => m.status), ['verified', 'verified', 'verified', 'verified']);
+      assert.equal(readLedger(ws.database, (l) => new RolloutStore(l).get(id)?.state), 'completed');
     });
   });
 });

@@ -31,6 +31,8 @@ export interface NewRollout {
   waveTimeoutMs: number;
   maxErrors: Config['policy']['maxErrors'];
   canaries: Canaries;
+  /** rollout start --install. */
+  install?: boolean;
   who: string;
   why: string;
   now: number;
@@ -58,8 +60,9 @@ export class RolloutStore {
         }
       }
       const id = Number(this.sql.get(`INSERT INTO rollouts (agent_types, target, state, waves_spec, soak_ms, wave_timeout_ms, max_errors,
-          canaries, created_at, created_by, updated_at) VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(JSON.stringify(r.agentTypes), targetsText(r.targets), r.wavesSpec, r.soakMs, r.waveTimeoutMs, formatLimit(r.maxErrors), JSON.stringify(r.canaries), r.now, r.who, r.now)
+          canaries, install, created_at, created_by, updated_at) VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(JSON.stringify(r.agentTypes), targetsText(r.targets), r.wavesSpec, r.soakMs, r.waveTimeoutMs, formatLimit(r.maxErrors), JSON.stringify(r.canaries),
+          r.install ? 1 : 0, r.now, r.who, r.now)
         .lastInsertRowid);
       const target = this.sql.get('INSERT INTO rollout_targets (rollout_id, agent_type, architecture, version) VALUES (?, ?, ?, ?)');
       for (const t of r.targets) target.run(id, t.agentType, t.architecture, t.version);
