@@ -4,7 +4,12 @@
 // and neither's CPU is billed to the other. The reconciler measures itself (src/profile/profile.ts,
 // GTR_PROFILE_FILE): time in plan, time in the ledger (SQLite), peak RSS.
 // Usage: node --import tsx scripts/bench.ts [--vms N] [--latency MS] [--job-ms MS] [--concurrency N]
-//        [--poll-ms MS] [--scale] [--baseline-sample N] [--history-runs N] [--out FILE]
+//        [--poll-ms MS] [--scale] [--baseline-sample N] [--history-runs N] [--sim cold|warm|both] [--out FILE]
+// --sim: `cold` is the simulator as it is (it builds and serialises every page it is asked for: its CPU
+// shares the machine with the reconciler's); `warm` first runs `gtr plan` on a throw-away database so
+// the simulator keeps every query reply serialised (SimOptions.cacheReplies), then measures `gtr
+// reconcile` against it: the simulator is not the bottleneck, so wall/bound reflects the reconciler.
+// `both` (default) measures cold, then warm.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +21,7 @@ import { writeIsoDir } from '../src/sim/index.js';
 import { DEFAULT_ISOS } from '../src/sim/world.js';
 import { simulateHistory, type HistoryAction, type HistoryResult } from './bench/history.js';
 import { runNaive, type NaiveResult } from './bench/naive.js';
-import { formatReport, formatScale, type ReadFigures, type RunFigures } from './bench/report.js';
+import { formatReport, formatScale, formatVariants, type ReadFigures, type RunFigures } from './bench/report.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -31,6 +36,7 @@ const { values } = parseArgs({
     'baseline-sample': { type: 'string', default: '1000' },
     'history-runs': { type: 'string', default: '1000' },
     'history-churn': { type: 'string', default: '20' },
+    sim: { type: 'string', default: 'both' },
     out: { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
@@ -49,12 +55,18 @@ function int(name: keyof typeof values, min: number): number {
 const latencyMs = int('latency', 0);
 const jobMs = int('job-ms', 0);
 const concurrency = int('concurrency', 1);
-// One poll per job when the interval matches the job duration (see README, Performance).
+// One poll per job when the interval matches the job duration (see docs/performance.md).
 const pollMs = values['poll-ms'] === undefined ? Math.max(1, jobMs) : int('poll-ms', 1);
 const sizes = values.scale ? [10_000, 50_000, 100_000, 250_000] : [int('vms', 1)];
 const baselineSample = int('baseline-sample', 0);
 const historyRuns = int('history-runs', 0);
 const historyChurn = int('history-churn', 0);
+type Variant = 'cold' | 'warm';
+const variants: Variant[] = values.sim === 'both' ? ['cold', 'warm'] : values.sim === 'cold' || values.sim === 'warm' ? [values.sim] : [];
+if (variants.length === 0) {
+  console.error(`bench: --sim must be cold, warm or both, got ${JSON.stringify(values.sim)}`);
+  process.exit(2);
+}
 // 20% of the fleet out of date AND eligible: about 3 in 4 outdated VMs are running KVM user VMs with a CD-ROM.
 const OUTDATED_SHARE = 0.265;
 
@@ -65,8 +77,8 @@ interface SimChild {
   password: string;
 }
 
-function startSim(vms: number): Promise<SimChild> {
-  const proc = fork(join(root, 'scripts/bench/sim-child.ts'), [JSON.stringify({ vms, seed: 1, latencyMs, jobMs, outdatedShare: OUTDATED_SHARE })], {
+function startSim(vms: number, cacheReplies = false): Promise<SimChild> {
+  const proc = fork(join(root, 'scripts/bench/sim-child.ts'), [JSON.stringify({ vms, seed: 1, latencyMs, jobMs, outdatedShare: OUTDATED_SHARE, cacheReplies })], {
     execArgv: ['--import', 'tsx', '--max-old-space-size=4096', ...(process.env.BENCH_SIM_NODE_ARGS ?? '').split(' ').filter(Boolean)],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -100,12 +112,12 @@ interface ReconcileJson {
   actions: HistoryAction[];
 }
 
-function runGtr(config: string, profileFile: string): Promise<{ code: number; stdout: string; stderr: string; wallMs: number }> {
+function runGtr(config: string, profileFile: string, command: 'reconcile' | 'plan' = 'reconcile'): Promise<{ code: number; stdout: string; stderr: string; wallMs: number }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     // BENCH_GTR_NODE_ARGS, e.g. '--cpu-prof --cpu-prof-dir=prof', profiles the reconciler.
     const nodeArgs = (process.env.BENCH_GTR_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/gtr.js'), 'reconcile', '--json', '--config', config], {
+    const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/gtr.js'), command, '--json', '--config', config], {
       env: { ...process.env, GTR_PROFILE_FILE: profileFile },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -141,8 +153,8 @@ function lowerBoundMs(requests: Record<string, number>, attaches: number): { bou
   return { boundMs: readRequests * latencyMs + rounds * roundMs, readRequests, rounds, roundMs };
 }
 
-async function benchOne(vms: number, withBaseline: boolean, withHistory: boolean, work: string): Promise<RunFigures> {
-  const dir = join(work, `vms-${vms}`);
+async function benchOne(vms: number, variant: Variant, withBaseline: boolean, withHistory: boolean, work: string): Promise<RunFigures> {
+  const dir = join(work, `vms-${vms}-${variant}`);
   mkdirSync(dir, { recursive: true });
   const isoDir = join(dir, 'zstack-dvd');
   await writeIsoDir(isoDir, DEFAULT_ISOS);
@@ -150,27 +162,39 @@ async function benchOne(vms: number, withBaseline: boolean, withHistory: boolean
   const profileFile = join(dir, 'profile.jsonl');
 
   process.stderr.write(`bench: ${vms} VMs: starting the simulator...\n`);
-  let sim = await startSim(vms);
-  const config = join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify({
+  let sim = await startSim(vms, variant === 'warm');
+  const writeConfig = (file: string, db: string) => writeFileSync(file, JSON.stringify({
     zstack: { endpoint: sim.endpoint, accountName: sim.accountName, password: sim.password, jobPollIntervalMs: pollMs, pageSize: 1000 },
     isoDir,
-    database,
+    database: db,
     policy: { maxConcurrency: concurrency, maxPerHost: 1_000_000, maxErrors: '100%' },
     log: { level: 'warn' },
   }), { mode: 0o600 });
+  const config = join(dir, 'config.json');
+  writeConfig(config, database);
+  if (variant === 'warm') {
+    // The same reads on a throw-away database: the measured run's ledger starts as empty as the cold one's.
+    process.stderr.write(`bench: ${vms} VMs: warming the simulator's replies (gtr plan on another database)...\n`);
+    const warmConfig = join(dir, 'warm-config.json');
+    writeConfig(warmConfig, join(dir, 'warm.db'));
+    const warm = await runGtr(warmConfig, join(dir, 'warm-profile.jsonl'), 'plan');
+    if (warm.code !== 0) throw new Error(`gtr plan exited ${warm.code}: ${warm.stderr.slice(0, 2000)}`);
+  }
+  // The simulator's request log and CPU count from here.
+  await ask(sim, 'reset');
 
-  process.stderr.write(`bench: ${vms} VMs: gtr reconcile --json...\n`);
+  process.stderr.write(`bench: ${vms} VMs (${variant} simulator): gtr reconcile --json...\n`);
   const run = await runGtr(config, profileFile);
   if (run.code !== 0 && run.code !== 1) throw new Error(`gtr reconcile exited ${run.code}: ${run.stderr.slice(0, 2000)}`);
   const report = JSON.parse(run.stdout) as ReconcileJson;
-  const simStats = await ask<{ requestsByApi: Record<string, number>; attaches: number; reads: ReadFigures }>(sim, 'stats');
+  const simStats = await ask<{ requestsByApi: Record<string, number>; attaches: number; reads: ReadFigures; cpuMs: number }>(sim, 'stats');
   await stopSim(sim);
   const profile = readProfile(profileFile);
   const attaches = report.counts.attach ?? 0;
   const bound = lowerBoundMs(simStats.requestsByApi, attaches);
   const figures: RunFigures = {
     vms,
+    variant,
     latencyMs,
     jobMs,
     pollMs,
@@ -190,6 +214,8 @@ async function benchOne(vms: number, withBaseline: boolean, withHistory: boolean
     phasesMs: { inventory: profile.inventoryMs ?? 0, recheck: profile.recheckMs ?? 0, apply: profile.applyMs ?? 0, verify: profile.verifyMs ?? 0 },
     reads: simStats.reads,
     cpuMs: (profile.cpuUserMs ?? 0) + (profile.cpuSystemMs ?? 0),
+    applyCpuMs: profile['cpuMsIn.apply'] ?? 0,
+    simCpuMs: simStats.cpuMs,
     databaseBytes: statSync(database).size,
     profile,
     ...bound,
@@ -224,12 +250,14 @@ async function benchOne(vms: number, withBaseline: boolean, withHistory: boolean
 const work = mkdtempSync(join(tmpdir(), 'gtr-bench-'));
 try {
   const results: RunFigures[] = [];
-  for (const [i, vms] of sizes.entries()) {
+  for (const vms of sizes) {
     const main = !values.scale || vms === 100_000;
-    results.push(await benchOne(vms, main && i >= 0 && baselineSample > 0, main, work));
+    // The baseline and the history go with the first variant measured; each variant has its own simulator.
+    for (const [i, variant] of variants.entries()) results.push(await benchOne(vms, variant, main && i === 0 && baselineSample > 0, main && i === 0, work));
   }
-  const primary = results.find((r) => r.baseline !== null) ?? results[results.length - 1];
+  const primary = results.find((r) => r.baseline !== null) ?? results.find((r) => r.vms === (values.scale ? 100_000 : sizes[0])) ?? results[0];
   process.stdout.write(formatReport(primary));
+  process.stdout.write(formatVariants(results));
   if (values.scale) process.stdout.write(formatScale(results));
   const out = values.out ?? join(root, 'bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(join(out, '..'), { recursive: true });

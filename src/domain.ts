@@ -66,7 +66,7 @@ export interface FleetRow {
   count: number;
 }
 
-/** How a finished run ended (DESIGN.md section 3); the ledger also stores `running` for one in progress. */
+/** How a finished run ended; the ledger also stores `running` for one in progress. */
 export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'halted' | 'noop' | 'dry-run' | 'interrupted';
 
 /**

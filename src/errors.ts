@@ -1,5 +1,6 @@
-// One catalog of error codes. Callers branch on `code` or `instanceof`, never on message text.
-// Every code has a documented exit code; the CLI maps an uncaught GtrError to it without a stack trace.
+// One catalog of error codes and exit codes. Callers branch on `code` or `instanceof`, never on message
+// text. Every code has an exit code; the CLI maps an uncaught GtrError to it without a stack trace.
+// docs/reference/errors.md and exit-codes.md are generated from this file (npm run gen:docs).
 
 export const EXIT = {
   ok: 0,
@@ -11,6 +12,23 @@ export const EXIT = {
   rollout: 6,
   internal: 70,
 } as const;
+
+export type ExitName = keyof typeof EXIT;
+
+/** What each exit code means (the signal exits 130 / 143 are in src/reconcile/exit-code.ts). */
+export const EXIT_ABOUT: Readonly<Record<ExitName, string>> = {
+  ok: 'nothing failed (also: nothing to do, dry runs, a catalog mismatch alone)',
+  someFailed: 'some attaches failed',
+  usage: 'usage or configuration error (also: database unusable, migration drift, no such run)',
+  unreachable: 'ZStack unreachable, login or AccessKey refused, bad reply, or the ISO folder is missing, unreadable or holds no usable GuestTools ISO',
+  budgetHalted: 'halted by the error budget',
+  leaseHeld: 'another run holds the lease (the message names the holder), or this run lost its lease during the run ' +
+    '(another process took it over: the attaches not started are `defer/lease-lost`), or this node is the standby of a pair ' +
+    'of management nodes (`GTR_NOT_LEADER`; also when it lost leadership during the run), or it just became the leader and ' +
+    "its ledger has not caught up with the peer's within 2 x `ha.syncInterval` (`GTR_HA_NOT_CAUGHT_UP`, nothing attached)",
+  rollout: 'rollout commands: no such rollout, or a transition that is not allowed',
+  internal: 'internal error (a bug: please report it)',
+};
 
 const FIX_CONFIG = 'Fix the configuration (see config/example.jsonc) and try again.';
 
@@ -50,11 +68,15 @@ export const ERROR_CODES = {
     hint: 'The daemon on this node catches up from the peer (its /healthz ha.sync.reason says what it waits for); run it again once it has. See the README "Two management nodes".',
   },
   GTR_HA_SNAPSHOT_REFUSED: { exit: EXIT.unreachable, about: "the peer node's ledger snapshot was not used: damaged, or another schema version (ours is kept)" },
-  GTR_ROLLOUT: { exit: EXIT.rollout, about: 'no such rollout, or a transition that is not allowed' },
+  GTR_ROLLOUT_NOT_FOUND: { exit: EXIT.rollout, about: 'no such rollout id' },
+  GTR_ROLLOUT_REFUSED: { exit: EXIT.rollout, about: 'the rollout command is not allowed now: a transition its state does not allow, a clash with an open rollout, or nothing to roll out' },
   GTR_ABORTED: { exit: EXIT.unreachable, about: 'the operation was aborted (shutdown or timeout)' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The code of an unexpected error (a bug) in JSON output, e.g. an attach's `error`; the CLI exits 70. */
+export const INTERNAL_ERROR = { code: 'GTR_INTERNAL', exit: EXIT.internal, about: 'unexpected error' } as const;
 
 /** What to do about an error of `code`, when the catalog says. */
 export function hintOf(code: ErrorCode): string | undefined {
@@ -85,13 +107,6 @@ export class GtrError extends Error {
 export class UsageError extends GtrError {
   constructor(message: string, options?: GtrErrorOptions) {
     super('GTR_USAGE', message, options);
-  }
-}
-
-/** GTR_ROLLOUT for a rollout id that does not exist; other GTR_ROLLOUT errors are refused transitions. */
-export class RolloutNotFoundError extends GtrError {
-  constructor(readonly rolloutId: number) {
-    super('GTR_ROLLOUT', `no such rollout: ${rolloutId} (see gtr rollout list)`, { details: { rolloutId } });
   }
 }
 
@@ -146,10 +161,15 @@ export function describeValue(value: unknown): string {
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
+/** The message of anything thrown: an Error's message, else the value as text. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** The `{code, description, details}` shape used in JSON output for any error. */
 export function errorToJson(error: unknown): ZStackErrorBody {
   if (error instanceof ZStackApiError) return { ...error.zstack };
   if (error instanceof GtrError) return { code: error.code, description: ERROR_CODES[error.code].about, details: error.message };
-  const message = error instanceof Error ? error.message : String(error);
-  return { code: 'GTR_INTERNAL', description: 'unexpected error', details: message };
+  const message = messageOf(error);
+  return { code: INTERNAL_ERROR.code, description: INTERNAL_ERROR.about, details: message };
 }

@@ -1,6 +1,7 @@
 // The one root logger: JSON lines to stderr (reports go to stdout), secrets redacted by path, and
 // session ids scrubbed out of URLs and header strings that slip into fields.
 import pino from 'pino';
+import { REDACTED } from './redacted.js';
 
 const SECRET_FIELDS = ['password', 'passwordHash', 'passwordFileContent', 'sessionId', 'sessionUuid', 'session'];
 const HEADER_FIELDS = ['authorization', 'Authorization'];
@@ -13,7 +14,6 @@ export const REDACT_PATHS: string[] = [
   'config.zstack.password',
 ];
 
-export const REDACTED = '[redacted]';
 
 // `sessionId=<uuid>` in a query string and `OAuth <uuid>` in a header value.
 const SECRET_IN_TEXT = /\b(session(?:Id|Uuid)=)[^&\s"]+|\b(OAuth\s+)[^\s"]+/g;

@@ -1,4 +1,4 @@
-// GuestTools versions as DESIGN.md section 5 fixes them: strict semver first, then a loose dotted-number form
+// GuestTools versions: strict semver first, then a loose dotted-number form
 // (`1.2` = `1.2.0`, `1.2.3.4` > `1.2.3`) compared segment by segment. Anything else is unparseable.
 import semver from 'semver';
 

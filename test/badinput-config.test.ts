@@ -16,7 +16,7 @@ const asRoot = process.getuid?.() === 0;
 const NO_STACK = /\n\s+at .+:\d+:\d+/;
 const PASSWORD = 'Cfg-Secret-Pa55';
 
-/** One wrong value for every documented key (DESIGN.md section 4). */
+/** One wrong value for every documented key. */
 const WRONG: Record<string, Record<string, unknown>> = {
   zstack: {
     endpoint: 'ftp://mn', accountName: 42, password: ['not', 'a', 'string'], requestTimeoutMs: -1, pageSize: 0,

@@ -59,8 +59,9 @@ test('npm run bench on 1,000 VMs: one table, a JSON file, matching attach counts
   assert.match(r.stdout, /Ledger after 20 half-hourly runs/);
 
   const doc = JSON.parse(readFileSync(out, 'utf8')) as { command: string; results: Result[] };
-  assert.equal(doc.results.length, 1);
+  assert.equal(doc.results.length, 2, 'the run against the simulator as is, then the warm variant (--sim both)');
   const res = doc.results[0];
+  assert.equal(doc.results[1].attaches, res.attaches, 'both variants attach the same VMs');
   assert.equal(res.vms, 1000);
   assert.ok(res.attaches > 0);
   assert.equal(res.attachesSeenBySimulator, res.attaches);

@@ -33,15 +33,15 @@ describe('output to a pipe closed early', () => {
 });
 
 describe('many requests at once on one shutdown signal', () => {
-  it('reconcile with policy.maxConcurrency 40: no MaxListenersExceededWarning (one abort listener per request in flight is no leak)', async () => {
-    const sim = await startSimulator({ fleet: testFleet(60, { hosts: 60 }), jobDurationMs: 50 });
+  it('reconcile with policy.maxConcurrency 60: no Node warning at all on stderr (one abort listener per request in flight is no leak)', async () => {
+    const sim = await startSimulator({ fleet: testFleet(120, { hosts: 120 }), jobDurationMs: 50 });
     const ws = await workspace();
     try {
-      const config = ws.writeConfig(simConfig(ws, sim, { policy: { maxConcurrency: 40, maxPerHost: 1 } }));
+      const config = ws.writeConfig(simConfig(ws, sim, { policy: { maxConcurrency: 60, maxPerHost: 1 } }));
       const r = await gtr(['reconcile', '--config', config, '--json']);
       assert.equal(r.code, 0, r.stderr);
       assert.ok(sim.maxAttachInFlight > 10, `more than 10 attaches were in flight at once (${sim.maxAttachInFlight})`);
-      assert.doesNotMatch(r.stderr, /MaxListenersExceededWarning|memory leak/);
+      assert.doesNotMatch(r.stderr, /Warning|memory leak|\(node:\d+\)/);
     } finally {
       await sim.close();
       ws.cleanup();

@@ -12,6 +12,7 @@ import { request } from 'undici';
 import { startSimulator, writeIsoDir } from '../src/sim/index.js';
 import { DEFAULT_ISOS, exited, gtr, simConfig, waitFor, workspace, type Workspace } from './helpers/cli.js';
 import { startDaemon, type LogLine } from './helpers/daemon.js';
+import { FAILED_TICKS_DEGRADED } from '../src/daemon/daemon.js';
 
 /** A cron that does not fire during a test: the retries under test are the daemon's own, not ticks. */
 const NEVER = '0 0 0 1 1 *';
@@ -164,4 +165,31 @@ describe('gtr daemon runs degraded instead of giving up', () => {
       }
     });
   });
+
+  it(`/healthz is degraded once ${FAILED_TICKS_DEGRADED} scheduled runs failed in a row, and healthy after the next one that runs`, async () => {
+    await withSetup(async ({ ws, sim }) => {
+      // Every second a tick; the MN refuses every VM query (503 SYS.1000), so every run fails.
+      sim.setFaults({ errorRates: { QueryVmInstance: 1 } });
+      const config = ws.writeConfig(simConfig(ws, sim, { schedule: { cron: '* * * * * *' }, http: { listen: '127.0.0.1:0' }, zstack: { requestTimeoutMs: 2000 }, log: { level: 'info' } }));
+      const daemon = startDaemon(config);
+      try {
+        const url = await daemon.url();
+        const failed = () => daemon.lines().filter((l) => l.msg === 'run failed; the next tick tries again').length;
+        await waitFor(`${FAILED_TICKS_DEGRADED} failed ticks`, () => failed() >= FAILED_TICKS_DEGRADED, 30_000);
+        const degraded = await waitFor('/healthz 503', async () => ((await healthz(url)).status === 503 ? healthz(url) : null), 10_000);
+        assert.equal(degraded.body.ok, false);
+        const reason = /the last (\d+) scheduled runs failed \(the last: .*SYS\.1000/.exec(degraded.body.reason ?? '');
+        assert.ok(reason && Number(reason[1]) >= FAILED_TICKS_DEGRADED, degraded.body.reason);
+        assert.ok(degraded.body.problems.some((p) => p.kind === 'ticks-failing'));
+        assert.match((await get(`${url}/metrics`)).text, /^gtr_daemon_problem\{problem="ticks-failing"\} 1$/m);
+        assert.ok((await daemonStatus(config)).problems.some((p) => p.kind === 'ticks-failing'), 'gtr status says so too');
+
+        sim.setFaults({});
+        await waitFor('healthy again after a tick that ran', async () => (await healthz(url)).status === 200, 30_000);
+      } finally {
+        await daemon.stop();
+      }
+    });
+  });
 });
+

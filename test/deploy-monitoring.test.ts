@@ -31,7 +31,8 @@ function metricNames(expr: string): string[] {
 function withMetrics<T>(fn: (ledger: Ledger, metrics: ReturnType<typeof createMetrics>) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'gtr-monitoring-'));
   const ledger = Ledger.open(join(dir, 'state.db'));
-  const metrics = createMetrics({ ledger: () => ledger, apiStats: () => ({ requests: { QueryVmInstance: 3 }, errors: {} }) });
+  const metrics = createMetrics({ ledger: () => ledger });
+  for (let i = 0; i < 3; i++) metrics.observeRequest('QueryVmInstance', 'GET', 0.01, null);
   return fn(ledger, metrics).finally(() => {
     ledger.close();
     rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Ledger } from '../src/ledger/index.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
@@ -143,6 +144,40 @@ describe('gtr doctor', () => {
     assert.match(checks.get('endpoint')?.fix ?? '', /zstack.endpoint/);
     assert.equal(statusOf(checks, 'login'), 'skip');
     assert.equal(statusOf(checks, 'iso-catalog'), 'pass', 'the local checks still run');
+  });
+
+  it('a web server that is not ZStack (404 to everything): endpoint fails and names it, login is skipped, exit 1', async () => {
+    const web = createHttpServer((_req, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not Found</h1>'));
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    try {
+      const ws = await newWorkspace();
+      const config = ws.writeConfig(simConfig(ws, { ...sim, endpoint: `http://127.0.0.1:${(web.address() as AddressInfo).port}` }));
+      const { r, checks } = await doctorJson(config);
+      assert.equal(r.code, 1);
+      assert.equal(statusOf(checks, 'endpoint'), 'fail');
+      assert.match(checks.get('endpoint')?.detail ?? '', /answered HTTP 404 "<h1>Not Found<\/h1>", not as a ZStack management node does/);
+      assert.match(checks.get('endpoint')?.fix ?? '', /MN API/);
+      assert.equal(statusOf(checks, 'login'), 'skip');
+    } finally {
+      web.close();
+    }
+    // The simulator answers as the MN does (400 missing header 'Authorization'): pass.
+    const ws = await newWorkspace();
+    const { checks } = await doctorJson(ws.writeConfig(simConfig(ws, sim)));
+    assert.match(checks.get('endpoint')?.detail ?? '', /answers as a ZStack management node \(HTTP 400\)/);
+  });
+
+  it('an https endpoint on a plain-HTTP server: a clear message, no OpenSSL text, in doctor and in plan (exit 3)', async () => {
+    const ws = await newWorkspace();
+    const config = ws.writeConfig(simConfig(ws, { ...sim, endpoint: sim.endpoint.replace('http:', 'https:') }));
+    const { checks, r } = await doctorJson(config);
+    assert.equal(r.code, 1);
+    assert.equal(statusOf(checks, 'endpoint'), 'fail');
+    assert.match(checks.get('endpoint')?.detail ?? '', /is https:\/\/ but the server there answers plain HTTP \(no TLS\)/);
+    const plan = await gtr(['plan', '--config', config]);
+    assert.equal(plan.code, 3);
+    assert.match(plan.stderr, /zstack\.endpoint is https:\/\/ but the server there answers plain HTTP \(no TLS\); use http:\/\//);
+    for (const out of [plan.stderr, r.stdout]) assert.doesNotMatch(out, /SSL routines|0A00010B|ssl3_get_record/);
   });
 
   it('an empty ISO folder fails the catalog check, exit 1', async () => {

@@ -69,7 +69,7 @@ for (const recreateAttachedTag of [false, true]) {
           else assert.equal(after.get(vm)?.uuid, tag.uuid, 'the first tag row kept, with its (aged) createDate');
         }
         // And so what a third database sees: with a renewed tag the VMs wait; with the first one kept they
-        // are attached a third time (the limit of this evidence when the MN keeps the tag, see README).
+        // are attached a third time (the limit of this evidence when the MN keeps the tag, see docs/ha.md).
         ws.writeConfig(simConfig(ws, sim, { database: join(ws.dir, 'third.db') }));
         const r4 = JSON.parse((await gtr(['plan', '--config', ws.configPath, '--json'])).stdout) as Report;
         assert.equal(r4.counts['defer/awaiting-install'] ?? 0, recreateAttachedTag ? 3 : 0);

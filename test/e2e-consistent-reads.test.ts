@@ -1,4 +1,4 @@
-// End to end: the fleet changes while `gtr` reads it (DESIGN.md 2.2, issue 19 item 4). Rows deleted on
+// End to end: the fleet changes while `gtr` reads it (docs/design.md 1). Rows deleted on
 // page 1 while page 2 is read must not hide a row of page 2 (a CD-ROM holding a user's ISO, a
 // GuestTools:: tag, a VM), and a VM changed between the inventory and apply (a user inserts an ISO, the
 // guest reports its install) is planned again on what it is now. The simulator holds the chosen request

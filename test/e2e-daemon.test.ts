@@ -24,7 +24,13 @@ function startDaemon(config: string) {
   const child = spawnGtr(['daemon', '--config', config]);
   const lines = () => logLines(child.output().stdout);
   const url = async () => {
-    const started = await waitFor('daemon started', () => lines().find((l) => l.msg === 'daemon started'), 20_000);
+    const started = await waitFor('daemon started', () => {
+      const line = lines().find((l) => l.msg === 'daemon started');
+      if (!line && child.exitCode !== null) throw new Error(`the daemon exited with ${child.exitCode} before it started:\n${child.output().stderr}${child.output().stdout}`);
+      return line;
+    }, 60_000).catch((error: Error) => {
+      throw new Error(`${error.message}\n--- daemon output ---\n${child.output().stderr}${child.output().stdout.slice(-4000)}`);
+    });
     return started.listen as string;
   };
   return { child, lines, url };

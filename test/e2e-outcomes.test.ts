@@ -1,7 +1,7 @@
-// Trustworthy outcomes (issue 11), end to end: the built CLI as a child process against the simulator
+// Trustworthy outcomes (docs/design.md 3), end to end: the built CLI as a child process against the simulator
 // and a temp SQLite file. Verified only on guest evidence; runs that cannot converge stop; a failed
 // probe, an empty ISO folder, a VM without architecture and a user's ISO in CD-ROM 0 are handled as
-// DESIGN.md 2 says.
+// docs/design.md 1 says.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -177,7 +177,7 @@ describe('issue 11: runs that cannot converge stop', () => {
 
       const bad = await gtr(['retry', '--config', s.config, '--vm', 'nope']);
       assert.equal(bad.code, 2);
-      assert.match(bad.stderr, /--vm: got "nope", expected a VM uuid/);
+      assert.match(bad.stderr, /--vm: "nope" is neither the uuid nor the name of a VM recorded in the ledger/);
       assert.equal((await gtr(['retry', '--config', s.config])).code, 2);
     });
   });
@@ -313,7 +313,7 @@ describe('issue 11: windows bound every attach start; signals stop a reconcile c
 
   it('SIGTERM during a run: exit 143, in-flight attaches interrupted with their job uuid, the rest deferred; the next run never attaches them twice', async () => {
     const fleet = Array.from({ length: 6 }, (_, i) => testVm(i + 1));
-    // zstack.jobTimeoutMs bounds how long the next run's replay follows the stuck jobs (DESIGN.md 6).
+    // zstack.jobTimeoutMs bounds how long the next run's replay follows the stuck jobs (docs/design.md 3).
     await withSetup({ fleet, faults: { stuckJobRate: 1 } }, { policy: { maxConcurrency: 2, maxPerHost: 1 }, zstack: { jobTimeoutMs: 3000 } }, async (s) => {
       const child = spawnGtr(['reconcile', '--config', s.config, '--json'], { GTR_SHUTDOWN_GRACE_MS: '300' });
       await waitFor('two attaches in flight', () => s.sim.attachesStarted().length >= 2);
@@ -338,7 +338,7 @@ describe('issue 11: windows bound every attach start; signals stop a reconcile c
       const settled = replayed.actions.filter((a) => a.outcome === 'interrupted');
       assert.equal(settled.length, 2, 'the stopped run keeps its true outcome');
       // Their jobs are stuck (still running): a job is never recorded attached before it succeeded, so the
-      // replay leaves them unsettled and polls them again at the next start (DESIGN.md 6).
+      // replay leaves them unsettled and polls them again at the next start (docs/design.md 3).
       assert.ok(settled.every((a) => a.finishedAt === null), 'a job still running is not settled');
       for (const a of inFlight) {
         assert.equal(decided(next.report, Number.parseInt(a.vmUuid, 16)), 'defer/awaiting-install');

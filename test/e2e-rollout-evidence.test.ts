@@ -1,9 +1,10 @@
-// End to end: rollouts move only on the guest's evidence (DESIGN.md 8). A canary that did not confirm
+// End to end: rollouts move only on the guest's evidence (docs/design.md 7). A canary that did not confirm
 // holds its wave: in a tag-only fleet, with an agent that has not reported a version yet, with our own
 // tag (zstack.recordVersionTag) on it, and when its attach was lost across a crash and an MN restart.
 // A wave that times out fails its unconfirmed members (no-evidence) and the error budget pauses it.
 // Real simulator, `gtr` as child processes, real SQLite; waits are bounded polls on what the simulator
 // or the ledger shows, never sleeps.
+import { localTime } from '../src/time-format.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SimVm } from '../src/sim/index.js';
@@ -72,9 +73,9 @@ describe('rollouts move only on evidence', () => {
       assert.equal(waiting.members[0].waitingSince, member(held, CANARY)?.attachedAt);
       assert.equal(waiting.timesOutAt, held.waveProgress[0].timesOutAt);
       const human = await s.rollout(['status', String(started.id)]);
-      assert.match(human.stdout, /Wave 1 waits for 1 of its 1 members until \S+Z; then those without the guest's evidence count as failed \(no-evidence\):/);
+      assert.match(human.stdout, /Wave 1 waits for 1 of its 1 members until \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{2}:\d{2}; then those without the guest's evidence count as failed \(no-evidence\):/);
       assert.match(human.stdout, /name\s+uuid\s+state\s+waiting since\s+times out at/);
-      assert.match(human.stdout, new RegExp(`vm-3 \\(canary\\)\\s+${CANARY}\\s+attached \\(no guest agent\\)\\s+${waiting.members[0].waitingSince}\\s+${waiting.timesOutAt}`));
+      assert.match(human.stdout, new RegExp(`vm-3 \\(canary\\)\\s+${CANARY}\\s+attached \\(no guest agent\\)\\s+${localTime(waiting.members[0].waitingSince)?.replace('+', '\\+')}\\s+${localTime(waiting.timesOutAt)?.replace('+', '\\+')}`));
       const one = await gtr(['status', '--config', s.config]);
       assert.match(one.stdout, /0\/6 verified, 0 failed \(max 5% per wave; wave 1: 0 failed, no failures allowed\); wave 1 waits for 1 member, times out at /);
 

@@ -174,10 +174,13 @@ describe('gtr rollout', () => {
       const second = await s.rollout(['start', '--agent-type', 'LinuxOnKvm']);
       assert.equal(second.code, 6);
       assert.match(second.stderr, /rollout 1 \(LinuxOnKvm, target 1\.2\.0\) is active and covers LinuxOnKvm: one open rollout per agent type/);
+      assert.match(second.stderr, /GTR_ROLLOUT_REFUSED/);
       assert.equal((await s.rollout(['start', '--agent-type', 'all'])).code, 6);
       await start(s, ['--agent-type', 'WindowsOnKvm']);
       assert.equal((await s.rollout(['status', '99'])).code, 6);
-      assert.match((await s.rollout(['abort', '99'])).stderr, /no such rollout: 99/);
+      const missing = await s.rollout(['abort', '99']);
+      assert.equal(missing.code, 6);
+      assert.match(missing.stderr, /no such rollout: 99 \(see gtr rollout list\)\n\(GTR_ROLLOUT_NOT_FOUND: no such rollout id\)/);
       for (const bad of [['pause'], ['start', '--waves', '0,x'], ['start', '--target', '9.9.9'], ['start', '--agent-type', 'Solaris'], ['frob'], ['list', '--detach']]) {
         const r = await s.rollout(bad);
         assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
@@ -212,7 +215,7 @@ describe('gtr rollout', () => {
     await withRolloutSetup(
       { fleet: fleet(6), jobDurationMs: 400 },
       // One attach at a time: the kill lands while the MN runs it, never between a recorded attach and
-      // its PUT (such a VM would rightly wait for policy.reattachAfter, see README Guarantees).
+      // its PUT (such a VM would rightly wait for policy.reattachAfter, see docs/design.md, Guarantees).
       { schedule: { cron: '* * * * * *' }, http: { listen: '127.0.0.1:0' }, log: { level: 'info' }, policy: { maxConcurrency: 1 } },
       async (s) => {
         const started = await start(s, ['--waves', '3,100%', '--soak', '0']);

@@ -1,5 +1,5 @@
-// The record of an interrupted run tells what it did and what became of it (DESIGN.md 6; issue 20
-// item 7), from the outside: a real `gtr reconcile` process killed with SIGKILL or stopped with SIGINT
+// The record of an interrupted run tells what it did and what became of it (docs/design.md 3
+// and 6), from the outside: a real `gtr reconcile` process killed with SIGKILL or stopped with SIGINT
 // while its attaches are in flight on the simulator (their jobs held there), then the next real run,
 // and `gtr runs show` before and after it.
 import { describe, it } from 'node:test';
@@ -68,7 +68,7 @@ describe('the record of an interrupted run', () => {
       for (const a of after.actions) {
         assert.deepEqual([a.outcome, a.resolution, a.resolvedBy], ['interrupted', 'attached', 2], JSON.stringify(a));
       }
-      const text = await gtr(['runs', 'show', '1', '--config', config]);
+      const text = await gtr(['runs', 'show', '1', '--wide', '--config', config]);
       assert.match(text.stdout, /interrupted -> attached, resolved by run 2/);
       assert.match(text.stdout, /last seen alive; found stopped and marked interrupted at /);
     });
@@ -91,7 +91,7 @@ describe('the record of an interrupted run', () => {
       assert.equal(stopped.status, 'interrupted');
       assert.equal(stopped.counts.interrupted, 3);
       assert.ok(stopped.actions.every((a) => a.outcome === 'interrupted' && a.resolution === undefined));
-      assert.match((await gtr(['runs', 'show', '1', '--config', config])).stdout, /interrupted \(job not resolved yet: the next run polls it\)/);
+      assert.match((await gtr(['runs', 'show', '1', '--wide', '--config', config])).stdout, /interrupted \(job not resolved yet: the next run polls it\)/);
 
       sim.releaseAttachJobs();
       assert.equal((await nextRun(config)).resolved, 3);

@@ -1,4 +1,4 @@
-// End to end: one fenced, gated way to start anything (DESIGN.md 2.4, 6, 7; issue 19). Each test is
+// End to end: one fenced, gated way to start anything (docs/design.md 2 and 4). Each test is
 // a fault as it shows in production, over the real simulator, real SQLite files and `gtr` as real child
 // processes: a second process whose clock is ahead (Debian's faketime) or that runs under another host
 // name (a container sharing the database: unshare --uts), a session that expires on the attach's job

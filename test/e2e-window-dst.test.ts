@@ -1,5 +1,5 @@
-// End to end: a maintenance window ends at its local wall time across a DST change (DESIGN.md 4,
-// issue 20 item 5). `gtr reconcile` runs as a real child under libfaketime (Debian's faketime) with a
+// End to end: a maintenance window ends at its local wall time across a DST change.
+// `gtr reconcile` runs as a real child under libfaketime (Debian's faketime) with a
 // clock the test moves through the spring-forward night in Europe/Berlin, against the real simulator
 // (on the real clock) and a real SQLite file. Monotonic time is not faked, so timers and job polls
 // run as usual. Waits are bounded polls, never sleeps.

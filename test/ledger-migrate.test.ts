@@ -167,7 +167,7 @@ describe('unusable databases', () => {
 
   test('a missing folder is created (0750 at most) for writing, never for a read-only open', () => {
     const deep = path.join(tmp, 'no', 'such', 'state.db');
-    assertGtr(() => Ledger.open(deep, { readonly: true }), 'GTR_LEDGER_UNUSABLE', deep, 'mkdir -p');
+    assertGtr(() => Ledger.open(deep, { readonly: true }), 'GTR_LEDGER_UNUSABLE', deep, 'does not exist yet');
     assert.equal(fs.existsSync(path.join(tmp, 'no')), false);
     Ledger.open(deep).close();
     assert.equal(fs.statSync(path.dirname(deep)).mode & 0o027, 0, 'no group write, nothing for others');

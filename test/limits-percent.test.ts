@@ -1,4 +1,4 @@
-// Percentages of a count (DESIGN.md 5 "Percentages"): concurrency rounds up (at least 1), the error
+// Percentages of a count: concurrency rounds up (at least 1), the error
 // budget and wave sizes round down, all in integers. Checked against exact BigInt arithmetic over
 // every integer percent 1..100 and every size 1..1000, and over percents in tenths.
 import { describe, it } from 'node:test';

@@ -1,6 +1,6 @@
-// Webhook notifications (issue 13 part 4) delivered to real HTTP receivers on 127.0.0.1, one per
-// format: the message shapes, DingTalk's and Feishu's signing, the json format's body signature,
-// retries with backoff (a receiver that fails twice, then accepts), a receiver that never answers
+// Webhook notifications delivered to real HTTP receivers on 127.0.0.1, one per format: the message
+// shapes, DingTalk's and Feishu's signing, the json format's body signature, retries with backoff (a
+// receiver that fails twice, then accepts) or after the receiver's Retry-After, a receiver that never answers
 // (a warning after the last try; it delays only its own queue), and no URL, header or secret in logs.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -11,7 +11,7 @@ import { afterEach, describe, it } from 'node:test';
 import pino from 'pino';
 import { DEFAULT_EVENTS, EVENT_NAMES, type GtrEvent } from '../src/events.js';
 import type { WebhookConfig, WebhookFormat } from '../src/config/notify-fields.js';
-import { WebhookNotifier } from '../src/notify/notifier.js';
+import { retryAfterMs, WebhookNotifier } from '../src/notify/notifier.js';
 import { waitFor } from './helpers/cli.js';
 
 interface Received { url: string; headers: IncomingMessage['headers']; body: string }
@@ -25,7 +25,9 @@ afterEach(async () => {
 });
 
 /** A receiver on 127.0.0.1: `answer` decides each reply (return null to never answer). */
-async function receiver(answer: (n: number) => { status: number; body: string } | null = () => ({ status: 200, body: '{"errcode":0}' })) {
+interface Reply { status: number; body: string; headers?: Record<string, string> }
+
+async function receiver(answer: (n: number) => Reply | null = () => ({ status: 200, body: '{"errcode":0}' })) {
   const got: Received[] = [];
   let n = 0;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -34,7 +36,7 @@ async function receiver(answer: (n: number) => { status: number; body: string } 
     req.on('end', () => {
       got.push({ url: req.url ?? '', headers: req.headers, body });
       const reply = answer(++n);
-      if (reply) res.writeHead(reply.status).end(reply.body);
+      if (reply) res.writeHead(reply.status, reply.headers).end(reply.body);
     });
   });
   servers.push(server);
@@ -133,6 +135,42 @@ describe('notify.webhooks delivery', () => {
     assert.equal(flaky.got.length, 3);
     assert.ok(lines.some((l) => l.msg === 'webhook delivered' && l.attempt === 3));
     assert.ok(!lines.some((l) => l.level === 40), 'no warning once delivered');
+  });
+
+  it("tries again after the receiver's Retry-After, not after its own backoff", async () => {
+    // The backoff is ten minutes: the second try comes within waitFor's bound only if Retry-After (1 s) is used.
+    const busy = await receiver((n) => (n === 1 ? { status: 429, body: 'slow down', headers: { 'Retry-After': '1' } } : { status: 200, body: '{"errcode":0}' }));
+    const { logger, lines } = memoryLogger();
+    const n = new WebhookNotifier({ webhooks: [hook('wecom', busy.url('/wecom?key=k'))], logger, host: 'mn1', now: () => AT, attempts: 3, backoffMs: 600_000, maxWaitMs: 600_000, timeoutMs: 5000 });
+    n.emit(FAILED);
+    try {
+      await waitFor('the try after Retry-After', () => lines.some((l) => l.msg === 'webhook delivered' && l.attempt === 2));
+    } finally {
+      await n.close(0);
+    }
+    assert.equal(busy.got.length, 2);
+    assert.equal(busy.got[1].body, busy.got[0].body, 'the same message is sent again');
+  });
+
+  it('does not try again before the Retry-After a receiver asks for, while another webhook retries on its backoff', async () => {
+    const later = await receiver(() => ({ status: 503, body: 'maintenance', headers: { 'Retry-After': '3600' } }));
+    const flaky = await receiver((n) => (n === 1 ? { status: 503, body: 'busy' } : { status: 200, body: '{"errcode":0}' }));
+    const { logger, lines } = memoryLogger();
+    const n = notifier([hook('json', later.url('/later')), hook('wecom', flaky.url('/flaky?key=k'))], logger);
+    n.emit(FAILED);
+    // The other webhook's backoff (20 ms) has passed: it tried again and was delivered.
+    await waitFor('the backoff retry of webhook 2', () => lines.some((l) => l.msg === 'webhook delivered' && l.webhook === 2 && l.attempt === 2));
+    assert.equal(later.got.length, 1, 'webhook 1 waits for its Retry-After (capped at maxWaitMs, 60 s)');
+    await n.close(0);
+    assert.ok(!lines.some((l) => l.webhook === 1 && l.level === 40), 'a delivery stopped by close is not reported as failed');
+  });
+
+  it('reads Retry-After as delay-seconds or an HTTP date', () => {
+    assert.equal(retryAfterMs('120', AT), 120_000);
+    assert.equal(retryAfterMs(new Date(AT + 30_000).toUTCString(), AT), 30_000);
+    assert.equal(retryAfterMs(new Date(AT - 30_000).toUTCString(), AT), 0);
+    assert.equal(retryAfterMs('soon', AT), null);
+    assert.equal(retryAfterMs('-5', AT), null);
   });
 
   it('warns after the last try at a receiver that never answers, without holding up the others', async () => {

@@ -5,6 +5,7 @@ import { planRun, type PlanInput, type PlanInstall, type VmHistory } from '../sr
 import type { InstallState } from '../src/ledger/index.js';
 import { DEFER_REASONS, INSTALL_REASONS, REASONS, SKIP_REASONS, ATTACH_REASONS, type DeferReason } from '../src/plan/reasons.js';
 import type { AttachGate } from '../src/plan/gates.js';
+import { WindowGate } from '../src/schedule/window-gate.js';
 import type { CatalogTarget, VmFacts } from '../src/domain.js';
 
 const NOW = Date.parse('2026-11-27T12:00:00Z');
@@ -47,12 +48,13 @@ function input(vms: VmFacts[], patch: Partial<PlanInput> = {}, policy: Partial<P
     policy: { attachUntagged: false, reattachAfterMs: 24 * HOUR, maxAttempts: 3, ejectUserIso: false, maxPerRun: 0, include: null, exclude: null, ...policy },
     now: NOW,
     mismatchedGroups: new Set(),
-    windowOpen: true,
     ...patch,
   };
 }
 
 const gate = (reason: DeferReason | null): AttachGate => ({ name: 'test', check: () => reason });
+/** The run's real window gate at NOW (12:00 UTC) with the only window 14:00-16:00: closed. */
+const closedWindow = (): AttachGate => new WindowGate([{ days: [], start: '14:00', end: '16:00' }], 'UTC', NOW);
 
 const NO_ATTEMPTS = { attempts: 0, attemptsTarget: null, lastAttachTagged: false, lastAttachFailed: false };
 const recentAttach: VmHistory = { lastAttachTarget: '1.2.0', lastAttachAt: NOW - HOUR, consecutiveFailures: 0, quarantineUntil: null, ...NO_ATTEMPTS };
@@ -122,7 +124,7 @@ const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; poli
   { name: 'user ISO in CD-ROM 0', vm: { cdRomIsoUuid: 'f'.repeat(32) }, want: 'defer/cdrom-busy' },
   { name: 'user ISO in CD-ROM 0 with ejectUserIso', vm: { cdRomIsoUuid: 'f'.repeat(32) }, policy: { ejectUserIso: true }, want: 'attach/outdated' },
   { name: 'stopped', vm: { state: 'Stopped', hostUuid: null }, want: 'defer/not-running' },
-  { name: 'outside window', vm: {}, in: { windowOpen: false }, want: 'defer/outside-window' },
+  { name: 'outside window', vm: {}, in: { gates: [closedWindow()] }, want: 'defer/outside-window' },
   { name: 'gated by a rollout', vm: {}, in: { gates: [gate('not-in-wave')] }, want: 'defer/not-in-wave' },
   { name: 'new ISO soaking', vm: {}, in: { gates: [gate('iso-soak')] }, want: 'defer/iso-soak' },
   { name: 'gate allows', vm: {}, in: { gates: [gate(null)] }, want: 'attach/outdated' },
@@ -143,20 +145,20 @@ const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; poli
   { name: 'install gated by a paused rollout', vm: agent, in: { history: history(recentAttach), install: installs(), gates: [gate('not-in-wave')] }, want: 'defer/not-in-wave' },
   { name: 'install-failed beats not-converging', vm: agent, in: { history: history(thirdAttachLongAgo), install: installs({ state: 'install-failed' }) }, want: 'skip/install-failed' },
   { name: 'installing beats awaiting-install and quarantined comes first', vm: agent, in: { history: history({ ...recentAttach, quarantineUntil: NOW + HOUR }), install: installs({ state: 'installing' }) }, want: 'defer/quarantined' },
-  // Precedence (DESIGN.md section 5).
+  // Precedence (docs/reference/reasons.md).
   { name: 'stopped, outdated, no CD-ROM -> no-cdrom', vm: { state: 'Stopped', hasCdRom: false }, want: 'skip/no-cdrom' },
   { name: 'stopped up-to-date -> up-to-date', vm: { state: 'Stopped', tagVersions: ['1.2.0'] }, want: 'skip/up-to-date' },
   { name: 'excluded appliance -> excluded', vm: { type: 'ApplianceVm' }, policy: { exclude: { vmUuids: ['a'.repeat(32)] } }, want: 'skip/excluded' },
   { name: 'appliance on ESX -> not-user-vm', vm: { type: 'ApplianceVm', hypervisorType: 'ESX' }, want: 'skip/not-user-vm' },
   { name: 'untagged without ISO -> no-iso', vm: { tagVersions: [], platform: 'Windows', architecture: 'mips64el' }, want: 'skip/no-iso' },
   { name: 'quarantined and stopped -> quarantined', vm: { state: 'Stopped' }, in: { history: new Map([['a'.repeat(32), { ...quarantined }]]) }, want: 'defer/quarantined' },
-  { name: 'stopped outside window -> not-running', vm: { state: 'Stopped' }, in: { windowOpen: false }, want: 'defer/not-running' },
+  { name: 'stopped outside window -> not-running', vm: { state: 'Stopped' }, in: { gates: [closedWindow()] }, want: 'defer/not-running' },
   { name: 'not-converging beats catalog-unverified', vm: {}, in: { history: history(thirdAttachLongAgo), unverifiedGroups: new Map([['LinuxOnKvm/x86_64', 'x']]) }, want: 'skip/not-converging' },
   { name: 'catalog-unverified beats quarantined', vm: {}, in: { history: history(quarantined), unverifiedGroups: new Map([['LinuxOnKvm/x86_64', 'x']]) }, want: 'defer/catalog-unverified' },
   { name: 'stopped with a user ISO -> not-running', vm: { state: 'Stopped', cdRomIsoUuid: 'f'.repeat(32) }, want: 'defer/not-running' },
-  { name: 'user ISO beats iso-soak and window', vm: { cdRomIsoUuid: 'f'.repeat(32) }, in: { windowOpen: false, gates: [gate('iso-soak')] }, want: 'defer/cdrom-busy' },
-  { name: 'iso-soak beats outside-window', vm: {}, in: { windowOpen: false, gates: [gate('iso-soak')] }, want: 'defer/iso-soak' },
-  { name: 'outside-window beats not-in-wave', vm: {}, in: { windowOpen: false, gates: [gate('not-in-wave')] }, want: 'defer/outside-window' },
+  { name: 'user ISO beats iso-soak and window', vm: { cdRomIsoUuid: 'f'.repeat(32) }, in: { gates: [closedWindow(), gate('iso-soak')] }, want: 'defer/cdrom-busy' },
+  { name: 'iso-soak beats outside-window', vm: {}, in: { gates: [closedWindow(), gate('iso-soak')] }, want: 'defer/iso-soak' },
+  { name: 'outside-window beats not-in-wave', vm: {}, in: { gates: [closedWindow(), gate('not-in-wave')] }, want: 'defer/outside-window' },
   { name: 'unknown architecture beats no-iso and untagged', vm: { architecture: null, tagVersions: [] }, want: 'skip/unknown-architecture' },
   { name: 'mismatch beats defer reasons', vm: { state: 'Stopped' }, in: { mismatchedGroups: new Set(['LinuxOnKvm/x86_64']) }, want: 'skip/catalog-mismatch' },
 ];

@@ -1,42 +1,45 @@
 // The reason catalog (src/plan/reasons.ts, REASONS) is the one source of what a reason means and how the
-// code classifies it: the README's reason table and its precedence list are REASONS, checked here.
-// When this fails after you changed a reason, paste the table the failure prints into README.md.
+// code classifies it: the reason reference (docs/reference/reasons.md, generated) shows every entry and
+// the precedence, checked here against the catalog. When this fails after you changed a reason, run
+// npm run gen:docs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { DEFER_REASONS, INSTALL_REASONS, REASONS, SKIP_REASONS, ATTACH_REASONS, type ReasonKey } from '../src/plan/reasons.js';
 
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-const HEADER = '| action / reason | meaning |\n|---|---|\n';
+const reference = readFileSync(new URL('../docs/reference/reasons.md', import.meta.url), 'utf8');
 
-function readmeTable(): string {
-  const start = readme.indexOf(HEADER);
-  assert.ok(start >= 0, 'README.md has no reason table (its header line is "| action / reason | meaning |")');
-  const end = readme.indexOf('\n\n', start);
-  return readme.slice(start + HEADER.length, end) + '\n';
+/** The reference table's rows: action/reason -> its cells after the first. */
+function referenceRows(): Map<string, string[]> {
+  const rows = [...reference.matchAll(/^\| `(attach|install|skip|defer)` \/ `([a-z-]+)` \| (.*) \|$/gm)];
+  return new Map(rows.map((m) => [`${m[1]}/${m[2]}`, m[3].split(' | ')]));
 }
 
-function catalogTable(): string {
-  return (Object.keys(REASONS) as ReasonKey[])
-    .map((key) => {
-      const [action, reason] = key.split('/');
-      return `| ${action} / \`${reason}\` | ${REASONS[key].help} |\n`;
-    })
-    .join('');
-}
-
-test('reasons: REASONS has one entry per reason code, in the README order (attach, install, then skips and defers by precedence)', () => {
+test('reasons: REASONS has one entry per reason code, attach and install first, then skips and defers by precedence', () => {
   const want = [...ATTACH_REASONS.map((r) => `attach/${r}`), ...INSTALL_REASONS.map((r) => `install/${r}`), ...SKIP_REASONS.map((r) => `skip/${r}`), ...DEFER_REASONS.map((r) => `defer/${r}`)];
   assert.deepEqual(Object.keys(REASONS), want);
 });
 
-test("reasons: the README's reason table is REASONS' help", () => {
-  assert.equal(readmeTable(), catalogTable(), `README.md's reason table differs from src/plan/reasons.ts; the table from the catalog:\n${catalogTable()}`);
+test('reasons: the reference has one row per reason, in catalog order, with its help, precedence, storage, fix and rollout role', () => {
+  const rows = referenceRows();
+  assert.deepEqual([...rows.keys()], Object.keys(REASONS), 'docs/reference/reasons.md rows differ from REASONS: run npm run gen:docs');
+  const ranked = [...SKIP_REASONS, ...DEFER_REASONS];
+  for (const key of Object.keys(REASONS) as ReasonKey[]) {
+    const entry = REASONS[key];
+    const [help, rank, stored, fix, role] = rows.get(key) ?? [];
+    const reason = key.split('/')[1];
+    assert.equal(help, entry.help.replaceAll('|', '\\|'), key);
+    assert.equal(rank, key.startsWith('attach/') || key.startsWith('install/') ? '-' : String(ranked.indexOf(reason as never) + 1), key);
+    assert.equal(stored, entry.stored === 'count' ? 'a count' : 'a row per VM', key);
+    assert.equal(fix === '-', entry.attention === undefined, key);
+    if (entry.attention) assert.ok(fix.includes(entry.attention('UUID')), `${key}: ${fix}`);
+    assert.equal(role === '-' ? undefined : role.split(':')[0], entry.rollout, key);
+  }
 });
 
-test("reasons: the README's precedence list is the skips, then the defers, in the catalog's order", () => {
-  const line = /When several apply, the first in this order wins[^:]*:([^.]+)\./.exec(readme);
-  assert.ok(line, 'README.md has no precedence list ("When several apply, the first in this order wins ...")');
+test("reasons: the reference's precedence list is the skips, then the defers, in the catalog's order", () => {
+  const line = /When several apply, the first in this order wins: ([^\n]+)\./.exec(reference);
+  assert.ok(line, 'docs/reference/reasons.md has no precedence list ("When several apply, the first in this order wins: ...")');
   const listed = [...line[1].matchAll(/`([a-z-]+)`/g)].map((m) => m[1]);
   assert.deepEqual(listed, [...SKIP_REASONS, ...DEFER_REASONS]);
 });

@@ -1,4 +1,4 @@
-// Every run ends, and its record tells the truth (DESIGN.md 6; issue 20 items 1, 3 and 4): the pass
+// Every run ends, and its record tells the truth (docs/design.md 1 and 6): the pass
 // over the real simulator and a real SQLite file, with the database locked by another connection at
 // the run's end, and bookkeeping after the run that throws.
 import { describe, it } from 'node:test';

@@ -1,4 +1,4 @@
-// Versions as DESIGN.md section 5 fixes them; the plain X.Y.Z fast path must agree with semver and the
+// Versions as the planner compares them; the plain X.Y.Z fast path must agree with semver and the
 // loose dotted form on every input it takes.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Maintenance windows end at local wall time across DST changes (DESIGN.md 4, issue 20 item 5): the
+// Maintenance windows end at local wall time across DST changes: the
 // close is the instant the local clock reaches the end, not now + the minutes the clock showed to it.
 // Europe/Berlin: spring forward 2025-03-30 01:00Z (02:00 CET -> 03:00 CEST), fall back 2025-10-26
 // 01:00Z (03:00 CEST -> 02:00 CET). America/New_York: spring forward 2025-03-09 07:00Z (02:00 EST ->

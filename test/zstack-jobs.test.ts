@@ -8,6 +8,7 @@ import { newJobUuid } from '../src/zstack/client.js';
 import { clientHarness } from './helpers/zstack.js';
 import { testVm } from './helpers/fleet.js';
 import { permits } from './helpers/permits.js';
+import { RequestCounts } from '../src/zstack/request-counts.js';
 
 type Sim = Awaited<ReturnType<typeof startSimulator>>;
 
@@ -40,13 +41,14 @@ async function until(what: string, cond: () => boolean): Promise<void> {
 describe('ZStack client async actions', () => {
   it('attaches with the chosen job uuid and top-level system tags, then polls the job to success', async () => {
     const s = await sim();
-    const c = client(s);
+    const counts = new RequestCounts();
+    const c = client(s, { observer: counts.observe });
     const jobUuid = newJobUuid();
     await c.attachGuestToolsIso(VM, { permit: permits('AttachGuestToolsIsoToVm', VM, jobUuid), systemTags: ['GuestTools::1.2.0'] });
     assert.deepEqual(s.attachesStarted().map((a) => [a.vmUuid, a.jobUuid, a.systemTags]), [[VM, jobUuid, ['GuestTools::1.2.0']]]);
     assert.ok(s.vm(VM)?.tags.includes('guestToolsHasAttached'));
-    assert.ok((c.stats.requests.QueryJob ?? 0) >= 1);
-    assert.equal(c.stats.requests.AttachGuestToolsIsoToVm, 1);
+    assert.ok((counts.requests.QueryJob ?? 0) >= 1);
+    assert.equal(counts.requests.AttachGuestToolsIsoToVm, 1);
   });
 
   it('polls the configured endpoint even when the location names another host (loopback 127.0.0.2:9, nothing listens)', async () => {

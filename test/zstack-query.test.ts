@@ -7,6 +7,7 @@ import { ZStackApiError } from '../src/errors.js';
 import type { QueryResource, ZStackClient } from '../src/zstack/client.js';
 import { cdRomUuid } from '../src/sim/resources.js';
 import { clientHarness } from './helpers/zstack.js';
+import { RequestCounts } from '../src/zstack/request-counts.js';
 
 
 const { sim, client } = clientHarness();
@@ -116,13 +117,14 @@ describe('ZStack client queries', () => {
       fleet: { vms: 300, seed: 9 },
       faults: { proxyErrorRates: { QueryVmInstance: 0.3 }, resetRates: { QueryVmInstance: 0.2 }, seed: 4 },
     });
-    const c = client(s, { pageSize: 20, retry: { attempts: 8, baseDelayMs: 1, maxDelayMs: 2 } });
+    const counts = new RequestCounts();
+    const c = client(s, { pageSize: 20, retry: { attempts: 8, baseDelayMs: 1, maxDelayMs: 2 }, observer: counts.observe });
     const uuids = (await collect(c, 'vm-instances', [])).flat().map((vm) => vm.uuid);
     assert.equal(new Set(uuids).size, 300);
     const queries = s.calls.filter((call) => call.api === 'QueryVmInstance');
     assert.ok(queries.some((q) => q.status === 0), 'some requests were reset');
     assert.ok(queries.some((q) => q.status === 502 || q.status === 503), 'some requests met the proxy');
-    assert.ok((c.stats.errors.QueryVmInstance ?? 0) > 0);
+    assert.ok((counts.errors.QueryVmInstance ?? 0) > 0);
   });
 
   it('does not retry a GET answered with a ZStack error body', async () => {

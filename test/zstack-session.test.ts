@@ -9,6 +9,7 @@ import { hashPassword, newJobUuid } from '../src/zstack/client.js';
 import { clientHarness } from './helpers/zstack.js';
 import { testVm } from './helpers/fleet.js';
 import { permits } from './helpers/permits.js';
+import { RequestCounts } from '../src/zstack/request-counts.js';
 
 type Sim = Awaited<ReturnType<typeof startSimulator>>;
 
@@ -21,26 +22,28 @@ const count = (s: Sim, api: string): number => s.requestsByApi()[api] ?? 0;
 describe('ZStack client sessions', () => {
   it('logs in with the SHA-512 hash and reuses one session', async () => {
     const s = await sim();
-    const c = client(s);
+    const counts = new RequestCounts();
+    const c = client(s, { observer: counts.observe });
     await c.login();
     assert.equal(await c.count('vm-instances', []), 1);
     assert.equal(await c.count('vm-instances', ['state=Running']), 1);
     assert.equal(count(s, 'LogInByAccount'), 1);
-    assert.equal(c.stats.requests.LogInByAccount, 1);
-    assert.equal(c.stats.requests.QueryVmInstance, 2);
+    assert.equal(counts.requests.LogInByAccount, 1);
+    assert.equal(counts.requests.QueryVmInstance, 2);
     assert.equal(hashPassword('password').slice(0, 8), 'b109f3bb', 'the manual\'s example hash');
   });
 
   it('refuses a wrong password with GTR_ZSTACK_LOGIN_REFUSED, without secrets in the error', async () => {
     const s = await sim();
-    const c = client(s, { password: 'not-the-password' });
+    const counts = new RequestCounts();
+    const c = client(s, { password: 'not-the-password', observer: counts.observe });
     const err = await c.count('vm-instances', []).then(() => assert.fail('login should fail'), (e: unknown) => e);
     assert.ok(err instanceof GtrError);
     assert.equal(err.code, 'GTR_ZSTACK_LOGIN_REFUSED');
     assert.equal(err.exitCode, 3);
     assert.match(err.message, /^login refused for account "admin"/);
     assert.match(err.message, /ID\.1000/);
-    const text = `${err.message} ${JSON.stringify(err.details)} ${JSON.stringify(c.stats)}`;
+    const text = `${err.message} ${JSON.stringify(err.details)} ${JSON.stringify(counts)}`;
     assert.ok(!text.includes('not-the-password'));
     assert.ok(!text.includes(hashPassword('not-the-password')));
     assert.equal(count(s, 'LogInByAccount'), 1, 'a refused login is not retried');

@@ -4,6 +4,7 @@
 // itself). For large fleets it runs on the first `sample` VMs and extrapolates per VM and per attach.
 import { performance } from 'node:perf_hooks';
 import { newJobUuid, StartPermit, ZStackClient } from '../../src/zstack/client.js';
+import { RequestCounts } from '../../src/zstack/request-counts.js';
 
 export interface NaiveOptions {
   endpoint: string;
@@ -26,9 +27,10 @@ export interface NaiveResult {
 }
 
 export async function runNaive(o: NaiveOptions): Promise<NaiveResult> {
+  const counts = new RequestCounts();
   const client = new ZStackClient({
     endpoint: o.endpoint, accountName: o.accountName, password: o.password, requestTimeoutMs: 30_000,
-    pageSize: 1000, jobPollIntervalMs: o.pollMs, jobTimeoutMs: 600_000,
+    pageSize: 1000, jobPollIntervalMs: o.pollMs, jobTimeoutMs: 600_000, observer: counts.observe,
   });
   try {
     await client.login();
@@ -58,7 +60,7 @@ export async function runNaive(o: NaiveOptions): Promise<NaiveResult> {
     }
     const factor = uuids.length / Math.max(1, sample.length);
     const perAttach = attaches > 0 ? attachMs / attaches : 0;
-    const measuredRequests = { ...client.stats.requests };
+    const measuredRequests: Record<string, number> = { ...counts.requests };
     const requests: Record<string, number> = {};
     for (const [api, n] of Object.entries(measuredRequests)) {
       // Listing and login happen once; per-VM and per-attach requests scale with the fleet.

@@ -6,6 +6,8 @@ import type { NaiveResult } from './naive.js';
 
 export interface RunFigures {
   vms: number;
+  /** `cold`: the simulator builds every reply; `warm`: it answers from replies kept serialised (scripts/bench.ts). */
+  variant: 'cold' | 'warm';
   latencyMs: number;
   jobMs: number;
   pollMs: number;
@@ -28,6 +30,10 @@ export interface RunFigures {
   /** The reads before apply, as the simulator saw them. */
   reads: ReadFigures;
   cpuMs: number;
+  /** The reconciler's CPU during the apply phase. */
+  applyCpuMs: number;
+  /** The simulator's CPU while it answered the measured run. */
+  simCpuMs: number;
   databaseBytes: number;
   /** Everything the reconciler measured (GTR_PROFILE_FILE), including time per ledger method. */
   profile: Record<string, number>;
@@ -55,6 +61,11 @@ const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;
 
+/** CPU per 1,000 units, e.g. `812 ms`. */
+function perThousand(cpuMs: number, units: number): string {
+  return units === 0 ? '-' : `${Math.round((1000 * cpuMs) / units)} ms`;
+}
+
 function perUnit(requests: number, units: number, what: string): string {
   return units === 0 ? `- (${requests} requests, no ${what})` : `${(requests / units).toFixed(2)} (${requests} requests / ${units} ${what})`;
 }
@@ -76,14 +87,16 @@ export function formatReport(f: RunFigures): string {
     ['requests per re-read batch', perUnit(f.reads.rereadRequests, f.reads.rereadBatches, 'batches'), na],
     ['requests per VM', (total(f.requests) / f.vms).toFixed(3), b ? (total(b.requests) / b.vms).toFixed(3) : na],
     ['peak RSS (reconciler)', `${f.peakRssMb.toFixed(0)} MB`, na],
-    ['CPU (reconciler)', s(f.cpuMs), na],
+    ['CPU (reconciler / simulator)', `${s(f.cpuMs)} / ${s(f.simCpuMs)}`, na],
+    ['reconciler CPU per 1,000 VMs', perThousand(f.cpuMs, f.vms), na],
+    ['reconciler CPU per 1,000 attaches', `${perThousand(f.cpuMs, f.attaches)} (apply phase alone ${perThousand(f.applyCpuMs, f.attaches)})`, na],
     ['time in plan', `${f.planMs.toFixed(0)} ms`, na],
     ['time in SQLite', `${f.sqliteMs.toFixed(0)} ms (${f.sqliteCalls} ledger calls, ${(100 * f.sqliteMs / f.wallMs).toFixed(1)}% of wall)`, na],
     ['lower bound', `${s(f.boundMs)} = ${f.readRequests} reads x ${f.latencyMs} ms + ${f.rounds} rounds x ${f.roundMs} ms`, na],
     ['wall / bound', (f.wallMs / f.boundMs).toFixed(2), b ? (b.wallMs / f.boundMs).toFixed(1) : na],
     ['speed-up vs naive', b ? `${(b.wallMs / f.wallMs).toFixed(1)}x` : na, na],
   ];
-  const head = `GuestTools reconcile benchmark: ${f.vms} VMs, latency ${f.latencyMs} ms/request, job ${f.jobMs} ms, ` +
+  const head = `GuestTools reconcile benchmark (${f.variant} simulator): ${f.vms} VMs, latency ${f.latencyMs} ms/request, job ${f.jobMs} ms, ` +
     `concurrency ${f.concurrency}, job poll interval ${f.pollMs} ms, status ${f.status}\n\n`;
   let out = head + formatTable(['', 'gtr reconcile', baseLabel], rows) + '\n';
   const h = f.history;
@@ -96,13 +109,28 @@ export function formatReport(f: RunFigures): string {
   return out;
 }
 
+/** One line per measured run: the cold and warm variants side by side. */
+export function formatVariants(results: readonly RunFigures[]): string {
+  const rows = results.map((r) => [
+    r.vms, r.variant, Number((r.wallMs / 1000).toFixed(2)), Number((r.boundMs / 1000).toFixed(2)), Number((r.wallMs / r.boundMs).toFixed(2)),
+    Number((r.cpuMs / 1000).toFixed(2)), Number((r.simCpuMs / 1000).toFixed(2)), perThousand(r.cpuMs, r.vms), perThousand(r.cpuMs, r.attaches),
+    Math.round(r.peakRssMb), Math.round(r.sqliteMs),
+  ]);
+  return `\nBy simulator variant (warm: the simulator answers from replies kept serialised, so wall/bound reflects the reconciler):\n` +
+    formatTable(['VMs', 'simulator', 'wall s', 'bound s', 'wall/bound', 'gtr CPU s', 'sim CPU s', 'gtr CPU / 1k VMs', 'gtr CPU / 1k attaches', 'peak RSS MB', 'SQLite ms'], rows) + '\n';
+}
+
 export function formatScale(results: readonly RunFigures[]): string {
   const first = results[0];
-  const rows = results.map((r) => [
-    r.vms, r.attaches, Number((r.wallMs / 1000).toFixed(2)), Number((r.boundMs / 1000).toFixed(2)), Number((r.wallMs / r.boundMs).toFixed(2)),
+  const rows = results.map((r) => {
+    // Growth against the smallest fleet measured with the same simulator variant.
+    const base = results.find((x) => x.variant === r.variant) ?? first;
+    return [
+    r.vms, r.variant, r.attaches, Number((r.wallMs / 1000).toFixed(2)), Number((r.boundMs / 1000).toFixed(2)), Number((r.wallMs / r.boundMs).toFixed(2)),
     Math.round(r.peakRssMb), Math.round(r.planMs), Math.round(r.sqliteMs), total(r.requests),
-    Number(((r.wallMs / first.wallMs) / (r.vms / first.vms)).toFixed(2)),
-  ]);
+    Number(((r.wallMs / base.wallMs) / (r.vms / base.vms)).toFixed(2)),
+    ];
+  });
   return `\nScale (growth relative to ${first.vms} VMs; 1.00 = linear):\n` +
-    formatTable(['VMs', 'attaches', 'wall s', 'bound s', 'wall/bound', 'peak RSS MB', 'plan ms', 'SQLite ms', 'requests', 'wall growth / VM growth'], rows) + '\n';
+    formatTable(['VMs', 'simulator', 'attaches', 'wall s', 'bound s', 'wall/bound', 'peak RSS MB', 'plan ms', 'SQLite ms', 'requests', 'wall growth / VM growth'], rows) + '\n';
 }

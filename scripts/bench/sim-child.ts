@@ -10,6 +10,8 @@ interface ChildOptions {
   latencyMs: number;
   jobMs: number;
   outdatedShare: number;
+  /** The warm variant: serialised query replies kept until the world changes (SimOptions.cacheReplies). */
+  cacheReplies: boolean;
 }
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
@@ -17,7 +19,22 @@ const sim = await startSimulator({
   fleet: { vms: opts.vms, seed: opts.seed, isoVersion: '1.2.0', outdatedShare: opts.outdatedShare },
   jobDurationMs: opts.jobMs,
   faults: opts.latencyMs > 0 ? { latencyMs: opts.latencyMs } : undefined,
+  cacheReplies: opts.cacheReplies,
 });
+/** CPU (user + system) since the last 'reset': what the simulator spent answering the measured run. */
+function cpuMeter(): { reset(): void; ms(): number } {
+  let base = process.cpuUsage();
+  return {
+    reset: () => {
+      base = process.cpuUsage();
+    },
+    ms: () => {
+      const d = process.cpuUsage(base);
+      return (d.user + d.system) / 1000;
+    },
+  };
+}
+const cpu = cpuMeter();
 
 /** `?=` uuid lists of a query: a batch of given VMs (the re-read before apply, verify), none for the fleet. */
 const uuidLists = (call: CallRecord): string[] =>
@@ -39,9 +56,10 @@ function readFigures(): ReadFigures {
 
 process.on('message', (msg: unknown) => {
   if (msg === 'stats') {
-    process.send?.({ kind: 'stats', requestsByApi: sim.requestsByApi(), attaches: sim.attachesStarted().length, reads: readFigures() });
+    process.send?.({ kind: 'stats', requestsByApi: sim.requestsByApi(), attaches: sim.attachesStarted().length, reads: readFigures(), cpuMs: cpu.ms() });
   } else if (msg === 'reset') {
     sim.calls.length = 0;
+    cpu.reset();
     process.send?.({ kind: 'reset' });
   } else if (msg === 'close') {
     void sim.close().then(() => process.exit(0));

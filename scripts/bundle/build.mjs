@@ -2,7 +2,7 @@
 // `npm run bundle -- --arch x64|arm64 [--rpm]`: the offline bundle for a management node, as
 // release/guesttools-reconciler-<version>-linux-<arch>.tar.gz, and with --rpm also as
 // release/guesttools-reconciler-<version>-1.<x86_64|aarch64>.rpm. Everything comes from the npm registry
-// and the Debian mirror (pinned in pins.json) and this repository; README "Install on the management node"
+// and the Debian mirror (pinned in pins.json) and this repository; docs/operations.md "Install on the management node"
 // describes the layout and the checks.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -84,6 +84,8 @@ else
   install -m 0640 -o 0 -g "$gid" "$dest/app/config/default.json" "$etc/config.json"
 fi
 install -m 0640 -o 0 -g "$gid" "$dest/app/config/example.jsonc" "$etc/example.jsonc"
+# The JSON Schema the config files' "$schema": "./schema.json" points editors at.
+install -m 0644 -o 0 -g "$gid" "$dest/app/config/schema.json" "$etc/schema.json"
 
 state="$root/var/lib/$NAME"
 install -d -m 0750 -o "$uid" -g "$gid" "$state"

@@ -91,6 +91,7 @@ ln -s ../../opt/${NAME}/current/bin/gtr %{buildroot}/usr/bin/gtr
 install -m 0644 '${tree}/app/deploy/${NAME}.service' %{buildroot}/usr/lib/systemd/system/${NAME}.service
 install -m 0640 '${tree}/app/config/default.json' %{buildroot}/etc/${NAME}/config.json
 install -m 0640 '${tree}/app/config/example.jsonc' %{buildroot}/etc/${NAME}/example.jsonc
+install -m 0644 '${tree}/app/config/schema.json' %{buildroot}/etc/${NAME}/schema.json
 
 %pre
 ${PRE}
@@ -110,6 +111,7 @@ ${POSTUN}
 %dir %attr(0750,root,gtr) /etc/${NAME}
 %config(noreplace) %attr(0640,root,gtr) /etc/${NAME}/config.json
 %attr(0640,root,gtr) /etc/${NAME}/example.jsonc
+%attr(0644,root,gtr) /etc/${NAME}/schema.json
 %dir %attr(0750,gtr,gtr) /var/lib/${NAME}
 `;
 }

@@ -1,15 +1,25 @@
 // Group commit for the attach bookkeeping. With synchronous=FULL every SQLite commit waits for the
-// disk (an fsync, ~0.2 ms here and often more), and two commits per attach made the ledger half of a
-// 20k-attach run. Writes asked for in the same turn of the event loop now share one transaction:
-// - begin: the caller awaits it, so its PUT still leaves only after its row (with the job uuid) is
-//   committed; crash safety is unchanged.
-// - finish: not awaited; it commits with the next batch or at flush(). A crash before that leaves the
-//   attach 'pending' with its job uuid, which the next start polls, as for a crash during the call.
-// Without `batch` (test doubles), every write runs at once in its own transaction, as before.
+// disk (an fsync, ~0.2 ms on a quiet disk and tens of ms on a busy one), on the event loop. So:
+// - Writes asked for in the same turn of the event loop share one transaction.
+// - That transaction commits without waiting for the disk (Ledger.batchUnsynced: it survives a crash
+//   of this process at once), and the disk sync runs on the thread pool (Ledger.synced: an fsync of the
+//   WAL, shared by every commit made while it waited). The event loop keeps reading replies, sending
+//   polls and committing the next batch meanwhile (docs/performance.md).
+// - begin: the caller awaits it, and it resolves only once its transaction is ON DISK, so a PUT still
+//   leaves only after its row (with the job uuid) is durable: the pre-PUT record is as before.
+// - finish: not awaited; it commits with the next batch and reaches the disk with the next sync, or at
+//   flush() (a synchronous FULL commit). A power loss before that leaves the attach 'pending' with its
+//   job uuid, which the next start polls, as for a crash during the call.
+// Without `batch` (test doubles), every write runs at once in its own transaction; without
+// `batchUnsynced` and `synced`, each batch is one FULL commit on the event loop.
 
 export interface BatchingLedger {
   /** Runs `fn` as one transaction; the ledger's own writes inside it become savepoints. */
   batch?<R>(fn: () => R): R;
+  /** batch() whose commit does not wait for the disk; `synced()` then resolves once it is on disk. */
+  batchUnsynced?<R>(fn: () => R): R;
+  /** Resolves once every commit made so far is on disk. */
+  synced?(): Promise<void>;
 }
 
 interface PendingBegin {
@@ -68,9 +78,9 @@ export class GroupCommit {
     this.schedule();
   }
 
-  /** Commits everything still queued; throws the first failure of any batch. */
+  /** Commits everything still queued, on disk when it returns; throws the first failure of any batch. */
   flush(): void {
-    this.commit();
+    this.commit(true);
     if (this.failure !== null) throw this.failure;
   }
 
@@ -81,24 +91,39 @@ export class GroupCommit {
     setImmediate(() => this.commit());
   }
 
-  private commit(): void {
+  /** `synchronous`: a FULL commit on this thread (flush), else an unsynced one when the ledger has it. */
+  private commit(synchronous = false): void {
     this.scheduled = false;
     const begins = this.begins;
     const finishes = this.finishes;
     if (begins.length === 0 && finishes.length === 0) return;
     this.begins = [];
     this.finishes = [];
+    const { batch, batchUnsynced, synced } = this.ledger;
+    const lazy = !synchronous && batchUnsynced !== undefined && synced !== undefined;
+    const run = (lazy ? batchUnsynced : batch) as NonNullable<BatchingLedger['batch']>;
+    const fail = (error: unknown) => {
+      this.failure ??= error;
+      for (const b of begins) b.reject(error);
+    };
     try {
-      (this.ledger.batch as NonNullable<BatchingLedger['batch']>)(() => {
+      run.call(this.ledger, () => {
         for (const write of finishes) write();
         if (begins.length > 0) this.beforeBegins();
         for (const b of begins) b.write();
       });
     } catch (error) {
-      this.failure ??= error;
-      for (const b of begins) b.reject(error);
+      fail(error);
       return;
     }
-    for (const b of begins) b.resolve();
+    if (!lazy) {
+      for (const b of begins) b.resolve();
+      return;
+    }
+    // Every start of this batch waits for the disk; the finishes alone need not (see above).
+    if (begins.length === 0) return;
+    (synced as NonNullable<BatchingLedger['synced']>).call(this.ledger).then(() => {
+      for (const b of begins) b.resolve();
+    }, fail);
   }
 }

@@ -1,4 +1,4 @@
-// Limits given as a count or a percentage of the run's attach set (DESIGN.md section 5):
+// Limits given as a count or a percentage of the run's attach set:
 // concurrency rounds up and is at least 1; the error budget rounds down; both in integers (percentOf).
 import { percentOf } from '../config/count-or-percent.js';
 import type { Limit } from '../config/types.js';

@@ -1,4 +1,4 @@
-// The one way to start a change in ZStack (DESIGN.md 2.4). Every PUT that changes something (an
+// The one way to start a change in ZStack (docs/design.md 2). Every PUT that changes something (an
 // attach, its re-send after ID.1001, a detach; later the install) needs a start permit, and this is
 // the only place that issues them: in ONE SQLite write transaction it
 //   1. re-reads shared state (each gate's refresh: rollout commands of other processes, the lease row),

@@ -32,7 +32,7 @@ export interface Catalog {
 
 export interface ScanOptions {
   allowPrerelease: boolean;
-  /** Folders below isoDir that are entered at most; default 8 (DESIGN.md section 5). */
+  /** Folders below isoDir that are entered at most; default 8. */
   maxDepth?: number;
 }
 
@@ -181,7 +181,7 @@ export function pickTargets(files: readonly IsoFile[]): CatalogTarget[] {
 }
 
 /**
- * The catalog's targets; an ISO folder without one is an error, never a quiet no-op (DESIGN.md 2): after a
+ * The catalog's targets; an ISO folder without one is an error, never a quiet no-op (docs/design.md 1): after a
  * botched MN upgrade the reconciler would otherwise go idle unnoticed.
  * @throws GtrError GTR_CATALOG_EMPTY naming the folder.
  */

@@ -3,7 +3,7 @@
 // at once, on top of the report itself. Each chunk is out before the next is built: stdout to a file
 // is synchronous, but to a pipe from a parent process (a socket pair) it is not, and without waiting
 // for 'drain' the whole ~25 MB document queued up in native write buffers (~70 MB of arrayBuffers at
-// exit, the run's peak RSS; issue 6).
+// exit, the run's peak RSS).
 
 const CHUNK_ACTIONS = 500;
 const NESTED_OPEN = '[\n  [\n';

@@ -1,15 +1,17 @@
 // The CLI entry: parse the command, build its dependencies, run it, map errors to exit codes.
 // User errors print a message and a hint, never a stack trace.
-import { ERROR_CODES, EXIT, GtrError, hintOf } from '../errors.js';
-import type { Context } from './context.js';
+import { ERROR_CODES, EXIT, GtrError, hintOf, messageOf } from '../errors.js';
+import type { MakeContext } from './context.js';
 import { printable } from '../text/printable.js';
+import { didYouMean } from '../text/did-you-mean.js';
 export { dropOutputOnClosedPipe } from './closed-pipe.js';
 import { VERSION } from '../version.js';
 import { profilerFromEnv } from '../profile/profile.js';
+import { LOG_FLAGS_HELP } from './args.js';
 
 export const HELP = `gtr ${VERSION}: keeps the GuestTools of every VM in a ZStack Cloud up to date.
 
-Usage: gtr <command> [--config FILE] [options]     (gtr <command> --help for details)
+Usage: gtr <command> [--config FILE] [options]     (gtr help <command>, or gtr <command> --help, for details)
 
 Commands:
   plan                  observe and plan, change nothing (dry run, recorded)
@@ -24,13 +26,19 @@ Commands:
   doctor                will this work here? checks config, secrets, ISOs, database, MN, login, clock, unit
   sim                   run the bundled ZStack API simulator (demo, tests, practice)
 
+Options of every command: --config FILE, -h/--help, -v/--verbose, --log-level LEVEL, --log-format auto|human|json.
+${LOG_FLAGS_HELP}
+Examples:
+  gtr doctor                          will it work here?
+  gtr plan                            what would change (records a dry run)
+  gtr reconcile --limit 5             attach 5 VMs now
+  gtr help reconcile                  one command's help, with examples
+
 Configuration: --config FILE, else $GTR_CONFIG, else /etc/guesttools-reconciler/config.json, else defaults.
 Exit codes: 0 ok, 1 some attaches failed, 2 usage or config, 3 ZStack unreachable / login refused / ISO
 folder unusable or without a GuestTools ISO, 4 halted by the error budget, 5 another run holds the lease,
 6 rollout errors, 130 / 143 reconcile stopped by SIGINT / SIGTERM (first of 130/143, 5, 3, 4, 1, 0 wins).
 `;
-
-type MakeContext = (configFile: string | undefined) => Context;
 
 type Command = (argv: string[], makeContext: MakeContext, env: NodeJS.ProcessEnv) => Promise<number>;
 
@@ -64,7 +72,14 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   },
 };
 
+/** Commands with subcommands: an error of `gtr rollout pause ...` is prefixed `gtr rollout pause:`. */
+const SUBCOMMANDS: Record<string, readonly string[]> = {
+  rollout: ['start', 'status', 'list', 'pause', 'resume', 'abort'],
+  runs: ['show'],
+};
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (argv[0] === 'help' && argv.length > 1) return main([...argv.slice(1), '--help'], env); // gtr help CMD [SUB]
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(HELP);
@@ -81,28 +96,31 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   // Started before anything it measures, as the measured process starts (GTR_PROFILE_FILE, benchmark).
   const profiler = profilerFromEnv(env);
   if (!run) {
-    process.stderr.write(`gtr: unknown command "${command.slice(0, 40)}"\nRun "gtr --help" for the list of commands.\n`);
+    const near = didYouMean(command, Object.keys(COMMANDS), (c) => `"gtr ${c}"`);
+    process.stderr.write(`gtr: unknown command "${printable(command.slice(0, 40))}"${near}\nRun "gtr --help" for the list of commands.\n`);
     return EXIT.usage;
   }
   try {
-    return await run(rest, (configFile) => createContext(configFile, env, profiler), env);
+    return await run(rest, (flags) => createContext(flags, env, profiler), env);
   } catch (error) {
-    return reportError(command, error);
+    const sub = rest.find((a) => !a.startsWith('-'));
+    return reportError(sub !== undefined && SUBCOMMANDS[command]?.includes(sub) ? `${command} ${sub}` : command, error);
   }
 }
 
 function reportError(command: string, error: unknown): number {
   if (error instanceof GtrError) {
-    process.stderr.write(`gtr ${command}: ${printable(error.message, { keepNewlines: true })}\n${hintFor(error)}`);
+    process.stderr.write(`gtr ${command}: ${printable(error.message, { keepNewlines: true })}\n${hintFor(error, command)}`);
     return error.exitCode;
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   process.stderr.write(`gtr ${command}: internal error: ${printable(message, { keepNewlines: true })}\nThis is a bug; please report it with the command you ran.\n`);
   if (process.env.GTR_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
   return EXIT.internal;
 }
 
-/** The catalog's hint for the error's code (src/errors.ts), else the code and what it means. */
-function hintFor(error: GtrError): string {
+/** The command's own help for a usage error; else the catalog's hint for the code (src/errors.ts), else the code and what it means. */
+function hintFor(error: GtrError, command: string): string {
+  if (error.code === 'GTR_USAGE') return `Run "gtr ${command} --help" for its usage and examples.\n`;
   return `${hintOf(error.code) ?? `(${error.code}: ${ERROR_CODES[error.code].about})`}\n`;
 }

@@ -1,6 +1,7 @@
 // What the peer node did with a command also sent to it (ha.peer): rollout start/pause/resume/abort and
 // `gtr retry`. The local command never fails because of the peer: what the peer said (or that it could
 // not be reached) is one line of output, and the exit code stays the local one.
+import { messageOf } from '../errors.js';
 
 export interface PeerOutcome {
   peer: string;
@@ -10,7 +11,7 @@ export interface PeerOutcome {
 }
 
 export function peerFailure(peer: string, error: unknown): PeerOutcome {
-  return { peer, ok: false, message: error instanceof Error ? error.message : String(error) };
+  return { peer, ok: false, message: messageOf(error) };
 }
 
 /** The line printed after the command's own output. */

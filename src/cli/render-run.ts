@@ -1,11 +1,12 @@
 // Human summary of a run: targets, counts by action and reason, failures with their ZStack error.
 import type { RunReport } from '../reconcile/report.js';
 import { printable } from '../text/printable.js';
-import { formatTable } from '../text/table.js';
+import { formatTable, type TableOptions } from '../text/table.js';
+import { errorBlock } from '../text/wrap.js';
 
 const LIST_LIMIT = 20;
 
-export function renderRun(report: RunReport): string {
+export function renderRun(report: RunReport, table: TableOptions = {}): string {
   const out: string[] = [];
   const label = report.dryRun ? 'Plan' : 'Run';
   out.push(`${label} #${report.runId}: ${report.status}   (plan ${report.planHash.slice(0, 19)}...)`);
@@ -13,7 +14,7 @@ export function renderRun(report: RunReport): string {
   if (report.targets.length === 0) out.push('No GuestTools ISO found: nothing can be attached.');
   else {
     out.push('Targets (highest version per agent type and ISO architecture):');
-    out.push(indent(formatTable(['agent type', 'arch', 'version', 'iso'], report.targets.map((t) => [t.agentType, t.architecture, t.version, t.iso]))));
+    out.push(indent(formatTable(['agent type', 'arch', 'version', 'iso'], report.targets.map((t) => [t.agentType, t.architecture, t.version, t.iso]), { ...table, full: ['iso'] })));
   }
   out.push('');
   const c = report.counts;
@@ -22,7 +23,7 @@ export function renderRun(report: RunReport): string {
     .filter(([k]) => k.includes('/'))
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, n]) => [...k.split('/'), n] as [string, string, number]);
-  if (reasons.length > 0) out.push(indent(formatTable(['action', 'reason', 'VMs'], reasons)));
+  if (reasons.length > 0) out.push(indent(formatTable(['action', 'reason', 'VMs'], reasons, table)));
   if (!report.dryRun && c.attach > 0) {
     out.push('');
     const doubt = c['in-doubt'] ?? 0;
@@ -48,8 +49,12 @@ export function renderRun(report: RunReport): string {
   if (failures.length > 0) {
     out.push('');
     out.push('Failures:');
-    const rows = failures.slice(0, LIST_LIMIT).map((a) => [a.vmName, a.vmUuid, a.error?.code ?? '', oneLine(a.error?.details || a.error?.description || '')]);
-    out.push(indent(formatTable(['vm', 'uuid', 'code', 'details'], rows)));
+    // The whole ZStack error (code, description, details), wrapped: the cause is often at the end.
+    const rows = failures.slice(0, LIST_LIMIT).map((a) => [a.vmName, a.vmUuid, a.error?.code ?? '']);
+    out.push(indent(formatTable(['vm', 'uuid', 'code'], rows, table)));
+    for (const a of failures.slice(0, LIST_LIMIT)) {
+      if (a.error) out.push('', `  ${a.vmUuid}:`, ...errorBlock(a.error, '    '));
+    }
     if (failures.length > LIST_LIMIT) out.push(`  ... and ${failures.length - LIST_LIMIT} more (use --json)`);
   }
   if (report.dryRun) {
@@ -58,7 +63,7 @@ export function renderRun(report: RunReport): string {
       out.push('');
       out.push('Would attach:');
       const rows = attaches.slice(0, LIST_LIMIT).map((a) => [a.vmName, a.vmUuid, a.current ?? '-', a.target ?? '-', a.reason]);
-      out.push(indent(formatTable(['vm', 'uuid', 'current', 'target', 'reason'], rows)));
+      out.push(indent(formatTable(['vm', 'uuid', 'current', 'target', 'reason'], rows, table)));
       if (attaches.length > LIST_LIMIT) out.push(`  ... and ${attaches.length - LIST_LIMIT} more (use --json)`);
     }
   }
@@ -87,9 +92,4 @@ function indent(text: string): string {
     .split('\n')
     .map((l) => `  ${l}`)
     .join('\n');
-}
-
-function oneLine(text: string): string {
-  const flat = text.replace(/[\r\n\t]+/g, ' ');
-  return flat.length > 100 ? `${flat.slice(0, 97)}...` : flat;
 }

@@ -1,4 +1,4 @@
-// SIGINT / SIGTERM for a one-shot `gtr reconcile` (DESIGN.md 3): the first signal stops new attach starts
+// SIGINT / SIGTERM for a one-shot `gtr reconcile` (docs/reference/exit-codes.md, 130 / 143): the first signal stops new attach starts
 // and gives the attaches in flight a bounded wait before their calls are abandoned; a second signal
 // exits at once. The exit code is 128 + the signal's number (130 / 143).
 import type { Logger } from 'pino';

@@ -49,6 +49,9 @@ export type WaveStep = { spec: string; kind: 'count' | 'percent'; value: number 
 
 const MAX_WAVES = 20;
 
+/** The text of a wave list, as parseWaveSpec read it: "1,10%,50%,100%". */
+export const formatWaves = (steps: readonly WaveStep[]): string => steps.map((s) => s.spec).join(',');
+
 /** The steps of a wave list like "1,10%,50%,100%", or a message saying what is wrong. */
 export function parseWaveSpec(text: string): WaveStep[] | string {
   const parts = text.split(',').map((p) => p.trim());

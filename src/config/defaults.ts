@@ -1,9 +1,12 @@
-// The defaults, in the file's own shape and units (DESIGN.md section 4). config/default.json holds
-// the same values; a test keeps the two equal.
+// The defaults, in the file's own shape and units (DESIGN.md section 4): the schema (schema.ts) takes
+// each key's default from here and has exactly these keys. config/default.json holds the same values;
+// a test keeps the two equal.
 
 export const DEFAULT_CONFIG_PATH = '/etc/guesttools-reconciler/config.json';
 
 export const DEFAULT_FILE_CONFIG = {
+  /** config/schema.json for editors; read by no one else. */
+  $schema: null,
   zstack: {
     endpoint: 'http://127.0.0.1:8080',
     accountName: 'admin',
@@ -21,7 +24,7 @@ export const DEFAULT_FILE_CONFIG = {
   },
   isoDir: '/opt/zstack-dvd',
   database: '/var/lib/guesttools-reconciler/state.db',
-  schedule: { cron: '*/30 * * * *', timezone: 'UTC', windows: [], jitter: '0' },
+  schedule: { cron: '*/30 * * * *', timezone: null, windows: [], jitter: '0' },
   policy: {
     maxConcurrency: 10,
     maxPerHost: 2,

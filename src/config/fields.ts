@@ -1,102 +1,110 @@
-// Small validators for config values. Each returns the parsed value or INVALID after reporting what
-// it expected; the caller collects every problem before failing.
-import { parseLimit, type Limit } from './count-or-percent.js';
-import { parseDuration } from './duration.js';
+// The zod schemas of single config values. Each says in its `error` what it expects, in the words a
+// problem shows (key, value, expected); values come out parsed (durations in ms, limits as {kind, value}).
+import { z } from 'zod';
+import { parseLimit } from './count-or-percent.js';
 
-export const INVALID = Symbol('invalid');
-export type Invalid = typeof INVALID;
+export const REDACTED = '[redacted]';
 
-export interface FieldContext {
-  key: string;
-  report(key: string, value: unknown, expected: string): void;
-}
-
-export type Field<T> = (value: unknown, ctx: FieldContext) => T | Invalid;
-
-export function fail(ctx: FieldContext, value: unknown, expected: string): Invalid {
-  ctx.report(ctx.key, value, expected);
-  return INVALID;
-}
-
+/** Kept here (not shared with the rest of src/): the config layers' own notion of a JSON object. */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export function nullable<T>(field: Field<T>): Field<T | null> {
-  return (value, ctx) => (value === null ? null : field(value, ctx));
+export const str = (expected = 'a non-empty string') => z.string({ error: expected }).regex(/\S/, { error: expected });
+export const bool = z.boolean({ error: 'true or false' });
+export const int = (min: number, max: number, expected: string) =>
+  z.int({ error: expected }).min(min, { error: expected }).max(max, { error: expected });
+export const positiveInt = int(1, Number.MAX_SAFE_INTEGER, 'a positive integer');
+export const positiveMs = int(1, Number.MAX_SAFE_INTEGER, 'a positive integer (milliseconds)');
+export const oneOf = <const T extends readonly [string, ...string[]]>(choices: T) => z.enum(choices, { error: `one of ${choices.join(', ')}` });
+
+/** A list whose every item passes `ok`, reported as one problem at the list's key (not one per item). */
+export const listOf = <T>(expected: string, ok: (item: unknown) => item is T) =>
+  z.array(z.unknown(), { error: expected }).refine((list) => list.every(ok), { error: expected }).transform((list) => list as T[]);
+export const isName = (s: unknown): s is string => typeof s === 'string' && s !== '';
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/;
+
+/** Milliseconds for a duration string ("24h", "30m", "90s", "1500ms", "2d", "1h30m", "0"), or null when it is not one. */
+export function parseDuration(text: string): number | null {
+  if (text === '0') return 0;
+  if (!DURATION.test(text)) return null;
+  let total = 0;
+  for (const [, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g)) total += Number(amount) * UNIT_MS[unit];
+  const ms = Math.round(total);
+  return Number.isSafeInteger(ms) ? ms : null;
 }
-
-export const nonEmptyString: Field<string> = (value, ctx) =>
-  typeof value === 'string' && value.trim() !== '' ? value : fail(ctx, value, 'a non-empty string');
-
-export const bool: Field<boolean> = (value, ctx) =>
-  typeof value === 'boolean' ? value : fail(ctx, value, 'true or false');
-
-export function integer(min: number, max: number, expected: string): Field<number> {
-  return (value, ctx) =>
-    typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max
-      ? value
-      : fail(ctx, value, expected);
-}
-
-export const positiveInt = integer(1, Number.MAX_SAFE_INTEGER, 'a positive integer');
-export const nonNegativeInt = integer(0, Number.MAX_SAFE_INTEGER, 'an integer >= 0');
-export const positiveMs = integer(1, Number.MAX_SAFE_INTEGER, 'a positive integer (milliseconds)');
 
 const DURATION_EXPECTED = 'a duration like "24h", "30m", "90s", "1500ms", "2d" or "0"';
 
-/** A duration string (or a plain number of milliseconds) turned into milliseconds. */
-export function duration(opts: { positive: boolean }): Field<number> {
-  const expected = opts.positive ? `a positive ${DURATION_EXPECTED.slice(2)} (not "0")` : DURATION_EXPECTED;
-  return (value, ctx) => {
-    const ms =
-      typeof value === 'string' ? parseDuration(value) : Number.isSafeInteger(value) ? (value as number) : null;
-    if (ms === null || ms < 0 || (opts.positive && ms === 0)) return fail(ctx, value, expected);
-    return ms;
-  };
+/** A duration string (or a plain number of milliseconds) as milliseconds. */
+export function duration(positive: boolean) {
+  const expected = positive ? `a positive ${DURATION_EXPECTED.slice(2)} (not "0")` : DURATION_EXPECTED;
+  return z.union([z.string().regex(/^(0|(\d+(\.\d+)?(ms|s|m|h|d|w))+)$/, { error: expected }), z.int().min(0, { error: expected })], { error: expected }).transform((value, ctx) => {
+    const ms = typeof value === 'string' ? parseDuration(value) : value;
+    if (ms !== null && (ms > 0 || !positive)) return ms;
+    ctx.addIssue({ code: 'custom', message: expected, input: value });
+    return z.NEVER;
+  });
 }
 
 /** A count (integer >= minCount) or "N%" (0 < N <= 100, or 0 <= N when zero is allowed). */
-export function limit(minCount: 0 | 1, example: string): Field<Limit> {
+export function limit(minCount: 0 | 1, example: string) {
   const expected = `${minCount === 1 ? 'a positive integer' : 'an integer >= 0'} or a percentage like "${example}"`;
-  return (value, ctx) => {
-    // Numbers come from JSON; flags and env give text, where digit strings are counts.
-    const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
-    const parsed = typeof text === 'string' ? parseLimit(text, minCount) : null;
-    return parsed ?? fail(ctx, value, expected);
-  };
+  // Numbers come from JSON; flags and env give text, where digit strings are counts.
+  return z.union([z.string().regex(/^\d+(\.\d+)?%$|^\d+$/, { error: expected }), z.int().min(minCount, { error: expected })], { error: expected }).transform((value, ctx) => {
+    const parsed = parseLimit(String(value), minCount);
+    if (parsed) return parsed;
+    ctx.addIssue({ code: 'custom', message: expected, input: value });
+    return z.NEVER;
+  });
 }
 
-export function oneOf<T extends string>(choices: readonly T[]): Field<T> {
-  return (value, ctx) =>
-    typeof value === 'string' && (choices as readonly string[]).includes(value)
-      ? (value as T)
-      : fail(ctx, value, `one of ${choices.join(', ')}`);
-}
-
-export const httpUrl: Field<string> = (value, ctx) => {
-  const expected = 'an http:// or https:// URL of the management node, such as "http://10.0.0.5:8080"';
-  if (typeof value !== 'string') return fail(ctx, value, expected);
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return fail(ctx, value, expected);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return fail(ctx, value, expected);
+/** An http(s) base URL without credentials, query or /zstack/v1; trailing slashes dropped. */
+export const httpUrl = z.string({ error: 'an http:// or https:// URL of the management node, such as "http://10.0.0.5:8080"' }).transform((value, ctx) => {
+  const fail = (message: string, input: unknown = value) => (ctx.addIssue({ code: 'custom', message, input }), z.NEVER);
+  const url = URL.canParse(value) ? new URL(value) : null;
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) return fail('an http:// or https:// URL of the management node, such as "http://10.0.0.5:8080"');
   if (url.username || url.password) {
     url.username = '';
     url.password = '';
-    return fail(ctx, `${url.href} (credentials removed)`, 'a URL without user:password@ (use zstack.accountName and zstack.password)');
+    return fail('a URL without user:password@ (use zstack.accountName and zstack.password)', `${url.href} (credentials removed)`);
   }
-  if (url.search || url.hash) return fail(ctx, value, 'a URL without ?query or #fragment');
-  if (/\/zstack\/v1\/?$/.test(url.pathname)) return fail(ctx, value, 'the base URL without /zstack/v1 (it is appended)');
+  if (url.search || url.hash) return fail('a URL without ?query or #fragment');
+  if (/\/zstack\/v1\/?$/.test(url.pathname)) return fail('the base URL without /zstack/v1 (it is appended)');
   return value.replace(/\/+$/, '');
-};
+});
 
-const LISTEN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+const LISTEN_EXPECTED = 'host:port, such as "127.0.0.1:9477" or "[::1]:9477"';
+export const listen = z.string({ error: LISTEN_EXPECTED }).regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, { error: LISTEN_EXPECTED })
+  .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, { error: LISTEN_EXPECTED });
 
-export const listen: Field<string> = (value, ctx) => {
-  const m = typeof value === 'string' ? LISTEN.exec(value) : null;
-  return m && Number(m[2]) <= 65535 ? (value as string) : fail(ctx, value, 'host:port, such as "127.0.0.1:9477" or "[::1]:9477"');
-};
+/** An object whose keys are exactly `shape`'s; an unknown key names the known ones and the likeliest one meant. */
+export function strict<S extends z.ZodRawShape>(shape: S, expected: string) {
+  const known = Object.keys(shape).sort();
+  return z.strictObject(shape, {
+    error: (issue) => issue.code !== 'unrecognized_keys' ? expected : `no such key; known keys here: ${known.join(', ')}${didYouMean(issue.keys, known)}`,
+  });
+}
+
+function didYouMean(unknown: readonly string[], known: readonly string[]): string {
+  const guesses = unknown.flatMap((key) => {
+    const best = known.map((k) => ({ k, d: distance(key.toLowerCase(), k.toLowerCase()) })).sort((a, b) => a.d - b.d)[0];
+    return best && best.d <= Math.max(1, Math.floor(key.length / 3)) ? [unknown.length === 1 ? best.k : `${best.k} for ${key}`] : [];
+  });
+  return guesses.length > 0 ? `; did you mean ${guesses.join(', ')}?` : '';
+}
+
+/** Edit distance with transpositions (optimal string alignment). */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}

@@ -1,5 +1,6 @@
-// The raw layers of a configuration (file, environment, flags) and how they merge: sections merge
-// key by key, every other value (including lists and selectors) is replaced whole by a later layer.
+// The raw layers of a configuration (file, environment, flags) and how they merge: sections merge key
+// by key, every other value (lists and selectors too) is replaced whole by a later layer; what no layer
+// sets takes the schema's default.
 import path from 'node:path';
 import { DEFAULT_FILE_CONFIG, ENV_KEYS, PATH_KEYS } from './defaults.js';
 import { isPlainObject } from './fields.js';
@@ -14,54 +15,40 @@ export interface Layer {
 
 type Tree = Record<string, unknown>;
 
-/** Assignment that keeps "__proto__" from a JSON file an ordinary (and so unknown) key. */
+/** Assignment that keeps "__proto__" from a file an ordinary (and so unknown) key. */
 function put(obj: Tree, key: string, value: unknown): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function getPath(tree: unknown, dotted: string): unknown {
-  let node = tree;
-  for (const part of dotted.split('.')) {
-    if (!isPlainObject(node) || !Object.hasOwn(node, part)) return undefined;
-    node = node[part];
-  }
-  return node;
+  return dotted.split('.').reduce<unknown>((node, part) => (isPlainObject(node) && Object.hasOwn(node, part) ? node[part] : undefined), tree);
 }
 
-function setPath(tree: Tree, dotted: string, value: unknown): void {
-  const parts = dotted.split('.');
-  let node = tree;
-  for (const part of parts.slice(0, -1)) {
-    const next = node[part];
-    if (!isPlainObject(next) || !Object.hasOwn(node, part)) put(node, part, {});
-    node = node[part] as Tree;
+/** A layer of dotted keys and their values, e.g. [['log.level', 'debug']]; `names` say where they come from. */
+function layerOf(source: string, names: string[], entries: Array<[string, unknown]>, baseDir: string): Layer {
+  const data: Tree = {};
+  for (const [key, value] of entries) {
+    const parts = key.split('.');
+    let node = data;
+    for (const part of parts.slice(0, -1)) {
+      if (!isPlainObject(node[part])) put(node, part, {});
+      node = node[part] as Tree;
+    }
+    put(node, parts[parts.length - 1], value);
   }
-  put(node, parts[parts.length - 1], value);
+  return resolvePaths({ name: `${source} (${names.join(', ')})`, data, baseDir });
 }
 
 export function envLayer(env: NodeJS.ProcessEnv, cwd: string): Layer {
-  const data: Tree = {};
-  const used: string[] = [];
-  for (const [name, key] of Object.entries(ENV_KEYS)) {
-    const value = env[name];
-    // An empty variable counts as unset, as shells make it easy to export one by accident.
-    if (value === undefined || value === '') continue;
-    setPath(data, key, value);
-    used.push(name);
-  }
-  return { name: `environment (${used.join(', ')})`, data, baseDir: cwd };
+  // An empty variable counts as unset, as shells make it easy to export one by accident.
+  const set = Object.entries(ENV_KEYS).filter(([name]) => env[name] !== undefined && env[name] !== '');
+  return layerOf('environment', set.map(([name]) => name), set.map(([name, key]) => [key, env[name]]), cwd);
 }
 
 /** Flags come as dotted keys; text given for a number or boolean key is converted when it reads as one. */
 export function flagsLayer(flags: Record<string, unknown>, cwd: string): Layer {
-  const data: Tree = {};
-  const used: string[] = [];
-  for (const [key, raw] of Object.entries(flags)) {
-    if (raw === undefined) continue;
-    setPath(data, key, coerce(raw, getPath(DEFAULT_FILE_CONFIG, key)));
-    used.push(key);
-  }
-  return { name: `flags (${used.join(', ')})`, data, baseDir: cwd };
+  const set = Object.entries(flags).filter(([, value]) => value !== undefined);
+  return layerOf('flags', set.map(([key]) => key), set.map(([key, value]) => [key, coerce(value, getPath(DEFAULT_FILE_CONFIG, key))]), cwd);
 }
 
 function coerce(value: unknown, defaultValue: unknown): unknown {
@@ -73,21 +60,16 @@ function coerce(value: unknown, defaultValue: unknown): unknown {
 
 /** Relative paths in a layer resolve against its base folder (the config file's folder, or cwd). */
 export function resolvePaths(layer: Layer): Layer {
+  const resolve = (value: unknown) => (typeof value === 'string' && value !== '' && value !== ':memory:' ? path.resolve(layer.baseDir, value) : value);
   for (const key of PATH_KEYS) {
-    const value = getPath(layer.data, key);
-    if (typeof value === 'string' && value !== '' && value !== ':memory:' && !path.isAbsolute(value)) {
-      setPath(layer.data, key, path.resolve(layer.baseDir, value));
-    }
+    const parts = key.split('.');
+    const parent = getPath(layer.data, parts.slice(0, -1).join('.')) ?? (parts.length === 1 ? layer.data : undefined);
+    const name = parts[parts.length - 1];
+    if (isPlainObject(parent) && Object.hasOwn(parent, name)) parent[name] = resolve(parent[name]);
   }
   // notify.webhooks[].secretFile: paths inside a list.
   const hooks = getPath(layer.data, 'notify.webhooks');
-  if (Array.isArray(hooks)) {
-    for (const hook of hooks) {
-      if (isPlainObject(hook) && typeof hook.secretFile === 'string' && hook.secretFile !== '' && !path.isAbsolute(hook.secretFile)) {
-        hook.secretFile = path.resolve(layer.baseDir, hook.secretFile);
-      }
-    }
-  }
+  for (const hook of Array.isArray(hooks) ? hooks : []) if (isPlainObject(hook) && Object.hasOwn(hook, 'secretFile')) hook.secretFile = resolve(hook.secretFile);
   return layer;
 }
 
@@ -95,19 +77,12 @@ function mergeInto(base: Tree, overlay: Tree, defaults: unknown): Tree {
   const out: Tree = {};
   for (const [key, value] of Object.entries(base)) put(out, key, value);
   for (const [key, value] of Object.entries(overlay)) {
-    const defaultValue = isPlainObject(defaults) && Object.hasOwn(defaults, key) ? defaults[key] : undefined;
-    const isSection = isPlainObject(defaultValue);
-    const merged = isSection && isPlainObject(value) && isPlainObject(out[key]) ? mergeInto(out[key] as Tree, value, defaultValue) : value;
-    put(out, key, merged);
+    const sectionDefaults = isPlainObject(defaults) && Object.hasOwn(defaults, key) ? defaults[key] : undefined;
+    const isSection = isPlainObject(sectionDefaults) && isPlainObject(value) && isPlainObject(out[key]);
+    put(out, key, isSection ? mergeInto(out[key] as Tree, value, sectionDefaults) : value);
   }
   return out;
 }
-
-/** Secrets given inline or in a file: one source per secret. */
-export const SECRET_PAIRS = [
-  { inline: 'password', file: 'passwordFile' },
-  { inline: 'accessKeySecret', file: 'accessKeySecretFile' },
-] as const;
 
 export interface Merged {
   tree: Tree;
@@ -121,16 +96,13 @@ export interface Merged {
  * (the same for zstack.accessKeySecret and zstack.accessKeySecretFile).
  */
 export function mergeLayers(layers: readonly Layer[]): Merged {
-  let tree = structuredClone(DEFAULT_FILE_CONFIG) as unknown as Tree;
+  let tree: Tree = {};
   const bothSecretKeys: Merged['bothSecretKeys'] = [];
   for (const layer of layers) {
-    for (const pair of SECRET_PAIRS) {
-      const inline = getPath(layer.data, `zstack.${pair.inline}`);
-      const file = getPath(layer.data, `zstack.${pair.file}`);
-      if (inline != null && file != null) bothSecretKeys.push({ key: `zstack.${pair.inline}`, file: `zstack.${pair.file}`, layer: layer.name });
-      if ((inline !== undefined || file !== undefined) && isPlainObject(tree.zstack)) {
-        tree = { ...tree, zstack: { ...tree.zstack, [pair.inline]: null, [pair.file]: null } };
-      }
+    for (const [inline, file] of [['password', 'passwordFile'], ['accessKeySecret', 'accessKeySecretFile']]) {
+      const [hasInline, hasFile] = [inline, file].map((k) => getPath(layer.data, `zstack.${k}`));
+      if (hasInline != null && hasFile != null) bothSecretKeys.push({ key: `zstack.${inline}`, file: `zstack.${file}`, layer: layer.name });
+      if ((hasInline !== undefined || hasFile !== undefined) && isPlainObject(tree.zstack)) tree = { ...tree, zstack: { ...tree.zstack, [inline]: null, [file]: null } };
     }
     tree = mergeInto(tree, layer.data, DEFAULT_FILE_CONFIG);
   }

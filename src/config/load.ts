@@ -6,10 +6,11 @@ import { SECRET_KEYS } from './defaults.js';
 import { locateConfigFile, readConfigFile } from './config-file.js';
 import { envLayer, flagsLayer, mergeLayers, resolvePaths, type Layer } from './layers.js';
 import { buildConfig } from './schema.js';
+import { REDACTED } from './fields.js';
 import { checkReadableFile, groupReadableWarning, readSecretLine } from './secrets.js';
 import { readHttpCredentials, readTokenFile, type HttpCredentials } from './http-auth.js';
 
-export { parseDuration } from './duration.js';
+export { parseDuration } from './fields.js';
 export { DEFAULT_CONFIG_PATH } from './defaults.js';
 export { requireCredentials, type ZStackCredentials } from './credentials.js';
 
@@ -38,8 +39,6 @@ export interface LoadedConfig {
   /** ha.tokenFile's token: the peer endpoints require it and calls to the peer send it (kept out of `config`). */
   haToken: string | null;
 }
-
-const REDACTED = '[redacted]';
 
 /** @throws ConfigError (every problem at once) or GtrError GTR_CONFIG_UNREADABLE (file unreadable or not JSON). */
 export function loadConfig(sources: ConfigSources): LoadedConfig {

@@ -1,125 +1,202 @@
-// The config schema: the file's keys (DESIGN.md section 4) mapped onto the Config interface, with the
-// unit conversions (durations to milliseconds, limits to {kind, value}).
-import type { Config } from './types.js';
-import { DEFAULT_FILE_CONFIG } from './defaults.js';
-import {
-  bool,
-  duration,
-  httpUrl,
-  integer,
-  limit,
-  listen,
-  nonEmptyString,
-  nullable,
-  oneOf,
-  positiveInt,
-  positiveMs,
-} from './fields.js';
-import { cronExpression, timeZone, windows } from './schedule-fields.js';
-import { selector } from './selector-field.js';
-import { webhooks } from './notify-fields.js';
-import { waveList } from './rollout-fields.js';
+// The configuration as one zod schema (DESIGN.md section 4): every section a strict object whose keys
+// and defaults are those of defaults.ts, every value parsed on the way in (durations to ms, limits to
+// {kind, value}, wave lists to steps). `Config` is what it yields.
+import cron from 'node-cron';
+import { z } from 'zod';
+import { DEFAULT_FILE_CONFIG as D } from './defaults.js';
+import { parseWaveSpec } from './count-or-percent.js';
+import { bool, duration, httpUrl, int, isName, isPlainObject, limit, listen, listOf, oneOf, positiveInt, positiveMs, REDACTED, str, strict } from './fields.js';
 import { leaderCheck, peerUrl } from './ha-fields.js';
-import { Section, type Reporter } from './section.js';
+import { webhooks } from './notify-fields.js';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** Validate a merged raw tree. Problems go to `report`; the result is only meaningful without any. */
+/** A strict object whose every key defaults to its value in `defaults`. */
+function section<S extends Record<string, z.ZodType>>(defaults: Readonly<Record<keyof S, unknown>>, shape: S) {
+  const withDefaults = Object.fromEntries(Object.entries(shape).map(([key, schema]) => [key, schema.prefault(defaults[key] as never)]));
+  return strict(withDefaults as { [K in keyof S]: z.ZodPrefault<S[K]> }, 'an object');
+}
+
+/** Renames file keys to the program's ("reattachAfter" -> "reattachAfterMs"). */
+function renamed<const M extends Record<string, string>>(names: M) {
+  return <T extends object>(value: T) =>
+    Object.fromEntries(Object.entries(value).map(([k, v]) => [names[k] ?? k, v])) as { [K in keyof T as K extends keyof M ? M[K] : K]: T[K] };
+}
+
+const CRON_EXPECTED = 'a cron expression with five or six fields, such as "*/30 * * * *"';
+const cronExpression = z.string({ error: CRON_EXPECTED })
+  .refine((v) => [5, 6].includes(v.trim().split(/\s+/).length) && cron.validate(v), { error: CRON_EXPECTED });
+
+const isTimeZone = (zone: string) => {
+  try {
+    return zone !== '' && Boolean(new Intl.DateTimeFormat('en-US', { timeZone: zone }));
+  } catch {
+    return false;
+  }
+};
+/** The host's zone (TZ, else the system's), as Intl resolves it; UTC when it resolves to no IANA zone. */
+function hostTimeZone(): string {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return zone && isTimeZone(zone) ? zone : 'UTC';
+}
+const TIME_ZONE_EXPECTED = 'an IANA time zone such as "UTC" or "Europe/Berlin", or null for the host\'s zone';
+const timeZone = z.string({ error: TIME_ZONE_EXPECTED }).refine(isTimeZone, { error: TIME_ZONE_EXPECTED }).nullable().transform((zone) => zone ?? hostTimeZone());
+
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+const HHMM_EXPECTED = 'a time "HH:MM" from 00:00 to 23:59 in schedule.timezone';
+const hhmm = z.string({ error: HHMM_EXPECTED }).regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: HHMM_EXPECTED });
+/** A maintenance window; an end at or before the start crosses midnight. */
+const window = strict({
+  days: listOf(`a list of days out of ${DAYS.join(', ')} (empty or missing means every day)`, (d): d is string => DAYS.includes(d as string)).prefault([]),
+  start: hhmm,
+  end: hhmm,
+}, 'an object like {"days": ["sat", "sun"], "start": "22:00", "end": "04:00"}');
+
+const names = listOf('a list of non-empty strings', isName).optional();
+const SELECTOR = { zoneUuids: names, clusterUuids: names, hostUuids: names, vmUuids: names, platforms: names, tags: names };
+/**
+ * null means "no selector", and so does one that names nothing. An include selector must name
+ * something: an empty one would match no VM and so silently exclude the whole fleet.
+ */
+const selector = (mustSelect: boolean) =>
+  strict(SELECTOR, `null or an object with lists of strings under ${Object.keys(SELECTOR).join(', ')}`).nullable().transform((s, ctx) => {
+    if (s !== null && Object.values(s).some((list) => list && list.length > 0)) return s;
+    if (s !== null && mustSelect) ctx.addIssue({ code: 'custom', input: s, message: 'at least one non-empty list (use null to include every VM)' });
+    return null;
+  });
+
+const waves = z.string({ error: 'a comma-separated list of wave sizes like "1,10%,50%,100%"' }).transform((text, ctx) => {
+  const steps = parseWaveSpec(text);
+  if (typeof steps !== 'string') return steps;
+  ctx.addIssue({ code: 'custom', message: steps, input: text });
+  return z.NEVER;
+});
+
+const orNull = (expected?: string) => str(expected).nullable();
+
+export const configSchema = section(D, {
+  $schema: orNull('the path or URL of config/schema.json, for editors'),
+  zstack: section(D.zstack, {
+    endpoint: httpUrl,
+    accountName: str(),
+    password: orNull(),
+    passwordFile: orNull(),
+    accessKeyId: orNull(),
+    accessKeySecret: orNull(),
+    accessKeySecretFile: orNull(),
+    requestTimeoutMs: positiveMs,
+    pageSize: int(1, 10_000, 'an integer from 1 to 10000'),
+    jobPollIntervalMs: positiveMs,
+    jobTimeoutMs: positiveMs,
+    recordVersionTag: bool,
+    tls: section(D.zstack.tls, { caFile: orNull(), rejectUnauthorized: bool }),
+  }),
+  isoDir: str(),
+  database: str(),
+  schedule: section(D.schedule, { cron: cronExpression, timezone: timeZone, windows: z.array(window, { error: 'a list of windows like {"days": ["sat"], "start": "22:00", "end": "04:00"} (empty: always open)' }), jitter: duration(false) })
+    .transform(renamed({ jitter: 'jitterMs' })),
+  policy: section(D.policy, {
+    maxConcurrency: limit(1, '20%'),
+    maxPerHost: positiveInt,
+    maxErrors: limit(0, '5%'),
+    maxPerRun: int(0, Number.MAX_SAFE_INTEGER, 'an integer >= 0 (0: no limit)'),
+    attachUntagged: bool,
+    allowPrerelease: bool,
+    // Must be positive: 0 would switch off the guards against attaching the same target twice.
+    reattachAfter: duration(true),
+    quarantineAfter: positiveInt,
+    quarantineBase: duration(true),
+    maxAttempts: positiveInt,
+    ejectUserIso: bool,
+    include: selector(true),
+    exclude: selector(false),
+    mode: oneOf(['auto', 'rollout']),
+    isoSoak: duration(false),
+    detachAfterVerify: bool,
+  }).transform(renamed({ reattachAfter: 'reattachAfterMs', quarantineBase: 'quarantineBaseMs', isoSoak: 'isoSoakMs' })),
+  install: section(D.install, {
+    mode: oneOf(['off', 'qga']),
+    maxConcurrency: positiveInt,
+    settle: duration(false),
+    timeout: duration(true),
+    linux: section(D.install.linux, { command: orNull('a non-empty command, or null') }),
+    windows: section(D.install.windows, { command: orNull('a non-empty command, or null') }),
+  }).transform(renamed({ settle: 'settleMs', timeout: 'timeoutMs' })),
+  rollout: section(D.rollout, { autoStart: bool, waves, soak: duration(false), waveTimeout: duration(true), maxErrors: limit(0, '5%') })
+    .transform(renamed({ soak: 'soakMs', waveTimeout: 'waveTimeoutMs' })),
+  ledger: section(D.ledger, {
+    retainDays: int(0, Number.MAX_SAFE_INTEGER, 'an integer >= 0 (0: keep forever)'),
+    retainRuns: int(0, Number.MAX_SAFE_INTEGER, 'an integer >= 0 (0: no limit)'),
+  }),
+  http: section(D.http, { listen, auth: section(D.http.auth, { tokenFile: orNull(), basicFile: orNull() }) }),
+  notify: section(D.notify, { webhooks }),
+  ha: section(D.ha, { leaderCheck, peer: peerUrl.nullable(), syncInterval: duration(true), tokenFile: orNull() })
+    .transform(renamed({ syncInterval: 'syncIntervalMs' })),
+  log: section(D.log, { level: oneOf(LOG_LEVELS) }),
+}).transform(({ $schema: _schema, ...config }) => config);
+
+/** The validated configuration: durations in milliseconds, limits a count or a percentage, waves as steps. */
+export type Config = z.output<typeof configSchema>;
+
+type Path = ReadonlyArray<PropertyKey>;
+export type Reporter = (key: string, value: unknown, expected: string) => void;
+
+// Unknown keys that look like a (misspelt) secret get their value hidden too.
+const SECRETISH = /pa?s+w|pwd|secret|token|session|key|auth|cred/i;
+
+/** Validate a merged raw tree. Problems go to `report`, one per key; the result is only meaningful without any. */
 export function buildConfig(raw: unknown, report: Reporter): Config {
-  const root = new Section(raw, DEFAULT_FILE_CONFIG, '', report);
-  const z = root.section('zstack');
-  const tls = z.section('tls');
-  const schedule = root.section('schedule');
-  const policy = root.section('policy');
-  const rollout = root.section('rollout');
-  const install = root.section('install');
-  const installLinux = install.section('linux');
-  const installWindows = install.section('windows');
-  const ledger = root.section('ledger');
-  const http = root.section('http');
-  const httpAuth = http.section('auth');
-  const notify = root.section('notify');
-  const ha = root.section('ha');
-  const log = root.section('log');
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  const reported = new Set<string>();
+  let fallback = raw;
+  for (const issue of parsed.error.issues) {
+    const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : null;
+    for (const path of unknownKeys ? unknownKeys.map((k) => [...issue.path, k]) : [issue.path]) {
+      const key = keyOf(path);
+      if (reported.has(key)) continue;
+      reported.add(key);
+      const input = unknownKeys ? (issue.input as Record<string, unknown>)[path[path.length - 1] as string] : issue.input;
+      report(key, shown(path, input, unknownKeys !== null), issue.message);
+      fallback = without(fallback, fieldOf(path));
+    }
+  }
+  // Invalid values fall back to their defaults, so that the checks that read files and compare keys
+  // (load.ts) still run and every problem is listed at once.
+  return configSchema.parse(fallback ?? {});
+}
 
-  const config: Config = {
-    zstack: {
-      endpoint: z.read('endpoint', httpUrl),
-      accountName: z.read('accountName', nonEmptyString),
-      password: z.read('password', nullable(nonEmptyString)),
-      passwordFile: z.read('passwordFile', nullable(nonEmptyString)),
-      accessKeyId: z.read('accessKeyId', nullable(nonEmptyString)),
-      accessKeySecret: z.read('accessKeySecret', nullable(nonEmptyString)),
-      accessKeySecretFile: z.read('accessKeySecretFile', nullable(nonEmptyString)),
-      requestTimeoutMs: z.read('requestTimeoutMs', positiveMs),
-      pageSize: z.read('pageSize', integer(1, 10_000, 'an integer from 1 to 10000')),
-      jobPollIntervalMs: z.read('jobPollIntervalMs', positiveMs),
-      jobTimeoutMs: z.read('jobTimeoutMs', positiveMs),
-      recordVersionTag: z.read('recordVersionTag', bool),
-      tls: {
-        caFile: tls.read('caFile', nullable(nonEmptyString)),
-        rejectUnauthorized: tls.read('rejectUnauthorized', bool),
-      },
-    },
-    isoDir: root.read('isoDir', nonEmptyString),
-    database: root.read('database', nonEmptyString),
-    schedule: {
-      cron: schedule.read('cron', cronExpression),
-      timezone: schedule.read('timezone', timeZone),
-      windows: schedule.read('windows', windows),
-      jitterMs: schedule.read('jitter', duration({ positive: false })),
-    },
-    policy: {
-      maxConcurrency: policy.read('maxConcurrency', limit(1, '20%')),
-      maxPerHost: policy.read('maxPerHost', positiveInt),
-      maxErrors: policy.read('maxErrors', limit(0, '5%')),
-      maxPerRun: policy.read('maxPerRun', integer(0, Number.MAX_SAFE_INTEGER, 'an integer >= 0 (0: no limit)')),
-      attachUntagged: policy.read('attachUntagged', bool),
-      allowPrerelease: policy.read('allowPrerelease', bool),
-      // Must be positive: 0 would switch off the guards against attaching the same target twice.
-      reattachAfterMs: policy.read('reattachAfter', duration({ positive: true })),
-      quarantineAfter: policy.read('quarantineAfter', positiveInt),
-      quarantineBaseMs: policy.read('quarantineBase', duration({ positive: true })),
-      maxAttempts: policy.read('maxAttempts', positiveInt),
-      ejectUserIso: policy.read('ejectUserIso', bool),
-      include: policy.read('include', selector({ mustSelect: true })),
-      exclude: policy.read('exclude', selector({ mustSelect: false })),
-      mode: policy.read('mode', oneOf(['auto', 'rollout'] as const)),
-      isoSoakMs: policy.read('isoSoak', duration({ positive: false })),
-      detachAfterVerify: policy.read('detachAfterVerify', bool),
-    },
-    install: {
-      mode: install.read('mode', oneOf(['off', 'qga'] as const)),
-      maxConcurrency: install.read('maxConcurrency', integer(1, 10_000, 'an integer from 1 to 10000')),
-      settleMs: install.read('settle', duration({ positive: false })),
-      timeoutMs: install.read('timeout', duration({ positive: true })),
-      linux: { command: installLinux.read('command', nullable(nonEmptyString)) },
-      windows: { command: installWindows.read('command', nullable(nonEmptyString)) },
-    },
-    rollout: {
-      autoStart: rollout.read('autoStart', bool),
-      waves: rollout.read('waves', waveList),
-      soakMs: rollout.read('soak', duration({ positive: false })),
-      waveTimeoutMs: rollout.read('waveTimeout', duration({ positive: true })),
-      maxErrors: rollout.read('maxErrors', limit(0, '5%')),
-    },
-    ledger: {
-      retainDays: ledger.read('retainDays', integer(0, Number.MAX_SAFE_INTEGER, 'an integer >= 0 (0: keep forever)')),
-      retainRuns: ledger.read('retainRuns', integer(0, Number.MAX_SAFE_INTEGER, 'an integer >= 0 (0: no limit)')),
-    },
-    http: {
-      listen: http.read('listen', listen),
-      auth: { tokenFile: httpAuth.read('tokenFile', nullable(nonEmptyString)), basicFile: httpAuth.read('basicFile', nullable(nonEmptyString)) },
-    },
-    notify: { webhooks: notify.read('webhooks', webhooks) },
-    ha: {
-      leaderCheck: ha.read('leaderCheck', leaderCheck),
-      peer: ha.read('peer', nullable(peerUrl)),
-      syncIntervalMs: ha.read('syncInterval', duration({ positive: true })),
-      tokenFile: ha.read('tokenFile', nullable(nonEmptyString)),
-    },
-    log: { level: log.read('level', oneOf(LOG_LEVELS)) },
-  };
-  root.finish();
-  return config;
+function keyOf(path: Path): string {
+  return path.reduce<string>((key, part) => (typeof part === 'number' ? `${key}[${part}]` : key ? `${key}.${String(part)}` : String(part)), '');
+}
+
+/** The value a problem shows: webhook URLs and header values as "[redacted]" (load.ts hides the secret keys'). */
+function shown(path: Path, value: unknown, unknownKey: boolean): unknown {
+  if (path[0] === 'notify' && path[1] === 'webhooks') {
+    if (path.length === 2) return isPlainObject(value) ? REDACTED : value;
+    if (path.length === 3 || unknownKey || path[3] === 'url') return value === undefined ? undefined : REDACTED;
+    if (path[3] === 'headers') return isPlainObject(value) ? Object.keys(value) : REDACTED;
+    return value;
+  }
+  return unknownKey && SECRETISH.test(String(path[path.length - 1])) ? REDACTED : value;
+}
+
+/** The key of the config value a problem is in: the path down to the first key that is not a section. */
+function fieldOf(path: Path): Path {
+  let node: unknown = D;
+  for (const [i, part] of path.entries()) {
+    node = isPlainObject(node) && Object.hasOwn(node, part) ? node[part as string] : undefined;
+    if (!isPlainObject(node)) return path.slice(0, i + 1);
+  }
+  return path;
+}
+
+/** `tree` without the value at `path` (copies along the path; the tree itself is not changed). */
+function without(tree: unknown, path: Path): unknown {
+  if (!isPlainObject(tree) || path.length === 0) return undefined;
+  const [head, ...rest] = path as string[];
+  const copy = { ...tree };
+  if (rest.length === 0) delete copy[head];
+  else Object.defineProperty(copy, head, { value: without(copy[head], rest), enumerable: true, writable: true, configurable: true });
+  return copy;
 }

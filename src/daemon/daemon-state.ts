@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { isPidAlive } from '../ledger/process-alive.js';
 
 /** What keeps a running daemon from being healthy but not from running (README "Daemon"). */
-export type DaemonProblemKind = 'iso-folder' | 'status-port' | 'config-reload';
+export type DaemonProblemKind = 'iso-folder' | 'status-port' | 'config-reload' | 'ticks-failing';
 
 export interface DaemonProblem {
   kind: DaemonProblemKind;

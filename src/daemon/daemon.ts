@@ -6,7 +6,7 @@ import { loadConfig, redactedConfig, requireCredentials } from '../config/load.j
 import { EXIT_DRAIN_MS, notifierFromConfig, type Notifier } from '../notify/from-config.js';
 import type { Config } from '../config/types.js';
 import { scanCatalog } from '../catalog/scan.js';
-import { errorToJson, GtrError } from '../errors.js';
+import { errorToJson, GtrError, messageOf } from '../errors.js';
 import { Ledger } from '../ledger/index.js';
 import { createLogger } from '../log.js';
 import { Leadership } from './leadership.js';
@@ -36,6 +36,9 @@ function isListenTransient(error: unknown): boolean {
   const cause = error instanceof GtrError ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
   return cause?.code === 'EADDRINUSE' || cause?.code === 'EADDRNOTAVAIL';
 }
+
+/** /healthz says degraded (503, problem ticks-failing) once this many scheduled runs failed in a row. */
+export const FAILED_TICKS_DEGRADED = 3;
 
 export interface DaemonOptions {
   configFile: string | null;
@@ -68,6 +71,8 @@ export class Daemon {
   private readonly catalogRetry: RetryLoop;
   /** The status port could not be bound (busy, address not up yet): retried by listenRetry. */
   private portProblem: string | null = null;
+  /** Scheduled runs that failed in a row (the lease held by another run is no failure), and the last error. */
+  private failedTicks: { count: number; lastError: string | null } = { count: 0, lastError: null };
   private listenRetry: RetryLoop | null = null;
   /** The last SIGHUP: a failed one keeps the running configuration and makes /healthz unhealthy until a good one. */
   private reloadState: ConfigReloadState | null = null;
@@ -91,7 +96,6 @@ export class Daemon {
     this.leadership = new Leadership(config, opts.env, logger);
     this.metrics = createMetrics({
       ledger: () => this.ledger,
-      apiStats: () => this.client.stats,
       leader: this.leadership,
       problems: () => this.problems().map((p) => p.kind),
     });
@@ -186,6 +190,9 @@ export class Daemon {
     };
     add('iso-folder', this.catalogProblem);
     add('status-port', this.portProblem);
+    add('ticks-failing', this.failedTicks.count >= FAILED_TICKS_DEGRADED
+      ? `the last ${this.failedTicks.count} scheduled runs failed (the last: ${this.failedTicks.lastError ?? 'unknown'}); the next tick tries again`
+      : null);
     const r = this.reloadState;
     add('config-reload', r && !r.ok
       ? `config reload failed at ${r.at}: ${r.error ?? ''}; still running the previous configuration (a restart would refuse to start until the file is fixed)`
@@ -202,8 +209,15 @@ export class Daemon {
         listen: this.http?.url ?? null, problems: this.problems(), configReload: this.reloadState,
       });
     } catch (error) {
-      this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'cannot write daemon-status.json beside the database');
+      this.logger.warn({ error: messageOf(error) }, 'cannot write daemon-status.json beside the database');
     }
+  }
+
+  /** A tick's result: null when it ran, else why it failed; crossing FAILED_TICKS_DEGRADED (or clearing it) is published. */
+  private countTick(failure: string | null): void {
+    const was = this.failedTicks.count >= FAILED_TICKS_DEGRADED;
+    this.failedTicks = failure === null ? { count: 0, lastError: null } : { count: this.failedTicks.count + 1, lastError: failure };
+    if (was !== this.failedTicks.count >= FAILED_TICKS_DEGRADED || (was && failure !== null)) this.publish();
   }
 
   private setCatalogProblem(reason: string | null): void {
@@ -306,6 +320,7 @@ export class Daemon {
         gates: this.sync ? [this.sync.gate()] : [],
       });
       this.setCatalogProblem(null);
+      this.countTick(report.status === 'failed' ? `run #${report.runId} failed${report.message ? `: ${report.message}` : ''}` : null);
       this.bookkeepingProblems = report.bookkeepingFailures ?? [];
       this.metrics.recordRun(report, (Date.now() - started) / 1000, Date.now());
       logger.info({ runId: report.runId, status: report.status, counts: report.counts, message: report.message, seconds: (Date.now() - started) / 1000 }, 'run summary');
@@ -315,6 +330,7 @@ export class Daemon {
         return;
       }
       if (isCatalogError(error)) this.setCatalogProblem(`${error.code}: ${error.message}`);
+      this.countTick(error instanceof GtrError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error));
       this.metrics.recordFailedRun(Date.now(), (Date.now() - started) / 1000);
       logger.error({ error: errorToJson(error) }, 'run failed; the next tick tries again');
     }
@@ -333,7 +349,7 @@ export class Daemon {
       next = loaded.config;
       for (const warning of loaded.warnings) this.logger.warn({ warning }, 'configuration warning');
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       this.logger.error({ error: message }, 'config reload failed; keeping the running configuration');
       this.reloadState = { at, ok: false, error: message };
       this.metrics.recordReload(false);

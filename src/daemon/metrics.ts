@@ -5,20 +5,21 @@ import type { Ledger, RunRecord } from '../ledger/index.js';
 import type { RunReport } from '../reconcile/report.js';
 import { registerRolloutMetrics } from '../rollout/metrics.js';
 import type { RequestObserver } from '../zstack/http.js';
+import { RequestCounts } from '../zstack/request-counts.js';
 import { registerStatusMetrics } from './status-metrics.js';
 import { ALWAYS_LEADER, type HaRoleSource } from '../ha/role.js';
 import { reasonsWhere } from '../plan/reasons.js';
+import type { DaemonProblemKind } from './daemon-state.js';
 
 export interface MetricsSources {
   ledger: () => Ledger;
-  apiStats: () => { requests: Record<string, number>; errors: Record<string, number> } | null;
   /** This node's role (ha.leaderCheck); always the leader when absent. */
   leader?: HaRoleSource;
-  /** What keeps the running daemon unhealthy (src/daemon/daemon-state.ts): iso-folder, status-port, config-reload. */
+  /** What keeps the running daemon unhealthy (src/daemon/daemon-state.ts): iso-folder, status-port, config-reload, ticks-failing. */
   problems?: () => readonly string[];
 }
 
-const DAEMON_PROBLEMS = ['iso-folder', 'status-port', 'config-reload'] as const;
+const DAEMON_PROBLEMS = ['iso-folder', 'status-port', 'config-reload', 'ticks-failing'] as const satisfies readonly DaemonProblemKind[];
 
 /** Skips that still count as out of date (REASONS' `outOfDate`). */
 const OUT_OF_DATE_SKIPS = reasonsWhere((r) => r.outOfDate === true);
@@ -95,7 +96,9 @@ export function createMetrics(sources: MetricsSources) {
   fromLastRun('gtr_catalog_unverified_vms', 'VMs deferred because the catalog probe of their group failed in the last run', (c) => c['defer/catalog-unverified'] ?? 0);
   fromLastRun('gtr_regressions', 'VMs whose GuestTools version went backwards in the last run', (c) => c.regressions ?? 0);
   fromLastRun('gtr_catalog_mismatch_vms', 'VMs skipped because the MN offers another version than the ISO folder', (c) => c['skip/catalog-mismatch'] ?? 0);
-  const apiGauge = (name: string, help: string, pick: (s: { requests: Record<string, number>; errors: Record<string, number> }) => Record<string, number>) =>
+  // Counted here, from every client the daemon had (a reload replaces the client, not the counts).
+  const counts = new RequestCounts();
+  const apiGauge = (name: string, help: string, pick: (c: RequestCounts) => Partial<Record<string, number>>) =>
     new Gauge({
       name,
       help,
@@ -103,8 +106,7 @@ export function createMetrics(sources: MetricsSources) {
       registers: [registry],
       collect() {
         this.reset();
-        const stats = sources.apiStats();
-        for (const [api, n] of Object.entries(stats ? pick(stats) : {})) this.set({ api }, n);
+        for (const [api, n] of Object.entries(pick(counts))) this.set({ api }, n ?? 0);
       },
     });
   apiGauge('gtr_zstack_requests', 'ZStack API requests since the daemon started, by API', (s) => s.requests);
@@ -154,6 +156,7 @@ export function createMetrics(sources: MetricsSources) {
   });
 
   const observeRequest: RequestObserver = (api, method, seconds, failure) => {
+    counts.observe(api, method, seconds, failure);
     apiDuration.observe({ api, method }, seconds);
     if (failure) apiErrors.inc({ api, kind: failure.kind, code: failure.code });
   };

@@ -1,6 +1,8 @@
 // What every state-changing peer endpoint does first (POST /ha/rollouts..., POST /ha/retry): POST only,
 // a JSON body of bounded size, parsed. The route in src/daemon/peer-routes.ts has checked the ha token.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { messageOf } from '../errors.js';
 
 /** A started rollout carries its members: about 300 bytes each, so 64 MiB is far above 100k VMs. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -31,7 +33,23 @@ export async function readPostJson(req: IncomingMessage, res: ServerResponse, pa
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
   } catch (error) {
-    send(res, 400, { error: `the body is not JSON (${error instanceof Error ? error.message : String(error)})` });
+    send(res, 400, { error: `the body is not JSON (${messageOf(error)})` });
     return undefined;
   }
+}
+
+const WHO_EXPECTED = 'expected who gave the command (user@host), at most 200 characters';
+/** Who gave the command on the other node (both write endpoints take it). */
+export const who = z.string({ error: WHO_EXPECTED }).min(1, { error: WHO_EXPECTED }).max(200, { error: WHO_EXPECTED });
+
+/**
+ * The body as `schema` reads it, or what is wrong with it, as the config names a problem: the field
+ * and what was expected ("who: expected ...", 'unknown field "sql"; expected who, why, detach').
+ */
+export function parseBody<S extends z.ZodObject>(schema: S, body: unknown): z.output<S> | string {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  if (issue.code === 'unrecognized_keys') return `unknown field ${JSON.stringify(issue.keys[0])}; expected ${Object.keys(schema.shape).join(', ')}`;
+  return issue.path.length === 0 ? issue.message : `${issue.path.join('.')}: ${issue.message}`;
 }

@@ -5,10 +5,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Ledger } from '../ledger/index.js';
-import { readPostJson, type Send } from './peer-post.js';
+import { z } from 'zod';
+import { parseBody, readPostJson, who, type Send } from './peer-post.js';
+import { isUuid } from '../uuid.js';
 
 export const RETRY_PATH = '/ha/retry';
-const UUID = /^[0-9a-f]{32}$/;
 /** One command names VMs by hand; far more than an operator types, far less than a body limit. */
 const MAX_VMS = 10_000;
 
@@ -21,7 +22,7 @@ export interface PeerRetryAnswer {
 export async function handleRetryWrite(req: IncomingMessage, res: ServerResponse, ledger: Ledger, logger: Logger, send: Send): Promise<void> {
   const body = await readPostJson(req, res, RETRY_PATH, send);
   if (body === undefined) return;
-  const parsed = parseRetry(body);
+  const parsed = parseBody(RETRY_BODY, body);
   if (typeof parsed === 'string') return send(res, 400, { error: parsed });
   const known = ledger.retryVms(parsed.vmUuids);
   logger.info({ who: parsed.who, vmUuids: known }, 'retry from the peer: failures, quarantine and attempts forgotten');
@@ -29,15 +30,13 @@ export async function handleRetryWrite(req: IncomingMessage, res: ServerResponse
   send(res, 200, answer);
 }
 
-function parseRetry(body: unknown): { vmUuids: string[]; who: string } | string {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'expected a JSON object {vmUuids, who}';
-  const b = body as Record<string, unknown>;
-  const extra = Object.keys(b).find((k) => k !== 'vmUuids' && k !== 'who');
-  if (extra !== undefined) return `unknown field ${JSON.stringify(extra)}; expected vmUuids, who`;
-  if (typeof b.who !== 'string' || b.who === '' || b.who.length > 200) return 'who: expected who gave the command (user@host), at most 200 characters';
-  const vms = b.vmUuids;
-  if (!Array.isArray(vms) || vms.length === 0 || vms.length > MAX_VMS) return `vmUuids: expected a list of 1 to ${MAX_VMS} VM uuids`;
-  const bad = vms.find((v) => typeof v !== 'string' || !UUID.test(v));
-  if (bad !== undefined) return `vmUuids: got ${JSON.stringify(bad).slice(0, 80)}, expected a VM uuid (32 lowercase hex characters)`;
-  return { vmUuids: [...new Set(vms as string[])], who: b.who };
-}
+const LIST_EXPECTED = `expected a list of 1 to ${MAX_VMS} VM uuids`;
+const isUuidText = (v: unknown) => typeof v === 'string' && isUuid(v);
+const RETRY_BODY = z.strictObject({
+  vmUuids: z.array(z.unknown(), { error: LIST_EXPECTED }).min(1, { error: LIST_EXPECTED }).max(MAX_VMS, { error: LIST_EXPECTED })
+    .refine((vms) => vms.every(isUuidText), {
+      error: (issue) => `got ${JSON.stringify((issue.input as unknown[]).find((v) => !isUuidText(v))).slice(0, 80)}, expected a VM uuid (32 lowercase hex characters)`,
+    })
+    .transform((vms) => [...new Set(vms as string[])]),
+  who,
+}, { error: 'expected a JSON object {vmUuids, who}' });

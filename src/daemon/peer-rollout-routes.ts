@@ -5,8 +5,9 @@
 //   POST /ha/rollouts/ID/pause|resume|abort {who, why, detach}
 // The route in src/daemon/peer-routes.ts has checked the ha token.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GtrError, RolloutNotFoundError } from '../errors.js';
-import { readPostJson, type Send } from './peer-post.js';
+import { GtrError } from '../errors.js';
+import { z } from 'zod';
+import { parseBody, readPostJson, who, type Send } from './peer-post.js';
 import type { Ledger } from '../ledger/index.js';
 import { adoptRollout, parseRolloutRows } from '../rollout/replica.js';
 import { RolloutStore, type UserAction } from '../rollout/store.js';
@@ -32,26 +33,29 @@ export async function handleRolloutWrite(req: IncomingMessage, res: ServerRespon
     if (typeof answer === 'string') send(res, 400, { error: answer });
     else send(res, answer.result === 'created' ? 201 : 200, answer);
   } catch (error) {
-    if (error instanceof GtrError && error.code === 'GTR_ROLLOUT') send(res, error instanceof RolloutNotFoundError ? 404 : 409, { error: error.message });
+    if (error instanceof GtrError && error.code === 'GTR_ROLLOUT_NOT_FOUND') send(res, 404, { error: error.message });
+    else if (error instanceof GtrError && error.code === 'GTR_ROLLOUT_REFUSED') send(res, 409, { error: error.message });
     else if (isConstraint(error)) send(res, 400, { error: `the rows break a constraint of the ledger: ${(error as Error).message}` });
     else throw error;
   }
   return true;
 }
 
+const WHY_EXPECTED = 'expected a text of at most 2000 characters, or null';
+const TRANSITION_BODY = z.strictObject({
+  who,
+  why: z.string({ error: WHY_EXPECTED }).max(2000, { error: WHY_EXPECTED }).nullish(),
+  detach: z.boolean({ error: 'expected true or false' }).optional(),
+}, { error: 'expected a JSON object {who, why, detach}' });
+
 function transition(ledger: Ledger, id: number, action: UserAction, body: unknown): PeerRolloutAnswer | string {
-  const b = body as Record<string, unknown>;
-  if (typeof b !== 'object' || b === null || Array.isArray(b)) return 'expected a JSON object {who, why, detach}';
-  const extra = Object.keys(b).find((k) => !['who', 'why', 'detach'].includes(k));
-  if (extra !== undefined) return `unknown field ${JSON.stringify(extra)}; expected who, why, detach`;
-  if (typeof b.who !== 'string' || b.who === '' || b.who.length > 200) return 'who: expected who gave the command (user@host), at most 200 characters';
-  if (b.why !== undefined && b.why !== null && (typeof b.why !== 'string' || b.why.length > 2000)) return 'why: expected a text of at most 2000 characters, or null';
-  if (b.detach !== undefined && typeof b.detach !== 'boolean') return 'detach: expected true or false';
+  const b = parseBody(TRANSITION_BODY, body);
+  if (typeof b === 'string') return b;
   const store = new RolloutStore(ledger);
   const current = store.get(id);
   // Already there (the sync was faster, or a retry): nothing to do, and not an error for the operator.
   if (current && current.state === stateAfter(action)) return { rolloutId: id, result: 'already', state: current.state };
-  const r = store.transition(id, action, b.who, typeof b.why === 'string' ? b.why : null, { detach: b.detach === true, now: Date.now() });
+  const r = store.transition(id, action, b.who, b.why ?? null, { detach: b.detach === true, now: Date.now() });
   return { rolloutId: id, result: 'done', state: r.state };
 }
 

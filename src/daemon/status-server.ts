@@ -1,10 +1,10 @@
-// The daemon's read-only HTTP endpoint (DESIGN.md section 4): /healthz, /metrics, the JSON twins of
+// The daemon's read-only HTTP endpoint: /healthz, /metrics, the JSON twins of
 // `gtr status|runs|rollout --json` under /api/, and the HTML status page. GET and HEAD only; with
 // http.auth.* configured every endpoint asks for credentials. The one exception: the peer endpoints of
 // a pair of management nodes under /ha/ (src/daemon/peer-routes.ts), which take the ha token instead.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GtrError } from '../errors.js';
+import { GtrError, messageOf } from '../errors.js';
 import { createAuthThrottle, DEFAULT_THROTTLE, type AuthThrottle } from './auth-throttle.js';
 import type { Authenticator } from './http-auth.js';
 import type { PeerEndpoints } from './peer-routes.js';
@@ -65,7 +65,7 @@ export async function startStatusServer(listen: string, routes: StatusRoutes, op
   const server = createServer((req, res) => {
     for (const [name, value] of Object.entries(COMMON_HEADERS)) res.setHeader(name, value);
     handle(req, res, routes, opts, throttle).catch((error: unknown) => {
-      if (!res.headersSent) send(res, 500, { error: error instanceof Error ? error.message : String(error) });
+      if (!res.headersSent) send(res, 500, { error: messageOf(error) });
       else res.destroy();
     });
   });

@@ -21,7 +21,3 @@ export function worst(statuses: CheckStatus[]): CheckStatus {
   for (const s of ['fail', 'warn', 'pass'] as const) if (statuses.includes(s)) return s;
   return 'skip';
 }
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

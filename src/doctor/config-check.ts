@@ -1,7 +1,7 @@
 // Check "config": the configuration loads and validates, the same way every other command loads it.
-import { ConfigError, GtrError } from '../errors.js';
+import { ConfigError, GtrError, messageOf } from '../errors.js';
 import { DEFAULT_CONFIG_PATH, loadConfig, type LoadedConfig } from '../config/load.js';
-import { errorMessage, fail, pass, warn, type CheckResult } from './check.js';
+import { fail, pass, warn, type CheckResult } from './check.js';
 
 export const CONFIG_FIX = 'fix the configuration (see config/example.jsonc and the README "Configuration" section)';
 
@@ -21,7 +21,7 @@ export function checkConfig(file: string | undefined, env: NodeJS.ProcessEnv): {
       const problems = error.problems.map((p) => `${p.key}: expected ${p.expected}`).join('; ');
       return { loaded: null, check: fail('config', `invalid: ${problems}`, CONFIG_FIX) };
     }
-    if (error instanceof GtrError) return { loaded: null, check: fail('config', errorMessage(error), CONFIG_FIX) };
+    if (error instanceof GtrError) return { loaded: null, check: fail('config', messageOf(error), CONFIG_FIX) };
     throw error;
   }
 }

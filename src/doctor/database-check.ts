@@ -7,8 +7,8 @@ import path from 'node:path';
 import { Statements } from '../ledger/db.js';
 import { Lease } from '../ledger/lease.js';
 import { DEFAULT_MIGRATIONS_DIR, defaultIsAlive, pendingMigrations, type LeaseHolder } from '../ledger/index.js';
-import { GtrError } from '../errors.js';
-import { errorMessage, fail, pass, skip, warn, type CheckResult } from './check.js';
+import { GtrError, messageOf } from '../errors.js';
+import { fail, pass, skip, warn, type CheckResult } from './check.js';
 import { withDatabaseView } from './database-view.js';
 
 const MAX_INTEGRITY_LINES = 3;
@@ -42,11 +42,11 @@ export function checkDatabase(file: string, now: number): CheckResult[] {
     });
   } catch (error) {
     if (error instanceof GtrError && error.code === 'GTR_MIGRATION_DRIFT') {
-      return [fail('database', errorMessage(error), 'run the gtr version that wrote this database, or move the file aside to start a new one'), skip('lease', 'database unusable')];
+      return [fail('database', messageOf(error), 'run the gtr version that wrote this database, or move the file aside to start a new one'), skip('lease', 'database unusable')];
     }
     const code = codeOf(error);
-    if (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT')) return [damaged(file, errorMessage(error)), skip('lease', 'database damaged')];
-    return [fail('database', `${file}: ${errorMessage(error)} (${code})`, 'check the path, its permissions and free space'), skip('lease', 'database unusable')];
+    if (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT')) return [damaged(file, messageOf(error)), skip('lease', 'database damaged')];
+    return [fail('database', `${file}: ${messageOf(error)} (${code})`, 'check the path, its permissions and free space'), skip('lease', 'database unusable')];
   }
 }
 

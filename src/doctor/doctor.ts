@@ -4,7 +4,7 @@ import { createLogger } from '../log.js';
 import { skip, type CheckResult } from './check.js';
 import { checkConfig } from './config-check.js';
 import { checkDatabase } from './database-check.js';
-import { endpointChecks } from './endpoint-checks.js';
+import { endpointChecks, speaksZStack } from './endpoint-checks.js';
 import { checkIsoCatalog } from './iso-check.js';
 import { checkLeader } from './leader-check.js';
 import { checkLogin } from './login-check.js';
@@ -32,7 +32,7 @@ export async function runDoctor(configFile: string | undefined, env: NodeJS.Proc
   const checks: CheckResult[] = [check, checkSecrets(loaded), await checkIsoCatalog(config), ...checkDatabase(config.database, Date.now())];
   const probe = await probeManagementNode(config);
   checks.push(...endpointChecks(config, probe));
-  checks.push(probe.kind === 'reply' ? await checkLogin(config, logger) : skip('login', 'the MN was not reached'));
+  checks.push(probe.kind === 'reply' && speaksZStack(probe) ? await checkLogin(config, logger) : skip('login', probe.kind === 'reply' ? 'the endpoint is not a ZStack MN' : 'the MN was not reached'));
   checks.push(await checkLeader(config, env), await checkSystemd(), checkPlatform());
   return { ok: checks.every((c) => c.status !== 'fail'), configInvalid: false, checks };
 }

@@ -16,6 +16,14 @@ export function endpointChecks(config: Config, probe: Probe): CheckResult[] {
   const https = new URL(config.zstack.endpoint).protocol === 'https:';
   if (probe.kind === 'error') {
     const why = `${probe.message} (${probe.code})`;
+    if (probe.code === 'ERR_SSL_WRONG_VERSION_NUMBER' && https) {
+      return [
+        fail('endpoint', `${config.zstack.endpoint} is https:// but the server there answers plain HTTP (no TLS)`,
+          'use http:// in zstack.endpoint, or enable TLS on the management node'),
+        skip('tls', 'the server speaks no TLS'),
+        ...skipped('no reply over TLS'),
+      ];
+    }
     if (TLS_ERROR.test(probe.code)) {
       return [
         pass('endpoint', `${config.zstack.endpoint} answers a connection`),
@@ -29,12 +37,32 @@ export function endpointChecks(config: Config, probe: Probe): CheckResult[] {
       ...skipped('not reached'),
     ];
   }
+  if (!speaksZStack(probe)) {
+    // Any web server answers something; only a ZStack MN answers this call its own way (zstack-api.md 1.3, 10.2).
+    const excerpt = printable(probe.text.replace(/\s+/g, ' ').trim().slice(0, 80));
+    return [
+      fail('endpoint', `${probe.url} answered HTTP ${probe.status}${excerpt ? ` "${excerpt}"` : ''}, not as a ZStack management node does ` +
+        `(404 "no api mapping to ..." or 400 "missing header 'Authorization'")`,
+        'point zstack.endpoint at the MN API (http://MN:8080 unless changed), not the web UI (port 5000) or another server or proxy'),
+      tlsCheck(config, https),
+      ...skipped('the endpoint is not a ZStack MN'),
+    ];
+  }
   return [
-    pass('endpoint', `${config.zstack.endpoint} answered (HTTP ${probe.status})`),
+    pass('endpoint', `${config.zstack.endpoint} answers as a ZStack management node (HTTP ${probe.status})`),
     tlsCheck(config, https),
     clockSkew(probe),
     apiVersion(probe),
   ];
+}
+
+/**
+ * The unauthenticated GET of QueryGuestToolsState as only the MN answers it: 404 `no api mapping to ...`
+ * (before 4.6.11) or 400 `missing header 'Authorization'` (zstack-api.md 1.3, 10.2).
+ */
+export function speaksZStack(probe: Extract<Probe, { kind: 'reply' }>): boolean {
+  const text = probe.text.trim();
+  return (probe.status === 404 && text.startsWith('no api mapping to')) || (probe.status === 400 && text.includes("missing header 'Authorization'"));
 }
 
 function skipped(why: string): CheckResult[] {

@@ -1,14 +1,15 @@
 // Check "iso-catalog": the ISO folder can be read and offers at least one target.
+import { messageOf } from '../errors.js';
 import { scanCatalog } from '../catalog/scan.js';
 import type { Config } from '../config/types.js';
-import { errorMessage, fail, pass, warn, type CheckResult } from './check.js';
+import { fail, pass, warn, type CheckResult } from './check.js';
 
 export async function checkIsoCatalog(config: Config): Promise<CheckResult> {
   let catalog;
   try {
     catalog = await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
   } catch (error) {
-    return fail('iso-catalog', errorMessage(error), `point isoDir at the folder holding the GuestTools ISOs (usually /opt/zstack-dvd) and make it readable by the user gtr runs as`);
+    return fail('iso-catalog', messageOf(error), `point isoDir at the folder holding the GuestTools ISOs (usually /opt/zstack-dvd) and make it readable by the user gtr runs as`);
   }
   if (catalog.targets.length === 0) {
     return fail('iso-catalog', `${config.isoDir}: no GuestTools ISO found (${catalog.files.length} files looked at), nothing can be attached`,

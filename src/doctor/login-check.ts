@@ -2,9 +2,9 @@
 // with an AccessKey, one signed count query (there is no login to try).
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import { GtrError } from '../errors.js';
+import { GtrError, messageOf } from '../errors.js';
 import { clientFromConfig } from '../zstack/from-config.js';
-import { errorMessage, fail, pass, type CheckResult } from './check.js';
+import { fail, pass, type CheckResult } from './check.js';
 
 const FIXES: Partial<Record<string, string>> = {
   GTR_ZSTACK_LOGIN_REFUSED: 'check zstack.accountName and the password (zstack.password or zstack.passwordFile); try them in the UI',
@@ -25,7 +25,7 @@ export async function checkLogin(config: Config, logger: Logger): Promise<CheckR
     return pass('login', `account ${config.zstack.accountName} logged in and out`);
   } catch (error) {
     const code = error instanceof GtrError ? error.code : 'internal';
-    return fail('login', errorMessage(error).replace(/\s*\n\s*/g, ' '), FIXES[code] ?? 'see the endpoint and api-version checks; run with log.level debug for the exchange');
+    return fail('login', messageOf(error).replace(/\s*\n\s*/g, ' '), FIXES[code] ?? 'see the endpoint and api-version checks; run with log.level debug for the exchange');
   } finally {
     await client?.close();
   }

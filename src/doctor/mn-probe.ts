@@ -3,12 +3,12 @@
 // The same exchange shows whether the endpoint is reachable, whether TLS verifies, and the MN's clock
 // (its Date header). No credential is sent.
 // Note: the ZStack client does not (yet) expose this probe or reply headers; when it does, use it here.
+import { messageOf } from '../errors.js';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
 import type { Config } from '../config/types.js';
 import { createAgent, normalizeEndpoint } from '../zstack/dispatcher.js';
 import { errorCode } from '../zstack/http.js';
-import { errorMessage } from './check.js';
 
 export const PROBE_PATH = '/zstack/v1/guesttools';
 const MAX_BODY_BYTES = 4096;
@@ -24,7 +24,7 @@ export async function probeManagementNode(config: Config): Promise<Probe> {
   try {
     agent = createAgent(z.endpoint, z.tls, z.requestTimeoutMs);
   } catch (error) {
-    return { kind: 'error', url, code: 'CA_FILE_UNREADABLE', message: errorMessage(error) };
+    return { kind: 'error', url, code: 'CA_FILE_UNREADABLE', message: messageOf(error) };
   }
   try {
     // Wall-clock times: the Date header is compared with this host's clock.
@@ -36,7 +36,7 @@ export async function probeManagementNode(config: Config): Promise<Probe> {
     const date = res.headers.date;
     return { kind: 'reply', url, status: res.statusCode, text, date: typeof date === 'string' ? date : null, sentAt, receivedAt };
   } catch (error) {
-    return { kind: 'error', url, code: errorCode(error), message: errorMessage(error) };
+    return { kind: 'error', url, code: errorCode(error), message: messageOf(error) };
   } finally {
     await agent.close();
   }

@@ -1,5 +1,5 @@
 // What a node of a pair decides about its ledger, shared by the daemon's sync loop (src/ha/ledger-sync.ts)
-// and a one-shot `gtr reconcile` (src/ha/reconcile-wait.ts), so both follow one rule (DESIGN.md 7):
+// and a one-shot `gtr reconcile` (src/ha/reconcile-wait.ts), so both follow one rule (docs/design.md 7):
 // - a run is under way on a node while its daemon runs one or anyone holds the node's lease (a daemon
 //   tick, `gtr reconcile`, a rollout step): its outcomes are not all recorded yet, so its ledger is
 //   neither replaced nor taken by the peer meanwhile;

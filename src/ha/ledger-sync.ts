@@ -1,4 +1,4 @@
-// The standby mirrors the leader's ledger (issue 15, README "Two management nodes"). Every
+// The standby mirrors the leader's ledger (README "Two management nodes", docs/design.md 7). Every
 // ha.syncInterval a standby pulls the leader's snapshot, checks it and puts it in place of its own. A
 // node that becomes leader first catches up from its peer (which has the newest truth: it led until
 // now) and attaches nothing until then; when the peer cannot be reached it goes on with its own ledger
@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { errorToJson } from '../errors.js';
+import { errorToJson, messageOf } from '../errors.js';
 import { defaultIsAlive, removeSnapshotFile, schemaName, verifySnapshot, type Ledger } from '../ledger/index.js';
 import type { AttachGate } from '../plan/gates.js';
 import { VERSION } from '../version.js';
@@ -77,7 +77,7 @@ export class LedgerSync {
     return this.leading(now) || copyIsFresh(this.asOf(now), now, this.opts.syncIntervalMs);
   }
 
-  /** A run of this node is under way: the daemon's own, or any holder of the lease (DESIGN.md 7). */
+  /** A run of this node is under way: the daemon's own, or any holder of the lease (docs/design.md 4). */
   runUnderWay(now: number): boolean {
     return this.opts.runInProgress() || leaseInUse(this.opts.ledger(), now) !== null;
   }
@@ -248,7 +248,7 @@ export class LedgerSync {
     } catch (error) {
       // A busy peer is up: its run or its ledger may be newer than ours, so wait for it rather than go on alone.
       if (error instanceof PeerError && error.busy) return { kind: 'declined', why: `the peer is busy (${error.message}); asking again` };
-      return { kind: 'failed', why: error instanceof Error ? error.message : String(error) };
+      return { kind: 'failed', why: messageOf(error) };
     }
     const { facts } = offer;
     const late = refusal(facts);
@@ -270,7 +270,7 @@ export class LedgerSync {
       return { kind: 'installed', facts };
     } catch (error) {
       this.opts.logger.error({ peer: this.opts.peer.url, error: errorToJson(error) }, 'ledger snapshot from the peer not used; ours is kept');
-      return { kind: 'failed', why: error instanceof Error ? error.message : String(error) };
+      return { kind: 'failed', why: messageOf(error) };
     } finally {
       this.replacing = null;
       removeSnapshotFile(file);

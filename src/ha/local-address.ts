@@ -2,6 +2,7 @@
 // {"vip"} and zsha2's dbvip). Reading interface addresses needs a netlink socket on Linux, which the
 // systemd unit must allow (RestrictAddressFamilies=AF_NETLINK).
 import os from 'node:os';
+import { messageOf } from '../errors.js';
 
 export type InterfaceTable = NodeJS.Dict<os.NetworkInterfaceInfo[]>;
 
@@ -26,6 +27,6 @@ export function canonicalAddress(address: string): string {
 
 /** Why the interfaces could not be read, with the usual cause under systemd. */
 export function interfaceError(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
+  const text = messageOf(error);
   return `cannot list the local interfaces (${text}); under systemd the unit must allow AF_NETLINK (RestrictAddressFamilies)`;
 }

@@ -1,12 +1,12 @@
 // `gtr reconcile` on a node of a pair (ha.peer) waits, as the daemon does, until its ledger has caught
-// up with the peer's (DESIGN.md 7): a node that just became leader may hold an old copy, and a run
+// up with the peer's (docs/design.md 7): a node that just became leader may hold an old copy, and a run
 // planned from it would attach again what the old leader attached since. The one-shot command does not
 // put snapshots in place itself (the daemon of this node does, and two processes must not): it asks the
 // peer for its facts (HEAD /ha/snapshot, no snapshot made) and reads this node's sync record, with the
 // same rule as the daemon (src/ha/catch-up.ts), until that rule says go, for at most 2 x ha.syncInterval.
 // It waits before taking the lease: the daemon does not put a snapshot in place while the lease is held.
 import type { Logger } from 'pino';
-import { GtrError } from '../errors.js';
+import { GtrError, messageOf } from '../errors.js';
 import { catchUpVerdict, copyIsFresh, describeAge, recordAsOf } from './catch-up.js';
 import { peerFacts, type Peer } from './peer-client.js';
 import { readSyncRecord } from './sync-record.js';
@@ -46,7 +46,7 @@ export async function waitForCatchUp(o: CatchUpWaitOptions): Promise<string> {
       why = verdict.kind === 'wait' ? verdict.why : "the peer has newer writes; this node's daemon puts its ledger snapshot in place";
     } catch (error) {
       // The peer is down or refuses: the daemon's rule (src/ha/ledger-sync.ts catchUp).
-      const problem = error instanceof Error ? error.message : String(error);
+      const problem = messageOf(error);
       const age = describeAge(ownAsOf, at);
       if (copyIsFresh(ownAsOf, at, o.syncIntervalMs)) return `peer unavailable (${problem}); our ledger is fresh (${age})`;
       if (at - started >= boundMs) return `peer unavailable for 2 x ha.syncInterval (${problem}); going on with our ledger (${age})`;

@@ -16,7 +16,7 @@ export interface AttentionRow {
   current: string | null;
   target: string | null;
   outcome: string | null;
-  error: { code: string; description: string } | null;
+  error: { code: string; description: string; details: string } | null;
 }
 
 interface Row {
@@ -33,6 +33,7 @@ interface Row {
   outcome: string | null;
   error_code: string | null;
   error_description: string | null;
+  error_details: string | null;
 }
 
 const WHERE = `consecutive_failures > 0 OR quarantine_until > @now OR regression IS NOT NULL
@@ -48,7 +49,7 @@ export class Attention {
       .get<[typeof params & { limit: number; offset: number }], Row>(
         `WITH a AS (SELECT vm_uuid, consecutive_failures, quarantine_until, regression FROM vm_state WHERE ${WHERE}
                      ORDER BY vm_uuid LIMIT @limit OFFSET @offset)
-         SELECT a.*, d.run_id, d.vm_name, d.action, d.reason, d.current_version, d.target_version, d.outcome, e.error_code, e.error_description
+         SELECT a.*, d.run_id, d.vm_name, d.action, d.reason, d.current_version, d.target_version, d.outcome, e.error_code, e.error_description, e.error_details
            FROM a LEFT JOIN decisions d ON d.id = (SELECT id FROM decisions WHERE vm_uuid = a.vm_uuid ORDER BY run_id DESC LIMIT 1)
            LEFT JOIN decisions e ON e.id = (SELECT id FROM decisions WHERE vm_uuid = a.vm_uuid AND error_code IS NOT NULL ORDER BY run_id DESC LIMIT 1)
           ORDER BY a.vm_uuid`,
@@ -68,7 +69,7 @@ export class Attention {
         current: r.current_version,
         target: r.target_version,
         outcome: r.outcome,
-        error: r.error_code === null ? null : { code: r.error_code, description: r.error_description ?? '' },
+        error: r.error_code === null ? null : { code: r.error_code, description: r.error_description ?? '', details: r.error_details ?? '' },
       })),
     };
   }

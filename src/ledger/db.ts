@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { GtrError } from '../errors.js';
+import { GtrError, messageOf } from '../errors.js';
 import { mustActAsOwner, switchUser } from './owner.js';
 
 export type Db = Database.Database;
@@ -21,6 +21,10 @@ export interface OpenDbOptions {
  */
 export function openDatabase(file: string, opts: OpenDbOptions): Db {
   const folder = path.dirname(file);
+  // Read-only opens (gtr status, doctor) never create anything, not even the folder.
+  if (opts.readonly && !fs.existsSync(file)) {
+    throw unusable(file, 'the file does not exist yet (nothing has run with this database)', 'run `gtr plan`, `gtr reconcile` or `gtr migrate` once to create it, or check "database" / GTR_DATABASE', undefined);
+  }
   let folderStat: fs.Stats;
   try {
     if (!opts.readonly) fs.mkdirSync(folder, { recursive: true, mode: 0o750 });
@@ -36,12 +40,9 @@ export function openDatabase(file: string, opts: OpenDbOptions): Db {
     try {
       switchUser(folderStat.uid, folderStat.gid);
     } catch (cause) {
-      throw unusable(file, `running as root, and switching to the folder's owner (uid ${folderStat.uid}) failed (${cause instanceof Error ? cause.message : String(cause)}); ` +
+      throw unusable(file, `running as root, and switching to the folder's owner (uid ${folderStat.uid}) failed (${messageOf(cause)}); ` +
         'root would leave files there that the service cannot write', 'run gtr as that user instead: sudo -u gtr gtr ...', cause);
     }
-  }
-  if (opts.readonly && !fs.existsSync(file)) {
-    throw unusable(file, 'the file does not exist yet', 'run `gtr migrate` (or any reconcile) once to create it', undefined);
   }
   let db: Db | null = null;
   try {
@@ -64,7 +65,7 @@ export function openDatabase(file: string, opts: OpenDbOptions): Db {
 export function describeOpenError(file: string, cause: unknown): GtrError {
   if (cause instanceof GtrError) return cause;
   const code = errorCode(cause);
-  const text = cause instanceof Error ? cause.message : String(cause);
+  const text = messageOf(cause);
   switch (code) {
     case 'SQLITE_NOTADB':
     case 'SQLITE_CORRUPT':

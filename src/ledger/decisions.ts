@@ -3,6 +3,7 @@
 import type { Statements } from './db.js';
 import { iso } from '../time-format.js';
 import type { ActionError, ActionRecord, DecisionAction, DecisionRow, LastAttach, Outcome, PendingJob, Resolution, VerifiedBy } from './types.js';
+import { chunk } from '../chunk.js';
 
 interface DecisionDbRow {
   vm_uuid: string;
@@ -126,8 +127,7 @@ export class Decisions {
 
   /** Only attaches that succeeded become verified; a few hundred per statement (20k single updates took ~0.2 s). */
   verifyMany(runId: number, vmUuids: readonly string[], by: VerifiedBy): void {
-    for (let i = 0; i < vmUuids.length; i += VERIFY_CHUNK) {
-      const part = vmUuids.slice(i, i + VERIFY_CHUNK);
+    for (const part of chunk(vmUuids, VERIFY_CHUNK)) {
       // Padded with its last uuid (harmless in IN): one SQL text, one prepared statement.
       while (part.length < VERIFY_CHUNK) part.push(part[part.length - 1]);
       this.sql.get<unknown[]>(VERIFY_SQL).run(by, runId, ...part);

@@ -1,4 +1,4 @@
-// The single lease shared by daemon ticks, `reconcile` and rollout steps (DESIGN.md section 7).
+// The single lease shared by daemon ticks, `reconcile` and rollout steps (docs/design.md 4).
 // acquire() must run inside a BEGIN IMMEDIATE transaction (the Ledger does it): the write lock is taken
 // before the row is read, so two processes can never both see the lease free.
 //

@@ -1,4 +1,4 @@
-// The SQLite ledger (DESIGN.md sections 6 and 7): runs, decisions, per-VM state and the lease.
+// The SQLite ledger (docs/design.md 4 and 6): runs, decisions, per-VM state and the lease.
 // Every write is one short synchronous IMMEDIATE transaction (the API is synchronous, so no transaction
 // can span an await); IMMEDIATE takes the write lock up front, so a read-then-write never meets a
 // stale snapshot and waits on busy_timeout instead of failing.
@@ -19,6 +19,7 @@ import type {
   RunTrigger, RunWarning, VerifiedBy, VmState,
 } from './types.js';
 import { VmStates, type Regression } from './vm-state.js';
+import { WalSync } from './wal-sync.js';
 import type { FleetRow } from '../domain.js';
 
 function isFleetRow(row: unknown): row is FleetRow {
@@ -59,6 +60,8 @@ export class Ledger {
   private readonly unreleased = new Set<string>();
   /** This process as the lease and its runs record it (host, pid, boot id, start time). */
   private readonly self: ProcessIdentity = selfIdentity();
+  /** The WAL's fsync off the event loop, for batchUnsynced's commits (src/ledger/wal-sync.ts). */
+  private readonly walSync: WalSync;
 
   private constructor(private readonly db: Db, readonly path: string, readonly migrationsDir: string) {
     this.handle = new DbHandle(db, path);
@@ -69,6 +72,7 @@ export class Ledger {
     this.lease = new Lease(sql);
     this.attention = new Attention(sql);
     this.installs = new Installs(this.handle);
+    this.walSync = new WalSync(`${path}-wal`);
   }
 
   /** Opens the database (the folder must exist), sets WAL / FULL / foreign keys / busy timeout, migrates. */
@@ -88,6 +92,7 @@ export class Ledger {
   }
 
   close(): void {
+    this.walSync.close();
     if (this.db.open) this.db.close();
   }
 
@@ -406,6 +411,11 @@ export class Ledger {
     return this.vms.planHistory(now, reattachAfterMs, maxAttempts);
   }
 
+  /** The VMs whose newest recorded decision carries one of these names. */
+  vmsNamed(names: readonly string[]): { uuid: string; name: string }[] {
+    return this.vms.named(names);
+  }
+
   /** `gtr retry`: forgets the VMs' failures, quarantine and attempt counts; returns the VMs that had a record. */
   retryVms(vmUuids: readonly string[]): string[] {
     return this.write(() => vmUuids.filter((vmUuid) => {
@@ -442,7 +452,7 @@ export class Ledger {
   }
 
   /**
-   * The fence (DESIGN.md 2.4): the lease row still names `holder` with `stamp`. Read inside the start
+   * The fence (docs/design.md 4): the lease row still names `holder` with `stamp`. Read inside the start
    * transaction (src/apply/start-path.ts), so no takeover can come between this check and the start.
    */
   leaseHolds(holder: string, stamp: number): boolean {
@@ -480,6 +490,32 @@ export class Ledger {
    */
   batch<R>(fn: () => R): R {
     return this.write(fn);
+  }
+
+  /**
+   * batch() whose commit does not wait for the disk (synchronous=NORMAL for this one transaction): it
+   * survives a crash of this process at once, a power loss only once `synced()` has resolved. What
+   * must be on disk before a PUT (the start's record) is released only after `synced()`.
+   */
+  batchUnsynced<R>(fn: () => R): R {
+    this.handle.sql.get('PRAGMA synchronous = NORMAL').run();
+    try {
+      return this.write(fn);
+    } finally {
+      this.handle.sql.get('PRAGMA synchronous = FULL').run();
+    }
+  }
+
+  /** Resolves once every commit made so far is on disk: an fsync of the WAL on the thread pool, shared by concurrent callers. */
+  synced(): Promise<void> {
+    return this.walSync.sync().catch((e: unknown) => {
+      throw storageError(this.path, e);
+    });
+  }
+
+  /** fsyncs synced() has started (the benchmark's figures). */
+  walSyncs(): number {
+    return this.walSync.syncs;
   }
 
   private write<R>(fn: () => R): R {

@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GtrError } from '../errors.js';
+import { GtrError, messageOf } from '../errors.js';
 import type { Db } from './db.js';
 
 /** Both src/ledger/migrate.ts (tsx) and dist/ledger/migrate.js sit two levels below the package root. */
@@ -83,7 +83,7 @@ export function migrate(db: Db, dir: string, label: string): string[] {
       db.exec(next.sql);
     } catch (cause) {
       throw new GtrError('GTR_LEDGER_UNUSABLE', `migration ${next.name} (${dir}) failed on database ${label}, which is left ` +
-        `as it was before it: ${cause instanceof Error ? cause.message : String(cause)}`, { cause, details: { path: label } });
+        `as it was before it: ${messageOf(cause)}`, { cause, details: { path: label } });
     }
     db.prepare('INSERT INTO schema_migrations (id, name, checksum, applied_at) VALUES (?, ?, ?, ?)')
       .run(next.id, next.name, next.checksum, new Date().toISOString());

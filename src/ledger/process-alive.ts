@@ -1,4 +1,4 @@
-// Whether a recorded process still runs (DESIGN.md 6): a process is alive only if its host, boot id,
+// Whether a recorded process still runs (docs/design.md 5): a process is alive only if its host, boot id,
 // pid and start time all match. A pid alone is not enough: after a reboot the same pid is often taken
 // again (boot order is deterministic), by anything or by the restarted daemon itself.
 import fs from 'node:fs';

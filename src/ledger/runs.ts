@@ -3,6 +3,7 @@ import type { Statements } from './db.js';
 import { iso } from '../time-format.js';
 import type { ProcessIdentity } from './process-alive.js';
 import type { RunRecord, RunStatus, RunTrigger, RunWarning } from './types.js';
+import { isPlainObject } from '../plain-object.js';
 
 interface RunRow {
   id: number;
@@ -204,7 +205,7 @@ function parseArray(text: string): unknown[] {
 function parseCounts(text: string): Record<string, number> {
   const value = parseJson(text);
   const counts: Record<string, number> = {};
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+  if (isPlainObject(value)) {
     for (const [key, n] of Object.entries(value)) {
       if (typeof n === 'number' && Number.isFinite(n)) counts[key] = n;
     }

@@ -1,4 +1,4 @@
-// Whole-ledger copies between the two management nodes (ha.*, DESIGN.md section 7): the leader takes
+// Whole-ledger copies between the two management nodes (ha.*, docs/design.md 7): the leader takes
 // a consistent snapshot with SQLite's online backup API; the standby checks a downloaded one and puts
 // it in place of its own ledger. Putting it in place is itself a backup (snapshot -> live database),
 // which SQLite applies as one write transaction on the live file: other connections (a `gtr status`
@@ -7,7 +7,7 @@
 // named after the database path, so a rename could pair a database with another's log).
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import { GtrError } from '../errors.js';
+import { GtrError, messageOf } from '../errors.js';
 import type { Db } from './db.js';
 import { readMigrations } from './migrate.js';
 
@@ -45,7 +45,7 @@ export function verifySnapshot(file: string, migrationsDir: string, peer: string
     return { migrations: applied.map((r) => r.name) };
   } catch (error) {
     if (error instanceof GtrError) throw error;
-    throw refused(peer, `it is not a readable SQLite database (${error instanceof Error ? error.message : String(error)})`);
+    throw refused(peer, `it is not a readable SQLite database (${messageOf(error)})`);
   } finally {
     db?.close();
   }

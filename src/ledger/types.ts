@@ -1,4 +1,4 @@
-// What the ledger stores and returns (DESIGN.md sections 3, 5, 6). Reason codes are plain strings
+// What the ledger stores and returns (docs/design.md 6). Reason codes are plain strings
 // here: the planner owns their vocabulary, the ledger only keeps them.
 
 export type RunTrigger = 'schedule' | 'cli' | 'rollout';

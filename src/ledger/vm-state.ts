@@ -64,6 +64,17 @@ export class VmStates {
   }
 
   /** `gtr retry`: forgets failures, quarantine and attempts; false when nothing is recorded for the VM. */
+  /** The VMs whose newest recorded decision carries one of these names (`gtr retry --vm NAME`). */
+  named(names: readonly string[]): { uuid: string; name: string }[] {
+    return this.sql
+      .get<[string], { uuid: string; name: string }>(
+        `SELECT s.vm_uuid AS uuid, d.vm_name AS name FROM vm_state s
+           JOIN decisions d ON d.id = (SELECT id FROM decisions WHERE vm_uuid = s.vm_uuid ORDER BY run_id DESC LIMIT 1)
+          WHERE d.vm_name IN (SELECT value FROM json_each(?)) ORDER BY s.vm_uuid`,
+      )
+      .all(JSON.stringify(names));
+  }
+
   retry(vmUuid: string): boolean {
     return this.sql
       .get<[string]>('UPDATE vm_state SET consecutive_failures = 0, quarantine_until = NULL, attempts = 0 WHERE vm_uuid = ?')

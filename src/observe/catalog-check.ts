@@ -1,4 +1,4 @@
-// Catalog check (DESIGN.md section 2): before attaching, ask the MN which ISO it would mount for one
+// Catalog check (docs/design.md 1): before attaching, ask the MN which ISO it would mount for one
 // out-of-date VM per (agent type, architecture). If it offers another version than the ISO folder (it
 // has not loaded the new ISO yet), attaching would mount the old ISO and never converge.
 import type { Logger } from 'pino';

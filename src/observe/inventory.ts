@@ -8,6 +8,7 @@ import { GUEST_TOOLS_STATE_ABSENT, type GuestToolsStateSupport, type QueryPort }
 import { checkExcludeTags, readSelectorTags } from './selector-tags.js';
 import { parseZStackDate } from '../zstack/zstack-date.js';
 import { appendTo } from '../multimap.js';
+import { chunk } from '../chunk.js';
 
 export type { QueryPort };
 
@@ -120,7 +121,7 @@ async function readReports(client: QueryPort, scope: Scope, into: Pick<VersionRe
       const version = str(row.version);
       if (!uuid) continue;
       if (version && row[field] !== 'NotInstalled') into.reported.set(uuid, version.slice(0, MAX_TAG_VALUE));
-      // An agent that runs but has not reported a version yet is still an agent (DESIGN.md 8).
+      // An agent that runs but has not reported a version yet is still an agent.
       if (row[field] === 'Running') into.agentRunning.add(uuid);
     }
   }
@@ -244,13 +245,4 @@ async function readCdRoms(client: QueryPort, scope: Scope, into: Pick<VmDetails,
       if (iso && row.deviceId === 0) into.userIso.set(uuid, iso.slice(0, MAX_TAG_VALUE));
     }
   }
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i++) {
-    if (i % size === 0) out.push([]);
-    out[out.length - 1].push(items[i]);
-  }
-  return out;
 }

@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.js';
 import type { VmFacts } from '../domain.js';
 import { selectorMatches } from '../plan/selectors.js';
 import type { QueryPort } from '../zstack/client.js';
+import { chunk } from '../chunk.js';
 
 /** Pattern uuids per `?=` condition: keeps URLs well under common proxy limits. */
 const UUID_BATCH = 200;
@@ -58,8 +59,7 @@ export async function readSelectorTags(client: QueryPort, names: readonly string
       readings.known.add(name);
     });
     const uuids = [...patternName.keys()];
-    for (let i = 0; i < uuids.length; i += UUID_BATCH) {
-      const batch = uuids.slice(i, i + UUID_BATCH);
+    for (const batch of chunk(uuids, UUID_BATCH)) {
       await each('user-tags', [onVms, `tagPatternUuid?=${batch.join(',')}`], ['resourceUuid', 'tagPatternUuid'], (r) => {
         add(str(r.resourceUuid), patternName.get(str(r.tagPatternUuid) ?? '') ?? null);
       });

@@ -11,7 +11,7 @@
 // Adding a gate: implement AttachGate (a name, a cheap check, optionally refresh and stopsRun) and
 // put it in the pass's gate list (PassOptions.gates of runPass, src/reconcile/pass.ts, or a PassHook's
 // gates()). When several
-// refuse, the reason that comes first in DESIGN.md 5's precedence wins (ties: the earlier gate).
+// refuse, the reason that comes first in the precedence (docs/reference/reasons.md) wins (ties: the earlier gate).
 import type { AgentType } from '../domain.js';
 import { earlierReason, type DeferReason } from './reasons.js';
 

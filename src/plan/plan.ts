@@ -5,7 +5,7 @@ import type { Selector } from '../config/types.js';
 import { agentTypeForPlatform, type AgentType, type CatalogTarget, type VmFacts } from '../domain.js';
 import { compareVersions, highestVersion, parseVersion, type Version } from '../tools-version.js';
 import { targetForVm } from '../catalog/targets.js';
-import { earlierReason, type Action, type Reason } from './reasons.js';
+import type { Action, Reason } from './reasons.js';
 import { firstRefusal, type AttachGate } from './gates.js';
 import { exclusionOf } from './selectors.js';
 import type { InstallHistory } from '../ledger/index.js';
@@ -70,9 +70,10 @@ export interface PlanInput {
   mismatchedGroups: ReadonlySet<string>;
   /** Groups whose catalog probe failed in this run, with the probe's error: defer/catalog-unverified. */
   unverifiedGroups?: ReadonlyMap<string, string>;
-  /** False outside every maintenance window: attaches become defer/outside-window. */
-  windowOpen: boolean;
-  /** Asked, in order, about every VM that would be attached (src/plan/gates.ts): the first refusal defers it. */
+  /**
+   * Asked about every VM that would be attached (src/plan/gates.ts), the maintenance window among them:
+   * the earliest refusal in precedence defers it.
+   */
   gates?: readonly AttachGate[];
   install?: PlanInstall;
 }
@@ -92,7 +93,7 @@ export interface Decision {
   /** Extra facts worth telling the operator (the selector that excluded the VM, several tags); `detail` in JSON. */
   message: string | null;
   /**
-   * Where `current` comes from, by the planner's rules (DESIGN.md 2.5): the guest's own report, a
+   * Where `current` comes from, by the planner's rules (docs/design.md 3): the guest's own report, a
    * GuestTools:: tag this reconciler did not send, or only the tag it sent with its last attach
    * (zstack.recordVersionTag: `sent-tag`, no evidence of an install); null without a version.
    */
@@ -145,7 +146,7 @@ export function currentVersion(vm: VmFacts): CurrentVersion {
 
 /**
  * A tag-only version equal to the target this reconciler last sent in the attach's systemTags
- * (zstack.recordVersionTag): the tag is ours, not the guest's, so it proves no install (DESIGN.md 2.5).
+ * (zstack.recordVersionTag): the tag is ours, not the guest's, so it proves no install (docs/design.md 3).
  */
 export function isOwnTag(current: CurrentVersion, history: Pick<VmHistory, 'lastAttachTarget' | 'lastAttachTagged'> | undefined): boolean {
   if (current.source !== 'tag' || current.version === null || !history?.lastAttachTagged || history.lastAttachTarget === null) return false;
@@ -255,11 +256,10 @@ function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Dec
   return gated(attach, input);
 }
 
-/** The decision, or a defer when a gate or the closed window keeps it from starting. */
+/** The decision, or a defer when a gate (the maintenance window among them) keeps it from starting. */
 function gated(decision: Decision, input: PlanInput): Decision {
-  const refused = input.gates ? firstRefusal(input.gates, decision, input.now)?.reason ?? null : null;
-  // Precedence (DESIGN.md 5): iso-soak, outside-window, then the other gate reasons.
-  const reason = earlierReason(refused, input.windowOpen ? null : 'outside-window');
+  // Precedence (docs/reference/reasons.md, firstRefusal): iso-soak, outside-window, then the other gate reasons.
+  const reason = input.gates ? firstRefusal(input.gates, decision, input.now)?.reason ?? null : null;
   if (reason) {
     decision.action = 'defer';
     decision.reason = reason;

@@ -1,4 +1,5 @@
-// Reason codes are part of the JSON contract (DESIGN.md section 5): stable strings, fixed precedence.
+// Reason codes are part of the JSON contract: stable strings, fixed precedence. docs/reference/reasons.md
+// is generated from REASONS (npm run gen:docs).
 
 export type Action = 'attach' | 'skip' | 'defer' | 'install';
 
@@ -20,7 +21,7 @@ export const SKIP_REASONS = [
   'install-failed',
   'not-converging',
 ] as const;
-/** In precedence order (DESIGN.md section 5). */
+/** In precedence order (after the skips, which come first). */
 export const DEFER_REASONS = [
   'catalog-unverified',
   'quarantined',
@@ -46,7 +47,7 @@ export type Reason = AttachReason | InstallReason | SkipReason | DeferReason;
 
 const DEFER_RANK: ReadonlyMap<string, number> = new Map(DEFER_REASONS.map((r, i) => [r, i]));
 
-/** Of two defer reasons (either may be absent), the one that wins by precedence (DESIGN.md 5). */
+/** Of two defer reasons (either may be absent), the one that wins by precedence. */
 export function earlierReason(a: DeferReason | null, b: DeferReason | null): DeferReason | null {
   if (a === null || b === null) return a ?? b;
   return (DEFER_RANK.get(b) ?? 0) < (DEFER_RANK.get(a) ?? 0) ? b : a;
@@ -57,11 +58,11 @@ export type ReasonKey = `attach/${AttachReason}` | `install/${InstallReason}` | 
 /**
  * What the code and the docs say about one `action/reason`. Everything that classifies reasons derives
  * from REASONS: the stored history (COUNTED_ONLY), "needs attention" (ATTENTION_REASONS and its fixes),
- * rollout membership (final skips, candidate defers), the gtr_vms_out_of_date metric; the README's
- * reason table is REASONS' help, checked by test/reasons-catalog.test.ts.
+ * rollout membership (final skips, candidate defers), the gtr_vms_out_of_date metric, and the reason
+ * reference (docs/reference/reasons.md, test/reference-docs.test.ts).
  */
 export interface ReasonEntry {
-  /** What it means: the README's table (markdown). */
+  /** What it means (markdown, one line of the reference table). */
   help: string;
   /** 'count': steady state, stored as a count only, never a per-VM row (src/reconcile/stored-decisions.ts). */
   stored?: 'count';
@@ -78,7 +79,7 @@ export interface ReasonEntry {
 
 const retry = (vmUuid: string) => `gtr retry --vm ${vmUuid}`;
 
-/** Every reason, in the order of the README's table: attach, install, then skips and defers in precedence order. */
+/** Every reason: attach, install, then the skips and the defers in precedence order. */
 export const REASONS: Readonly<Record<ReasonKey, ReasonEntry>> = {
   'attach/outdated': {
     help: 'older than the catalog target',
@@ -191,7 +192,7 @@ export const REASONS: Readonly<Record<ReasonKey, ReasonEntry>> = {
     help: 'the run lost the lease (another process took it over) before this attach started',
   },
   'defer/not-leader': {
-    help: 'this node stopped being the leader of its pair of management nodes (`ha.leaderCheck`) before this attach started: the other node attaches (see Leader check); or it just became the leader and has not caught up with its peer\'s ledger yet (see [Two management nodes](#two-management-nodes))',
+    help: 'this node stopped being the leader of its pair of management nodes (`ha.leaderCheck`) before this attach started: the other node attaches (see the README\'s Leader check); or it just became the leader and has not caught up with its peer\'s ledger yet (see the README\'s Two management nodes)',
   },
 };
 

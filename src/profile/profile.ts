@@ -4,6 +4,7 @@
 // without that variable it is NO_PROFILER, which measures nothing and costs nothing.
 import { appendFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 
 export interface Profiler {
   /**
@@ -28,7 +29,8 @@ export function profilerFromEnv(env: NodeJS.ProcessEnv = process.env): Profiler 
   const file = env.GTR_PROFILE_FILE;
   if (typeof file !== 'string' || file === '') return NO_PROFILER;
   const profiler = new MeasuringProfiler();
-  setInterval(() => profiler.sampleMemory(), 100).unref();
+  // Every 25 ms: a peak shorter than the interval is counted in peakRssMb (getrusage) but not seen here.
+  setInterval(() => profiler.sampleMemory(), 25).unref();
   process.on('exit', () => {
     try {
       appendFileSync(file, `${JSON.stringify(profiler.snapshot())}\n`);
@@ -51,8 +53,10 @@ export class MeasuringProfiler implements Profiler {
   /** RSS and live heap (MB) right after each asynchronous phase: where the memory goes. */
   private readonly rssAfter: Record<string, number> = {};
   private readonly heapAfter: Record<string, number> = {};
+  /** CPU (user + system, ms) of this process during each asynchronous phase. */
+  private readonly cpuIn: Record<string, number> = {};
   /** process.memoryUsage() at the highest RSS sampled: which part of RSS makes the peak. */
-  private atPeak: NodeJS.MemoryUsage & { atMs: number } = { ...process.memoryUsage(), atMs: 0 };
+  private atPeak: NodeJS.MemoryUsage & { atMs: number; spaces: Record<string, number>; after?: string } = { ...process.memoryUsage(), atMs: 0, spaces: {} };
   /** [seconds, rss, heapTotal, heapUsed, arrayBuffers] in MB every half second (first 10 minutes). */
   private readonly timeline: number[][] = [];
   private samples = 0;
@@ -72,10 +76,13 @@ export class MeasuringProfiler implements Profiler {
 
   async timedAsync<R>(name: string, fn: () => Promise<R>): Promise<R> {
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     try {
       return await fn();
     } finally {
       this.add(name, performance.now() - t0);
+      const cpu = process.cpuUsage(cpu0);
+      this.cpuIn[name] = round((this.cpuIn[name] ?? 0) + (cpu.user + cpu.system) / 1000);
       // With --expose-gc (diagnosis only) the live heap is measured instead of live + garbage.
       (globalThis as { gc?: () => void }).gc?.();
       const mem = process.memoryUsage();
@@ -90,16 +97,28 @@ export class MeasuringProfiler implements Profiler {
         const value: unknown = Reflect.get(obj, key, obj);
         if (typeof value !== 'function') return value;
         const method = `${name}.${String(key)}`;
-        return (...args: unknown[]) => this.timed(name, () => this.timed(method, () => (value as (...a: unknown[]) => unknown).apply(obj, args)));
+        return (...args: unknown[]) => {
+          try {
+            return this.timed(name, () => this.timed(method, () => (value as (...a: unknown[]) => unknown).apply(obj, args)));
+          } finally {
+            // A long synchronous call (100k rows) blocks the interval's samples: its peak is read here.
+            this.sampleMemory(method);
+          }
+        };
       },
     });
   }
 
-  sampleMemory(): void {
+  /** `after`: the step just finished (a ledger method), named in the figures when it made the peak. */
+  sampleMemory(after?: string): void {
+    if (after !== undefined) {
+      if (process.memoryUsage.rss() > this.atPeak.rss) this.atPeak = { ...process.memoryUsage(), atMs: performance.now() - this.started, spaces: heapSpaces(), after };
+      return;
+    }
     const mem = process.memoryUsage();
     const atMs = performance.now() - this.started;
-    if (mem.rss > this.atPeak.rss) this.atPeak = { ...mem, atMs };
-    if (this.samples++ % 5 === 0 && this.timeline.length < 1200) {
+    if (mem.rss > this.atPeak.rss) this.atPeak = { ...mem, atMs, spaces: heapSpaces() };
+    if (this.samples++ % 20 === 0 && this.timeline.length < 1200) {
       this.timeline.push([round(atMs / 1000), ...[mem.rss, mem.heapTotal, mem.heapUsed, mem.arrayBuffers].map((b) => round(b / 1_048_576))]);
     }
   }
@@ -116,6 +135,7 @@ export class MeasuringProfiler implements Profiler {
     };
     out.rssMbAfter = this.rssAfter;
     out.heapMbAfter = this.heapAfter;
+    out.cpuMsIn = this.cpuIn;
     this.sampleMemory();
     const p = this.atPeak;
     out.memoryMbAtPeak = {
@@ -125,7 +145,9 @@ export class MeasuringProfiler implements Profiler {
       heapUsed: round(p.heapUsed / 1_048_576),
       external: round(p.external / 1_048_576),
       arrayBuffers: round(p.arrayBuffers / 1_048_576),
+      ...p.spaces,
     };
+    if (p.after !== undefined) out.peakAfter = p.after;
     out.memoryTimelineMb = this.timeline;
     for (const [name, t] of this.totals) {
       out[`${name}Ms`] = round(t.ms);
@@ -141,6 +163,14 @@ export class MeasuringProfiler implements Profiler {
       t.calls++;
     } else this.totals.set(name, { ms, calls: 1 });
   }
+}
+
+/** Committed size (MB) of each V8 heap space and V8's own malloc'ed memory: which part of the heap makes the peak. */
+function heapSpaces(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const space of getHeapSpaceStatistics()) out[space.space_name] = round(space.physical_space_size / 1_048_576);
+  out.v8Malloced = round(getHeapStatistics().malloced_memory / 1_048_576);
+  return out;
 }
 
 function round(n: number): number {

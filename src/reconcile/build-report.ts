@@ -1,4 +1,4 @@
-// The run report of a finished pass: every decision with exactly one outcome per attach (DESIGN.md 3),
+// The run report of a finished pass: every decision with exactly one outcome per attach (docs/design.md 3),
 // the counts (one number per outcome), the run status and the message an operator must read.
 import type { ApplyResult } from '../apply/apply.js';
 import type { VerifiedBy } from '../ledger/index.js';

@@ -1,6 +1,6 @@
 // The fleet by current GuestTools version, platform and architecture: what `gtr status` and /metrics show.
 // Each row also says where the version comes from, so the tag this reconciler sent itself
-// (zstack.recordVersionTag) is never shown as the guest's confirmation (DESIGN.md 2.5).
+// (zstack.recordVersionTag) is never shown as the guest's confirmation (docs/design.md 3).
 import type { FleetRow, VmFacts } from '../domain.js';
 import { currentVersion, isOwnTag, type VmHistory } from '../plan/plan.js';
 

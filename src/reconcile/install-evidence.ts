@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { errorToJson } from '../errors.js';
 import type { InstallRow, Ledger, Settlement } from '../ledger/index.js';
 import { readVersions, type QueryPort } from '../observe/inventory.js';
-import { isRecord } from '../zstack/types.js';
+import { isPlainObject } from '../plain-object.js';
 import { isScriptStatusRunning, scriptDetailSucceeded, type GuestToolsState, type JobCheck, type ScriptDetail } from '../zstack/client.js';
 import { OPERATION_TIMEOUT } from '../zstack/reply.js';
 import { sameVersion } from './verify.js';
@@ -73,7 +73,7 @@ export async function settleInstalls(client: EvidenceClient, installs: Ledger['i
     });
     if (state?.state === 'succeeded') {
       const inventory = state.result.inventory;
-      const recordUuid = isRecord(inventory) && typeof inventory.uuid === 'string' ? inventory.uuid : null;
+      const recordUuid = isPlainObject(inventory) && typeof inventory.uuid === 'string' ? inventory.uuid : null;
       if (recordUuid !== null) {
         installs.setRecord(jobUuid, recordUuid);
         for (const r of rows) r.recordUuid = recordUuid;

@@ -1,7 +1,7 @@
-// One lease for everything (DESIGN.md section 7): daemon ticks, `reconcile` and rollout steps all run
+// One lease for everything (docs/design.md 4): daemon ticks, `reconcile` and rollout steps all run
 // under it. Renewed while the work runs; a holder that died is taken over by the ledger's rules.
 //
-// The lease is also the run's fence (DESIGN.md 2.4): a gate that, inside every start transaction,
+// The lease is also the run's fence (docs/design.md 4): a gate that, inside every start transaction,
 // re-reads the lease row and refuses (`lease-lost`) once the row no longer names this run's holder and
 // acquisition stamp. Another process that took the lease over (its clock ahead, this process
 // suspended) therefore stops this run's next start at once, whatever the renew timer believes. Inside
@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { GtrError } from '../errors.js';
+import { GtrError, messageOf } from '../errors.js';
 import type { Ledger } from '../ledger/index.js';
 import type { DeferReason } from '../plan/reasons.js';
 import type { AttachGate } from '../plan/gates.js';
@@ -82,7 +82,7 @@ export async function withLease<T>(
     try {
       kept = fence.renew(opts.now());
     } catch (error) {
-      opts.logger?.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not renew the lease; trying again');
+      opts.logger?.warn({ error: messageOf(error) }, 'could not renew the lease; trying again');
       return;
     }
     if (!kept) {

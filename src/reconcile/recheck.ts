@@ -1,4 +1,4 @@
-// The attach set, re-read before apply (DESIGN.md 2.2). The inventory took seconds to minutes to read
+// The attach set, re-read before apply (docs/design.md 1). The inventory took seconds to minutes to read
 // on a large fleet, and the catalog check came after it: meanwhile a user may have inserted an ISO into
 // a VM's CD-ROM 0, the guest may have reported an install, another node may have attached. So the
 // CD-ROMs, GuestTools:: tags, guest reports and guestToolsHasAttached tags of the VMs about to be

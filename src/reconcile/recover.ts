@@ -14,7 +14,7 @@ export async function recoverInterruptedRuns(
   logger: Logger,
   now: () => number,
   resolvedBy: number,
-): Promise<{ runs: number[]; jobs: number; resolved: number }> {
+): Promise<{ resolved: number }> {
   const { runIds, pendingJobs } = ledger.markInterruptedRuns(now());
   if (runIds.length > 0) logger.warn({ runIds, pendingJobs: pendingJobs.length }, 'marked interrupted runs');
   // Followed together: a run killed with 50 attaches in flight waits for the slowest, not for their sum.
@@ -36,7 +36,7 @@ export async function recoverInterruptedRuns(
     resolved++;
     logger.info({ runId: job.runId, vmUuid: job.vmUuid, jobUuid: job.jobUuid, outcome }, 'resolved interrupted attach');
   });
-  return { runs: runIds, jobs: pendingJobs.length, resolved };
+  return { resolved };
 }
 
 /** What an ended job says of its attach. */

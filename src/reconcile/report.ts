@@ -1,4 +1,4 @@
-// The run report: the JSON document of `plan --json` / `reconcile --json` (DESIGN.md section 3),
+// The run report: the JSON document of `plan --json` / `reconcile --json`,
 // also the source of the human summary.
 import type { CatalogTarget, Outcome, RunStatus } from '../domain.js';
 import type { ZStackErrorBody } from '../errors.js';

@@ -18,7 +18,7 @@ import type { RolloutDetail } from '../rollout/records.js';
 import { RolloutStore } from '../rollout/store.js';
 import { startRollout } from '../rollout/start.js';
 import { isOpen } from '../rollout/transitions.js';
-import { parseWaveSpec } from '../config/count-or-percent.js';
+import { formatWaves } from '../config/count-or-percent.js';
 import { NO_CANARIES } from '../rollout/membership.js';
 import type { EventSink } from '../events.js';
 import { stepEvent, waveStarted } from '../rollout/events.js';
@@ -123,8 +123,7 @@ export function observations(plan: Plan, report: RunReport): Map<string, RunObse
 function autoStart(store: RolloutStore, config: Config, seen: ReadonlyMap<string, RunObservation>, now: number, who: string, logger: Logger, events?: EventSink): void {
   const openTypes = new Set(store.open().flatMap((r) => (isOpen(r.state) ? r.agentTypes : [])));
   const last = store.lastRolloutByVersion();
-  const steps = parseWaveSpec(config.rollout.waves);
-  if (typeof steps === 'string') return;
+  const steps = config.rollout.waves;
   for (const agentType of AGENT_TYPES) {
     if (openTypes.has(agentType)) continue;
     const candidates = [...seen.values()]
@@ -133,7 +132,7 @@ function autoStart(store: RolloutStore, config: Config, seen: ReadonlyMap<string
     if (candidates.length === 0) continue;
     const versions = [...new Set(candidates.map((c) => c.target))].sort(compareRaw).join(', ');
     const started = startRollout(store, {
-      agentTypes: [agentType], candidates, canaries: NO_CANARIES, wavesSpec: config.rollout.waves, steps,
+      agentTypes: [agentType], candidates, canaries: NO_CANARIES, wavesSpec: formatWaves(steps), steps,
       soakMs: config.rollout.soakMs, waveTimeoutMs: config.rollout.waveTimeoutMs, maxErrors: config.rollout.maxErrors,
       who, why: `rollout.autoStart: new ISO version ${versions} for ${agentType}`, now,
     });

@@ -7,21 +7,19 @@
 import type { Logger } from 'pino';
 import { errorToJson, GtrError } from '../errors.js';
 import type { Config } from '../config/types.js';
-import { requireTargets, scanCatalog } from '../catalog/scan.js';
 import { applyAttaches, type ApplyResult } from '../apply/apply.js';
 import { concurrencyFor, errorBudgetFor } from '../apply/limits.js';
 import type { Ledger, RunTrigger } from '../ledger/index.js';
 import { countDecisions, currentVersion, planRun, type Decision, type Plan } from '../plan/plan.js';
-import { isWindowOpen } from '../schedule/window.js';
 import { newJobUuid, type ZStackClient } from '../zstack/client.js';
 import { checkCatalog, type GroupCheck } from '../observe/catalog-check.js';
 import { fleetSummary } from './fleet.js';
-import { mnWarnings, readInventory } from '../observe/inventory.js';
+import { mnWarnings } from '../observe/inventory.js';
+import { observe } from '../observe/observe.js';
 import { recheckAttachSet } from './recheck.js';
 import type { RunCounts, RunReport } from './report.js';
 import { exitCodeFor } from './exit-code.js';
 import { buildReport } from './build-report.js';
-import { logSelectorMatches } from '../observe/selector-tags.js';
 import { failedRunEvents, runEvents } from './run-events.js';
 import type { EventSink } from '../events.js';
 import { NO_PROFILER, type Profiler } from '../profile/profile.js';
@@ -85,7 +83,7 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Pr
   const hooks = opts.hooks ?? [];
   const fence = opts.dryRun ? null : opts.fence;
   if (fence === undefined) throw new Error('reconcile: a real run needs the lease fence');
-  // Windows bound every start, not only the plan (DESIGN.md 2).
+  // Windows bound every start, not only the plan (docs/design.md 2).
   const window = new WindowGate(deps.config.schedule.windows, deps.config.schedule.timezone, now());
   const callerGates = [window, ...(opts.gates ?? [])];
   // One start path for everything this run starts in ZStack (src/apply/start-path.ts).
@@ -122,7 +120,7 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Pr
   const { report, plan } = done;
   closeRun(ledger, runId, { status: report.status, counts: { ...report.counts }, now: now(), message: report.message ?? undefined }, logger);
   logger.info({ status: report.status, counts: pickContractCounts(report.counts), message: report.message }, 'run finished');
-  // Bookkeeping after the run never rewrites it (DESIGN.md 6): each step's failure is logged and kept
+  // Bookkeeping after the run never rewrites it (docs/design.md 1): each step's failure is logged and kept
   // as a warning of the run (`gtr runs show`, `gtr status`), and the run keeps its status and counts.
   const problems: string[] = [];
   const step = (name: string, fn: () => void) => {
@@ -301,28 +299,44 @@ async function installSetup(deps: ReconcileDeps, plugged: Plugged, warnings: Run
   return { enabled, library, commands, plan: { install, mounted: view.mounted } };
 }
 
-async function observeAndPlan(
-  deps: ReconcileDeps, opts: ReconcileOptions, gates: readonly AttachGate[], runId: number, logger: Logger,
-  installs: { install?: PlanInstall; mounted: ReadonlyMap<string, unknown> },
-): Promise<{
+interface Observed {
   plan: Plan;
   catalogChecks: GroupCheck[];
   regressions: RunReport['regressions'];
   targets: RunReport['targets'];
   /** VMs with an ISO of ours whose CD-ROM 0 now holds a user's ISO: never detached. */
   userIso: Set<string>;
+}
+
+/** What the planner needs of the installs (absent: attach only) and the ISOs this reconciler attached. */
+type InstallPlanInput = { install?: PlanInstall; mounted: ReadonlyMap<string, unknown> };
+
+async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates: readonly AttachGate[], runId: number, logger: Logger, installs: InstallPlanInput): Promise<Observed> {
+  const profiler = deps.profiler ?? NO_PROFILER;
+  // The fleet's facts end with planFleet's frame: the re-read keeps only the attach set's VMs (at 100k
+  // VMs the rest is ~30 MB of the heap; docs/performance.md).
+  const { recheckInput, ...observed } = await planFleet(deps, opts, gates, runId, logger, installs);
+  // Right before apply, the attach set is read again and planned again (docs/design.md 1: the fleet moved
+  // while it was read). Dry runs too: `gtr plan` shows the plan `gtr reconcile` would apply to the same
+  // world, with the same hash, for a few requests per 200 VMs of the attach set.
+  const recheck = await profiler.timedAsync('recheck', () => recheckAttachSet(deps.client, observed.plan, recheckInput));
+  if (recheck.rechecked > 0) {
+    const examples = recheck.changed.slice(0, 10).map((d) => ({ vmUuid: d.vmUuid, action: d.action, reason: d.reason }));
+    logger.info({ rechecked: recheck.rechecked, changed: recheck.changed.length, examples }, 'attach set re-read before apply');
+  }
+  return { ...observed, plan: recheck.plan };
+}
+
+/** Inventory, history, catalog check and plan; `recheckInput` is the plan's input narrowed to the attach set. */
+async function planFleet(
+  deps: ReconcileDeps, opts: ReconcileOptions, gates: readonly AttachGate[], runId: number, logger: Logger, installs: InstallPlanInput,
+): Promise<Observed & {
+  recheckInput: Parameters<typeof recheckAttachSet>[2];
 }> {
   const { config, client, ledger, now } = deps;
   const profiler = deps.profiler ?? NO_PROFILER;
-  const catalog = await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
-  for (const problem of catalog.problems) logger.warn(problem, 'ISO catalog problem');
-  const targets = requireTargets(catalog);
-
-  const selectorTags = [...(config.policy.include?.tags ?? []), ...(config.policy.exclude?.tags ?? [])];
-  const excludeTags = config.policy.exclude?.tags;
-  const vms = await profiler.timedAsync('inventory', () => readInventory(client, { selectorTags, excludeTags, vmUuids: opts.vmUuids }));
-  logger.info({ trigger: opts.trigger, dryRun: opts.dryRun, vms: vms.length, targets: catalog.targets }, 'inventory read');
-  logSelectorMatches(logger, vms, config.policy);
+  const { targets, vms } = await observe(client, config, logger, { vmUuids: opts.vmUuids, profiler });
+  logger.info({ trigger: opts.trigger, dryRun: opts.dryRun, vms: vms.length, targets }, 'inventory read');
   const userIso = new Set(vms.filter((vm) => vm.cdRomIsoUuid !== null && installs.mounted.has(vm.uuid)).map((vm) => vm.uuid));
   const warnings = mnWarnings(client);
   if (warnings.length > 0) ledger.setRunWarnings(runId, warnings);
@@ -343,7 +357,6 @@ async function observeAndPlan(
     policy: { ...config.policy, maxPerRun },
     now: planAt,
     mismatchedGroups: new Set<string>(),
-    windowOpen: isWindowOpen(config.schedule.windows, config.schedule.timezone, now()),
     gates,
     install: installs.install,
   };
@@ -355,15 +368,9 @@ async function observeAndPlan(
   const unverified = new Map(catalogChecks.flatMap((c) => (c.error !== null && !c.mismatch ? [[c.group, c.error] as const] : [])));
   const finalInput = { ...planInput, mismatchedGroups: new Set(mismatched), unverifiedGroups: unverified };
   const plan = mismatched.length > 0 || unverified.size > 0 || maxPerRun > 0 ? profiler.timed('plan', planRun, finalInput) : probePlan;
-  // Right before apply, the attach set is read again and planned again (DESIGN.md 2.2: the fleet moved
-  // while it was read). Dry runs too: `gtr plan` shows the plan `gtr reconcile` would apply to the same
-  // world, with the same hash, for a few requests per 200 VMs of the attach set.
-  const recheck = await profiler.timedAsync('recheck', () => recheckAttachSet(client, plan, finalInput));
-  if (recheck.rechecked > 0) {
-    const examples = recheck.changed.slice(0, 10).map((d) => ({ vmUuid: d.vmUuid, action: d.action, reason: d.reason }));
-    logger.info({ rechecked: recheck.rechecked, changed: recheck.changed.length, examples }, 'attach set re-read before apply');
-  }
-  return { plan: recheck.plan, catalogChecks, regressions, targets, userIso };
+  const attaching = new Set(attachesOf(plan).map((d) => d.vmUuid));
+  const recheckInput = { ...finalInput, vms: vms.filter((vm) => attaching.has(vm.uuid)) };
+  return { plan, catalogChecks, regressions, targets, userIso, recheckInput };
 }
 
 function pickContractCounts(c: RunCounts) {

@@ -1,4 +1,4 @@
-// Verification (DESIGN.md 2.5): an attach is `verified` only on evidence from the guest. The guest's
+// Verification (docs/design.md 3): an attach is `verified` only on evidence from the guest. The guest's
 // own report (QueryGuestToolsState) decides when there is one; else the GuestTools:: tag, but only when
 // this reconciler did not send that tag with the attach (zstack.recordVersionTag): a tag we sent proves
 // nothing. Versions compare as versions (`1.2` = `1.2.0`). One batched re-read, never a call per VM.

@@ -99,7 +99,7 @@ export class RolloutGate implements AttachGate, AttachObserver {
   }
 
   onOutcome(subject: GateSubject, outcome: { failed: boolean; errorCode: string | null }, now: number): void {
-    // A lost job is in doubt for the run (not in its budget), but the member it was is failed for the wave (DESIGN.md 8).
+    // A lost job is in doubt for the run (not in its budget), but the member it was is failed for the wave.
     if (!outcome.failed && outcome.errorCode !== JOB_LOST) return;
     const rollout = this.facts.open.find((r) => r.started.has(subject.vmUuid));
     if (rollout) this.source.memberFailed(rollout.id, subject.vmUuid, outcome.errorCode ?? 'attach-failed', now, this.actor);

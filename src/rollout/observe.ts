@@ -1,5 +1,5 @@
 // What a reconcile run tells about rollout members: a pure mapping from the run's per-VM decision and
-// outcome to the member's new status. The evidence rules are the planner's (DESIGN.md 2.5, 8): a member
+// outcome to the member's new status. The evidence rules are the planner's (docs/design.md 3 and 7): a member
 // is verified when the run verified its attach, or the plan's current version is at or past the
 // member's target and comes from the guest's report or a tag this reconciler did not send (our own
 // tag, zstack.recordVersionTag, is never evidence). There is no "done without evidence": a member

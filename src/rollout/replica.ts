@@ -4,6 +4,7 @@
 // every value; the shape is checked here first, so a malformed request is refused with its reason.
 import { GtrError } from '../errors.js';
 import type { Ledger } from '../ledger/index.js';
+import { isPlainObject } from '../plain-object.js';
 
 type Row = Record<string, unknown>;
 
@@ -59,7 +60,7 @@ export function rolloutRows(ledger: Pick<Ledger, 'handle'>, id: number): Rollout
 
 /** Checks a request body's shape: each table's rows with exactly its columns of plain values, all of one rollout. */
 export function parseRolloutRows(body: unknown): RolloutRows | string {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'expected a JSON object with the tables rollouts, targets, waves, members, transitions';
+  if (!isPlainObject(body)) return 'expected a JSON object with the tables rollouts, targets, waves, members, transitions';
   const input = body as Record<string, unknown>;
   const extra = Object.keys(input).filter((k) => !(TABLES as string[]).includes(k));
   if (extra.length > 0) return `unknown table ${JSON.stringify(extra[0])}; expected ${TABLES.join(', ')}`;
@@ -68,7 +69,7 @@ export function parseRolloutRows(body: unknown): RolloutRows | string {
     const rows = input[table];
     if (!Array.isArray(rows)) return `${table}: expected an array of rows`;
     for (const [i, row] of rows.entries()) {
-      if (typeof row !== 'object' || row === null || Array.isArray(row)) return `${table}[${i}]: expected an object`;
+      if (!isPlainObject(row)) return `${table}[${i}]: expected an object`;
       const keys = Object.keys(row).sort();
       const want = [...COLUMNS[table]].sort();
       if (keys.join(',') !== want.join(',')) return `${table}[${i}]: expected exactly the columns ${COLUMNS[table].join(', ')}`;
@@ -91,7 +92,7 @@ export function parseRolloutRows(body: unknown): RolloutRows | string {
 
 /**
  * Stores a rollout started on the other node under the same id, in one transaction. 'exists' when
- * this very rollout is here already (a retry); refused (GTR_ROLLOUT) when the id belongs to another
+ * this very rollout is here already (a retry); refused (GTR_ROLLOUT_REFUSED) when the id belongs to another
  * rollout, or an open rollout here covers one of its agent types.
  */
 export function adoptRollout(ledger: Pick<Ledger, 'handle'>, rows: RolloutRows): 'created' | 'exists' {
@@ -102,7 +103,7 @@ export function adoptRollout(ledger: Pick<Ledger, 'handle'>, rows: RolloutRows):
     const mine = sql.get<[number], { created_at: number; created_by: string; target: string }>('SELECT created_at, created_by, target FROM rollouts WHERE id = ?').get(id);
     if (mine) {
       if (mine.created_at === r.created_at && mine.created_by === r.created_by && mine.target === r.target) return 'exists';
-      throw new GtrError('GTR_ROLLOUT', `rollout id ${id} is taken on this node by another rollout (target ${mine.target}, started ` +
+      throw new GtrError('GTR_ROLLOUT_REFUSED', `rollout id ${id} is taken on this node by another rollout (target ${mine.target}, started ` +
         `${new Date(mine.created_at).toISOString()} by ${mine.created_by}): the two nodes' ledgers diverged; ` +
         'the standby gets the leader\'s at its next sync', { details: { rolloutId: id } });
     }
@@ -110,7 +111,7 @@ export function adoptRollout(ledger: Pick<Ledger, 'handle'>, rows: RolloutRows):
     for (const open of sql.get<[], { id: number; agent_types: string; state: string }>("SELECT id, agent_types, state FROM rollouts WHERE state IN ('active', 'paused')").all()) {
       const clash = parseAgentTypes(open.agent_types).filter((a) => theirs.includes(a));
       if (clash.length > 0) {
-        throw new GtrError('GTR_ROLLOUT', `rollout ${open.id} is ${open.state} on this node and covers ${clash.join(', ')}: ` +
+        throw new GtrError('GTR_ROLLOUT_REFUSED', `rollout ${open.id} is ${open.state} on this node and covers ${clash.join(', ')}: ` +
           'one open rollout per agent type', { details: { rolloutId: open.id } });
       }
     }

@@ -34,7 +34,7 @@ export interface Started {
 
 export function startRollout(store: RolloutStore, input: StartInput): Started {
   if (input.candidates.length === 0) {
-    throw new GtrError('GTR_ROLLOUT', `nothing to roll out: no out-of-date eligible VM of ${input.agentTypes.join(', ')} (see gtr plan)`, {
+    throw new GtrError('GTR_ROLLOUT_REFUSED', `nothing to roll out: no out-of-date eligible VM of ${input.agentTypes.join(', ')} (see gtr plan)`, {
       details: { agentTypes: input.agentTypes },
     });
   }

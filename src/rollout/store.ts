@@ -55,7 +55,7 @@ export class RolloutStore {
       for (const open of openRows(this.sql)) {
         const clash = open.agentTypes.filter((a) => r.agentTypes.includes(a));
         if (clash.length > 0) {
-          throw new GtrError('GTR_ROLLOUT', `rollout ${open.id} (${open.agentTypes.join(', ')}, target ${open.target}) is ${open.state} and covers ${clash.join(', ')}: ` +
+          throw new GtrError('GTR_ROLLOUT_REFUSED', `rollout ${open.id} (${open.agentTypes.join(', ')}, target ${open.target}) is ${open.state} and covers ${clash.join(', ')}: ` +
             `one open rollout per agent type; abort it, or resume it and wait for it to complete`, { details: { rolloutId: open.id } });
         }
       }

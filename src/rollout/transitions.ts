@@ -1,7 +1,7 @@
 // The rollout state machine. `active` attaches through started waves; `paused` attaches nothing until
 // resumed; `completed` and `aborted` are final. Start creates an `active` rollout; `complete` is taken
 // by the reconciler itself when the last wave completes.
-import { GtrError, RolloutNotFoundError } from '../errors.js';
+import { GtrError } from '../errors.js';
 
 export const ROLLOUT_STATES = ['active', 'paused', 'completed', 'aborted'] as const;
 export type RolloutState = (typeof ROLLOUT_STATES)[number];
@@ -48,11 +48,11 @@ export function isRolloutState(value: unknown): value is RolloutState {
 
 /** The exit-6 error for a refused transition, naming what is allowed from the current state. */
 export function refusedTransition(id: number, state: RolloutState, action: RolloutAction): GtrError {
-  return new GtrError('GTR_ROLLOUT', `cannot ${action} rollout ${id}: it is ${state}; allowed from ${state}: ${allowedFrom(state)}`, {
+  return new GtrError('GTR_ROLLOUT_REFUSED', `cannot ${action} rollout ${id}: it is ${state}; allowed from ${state}: ${allowedFrom(state)}`, {
     details: { rolloutId: id, state, action },
   });
 }
 
 export function noSuchRollout(id: number): GtrError {
-  return new RolloutNotFoundError(id);
+  return new GtrError('GTR_ROLLOUT_NOT_FOUND', `no such rollout: ${id} (see gtr rollout list)`, { details: { rolloutId: id } });
 }

@@ -1,6 +1,6 @@
 // Wave progression, a pure function of (rollout, waves, member statuses, now): which steps the
 // reconciler takes next. A wave completes when every member is done (verified on the guest's evidence,
-// skipped for good, or failed: there is no "done without evidence", DESIGN.md 8), or when its timeout
+// skipped for good, or failed: there is no "done without evidence", docs/design.md 7), or when its timeout
 // passes: its unfinished members then count as failed (`no-evidence`), except members that are not
 // running, which move to the last wave. The next wave starts once the
 // soak after the previous one has passed; the rollout completes with its last wave. The error budget

@@ -1,8 +1,8 @@
-// Maintenance windows bound every attach start, not only the start of a run (DESIGN.md 2): a gate that
+// Maintenance windows bound every attach start, not only the start of a run (docs/design.md 2): a gate that
 // refuses once the open window has closed. It stops the run: the attaches not started yet become
 // `defer/outside-window`, those in flight finish, and the run ends normally.
 //
-// The close is the instant the local clock reaches the window's end (a wall time, DESIGN.md 4),
+// The close is the instant the local clock reaches the window's end (a wall time),
 // computed at the start of the run and again when the zone's offset changes before it (a DST change
 // during the run), so the check per attach stays one or two comparisons.
 import type { MaintenanceWindow } from '../config/types.js';

@@ -1,6 +1,6 @@
 // Maintenance windows: days plus HH:MM start/end in the schedule's time zone; end <= start crosses midnight
 // (the window then belongs to the day it starts on). No windows means always open. Start and end are
-// local wall times (DESIGN.md 4): a window is open while the local clock reads within it, and its end
+// local wall times: a window is open while the local clock reads within it, and its end
 // is the instant the local clock reaches the end, converted in the zone (zone-time.ts), so across a
 // DST change it still ends at that wall time, not after as many minutes as the clock showed.
 import type { MaintenanceWindow } from '../config/types.js';

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { derivedUuid, randomHexUuid } from './rng.js';
 import { errorReply, json, text, zsDate, zsError, type SimReply } from './wire.js';
+import { isPlainObject } from '../plain-object.js';
 
 interface Session {
   uuid: string;
@@ -32,8 +33,8 @@ export class Sessions {
   }
 
   login(body: unknown): SimReply {
-    const params = isRecord(body) ? body.logInByAccount : undefined;
-    if (!isRecord(params)) return text(400, "the body doesn't contain action mapping to the URL[/v1/accounts/login]");
+    const params = isPlainObject(body) ? body.logInByAccount : undefined;
+    if (!isPlainObject(params)) return text(400, "the body doesn't contain action mapping to the URL[/v1/accounts/login]");
     if (params.accountName !== this.accountName || params.password !== this.passwordHash) {
       return errorReply(zsError('ID.1000', 'wrong account name or password'));
     }
@@ -89,8 +90,4 @@ export class Sessions {
   clear(): void {
     this.sessions.clear();
   }
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

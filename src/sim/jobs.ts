@@ -3,6 +3,7 @@
 import { randomHexUuid } from './rng.js';
 import type { ApiName } from './types.js';
 import { empty, errorReply, text, type SimReply, type ZsError } from './wire.js';
+import { isUuid } from '../uuid.js';
 
 export interface Job {
   uuid: string;
@@ -14,8 +15,6 @@ export interface Job {
   error?: ZsError;
 }
 
-const JOB_UUID = /^[0-9a-fA-F]{32}$/;
-
 export type JobIdCheck = { ok: true; uuid: string } | { ok: false; reply: SimReply };
 
 export class Jobs {
@@ -24,7 +23,7 @@ export class Jobs {
   /** RestServer checks the header's format, then that no job has this id yet. */
   checkHeader(value: string | undefined): JobIdCheck {
     if (value === undefined) return { ok: true, uuid: randomHexUuid() };
-    if (!JOB_UUID.test(value)) return { ok: false, reply: text(400, "Invalid header[X-Job-UUID], it must be a UUID with '-' stripped") };
+    if (!isUuid(value.toLowerCase())) return { ok: false, reply: text(400, "Invalid header[X-Job-UUID], it must be a UUID with '-' stripped") };
     if (this.jobs.has(value)) return { ok: false, reply: text(400, `Duplicate job uuid[${value}]`) };
     return { ok: true, uuid: value };
   }

@@ -123,10 +123,28 @@ const CACHED_LISTS = 32;
 export class QueryEngine {
   private readonly cache = new Map<string, unknown[]>();
   private cacheVersion = -1;
+  /** With cacheReplies: the serialised replies of this world version, by query. */
+  private readonly replies = new Map<string, SimReply>();
+  private repliesVersion = -1;
 
-  constructor(private readonly version: () => number) {}
+  constructor(private readonly version: () => number, private readonly opts: { cacheReplies: boolean } = { cacheReplies: false }) {}
 
   run<T>(res: Resource<T>, input: QueryInput): SimReply {
+    if (!this.opts.cacheReplies) return this.answer(res, input);
+    const version = this.version();
+    if (version !== this.repliesVersion) {
+      this.replies.clear();
+      this.repliesVersion = version;
+    }
+    const key = `${res.name}|${JSON.stringify(input.implicit ?? [])}|${JSON.stringify([...input.params])}`;
+    const hit = this.replies.get(key);
+    if (hit) return hit;
+    const reply = this.answer(res, input);
+    if (reply.status === 200) this.replies.set(key, reply);
+    return reply;
+  }
+
+  private answer<T>(res: Resource<T>, input: QueryInput): SimReply {
     try {
       return this.execute(res, input);
     } catch (error) {

@@ -2,7 +2,7 @@
 // key), fault injection, the call log, and writing replies without Content-Type (as the real MN).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessKeys } from './access-keys.js';
-import { isRecord, type Sessions } from './auth.js';
+import { type Sessions } from './auth.js';
 import type { Faults } from './faults.js';
 import type { GuestOs } from './guest-os.js';
 import { updateGuestToolsState } from './guest-state.js';
@@ -19,6 +19,8 @@ import type { TimerSet } from './timers.js';
 import type { ApiName, CallRecord } from './types.js';
 import { errorReply, json, sessionError, text, zsError, type SimReply } from './wire.js';
 import type { World } from './world.js';
+import { messageOf } from '../errors.js';
+import { isPlainObject } from '../plain-object.js';
 
 export interface ServerDeps {
   world: World;
@@ -125,7 +127,7 @@ export function createHandler(d: ServerDeps): (req: IncomingMessage, res: Server
       let api = r.api;
       if (r.kind === 'actions' || r.kind === 'script-actions') {
         const known = r.kind === 'actions' ? ACTIONS : SCRIPT_ACTIONS;
-        const key = isRecord(body) ? Object.keys(known).find((k) => k in body && (d.detachApi || k !== 'detachGuestToolsIsoFromVm')) : undefined;
+        const key = isPlainObject(body) ? Object.keys(known).find((k) => k in body && (d.detachApi || k !== 'detachGuestToolsIsoFromVm')) : undefined;
         if (!key) return write(res, record, text(400, `the body doesn't contain action mapping to the URL[${sub ?? ''}]`));
         api = known[key] ?? null;
       }
@@ -158,7 +160,7 @@ export function createHandler(d: ServerDeps): (req: IncomingMessage, res: Server
       write(res, record, reply);
     })().catch((error: unknown) => {
       if (res.headersSent || res.destroyed) return;
-      write(res, record, text(500, error instanceof Error ? error.message : String(error)));
+      write(res, record, text(500, messageOf(error)));
     });
   };
 }
@@ -279,11 +281,11 @@ function accept(
 /** PUT .../actions: header checks, then 202 with the job location; the job does the rest. */
 function action(d: ServerDeps, ctx: Ctx): SimReply {
   const vmUuid = ctx.route.uuid ?? '';
-  const body = isRecord(ctx.body) ? ctx.body : {};
+  const body = isPlainObject(ctx.body) ? ctx.body : {};
   const actionKey = ctx.api === 'AttachGuestToolsIsoToVm' ? 'attachGuestToolsIsoToVm' : 'detachGuestToolsIsoFromVm';
   const inner = body[actionKey];
   // Top-level systemTags (the documented form) and inside the action object (what zssdk.py sends).
-  const systemTags = [...stringList(body.systemTags), ...(isRecord(inner) ? stringList(inner.systemTags) : [])];
+  const systemTags = [...stringList(body.systemTags), ...(isPlainObject(inner) ? stringList(inner.systemTags) : [])];
   const vm = d.world.getVm(vmUuid);
   if (vm?.hostUuid) ctx.record.hostUuid = vm.hostUuid;
   return accept(d, ctx, vmUuid, (job) => {
@@ -294,8 +296,8 @@ function action(d: ServerDeps, ctx: Ctx): SimReply {
 
 /** The API's parameters: the body's object under `key` (a missing one is an API with every field null). */
 function paramsOf(body: unknown, key: string): Record<string, unknown> {
-  const inner = isRecord(body) ? body[key] : undefined;
-  return isRecord(inner) ? inner : {};
+  const inner = isPlainObject(body) ? body[key] : undefined;
+  return isPlainObject(inner) ? inner : {};
 }
 
 /** POST /v1/scripts {"params": {...}}: the REST layer's type check (400), then 202; validation runs in the job. */

@@ -104,7 +104,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   let address = '';
   const handler = createHandler({
     world, sessions, accessKeys, features, jobs, faults, guestTools, guestOs, scripts, calls, timers: requestTimers, holds,
-    query: new QueryEngine(() => world.version),
+    query: new QueryEngine(() => world.version, { cacheReplies: opts.cacheReplies ?? false }),
     scriptQuery: new QueryEngine(() => store.version),
     detachApi: opts.detachApi ?? true,
     resources: {

@@ -253,6 +253,11 @@ export interface SimOptions {
    * or keeps the first one (default). The sources do not say which (zstack-api.md 4.1); tests run both.
    */
   recreateAttachedTag?: boolean;
+  /**
+   * Keep the serialised reply of every successful query until the world changes, and answer the same
+   * query again from it (the benchmark's "warm" variant: the simulator's own CPU out of the way).
+   */
+  cacheReplies?: boolean;
   guests?: GuestOptions;
   /** host:port put into async `location`; default the real listening address. */
   locationHost?: string;

@@ -10,7 +10,7 @@ import { targetForVm } from '../catalog/targets.js';
  * In the order the page draws them; they add up to the group's total.
  * `onTargetConfirmed`: the guest reports the target (QueryGuestToolsState), or a GuestTools:: tag this
  * reconciler did not send shows it. `onTargetTagOnly`: only the tag this reconciler sent with its last
- * attach (zstack.recordVersionTag) says so: no evidence of an install (DESIGN.md 2.5).
+ * attach (zstack.recordVersionTag) says so: no evidence of an install (docs/design.md 3).
  * `unknown`: no or unparseable version, or no target for the group.
  */
 export const VERSION_STATES = ['onTargetConfirmed', 'onTargetTagOnly', 'older', 'ahead', 'unknown'] as const;

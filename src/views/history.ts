@@ -1,4 +1,4 @@
-// The stored history in the JSON shapes of DESIGN.md section 5 (`runs --json`, `runs show ID --json`).
+// The stored history in the JSON shapes of `runs --json` and `runs show ID --json` (README "Usage").
 import type { ActionRecord, RunRecord } from '../ledger/index.js';
 import { unlistedDecisions } from '../reconcile/stored-decisions.js';
 
@@ -22,9 +22,10 @@ export function outcomeText(a: Pick<ActionRecord, 'outcome'> & Partial<Pick<Acti
 }
 
 /** The run's time span, and for a run marked interrupted by a later process, when that was. */
-export function runSpanText(r: Pick<RunRecord, 'startedAt' | 'finishedAt'> & { interruptedAt?: string | null }): string {
-  const span = `${r.startedAt} .. ${r.finishedAt ?? 'running'}`;
-  return r.interruptedAt == null ? span : `${span} (last seen alive; found stopped and marked interrupted at ${r.interruptedAt})`;
+/** `time` shows each instant (the CLI: the local zone with its offset; the status page: as stored, UTC). */
+export function runSpanText(r: Pick<RunRecord, 'startedAt' | 'finishedAt'> & { interruptedAt?: string | null }, time: (at: string) => string = (at) => at): string {
+  const span = `${time(r.startedAt)} .. ${r.finishedAt === null ? 'running' : time(r.finishedAt)}`;
+  return r.interruptedAt == null ? span : `${span} (last seen alive; found stopped and marked interrupted at ${time(r.interruptedAt)})`;
 }
 
 export function runsJson(runs: readonly RunRecord[]) {

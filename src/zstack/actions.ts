@@ -10,7 +10,9 @@ import type { Reply } from './http.js';
 import { jobPath, locationPath, waitForJob, type JobContext } from './jobs.js';
 import { errorForReply, isTransientStatus, okObject, SESSION_EXPIRED } from './reply.js';
 import type { ActionApi, StartApi, StartPermit } from './start-permit.js';
-import { isRecord, locationOf } from './types.js';
+import { locationOf } from './types.js';
+import { isUuid } from '../uuid.js';
+import { isPlainObject } from '../plain-object.js';
 
 export interface ActionOptions {
   /**
@@ -38,15 +40,13 @@ const ACTION_KEYS: Record<ActionApi, string> = {
   DetachGuestToolsIsoFromVm: 'detachGuestToolsIsoFromVm',
 };
 
-const JOB_UUID = /^[0-9a-f]{32}$/i;
-
 export function newJobUuid(): string {
   return randomUUID().replaceAll('-', '');
 }
 
 function checkJobUuid(jobUuid: string): string {
   // A programming error, not an operational one: the MN would answer 400 anyway.
-  if (!JOB_UUID.test(jobUuid)) throw new RangeError(`job uuid must be 32 hex characters, got ${JSON.stringify(jobUuid)}`);
+  if (!isUuid(jobUuid.toLowerCase())) throw new RangeError(`job uuid must be 32 hex characters, got ${JSON.stringify(jobUuid)}`);
   return jobUuid;
 }
 
@@ -117,7 +117,7 @@ async function sendOnce(ctx: ActionContext, call: StartCall, jobUuid: string, to
     throw err;
   }
   if (reply.status === 202) {
-    const body = reply.body.kind === 'json' && isRecord(reply.body.value) ? reply.body.value : {};
+    const body = reply.body.kind === 'json' && isPlainObject(reply.body.value) ? reply.body.value : {};
     const location = locationOf(body);
     const path = location === null ? null : locationPath(location, ctx.http.endpoint);
     if (path === null) ctx.http.logger?.warn({ api, ...log, jobUuid }, 'zstack 202 without a usable location; polling the job uuid');

@@ -7,7 +7,7 @@ import { GtrError } from '../errors.js';
 import { randomUUID } from 'node:crypto';
 import { newJobUuid, runAction, runStart, type ActionContext, type ActionOptions, type ActionResult } from './actions.js';
 import { createAgent, normalizeEndpoint } from './dispatcher.js';
-import { HttpCore, type HttpStats, type RequestObserver } from './http.js';
+import { HttpCore, type RequestObserver } from './http.js';
 import { checkJob, followJob, type JobCheck } from './jobs.js';
 import { GuestToolsStateProbe, type GuestToolsStateSupport } from './guest-tools-state.js';
 import { count, getObject, getReply, idempotentReply, queryPages, queryString, type QueryContext } from './query.js';
@@ -60,7 +60,7 @@ export interface ZStackClientOptions {
   retry?: RetryPolicy;
   /** Aborts everything (shutdown). */
   signal?: AbortSignal;
-  /** Told each request's API, duration and failure (the daemon's metrics). */
+  /** Told each request's API, duration and failure (the daemon's metrics; RequestCounts counts them). */
   observer?: RequestObserver;
 }
 
@@ -68,8 +68,6 @@ export interface ZStackClientOptions {
 const MAX_REMEMBERED_SECRETS = 32;
 
 export class ZStackClient {
-  /** Requests and failed requests by ApiName, for metrics. */
-  readonly stats: HttpStats = { requests: {}, errors: {} };
   private readonly http: HttpCore;
   private readonly auth: Authenticator;
   private readonly ownDispatcher: Dispatcher | null;
@@ -97,7 +95,6 @@ export class ZStackClient {
       requestTimeoutMs: opts.requestTimeoutMs,
       signal: opts.signal,
       logger: opts.logger,
-      stats: this.stats,
       observer: opts.observer,
       scrub: (text) => this.scrub(text),
     });

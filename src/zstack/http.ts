@@ -5,7 +5,7 @@ import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import { GtrError } from '../errors.js';
+import { GtrError, messageOf } from '../errors.js';
 import { zstackErrorOf, type ApiName } from './types.js';
 
 /** 2xx bodies can be big (a page of 1000 VM inventories); anything else is read only for an excerpt. */
@@ -22,11 +22,6 @@ export interface Reply {
   body: ParsedBody;
   /** The MN's Date header (its clock), when it sent one. */
   date?: string;
-}
-
-export interface HttpStats {
-  requests: Record<string, number>;
-  errors: Record<string, number>;
 }
 
 /**
@@ -49,7 +44,6 @@ export interface HttpOptions {
   requestTimeoutMs: number;
   signal?: AbortSignal;
   logger?: Logger;
-  stats: HttpStats;
   /** Removes secrets from any text that may end up in an error message. */
   scrub: (text: string) => string;
   observer?: RequestObserver;
@@ -100,14 +94,13 @@ export class HttpCore {
   /** Sends one request and reads its body. Throws GTR_ZSTACK_UNREACHABLE / GTR_ABORTED on transport failure. */
   async send(req: SendOptions): Promise<Reply> {
     const { api, method, path } = req;
-    const { requestTimeoutMs, logger, stats } = this.opts;
+    const { requestTimeoutMs, logger } = this.opts;
     this.throwIfAborted(api);
-    bump(stats.requests, api);
     const started = performance.now();
     // Timeouts are undici's own (connect on the Agent, headers and body here) and the signal is the
     // client's long-lived one: no AbortController, timer or listener of our own per request. Those
     // lived as long as the request, so at 50 attaches in flight most survived two scavenges and were
-    // promoted; the old generation grew ~9 MB/s until a major GC (issue 6, README Performance).
+    // promoted; the old generation grew ~9 MB/s until a major GC (README Performance).
     const headers: Record<string, string> = { ...req.headers };
     let body: string | undefined;
     if (req.json !== undefined) {
@@ -128,12 +121,10 @@ export class HttpCore {
       const { text, truncated } = await readCapped(res.body, cap);
       const reply: Reply = { status: res.statusCode, body: parseBody(text, truncated) };
       if (typeof res.headers.date === 'string') reply.date = res.headers.date;
-      if (reply.status >= 400) bump(stats.errors, api);
       this.opts.observer?.(api, method, (performance.now() - started) / 1000, reply.status >= 400 ? replyFailure(reply) : null);
       if (logger?.isLevelEnabled('debug')) logger.debug({ api, method, status: reply.status, ms: Math.round(performance.now() - started) }, 'zstack request');
       return reply;
     } catch (err) {
-      bump(stats.errors, api);
       const code = errorCode(err);
       if (!this.opts.signal?.aborted) this.opts.observer?.(api, method, (performance.now() - started) / 1000, { kind: TIMEOUT_CODES.has(code) ? 'timeout' : 'network', code });
       if (logger?.isLevelEnabled('debug')) logger.debug({ api, method, status: null, ms: Math.round(performance.now() - started), error: code }, 'zstack request failed');
@@ -155,7 +146,12 @@ export class HttpCore {
     if (this.opts.signal?.aborted) {
       return new GtrError('GTR_ABORTED', `${api}: request to ${this.endpoint} aborted`, { cause: err, details });
     }
-    const what = TIMEOUT_CODES.has(code) ? `timed out after ${this.opts.requestTimeoutMs} ms` : this.opts.scrub(errorText(err));
+    const what = TIMEOUT_CODES.has(code)
+      ? `timed out after ${this.opts.requestTimeoutMs} ms`
+      : code === 'ERR_SSL_WRONG_VERSION_NUMBER' && this.endpoint.startsWith('https:')
+        // OpenSSL's own text ("SSL routines:ssl3_get_record:wrong version number") says nothing to an operator.
+        ? 'zstack.endpoint is https:// but the server there answers plain HTTP (no TLS); use http:// in zstack.endpoint, or enable TLS on the management node'
+        : this.opts.scrub(errorText(err));
     return new GtrError('GTR_ZSTACK_UNREACHABLE', `${api}: cannot reach the management node at ${this.endpoint}: ${what} (${code})`, {
       cause: err,
       details,
@@ -172,10 +168,6 @@ const ZSTACK_CODE = /^[A-Z][A-Z0-9_]{0,23}\.\d{1,6}$/;
 function replyFailure(reply: Reply): RequestFailure {
   const code = reply.body.kind === 'json' ? zstackErrorOf(reply.body.value)?.code : undefined;
   return code !== undefined && ZSTACK_CODE.test(code) ? { kind: 'zstack', code } : { kind: 'http', code: String(reply.status) };
-}
-
-function bump(counter: Record<string, number>, api: ApiName): void {
-  counter[api] = (counter[api] ?? 0) + 1;
 }
 
 async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }, cap: number): Promise<{ text: string; truncated: boolean }> {
@@ -227,7 +219,7 @@ export function errorCode(err: unknown): string {
 }
 
 function errorText(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
+  const text = messageOf(err);
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
 

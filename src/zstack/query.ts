@@ -51,7 +51,7 @@ function conditionParams(conditions: string[]): Array<[string, string]> {
 }
 
 /**
- * Every row of `resource` matching `conditions`, page by page, by key (DESIGN.md 2.2): sorted on the
+ * Every row of `resource` matching `conditions`, page by page, by key (docs/design.md 1): sorted on the
  * resource's unique key (QUERY_RESOURCES), each page after the first asks for `key>LAST` besides the
  * query's own conditions. Offset paging (`start=`) over a table that changes while it is read skips
  * the row that slides from one page onto the previous one (a CD-ROM holding a user's ISO, a tag, a

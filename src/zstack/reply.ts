@@ -2,7 +2,8 @@
 // body = ZStackHttpError, an unparseable or mis-shaped 200 = GTR_ZSTACK_BAD_REPLY.
 import { ZStackApiError, ZStackHttpError, type GtrError, type ZStackErrorBody } from '../errors.js';
 import { excerpt, type Reply } from './http.js';
-import { badReply, isRecord, zstackErrorOf, type ApiName } from './types.js';
+import { badReply, zstackErrorOf, type ApiName } from './types.js';
+import { isPlainObject } from '../plain-object.js';
 
 export const SESSION_EXPIRED = 'ID.1001';
 /** The MN's own operation timeout: the host may still finish the operation (zstack-api.md). */
@@ -62,7 +63,7 @@ export function absentApi(error: unknown): ApiAbsence | null {
 /** The JSON object of a 200 reply, or the error the reply stands for. */
 export function okObject(api: ApiName, reply: Reply, scrub: (t: string) => string): Record<string, unknown> {
   if (reply.status !== 200) throw errorForReply(api, reply, scrub);
-  if (reply.body.kind === 'json' && isRecord(reply.body.value)) return reply.body.value;
+  if (reply.body.kind === 'json' && isPlainObject(reply.body.value)) return reply.body.value;
   throw describeBadBody(api, reply, scrub);
 }
 

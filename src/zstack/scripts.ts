@@ -9,7 +9,8 @@
 // the record.
 import { executeSubject } from './start-permit.js';
 import type { StartCall } from './actions.js';
-import { badReply, isRecord, type ApiName } from './types.js';
+import { badReply, type ApiName } from './types.js';
+import { isPlainObject } from '../plain-object.js';
 
 export interface ScriptSpec {
   /** Chosen by the caller and recorded before the call: the permit's subject, and how a lost job is found again. */
@@ -127,7 +128,7 @@ function required(api: ApiName, row: Record<string, unknown>, f: string, what: s
 
 /** The `inventory` object of a job result or sync reply. */
 export function inventoryOf(api: ApiName, body: Record<string, unknown>): Record<string, unknown> {
-  if (!isRecord(body.inventory)) throw badReply(api, '"inventory" is missing or not an object');
+  if (!isPlainObject(body.inventory)) throw badReply(api, '"inventory" is missing or not an object');
   return body.inventory;
 }
 

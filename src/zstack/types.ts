@@ -1,6 +1,7 @@
 // Names and reply shapes of the ZStack APIs the reconciler uses, with small type guards:
 // replies are validated here instead of trusted, and a wrong shape becomes GTR_ZSTACK_BAD_REPLY.
 import { GtrError, type ZStackErrorBody } from '../errors.js';
+import { isPlainObject } from '../plain-object.js';
 
 export const API_NAMES = [
   'LogInByAccount',
@@ -60,10 +61,6 @@ export interface GuestToolsInventory {
   hypervisorType: string;
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 export function badReply(api: ApiName, what: string): GtrError {
   return new GtrError('GTR_ZSTACK_BAD_REPLY', `${api}: unexpected reply from the management node: ${what}`, {
     details: { api },
@@ -72,7 +69,7 @@ export function badReply(api: ApiName, what: string): GtrError {
 
 /** `{"error": {code, description, details}}` as sent with 503; null when the body is not one. */
 export function zstackErrorOf(body: unknown): ZStackErrorBody | null {
-  if (!isRecord(body) || !isRecord(body.error)) return null;
+  if (!isPlainObject(body) || !isPlainObject(body.error)) return null;
   const { code, description, details } = body.error;
   if (typeof code !== 'string' || code === '') return null;
   return {
@@ -86,7 +83,7 @@ export function inventoriesOf(api: ApiName, body: Record<string, unknown>): Reco
   const list = body.inventories;
   if (!Array.isArray(list)) return fail(api, '"inventories" is missing or not an array');
   list.forEach((item, i) => {
-    if (!isRecord(item)) fail(api, `inventories[${i}] is not an object`);
+    if (!isPlainObject(item)) fail(api, `inventories[${i}] is not an object`);
   });
   return list as Record<string, unknown>[];
 }
@@ -102,7 +99,7 @@ export function totalOf(api: ApiName, body: Record<string, unknown>): number {
 export function sessionUuidOf(body: Record<string, unknown>): string {
   const inv = body.inventory;
   // The message never echoes the value: it is the session id.
-  if (!isRecord(inv) || typeof inv.uuid !== 'string' || inv.uuid === '') {
+  if (!isPlainObject(inv) || typeof inv.uuid !== 'string' || inv.uuid === '') {
     return fail('LogInByAccount', '"inventory.uuid" (the session id) is missing');
   }
   return inv.uuid;
@@ -116,7 +113,7 @@ export function locationOf(body: Record<string, unknown>): string | null {
 export function guestToolsInventoryOf(api: ApiName, body: Record<string, unknown>): GuestToolsInventory | null {
   const inv = body.inventory;
   if (inv === undefined || inv === null) return null;
-  if (!isRecord(inv)) return fail(api, '"inventory" is not an object');
+  if (!isPlainObject(inv)) return fail(api, '"inventory" is not an object');
   const fields = ['uuid', 'version', 'agentType', 'architecture', 'hypervisorType'] as const;
   for (const f of fields) {
     if (typeof inv[f] !== 'string') return fail(api, `"inventory.${f}" is missing or not a string`);

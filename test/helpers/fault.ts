@@ -89,7 +89,7 @@ export function checkInvariants(attaches: readonly AttachStarted[], database: st
 }
 
 const STATUS_EXIT: Record<string, number> = { succeeded: 0, noop: 0, 'dry-run': 0, interrupted: 0, partial: 1, failed: 1, halted: 4 };
-/** A run that lost its lease (or leadership) mid-way exits 5 whatever its status (DESIGN.md 3). */
+/** A run that lost its lease (or leadership) mid-way exits 5 whatever its status (docs/reference/exit-codes.md). */
 const LEASE_LOST_EXIT = 5;
 
 /**

@@ -1,7 +1,7 @@
 // `gtr daemon`: start the service and wire the signals. The Daemon class does the work.
-import { Daemon } from '../../daemon/daemon.js';
+import { Daemon, FAILED_TICKS_DEGRADED } from '../../daemon/daemon.js';
 import { loadConfig, requireCredentials } from '../../config/load.js';
-import { EXIT, GtrError } from '../../errors.js';
+import { EXIT, GtrError, messageOf } from '../../errors.js';
 import { parseFlags } from '../args.js';
 import { printable } from '../../text/printable.js';
 
@@ -15,6 +15,8 @@ exit 0; a second signal exits at once with code 1. SIGHUP reloads the config (an
 reported and the running one kept: /healthz turns unhealthy, gtr status and the page say so).
 A missing or empty ISO folder, or a status port another process still holds, does not stop it: it runs
 degraded (/healthz unhealthy with the reason) and retries with backoff until fixed.
+${FAILED_TICKS_DEGRADED} scheduled runs failed in a row (ZStack unreachable, login refused, ...) make it degraded too
+(/healthz 503, problem ticks-failing, gtr_daemon_problem{problem="ticks-failing"} 1) until a run goes through.
 --check-config  only load and validate the configuration as a start or a reload would (the unit's
                 ExecReload runs it first, so a broken file fails "systemctl reload"); starts nothing.
 Exit codes: 0 stopped cleanly (--check-config: valid), 1 forced stop, 2 configuration or database
@@ -37,7 +39,7 @@ function checkConfig(configFile: string | null, env: NodeJS.ProcessEnv): number 
 }
 
 export async function runDaemonCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseFlags('daemon', argv, { 'check-config': { type: 'boolean' } });
+  const { values } = parseFlags(argv, { 'check-config': { type: 'boolean' } });
   if (values.help) {
     process.stdout.write(DAEMON_HELP);
     return 0;
@@ -52,7 +54,7 @@ export async function runDaemonCommand(argv: string[], env: NodeJS.ProcessEnv): 
     d.stop().then(
       () => stopped?.(0),
       (error: unknown) => {
-        process.stderr.write(`gtr daemon: error while stopping: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.stderr.write(`gtr daemon: error while stopping: ${messageOf(error)}\n`);
         stopped?.(1);
       },
     );

@@ -17,7 +17,7 @@ Exit codes: 0 no check failed (warnings allowed), 1 some check failed, 2 usage e
 `;
 
 export async function runDoctorCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseFlags('doctor', argv, { json: { type: 'boolean' } });
+  const { values } = parseFlags(argv, { json: { type: 'boolean' } });
   if (values.help) {
     process.stdout.write(DOCTOR_HELP);
     return EXIT.ok;
@@ -29,7 +29,7 @@ export async function runDoctorCommand(argv: string[], env: NodeJS.ProcessEnv): 
 }
 
 export function renderDoctor(report: DoctorReport): string {
-  const out = [formatTable(['check', 'status', 'detail'], report.checks.map((c) => [c.name, c.status, c.detail]))];
+  const out = [formatTable(['check', 'status', 'detail'], report.checks.map((c) => [c.name, c.status, c.detail]), { full: ['detail'] })];
   const toFix = report.checks.filter((c) => c.fix !== null);
   if (toFix.length > 0) {
     out.push('', 'To fix:');

@@ -1,7 +1,7 @@
 // `gtr iso`: every GuestTools ISO found, its parsed version, and the chosen targets.
 import { requireTargets, scanCatalog } from '../../catalog/scan.js';
-import { parseFlags } from '../args.js';
-import type { Context } from '../context.js';
+import { parseFlags, tableOptions } from '../args.js';
+import type { MakeContext } from '../context.js';
 import { printable } from '../../text/printable.js';
 import { formatTable } from '../../text/table.js';
 
@@ -14,13 +14,14 @@ Exit codes: 0 ok, 2 usage or config error, 3 the ISO folder is missing or unread
 GuestTools ISO (GTR_CATALOG_EMPTY; the listing is printed first).
 `;
 
-export async function runIso(argv: string[], makeContext: (configFile: string | undefined) => Context): Promise<number> {
-  const { values } = parseFlags('iso', argv, { json: { type: 'boolean' } });
+export async function runIso(argv: string[], makeContext: MakeContext): Promise<number> {
+  const { values } = parseFlags(argv, { json: { type: 'boolean' } });
   if (values.help) {
     process.stdout.write(ISO_HELP);
     return 0;
   }
-  const ctx = makeContext(values.config);
+  const table = tableOptions(values);
+  const ctx = makeContext(values);
   try {
     const catalog = await scanCatalog(ctx.config.isoDir, { allowPrerelease: ctx.config.policy.allowPrerelease });
     if (values.json) {
@@ -35,6 +36,7 @@ export async function runIso(argv: string[], makeContext: (configFile: string | 
         formatTable(
           ['file', 'agent type', 'arch', 'version', 'status'],
           catalog.files.map((f) => [f.path, f.agentType, f.architecture ?? '-', f.version ?? '-', f.status]),
+          { ...table, full: ['file'] },
         ),
       );
     }
@@ -42,7 +44,7 @@ export async function runIso(argv: string[], makeContext: (configFile: string | 
     if (catalog.targets.length === 0) out.push('Targets: none');
     else {
       out.push('Targets:');
-      out.push(formatTable(['agent type', 'arch', 'version', 'iso'], catalog.targets.map((t) => [t.agentType, t.architecture, t.version, t.iso])));
+      out.push(formatTable(['agent type', 'arch', 'version', 'iso'], catalog.targets.map((t) => [t.agentType, t.architecture, t.version, t.iso]), { ...table, full: ['iso'] }));
     }
     if (catalog.problems.length > 0) {
       out.push('', 'Problems (ignored):');

@@ -1,7 +1,7 @@
 // `gtr migrate`: apply pending SQL migrations to the ledger (other commands also do this on open).
 import { Ledger } from '../../ledger/index.js';
 import { parseFlags } from '../args.js';
-import type { Context } from '../context.js';
+import type { MakeContext } from '../context.js';
 
 export const MIGRATE_HELP = `Usage: gtr migrate [--config FILE]
 
@@ -11,13 +11,13 @@ reordered, or newer than this version).
 Exit codes: 0 ok, 2 usage, config or database error.
 `;
 
-export async function runMigrate(argv: string[], makeContext: (configFile: string | undefined) => Context): Promise<number> {
-  const { values } = parseFlags('migrate', argv, {});
+export async function runMigrate(argv: string[], makeContext: MakeContext): Promise<number> {
+  const { values } = parseFlags(argv, {});
   if (values.help) {
     process.stdout.write(MIGRATE_HELP);
     return 0;
   }
-  const ctx = makeContext(values.config);
+  const ctx = makeContext(values);
   try {
     const ledger = Ledger.open(ctx.config.database, { migrate: false });
     try {

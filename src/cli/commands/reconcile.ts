@@ -2,8 +2,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { errorToJson, GtrError } from '../../errors.js';
 import { onShutdownSignals } from '../shutdown-signals.js';
-import { parseFlags, positiveInt, vmUuids } from '../args.js';
-import type { Context } from '../context.js';
+import { parseFlags, positiveInt, tableOptions, vmRefs } from '../args.js';
+import { findVms } from '../../observe/find-vms.js';
+import { resolveVmRefs } from '../vm-refs.js';
+import type { MakeContext } from '../context.js';
 import type { Ledger } from '../../ledger/index.js';
 import { waitForCatchUp } from '../../ha/reconcile-wait.js';
 import { passExitCode } from '../../reconcile/exit-code.js';
@@ -18,25 +20,44 @@ ZStack UI shows it, or a legacy user tag's text) or its system tags (exact text,
 A policy.exclude.tags name that no UI tag and no system tag has is a config error (exit 2).
 `;
 
-export const PLAN_HELP = `Usage: gtr plan [--config FILE] [--json] [--vm UUID]...
+const VM_HELP = `--vm takes a VM's uuid or its name (exactly as ZStack shows it); a name must belong to one VM. A uuid
+or name ZStack does not know, or a name several VMs have (they are listed), is exit 2.
+Tables cut VM names at 40 columns with … (--wide or -o wide shows them whole, as --json does).
+`;
+
+export const PLAN_HELP = `Usage: gtr plan [--config FILE] [--json] [--wide] [--vm UUID|NAME]...
 
 Observe and plan without changing anything: reads the ISO folder and every VM, decides attach / skip /
 defer per VM with a reason, records the dry run, and prints the decisions and counts.
-${SELECTOR_TAGS_HELP}Exit codes: 0 ok, 2 usage or config error, 3 ZStack unreachable / login refused / ISO folder unusable.
+${VM_HELP}${SELECTOR_TAGS_HELP}
+Examples:
+  gtr plan
+  gtr plan --vm web-01 --vm 数据库服务器-主
+  gtr plan --json | jq '.actions[] | select(.action == "attach") | .vmName'
+
+Exit codes: 0 ok, 2 usage or config error, 3 ZStack unreachable / login refused / ISO folder unusable.
 `;
 
-export const RECONCILE_HELP = `Usage: gtr reconcile [--config FILE] [--dry-run] [--json] [--vm UUID]... [--limit N]
+export const RECONCILE_HELP = `Usage: gtr reconcile [--config FILE] [--dry-run] [--json] [--wide] [--vm UUID|NAME]... [--limit N]
 
 One run now: plan, then attach the GuestTools ISO to every out-of-date VM within the policy limits,
 verify, and record everything in the ledger.
   --dry-run     plan and record only (same as gtr plan)
   --json        print one JSON document instead of the summary
-  --vm UUID     only this VM (repeatable)
+  --vm UUID|NAME  only this VM (repeatable)
   --limit N     attach at most N VMs in this run
+  --wide, -o wide  VM names whole in the tables
+${VM_HELP}On a terminal a progress bar shows the attaches; logs show as short lines at warning and above (-v: info).
 SIGINT / SIGTERM: no new attach starts; attaches in flight get a bounded wait (30 s, or
 GTR_SHUTDOWN_GRACE_MS), then their calls are abandoned (outcome interrupted, job uuid kept: the next
 run's replay polls it); the run is recorded as interrupted; a second signal exits at once.
-${SELECTOR_TAGS_HELP}Exit codes: 0 nothing failed, 1 some attaches failed, 2 usage or config, 3 ZStack unreachable / login
+${SELECTOR_TAGS_HELP}
+Examples:
+  gtr reconcile --limit 5
+  gtr reconcile --vm web-01 -v
+  gtr reconcile --json > run.json
+
+Exit codes: 0 nothing failed, 1 some attaches failed, 2 usage or config, 3 ZStack unreachable / login
 refused / ISO folder unusable or without a GuestTools ISO, 4 halted by the error budget, 5 another run
 holds the lease or this node is the standby of a pair of management nodes (ha.leaderCheck; also when
 it loses leadership during the run: the rest are deferred as not-leader) or, with ha.peer, this node
@@ -52,9 +73,9 @@ reached is waited for only when this node's copy is older than 2 x ha.syncInterv
 export async function runPlanOrReconcile(
   command: 'plan' | 'reconcile',
   argv: string[],
-  makeContext: (configFile: string | undefined) => Context,
+  makeContext: MakeContext,
 ): Promise<number> {
-  const { values } = parseFlags(command, argv, {
+  const { values } = parseFlags(argv, {
     json: { type: 'boolean' },
     'dry-run': { type: 'boolean' },
     vm: { type: 'string', multiple: true },
@@ -66,8 +87,9 @@ export async function runPlanOrReconcile(
   }
   const dryRun = command === 'plan' || values['dry-run'] === true;
   const limit = positiveInt('limit', values.limit);
-  const vms = vmUuids(values.vm);
-  const ctx = makeContext(values.config);
+  const refs = vmRefs(values.vm);
+  const table = tableOptions(values);
+  const ctx = makeContext(values);
   const shutdown = dryRun ? null : onShutdownSignals(ctx.logger);
   // Only the leader of a pair of MNs attaches (ha.leaderCheck); a plan changes nothing, so runs anywhere.
   const leader = dryRun ? null : ctx.leaderCheck();
@@ -83,7 +105,7 @@ export async function runPlanOrReconcile(
     const ledger = ctx.ledger();
     opened = ledger;
     // A node that just became leader catches up with its peer's ledger first, as the daemon does
-    // (DESIGN.md 7); before the lease, which the daemon's catch-up waits for.
+    // (docs/design.md 7); before the lease, which the daemon's catch-up waits for.
     if (leader && ctx.peer) {
       const why = await waitForCatchUp({
         peer: ctx.peer, database: ledger.path, syncIntervalMs: ctx.config.ha.syncIntervalMs, logger: ctx.logger,
@@ -92,9 +114,11 @@ export async function runPlanOrReconcile(
       ctx.logger.info({ peer: ctx.peer.url, why }, 'ledger caught up with the peer');
     }
     const client = ctx.client(shutdown?.abandonCalls);
+    // --vm UUID|NAME: each must be a VM the MN knows (a name, exactly one), else exit 2 naming it.
+    const vms = refs && resolveVmRefs(refs, await findVms(client, refs), 'in ZStack');
     const now = () => Date.now();
     const showProgress = !values.json && process.stderr.isTTY === true && !dryRun;
-    const progress = showProgress ? progressBar(process.stderr) : null;
+    const progress = showProgress ? progressBar(ctx.terminal) : null;
     const deps = { config: ctx.config, client, ledger, logger: ctx.logger, now, profiler: ctx.profiler, events: ctx.events };
     const { report, exitCode } = await runPass(deps, {
       trigger: 'cli', dryRun, vmUuids: vms, limit, onProgress: progress ?? undefined,
@@ -107,7 +131,7 @@ export async function runPlanOrReconcile(
     const unrecorded = await finishLateRunsBriefly(ledger);
     if (unrecorded !== null) throw unrecorded;
     if (values.json) await writeReportJson(process.stdout, report);
-    else process.stdout.write(renderRun(report));
+    else process.stdout.write(renderRun(report, table));
     return passExitCode(shutdown?.exitCode() ?? null, exitCode);
   } catch (error) {
     // A run that stopped on an error whose end could not be written either: tried again before the exit.

@@ -3,33 +3,43 @@
 // transaction: it never waits for the lease. With ha.peer it is sent to the other node too (as rollout
 // commands are): on the standby alone it would be lost at the next sync, which replaces its ledger.
 import { UsageError } from '../../errors.js';
+import type { Ledger } from '../../ledger/index.js';
 import { postToPeer, type Peer } from '../../ha/peer-client.js';
 import type { PeerRetryAnswer } from '../../daemon/peer-retry-route.js';
 import { cliActor } from '../../rollout/actor.js';
-import { parseFlags, vmUuids } from '../args.js';
-import type { Context } from '../context.js';
+import { parseFlags, vmRefs } from '../args.js';
+import { resolveVmRefs } from '../vm-refs.js';
+import type { MakeContext } from '../context.js';
 import { peerFailure, peerLine, type PeerOutcome } from '../peer-outcome.js';
 
-export const RETRY_HELP = `Usage: gtr retry [--config FILE] --vm UUID [--vm UUID]...
+export const RETRY_HELP = `Usage: gtr retry [--config FILE] --vm UUID|NAME [--vm UUID|NAME]...
 
 Forget the failures, quarantine and attempt count (policy.maxAttempts) of these VMs: a VM that is
 skip/not-converging or defer/quarantined is attached again by the next run (within the other policies).
 With ha.peer the other node's daemon forgets them too (its ledger is the one that counts when it leads);
 a line says whether it did. A peer that did not get it is a warning, never the exit code: run the
 command on the leader then (the standby's next sync replaces its ledger with the leader's).
-Exit codes: 0 ok, 2 usage, config or database error.
+A NAME is the VM's name as the ledger last recorded it; it must match one VM (else exit 2, listing the
+uuids it matches).
+
+Examples:
+  gtr retry --vm 3f2a9c0d8e7b4a1f9c0d8e7b4a1f9c0d
+  gtr retry --vm 数据库服务器-主 --vm web-01
+
+Exit codes: 0 ok, 2 usage, config or database error (also: a name no VM or several VMs have).
 `;
 
-export async function runRetry(argv: string[], makeContext: (configFile: string | undefined) => Context): Promise<number> {
-  const { values } = parseFlags('retry', argv, { vm: { type: 'string', multiple: true } });
+export async function runRetry(argv: string[], makeContext: MakeContext): Promise<number> {
+  const { values } = parseFlags(argv, { vm: { type: 'string', multiple: true } });
   if (values.help) {
     process.stdout.write(RETRY_HELP);
     return 0;
   }
-  const vms = vmUuids(values.vm);
-  if (!vms) throw new UsageError('retry: name at least one VM with --vm UUID');
-  const ctx = makeContext(values.config);
+  const refs = vmRefs(values.vm);
+  if (!refs) throw new UsageError('name at least one VM with --vm UUID or --vm NAME');
+  const ctx = makeContext(values);
   try {
+    const vms = ledgerVms(ctx.ledger(), refs);
     const known = new Set(ctx.ledger().retryVms(vms));
     for (const vm of vms) {
       process.stdout.write(known.has(vm)
@@ -42,6 +52,15 @@ export async function runRetry(argv: string[], makeContext: (configFile: string 
   } finally {
     await ctx.close();
   }
+}
+
+const UUID = /^[0-9a-f]{32}$/;
+
+/** A uuid as given (the VM may be known only to the peer); a name resolved in the ledger (unique). */
+function ledgerVms(ledger: Ledger, refs: string[]): string[] {
+  const names = refs.filter((r) => !UUID.test(r));
+  const named = names.length > 0 ? resolveVmRefs(names, ledger.vmsNamed(names), 'recorded in the ledger (a name is the one of its newest decision)') : [];
+  return [...new Set([...refs.filter((r) => UUID.test(r)), ...named])];
 }
 
 async function retryOnPeer(peer: Peer, vms: string[]): Promise<PeerOutcome> {

@@ -5,22 +5,20 @@
 // daemon's ticks and `gtr reconcile`.
 import { UsageError } from '../../errors.js';
 import { AGENT_TYPES, type AgentType } from '../../domain.js';
-import { requireTargets, scanCatalog } from '../../catalog/scan.js';
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration } from '../../config/fields.js';
 import type { Limit } from '../../config/types.js';
 import { planRun } from '../../plan/plan.js';
-import { readInventory } from '../../observe/inventory.js';
-import { logSelectorMatches } from '../../observe/selector-tags.js';
+import { observe } from '../../observe/observe.js';
 import { cliActor } from '../../rollout/actor.js';
 import { isCandidate } from '../../rollout/observe.js';
 import { RolloutStore } from '../../rollout/store.js';
 import { groupTargets, startRollout } from '../../rollout/start.js';
 import { unmatchedCanaries } from '../../rollout/membership.js';
 import { printable } from '../../text/printable.js';
-import { parseLimit, parseWaveSpec, type WaveStep } from '../../config/count-or-percent.js';
+import { formatWaves, parseLimit, parseWaveSpec, type WaveStep } from '../../config/count-or-percent.js';
 import type { Context } from '../context.js';
+import { isUuid } from '../../uuid.js';
 
-const UUID = /^[0-9a-f]{32}$/;
 
 export interface StartFlags {
   target?: string[];
@@ -60,9 +58,8 @@ export function startSettings(flags: StartFlags, config: Context['config']): Sta
   if (agent !== 'all' && !(AGENT_TYPES as readonly string[]).includes(agent)) {
     throw new UsageError(`--agent-type: got "${agent.slice(0, 40)}", expected ${AGENT_TYPES.join(', ')} or all`);
   }
-  const wavesSpec = flags.waves ?? config.rollout.waves;
-  const steps = parseWaveSpec(wavesSpec);
-  if (typeof steps === 'string') throw new UsageError(`--waves: got "${wavesSpec.slice(0, 80)}", expected ${steps}`);
+  const steps = flags.waves === undefined ? config.rollout.waves : parseWaveSpec(flags.waves);
+  if (typeof steps === 'string') throw new UsageError(`--waves: got "${flags.waves?.slice(0, 80)}", expected ${steps}`);
   const soakMs = flags.soak === undefined ? config.rollout.soakMs : parseDuration(flags.soak);
   if (soakMs === null) throw new UsageError(`--soak: got "${flags.soak}", expected a duration like "30m", "1h", "90s" or "0"`);
   const waveTimeoutMs = flags['wave-timeout'] === undefined ? config.rollout.waveTimeoutMs : parseDuration(flags['wave-timeout']);
@@ -70,7 +67,7 @@ export function startSettings(flags: StartFlags, config: Context['config']): Sta
   const maxErrors = flags['max-errors'] === undefined ? config.rollout.maxErrors : parseLimit(flags['max-errors'], 0);
   if (!maxErrors) throw new UsageError(`--max-errors: got "${flags['max-errors']}", expected a count like 3 or a percentage like "5%"`);
   const check = (flag: string, values: string[] | undefined) => {
-    for (const v of values ?? []) if (!UUID.test(v)) throw new UsageError(`--${flag}: got "${v.slice(0, 80)}", expected a uuid (32 lowercase hex characters)`);
+    for (const v of values ?? []) if (!isUuid(v)) throw new UsageError(`--${flag}: got "${v.slice(0, 80)}", expected a uuid (32 lowercase hex characters)`);
     return [...new Set(values ?? [])];
   };
   const agentTypes = agent === 'all' ? [...AGENT_TYPES] : [agent as AgentType];
@@ -78,7 +75,7 @@ export function startSettings(flags: StartFlags, config: Context['config']): Sta
     agentTypes,
     expected: expectedTargets(flags.target ?? [], agentTypes),
     steps,
-    wavesSpec: steps.map((s) => s.spec).join(','),
+    wavesSpec: formatWaves(steps),
     soakMs,
     waveTimeoutMs,
     maxErrors,
@@ -126,18 +123,17 @@ export function checkExpected(expected: ReadonlyMap<AgentType, string>, memberGr
 export async function startFromFleet(ctx: Context, flags: StartFlags, now: number): Promise<StartResult> {
   const s = startSettings(flags, ctx.config);
   const { config } = ctx;
-  const catalog = await scanCatalog(config.isoDir, { allowPrerelease: config.policy.allowPrerelease });
-  requireTargets(catalog);
   const notes: string[] = [];
-  if (!catalog.targets.some((t) => s.agentTypes.includes(t.agentType))) {
-    throw new UsageError(`the ISO folder ${config.isoDir} has no GuestTools ISO for ${s.agentTypes.join(', ')}: nothing to roll out`);
-  }
-  const selectorTags = [...(config.policy.include?.tags ?? []), ...(config.policy.exclude?.tags ?? []), ...s.canaries.tags];
-  const vms = await readInventory(ctx.client(), { selectorTags, excludeTags: config.policy.exclude?.tags });
-  logSelectorMatches(ctx.logger, vms, config.policy);
+  const { targets, vms } = await observe(ctx.client(), config, ctx.logger, {
+    extraTags: s.canaries.tags,
+    checkCatalog: (catalog) => {
+      if (catalog.targets.some((t) => s.agentTypes.includes(t.agentType))) return;
+      throw new UsageError(`the ISO folder ${config.isoDir} has no GuestTools ISO for ${s.agentTypes.join(', ')}: nothing to roll out`);
+    },
+  });
   const plan = planRun({
-    vms, targets: catalog.targets, history: ctx.ledger().vmStates(), policy: { ...config.policy, maxPerRun: 0 }, now,
-    mismatchedGroups: new Set(), windowOpen: true,
+    vms, targets, history: ctx.ledger().vmStates(), policy: { ...config.policy, maxPerRun: 0 }, now,
+    mismatchedGroups: new Set(),
   });
   const facts = new Map(vms.map((v) => [v.uuid, v]));
   const covered = plan.decisions.filter((d) => s.agentTypes.includes(d.agentType));
@@ -145,7 +141,7 @@ export async function startFromFleet(ctx: Context, flags: StartFlags, now: numbe
     uuid: d.vmUuid, name: d.vmName, agentType: d.agentType, architecture: d.architecture ?? '', target: d.target as string,
     clusterUuid: facts.get(d.vmUuid)?.clusterUuid ?? null, tags: facts.get(d.vmUuid)?.tags ?? [],
   }));
-  checkExpected(s.expected, groupTargets(candidates), catalog.targets);
+  checkExpected(s.expected, groupTargets(candidates), targets);
   const stopped = covered.filter((d) => d.target !== null && d.action === 'defer' && !isCandidate(d)).length;
   if (stopped > 0) notes.push(`${stopped} out-of-date VMs are not eligible now (stopped or quarantined); they join the last wave when they become eligible`);
   const unmatched = unmatchedCanaries(s.canaries, candidates);

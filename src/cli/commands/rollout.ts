@@ -1,4 +1,4 @@
-// `gtr rollout start|status|list|pause|resume|abort`: staged upgrade rollouts (DESIGN.md 1, 3).
+// `gtr rollout start|status|list|pause|resume|abort`: staged upgrade rollouts (docs/design.md 7).
 // Exit codes: 0 ok; 2 usage or config; 6 no such rollout, or a transition the state does not allow.
 import { GtrError, UsageError } from '../../errors.js';
 import { StartPath } from '../../apply/start-path.js';
@@ -9,12 +9,15 @@ import { detachPending } from '../../reconcile/rollout-hook.js';
 import { rolloutJson } from '../../rollout/report.js';
 import { RolloutStore, type UserAction } from '../../rollout/store.js';
 import { noSuchRollout, stateAfter, TRANSITIONS } from '../../rollout/transitions.js';
-import { parseFlags, positiveInt } from '../args.js';
-import type { Context } from '../context.js';
+import { COMMON_OPTIONS, parseFlags, positiveInt } from '../args.js';
+import { printable } from '../../text/printable.js';
+import { didYouMean } from '../../text/did-you-mean.js';
+import type { Context, MakeContext } from '../context.js';
 import { renderList, renderRollout } from './rollout-render.js';
 import { tellPeer } from './rollout-peer.js';
 import { peerLine } from '../peer-outcome.js';
 import { startFromFleet } from './rollout-start.js';
+import { SUB_HELP } from './rollout-help.js';
 import { rolloutPaused, waveStarted } from '../../rollout/events.js';
 
 const STATE_TABLE = Object.entries(TRANSITIONS)
@@ -57,7 +60,7 @@ never waiting for a run: a running run reads the state before every attach it st
 
 States and allowed transitions:
 ${STATE_TABLE}
-One open (active or paused) rollout per agent type.
+One open (active or paused) rollout per agent type. gtr rollout SUB --help shows a subcommand with examples.
 Exit codes: 0 ok, 2 usage or config, 3 ZStack unreachable (start, abort --detach), 6 no such rollout or a
 transition that is not allowed.
 With ha.peer, start/pause/resume/abort are also sent to the other node; a line says whether it got them
@@ -92,26 +95,32 @@ const ALLOWED: Record<string, readonly string[]> = {
   abort: ['reason', 'detach', 'json'],
 };
 
-export async function runRollout(argv: string[], makeContext: (configFile: string | undefined) => Context): Promise<number> {
-  const { values, positionals } = parseFlags('rollout', argv, FLAGS, true);
+export async function runRollout(argv: string[], makeContext: MakeContext): Promise<number> {
+  const { values, positionals } = parseFlags(argv, FLAGS, true);
   const [sub, ...args] = positionals;
-  if (values.help || sub === undefined) {
+  if (sub === undefined) {
     process.stdout.write(ROLLOUT_HELP);
-    return sub === undefined && !values.help ? 2 : 0;
+    return values.help ? 0 : 2;
   }
   const allowed = ALLOWED[sub];
-  if (!allowed) throw new UsageError(`rollout: unknown command "${sub.slice(0, 40)}"; expected start, status, list, pause, resume or abort`);
+  if (!allowed) throw new UsageError(`unknown subcommand "${printable(sub.slice(0, 40))}"${didYouMean(sub, Object.keys(ALLOWED), (w) => `"gtr rollout ${w}"`)}; expected start, status, list, pause, resume or abort`);
+  if (values.help) {
+    process.stdout.write(SUB_HELP[sub]);
+    return 0;
+  }
   for (const [flag, value] of Object.entries(values)) {
-    if (value !== undefined && flag !== 'config' && !allowed.includes(flag)) throw new UsageError(`rollout ${sub}: --${flag} does not apply here`);
+    if (value !== undefined && !Object.hasOwn(COMMON_OPTIONS, flag) && !allowed.includes(flag)) {
+      throw new UsageError(`--${flag} does not apply here; it takes ${allowed.map((f) => `--${f}`).join(', ')} (gtr rollout ${sub} --help)`);
+    }
   }
   const wantsId = ['pause', 'resume', 'abort'].includes(sub);
-  if (args.length > (wantsId || sub === 'status' ? 1 : 0)) throw new UsageError(`rollout ${sub}: unexpected argument "${args[args.length - 1].slice(0, 40)}"`);
-  if (wantsId && args.length === 0) throw new UsageError(`rollout ${sub}: which rollout? give its ID (see gtr rollout list)`);
-  if (args[0] !== undefined && !/^[1-9]\d*$/.test(args[0])) throw new UsageError(`rollout ${sub}: got "${args[0].slice(0, 40)}", expected a rollout ID (a positive integer)`);
+  if (args.length > (wantsId || sub === 'status' ? 1 : 0)) throw new UsageError(`unexpected argument "${args[args.length - 1].slice(0, 40)}"`);
+  if (wantsId && args.length === 0) throw new UsageError(`which rollout? give its ID: gtr rollout ${sub} ID (gtr rollout list shows the IDs)`);
+  if (args[0] !== undefined && !/^[1-9]\d*$/.test(args[0])) throw new UsageError(`got "${printable(args[0].slice(0, 40))}", expected a rollout ID (a positive integer; gtr rollout list shows them)`);
   const id = args[0] === undefined ? undefined : Number(args[0]);
   const limit = positiveInt('limit', values.limit) ?? 20;
 
-  const ctx = makeContext(values.config);
+  const ctx = makeContext(values);
   try {
     const store = new RolloutStore(ctx.ledger());
     const print = (json: unknown, human: string) => process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : human);

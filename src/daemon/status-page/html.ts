@@ -1,5 +1,7 @@
 // HTML built by a tagged template that escapes every interpolated value (VM names are user input);
-// only values already built by `html` pass through unescaped.
+// only values already built by `html` pass through unescaped. Control and bidi characters (an ESC, a
+// right-to-left override in a VM name) are shown escaped (`\u202e`), as the CLI shows them.
+import { printable } from '../../text/printable.js';
 export class Html {
   constructor(readonly text: string) {}
   toString(): string {
@@ -10,7 +12,7 @@ export class Html {
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
+  return printable(String(value), { keepNewlines: true }).replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
 }
 
 function part(value: unknown): string {
