@@ -48,6 +48,8 @@ export interface MountedIso {
   target: string;
   /** A detach already sent (its result unknown): poll it, never re-send. */
   detachJob: string | null;
+  /** When the guest confirmed the target (migration 0013); null until then. */
+  verifiedAt: number | null;
 }
 
 export interface Settlement {
@@ -82,7 +84,7 @@ export class Installs {
       `INSERT INTO attached_isos (vm_uuid, target, attached_at) SELECT vm_uuid, last_attach_target, ? FROM vm_state
         WHERE vm_uuid = ? AND last_attach_target IS NOT NULL
        ON CONFLICT (vm_uuid) DO UPDATE SET target = excluded.target, attached_at = excluded.attached_at,
-         detach_job = NULL, detach_run = NULL, detached_at = NULL, detach_error = NULL`,
+         detach_job = NULL, detach_run = NULL, detached_at = NULL, detach_error = NULL, verified_at = NULL`,
     ).run(now, vmUuid);
   }
 
@@ -100,10 +102,10 @@ export class Installs {
 
   private mountedNow(): Map<string, MountedIso> {
     const mounted = new Map<string, MountedIso>();
-    const rows = this.sql.get<[], { vm_uuid: string; target: string; detach_job: string | null }>(
-      'SELECT vm_uuid, target, detach_job FROM attached_isos WHERE detached_at IS NULL AND detach_error IS NULL',
+    const rows = this.sql.get<[], { vm_uuid: string; target: string; detach_job: string | null; verified_at: number | null }>(
+      'SELECT vm_uuid, target, detach_job, verified_at FROM attached_isos WHERE detached_at IS NULL AND detach_error IS NULL',
     ).iterate();
-    for (const r of rows) mounted.set(r.vm_uuid, { target: r.target, detachJob: r.detach_job });
+    for (const r of rows) mounted.set(r.vm_uuid, { target: r.target, detachJob: r.detach_job, verifiedAt: r.verified_at });
     return mounted;
   }
 
@@ -221,6 +223,15 @@ export class Installs {
   /** The installs a run settled (its evidence), for `runs show`. */
   settledBy(runId: number): InstallRow[] {
     return this.sql.get<[number], InstallDbRow>(`SELECT ${COLUMNS} FROM installs WHERE settled_run = ? ORDER BY vm_uuid`).all(runId).map(toRow);
+  }
+
+  /** The guest confirmed the target of these VMs' ISOs (still mounted): the funnel's `verified`, detached or not. */
+  noteVerified(vmUuids: readonly string[], now: number): void {
+    if (vmUuids.length === 0) return;
+    this.db.write(() => {
+      const mark = this.sql.get<[number, string]>('UPDATE attached_isos SET verified_at = ? WHERE vm_uuid = ? AND verified_at IS NULL');
+      for (const vmUuid of vmUuids) mark.run(now, vmUuid);
+    });
   }
 
   /** Inside the detach's start transaction: its job uuid, before the PUT. */

@@ -8,6 +8,7 @@ import { DbHandle } from './db-handle.js';
 import { Attention, type AttentionRow } from './attention.js';
 import { Decisions } from './decisions.js';
 import { Installs } from './installs.js';
+import { InstallFunnel, type FunnelCount, type InstallFailure } from './install-funnel.js';
 import { trimDecisions, type DecisionTrim } from './decision-keys.js';
 import { Lease, type AcquireResult } from './lease.js';
 import { DEFAULT_MIGRATIONS_DIR, migrate, pendingMigrations } from './migrate.js';
@@ -54,6 +55,7 @@ export class Ledger {
   private readonly vms: VmStates;
   private readonly lease: Lease;
   private readonly attention: Attention;
+  private readonly funnel: InstallFunnel;
   /** Ends of runs whose last write failed, retried by finishLateRuns (this process's only; never shared). */
   private readonly unfinished = new Map<number, FinishRun>();
   /** Holders of this process whose release could not be written: released at its next acquisition. */
@@ -71,6 +73,7 @@ export class Ledger {
     this.vms = new VmStates(sql);
     this.lease = new Lease(sql);
     this.attention = new Attention(sql);
+    this.funnel = new InstallFunnel(sql);
     this.installs = new Installs(this.handle);
     this.walSync = new WalSync(`${path}-wal`);
   }
@@ -395,6 +398,11 @@ export class Ledger {
       }
       return regressions;
     });
+  }
+
+  /** The install funnel of the ISOs we attached, by group and stage (src/ledger/install-funnel.ts), and a page of the failed installs, from one snapshot. */
+  installFunnel(failuresLimit: number, failuresOffset = 0): { counts: FunnelCount[]; failures: { total: number; rows: InstallFailure[] } } {
+    return this.handle.read(() => ({ counts: this.funnel.counts(), failures: this.funnel.failures(failuresLimit, failuresOffset) }));
   }
 
   /** A page of the VMs that need a person (see src/ledger/attention.ts), and how many there are in all. */

@@ -21,6 +21,8 @@ export interface AfterAttach {
   settled: readonly SettledInstall[];
   /** The Linux install command, for VMs awaiting a person's install. */
   linuxCommand: string | null;
+  /** The ISOs this reconciler attached, as the run read them before planning. */
+  mounted: ReadonlyMap<string, { target: string }>;
 }
 
 export function buildReport(r: {
@@ -123,6 +125,13 @@ function afterAttach(after: AfterAttach, plan: Plan, actions: readonly ActionRep
       manual.push({ vmUuid: d.vmUuid, vmName: d.vmName, platform: d.agentType === 'WindowsOnKvm' ? 'Windows' : 'Linux', why: d.install });
     }
   }
+  const attachedNow = manual.length;
+  // And those attached in an earlier run whose ISO is still ours and mounted for the target: still a person's.
+  for (const d of plan.decisions) {
+    if (d.action !== 'defer' || d.reason !== 'awaiting-install' || (d.install !== 'no-agent' && d.install !== 'no-command')) continue;
+    if (d.target === null || after.mounted.get(d.vmUuid)?.target !== d.target) continue;
+    manual.push({ vmUuid: d.vmUuid, vmName: d.vmName, platform: d.agentType === 'WindowsOnKvm' ? 'Windows' : 'Linux', why: d.install });
+  }
   const settledAs = (outcome: string, reason?: string) => after.settled.filter((s) => s.outcome === outcome && (reason === undefined || s.reason === reason)).length;
   const stages: RunStages = {
     attach,
@@ -130,7 +139,7 @@ function afterAttach(after: AfterAttach, plan: Plan, actions: readonly ActionRep
       enabled: after.installEnabled, library: after.install?.library ?? after.library,
       started: after.install?.started.size ?? 0, batches: after.install?.batches ?? 0, inDoubt: after.install?.inDoubt.size ?? 0,
       deferred: after.install?.deferred.size ?? 0, verified: settledAs('verified'),
-      installFailed: settledAs('install-failed') + (after.install?.refused.size ?? 0), noEvidence: settledAs('failed', 'no-evidence'), attachOnly: manual.length,
+      installFailed: settledAs('install-failed') + (after.install?.refused.size ?? 0), noEvidence: settledAs('failed', 'no-evidence'), attachOnly: attachedNow,
     },
     detach: {
       enabled: after.detachEnabled, api: after.detach?.api ?? null, detached: after.detach?.detached.length ?? 0,
@@ -144,7 +153,7 @@ function afterAttach(after: AfterAttach, plan: Plan, actions: readonly ActionRep
       ...(s.verifiedBy ? { verifiedBy: s.verifiedBy } : {}), ...(s.errCause ? { errCause: s.errCause } : {}), ...(s.stderrTail ? { stderrTail: s.stderrTail } : {}),
     }));
   }
-  if (manual.length > 0) out.manualInstall = { linuxCommand: manual.some((m) => m.platform === 'Linux') ? after.linuxCommand : null, vms: manual };
+  if (manual.length > 0) out.manualInstall = { linuxCommand: manual.some((m) => m.platform === 'Linux') ? after.linuxCommand : null, total: manual.length, vms: manual };
   return out;
 }
 

@@ -98,10 +98,16 @@ export interface InstallReport {
   stderrTail?: string | null;
 }
 
-/** VMs attached in this run whose install is a person's: what to paste in each guest (Linux). */
+/**
+ * VMs whose install is a person's (no running guest agent, or Windows without install.windows.command)
+ * while the ISO this reconciler attached for the target is mounted: attached in this run, or awaiting
+ * the install since an earlier one. What to paste in each guest (Linux).
+ */
 export interface ManualInstall {
   /** The Linux command (install.linux.command, else ZStack's procedure); null when only Windows VMs are listed. */
   linuxCommand: string | null;
+  /** All of them; the run's stored stages keep the first MANUAL_INSTALL_STORED (src/reconcile/run.ts) in `vms`. */
+  total: number;
   vms: { vmUuid: string; vmName: string; platform: 'Linux' | 'Windows'; why: 'no-agent' | 'no-command' }[];
 }
 
@@ -122,7 +128,7 @@ export interface RunReport {
   stages?: RunStages;
   /** Installs whose evidence this run read. */
   installs?: InstallReport[];
-  /** Attached VMs awaiting a person's install (no running agent, no Windows command); absent when none. */
+  /** VMs with our ISO mounted awaiting a person's install (no running agent, no Windows command); absent when none. */
   manualInstall?: ManualInstall;
   /** What the run worked around (an MN without the script library or without detach, ...). */
   warnings?: { code: string; message: string }[];

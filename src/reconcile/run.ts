@@ -37,9 +37,11 @@ import { runInstalls, type InstallStageResult } from '../apply/install.js';
 import { installCommands } from '../apply/install-commands.js';
 import { detachVerified, type DetachResult } from '../apply/detach.js';
 import { settleInstalls } from './install-evidence.js';
-import type { RunWarning } from '../ledger/index.js';
+import type { MountedIso, RunWarning } from '../ledger/index.js';
 
 const QUARANTINE_MAX_MS = 7 * 24 * 3_600_000;
+/** VMs awaiting a person's install kept in a run's stored stages (runs show, gtr status); the report lists them all. */
+export const MANUAL_INSTALL_STORED = 200;
 
 export interface ReconcileDeps {
   config: Config;
@@ -230,11 +232,14 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, pl
       ));
       if (installed.library === 'absent') warnings.push(LIBRARY_ABSENT);
     }
+    const confirmed = new Set([...verified.keys(), ...plan.decisions.filter((d) => d.reason === 'up-to-date').map((d) => d.vmUuid)]);
+    const ours = ledger.installs.mounted();
+    // The funnel's `verified` (gtr status): kept whether or not the ISO is detached next.
+    ledger.installs.noteVerified([...ours].filter(([vmUuid, m]) => m.verifiedAt === null && confirmed.has(vmUuid)).map(([vmUuid]) => vmUuid), now());
     if (config.policy.detachAfterVerify) {
-      const confirmed = new Set([...verified.keys(), ...plan.decisions.filter((d) => d.reason === 'up-to-date').map((d) => d.vmUuid)]);
       const byVm = new Map(plan.decisions.map((d) => [d.vmUuid, d]));
       // Only ISOs this reconciler attached (attached_isos), and never while a user's ISO sits in CD-ROM 0.
-      const candidates = [...ledger.installs.mounted()].flatMap(([vmUuid, mounted]) => {
+      const candidates = [...ours].flatMap(([vmUuid, mounted]) => {
         const d = byVm.get(vmUuid);
         return d && confirmed.has(vmUuid) && !userIso.has(vmUuid) ? [{ vmUuid, agentType: d.agentType, mounted }] : [];
       });
@@ -250,22 +255,25 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, pl
     runId, dryRun: opts.dryRun, plan, applied, verified, catalogChecks, regressions, targets, resolved: recovered?.resolved ?? 0,
     after: plugged.start ? {
       installEnabled: setup.enabled, library: setup.library, install: installed, detachEnabled: config.policy.detachAfterVerify, detach: detached,
-      settled, linuxCommand: setup.commands.Linux,
+      settled, linuxCommand: setup.commands.Linux, mounted: setup.plan.mounted,
     } : undefined,
   });
   if (warnings.length > 0) {
     report.warnings = warnings;
     ledger.addRunWarnings(runId, warnings);
   }
-  if (report.stages) ledger.setRunStages(runId, { ...report.stages, manualInstall: report.manualInstall ?? null, installs: report.installs ?? [] });
+  // The stored list of VMs awaiting a person is cut (`total` keeps the count): at 100k VMs without agents it would be megabytes per run.
+  const manualInstall = report.manualInstall ? { ...report.manualInstall, vms: report.manualInstall.vms.slice(0, MANUAL_INSTALL_STORED) } : null;
+  if (report.stages) ledger.setRunStages(runId, { ...report.stages, manualInstall, installs: report.installs ?? [] });
   return { plan, report };
 }
 
-const LIBRARY_ABSENT: RunWarning = {
+/** The run's warnings when the MN lacks a step (shown by gtr status from the run's record). */
+export const LIBRARY_ABSENT: RunWarning = {
   code: 'install-unavailable',
   message: 'the management node has no script library (ZStack 5.2.0+): nothing is installed in the guests; attached VMs await a person\'s install',
 };
-const DETACH_ABSENT: RunWarning = {
+export const DETACH_ABSENT: RunWarning = {
   code: 'detach-unavailable',
   message: 'the management node has no DetachGuestToolsIsoFromVm: verified VMs keep the GuestTools ISO (and the Windows temp disk) until a person detaches it',
 };
@@ -275,7 +283,7 @@ async function installSetup(deps: ReconcileDeps, plugged: Plugged, warnings: Run
   enabled: boolean;
   library: 'present' | 'absent' | 'error' | null;
   commands: ReturnType<typeof installCommands>;
-  plan: { install?: PlanInstall; mounted: ReadonlyMap<string, unknown> };
+  plan: InstallPlanInput;
 }> {
   const { config, client, ledger, logger } = deps;
   const commands = installCommands(config.install);
@@ -309,7 +317,7 @@ interface Observed {
 }
 
 /** What the planner needs of the installs (absent: attach only) and the ISOs this reconciler attached. */
-type InstallPlanInput = { install?: PlanInstall; mounted: ReadonlyMap<string, unknown> };
+type InstallPlanInput = { install?: PlanInstall; mounted: ReadonlyMap<string, MountedIso> };
 
 async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates: readonly AttachGate[], runId: number, logger: Logger, installs: InstallPlanInput): Promise<Observed> {
   const profiler = deps.profiler ?? NO_PROFILER;

@@ -101,7 +101,8 @@ export function stagesText(stages: Record<string, unknown> | null): string {
   const manual = (stages as Record<string, unknown>).manualInstall;
   const vms = list(manual, 'vms');
   if (vms.length > 0) {
-    lines.push(`${vms.length} attached VMs await a person's install in the guest:`);
+    const total = num(manual, 'total') || vms.length;
+    lines.push(`${total} VMs with the GuestTools ISO attached await a person's install in the guest${total > vms.length ? ` (the first ${vms.length} listed)` : ''}:`);
     for (const v of vms) lines.push(`  ${String(v.vmUuid)} ${String(v.platform)}: ${v.why === 'no-agent' ? 'no running guest agent' : 'no install.windows.command'}`);
     const command = (manual as Record<string, unknown>).linuxCommand;
     if (typeof command === 'string') lines.push('in each Linux guest, as root:', ...command.split('\n').map((l) => `  ${l}`));
