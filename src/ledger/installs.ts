@@ -202,6 +202,11 @@ export class Installs {
     ).run(now, vmUuid, target));
   }
 
+  /** How many installs wait for evidence (the installs_open index). */
+  inFlight(): number {
+    return this.sql.get<[], { n: number }>("SELECT count(*) AS n FROM installs WHERE state = 'installing'").get()?.n ?? 0;
+  }
+
   /** The installs still waiting for evidence, oldest first. */
   open(): InstallRow[] {
     return this.sql.get<[], InstallDbRow>(`SELECT ${COLUMNS} FROM installs WHERE state = 'installing' ORDER BY started_at, vm_uuid`).all().map(toRow);
