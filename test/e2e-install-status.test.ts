@@ -61,8 +61,13 @@ describe('the install in gtr status and on the status page', () => {
       withAgent(5, { platform: 'Windows', tags: ['GuestTools::1.0.0'] }),
     ];
     await withSetup({ fleet }, async (sim, _ws, config) => {
-      const first = await reconcile(config);
-      const during = (await status(config)).install;
+      // Run 1 as an operator reads it: the outcomes with the installs started, and the stages.
+      const summary = await gtr(['reconcile', '--config', config]);
+      assert.equal(summary.code, 0, summary.stderr);
+      assert.match(summary.stdout, /^Outcomes: verified 0, installing 3, attached \(awaiting install\) 2, failed 0$/m);
+      assert.match(summary.stdout, /^Stages:\n {2}attach: started 5, attached 5, verified 0, failed 0, in doubt 0\n {2}install: started 3 in 1 batches, .*attach only 2$/m);
+      assert.match(summary.stdout, /^2 VMs with the GuestTools ISO attached await a person's install in the guest/m);
+      const { install: during, lastRun: first } = await status(config);
       const linux = group(during, 'LinuxOnKvm');
       assert.ok(linux, JSON.stringify(during.funnel));
       assert.deepEqual([linux.attached, linux.installing, linux.awaiting, linux.verified], [4, 3, 1, 0], 'run 1: four Linux VMs attached, three installers started');
@@ -95,7 +100,7 @@ describe('the install in gtr status and on the status page', () => {
       assert.deepEqual(install.awaitingPerson.vms.map((v) => [v.vmUuid, v.platform, v.why]), [[HEX(4), 'Linux', 'no-agent'], [HEX(5), 'Windows', 'no-command']]);
       assert.match(install.awaitingPerson.linuxCommand ?? '', /zs-tools-install\.sh/);
       assert.deepEqual([install.unavailable.scriptLibrary, install.unavailable.detach], [null, null]);
-      assert.notEqual(first.runId, second.runId);
+      assert.notEqual(first.id, second.runId);
 
       const text = (await gtr(['status', '--config', config])).stdout;
       assert.match(text, /^Install in the guest \(install\.mode qga, policy\.detachAfterVerify on\):$/m);

@@ -83,22 +83,31 @@ const list = (o: unknown, k: string): Record<string, unknown>[] => {
   return Array.isArray(v) ? (v.filter((x) => typeof x === 'object' && x !== null) as Record<string, unknown>[]) : [];
 };
 
-/** `runs show`: what each stage of the run did, as lines of text (empty for runs without stages). */
-export function stagesText(stages: Record<string, unknown> | null): string {
-  if (stages === null) return '';
+/** What each stage of a run did, one line per stage (attach, install, detach). */
+export function stageCountLines(stages: object): string[] {
   const { attach, install, detach } = stages as Record<string, unknown>;
-  const lines = [
+  return [
     `attach: started ${num(attach, 'started')}, attached ${num(attach, 'attached')}, verified ${num(attach, 'verified')}, failed ${num(attach, 'failed')}, in doubt ${num(attach, 'inDoubt')}`,
     `install: started ${num(install, 'started')} in ${num(install, 'batches')} batches, in doubt ${num(install, 'inDoubt')}, deferred ${num(install, 'deferred')}; `
       + `evidence read: verified ${num(install, 'verified')}, install-failed ${num(install, 'installFailed')}, no-evidence ${num(install, 'noEvidence')}; attach only ${num(install, 'attachOnly')}`,
     `detach: detached ${num(detach, 'detached')}, detach-failed ${num(detach, 'failed')}, in doubt ${num(detach, 'inDoubt')}, deferred ${num(detach, 'deferred')}`,
   ];
-  for (const i of list(stages, 'installs')) {
+}
+
+/** One line per install whose evidence a run read: its outcome, cause and stderr tail. */
+export function settledInstallLines(installs: readonly object[]): string[] {
+  return (installs as readonly Record<string, unknown>[]).map((i) => {
     const cause = typeof i.errCause === 'string' ? `: ${i.errCause}` : '';
     const stderr = typeof i.stderrTail === 'string' ? `\n    stderr: ${i.stderrTail.split('\n').join('\n    ')}` : '';
-    lines.push(`  install ${String(i.vmUuid)} (started by run ${String(i.startedBy)}): ${String(i.outcome)}${i.reason ? ` (${String(i.reason)})` : ''}${cause}${stderr}`);
-  }
-  const manual = (stages as Record<string, unknown>).manualInstall;
+    return `  install ${String(i.vmUuid)} (started by run ${String(i.startedBy)}): ${String(i.outcome)}${i.reason ? ` (${String(i.reason)})` : ''}${cause}${stderr}`;
+  });
+}
+
+/** `runs show`: what each stage of the run did, as lines of text (empty for runs without stages). */
+export function stagesText(stages: Record<string, unknown> | null): string {
+  if (stages === null) return '';
+  const lines = [...stageCountLines(stages), ...settledInstallLines(list(stages, 'installs'))];
+  const manual = stages.manualInstall;
   const vms = list(manual, 'vms');
   if (vms.length > 0) {
     const total = num(manual, 'total') || vms.length;

@@ -11,6 +11,8 @@ type InstallStatus = ReturnType<typeof installStatusJson>;
 
 const WHY: Record<string, string> = { 'no-agent': 'no running guest agent', 'no-command': 'no install.windows.command' };
 const STDERR_LINES = 5;
+/** VMs awaiting a person listed in the text (the JSON and the page have the run's stored list). */
+const AWAITING_SHOWN = 20;
 
 /** `warnedRunId`: the run whose warnings are printed already (the last run's, above): not said twice. */
 export function installLines(s: InstallStatus, table: TableOptions, warnedRunId: number | null): string[] {
@@ -43,8 +45,9 @@ export function installLines(s: InstallStatus, table: TableOptions, warnedRunId:
   }
   if (manual.total > 0) {
     out.push('', `Awaiting a person's install (${manual.total} VMs, as of run #${manual.runId}):`);
-    out.push(formatTable(['vm', 'uuid', 'platform', 'why'], manual.vms.map((v) => [v.vmName ?? '', v.vmUuid, v.platform, WHY[v.why] ?? v.why]), table));
-    if (manual.total > manual.vms.length) out.push(`  ... and ${manual.total - manual.vms.length} more (gtr reconcile --json lists them all under manualInstall)`);
+    const shown = manual.vms.slice(0, AWAITING_SHOWN);
+    out.push(formatTable(['vm', 'uuid', 'platform', 'why'], shown.map((v) => [v.vmName ?? '', v.vmUuid, v.platform, WHY[v.why] ?? v.why]), table));
+    if (manual.total > shown.length) out.push(`  ... and ${manual.total - shown.length} more (gtr status --json, the status page; gtr reconcile --json lists them all under manualInstall)`);
     if (manual.linuxCommand !== null) out.push('In each Linux guest, as root:', ...manual.linuxCommand.split('\n').map((l) => `  ${l}`));
   }
   return out;
