@@ -50,7 +50,7 @@ export const INSTALL_FAILED_TAG = 'InstallFailed';
 const STDERR_LINES = 20;
 const STDERR_CHARS = 2000;
 /** UpdateGuestToolsState calls in flight (each is one sync request per VM). */
-const REFRESH_PARALLEL = 8;
+export const REFRESH_PARALLEL = 8;
 
 export async function settleInstalls(client: EvidenceClient, installs: Ledger['installs'], opts: EvidenceOptions): Promise<SettledInstall[]> {
   const open = installs.open();
