@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { InstallPlatform } from '../ledger/index.js';
 
-/** Where the launcher keeps the installer's exit status and output in the guest (see README). */
+/** Where the launcher keeps the installer's exit status and output in the guest (docs/install.md). */
 export const GUEST_STATUS_FILE = '/var/tmp/gtr-install.status';
 export const GUEST_LOG_FILE = '/var/tmp/gtr-install.log';
 
