@@ -73,8 +73,7 @@ const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g;
 
 /**
  * Milliseconds for a compact duration ("5s", "1500ms", "1h30m", "0"), or null when it is not one.
- * The grammar of config/duration.ts (which the config folder owns), here in the base so the
- * simulator's flags share it.
+ * One grammar for the config's durations and the simulator's flags.
  */
 export function parseDuration(text: string): number | null {
   if (text === '0') return 0;

@@ -1,6 +1,7 @@
 // The zod schemas of single config values. Each says in its `error` what it expects, in the words a
 // problem shows (key, value, expected); values come out parsed (durations in ms, limits as {kind, value}).
 import { z } from 'zod';
+import { parseDuration } from '../time-format.js';
 import { parseLimit } from './count-or-percent.js';
 
 export const REDACTED = '[redacted]';
@@ -23,18 +24,7 @@ export const listOf = <T>(expected: string, ok: (item: unknown) => item is T) =>
   z.array(z.unknown(), { error: expected }).refine((list) => list.every(ok), { error: expected }).transform((list) => list as T[]);
 export const isName = (s: unknown): s is string => typeof s === 'string' && s !== '';
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/;
-
-/** Milliseconds for a duration string ("24h", "30m", "90s", "1500ms", "2d", "1h30m", "0"), or null when it is not one. */
-export function parseDuration(text: string): number | null {
-  if (text === '0') return 0;
-  if (!DURATION.test(text)) return null;
-  let total = 0;
-  for (const [, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g)) total += Number(amount) * UNIT_MS[unit];
-  const ms = Math.round(total);
-  return Number.isSafeInteger(ms) ? ms : null;
-}
+export { parseDuration };
 
 const DURATION_EXPECTED = 'a duration like "24h", "30m", "90s", "1500ms", "2d" or "0"';
 
