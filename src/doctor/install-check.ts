@@ -10,6 +10,10 @@ import { pass, warn, type CheckResult } from './check.js';
 
 export const INSTALL_CHECKS = ['script-library', 'detach'] as const;
 
+/** The probe itself failed (not an answer about the API): a warning, like a missing API. */
+const unknown = (name: (typeof INSTALL_CHECKS)[number]) => (error: unknown) =>
+  warn(name, `could not find out: ${messageOf(error).replace(/\s*\n\s*/g, ' ')}`, 'see the login and api-version checks; run with log.level debug for the exchange');
+
 export async function checkInstallApis(config: Config, logger: Logger): Promise<CheckResult[]> {
   const client = clientFromConfig(config, logger);
   try {
@@ -19,7 +23,7 @@ export async function checkInstallApis(config: Config, logger: Logger): Promise<
         ? pass('script-library', `the MN runs scripts in the guests (QueryGuestVmScript answers)${installOn ? '' : '; install.mode is off: only rollout start --install uses it'}`)
         : warn('script-library', 'the MN has no script library (404 no api mapping; ZStack 5.2.0+): nothing is installed in the guests, attached VMs await a person\'s install',
           'upgrade the management node to ZStack 5.2.0 or later; until then install in each guest by hand (gtr runs show ID lists them with the Linux command)')),
-      (error: unknown) => warn('script-library', `could not find out: ${messageOf(error).replace(/\s*\n\s*/g, ' ')}`, 'see the login and api-version checks; run with log.level debug for the exchange'),
+      unknown('script-library'),
     );
     const detachOn = config.policy.detachAfterVerify;
     const detach = await client.detachSupport().then(
@@ -27,7 +31,7 @@ export async function checkInstallApis(config: Config, logger: Logger): Promise<
         ? pass('detach', `the MN detaches the GuestTools ISO (DetachGuestToolsIsoFromVm answers)${detachOn ? '' : '; policy.detachAfterVerify is off'}`)
         : warn('detach', 'the MN has no DetachGuestToolsIsoFromVm (400 no action mapping): verified VMs keep the GuestTools ISO and the Windows temp disk',
           'upgrade the management node, or detach the ISO in the UI (the VM\'s CD-ROM: eject) once the guest reports the new version')),
-      (error: unknown) => warn('detach', `could not find out: ${messageOf(error).replace(/\s*\n\s*/g, ' ')}`, 'see the login and api-version checks; run with log.level debug for the exchange'),
+      unknown('detach'),
     );
     return [library, detach];
   } finally {

@@ -121,16 +121,13 @@ function afterAttach(after: AfterAttach, plan: Plan, actions: readonly ActionRep
       failed: attach.failed + (a.outcome === 'failed' ? 1 : 0),
       inDoubt: attach.inDoubt + (a.outcome === 'in-doubt' || a.outcome === 'interrupted' ? 1 : 0),
     };
-    if (a.outcome === 'attached' && (d.install === 'no-agent' || d.install === 'no-command')) {
-      manual.push({ vmUuid: d.vmUuid, vmName: d.vmName, platform: d.agentType === 'WindowsOnKvm' ? 'Windows' : 'Linux', why: d.install });
-    }
+    if (a.outcome === 'attached' && (d.install === 'no-agent' || d.install === 'no-command')) manual.push(manualEntry(d, d.install));
   }
   const attachedNow = manual.length;
   // And those attached in an earlier run whose ISO is still ours and mounted for the target: still a person's.
   for (const d of plan.decisions) {
     if (d.action !== 'defer' || d.reason !== 'awaiting-install' || (d.install !== 'no-agent' && d.install !== 'no-command')) continue;
-    if (d.target === null || after.mounted.get(d.vmUuid)?.target !== d.target) continue;
-    manual.push({ vmUuid: d.vmUuid, vmName: d.vmName, platform: d.agentType === 'WindowsOnKvm' ? 'Windows' : 'Linux', why: d.install });
+    if (d.target !== null && after.mounted.get(d.vmUuid)?.target === d.target) manual.push(manualEntry(d, d.install));
   }
   const settledAs = (outcome: string, reason?: string) => after.settled.filter((s) => s.outcome === outcome && (reason === undefined || s.reason === reason)).length;
   const stages: RunStages = {
@@ -155,6 +152,10 @@ function afterAttach(after: AfterAttach, plan: Plan, actions: readonly ActionRep
   }
   if (manual.length > 0) out.manualInstall = { linuxCommand: manual.some((m) => m.platform === 'Linux') ? after.linuxCommand : null, total: manual.length, vms: manual };
   return out;
+}
+
+function manualEntry(d: Plan['decisions'][number], why: 'no-agent' | 'no-command'): ManualInstall['vms'][number] {
+  return { vmUuid: d.vmUuid, vmName: d.vmName, platform: d.agentType === 'WindowsOnKvm' ? 'Windows' : 'Linux', why };
 }
 
 /** Said loudly: a group the MN does not offer the catalog's ISO for, or whose probe failed. */

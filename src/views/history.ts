@@ -1,5 +1,6 @@
 // The stored history in the JSON shapes of `runs --json` and `runs show ID --json` (README "Usage").
 import type { ActionRecord, RunRecord } from '../ledger/index.js';
+import { MANUAL_WHY } from './install-status.js';
 import { unlistedDecisions } from '../reconcile/stored-decisions.js';
 
 export function runSummaryJson(r: RunRecord) {
@@ -112,7 +113,7 @@ export function stagesText(stages: Record<string, unknown> | null): string {
   if (vms.length > 0) {
     const total = num(manual, 'total') || vms.length;
     lines.push(`${total} VMs with the GuestTools ISO attached await a person's install in the guest${total > vms.length ? ` (the first ${vms.length} listed)` : ''}:`);
-    for (const v of vms) lines.push(`  ${String(v.vmUuid)} ${String(v.platform)}: ${v.why === 'no-agent' ? 'no running guest agent' : 'no install.windows.command'}`);
+    for (const v of vms) lines.push(`  ${String(v.vmUuid)} ${String(v.platform)}: ${MANUAL_WHY[String(v.why)] ?? String(v.why)}`);
     const command = (manual as Record<string, unknown>).linuxCommand;
     if (typeof command === 'string') lines.push('in each Linux guest, as root:', ...command.split('\n').map((l) => `  ${l}`));
   }

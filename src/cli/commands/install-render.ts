@@ -1,7 +1,7 @@
 // Human output of the install part of `gtr status`: the funnel per group, the failed installs with
 // their cause and stderr tail, the VMs awaiting a person's install with the Linux command to paste, and
 // what the management node lacks. Nothing at all while nothing was ever attached and install is off.
-import type { installStatusJson } from '../../views/install-status.js';
+import { MANUAL_WHY, type installStatusJson } from '../../views/install-status.js';
 import { formatTable, type TableOptions } from '../../text/table.js';
 import { localTime } from '../../time-format.js';
 import { printable } from '../../text/printable.js';
@@ -9,7 +9,6 @@ import { wrapText } from '../../text/wrap.js';
 
 type InstallStatus = ReturnType<typeof installStatusJson>;
 
-const WHY: Record<string, string> = { 'no-agent': 'no running guest agent', 'no-command': 'no install.windows.command' };
 const STDERR_LINES = 5;
 /** VMs awaiting a person listed in the text (the JSON and the page have the run's stored list). */
 const AWAITING_SHOWN = 20;
@@ -46,7 +45,7 @@ export function installLines(s: InstallStatus, table: TableOptions, warnedRunId:
   if (manual.total > 0) {
     out.push('', `Awaiting a person's install (${manual.total} VMs, as of run #${manual.runId}):`);
     const shown = manual.vms.slice(0, AWAITING_SHOWN);
-    out.push(formatTable(['vm', 'uuid', 'platform', 'why'], shown.map((v) => [v.vmName ?? '', v.vmUuid, v.platform, WHY[v.why] ?? v.why]), table));
+    out.push(formatTable(['vm', 'uuid', 'platform', 'why'], shown.map((v) => [v.vmName ?? '', v.vmUuid, v.platform, MANUAL_WHY[v.why] ?? v.why]), table));
     if (manual.total > shown.length) out.push(`  ... and ${manual.total - shown.length} more (gtr status --json, the status page; gtr reconcile --json lists them all under manualInstall)`);
     if (manual.linuxCommand !== null) out.push('In each Linux guest, as root:', ...manual.linuxCommand.split('\n').map((l) => `  ${l}`));
   }

@@ -4,6 +4,7 @@
 // management node lacks. From `gtr status --json`'s `install`, so the page shows the CLI's numbers.
 import type { statusJson } from '../../views/status.js';
 import { html, type Html } from './html.js';
+import { MANUAL_WHY } from '../../views/install-status.js';
 
 type Install = ReturnType<typeof statusJson>['install'];
 type FunnelRow = Install['funnel'][number];
@@ -11,7 +12,6 @@ type FunnelRow = Install['funnel'][number];
 const STAGES = ['attached', 'installing', 'verified', 'detached'] as const;
 const SIDE = ['awaiting', 'installFailed', 'noEvidence', 'detachFailed'] as const;
 const SIDE_LABEL: Record<(typeof SIDE)[number], string> = { awaiting: 'awaiting', installFailed: 'install-failed', noEvidence: 'no-evidence', detachFailed: 'detach-failed' };
-const WHY: Record<string, string> = { 'no-agent': 'no running guest agent', 'no-command': 'no install.windows.command' };
 
 /** attached -> installing -> verified -> detached, each bar as wide as its share of the attached. */
 function funnelBars(g: FunnelRow): Html {
@@ -35,7 +35,7 @@ ${s.failures.vms.map((f) => html`<tr data-vm="${f.vmUuid}"><td>${f.vmName ?? '(u
   const m = s.awaitingPerson;
   const manual = m.total === 0 ? null : html`<h3>Awaiting a person's install: <span data-awaiting-total>${m.total}</span> VMs (run <a href="/runs/${m.runId}">#${m.runId}</a>)</h3>
 <table data-awaiting><thead><tr><th>VM</th><th>platform</th><th>why</th></tr></thead><tbody>
-${m.vms.map((v) => html`<tr data-vm="${v.vmUuid}"><td>${v.vmName ?? ''}<br><code>${v.vmUuid}</code></td><td>${v.platform}</td><td>${WHY[v.why] ?? v.why}</td></tr>`)}
+${m.vms.map((v) => html`<tr data-vm="${v.vmUuid}"><td>${v.vmName ?? ''}<br><code>${v.vmUuid}</code></td><td>${v.platform}</td><td>${MANUAL_WHY[v.why] ?? v.why}</td></tr>`)}
 </tbody></table>${m.total > m.vms.length ? html`<p class="muted">... and ${m.total - m.vms.length} more.</p>` : null}
 ${m.linuxCommand === null ? null : html`<p>In each Linux guest, as root:</p><pre data-linux-command>${m.linuxCommand}</pre>`}`;
   return html`<section id="install"><h2>Install in the guest</h2>
