@@ -10,6 +10,11 @@
 // the simulator keeps every query reply serialised (SimOptions.cacheReplies), then measures `gtr
 // reconcile` against it: the simulator is not the bottleneck, so wall/bound reflects the reconciler.
 // `both` (default) measures cold, then warm.
+// --install: the install scenario instead (issue 23 step 8, cold simulator): every Linux VM's guest agent
+// runs; run 1 attaches and starts the installers in batches of --install-batch (install.maxConcurrency),
+// install.settle (--install-settle MS) later run 2 reads the guests' evidence and detaches. It prints the
+// requests per VM and per installed VM, the wall time of both runs against a bound that adds the settle
+// time and the batch calls, and the peak RSS (scripts/bench/install-report.ts).
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +27,7 @@ import { DEFAULT_ISOS } from '../src/sim/world.js';
 import { simulateHistory, type HistoryAction, type HistoryResult } from './bench/history.js';
 import { runNaive, type NaiveResult } from './bench/naive.js';
 import { formatReport, formatScale, formatVariants, type ReadFigures, type RunFigures } from './bench/report.js';
+import { formatInstall, installBound, type InstallFigures } from './bench/install-report.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -39,6 +45,9 @@ const { values } = parseArgs({
     sim: { type: 'string', default: 'both' },
     out: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    install: { type: 'boolean', default: false },
+    'install-batch': { type: 'string', default: '50' },
+    'install-settle': { type: 'string', default: '5000' },
   },
 });
 
@@ -77,8 +86,8 @@ interface SimChild {
   password: string;
 }
 
-function startSim(vms: number, cacheReplies = false): Promise<SimChild> {
-  const proc = fork(join(root, 'scripts/bench/sim-child.ts'), [JSON.stringify({ vms, seed: 1, latencyMs, jobMs, outdatedShare: OUTDATED_SHARE, cacheReplies })], {
+function startSim(vms: number, cacheReplies = false, install = false): Promise<SimChild> {
+  const proc = fork(join(root, 'scripts/bench/sim-child.ts'), [JSON.stringify({ vms, seed: 1, latencyMs, jobMs, outdatedShare: OUTDATED_SHARE, cacheReplies, install })], {
     execArgv: ['--import', 'tsx', '--max-old-space-size=4096', ...(process.env.BENCH_SIM_NODE_ARGS ?? '').split(' ').filter(Boolean)],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -110,6 +119,7 @@ interface ReconcileJson {
   status: string;
   counts: Record<string, number>;
   actions: HistoryAction[];
+  stages?: { install: { started: number; batches: number; verified: number; installFailed: number; noEvidence: number }; detach: { detached: number } };
 }
 
 function runGtr(config: string, profileFile: string, command: 'reconcile' | 'plan' = 'reconcile'): Promise<{ code: number; stdout: string; stderr: string; wallMs: number }> {
@@ -247,7 +257,88 @@ async function benchOne(vms: number, variant: Variant, withBaseline: boolean, wi
   return figures;
 }
 
+/** The install scenario: two runs (attach + install, then evidence + detach) install.settle apart. */
+async function benchInstall(vms: number, work: string): Promise<InstallFigures> {
+  const batch = int('install-batch', 1);
+  const settleMs = int('install-settle', 0);
+  const dir = join(work, `vms-${vms}-install`);
+  mkdirSync(dir, { recursive: true });
+  const isoDir = join(dir, 'zstack-dvd');
+  await writeIsoDir(isoDir, DEFAULT_ISOS);
+  const database = join(dir, 'state.db');
+  process.stderr.write(`bench: ${vms} VMs, install on: starting the simulator (every Linux guest agent runs)...\n`);
+  const sim = await startSim(vms, false, true);
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({
+    zstack: { endpoint: sim.endpoint, accountName: sim.accountName, password: sim.password, jobPollIntervalMs: pollMs, pageSize: 1000 },
+    isoDir,
+    database,
+    policy: { maxConcurrency: concurrency, maxPerHost: 1_000_000, maxErrors: '100%', detachAfterVerify: true },
+    install: { mode: 'qga', maxConcurrency: batch, settle: `${settleMs}ms`, timeout: '1h' },
+    log: { level: 'warn' },
+  }), { mode: 0o600 });
+  await ask(sim, 'reset');
+  const stats = () => ask<{ requestsByApi: Record<string, number> }>(sim, 'stats').then((x) => x.requestsByApi);
+  const measure = async (n: 1 | 2) => {
+    process.stderr.write(`bench: ${vms} VMs, install on: run ${n}, gtr reconcile --json...\n`);
+    const profileFile = join(dir, `profile-${n}.jsonl`);
+    const run = await runGtr(config, profileFile);
+    if (run.code !== 0 && run.code !== 1) throw new Error(`gtr reconcile exited ${run.code}: ${run.stderr.slice(0, 2000)}`);
+    return { run, report: JSON.parse(run.stdout) as ReconcileJson, profile: readProfile(profileFile), endedAt: performance.now() };
+  };
+  try {
+    const first = await measure(1);
+    const afterFirst = await stats();
+    const launched = first.report.stages?.install.started ?? 0;
+    process.stderr.write(`bench: waiting for the ${launched} installers in the guests, then install.settle (${settleMs} ms)...\n`);
+    for (const deadline = performance.now() + 600_000; ;) {
+      const guests = await ask<{ ended: number }>(sim, 'installers');
+      if (guests.ended >= launched) break;
+      if (performance.now() > deadline) throw new Error(`only ${guests.ended} of ${launched} installers ended in 600 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const settledAt = first.endedAt + settleMs;
+    if (performance.now() < settledAt) await new Promise((r) => setTimeout(r, settledAt - performance.now()));
+    const gapMs = performance.now() - first.endedAt;
+    const second = await measure(2);
+    const all = await stats();
+    const secondRequests = Object.fromEntries(Object.keys(all).map((api) => [api, (all[api] ?? 0) - (afterFirst[api] ?? 0)]));
+    const install = first.report.stages?.install;
+    const figures = {
+      vms, latencyMs, jobMs, pollMs, concurrency, batch, settleMs, gapMs,
+      attaches: first.report.counts.attach ?? 0,
+      installs: launched,
+      batches: install?.batches ?? 0,
+      verified: second.report.stages?.install.verified ?? 0,
+      installFailed: second.report.stages?.install.installFailed ?? 0,
+      noEvidence: second.report.stages?.install.noEvidence ?? 0,
+      detached: second.report.stages?.detach.detached ?? 0,
+      runs: [
+        { status: first.report.status, wallMs: first.run.wallMs, peakRssMb: first.profile.peakRssMb ?? 0, requests: afterFirst },
+        { status: second.report.status, wallMs: second.run.wallMs, peakRssMb: second.profile.peakRssMb ?? 0, requests: secondRequests },
+      ] as InstallFigures['runs'],
+    };
+    return { ...figures, bound: installBound(figures) };
+  } finally {
+    await stopSim(sim);
+  }
+}
+
 const work = mkdtempSync(join(tmpdir(), 'gtr-bench-'));
+if (values.install) {
+  try {
+    const figures = await benchInstall(sizes[0], work);
+    process.stdout.write(formatInstall(figures));
+    const out = values.out ?? join(root, 'bench-results', `bench-install-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    mkdirSync(join(out, '..'), { recursive: true });
+    writeFileSync(out, `${JSON.stringify({ command: `node --import tsx scripts/bench.ts ${process.argv.slice(2).join(' ')}`.trim(), at: new Date().toISOString(), install: figures }, null, 2)}\n`);
+    process.stdout.write(`\nresults written to ${out}\n`);
+  } finally {
+    if (values.keep) process.stderr.write(`bench: work folder kept: ${work}\n`);
+    else rmSync(work, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
 try {
   const results: RunFigures[] = [];
   for (const vms of sizes) {

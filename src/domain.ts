@@ -69,5 +69,9 @@ export interface FleetRow {
 /** How a finished run ended; the ledger also stores `running` for one in progress. */
 export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'halted' | 'noop' | 'dry-run' | 'interrupted';
 
-/** What became of an attach; the ledger also stores `pending` while its job is in doubt. */
-export type Outcome = 'verified' | 'attached' | 'failed' | 'in-doubt' | 'not-started' | 'interrupted';
+/**
+ * What became of an attach (and of the install in the guest that followed it in the same run, or of an
+ * install/attached decision): `installing` (the installer was started; the evidence comes in a later
+ * run), `install-failed` (the MN refused the script). The ledger also stores `pending` while a job is in doubt.
+ */
+export type Outcome = 'verified' | 'attached' | 'failed' | 'in-doubt' | 'not-started' | 'interrupted' | 'installing' | 'install-failed';

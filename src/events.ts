@@ -11,6 +11,7 @@ export const EVENT_NAMES = [
   'rollout.wave-started',
   'catalog.problem',
   'vm.not-converging',
+  'install.failed',
 ] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 

@@ -83,3 +83,30 @@ test('npm run bench on 1,000 VMs: one table, a JSON file, matching attach counts
   assert.equal(res.history?.runs, 20);
   assert.ok(res.history && res.history.decisionRows < res.history.untrimmedRows / 2);
 });
+
+test('npm run bench -- --install on 1,000 VMs: the install lines, and the request count per installed VM does not grow with the fleet', async () => {
+  const run = async (vms: number) => {
+    const out = join(dir, `install-${vms}.json`);
+    const r = await bench(['--install', '--vms', String(vms), '--latency', '1', '--job-ms', '5', '--concurrency', '20', '--install-batch', '20', '--install-settle', '0', '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const line of ['requests per VM (both runs):', 'install and clean-up requests per installed VM:', 'wall time:', 'lower bound:', 'wall / bound:', 'peak RSS (reconciler): run 1']) {
+      assert.ok(r.stdout.includes(line), `"${line}" in:\n${r.stdout}`);
+    }
+    return JSON.parse(readFileSync(out, 'utf8')).install as {
+      installs: number; batches: number; verified: number; detached: number; bound: { boundMs: number }; runs: { requests: Record<string, number> }[];
+    };
+  };
+  const small = await run(500);
+  const large = await run(1000);
+  for (const f of [small, large]) {
+    assert.ok(f.installs > 0, 'installers were started');
+    assert.deepEqual([f.verified, f.detached], [f.installs, f.installs], 'every install verified and detached in run 2');
+    assert.equal(f.batches, Math.ceil(f.installs / 20), 'batches of install.maxConcurrency');
+    assert.equal(f.runs[0]?.requests.ExecuteGuestVmScript, f.batches, 'one execute per batch');
+    assert.ok(f.bound.boundMs > 0);
+  }
+  // Per installed VM: one UpdateGuestToolsState, one detach (and its job), the rest per batch or per record.
+  const perInstall = (f: typeof small) => ['ExecuteGuestVmScript', 'QueryGuestVmScriptExecutedRecordDetail', 'UpdateGuestToolsState', 'DetachGuestToolsIsoFromVm']
+    .reduce((n, api) => n + (f.runs[0]?.requests[api] ?? 0) + (f.runs[1]?.requests[api] ?? 0), 0) / f.installs;
+  assert.ok(Math.abs(perInstall(large) - perInstall(small)) < 0.1, `constant per installed VM: ${perInstall(small)} vs ${perInstall(large)}`);
+});

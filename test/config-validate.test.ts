@@ -214,3 +214,28 @@ describe('ha: a peer needs a leader check and a shared token', () => {
     assert.doesNotMatch(JSON.stringify(loaded.config), /peer-token/);
   });
 });
+
+describe('install keys', () => {
+  it('parses the install section and policy.detachAfterVerify into the shape the pass uses', () => {
+    const { config } = loadConfig({
+      file: writeConfig({ install: { mode: 'qga', maxConcurrency: 4, settle: '90s', timeout: '20m', linux: { command: 'echo hi' } }, policy: { detachAfterVerify: false } }),
+      env: {},
+    });
+    assert.deepEqual(config.install, { mode: 'qga', maxConcurrency: 4, settleMs: 90_000, timeoutMs: 1_200_000, linux: { command: 'echo hi' }, windows: { command: null } });
+    assert.equal(config.policy.detachAfterVerify, false);
+    const defaults = loadConfig({ file: writeConfig({}), env: {} }).config;
+    assert.deepEqual(defaults.install, { mode: 'off', maxConcurrency: 10, settleMs: 180_000, timeoutMs: 1_800_000, linux: { command: null }, windows: { command: null } });
+    assert.equal(defaults.policy.detachAfterVerify, true);
+  });
+
+  it('names each bad install key with what it expected', () => {
+    const problems = problemsOf({ install: { mode: 'ssh', maxConcurrency: 0, timeout: '0', windows: { command: '' }, extra: 1 }, policy: { detachAfterVerify: 'yes' } });
+    const byKey = new Map(problems.map((p) => [p.key, p.expected]));
+    assert.equal(byKey.get('install.mode'), 'one of off, qga');
+    assert.match(String(byKey.get('install.maxConcurrency')), /positive integer/);
+    assert.match(String(byKey.get('install.timeout')), /positive/);
+    assert.match(String(byKey.get('install.windows.command')), /non-empty/);
+    assert.equal(byKey.get('policy.detachAfterVerify'), 'true or false');
+    assert.ok(byKey.has('install.extra'), JSON.stringify(problems));
+  });
+});

@@ -100,6 +100,37 @@ describe('gtr doctor', () => {
     assert.ok(!apis.some((a) => a.startsWith('Attach')), 'attached nothing');
   });
 
+  it('script-library and detach: pass on an MN that has both; a warning each (not a failure, exit 0) on an older MN without them', async () => {
+    const ws = await newWorkspace();
+    const config = ws.writeConfig(simConfig(ws, sim));
+    const current = await doctorJson(config);
+    assert.equal(current.r.code, 0, current.r.stdout);
+    assert.equal(statusOf(current.checks, 'script-library'), 'pass', current.checks.get('script-library')?.detail);
+    assert.equal(statusOf(current.checks, 'detach'), 'pass', current.checks.get('detach')?.detail);
+    assert.match(current.checks.get('script-library')?.detail ?? '', /install.mode is off/);
+
+    const older = await startSimulator({ fleet: testFleet(3), password: PASSWORD, scriptLibrary: false, detachApi: false });
+    try {
+      const oldWs = await newWorkspace();
+      const calls = older.calls.length;
+      const { r, ok, checks } = await doctorJson(oldWs.writeConfig(simConfig(oldWs, older)));
+      assert.equal(r.code, 0, `warnings do not fail doctor: ${r.stdout}`);
+      assert.equal(ok, true);
+      assert.equal(statusOf(checks, 'script-library'), 'warn');
+      assert.match(checks.get('script-library')?.detail ?? '', /no script library/);
+      assert.match(checks.get('script-library')?.fix ?? '', /5\.2\.0/);
+      assert.equal(statusOf(checks, 'detach'), 'warn');
+      assert.match(checks.get('detach')?.detail ?? '', /no DetachGuestToolsIsoFromVm/);
+      assert.equal(older.attachesStarted().length, 0, 'attached nothing');
+      assert.ok(older.calls.slice(calls).every((c) => c.vmUuid === undefined || !older.guestView(c.vmUuid)), 'touched no VM of the fleet');
+      const human = await gtr(['doctor', '--config', oldWs.writeConfig(simConfig(oldWs, older))]);
+      assert.match(human.stdout, /^script-library\s+warn\b/m);
+      assert.match(human.stdout, /^detach\s+warn\b/m);
+    } finally {
+      await older.close();
+    }
+  });
+
   it('a wrong password: login fails with its fix, exit 1, the password never printed', async () => {
     const ws = await newWorkspace();
     const base = simConfig(ws, sim);

@@ -1,8 +1,9 @@
 // Table-driven tests of the pure plan: every reason code, precedence, run limit, hash stability.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planRun, type PlanInput, type VmHistory } from '../src/plan/plan.js';
-import { DEFER_REASONS, REASONS, SKIP_REASONS, ATTACH_REASONS, type DeferReason } from '../src/plan/reasons.js';
+import { planRun, type PlanInput, type PlanInstall, type VmHistory } from '../src/plan/plan.js';
+import type { InstallState } from '../src/ledger/index.js';
+import { DEFER_REASONS, INSTALL_REASONS, REASONS, SKIP_REASONS, ATTACH_REASONS, type DeferReason } from '../src/plan/reasons.js';
 import type { AttachGate } from '../src/plan/gates.js';
 import { WindowGate } from '../src/schedule/window-gate.js';
 import type { CatalogTarget, VmFacts } from '../src/domain.js';
@@ -61,6 +62,18 @@ const quarantined: VmHistory = { lastAttachTarget: null, lastAttachAt: null, con
 const history = (h: VmHistory): Map<string, VmHistory> => new Map([['a'.repeat(32), h]]);
 const thirdAttachLongAgo: VmHistory = { ...recentAttach, lastAttachAt: NOW - 25 * HOUR, attempts: 3, attemptsTarget: '1.2.0' };
 
+/** Installs in the guest (DESIGN.md 2.7): on for every VM, ZStack's Linux procedure, no Windows command. */
+function installs(patch: { state?: InstallState; target?: string; startedAt?: number; mounted?: string | null; windows?: boolean } = {}): PlanInstall {
+  const uuid = 'a'.repeat(32);
+  return {
+    enabledFor: () => true,
+    commands: { linux: true, windows: patch.windows ?? false },
+    history: patch.state ? new Map([[uuid, { target: patch.target ?? '1.2.0', state: patch.state, startedAt: patch.startedAt ?? NOW - HOUR }]]) : new Map(),
+    mounted: patch.mounted === null ? new Map() : new Map([[uuid, { target: patch.mounted ?? '1.2.0' }]]),
+  };
+}
+const agent = { agentRunning: true, reportedVersion: '1.0.0' };
+
 const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; policy?: Partial<PlanInput['policy']>; want: string; target?: string | null }[] = [
   { name: 'older tag is attached', vm: {}, want: 'attach/outdated', target: '1.2.0' },
   { name: 'untagged with attachUntagged', vm: { tagVersions: [] }, policy: { attachUntagged: true }, want: 'attach/untagged' },
@@ -117,6 +130,21 @@ const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; poli
   { name: 'gate allows', vm: {}, in: { gates: [gate(null)] }, want: 'attach/outdated' },
   { name: 'the refusal first by precedence wins, whatever the gate order', vm: {}, in: { gates: [gate(null), gate('not-in-wave'), gate('iso-soak')] }, want: 'defer/iso-soak' },
   { name: 'stopped VM is not-running before the gate', vm: { state: 'Stopped' }, in: { gates: [gate('iso-soak')] }, want: 'defer/not-running' },
+  // Installs in the guest.
+  { name: 'our ISO mounted, agent runs, no install yet: install', vm: agent, in: { history: history(recentAttach), install: installs() }, want: 'install/attached' },
+  { name: 'install: no running agent stays awaiting-install', vm: { agentRunning: false }, in: { history: history(recentAttach), install: installs() }, want: 'defer/awaiting-install' },
+  { name: 'install: Windows without a command stays awaiting-install', vm: { ...agent, platform: 'Windows' }, in: { history: history(recentAttach), install: installs() }, want: 'defer/awaiting-install' },
+  { name: 'install: Windows with a command is installed', vm: { ...agent, platform: 'Windows' }, in: { history: history(recentAttach), install: installs({ windows: true }) }, want: 'install/attached' },
+  { name: 'install: the ISO is not ours (or was detached): awaiting-install', vm: agent, in: { history: history(recentAttach), install: installs({ mounted: null }) }, want: 'defer/awaiting-install' },
+  { name: 'install: an earlier target is mounted', vm: agent, in: { history: history(recentAttach), install: installs({ mounted: '1.1.0' }) }, want: 'defer/awaiting-install' },
+  { name: 'install in flight: installing', vm: agent, in: { history: history(recentAttach), install: installs({ state: 'installing' }) }, want: 'defer/installing' },
+  { name: 'install failed for the target: install-failed until retry', vm: agent, in: { history: history(recentAttach), install: installs({ state: 'install-failed' }) }, want: 'skip/install-failed' },
+  { name: 'install failed for an older target: attach the new one', vm: agent, in: { install: installs({ state: 'install-failed', target: '1.1.0' }) }, want: 'attach/outdated' },
+  { name: 'install re-armed by retry: install again', vm: agent, in: { history: history(recentAttach), install: installs({ state: 'rearmed' }) }, want: 'install/attached' },
+  { name: 'no evidence within reattachAfter: never a second install', vm: agent, in: { history: history(recentAttach), install: installs({ state: 'failed' }) }, want: 'defer/awaiting-install' },
+  { name: 'install gated by a paused rollout', vm: agent, in: { history: history(recentAttach), install: installs(), gates: [gate('not-in-wave')] }, want: 'defer/not-in-wave' },
+  { name: 'install-failed beats not-converging', vm: agent, in: { history: history(thirdAttachLongAgo), install: installs({ state: 'install-failed' }) }, want: 'skip/install-failed' },
+  { name: 'installing beats awaiting-install and quarantined comes first', vm: agent, in: { history: history({ ...recentAttach, quarantineUntil: NOW + HOUR }), install: installs({ state: 'installing' }) }, want: 'defer/quarantined' },
   // Precedence (docs/reference/reasons.md).
   { name: 'stopped, outdated, no CD-ROM -> no-cdrom', vm: { state: 'Stopped', hasCdRom: false }, want: 'skip/no-cdrom' },
   { name: 'stopped up-to-date -> up-to-date', vm: { state: 'Stopped', tagVersions: ['1.2.0'] }, want: 'skip/up-to-date' },
@@ -175,6 +203,7 @@ test('plan: every reason code is documented and every skip/defer reason is reach
   // Applied by apply's gates, tested end to end.
   for (const r of ['budget-halted', 'shutdown', 'lease-lost', 'not-leader']) covered.add(`defer/${r}`);
   for (const r of ATTACH_REASONS) assert.ok(covered.has(`attach/${r}`), `attach/${r}`);
+  for (const r of INSTALL_REASONS) assert.ok(covered.has(`install/${r}`), `install/${r}`);
   for (const r of SKIP_REASONS) assert.ok(covered.has(`skip/${r}`), `skip/${r}`);
   for (const r of DEFER_REASONS) assert.ok(covered.has(`defer/${r}`), `defer/${r}`);
   for (const key of covered) assert.ok(REASONS[key as keyof typeof REASONS]?.help, `REASONS lacks ${key}`);

@@ -5,18 +5,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { DEFER_REASONS, REASONS, SKIP_REASONS, ATTACH_REASONS, type ReasonKey } from '../src/plan/reasons.js';
+import { DEFER_REASONS, INSTALL_REASONS, REASONS, SKIP_REASONS, ATTACH_REASONS, type ReasonKey } from '../src/plan/reasons.js';
 
 const reference = readFileSync(new URL('../docs/reference/reasons.md', import.meta.url), 'utf8');
 
 /** The reference table's rows: action/reason -> its cells after the first. */
 function referenceRows(): Map<string, string[]> {
-  const rows = [...reference.matchAll(/^\| `(attach|skip|defer)` \/ `([a-z-]+)` \| (.*) \|$/gm)];
+  const rows = [...reference.matchAll(/^\| `(attach|install|skip|defer)` \/ `([a-z-]+)` \| (.*) \|$/gm)];
   return new Map(rows.map((m) => [`${m[1]}/${m[2]}`, m[3].split(' | ')]));
 }
 
-test('reasons: REASONS has one entry per reason code, attach first, then skips and defers by precedence', () => {
-  const want = [...ATTACH_REASONS.map((r) => `attach/${r}`), ...SKIP_REASONS.map((r) => `skip/${r}`), ...DEFER_REASONS.map((r) => `defer/${r}`)];
+test('reasons: REASONS has one entry per reason code, attach and install first, then skips and defers by precedence', () => {
+  const want = [...ATTACH_REASONS.map((r) => `attach/${r}`), ...INSTALL_REASONS.map((r) => `install/${r}`), ...SKIP_REASONS.map((r) => `skip/${r}`), ...DEFER_REASONS.map((r) => `defer/${r}`)];
   assert.deepEqual(Object.keys(REASONS), want);
 });
 
@@ -29,7 +29,7 @@ test('reasons: the reference has one row per reason, in catalog order, with its 
     const [help, rank, stored, fix, role] = rows.get(key) ?? [];
     const reason = key.split('/')[1];
     assert.equal(help, entry.help.replaceAll('|', '\\|'), key);
-    assert.equal(rank, key.startsWith('attach/') ? '-' : String(ranked.indexOf(reason as never) + 1), key);
+    assert.equal(rank, key.startsWith('attach/') || key.startsWith('install/') ? '-' : String(ranked.indexOf(reason as never) + 1), key);
     assert.equal(stored, entry.stored === 'count' ? 'a count' : 'a row per VM', key);
     assert.equal(fix === '-', entry.attention === undefined, key);
     if (entry.attention) assert.ok(fix.includes(entry.attention('UUID')), `${key}: ${fix}`);

@@ -26,6 +26,20 @@ describe('run events', () => {
     assert.deepEqual(runEvents(report({ status: 'partial' }))[0]?.counts, { vms: 10, attach: 4, skip: 6, defer: 0, succeeded: 3, failed: 1 });
   });
 
+  it('install.failed: one event for the installs whose failure the run learned (evidence and the MN\'s refusals); none for verified ones', () => {
+    const action = (n: number, outcome: RunReport['actions'][number]['outcome']) => ({ vmUuid: `u${n}`, vmName: `vm-${n}`, current: '1.0.0', target: '1.2.0', action: 'attach' as const, reason: 'outdated' as const, outcome, error: null });
+    const installs: RunReport['installs'] = [
+      { vmUuid: 'u1', target: '1.2.0', startedBy: 3, outcome: 'verified', reason: null },
+      { vmUuid: 'u2', target: '1.2.0', startedBy: 3, outcome: 'install-failed', reason: 'detail-failed', errCause: 'status Failed' },
+      { vmUuid: 'u3', target: '1.2.0', startedBy: 3, outcome: 'failed', reason: 'no-evidence' },
+    ];
+    const events = runEvents(report({ installs, actions: [action(2, null), action(3, null), action(4, 'install-failed')] }));
+    assert.deepEqual(events.map((e) => [e.event, e.reason, e.counts]), [['install.failed', 'install-failed', { vms: 3, installFailed: 2, noEvidence: 1 }]]);
+    assert.match(events[0]?.summary ?? '', /vm-2 \(detail-failed\), vm-3 \(no evidence by install\.timeout\), vm-4 \(the MN refused the script\)/);
+    assert.deepEqual(names({ installs: [installs[0]!] }), []);
+    assert.deepEqual(runEvents(report({ installs: [installs[2]!] })).map((e) => [e.event, e.reason]), [['install.failed', 'no-evidence']]);
+  });
+
   it('reports catalog problems by kind: empty, mismatch, unverified', () => {
     const check = { probeVmUuid: 'v', catalogVersion: '1.2.0' };
     assert.deepEqual(names({ targets: [] }), ['catalog.problem/empty']);

@@ -30,7 +30,7 @@ function tempLedger() {
 function attachDecision(n: number): Decision {
   return {
     vmUuid: HEX(n), vmName: `vm-${n}`, action: 'attach', reason: 'outdated', current: '1.0.0', target: '1.2.0',
-    agentType: 'LinuxOnKvm', architecture: 'x86_64', hostUuid: HEX(0xc00 + n), group: 'LinuxOnKvm/x86_64', message: null, source: 'guest', guestAgent: true,
+    agentType: 'LinuxOnKvm', architecture: 'x86_64', hostUuid: HEX(0xc00 + n), group: 'LinuxOnKvm/x86_64', message: null, source: 'guest', guestAgent: true, install: null,
   };
 }
 

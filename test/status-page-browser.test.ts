@@ -68,15 +68,15 @@ describe('status page in chromium', () => {
         const rollout = status.rollouts[0];
         assert.ok(rollout, 'an open rollout');
         for (const w of rollout.waveProgress) {
-          for (const key of ['members', 'attached', 'verified', 'failed', 'skipped', 'pending'] as const) {
+          for (const key of ['members', 'attached', 'installing', 'verified', 'failed', 'skipped', 'pending'] as const) {
             const cell = page.locator(`[data-rollout="${rollout.id}"] tr[data-wave="${w.number}"] td[data-count="${key}"]`);
             assert.equal(await cell.textContent(), String(w[key]), `wave ${w.number} ${key}`);
           }
-          assert.equal(w.members, w.attached + w.verified + w.failed + w.skipped + w.pending, 'the status columns add up to the members');
+          assert.equal(w.members, w.attached + w.installing + w.verified + w.failed + w.skipped + w.pending, 'the status columns add up to the members');
         }
         // The CLI's columns, in its order; and what the running wave waits for, as `gtr rollout status` lists it.
         const headers = await page.locator(`[data-rollout="${rollout.id}"] table`).first().locator('th').allTextContents();
-        assert.deepEqual(headers, ['wave', 'size', 'state', 'members', 'attached', 'verified', 'failed', 'skipped', 'pending', 'started', 'times out', 'soak ends']);
+        assert.deepEqual(headers, ['wave', 'size', 'state', 'members', 'attached', 'installing', 'verified', 'failed', 'skipped', 'pending', 'started', 'times out', 'soak ends']);
         assert.equal(await page.locator(`[data-rollout="${rollout.id}"] [data-budget]`).textContent(), `wave 1: ${rollout.errors.failed} failed, at most ${rollout.errors.budget} allowed`);
         const waiting = rollout.waiting;
         assert.ok(waiting && waiting.total > 0, 'wave 1 waits for members attached without evidence (our own tag only)');

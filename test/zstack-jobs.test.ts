@@ -104,7 +104,7 @@ describe('ZStack client async actions', () => {
     const c = client(s);
     const ok = newJobUuid();
     await c.attachGuestToolsIso(VM, { permit: permits('AttachGuestToolsIsoToVm', VM, ok) });
-    assert.deepEqual(await c.checkJob(ok), { state: 'succeeded' });
+    assert.deepEqual(await c.checkJob(ok), { state: 'succeeded', result: {} });
     const bad = newJobUuid();
     await failure(c.attachGuestToolsIso(STOPPED, { permit: permits('AttachGuestToolsIsoToVm', STOPPED, bad) }));
     const check = await c.checkJob(bad);

@@ -1,7 +1,7 @@
 // The benchmark's simulated management node, in its own process so that its CPU (it answers every
 // request of the run) does not count against the reconciler's. Driven over IPC by scripts/bench.ts:
 // started with its options as argv[2] (JSON), it replies {endpoint, ...}; then answers 'stats' and 'close'.
-import { startSimulator, type CallRecord } from '../../src/sim/index.js';
+import { generateFleet, startSimulator, type CallRecord } from '../../src/sim/index.js';
 import type { ReadFigures } from './report.js';
 
 interface ChildOptions {
@@ -12,11 +12,17 @@ interface ChildOptions {
   outdatedShare: number;
   /** The warm variant: serialised query replies kept until the world changes (SimOptions.cacheReplies). */
   cacheReplies: boolean;
+  /** The install scenario (--install): every Linux VM's QEMU guest agent runs, its installer takes the job's time. */
+  install?: boolean;
 }
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
+const fleetOptions = { vms: opts.vms, seed: opts.seed, isoVersion: '1.2.0', outdatedShare: opts.outdatedShare };
 const sim = await startSimulator({
-  fleet: { vms: opts.vms, seed: opts.seed, isoVersion: '1.2.0', outdatedShare: opts.outdatedShare },
+  fleet: opts.install
+    ? generateFleet(fleetOptions).map((vm) => (vm.platform === 'Linux' ? { ...vm, guest: { qgaState: 'Running' as const, version: vm.guest?.version ?? null } } : vm))
+    : fleetOptions,
+  ...(opts.install ? { guests: { installMs: opts.jobMs, agentRestartMs: 1 } } : {}),
   jobDurationMs: opts.jobMs,
   faults: opts.latencyMs > 0 ? { latencyMs: opts.latencyMs } : undefined,
   cacheReplies: opts.cacheReplies,
@@ -57,6 +63,10 @@ function readFigures(): ReadFigures {
 process.on('message', (msg: unknown) => {
   if (msg === 'stats') {
     process.send?.({ kind: 'stats', requestsByApi: sim.requestsByApi(), attaches: sim.attachesStarted().length, reads: readFigures(), cpuMs: cpu.ms() });
+  } else if (msg === 'installers') {
+    // The install scenario waits for every launched installer to have ended in its guest.
+    const runs = sim.installerRuns();
+    process.send?.({ kind: 'installers', launched: runs.length, ended: runs.filter((r) => r.outcome !== undefined).length });
   } else if (msg === 'reset') {
     sim.calls.length = 0;
     cpu.reset();

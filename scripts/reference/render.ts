@@ -52,7 +52,7 @@ function reasons(lang: Language): string {
     return [
       `\`${action}\` / \`${reason}\``,
       lang.reasonHelp(key),
-      action === 'attach' ? '-' : String(rank + 1),
+      action === 'attach' || action === 'install' ? '-' : String(rank + 1),
       entry.stored === 'count' ? lang.storedCount : lang.storedRow,
       lang.reasonAttention(key) ?? '-',
       entry.rollout ? lang.rolloutRole[entry.rollout] : '-',

@@ -59,7 +59,7 @@ export const EN: Language = {
   internalAbout: `${INTERNAL_ERROR.about} (in an attach's \`error\`; an unexpected error of a command exits ${INTERNAL_ERROR.exit})`,
   internalHint: 'a bug: please report it',
   reasonsTitle: 'Reason codes',
-  reasonsIntro: (order) => 'Every decision of a run is an action (attach, skip or defer) with one reason; the codes are ' +
+  reasonsIntro: (order) => 'Every decision of a run is an action (attach, install, skip or defer) with one reason; the codes are ' +
     `part of the JSON contract. When several apply, the first in this order wins: ${order}.`,
   reasonsHead: ['action / reason', 'meaning', 'precedence', 'stored as', 'needs attention: the fix', 'rollout role', 'out of date'],
   reasonHelp: (key) => REASONS[key].help,
@@ -113,7 +113,7 @@ export const ZH: Language = {
   internalAbout: INTERNAL_ZH.about,
   internalHint: INTERNAL_ZH.hint,
   reasonsTitle: '原因码',
-  reasonsIntro: (order) => '每次运行对每台云主机做出一个决策（`attach` 加载、`skip` 跳过或 `defer` 推迟），并附一个原因；' +
+  reasonsIntro: (order) => '每次运行对每台云主机做出一个决策（`attach` 加载、`install` 安装、`skip` 跳过或 `defer` 推迟），并附一个原因；' +
     `原因码是 JSON 契约的一部分。多个原因同时适用时，按以下顺序取第一个：${order}。`,
   reasonsHead: ['决策 / 原因', '含义', '优先级', '存储方式', '需要处理：处理方法', '滚动升级中的作用', '计为过旧'],
   reasonHelp: (key) => REASONS_ZH[key].help,

@@ -62,6 +62,10 @@ const RETRY = 'gtr retry --vm UUID';
 export const REASONS_ZH: Readonly<Record<ReasonKey, { help: string; attention?: string }>> = {
   'attach/outdated': { help: '版本低于目录中的目标版本' },
   'attach/untagged': { help: '没有任何版本信息，且已开启 `policy.attachUntagged`' },
+  'install/attached': {
+    help: '本工具在之前的运行中加载的 ISO 仍在光驱中，guest agent 正在运行，该平台有安装命令（`install.mode: "qga"` 或 `rollout start --install`），' +
+      '且尚未为该目标版本启动过安装：在客户机内运行安装程序',
+  },
   'skip/excluded': { help: '未被 `policy.include` 选中，或被 `policy.exclude` 选中' },
   'skip/not-user-vm': { help: '不是 `UserVm`（appliance 云主机）' },
   'skip/unsupported-hypervisor': { help: '虚拟化类型不是 KVM' },
@@ -79,6 +83,11 @@ export const REASONS_ZH: Readonly<Record<ReasonKey, { help: string; attention?: 
     help: '管理节点提供的版本与 ISO 目录中的不同（重启管理节点）',
     attention: '重启管理节点，使其加载 ISO 目录中的 ISO',
   },
+  'skip/install-failed': {
+    help: '安装程序在客户机内失败（`GuestTools::InstallFailed` 标签、失败的脚本执行详情，或管理节点拒绝了脚本；`gtr runs show` 给出原因和 stderr 末尾）；' +
+      '在执行 `gtr retry --vm UUID` 之前，不再为该目标版本加载或安装',
+    attention: RETRY,
+  },
   'skip/not-converging': {
     help: '已为该目标版本加载 `policy.maxAttempts` 次仍未得到 guest 确认（或又从该版本回退），且距上次加载已过 `reattachAfter`；' +
       '直到目标版本变化或执行 `gtr retry --vm UUID`',
@@ -89,6 +98,9 @@ export const REASONS_ZH: Readonly<Record<ReasonKey, { help: string; attention?: 
     attention: '检查管理节点：目录探测失败（见错误）',
   },
   'defer/quarantined': { help: '连续失败 `policy.quarantineAfter` 次；等待 `quarantineBase`，每次加倍，最多 7 天', attention: RETRY },
+  'defer/installing': {
+    help: '安装程序已在客户机内启动，其证据（`install.settle` 之后刷新的客户机状态，或不是本工具发送的标签）还没有到；超过 `install.timeout` 记为 `failed`（`no-evidence`）',
+  },
   'defer/awaiting-install': {
     help: '为该目标版本加载不足 `policy.reattachAfter`；或管理节点在该云主机上的 `guestToolsHasAttached` 标签创建不足 ' +
       '`reattachAfter`，而本数据库在这段时间内没有自己的加载（由另一个管理节点或被替换的数据库加载；`detail` 说明时间）',

@@ -10,7 +10,7 @@
 // commit, group-commit.ts); the fence and the gates are re-read in each.
 import type { DeferReason } from '../plan/reasons.js';
 import { firstRefusal, type AttachGate, type GateSubject } from '../plan/gates.js';
-import { StartPermit, type ActionApi } from '../zstack/client.js';
+import { StartPermit, type StartApi } from '../zstack/client.js';
 import { GroupCommit, type BatchingLedger } from './group-commit.js';
 
 export interface Refusal {
@@ -21,7 +21,8 @@ export interface Refusal {
 export type StartAnswer = { permit: StartPermit; refusal: null } | { permit: null; refusal: Refusal };
 
 export interface StartRequest {
-  api: ActionApi;
+  api: StartApi;
+  /** What the gates judge; its vmUuid is the permit's subject (a VM, or a script's resourceUuid). */
   subject: GateSubject;
   /** Chosen by the caller; recorded by `record` before the permit is issued. */
   jobUuid: string;
@@ -29,6 +30,19 @@ export interface StartRequest {
   record(): void;
   /** Records the refusal (inside the transaction). */
   refused?(refusal: Refusal): void;
+}
+
+export interface ManyRequest {
+  api: StartApi;
+  /** Every VM the request starts something on. */
+  subjects: readonly GateSubject[];
+  /** The permit's subject (executeSubject(script, VMs)). */
+  permitSubject: string;
+  jobUuid: string;
+  /** Records the start of all of them (inside the transaction). */
+  record(): void;
+  /** Records the refusals (inside the transaction); nothing is started then. */
+  refused(refusals: ReadonlyMap<string, Refusal>): void;
 }
 
 export class StartPath {
@@ -67,6 +81,29 @@ export class StartPath {
       }
       r.record();
       return { permit: StartPermit.issue(r.api, r.subject.vmUuid, r.jobUuid), refusal: null };
+    });
+  }
+
+  /**
+   * One start for several VMs (ExecuteGuestVmScript on a batch): every VM is gated in the same
+   * transaction. Only when none is refused is the start recorded and a permit for `permitSubject`
+   * issued; otherwise the refusals are recorded and returned, nothing is permitted, and the caller
+   * asks again for the VMs that were let through (a new request with its own permit).
+   */
+  startMany(r: ManyRequest): Promise<{ permit: StartPermit | null; refusals: Map<string, Refusal> }> {
+    return this.commits.begin(() => {
+      const refusals = new Map<string, Refusal>();
+      const now = this.now();
+      for (const subject of r.subjects) {
+        const refusal = firstRefusal(this.gates, subject, now);
+        if (refusal) refusals.set(subject.vmUuid, refusal);
+      }
+      if (refusals.size > 0) {
+        r.refused(refusals);
+        return { permit: null, refusals };
+      }
+      r.record();
+      return { permit: StartPermit.issue(r.api, r.permitSubject, r.jobUuid), refusals };
     });
   }
 

@@ -3,6 +3,7 @@ import type { RunReport } from '../reconcile/report.js';
 import { printable } from '../text/printable.js';
 import { formatTable, type TableOptions } from '../text/table.js';
 import { errorBlock } from '../text/wrap.js';
+import { settledInstallLines, stageCountLines } from '../views/history.js';
 
 const LIST_LIMIT = 20;
 
@@ -29,7 +30,9 @@ export function renderRun(report: RunReport, table: TableOptions = {}): string {
     const doubt = c['in-doubt'] ?? 0;
     const interrupted = c.interrupted ?? 0;
     const notStarted = c['not-started'] ?? 0;
-    out.push(`Outcomes: verified ${c.verified}, attached (awaiting install) ${c.succeeded - c.verified}, failed ${c.failed}` +
+    const installing = c.installing ?? 0;
+    const installFailed = c['install-failed'] ?? 0;
+    out.push(`Outcomes: verified ${c.verified}${installing > 0 ? `, installing ${installing}` : ''}, attached (awaiting install) ${c.attached}${installFailed > 0 ? `, install-failed ${installFailed}` : ''}, failed ${c.failed}` +
       (doubt > 0 ? `, in doubt ${doubt} (may have run: not failed, not in the error budget; they wait for policy.reattachAfter)` : '') +
       (interrupted > 0 ? `, interrupted ${interrupted} (sent, result unknown)` : '') +
       (notStarted > 0 ? `, not started ${notStarted}` : ''));
@@ -37,6 +40,7 @@ export function renderRun(report: RunReport, table: TableOptions = {}): string {
     const leftOver = notStarted + (c['defer/shutdown'] ?? 0);
     if (interrupted + leftOver > 0) out.push(nextRunWill(interrupted, leftOver));
   }
+  out.push(...stageSummary(report));
   if ((c.resolved ?? 0) > 0) {
     out.push('');
     out.push(`Earlier runs: this run learned the result of ${c.resolved} attaches sent by runs that stopped before their end (gtr runs show ID lists them).`);
@@ -76,6 +80,22 @@ export function renderRun(report: RunReport, table: TableOptions = {}): string {
     out.push(`WARNING: ${report.message}`);
   }
   return printable(out.join('\n'), { keepNewlines: true }) + '\n';
+}
+
+/** The install and clean-up stages, when either did something or install is on: counts, the failures read, who awaits a person. */
+function stageSummary(report: RunReport): string[] {
+  const s = report.stages;
+  if (!s) return [];
+  const detachDid = s.detach.detached + s.detach.failed + s.detach.inDoubt + s.detach.deferred > 0;
+  const installDid = s.install.started + s.install.verified + s.install.installFailed + s.install.noEvidence > 0;
+  if (!s.install.enabled && !detachDid && !installDid) return [];
+  const failed = (report.installs ?? []).filter((i) => i.outcome !== 'verified').slice(0, LIST_LIMIT);
+  const manual = report.manualInstall;
+  return [
+    '', 'Stages:', ...stageCountLines(s).map((l) => `  ${l}`),
+    ...(failed.length > 0 ? ['Installs that failed (fix the guest, then gtr retry --vm UUID):', ...settledInstallLines(failed)] : []),
+    ...(manual ? [`${manual.total} VMs with the GuestTools ISO attached await a person's install in the guest (gtr status lists them with the Linux command to paste)`] : []),
+  ];
 }
 
 /** One sentence: what the next run does with what this run left. */

@@ -53,6 +53,27 @@ export function createMetrics(sources: MetricsSources) {
     help: 'Verified attaches confirmed only by a GuestTools:: tag this reconciler did not send (no guest report)',
     registers: [registry],
   });
+  // Installing in the guest (issue 23): what the evidence said of each install, and the clean-up after verify.
+  const installs = new Counter({
+    name: 'gtr_installs_total',
+    help: 'Installs in the guest by outcome: started (the installer was launched), verified (the guest confirmed the target), install-failed (the guest\'s installer or the MN said so), no-evidence (nothing by install.timeout)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const detaches = new Counter({
+    name: 'gtr_detaches_total',
+    help: 'Detaches of the GuestTools ISO after verify (policy.detachAfterVerify) by outcome: detached, detach-failed (the MN refused), in-doubt (polled by the next run)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'gtr_installs_in_flight',
+    help: 'Installs in the guest started and waiting for the guest\'s evidence (installs in state installing), read from the ledger at scrape time',
+    registers: [registry],
+    collect() {
+      this.set(sources.ledger().installs.inFlight());
+    },
+  });
   const duration = new Histogram({
     name: 'gtr_run_duration_seconds',
     help: 'Wall time of runs',
@@ -164,7 +185,7 @@ export function createMetrics(sources: MetricsSources) {
   return {
     registry,
     observeRequest,
-    recordRun(report: Pick<RunReport, 'status' | 'counts' | 'bookkeepingFailures'>, seconds: number, finishedAt: number) {
+    recordRun(report: Pick<RunReport, 'status' | 'counts' | 'bookkeepingFailures' | 'stages'>, seconds: number, finishedAt: number) {
       runs.inc({ status: report.status });
       bookkeepingFailures.inc(report.bookkeepingFailures?.length ?? 0);
       duration.observe(seconds);
@@ -173,6 +194,17 @@ export function createMetrics(sources: MetricsSources) {
       const c = report.counts;
       for (const outcome of ['verified', 'attached', 'failed', 'in-doubt', 'not-started', 'interrupted'] as const) attaches.inc({ outcome }, c[outcome] ?? 0);
       attachesVerifiedByTag.inc(c.verifiedByTag ?? 0);
+      const stages = report.stages;
+      if (stages) {
+        // install-failed: the evidence read in this run and the MN's refusals of the call.
+        installs.inc({ outcome: 'started' }, stages.install.started);
+        installs.inc({ outcome: 'verified' }, stages.install.verified);
+        installs.inc({ outcome: 'install-failed' }, stages.install.installFailed);
+        installs.inc({ outcome: 'no-evidence' }, stages.install.noEvidence);
+        detaches.inc({ outcome: 'detached' }, stages.detach.detached);
+        detaches.inc({ outcome: 'detach-failed' }, stages.detach.failed);
+        detaches.inc({ outcome: 'in-doubt' }, stages.detach.inDoubt);
+      }
     },
     recordReload(ok: boolean) {
       reloads.inc({ result: ok ? 'ok' : 'failed' });

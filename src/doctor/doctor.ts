@@ -8,6 +8,7 @@ import { endpointChecks, speaksZStack } from './endpoint-checks.js';
 import { checkIsoCatalog } from './iso-check.js';
 import { checkLeader } from './leader-check.js';
 import { checkLogin } from './login-check.js';
+import { checkInstallApis, INSTALL_CHECKS } from './install-check.js';
 import { probeManagementNode } from './mn-probe.js';
 import { checkPlatform } from './platform-check.js';
 import { checkSecrets } from './secrets-check.js';
@@ -20,7 +21,7 @@ export interface DoctorReport {
   checks: CheckResult[];
 }
 
-const AFTER_CONFIG = ['secrets', 'iso-catalog', 'database', 'lease', 'endpoint', 'tls', 'clock-skew', 'api-version', 'login', 'leader', 'systemd'];
+const AFTER_CONFIG = ['secrets', 'iso-catalog', 'database', 'lease', 'endpoint', 'tls', 'clock-skew', 'api-version', 'login', ...INSTALL_CHECKS, 'leader', 'systemd'];
 
 export async function runDoctor(configFile: string | undefined, env: NodeJS.ProcessEnv): Promise<DoctorReport> {
   const { check, loaded } = checkConfig(configFile, env);
@@ -32,7 +33,9 @@ export async function runDoctor(configFile: string | undefined, env: NodeJS.Proc
   const checks: CheckResult[] = [check, checkSecrets(loaded), await checkIsoCatalog(config), ...checkDatabase(config.database, Date.now())];
   const probe = await probeManagementNode(config);
   checks.push(...endpointChecks(config, probe));
-  checks.push(probe.kind === 'reply' && speaksZStack(probe) ? await checkLogin(config, logger) : skip('login', probe.kind === 'reply' ? 'the endpoint is not a ZStack MN' : 'the MN was not reached'));
+  const login = probe.kind === 'reply' && speaksZStack(probe) ? await checkLogin(config, logger) : skip('login', probe.kind === 'reply' ? 'the endpoint is not a ZStack MN' : 'the MN was not reached');
+  checks.push(login);
+  checks.push(...(login.status === 'pass' ? await checkInstallApis(config, logger) : INSTALL_CHECKS.map((name) => skip(name, 'login did not pass'))));
   checks.push(await checkLeader(config, env), await checkSystemd(), checkPlatform());
   return { ok: checks.every((c) => c.status !== 'fail'), configInvalid: false, checks };
 }

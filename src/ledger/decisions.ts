@@ -177,7 +177,7 @@ export class Decisions {
   /** Attach decisions of `runId` never started become 'not-started'. */
   markNotStarted(runId: number): void {
     this.sql
-      .get<[number]>("UPDATE decisions SET outcome = 'not-started' WHERE run_id = ? AND action = 'attach' AND outcome IS NULL")
+      .get<[number]>("UPDATE decisions SET outcome = 'not-started' WHERE run_id = ? AND action IN ('attach', 'install') AND outcome IS NULL")
       .run(runId);
   }
 

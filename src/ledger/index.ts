@@ -1,6 +1,8 @@
 // The ledger's public surface: the Ledger class, its record types and the migration runner.
 export { Ledger, type LedgerOpenOptions } from './ledger.js';
 export type { AttentionRow } from './attention.js';
+export type { InstallHistory, InstallPlatform, InstallRow, InstallScript, InstallState, MountedIso, Settlement } from './installs.js';
+export type { FunnelCount, FunnelStage, InstallFailure } from './install-funnel.js';
 export type { AcquireResult } from './lease.js';
 export { trimDecisions, type DecisionTrim, type KeyUpdate } from './decision-keys.js';
 export { DEFAULT_MIGRATIONS_DIR, migrate, pendingMigrations, readMigrations, type MigrationFile } from './migrate.js';

@@ -7,6 +7,8 @@ import { openDatabase, describeOpenError, storageError, type Db } from './db.js'
 import { DbHandle } from './db-handle.js';
 import { Attention, type AttentionRow } from './attention.js';
 import { Decisions } from './decisions.js';
+import { Installs } from './installs.js';
+import { InstallFunnel, type FunnelCount, type InstallFailure } from './install-funnel.js';
 import { trimDecisions, type DecisionTrim } from './decision-keys.js';
 import { Lease, type AcquireResult } from './lease.js';
 import { DEFAULT_MIGRATIONS_DIR, migrate, pendingMigrations } from './migrate.js';
@@ -46,11 +48,14 @@ export interface LedgerOpenOptions {
 export class Ledger {
   /** The connection, shared with other modules' stores for their own tables (src/ledger/db-handle.ts). */
   readonly handle: DbHandle;
+  /** The install and clean-up tables (migration 0012). */
+  readonly installs: Installs;
   private readonly runs: Runs;
   private readonly decisions: Decisions;
   private readonly vms: VmStates;
   private readonly lease: Lease;
   private readonly attention: Attention;
+  private readonly funnel: InstallFunnel;
   /** Ends of runs whose last write failed, retried by finishLateRuns (this process's only; never shared). */
   private readonly unfinished = new Map<number, FinishRun>();
   /** Holders of this process whose release could not be written: released at its next acquisition. */
@@ -68,6 +73,8 @@ export class Ledger {
     this.vms = new VmStates(sql);
     this.lease = new Lease(sql);
     this.attention = new Attention(sql);
+    this.funnel = new InstallFunnel(sql);
+    this.installs = new Installs(this.handle);
     this.walSync = new WalSync(`${path}-wal`);
   }
 
@@ -202,6 +209,11 @@ export class Ledger {
       }
     }
     return failure;
+  }
+
+  /** What the run did per stage (attach, install, detach): `runs show`. */
+  setRunStages(runId: number, stages: unknown): void {
+    this.write(() => this.runs.setStages(runId, stages));
   }
 
   /** Adds to the run's warnings (kept with those already recorded). */
@@ -349,7 +361,10 @@ export class Ledger {
   }
 
   private settleVm(vmUuid: string, outcome: 'attached' | 'failed' | 'in-doubt', now: number, quarantine: QuarantinePolicy | null): void {
-    if (outcome === 'attached') this.vms.succeeded(vmUuid);
+    if (outcome === 'attached') {
+      this.vms.succeeded(vmUuid);
+      this.installs.noteAttached(vmUuid, now);
+    }
     else if (outcome === 'in-doubt') this.vms.inDoubt(vmUuid);
     else this.vms.failed(vmUuid, now, quarantine);
   }
@@ -385,6 +400,11 @@ export class Ledger {
     });
   }
 
+  /** The install funnel of the ISOs we attached, by group and stage (src/ledger/install-funnel.ts), and a page of the failed installs, from one snapshot. */
+  installFunnel(failuresLimit: number, failuresOffset = 0): { counts: FunnelCount[]; failures: { total: number; rows: InstallFailure[] } } {
+    return this.handle.read(() => ({ counts: this.funnel.counts(), failures: this.funnel.failures(failuresLimit, failuresOffset) }));
+  }
+
   /** A page of the VMs that need a person (see src/ledger/attention.ts), and how many there are in all. */
   needsAttention(now: number, reasons: readonly string[], limit: number, offset: number): { total: number; rows: AttentionRow[] } {
     return this.attention.page(now, reasons, limit, offset);
@@ -406,7 +426,10 @@ export class Ledger {
 
   /** `gtr retry`: forgets the VMs' failures, quarantine and attempt counts; returns the VMs that had a record. */
   retryVms(vmUuids: readonly string[]): string[] {
-    return this.write(() => vmUuids.filter((vmUuid) => this.vms.retry(vmUuid)));
+    return this.write(() => vmUuids.filter((vmUuid) => {
+      const rearmed = this.installs.rearm(vmUuid);
+      return this.vms.retry(vmUuid) || rearmed;
+    }));
   }
 
   // ---- lease ------------------------------------------------------------------------------------

@@ -18,13 +18,14 @@ interface RunRow {
   counts: string;
   message: string | null;
   warnings: string | null;
+  stages: string | null;
   pid: number;
   host: string;
   boot_id: string | null;
   start_time: string | null;
 }
 
-const COLUMNS = 'id, trigger, dry_run, status, started_at, finished_at, interrupted_at, plan_hash, targets, counts, message, warnings, pid, host, boot_id, start_time';
+const COLUMNS = 'id, trigger, dry_run, status, started_at, finished_at, interrupted_at, plan_hash, targets, counts, message, warnings, stages, pid, host, boot_id, start_time';
 
 export class Runs {
   constructor(private readonly sql: Statements) {}
@@ -75,6 +76,10 @@ export class Runs {
     mustExist(row ? 1 : 0, runId);
     const kept = row?.warnings ? parseArray(row.warnings).filter(isRunWarning) : [];
     this.setWarnings(runId, [...kept, ...warnings]);
+  }
+
+  setStages(runId: number, stages: unknown): void {
+    mustExist(this.sql.get<[string, number]>('UPDATE runs SET stages = ? WHERE id = ?').run(JSON.stringify(stages), runId).changes, runId);
   }
 
   setWarnings(runId: number, warnings: readonly RunWarning[]): void {
@@ -170,6 +175,7 @@ function toRecord(row: RunRow): RunRecord {
     counts: parseCounts(row.counts),
     message: row.message,
     warnings: row.warnings === null ? [] : parseArray(row.warnings).filter(isRunWarning),
+    stages: row.stages === null ? null : parseStages(row.stages),
     pid: row.pid,
     host: row.host,
     bootId: row.boot_id,
@@ -205,4 +211,14 @@ function parseCounts(text: string): Record<string, number> {
     }
   }
   return counts;
+}
+
+/** The stored stages object (JSON), or null when unreadable. */
+function parseStages(text: string): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }

@@ -8,7 +8,7 @@ export type RunStatus = FinishedRunStatus | 'running';
 export type Outcome = AttachOutcome | 'pending';
 /** What confirmed a verified attach: the guest's own report, or a GuestTools:: tag this reconciler did not send. */
 export type VerifiedBy = 'guest' | 'tag';
-export type DecisionAction = 'attach' | 'skip' | 'defer';
+export type DecisionAction = 'attach' | 'skip' | 'defer' | 'install';
 
 export interface ActionError {
   code: string;
@@ -62,6 +62,8 @@ export interface RunRecord {
   message: string | null;
   /** What the run worked around, e.g. an MN without QueryGuestToolsState; [] when nothing. */
   warnings: RunWarning[];
+  /** What the run did per stage (attach, install, detach; src/reconcile/report.ts RunStages); null before 0012 or in a dry run. */
+  stages: Record<string, unknown> | null;
   pid: number;
   host: string;
   bootId: string | null;

@@ -8,6 +8,7 @@ import { targetForVm } from '../catalog/targets.js';
 import type { Action, Reason } from './reasons.js';
 import { firstRefusal, type AttachGate } from './gates.js';
 import { exclusionOf } from './selectors.js';
+import type { InstallHistory } from '../ledger/index.js';
 
 export interface VmHistory {
   lastAttachTarget: string | null;
@@ -40,6 +41,25 @@ export interface PlanPolicy {
   exclude: Selector | null;
 }
 
+/** What the planner needs to decide installs in the guest (DESIGN.md 2.7); absent: attach only. */
+export interface PlanInstall {
+  /** Installs run for this VM: install.mode "qga", or an open rollout with --install covers it. */
+  enabledFor(vmUuid: string, agentType: AgentType): boolean;
+  /** Which platforms have an install command (Linux: ZStack's procedure unless overridden). */
+  commands: { linux: boolean; windows: boolean };
+  /** The newest install per VM (the ledger's installs table). */
+  history: ReadonlyMap<string, InstallHistory>;
+  /** VMs whose GuestTools ISO this reconciler attached and has not detached, with the target attached. */
+  mounted: ReadonlyMap<string, { target: string }>;
+}
+
+/**
+ * Whether the installer may run in the VM once the target is attached: `ready`; `no-agent` (not
+ * Running, or its QEMU guest agent does not run: attach only, a person installs); `no-command` (no
+ * command for its platform: Windows without install.windows.command); null: installs are off for it.
+ */
+export type InstallReadiness = 'ready' | 'no-agent' | 'no-command' | null;
+
 export interface PlanInput {
   vms: readonly VmFacts[];
   targets: readonly CatalogTarget[];
@@ -55,6 +75,7 @@ export interface PlanInput {
    * the earliest refusal in precedence defers it.
    */
   gates?: readonly AttachGate[];
+  install?: PlanInstall;
 }
 
 export interface Decision {
@@ -79,6 +100,8 @@ export interface Decision {
   source: VersionSource;
   /** A guest agent runs (QueryGuestToolsState: a reported version, or `qgaState` Running before its first one). */
   guestAgent: boolean;
+  /** Whether the installer may run in the guest once attached (InstallReadiness). */
+  install: InstallReadiness;
 }
 
 export type VersionSource = 'guest' | 'tag' | 'sent-tag' | null;
@@ -156,6 +179,7 @@ function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Dec
   const ownTag = isOwnTag(current, history);
   const target = vm.architecture ? targetForVm(input.targets, agentType, vm.architecture) : null;
   const group = sharedGroupKey(groups, agentType, vm.architecture ?? '');
+  const readiness = installReadiness(vm, agentType, input.install);
   // One object literal with every field: an object spread here gave each of 100k decisions a hidden
   // class of its own (~350 bytes each, a third of the plan's memory).
   const make = (action: Action, reason: Reason): Decision => ({
@@ -170,6 +194,7 @@ function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Dec
     message: messageFor(reason, vm, group, current, ownTag, input),
     source: ownTag ? 'sent-tag' : current.source,
     guestAgent: vm.reportedVersion !== null || vm.agentRunning,
+    install: readiness,
     action,
     reason,
   });
@@ -196,6 +221,8 @@ function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Dec
   }
   if (!vm.hasCdRom) return skip('no-cdrom');
   if (input.mismatchedGroups.has(group)) return skip('catalog-mismatch');
+  const installed = input.install?.history.get(vm.uuid);
+  if (installed?.target === target.version && installed.state === 'install-failed') return skip('install-failed');
   const sinceAttach = history?.lastAttachAt != null ? input.now - history.lastAttachAt : Infinity;
   if (
     history?.attemptsTarget === target.version &&
@@ -207,24 +234,49 @@ function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Dec
 
   if (input.unverifiedGroups?.has(group)) return defer('catalog-unverified');
   if (history?.quarantineUntil && history.quarantineUntil > input.now) return defer('quarantined');
+  // At most one install in flight per VM (the agent's script file is one per VM).
+  if (installed?.state === 'installing') return defer('installing');
   if (
     history?.lastAttachTarget === target.version &&
     !history.lastAttachFailed &&
     sinceAttach < input.policy.reattachAfterMs
   ) {
+    // Level-triggered: the ISO we attached in an earlier run is still mounted and nothing installed it yet.
+    if (readiness === 'ready' && input.install?.mounted.get(vm.uuid)?.target === target.version && mayInstall(installed, target.version, input)) {
+      return gated(make('install', 'attached'), input);
+    }
     return defer('awaiting-install');
   }
   if (attachedElsewhere(vm, history, input)) return defer('awaiting-install');
   if (vm.state !== 'Running') return defer('not-running');
   if (vm.cdRomIsoUuid !== null && !input.policy.ejectUserIso) return defer('cdrom-busy');
   const attach = make('attach', untagged ? 'untagged' : 'outdated');
+  if (attach.message === null && readiness === 'no-agent') attach.message = 'no guest agent runs: attach only, the install in the guest is a person\'s (see the run\'s manualInstall)';
+  if (attach.message === null && readiness === 'no-command') attach.message = 'no install.windows.command: attach only';
+  return gated(attach, input);
+}
+
+/** The decision, or a defer when a gate (the maintenance window among them) keeps it from starting. */
+function gated(decision: Decision, input: PlanInput): Decision {
   // Precedence (docs/reference/reasons.md, firstRefusal): iso-soak, outside-window, then the other gate reasons.
-  const reason = input.gates ? firstRefusal(input.gates, attach, input.now)?.reason ?? null : null;
+  const reason = input.gates ? firstRefusal(input.gates, decision, input.now)?.reason ?? null : null;
   if (reason) {
-    attach.action = 'defer';
-    attach.reason = reason;
+    decision.action = 'defer';
+    decision.reason = reason;
   }
-  return attach;
+  return decision;
+}
+
+export function installReadiness(vm: Pick<VmFacts, 'uuid' | 'state' | 'agentRunning'>, agentType: AgentType, install: PlanInstall | undefined): InstallReadiness {
+  if (!install?.enabledFor(vm.uuid, agentType)) return null;
+  if (!(agentType === 'WindowsOnKvm' ? install.commands.windows : install.commands.linux)) return 'no-command';
+  return vm.state === 'Running' && vm.agentRunning ? 'ready' : 'no-agent';
+}
+
+/** Never two installs of one target on one VM within reattachAfter, unless `gtr retry` re-armed it. */
+export function mayInstall(last: InstallHistory | undefined, target: string, input: Pick<PlanInput, 'now' | 'policy'>): boolean {
+  if (!last || last.target !== target || last.state === 'rearmed') return true;
+  return last.state !== 'installing' && last.state !== 'install-failed' && input.now - last.startedAt >= input.policy.reattachAfterMs;
 }
 
 /**
@@ -259,7 +311,8 @@ export function planHash(decisions: readonly Decision[]): string {
 export function countDecisions(decisions: readonly Pick<Decision, 'action' | 'reason'>[]): Record<string, number> {
   const counts: Record<string, number> = { vms: decisions.length, attach: 0, skip: 0, defer: 0 };
   for (const d of decisions) {
-    counts[d.action]++;
+    // `install` only where a run has install decisions: counts stay as they were without installs.
+    counts[d.action] = (counts[d.action] ?? 0) + 1;
     const key = `${d.action}/${d.reason}`;
     counts[key] = (counts[key] ?? 0) + 1;
   }

@@ -1,9 +1,11 @@
 // Reason codes are part of the JSON contract: stable strings, fixed precedence. docs/reference/reasons.md
 // is generated from REASONS (npm run gen:docs).
 
-export type Action = 'attach' | 'skip' | 'defer';
+export type Action = 'attach' | 'skip' | 'defer' | 'install';
 
 export const ATTACH_REASONS = ['outdated', 'untagged'] as const;
+/** An install in the guest of an ISO this reconciler attached in an earlier run (DESIGN.md 2.7). */
+export const INSTALL_REASONS = ['attached'] as const;
 export const SKIP_REASONS = [
   'excluded',
   'not-user-vm',
@@ -16,12 +18,14 @@ export const SKIP_REASONS = [
   'ahead',
   'no-cdrom',
   'catalog-mismatch',
+  'install-failed',
   'not-converging',
 ] as const;
 /** In precedence order (after the skips, which come first). */
 export const DEFER_REASONS = [
   'catalog-unverified',
   'quarantined',
+  'installing',
   'awaiting-install',
   'not-running',
   'cdrom-busy',
@@ -36,9 +40,10 @@ export const DEFER_REASONS = [
 ] as const;
 
 export type AttachReason = (typeof ATTACH_REASONS)[number];
+export type InstallReason = (typeof INSTALL_REASONS)[number];
 export type SkipReason = (typeof SKIP_REASONS)[number];
 export type DeferReason = (typeof DEFER_REASONS)[number];
-export type Reason = AttachReason | SkipReason | DeferReason;
+export type Reason = AttachReason | InstallReason | SkipReason | DeferReason;
 
 const DEFER_RANK: ReadonlyMap<string, number> = new Map(DEFER_REASONS.map((r, i) => [r, i]));
 
@@ -48,7 +53,7 @@ export function earlierReason(a: DeferReason | null, b: DeferReason | null): Def
   return (DEFER_RANK.get(b) ?? 0) < (DEFER_RANK.get(a) ?? 0) ? b : a;
 }
 
-export type ReasonKey = `attach/${AttachReason}` | `skip/${SkipReason}` | `defer/${DeferReason}`;
+export type ReasonKey = `attach/${AttachReason}` | `install/${InstallReason}` | `skip/${SkipReason}` | `defer/${DeferReason}`;
 
 /**
  * What the code and the docs say about one `action/reason`. Everything that classifies reasons derives
@@ -74,13 +79,16 @@ export interface ReasonEntry {
 
 const retry = (vmUuid: string) => `gtr retry --vm ${vmUuid}`;
 
-/** Every reason: attach, then the skips and the defers in precedence order. */
+/** Every reason: attach, install, then the skips and the defers in precedence order. */
 export const REASONS: Readonly<Record<ReasonKey, ReasonEntry>> = {
   'attach/outdated': {
     help: 'older than the catalog target',
   },
   'attach/untagged': {
     help: 'no version at all, and `policy.attachUntagged` is on',
+  },
+  'install/attached': {
+    help: 'the ISO this reconciler attached in an earlier run is mounted, the guest agent runs and its platform has an install command (`install.mode: "qga"` or `rollout start --install`), and no install of this target was started yet: the installer runs in the guest',
   },
   'skip/excluded': {
     help: 'not selected by `policy.include`, or selected by `policy.exclude`',
@@ -126,6 +134,10 @@ export const REASONS: Readonly<Record<ReasonKey, ReasonEntry>> = {
     help: 'the MN offers another version than the ISO folder (restart the MN)',
     attention: () => 'restart the management node so it loads the ISO of the ISO folder', outOfDate: true,
   },
+  'skip/install-failed': {
+    help: 'the installer failed in the guest (the `GuestTools::InstallFailed` tag, a failed script detail, or the MN refused the script; `gtr runs show` has its cause and the tail of its stderr); not attached or installed again for this target until `gtr retry --vm UUID`',
+    attention: retry,
+  },
   'skip/not-converging': {
     help: '`policy.maxAttempts` attaches of this target were not confirmed by the guest (or it regressed from it) and `reattachAfter` has passed since the last; until the target changes or `gtr retry --vm UUID`',
     attention: retry,
@@ -137,6 +149,10 @@ export const REASONS: Readonly<Record<ReasonKey, ReasonEntry>> = {
   'defer/quarantined': {
     help: '`policy.quarantineAfter` failures in a row; waits `quarantineBase`, doubling, at most 7 days',
     attention: retry,
+  },
+  'defer/installing': {
+    help: 'the installer was started in the guest and its evidence (the guest\'s state row refreshed after `install.settle`, or a tag this reconciler did not send) is not in yet; `failed` with `no-evidence` after `install.timeout`',
+    rollout: 'candidate',
   },
   'defer/awaiting-install': {
     help: 'attached for this target less than `policy.reattachAfter` ago; also when the MN\'s `guestToolsHasAttached` tag on the VM was created less than `reattachAfter` ago while this database has no attach of its own in that time (the other management node, or a replaced database, attached it; `detail` says when)',

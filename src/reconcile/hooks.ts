@@ -19,7 +19,7 @@ export interface PassHook {
   /** Before the run observes anything (real runs only, under the run's lease); whatever it starts in ZStack goes through `start`. */
   beforeRun?(now: number, start: StartPath): Promise<void>;
   /** What this hook plugs into the run starting at `now`: gates (plan and apply) and observers (apply). */
-  plugIn(now: number): { gates: AttachGate[]; observers: AttachObserver[] };
+  plugIn(now: number): { gates: AttachGate[]; observers: AttachObserver[]; installFor?: (vmUuid: string) => boolean };
   /** After the run is recorded (real runs only). */
   afterRun?(seen: RunSeen): void;
 }

@@ -47,7 +47,9 @@ export function rolloutHook(deps: RolloutHookDeps, actor: string): PassHook {
     plugIn(at) {
       const policy = { mode: config.policy.mode, isoSoakMs: config.policy.isoSoakMs, autoStart: config.rollout.autoStart };
       const gate = new RolloutGate(policy, store, at, actor);
-      return { gates: [gate], observers: [gate] };
+      // rollout start --install: the members of open rollouts that install (their starts are gated all the same).
+      const installing = new Set(store.open().filter((r) => r.install).flatMap((r) => r.members.map((m) => m.vmUuid)));
+      return { gates: [gate], observers: [gate], ...(installing.size > 0 ? { installFor: (vmUuid: string) => installing.has(vmUuid) } : {}) };
     },
     afterRun(seen) {
       afterRun(store, deps, seen, actor);

@@ -1,6 +1,7 @@
 // What a finished (or failed) real run tells the operators through notify.webhooks: run.failed
 // (status failed or partial), run.halted, run.interrupted, catalog.problem (empty, mismatch,
-// unverified) and vm.not-converging (all such VMs of the run in one event). Pure: report in, events out.
+// unverified), vm.not-converging and install.failed (all such VMs of the run in one event each). Pure:
+// report in, events out.
 import { errorToJson, GtrError } from '../errors.js';
 import type { GtrEvent } from '../events.js';
 import type { RunReport } from './report.js';
@@ -48,7 +49,31 @@ export function runEvents(report: RunReport): GtrEvent[] {
       summary: `run #${runId}: ${stuck.length} VMs do not converge (attached repeatedly without the guest installing): ${someNames(stuck.map((a) => a.vmName || a.vmUuid))}; see gtr retry`,
     });
   }
+  const failedInstalls = installFailures(report);
+  if (failedInstalls.length > 0) {
+    const installFailed = failedInstalls.filter((f) => f.outcome === 'install-failed').length;
+    events.push({
+      event: 'install.failed', runId, reason: installFailed > 0 ? 'install-failed' : 'no-evidence',
+      counts: { vms: failedInstalls.length, installFailed, noEvidence: failedInstalls.length - installFailed },
+      summary: `run #${runId}: the install in the guest failed on ${failedInstalls.length} VMs: ${someNames(failedInstalls.map((f) => `${f.name} (${f.why})`))}; `
+        + 'gtr status lists the causes; fix the guest, then gtr retry --vm UUID',
+    });
+  }
   return events;
+}
+
+/** Installs whose failure this run learned: the evidence it read (install-failed, no-evidence) and the MN's refusals of its calls. */
+function installFailures(report: RunReport): { name: string; outcome: 'install-failed' | 'failed'; why: string }[] {
+  const names = new Map(report.actions.map((a) => [a.vmUuid, a.vmName || a.vmUuid]));
+  const settled = (report.installs ?? []).filter((i) => i.outcome !== 'verified').map((i) => ({
+    name: names.get(i.vmUuid) ?? i.vmUuid,
+    outcome: i.outcome as 'install-failed' | 'failed',
+    why: i.outcome === 'failed' ? 'no evidence by install.timeout' : (i.reason ?? 'install-failed'),
+  }));
+  const refused = report.actions.filter((a) => a.outcome === 'install-failed').map((a) => ({
+    name: a.vmName || a.vmUuid, outcome: 'install-failed' as const, why: 'the MN refused the script',
+  }));
+  return [...settled, ...refused];
 }
 
 /** A run that stopped with an error: interrupted when aborted, else failed (and a catalog problem when it was the catalog). */

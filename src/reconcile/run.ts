@@ -32,8 +32,16 @@ import { applyRetention } from './retention.js';
 import { StartPath } from '../apply/start-path.js';
 import { decisionTrim } from './stored-decisions.js';
 import { recoverInterruptedRuns } from './recover.js';
+import type { PlanInstall } from '../plan/plan.js';
+import { runInstalls, type InstallStageResult } from '../apply/install.js';
+import { installCommands } from '../apply/install-commands.js';
+import { detachVerified, type DetachResult } from '../apply/detach.js';
+import { settleInstalls } from './install-evidence.js';
+import type { MountedIso, RunWarning } from '../ledger/index.js';
 
 const QUARANTINE_MAX_MS = 7 * 24 * 3_600_000;
+/** VMs awaiting a person's install kept in a run's stored stages (runs show, gtr status); the report lists them all. */
+export const MANUAL_INSTALL_STORED = 200;
 
 export interface ReconcileDeps {
   config: Config;
@@ -68,6 +76,8 @@ interface Plugged {
   gates: AttachGate[];
   observers: AttachObserver[];
   start: StartPath | null;
+  /** Hooks that turn installs on for some VMs (rollout start --install). */
+  installFor: ((vmUuid: string) => boolean)[];
 }
 
 export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Promise<{ report: RunReport; exitCode: number }> {
@@ -82,12 +92,13 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions): Pr
   const basePath = fence === null ? null : StartPath.open(ledger, fence, callerGates, now);
   if (basePath) for (const hook of hooks) await hook.beforeRun?.(now(), basePath);
   const startedAt = now();
-  const plugged: Plugged = { gates: [...callerGates], observers: [], start: null };
+  const plugged: Plugged = { gates: [...callerGates], observers: [], start: null, installFor: [] };
   const hookGates: AttachGate[] = [];
   for (const hook of hooks) {
     const p = hook.plugIn(startedAt);
     hookGates.push(...p.gates);
     plugged.observers.push(...p.observers);
+    if (p.installFor) plugged.installFor.push(p.installFor);
   }
   plugged.gates.push(...hookGates);
   plugged.start = basePath?.withGates(hookGates) ?? null;
@@ -161,7 +172,15 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, pl
   // The inventory and the per-VM history are only needed to plan: they are gone before apply starts.
   // A real run first learns what became of the attaches of runs that stopped before their end.
   const recovered = plugged.start ? await recoverInterruptedRuns(ledger, client, logger, now, runId) : null;
-  const { plan, catalogChecks, regressions, targets } = await observeAndPlan(deps, opts, plugged.gates, runId, logger);
+  // Then what the guests say of the installs still waiting for evidence, so the plan sees it.
+  const settled = plugged.start
+    ? await profiler.timedAsync('install-evidence', () => settleInstalls(client, ledger.installs, {
+      runId, settleMs: config.install.settleMs, timeoutMs: config.install.timeoutMs, sentTag: config.zstack.recordVersionTag, now, logger,
+    }))
+    : [];
+  const warnings: RunWarning[] = [];
+  const setup = await installSetup(deps, plugged, warnings);
+  const { plan, catalogChecks, regressions, targets, userIso } = await observeAndPlan(deps, opts, plugged.gates, runId, logger, setup.plan);
 
   // The plan's counts are the run's until it ends: a run killed later still says what it planned.
   ledger.setRunPlan(runId, { planHash: plan.hash, targets, counts: countDecisions(plan.decisions) });
@@ -197,7 +216,95 @@ async function reconcileRecorded(deps: ReconcileDeps, opts: ReconcileOptions, pl
     }
     for (const by of ['guest', 'tag'] as const) ledger.markVerified(runId, [...verified].filter(([, b]) => b === by).map(([uuid]) => uuid), by);
   }
-  return { plan, report: buildReport({ runId, dryRun: opts.dryRun, plan, applied, verified, catalogChecks, regressions, targets, resolved: recovered?.resolved ?? 0 }) };
+  let installed: InstallStageResult | null = null;
+  let detached: DetachResult | null = null;
+  if (plugged.start) {
+    // The run's error budget, once exceeded by the attaches, holds the installs too.
+    const halted: AttachGate = { name: 'budget', stopsRun: true, check: () => (applied?.halted ? 'budget-halted' : null) };
+    const start = plugged.start.withGates([halted]);
+    const toInstall = plan.decisions.filter((d) => d.action === 'install'
+      || (d.action === 'attach' && d.install === 'ready' && applied?.results.get(d.vmUuid)?.outcome === 'attached' && !verified.has(d.vmUuid)));
+    if (toInstall.length > 0) {
+      installed = await profiler.timedAsync('install', () => runInstalls(
+        toInstall.map((d) => ({ vmUuid: d.vmUuid, agentType: d.agentType, architecture: d.architecture, target: d.target as string })),
+        client,
+        { runId, start, installs: ledger.installs, commands: setup.commands, batchSize: config.install.maxConcurrency, newJobUuid, now, logger },
+      ));
+      if (installed.library === 'absent') warnings.push(LIBRARY_ABSENT);
+    }
+    const confirmed = new Set([...verified.keys(), ...plan.decisions.filter((d) => d.reason === 'up-to-date').map((d) => d.vmUuid)]);
+    const ours = ledger.installs.mounted();
+    // The funnel's `verified` (gtr status): kept whether or not the ISO is detached next.
+    ledger.installs.noteVerified([...ours].filter(([vmUuid, m]) => m.verifiedAt === null && confirmed.has(vmUuid)).map(([vmUuid]) => vmUuid), now());
+    if (config.policy.detachAfterVerify) {
+      const byVm = new Map(plan.decisions.map((d) => [d.vmUuid, d]));
+      // Only ISOs this reconciler attached (attached_isos), and never while a user's ISO sits in CD-ROM 0.
+      const candidates = [...ours].flatMap(([vmUuid, mounted]) => {
+        const d = byVm.get(vmUuid);
+        return d && confirmed.has(vmUuid) && !userIso.has(vmUuid) ? [{ vmUuid, agentType: d.agentType, mounted }] : [];
+      });
+      if (candidates.length > 0) {
+        detached = await profiler.timedAsync('detach', () => detachVerified(candidates, client, {
+          runId, start, installs: ledger.installs, newJobUuid, now, logger, concurrency: concurrencyFor(config.policy.maxConcurrency, candidates.length),
+        }));
+        if (detached.api === 'absent') warnings.push(DETACH_ABSENT);
+      }
+    }
+  }
+  const report = buildReport({
+    runId, dryRun: opts.dryRun, plan, applied, verified, catalogChecks, regressions, targets, resolved: recovered?.resolved ?? 0,
+    after: plugged.start ? {
+      installEnabled: setup.enabled, library: setup.library, install: installed, detachEnabled: config.policy.detachAfterVerify, detach: detached,
+      settled, linuxCommand: setup.commands.Linux, mounted: setup.plan.mounted,
+    } : undefined,
+  });
+  if (warnings.length > 0) {
+    report.warnings = warnings;
+    ledger.addRunWarnings(runId, warnings);
+  }
+  // The stored list of VMs awaiting a person is cut (`total` keeps the count): at 100k VMs without agents it would be megabytes per run.
+  const manualInstall = report.manualInstall ? { ...report.manualInstall, vms: report.manualInstall.vms.slice(0, MANUAL_INSTALL_STORED) } : null;
+  if (report.stages) ledger.setRunStages(runId, { ...report.stages, manualInstall, installs: report.installs ?? [] });
+  return { plan, report };
+}
+
+/** The run's warnings when the MN lacks a step (shown by gtr status from the run's record). */
+export const LIBRARY_ABSENT: RunWarning = {
+  code: 'install-unavailable',
+  message: 'the management node has no script library (ZStack 5.2.0+): nothing is installed in the guests; attached VMs await a person\'s install',
+};
+export const DETACH_ABSENT: RunWarning = {
+  code: 'detach-unavailable',
+  message: 'the management node has no DetachGuestToolsIsoFromVm: verified VMs keep the GuestTools ISO (and the Windows temp disk) until a person detaches it',
+};
+
+/** Whether installs run in this run, the commands, and what the planner needs (absent: attach only). */
+async function installSetup(deps: ReconcileDeps, plugged: Plugged, warnings: RunWarning[]): Promise<{
+  enabled: boolean;
+  library: 'present' | 'absent' | 'error' | null;
+  commands: ReturnType<typeof installCommands>;
+  plan: InstallPlanInput;
+}> {
+  const { config, client, ledger, logger } = deps;
+  const commands = installCommands(config.install);
+  const view = ledger.installs.planView();
+  const mode = config.install.mode === 'qga';
+  const enabled = mode || plugged.installFor.length > 0;
+  if (!enabled) return { enabled, library: null, commands, plan: { mounted: view.mounted } };
+  // One query per process (the client keeps the answer): an MN without the library plans attach only.
+  const library = await client.scriptLibrarySupport().catch((error: unknown) => {
+    logger.warn({ error: errorToJson(error) }, 'could not find out whether the management node has the script library; installs wait for the next run');
+    return 'error' as const;
+  });
+  if (library === 'absent') warnings.push(LIBRARY_ABSENT);
+  if (library !== 'present') return { enabled, library, commands, plan: { mounted: view.mounted } };
+  const install: PlanInstall = {
+    enabledFor: (vmUuid) => mode || plugged.installFor.some((f) => f(vmUuid)),
+    commands: { linux: commands.Linux !== null, windows: commands.Windows !== null },
+    history: view.installs,
+    mounted: view.mounted,
+  };
+  return { enabled, library, commands, plan: { install, mounted: view.mounted } };
 }
 
 interface Observed {
@@ -205,13 +312,18 @@ interface Observed {
   catalogChecks: GroupCheck[];
   regressions: RunReport['regressions'];
   targets: RunReport['targets'];
+  /** VMs with an ISO of ours whose CD-ROM 0 now holds a user's ISO: never detached. */
+  userIso: Set<string>;
 }
 
-async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates: readonly AttachGate[], runId: number, logger: Logger): Promise<Observed> {
+/** What the planner needs of the installs (absent: attach only) and the ISOs this reconciler attached. */
+type InstallPlanInput = { install?: PlanInstall; mounted: ReadonlyMap<string, MountedIso> };
+
+async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates: readonly AttachGate[], runId: number, logger: Logger, installs: InstallPlanInput): Promise<Observed> {
   const profiler = deps.profiler ?? NO_PROFILER;
   // The fleet's facts end with planFleet's frame: the re-read keeps only the attach set's VMs (at 100k
   // VMs the rest is ~30 MB of the heap; docs/performance.md).
-  const { recheckInput, ...observed } = await planFleet(deps, opts, gates, runId, logger);
+  const { recheckInput, ...observed } = await planFleet(deps, opts, gates, runId, logger, installs);
   // Right before apply, the attach set is read again and planned again (docs/design.md 1: the fleet moved
   // while it was read). Dry runs too: `gtr plan` shows the plan `gtr reconcile` would apply to the same
   // world, with the same hash, for a few requests per 200 VMs of the attach set.
@@ -224,13 +336,16 @@ async function observeAndPlan(deps: ReconcileDeps, opts: ReconcileOptions, gates
 }
 
 /** Inventory, history, catalog check and plan; `recheckInput` is the plan's input narrowed to the attach set. */
-async function planFleet(deps: ReconcileDeps, opts: ReconcileOptions, gates: readonly AttachGate[], runId: number, logger: Logger): Promise<Observed & {
+async function planFleet(
+  deps: ReconcileDeps, opts: ReconcileOptions, gates: readonly AttachGate[], runId: number, logger: Logger, installs: InstallPlanInput,
+): Promise<Observed & {
   recheckInput: Parameters<typeof recheckAttachSet>[2];
 }> {
   const { config, client, ledger, now } = deps;
   const profiler = deps.profiler ?? NO_PROFILER;
   const { targets, vms } = await observe(client, config, logger, { vmUuids: opts.vmUuids, profiler });
   logger.info({ trigger: opts.trigger, dryRun: opts.dryRun, vms: vms.length, targets }, 'inventory read');
+  const userIso = new Set(vms.filter((vm) => vm.cdRomIsoUuid !== null && installs.mounted.has(vm.uuid)).map((vm) => vm.uuid));
   const warnings = mnWarnings(client);
   if (warnings.length > 0) ledger.setRunWarnings(runId, warnings);
 
@@ -251,6 +366,7 @@ async function planFleet(deps: ReconcileDeps, opts: ReconcileOptions, gates: rea
     now: planAt,
     mismatchedGroups: new Set<string>(),
     gates,
+    install: installs.install,
   };
   // Probe every group that has an attach before the run limit applies: otherwise the slots a mismatched
   // group frees would go to groups nobody probed.
@@ -262,7 +378,7 @@ async function planFleet(deps: ReconcileDeps, opts: ReconcileOptions, gates: rea
   const plan = mismatched.length > 0 || unverified.size > 0 || maxPerRun > 0 ? profiler.timed('plan', planRun, finalInput) : probePlan;
   const attaching = new Set(attachesOf(plan).map((d) => d.vmUuid));
   const recheckInput = { ...finalInput, vms: vms.filter((vm) => attaching.has(vm.uuid)) };
-  return { plan, catalogChecks, regressions, targets, recheckInput };
+  return { plan, catalogChecks, regressions, targets, userIso, recheckInput };
 }
 
 function pickContractCounts(c: RunCounts) {

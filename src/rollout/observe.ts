@@ -9,7 +9,7 @@
 import { compareVersions, parseVersion } from '../tools-version.js';
 import type { AgentType, Outcome } from '../domain.js';
 import type { VersionSource } from '../plan/plan.js';
-import { reasonsWhere } from '../plan/reasons.js';
+import { reasonsWhere, type Action } from '../plan/reasons.js';
 import { NOT_RUNNING, type MemberStatus } from './waves.js';
 
 /** The error code of an attach whose job the MN does not know (src/zstack/jobs.ts). */
@@ -23,7 +23,7 @@ export interface RunObservation {
   architecture: string;
   /** A guest agent runs (the plan's: a reported version, or qgaState Running before its first one). */
   guestAgent: boolean;
-  action: 'attach' | 'skip' | 'defer';
+  action: Action;
   reason: string;
   current: string | null;
   /** Where `current` comes from, by the plan's rules: `sent-tag` (our own tag) is no evidence. */
@@ -82,6 +82,14 @@ export function observeMember(
   if (hasEvidence(obs, member.target)) return { status: 'verified', reason: null };
   if (attachLost(obs, member.joinedAt)) return { status: 'failed', reason: JOB_LOST };
   if (obs.outcome === 'failed') return { status: 'failed', reason: obs.errorCode ?? 'attach-failed' };
+  // The installer failed in the guest (or the MN refused the script): done, failed for the wave.
+  if (obs.outcome === 'install-failed' || (obs.action === 'skip' && obs.reason === 'install-failed')) {
+    return current === 'failed' ? null : { status: 'failed', reason: 'install-failed' };
+  }
+  // The installer runs; the member is done only on the guest's evidence.
+  if (obs.outcome === 'installing' || (obs.action === 'defer' && obs.reason === 'installing')) {
+    return current === 'installing' ? null : { status: 'installing', reason: null };
+  }
   // Another doubt (SYS.1001, a poll without answer) may have attached: the member waits for evidence.
   if (obs.outcome === 'attached' || obs.outcome === 'in-doubt') return { status: 'attached', reason: obs.outcome === 'in-doubt' ? obs.errorCode : null };
   if (obs.action === 'skip' && FINAL_SKIPS.has(obs.reason)) return current === 'skipped' ? null : { status: 'skipped', reason: obs.reason };
@@ -104,5 +112,5 @@ export function compareRaw(a: string, b: string): number {
 /** Would this VM be attached for its group's target if a rollout wave allowed it? (Start and late joiners.) */
 export function isCandidate(obs: Pick<RunObservation, 'action' | 'reason' | 'target'>): boolean {
   if (obs.target === null) return false;
-  return obs.action === 'attach' || (obs.action === 'defer' && CANDIDATE_DEFERS.has(obs.reason));
+  return obs.action === 'attach' || obs.action === 'install' || (obs.action === 'defer' && CANDIDATE_DEFERS.has(obs.reason));
 }

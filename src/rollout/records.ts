@@ -21,6 +21,8 @@ export interface RolloutRecord {
   maxErrors: Limit;
   canaries: Canaries;
   detachRequested: boolean;
+  /** `rollout start --install`: the installer runs in its members' guests whatever install.mode says. */
+  install: boolean;
   createdAt: number;
   createdBy: string;
   updatedAt: number;
@@ -97,6 +99,8 @@ export interface RolloutRow {
   max_errors: string;
   canaries: string;
   detach_requested: number;
+  /** Migration 0012; absent in rows of older replicas. */
+  install?: number;
   created_at: number;
   created_by: string;
   updated_at: number;
@@ -167,6 +171,7 @@ export function rolloutOf(r: RolloutRow): RolloutRecord {
     maxErrors: parseLimit(r.max_errors, 0) ?? { kind: 'count', value: 0 },
     canaries: { vms: strings(c.vms), clusters: strings(c.clusters), tags: strings(c.tags) },
     detachRequested: r.detach_requested === 1,
+    install: r.install === 1,
     createdAt: r.created_at,
     createdBy: r.created_by,
     updatedAt: r.updated_at,

@@ -11,7 +11,7 @@ import { currentWave, isFinal, MEMBER_STATUSES, NOT_RUNNING, waveBudget, type Me
 import { formatDuration, iso } from '../time-format.js';
 
 /** Member statuses as columns, in the order the CLI's tables and the status page show them. */
-export const STATUS_COLUMNS = ['attached', 'verified', 'failed', 'skipped', 'pending'] as const satisfies readonly MemberStatus[];
+export const STATUS_COLUMNS = ['attached', 'installing', 'verified', 'failed', 'skipped', 'pending'] as const satisfies readonly MemberStatus[];
 
 /** The running wave's unfinished members listed by `rollout status` and the page; the rest are counted. */
 export const WAITING_SHOWN = 20;

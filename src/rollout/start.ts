@@ -18,6 +18,8 @@ export interface StartInput {
   soakMs: number;
   waveTimeoutMs: number;
   maxErrors: Limit;
+  /** rollout start --install: install in the members' guests (DESIGN.md 2.7). */
+  install?: boolean;
   who: string;
   why: string;
   now: number;
@@ -49,6 +51,7 @@ export function startRollout(store: RolloutStore, input: StartInput): Started {
     waveTimeoutMs: input.waveTimeoutMs,
     maxErrors: input.maxErrors,
     canaries: input.canaries,
+    install: input.install ?? false,
     who: input.who,
     why: input.why,
     now: input.now,

@@ -31,6 +31,8 @@ export interface NewRollout {
   waveTimeoutMs: number;
   maxErrors: Config['policy']['maxErrors'];
   canaries: Canaries;
+  /** rollout start --install. */
+  install?: boolean;
   who: string;
   why: string;
   now: number;
@@ -61,6 +63,8 @@ export class RolloutStore {
           canaries, created_at, created_by, updated_at) VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(JSON.stringify(r.agentTypes), targetsText(r.targets), r.wavesSpec, r.soakMs, r.waveTimeoutMs, formatLimit(r.maxErrors), JSON.stringify(r.canaries), r.now, r.who, r.now)
         .lastInsertRowid);
+      // A column of migration 0012, written only when set (the rows of a schema before it never install).
+      if (r.install) this.sql.get<[number]>('UPDATE rollouts SET install = 1 WHERE id = ?').run(id);
       const target = this.sql.get('INSERT INTO rollout_targets (rollout_id, agent_type, architecture, version) VALUES (?, ?, ?, ?)');
       for (const t of r.targets) target.run(id, t.agentType, t.architecture, t.version);
       const wave = this.sql.get('INSERT INTO rollout_waves (rollout_id, number, spec, planned, started_at) VALUES (?, ?, ?, ?, ?)');

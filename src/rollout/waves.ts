@@ -11,11 +11,12 @@ import { errorBudgetFor } from '../apply/limits.js';
 import type { RolloutState } from './transitions.js';
 
 /**
- * pending: not attached yet; attached: attached and waiting for the guest's evidence; verified: the guest
+ * pending: not attached yet; attached: attached and waiting for the guest's evidence; installing: the
+ * installer was started in the guest (rollout start --install, install.mode qga); verified: the guest
  * shows the target; failed: the attach failed, was lost (GTR_JOB_LOST), or no evidence came within the
  * wave timeout (no-evidence); skipped: never for this rollout (no CD-ROM, excluded, gone).
  */
-export const MEMBER_STATUSES = ['pending', 'attached', 'verified', 'failed', 'skipped'] as const;
+export const MEMBER_STATUSES = ['pending', 'attached', 'installing', 'verified', 'failed', 'skipped'] as const;
 export type MemberStatus = (typeof MEMBER_STATUSES)[number];
 
 /** Reason of a member failed at its wave's timeout: attached (or not even that) and the guest never showed the target. */

@@ -4,6 +4,7 @@ import { iso } from '../time-format.js';
 import type { Ledger } from '../ledger/index.js';
 import { isWindowOpen, nextWindowOpening } from '../schedule/window.js';
 import { needsAttentionJson } from './attention.js';
+import { installStatusJson } from './install-status.js';
 import { fleetDistribution } from './distribution.js';
 import { runSummaryJson } from './history.js';
 import { openRolloutsJson } from '../rollout/report.js';
@@ -26,6 +27,8 @@ export function statusJson(ledger: Ledger, config: Config, now: number, ha: Role
     fleet: fleet?.rows ?? [],
     distribution: fleet ? fleetDistribution(fleet.rows, fleet.targets) : [],
     rollouts: openRolloutsJson(ledger, now),
+    // Installing in the guest: the funnel per group, failures with their cause, VMs awaiting a person.
+    install: installStatusJson(ledger, config),
     // The first page; the status page pages through the rest.
     needsAttention: needsAttentionJson(ledger, now),
   };

@@ -232,7 +232,11 @@ export class ZStackClient {
     const api = 'QueryGuestVmScript';
     this.assertOpen(api);
     this.scriptLibrary ??= getReply(this.queryCtx, api, `/zstack/v1/scripts?${queryString([['limit', '1']])}`).then((reply) => {
-      if (absenceOf(reply) === 'no-api-mapping') return 'absent' as const;
+      if (absenceOf(reply) === 'no-api-mapping') {
+        // Asked once per client (per process): the one warning.
+        this.http.logger?.warn({ api }, 'the management node has no script library (ZStack 5.2.0+): installs in the guest are unavailable, attach goes on');
+        return 'absent' as const;
+      }
       inventoriesOf(api, okObject(api, reply, this.http.scrub));
       return 'present' as const;
     });
@@ -258,7 +262,10 @@ export class ZStackClient {
         api, method: 'PUT', path, headers: { ...this.auth.headers(token, 'PUT', path), 'x-job-uuid': newJobUuid() },
         json: { detachGuestToolsIsoFromVm: {}, systemTags: [], userTags: [] },
       });
-      if (absenceOf(reply) === 'no-action-mapping') return 'absent' as const;
+      if (absenceOf(reply) === 'no-action-mapping') {
+        this.http.logger?.warn({ api }, 'the management node has no DetachGuestToolsIsoFromVm: clean-up after verify is unavailable, attach goes on');
+        return 'absent' as const;
+      }
       if (reply.status === 202 || reply.status === 200) return 'present' as const;
       throw errorForReply(api, reply, this.http.scrub);
     })();

@@ -8,6 +8,7 @@ import { errorForReply, okObject } from './reply.js';
 import { sendIdempotent, sleep, type RetryPolicy } from './retry.js';
 import type { Authenticator } from './session.js';
 import type { ApiName } from './types.js';
+import { isPlainObject } from '../plain-object.js';
 
 export interface JobContext {
   http: HttpCore;
@@ -76,7 +77,8 @@ export async function waitForJob(ctx: JobContext, w: WaitOptions): Promise<Recor
 }
 
 export type JobCheck =
-  | { state: 'succeeded' }
+  /** `result`: the job's result object (e.g. ExecuteGuestVmScript's record inventory), {} when it has none. */
+  | { state: 'succeeded'; result: Record<string, unknown> }
   | { state: 'failed'; error: ZStackApiError }
   | { state: 'running' }
   | { state: 'unknown' };
@@ -84,7 +86,7 @@ export type JobCheck =
 /** Crash recovery: what became of a job sent earlier (possibly by another process). */
 export async function checkJob(ctx: JobContext, jobUuid: string, token: string | null): Promise<JobCheck> {
   const reply = await pollOnce(ctx, jobPath(jobUuid), token);
-  if (reply.status === 200) return { state: 'succeeded' };
+  if (reply.status === 200) return { state: 'succeeded', result: reply.body.kind === 'json' && isPlainObject(reply.body.value) ? reply.body.value : {} };
   if (reply.status === 202) return { state: 'running' };
   if (reply.status === 404) return { state: 'unknown' };
   const err = errorForReply('QueryJob', reply, ctx.http.scrub, { jobUuid });

@@ -27,7 +27,7 @@ export type Status = {
   rollouts: {
     id: number;
     errors: { wave: number | null; failed: number; budget: number };
-    waveProgress: { number: number; members: number; verified: number; attached: number; failed: number; skipped: number; pending: number }[];
+    waveProgress: { number: number; members: number; verified: number; attached: number; installing: number; failed: number; skipped: number; pending: number }[];
     waiting: { total: number; members: { vmUuid: string; vmName: string; canary: boolean; state: string; waitingSince: string; timesOutAt: string }[] } | null;
   }[];
 };

@@ -31,6 +31,7 @@ export interface StartFlags {
   'canary-cluster'?: string[];
   'canary-tag'?: string[];
   'allow-unmatched-canaries'?: boolean;
+  install?: boolean;
   reason?: string;
 }
 
@@ -158,7 +159,7 @@ export async function startFromFleet(ctx: Context, flags: StartFlags, now: numbe
   }
   const started = startRollout(new RolloutStore(ctx.ledger()), {
     agentTypes: s.agentTypes, candidates, canaries: s.canaries, wavesSpec: s.wavesSpec, steps: s.steps, soakMs: s.soakMs,
-    waveTimeoutMs: s.waveTimeoutMs, maxErrors: s.maxErrors, who: cliActor(), why: flags.reason ?? 'started by operator', now,
+    waveTimeoutMs: s.waveTimeoutMs, maxErrors: s.maxErrors, install: flags.install === true, who: cliActor(), why: flags.reason ?? 'started by operator', now,
   });
   return { id: started.id, notes };
 }

@@ -34,7 +34,7 @@ never waiting for a run: a running run reads the state before every attach it st
   start [--agent-type WindowsOnKvm|LinuxOnKvm|all] [--target AGENT=VERSION]... [--waves 1,10%,50%,100%]
         [--soak 30m] [--wave-timeout 6h] [--max-errors N|N%] [--canary-vm UUID]...
         [--canary-cluster UUID]... [--canary-tag TAG]... [--allow-unmatched-canaries]
-        [--reason TEXT] [--json]
+        [--install] [--reason TEXT] [--json]
                         members: the out-of-date eligible VMs now, canaries first, then by sha256(uuid),
                         each to the catalog target of its (agent type, architecture) group;
                         --target only asserts the expected version (bare VERSION with one agent type)
@@ -43,8 +43,9 @@ never waiting for a run: a running run reads the state before every attach it st
                         defaults: rollout.*; --canary-tag TAG matches a UI tag by name (the tag
                         pattern's name, or a legacy user tag's text) or a system tag by its exact text;
                         a canary selector that matches no member exits 2 and names it, unless
-                        --allow-unmatched-canaries
-  status [ID] [--json]  per group and per wave: members attached, verified, failed, skipped, pending,
+                        --allow-unmatched-canaries; --install also runs the installer in the
+                        members' guests (as install.mode "qga" does, for this rollout only)
+  status [ID] [--json]  per group and per wave: members attached, installing, verified, failed, skipped, pending,
                         when the running wave times out and its soak ends, and the running wave's
                         unfinished members (name, uuid, state, waiting since, times out at; at most 20,
                         then a count). A member is done only on the guest's evidence: verified,
@@ -80,12 +81,13 @@ const FLAGS = {
   'allow-unmatched-canaries': { type: 'boolean' },
   reason: { type: 'string' },
   detach: { type: 'boolean' },
+  install: { type: 'boolean' },
   limit: { type: 'string' },
 } as const;
 
 const ALLOWED: Record<string, readonly string[]> = {
   start: ['json', 'target', 'agent-type', 'waves', 'soak', 'wave-timeout', 'max-errors', 'canary-vm', 'canary-cluster', 'canary-tag',
-    'allow-unmatched-canaries', 'reason'],
+    'allow-unmatched-canaries', 'install', 'reason'],
   status: ['json'],
   list: ['json', 'limit'],
   pause: ['reason', 'json'],

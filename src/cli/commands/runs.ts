@@ -6,7 +6,7 @@ import { errorBlock } from '../../text/wrap.js';
 import type { MakeContext } from '../context.js';
 import { printable } from '../../text/printable.js';
 import { cutToWidth, formatTable } from '../../text/table.js';
-import { outcomeText, runJson, runSpanText, runsJson } from '../../views/history.js';
+import { outcomeText, runJson, runSpanText, runsJson, stagesText } from '../../views/history.js';
 
 export const RUNS_HELP = `Usage: gtr runs [--config FILE] [--json] [--limit N] [--wide]
        gtr runs show ID [--config FILE] [--json] [--wide]
@@ -51,7 +51,7 @@ export async function runRuns(argv: string[], makeContext: MakeContext): Promise
         const countedOnly = Object.entries(json.countedOnly).map(([k, v]) => `${k}=${v}`).join(' ');
         const unchanged = Object.entries(json.unchanged).map(([k, v]) => `${k}=${v}`).join(' ');
         const unlisted = `${countedOnly ? `not listed (stored as counts only): ${countedOnly}\n` : ''}${unchanged ? `not listed (unchanged since the VM's last listed decision, see earlier runs): ${unchanged}\n` : ''}`;
-        process.stdout.write(`${head}\ncounts: ${counts}\n${unlisted}${run.message ? `note: ${printable(run.message)}\n` : ''}${run.warnings.map((w) => `warning: ${printable(w.message)}\n`).join('')}\n${formatTable(['vm', 'uuid', 'action', 'reason', 'current', 'target', 'outcome', 'error'], rows, table)}\n${errorLines(run.actions)}`);
+        process.stdout.write(`${head}\ncounts: ${counts}\n${unlisted}${run.message ? `note: ${printable(run.message)}\n` : ''}${run.warnings.map((w) => `warning: ${printable(w.message)}\n`).join('')}${printable(stagesText(run.stages), { keepNewlines: true })}\n${formatTable(['vm', 'uuid', 'action', 'reason', 'current', 'target', 'outcome', 'error'], rows, table)}\n${errorLines(run.actions)}`);
       }
       return 0;
     }

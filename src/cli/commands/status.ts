@@ -10,13 +10,17 @@ import { localTime } from '../../time-format.js';
 import { statusJson } from '../../views/status.js';
 import { roleStatus } from '../../ha/role-status.js';
 import { rolloutLines } from './rollout-render.js';
+import { installLines } from './install-render.js';
 import { readDaemonState } from '../../daemon/daemon-state.js';
 
 export const STATUS_HELP = `Usage: gtr status [--config FILE] [--json]
 
 The fleet by GuestTools version, platform and architecture (as the last full run or plan saw it), the last
 run, this node's role (ha.leaderCheck: leader or standby, and why), who holds the lease, the next
-maintenance window, the open rollouts, and the VMs that need attention (not-converging, cdrom-busy,
+maintenance window, the open rollouts, installing in the guest (the funnel per group of the ISOs this
+reconciler attached: attached, installing, verified, detached; the failed installs with their cause and
+stderr tail; the VMs awaiting a person's install with the Linux command to paste; a management node
+without the script library or without detach), and the VMs that need attention (not-converging, cdrom-busy,
 quarantined, unknown-architecture, catalog-unverified, or a version that went backwards). "confirmed by": "guest" when the guest reports the version itself (QueryGuestToolsState),
 "tag" when a GuestTools:: tag this reconciler did not send shows it, "nothing (our tag)" when only the
 tag it sent with its last attach (zstack.recordVersionTag) does: no evidence of an install. Against the
@@ -32,6 +36,7 @@ Examples:
   gtr status
   gtr status --wide
   gtr status --json | jq '.needsAttention.vms[] | {vmName, problem, error}'
+  gtr status --json | jq '.install.funnel'
 
 Never creates, migrates or writes the database: with no database file yet it says so and exits 2.
 Exit codes: 0 ok, 2 usage, config or database error (also: no database yet).
@@ -101,6 +106,7 @@ export async function runStatus(argv: string[], makeContext: MakeContext): Promi
         status.distribution.map((g) => [g.agentType, g.architecture, g.target ?? '(none)', g.total, g.onTarget, g.onTargetConfirmed, g.onTargetTagOnly, g.older, g.ahead, g.unknown]),
       ));
     }
+    out.push(...installLines(status.install, table, r?.id ?? null));
     out.push(...attentionLines(status.needsAttention, table));
     process.stdout.write(`${out.join('\n')}\n`);
     return 0;

@@ -1,4 +1,4 @@
-// The status site's HTML pages: `/` (fleet, needs attention, rollouts, last runs, daemon) and
+// The status site's HTML pages: `/` (fleet, install funnel, needs attention, rollouts, last runs, daemon) and
 // `/runs/ID`. Built from the same JSON documents as `gtr status|runs --json`; read-only.
 import type { PageRenderer } from '../status-server.js';
 import { positiveParam } from '../status-server.js';
@@ -7,6 +7,7 @@ import { html } from './html.js';
 import { PAGE_CSP, page } from './layout.js';
 import { decisionFilter, runPage } from './run-page.js';
 import { attentionSection, headerLine, rolloutsSection, runsSection } from './sections.js';
+import { installSection } from './install-section.js';
 
 const REFRESH_SECONDS = 30;
 const RUN_PAGE = /^\/runs\/([^/]+)$/;
@@ -17,7 +18,7 @@ export const renderStatusPage: PageRenderer = (url, routes) => {
     const status = routes.status();
     const attentionPage = pageNumber('attention');
     const attention = attentionPage === 1 ? status.needsAttention : routes.attention(attentionPage);
-    const body = html`${fleetSection(status.distribution, status.fleetRunId, status.fleetTotal)}${attentionSection(attention)}${rolloutsSection(status.rollouts, Date.now())}${runsSection(routes.runs(20).runs)}`;
+    const body = html`${fleetSection(status.distribution, status.fleetRunId, status.fleetTotal)}${installSection(status.install)}${attentionSection(attention)}${rolloutsSection(status.rollouts, Date.now())}${runsSection(routes.runs(20).runs)}`;
     return { status: 200, csp: PAGE_CSP, html: page({ title: 'GuestTools reconciler', header: headerLine(status, routes.health()), body, refreshSeconds: REFRESH_SECONDS }) };
   }
   const match = RUN_PAGE.exec(url.pathname);

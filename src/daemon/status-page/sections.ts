@@ -12,7 +12,7 @@ type Attention = ReturnType<typeof needsAttentionJson>;
 type Rollout = Status['rollouts'][number];
 type RunSummary = ReturnType<typeof runsJson>['runs'][number];
 
-const MEMBER_COLORS: Record<(typeof STATUS_COLUMNS)[number], string> = { verified: '#2e9e4f', attached: '#8bc79b', failed: '#b3261e', skipped: '#9aa1ad', pending: '#e4e7eb' };
+const MEMBER_COLORS: Record<(typeof STATUS_COLUMNS)[number], string> = { verified: '#2e9e4f', attached: '#8bc79b', installing: '#5fae7a', failed: '#b3261e', skipped: '#9aa1ad', pending: '#e4e7eb' };
 
 export function headerLine(status: Status, health: Health): Html {
   const lease = status.lease;
