@@ -450,6 +450,27 @@ describe('ha ledger sync', () => {
     });
   });
 
+  it('a rollout started with --install installs on the peer too; one from a peer without the install column does not', async () => {
+    await withPair(async (a, b) => {
+      const id = startTestRollout(a.ledger, 'alice@mn1', undefined, true);
+      assert.equal(new RolloutStore(a.ledger).get(id)?.install, true);
+      assert.equal((await tellPeer({ url: b.url, token: TOKEN }, a.ledger, { kind: 'start', id })).ok, true);
+      assert.equal(new RolloutStore(b.ledger).get(id)?.install, true, 'the standby would have taken over a rollout that only attaches');
+      new RolloutStore(a.ledger).transition(id, 'abort', 'alice@mn1', null, { now: Date.now() });
+      new RolloutStore(b.ledger).transition(id, 'abort', 'alice@mn1', null, { now: Date.now() });
+
+      // The body a node one release older sends: its rollouts row has no install column.
+      const { rolloutRows } = await import('../src/rollout/replica.js');
+      const older = startTestRollout(a.ledger, 'alice@mn1');
+      const rows = rolloutRows(a.ledger, older);
+      assert.ok(rows);
+      delete rows.rollouts[0].install;
+      const res = await request(`${b.url}/ha/rollouts`, { method: 'POST', body: JSON.stringify(rows), headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } });
+      assert.equal(res.statusCode, 201, await res.body.text());
+      assert.equal(new RolloutStore(b.ledger).get(older)?.install, false);
+    });
+  });
+
   it('the rollout endpoints refuse malformed requests with the reason, and change nothing', async () => {
     const node = await startNode('b', 'http://127.0.0.1:9');
     try {
@@ -518,14 +539,14 @@ describe('ha ledger sync', () => {
 });
 
 /** A rollout of 3 LinuxOnKvm VMs in waves 1,100%; `skipTo` burns ids first so the next one is that id. */
-function startTestRollout(ledger: Ledger, who: string, skipTo?: number): number {
+function startTestRollout(ledger: Ledger, who: string, skipTo?: number, install = false): number {
   const store = new RolloutStore(ledger);
   const uuid = (n: number) => n.toString(16).padStart(32, '0');
   const go = () => startRollout(store, {
     agentTypes: ['LinuxOnKvm'],
     candidates: [1, 2, 3].map((n) => ({ uuid: uuid(n), name: `vm-${n}`, agentType: 'LinuxOnKvm' as const, architecture: 'x86_64', target: '1.2.0', clusterUuid: null, tags: [] })),
     canaries: { vms: [], clusters: [], tags: [] }, wavesSpec: '1,100%', steps: parseWaveSpec('1,100%') as WaveStep[],
-    soakMs: 0, waveTimeoutMs: 3_600_000, maxErrors: { kind: 'count', value: 0 }, who, why: 'test', now: Date.now(),
+    soakMs: 0, waveTimeoutMs: 3_600_000, maxErrors: { kind: 'count', value: 0 }, who, why: 'test', now: Date.now(), install,
   }).id;
   let id = go();
   while (skipTo !== undefined && id < skipTo) {

@@ -11,7 +11,7 @@ type Row = Record<string, unknown>;
 /** The columns of each table, in the statements below (ids of transitions are the receiver's own). */
 const COLUMNS = {
   rollouts: ['id', 'agent_types', 'target', 'state', 'state_reason', 'waves_spec', 'soak_ms', 'wave_timeout_ms', 'max_errors',
-    'errors_acknowledged', 'canaries', 'detach_requested', 'created_at', 'created_by', 'updated_at'],
+    'errors_acknowledged', 'canaries', 'detach_requested', 'install', 'created_at', 'created_by', 'updated_at'],
   targets: ['rollout_id', 'agent_type', 'architecture', 'version'],
   waves: ['rollout_id', 'number', 'spec', 'planned', 'started_at', 'completed_at', 'soak_until', 'timed_out', 'errors_acknowledged'],
   members: ['rollout_id', 'vm_uuid', 'vm_name', 'agent_type', 'architecture', 'target', 'wave', 'position', 'canary', 'status', 'reason',
@@ -23,7 +23,7 @@ export type RolloutRows = { -readonly [T in keyof typeof COLUMNS]: Row[] };
 
 const SELECT = {
   rollouts: `SELECT id, agent_types, target, state, state_reason, waves_spec, soak_ms, wave_timeout_ms, max_errors, errors_acknowledged,
-    canaries, detach_requested, created_at, created_by, updated_at FROM rollouts WHERE id = ?`,
+    canaries, detach_requested, install, created_at, created_by, updated_at FROM rollouts WHERE id = ?`,
   targets: 'SELECT rollout_id, agent_type, architecture, version FROM rollout_targets WHERE rollout_id = ?',
   waves: `SELECT rollout_id, number, spec, planned, started_at, completed_at, soak_until, timed_out, errors_acknowledged
     FROM rollout_waves WHERE rollout_id = ? ORDER BY number`,
@@ -34,9 +34,9 @@ const SELECT = {
 
 const INSERT = {
   rollouts: `INSERT INTO rollouts (id, agent_types, target, state, state_reason, waves_spec, soak_ms, wave_timeout_ms, max_errors,
-    errors_acknowledged, canaries, detach_requested, created_at, created_by, updated_at) VALUES (@id, @agent_types, @target, @state,
-    @state_reason, @waves_spec, @soak_ms, @wave_timeout_ms, @max_errors, @errors_acknowledged, @canaries, @detach_requested, @created_at,
-    @created_by, @updated_at)`,
+    errors_acknowledged, canaries, detach_requested, install, created_at, created_by, updated_at) VALUES (@id, @agent_types, @target, @state,
+    @state_reason, @waves_spec, @soak_ms, @wave_timeout_ms, @max_errors, @errors_acknowledged, @canaries, @detach_requested, @install,
+    @created_at, @created_by, @updated_at)`,
   targets: 'INSERT INTO rollout_targets (rollout_id, agent_type, architecture, version) VALUES (@rollout_id, @agent_type, @architecture, @version)',
   waves: `INSERT INTO rollout_waves (rollout_id, number, spec, planned, started_at, completed_at, soak_until, timed_out, errors_acknowledged)
     VALUES (@rollout_id, @number, @spec, @planned, @started_at, @completed_at, @soak_until, @timed_out, @errors_acknowledged)`,
@@ -49,6 +49,12 @@ const INSERT = {
 } as const;
 
 const TABLES = Object.keys(COLUMNS) as (keyof typeof COLUMNS)[];
+
+/**
+ * Columns a peer one release older does not send (added by a later migration), with the value its rows
+ * mean: `rollouts.install` (0012; that peer's rollouts never install).
+ */
+const ADDED: { [T in keyof typeof COLUMNS]?: Record<string, number> } = { rollouts: { install: 0 } };
 
 /** The rollout's rows, or null when there is no such rollout. */
 export function rolloutRows(ledger: Pick<Ledger, 'handle'>, id: number): RolloutRows | null {
@@ -70,6 +76,7 @@ export function parseRolloutRows(body: unknown): RolloutRows | string {
     if (!Array.isArray(rows)) return `${table}: expected an array of rows`;
     for (const [i, row] of rows.entries()) {
       if (!isPlainObject(row)) return `${table}[${i}]: expected an object`;
+      for (const [key, value] of Object.entries(ADDED[table] ?? {})) if (!(key in row)) (row as Row)[key] = value;
       const keys = Object.keys(row).sort();
       const want = [...COLUMNS[table]].sort();
       if (keys.join(',') !== want.join(',')) return `${table}[${i}]: expected exactly the columns ${COLUMNS[table].join(', ')}`;
