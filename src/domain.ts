@@ -42,6 +42,8 @@ export interface VmFacts {
    * or database), else null. A recent one means "recently attached" even when this ledger has no attach.
    */
   attachedAt: number | null;
+  /** When the guest's installer last reported `GuestTools::InstallFailed` (the tag's createDate), else null. */
+  installFailedAt: number | null;
 }
 
 /** One ISO-catalog target: the highest version per (agent type, ISO architecture). */

@@ -104,12 +104,44 @@ describe('installing in the guest', () => {
       assert.deepEqual([attachesOf(sim, 1), executionsOn(sim, 1)], [1, 1], 'not attached again, not installed again');
       const show = await gtr(['runs', 'show', String(second.runId), '--config', config]);
       assert.match(show.stdout, /install-failed/);
+      // The operator fixes the guest a while later and retries. GuestTools::InstallFailed stays on the VM
+      // until the installer reports again: it must not fail the new install.
+      sim.ageTags(10 * 60_000);
+      sim.updateVm(HEX(1), { installer: 'succeeds' });
       const retry = await gtr(['retry', '--vm', HEX(1), '--config', config]);
       assert.equal(retry.code, 0, retry.stderr);
+      sim.holdInstalls();
       const fourth = await reconcile(config);
       assert.deepEqual([actionOf(fourth, 1)?.action, actionOf(fourth, 1)?.outcome], ['install', 'installing'], 'retry re-arms the install of the ISO still mounted');
       assert.deepEqual([attachesOf(sim, 1), executionsOn(sim, 1)], [1, 2]);
+      await waitFor('the second installer to be running', () => sim.installerRuns().length === 2);
+      const fifth = await reconcile(config);
+      assert.deepEqual(fifth.installs ?? [], [], 'the old InstallFailed tag is not this install\'s evidence');
+      assert.deepEqual([actionOf(fifth, 1)?.action, actionOf(fifth, 1)?.reason], ['defer', 'installing']);
+      sim.releaseInstalls();
+      await waitFor('the second installer to finish', () => sim.installerRuns().every((r) => r.outcome !== undefined));
+      const sixth = await reconcile(config);
+      assert.deepEqual(sixth.installs?.map((i) => [i.outcome, i.verifiedBy]), [['verified', 'guest']]);
+      assert.equal(sixth.stages.detach.detached, 1);
       assert.ok(ws.database);
+    });
+  });
+
+  it('install off: a person runs the installer and it fails: install-failed, not attached again until gtr retry', async () => {
+    await withSetup({ fleet: [withAgent(1, { installer: 'fails' })] }, { install: { mode: 'off' }, policy: { reattachAfter: '1ms' } }, async (sim, _ws, config) => {
+      const first = await reconcile(config);
+      assert.deepEqual([actionOf(first, 1)?.action, actionOf(first, 1)?.outcome], ['attach', 'attached']);
+      // The person's install: the installer on the ISO reports GuestTools::InstallFailed.
+      sim.installByHand(HEX(1));
+      await waitFor('the installer to fail', () => installersDone(sim, [1]));
+      const second = await reconcile(config);
+      assert.deepEqual([actionOf(second, 1)?.action, actionOf(second, 1)?.reason], ['skip', 'install-failed'], JSON.stringify(actionOf(second, 1)));
+      assert.match(actionOf(second, 1)?.detail ?? '', /installer reported GuestTools::InstallFailed/);
+      assert.equal(attachesOf(sim, 1), 1, 'reattachAfter passed, yet not attached again');
+      const retry = await gtr(['retry', '--vm', HEX(1), '--config', config]);
+      assert.equal(retry.code, 0, retry.stderr);
+      const third = await reconcile(config);
+      assert.deepEqual([actionOf(third, 1)?.action, actionOf(third, 1)?.reason], ['attach', 'outdated'], 'retry forgets the failure it was shown');
     });
   });
 

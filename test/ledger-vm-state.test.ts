@@ -113,6 +113,7 @@ describe('observeVersions', () => {
       vmUuid: 'vm-a', lastSeenVersion: '1.0.0', lastAttachTarget: '1.2.0', lastAttachAt: T0,
       consecutiveFailures: 1, quarantineUntil: null, regression: null, attempts: 0, attemptsTarget: null, lastAttachTagged: false,
       lastAttachFailed: true,
+      retriedAt: null,
     });
   });
 });
@@ -138,15 +139,17 @@ describe('attempts (policy.maxAttempts) and gtr retry', () => {
     const later = T0 + 100 * 24 * 3_600_000;
     assert.deepEqual([...ledger.planHistory(later, 3_600_000, 3).keys()], ['vm-a']);
     assert.deepEqual([...ledger.planHistory(later, 3_600_000, 4).keys()], []);
+    assert.deepEqual([...ledger.planHistory(later, 3_600_000, 4, ['vm-b', 'vm-unknown']).keys()], ['vm-b'], 'a VM whose guest reported an install failure');
   });
 
-  test('retry forgets attempts, failures and quarantine, and names only VMs it knows', () => {
+  test('retry forgets attempts, failures and quarantine, notes when, and names only VMs it knows', () => {
     for (let i = 0; i < 3; i++) attachOnce('vm-a', 'failed', T0 + i);
     attachOnce('vm-b', 'attached', T0);
     assert.ok((ledger.vmStates().get('vm-a')?.quarantineUntil ?? 0) > T0);
-    assert.deepEqual(ledger.retryVms(['vm-a', 'vm-b', 'vm-unknown']), ['vm-a', 'vm-b']);
+    assert.deepEqual(ledger.retryVms(['vm-a', 'vm-b', 'vm-unknown'], T0 + 60_000), ['vm-a', 'vm-b']);
     const a = ledger.vmStates().get('vm-a');
     assert.deepEqual([a?.consecutiveFailures, a?.quarantineUntil, ledger.vmStates().get('vm-b')?.attempts], [0, null, 0]);
+    assert.equal(a?.retriedAt, T0 + 60_000, 'an install failure the guest reported before it is forgotten');
   });
 });
 

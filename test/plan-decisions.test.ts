@@ -36,6 +36,7 @@ function vm(patch: Partial<VmFacts> = {}): VmFacts {
     agentRunning: false,
     tags: [],
     attachedAt: null,
+    installFailedAt: null,
     ...patch,
   };
 }
@@ -56,10 +57,12 @@ const gate = (reason: DeferReason | null): AttachGate => ({ name: 'test', check:
 /** The run's real window gate at NOW (12:00 UTC) with the only window 14:00-16:00: closed. */
 const closedWindow = (): AttachGate => new WindowGate([{ days: [], start: '14:00', end: '16:00' }], 'UTC', NOW);
 
-const NO_ATTEMPTS = { attempts: 0, attemptsTarget: null, lastAttachTagged: false, lastAttachFailed: false };
+const NO_ATTEMPTS = { attempts: 0, attemptsTarget: null, lastAttachTagged: false, lastAttachFailed: false, retriedAt: null };
 const recentAttach: VmHistory = { lastAttachTarget: '1.2.0', lastAttachAt: NOW - HOUR, consecutiveFailures: 0, quarantineUntil: null, ...NO_ATTEMPTS };
 const quarantined: VmHistory = { lastAttachTarget: null, lastAttachAt: null, consecutiveFailures: 3, quarantineUntil: NOW + HOUR, ...NO_ATTEMPTS };
 const history = (h: VmHistory): Map<string, VmHistory> => new Map([['a'.repeat(32), h]]);
+/** The tag GuestTools::InstallFailed, written at `at`. */
+const failedTag = (at: number): Partial<VmFacts> => ({ tagVersions: ['InstallFailed'], installFailedAt: at });
 const thirdAttachLongAgo: VmHistory = { ...recentAttach, lastAttachAt: NOW - 25 * HOUR, attempts: 3, attemptsTarget: '1.2.0' };
 
 /** Installs in the guest (DESIGN.md 2.7): on for every VM, ZStack's Linux procedure, no Windows command. */
@@ -145,6 +148,17 @@ const cases: { name: string; vm: Partial<VmFacts>; in?: Partial<PlanInput>; poli
   { name: 'install gated by a paused rollout', vm: agent, in: { history: history(recentAttach), install: installs(), gates: [gate('not-in-wave')] }, want: 'defer/not-in-wave' },
   { name: 'install-failed beats not-converging', vm: agent, in: { history: history(thirdAttachLongAgo), install: installs({ state: 'install-failed' }) }, want: 'skip/install-failed' },
   { name: 'installing beats awaiting-install and quarantined comes first', vm: agent, in: { history: history({ ...recentAttach, quarantineUntil: NOW + HOUR }), install: installs({ state: 'installing' }) }, want: 'defer/quarantined' },
+  // The guest's installer reported GuestTools::InstallFailed (the tag replaces the version tag).
+  { name: 'installer failed after our attach (a person ran it): install-failed', vm: failedTag(NOW - 60_000), in: { history: history(recentAttach) }, want: 'skip/install-failed' },
+  { name: 'installer failed after our attach, the agent still reports the old version: install-failed', vm: { ...failedTag(NOW - 60_000), reportedVersion: '1.0.0' }, in: { history: history(recentAttach) }, want: 'skip/install-failed' },
+  { name: 'installer failed long after our attach: not attached again', vm: failedTag(NOW - HOUR), in: { history: history({ ...recentAttach, lastAttachAt: NOW - 25 * HOUR }) }, want: 'skip/install-failed' },
+  { name: 'installer failed in the second of our attach (whole-second dates)', vm: failedTag(Math.floor((NOW - HOUR + 400) / 1000) * 1000), in: { history: history({ ...recentAttach, lastAttachAt: NOW - HOUR + 400 }) }, want: 'skip/install-failed' },
+  { name: 'a failure reported before our attach is not about it', vm: { ...failedTag(NOW - 2 * HOUR), reportedVersion: '1.0.0' }, in: { history: history(recentAttach) }, want: 'defer/awaiting-install' },
+  { name: 'a failure reported before gtr retry is forgotten', vm: { ...failedTag(NOW - 30 * 60_000), reportedVersion: '1.0.0' }, in: { history: history({ ...recentAttach, retriedAt: NOW - 10 * 60_000 }) }, want: 'defer/awaiting-install' },
+  { name: 'a failure reported after gtr retry counts', vm: failedTag(NOW - 5 * 60_000), in: { history: history({ ...recentAttach, retriedAt: NOW - 10 * 60_000 }) }, want: 'skip/install-failed' },
+  { name: 'a failure after our attach of an older target: attach the new one', vm: { ...failedTag(NOW - 60_000), reportedVersion: '1.0.0' }, in: { history: history({ ...recentAttach, lastAttachTarget: '1.1.0' }) }, want: 'attach/outdated' },
+  { name: 'InstallFailed without an attach of ours is not a version', vm: failedTag(NOW - 60_000), want: 'skip/unparseable-tag' },
+  { name: 'the guest reports the target after all: up-to-date', vm: { ...failedTag(NOW - 60_000), reportedVersion: '1.2.0' }, in: { history: history(recentAttach) }, want: 'skip/up-to-date' },
   // Precedence (docs/reference/reasons.md).
   { name: 'stopped, outdated, no CD-ROM -> no-cdrom', vm: { state: 'Stopped', hasCdRom: false }, want: 'skip/no-cdrom' },
   { name: 'stopped up-to-date -> up-to-date', vm: { state: 'Stopped', tagVersions: ['1.2.0'] }, want: 'skip/up-to-date' },
@@ -183,6 +197,8 @@ test('plan: a failed probe and a user ISO say why in the message; our own tag is
   assert.equal(elsewhere.message, `attached at ${new Date(NOW - HOUR).toISOString()} (the MN's guestToolsHasAttached tag), not by this database`);
   const [ours] = planRun(input([vm({ attachedAt: NOW - HOUR })], { history: history(recentAttach) })).decisions;
   assert.equal(ours.message, null, 'our own attach needs no note');
+  const [failed] = planRun(input([vm({ tagVersions: ['InstallFailed'], installFailedAt: NOW - 60_000 })], { history: history(recentAttach) })).decisions;
+  assert.equal(failed.message, `the guest's installer reported GuestTools::InstallFailed at ${new Date(NOW - 60_000).toISOString()}, after the attach`);
 });
 
 test('plan: each decision says where its version comes from (our own tag is sent-tag) and whether a guest agent runs', () => {

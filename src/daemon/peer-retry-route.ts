@@ -24,7 +24,7 @@ export async function handleRetryWrite(req: IncomingMessage, res: ServerResponse
   if (body === undefined) return;
   const parsed = parseBody(RETRY_BODY, body);
   if (typeof parsed === 'string') return send(res, 400, { error: parsed });
-  const known = ledger.retryVms(parsed.vmUuids);
+  const known = ledger.retryVms(parsed.vmUuids, Date.now());
   logger.info({ who: parsed.who, vmUuids: known }, 'retry from the peer: failures, quarantine and attempts forgotten');
   const answer: PeerRetryAnswer = { vmUuids: parsed.vmUuids, known };
   send(res, 200, answer);

@@ -415,8 +415,8 @@ export class Ledger {
   }
 
   /** The per-VM states the planner needs at `now` (a subset of vmStates(); the rest cannot change a plan). */
-  planHistory(now: number, reattachAfterMs: number, maxAttempts: number): Map<string, VmState> {
-    return this.vms.planHistory(now, reattachAfterMs, maxAttempts);
+  planHistory(now: number, reattachAfterMs: number, maxAttempts: number, alsoVms: readonly string[] = []): Map<string, VmState> {
+    return this.vms.planHistory(now, reattachAfterMs, maxAttempts, alsoVms);
   }
 
   /** The VMs whose newest recorded decision carries one of these names. */
@@ -424,11 +424,14 @@ export class Ledger {
     return this.vms.named(names);
   }
 
-  /** `gtr retry`: forgets the VMs' failures, quarantine and attempt counts; returns the VMs that had a record. */
-  retryVms(vmUuids: readonly string[]): string[] {
+  /**
+   * `gtr retry`: forgets the VMs' failures, quarantine and attempt counts, re-arms their failed installs
+   * and forgets install failures their guests reported before `now`; returns the VMs that had a record.
+   */
+  retryVms(vmUuids: readonly string[], now: number): string[] {
     return this.write(() => vmUuids.filter((vmUuid) => {
       const rearmed = this.installs.rearm(vmUuid);
-      return this.vms.retry(vmUuid) || rearmed;
+      return this.vms.retry(vmUuid, now) || rearmed;
     }));
   }
 

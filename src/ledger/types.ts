@@ -94,6 +94,8 @@ export interface VmState {
   lastAttachTagged: boolean;
   /** The MN said the last attach did not happen (refused, or ran and failed); false while pending or in doubt. */
   lastAttachFailed: boolean;
+  /** Epoch ms: when `gtr retry` last re-armed the VM. */
+  retriedAt: number | null;
 }
 
 /** The newest started attach of a VM (a job uuid on record): what became of it, as the ledger has it now. */

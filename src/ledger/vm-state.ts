@@ -16,6 +16,7 @@ interface VmStateRow {
   attempts_target: string | null;
   last_attach_tagged: number;
   last_attach_failed: number;
+  retried_at: number | null;
 }
 
 export interface Regression {
@@ -25,7 +26,7 @@ export interface Regression {
 }
 
 const SELECT = `SELECT vm_uuid, last_seen_version, last_attach_target, last_attach_at, consecutive_failures,
-  quarantine_until, regression, attempts, attempts_target, last_attach_tagged, last_attach_failed FROM vm_state`;
+  quarantine_until, regression, attempts, attempts_target, last_attach_tagged, last_attach_failed, retried_at FROM vm_state`;
 
 /** An attach that went through (or may have): one more attempt of its target, or the first of a new one. */
 const COUNT_ATTEMPT = `attempts = CASE WHEN vm_state.attempts_target IS vm_state.last_attach_target THEN vm_state.attempts + 1 ELSE 1 END,
@@ -75,10 +76,10 @@ export class VmStates {
       .all(JSON.stringify(names));
   }
 
-  retry(vmUuid: string): boolean {
+  retry(vmUuid: string, now: number): boolean {
     return this.sql
-      .get<[string]>('UPDATE vm_state SET consecutive_failures = 0, quarantine_until = NULL, attempts = 0 WHERE vm_uuid = ?')
-      .run(vmUuid).changes === 1;
+      .get<[number, string]>('UPDATE vm_state SET consecutive_failures = 0, quarantine_until = NULL, attempts = 0, retried_at = ? WHERE vm_uuid = ?')
+      .run(now, vmUuid).changes === 1;
   }
 
   /**
@@ -189,16 +190,17 @@ export class VmStates {
 
   /**
    * The states that can change a plan at `now`: a quarantine still running, an attach within
-   * `reattachAfterMs`, `maxAttempts` attempts, or a tag we sent (src/plan/plan.ts reads nothing else).
-   * Far fewer than every VM of a large fleet.
+   * `reattachAfterMs`, `maxAttempts` attempts, a tag we sent, or one of `alsoVms` (the VMs whose guest
+   * reported an install failure: src/plan/plan.ts reads nothing else). Far fewer than every VM of a large fleet.
    */
-  planHistory(now: number, reattachAfterMs: number, maxAttempts: number): Map<string, VmState> {
+  planHistory(now: number, reattachAfterMs: number, maxAttempts: number, alsoVms: readonly string[]): Map<string, VmState> {
     const map = new Map<string, VmState>();
     const rows = this.sql
-      .get<[number, number, number], VmStateRow>(
-        `${SELECT} WHERE quarantine_until > ? OR last_attach_at > ? OR attempts >= ? OR last_attach_tagged = 1`,
+      .get<[number, number, number, string], VmStateRow>(
+        `${SELECT} WHERE quarantine_until > ? OR last_attach_at > ? OR attempts >= ? OR last_attach_tagged = 1
+           OR vm_uuid IN (SELECT value FROM json_each(?))`,
       )
-      .iterate(now, now - reattachAfterMs, maxAttempts);
+      .iterate(now, now - reattachAfterMs, maxAttempts, JSON.stringify(alsoVms));
     for (const row of rows) map.set(row.vm_uuid, toState(row));
     return map;
   }
@@ -231,5 +233,6 @@ function toState(row: VmStateRow): VmState {
     attemptsTarget: row.attempts_target,
     lastAttachTagged: row.last_attach_tagged === 1,
     lastAttachFailed: row.last_attach_failed === 1,
+    retriedAt: row.retried_at,
   };
 }

@@ -15,6 +15,9 @@ export type { QueryPort };
 const VERSION_TAG_PREFIX = 'GuestTools::';
 /** Written by the MN on the VM when an attach succeeds (zstack-api.md 4.1). */
 export const ATTACHED_TAG = 'guestToolsHasAttached';
+/** The value of `GuestTools::` the guest's installer reports when it failed (zstack-api.md 11.0). */
+export const INSTALL_FAILED = 'InstallFailed';
+const INSTALL_FAILED_TAG = `${VERSION_TAG_PREFIX}${INSTALL_FAILED}`;
 /** Tag values longer than this are not versions; kept short so garbage cannot bloat the ledger or output. */
 const MAX_TAG_VALUE = 64;
 /** uuids per batched `?=` condition: keeps URLs well under the MN's and common proxies' header limits. */
@@ -54,7 +57,10 @@ export interface VmDetails extends VersionReadings {
   userIso: Map<string, string>;
   /** VM uuid -> when its guestToolsHasAttached tag was created (the newest, should there be several). */
   attachedAt: Map<string, number>;
+  /** VM uuid -> when its guest's installer last reported `GuestTools::InstallFailed` (the tag's createDate). */
+  installFailedAt: Map<string, number>;
 }
+
 
 /** The conditions that keep a query to one batch of VMs (by the query's VM uuid field); none for the whole fleet. */
 type Scope = (vmUuidField: string) => string[];
@@ -84,14 +90,23 @@ export async function readVersions(client: QueryPort, vmUuids?: readonly string[
 
 /** CD-ROMs, GuestTools:: tags, guest reports and guestToolsHasAttached tags, for all VMs or the given ones. */
 export async function readVmDetails(client: QueryPort, vmUuids?: readonly string[]): Promise<VmDetails> {
-  const d: VmDetails = { withCdRom: new Set(), userIso: new Map(), tags: new Map(), reported: new Map(), agentRunning: new Set(), attachedAt: new Map() };
+  const d: VmDetails = {
+    withCdRom: new Set(), userIso: new Map(), tags: new Map(), reported: new Map(), agentRunning: new Set(), attachedAt: new Map(), installFailedAt: new Map(),
+  };
   await forEachBatch(vmUuids, (scope) => Promise.all([
     readCdRoms(client, scope, d),
     readVersionTags(client, scope, d.tags),
     readReports(client, scope, d),
-    readAttachedTags(client, scope, d.attachedAt),
+    readDatedTags(client, scope, [ATTACHED_TAG, INSTALL_FAILED_TAG], (tag) => (tag === ATTACHED_TAG ? d.attachedAt : d.installFailedAt)),
   ]));
   return d;
+}
+
+/** When the guests' installers last reported `GuestTools::InstallFailed`, for the given VMs (install evidence). */
+export async function readInstallFailedAt(client: QueryPort, vmUuids: readonly string[]): Promise<Map<string, number>> {
+  const at = new Map<string, number>();
+  await forEachBatch(vmUuids, (scope) => readDatedTags(client, scope, [INSTALL_FAILED_TAG], () => at));
+  return at;
 }
 
 /** Sets the facts `d` holds on `vm`; a VM the reads did not see has no CD-ROM, tag, report or attach tag. */
@@ -102,6 +117,7 @@ export function applyDetails(vm: VmFacts, d: VmDetails): VmFacts {
   vm.reportedVersion = d.reported.get(vm.uuid) ?? null;
   vm.agentRunning = d.agentRunning.has(vm.uuid);
   vm.attachedAt = d.attachedAt.get(vm.uuid) ?? null;
+  vm.installFailedAt = d.installFailedAt.get(vm.uuid) ?? null;
   return vm;
 }
 
@@ -177,13 +193,17 @@ export async function readInventory(client: QueryPort, opts: InventoryOptions): 
   return vms;
 }
 
-async function readAttachedTags(client: QueryPort, scope: Scope, createdAt: Map<string, number>): Promise<void> {
-  const conditions = ['resourceType=VmInstanceVO', `tag=${ATTACHED_TAG}`, ...scope('resourceUuid')];
-  for await (const page of client.queryPages('system-tags', conditions, { fields: ['resourceUuid', 'createDate'] })) {
+/** The createDate of each VM's newest tag of `tags` (one query for all of them), into the map `into(tag)` names. */
+async function readDatedTags(client: QueryPort, scope: Scope, tags: readonly string[], into: (tag: string) => Map<string, number>): Promise<void> {
+  const conditions = ['resourceType=VmInstanceVO', `tag?=${tags.join(',')}`, ...scope('resourceUuid')];
+  for await (const page of client.queryPages('system-tags', conditions, { fields: ['resourceUuid', 'tag', 'createDate'] })) {
     for (const row of page) {
       const uuid = str(row.resourceUuid);
+      const tag = str(row.tag);
       const at = parseZStackDate(row.createDate);
-      if (uuid && at !== null && at > (createdAt.get(uuid) ?? -Infinity)) createdAt.set(uuid, at);
+      if (!uuid || tag === null || !tags.includes(tag) || at === null) continue;
+      const byVm = into(tag);
+      if (at > (byVm.get(uuid) ?? -Infinity)) byVm.set(uuid, at);
     }
   }
 }
@@ -227,6 +247,7 @@ async function readVms(client: QueryPort, vmUuids: readonly string[] | undefined
           agentRunning: false,
           tags: NONE,
           attachedAt: null,
+          installFailedAt: null,
         });
       }
     }

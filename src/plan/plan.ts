@@ -9,6 +9,7 @@ import type { Action, Reason } from './reasons.js';
 import { firstRefusal, type AttachGate } from './gates.js';
 import { exclusionOf } from './selectors.js';
 import type { InstallHistory } from '../ledger/index.js';
+import { writtenSince } from '../zstack/zstack-date.js';
 
 export interface VmHistory {
   lastAttachTarget: string | null;
@@ -26,6 +27,8 @@ export interface VmHistory {
   attemptsTarget: string | null;
   /** The last attach sent `GuestTools::<lastAttachTarget>` (zstack.recordVersionTag): that tag is no evidence. */
   lastAttachTagged: boolean;
+  /** When `gtr retry` last re-armed the VM: an install failure reported before it is forgotten. */
+  retriedAt: number | null;
 }
 
 export interface PlanPolicy {
@@ -213,7 +216,8 @@ function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Dec
   if (!target) return skip('no-iso');
   const untagged = current.raw === null;
   if (untagged && !input.policy.attachUntagged) return skip('untagged');
-  if (!untagged && current.version === null) return skip('unparseable-tag');
+  const installerFailed = installerReportedFailure(vm, history, target.version);
+  if (!untagged && current.version === null && !installerFailed) return skip('unparseable-tag');
   if (current.version && !ownTag) {
     const order = compareVersions(current.version, parseVersion(target.version) as Version);
     if (order === 0) return skip('up-to-date');
@@ -223,6 +227,11 @@ function decide(vm: VmFacts, input: PlanInput, groups: Map<string, string>): Dec
   if (input.mismatchedGroups.has(group)) return skip('catalog-mismatch');
   const installed = input.install?.history.get(vm.uuid);
   if (installed?.target === target.version && installed.state === 'install-failed') return skip('install-failed');
+  if (installerFailed) {
+    const failed = skip('install-failed');
+    failed.message = `the guest's installer reported GuestTools::InstallFailed at ${new Date(vm.installFailedAt as number).toISOString()}, after the attach`;
+    return failed;
+  }
   const sinceAttach = history?.lastAttachAt != null ? input.now - history.lastAttachAt : Infinity;
   if (
     history?.attemptsTarget === target.version &&
@@ -271,6 +280,15 @@ export function installReadiness(vm: Pick<VmFacts, 'uuid' | 'state' | 'agentRunn
   if (!install?.enabledFor(vm.uuid, agentType)) return null;
   if (!(agentType === 'WindowsOnKvm' ? install.commands.windows : install.commands.linux)) return 'no-command';
   return vm.state === 'Running' && vm.agentRunning ? 'ready' : 'no-agent';
+}
+
+/**
+ * The guest's installer reported `GuestTools::InstallFailed` after our attach of `target` (and after any
+ * `gtr retry`): the install of that target failed, whoever ran it (a person, or our install step).
+ */
+function installerReportedFailure(vm: VmFacts, history: VmHistory | undefined, target: string): boolean {
+  if (vm.installFailedAt === null || history?.lastAttachTarget !== target || history.lastAttachAt == null || history.lastAttachFailed) return false;
+  return writtenSince(vm.installFailedAt, history.lastAttachAt) && (history.retriedAt === null || vm.installFailedAt >= history.retriedAt);
 }
 
 /** Never two installs of one target on one VM within reattachAfter, unless `gtr retry` re-armed it. */

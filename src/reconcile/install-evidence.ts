@@ -4,15 +4,17 @@
 // kept). Once install.settle has passed since the launch, the guest's state row is refreshed with
 // UpdateGuestToolsState (sync, 4.6.21+): its version at the target with the agent Running verifies the
 // install; else a GuestTools:: tag this reconciler did not send at the target verifies it, and the tag
-// GuestTools::InstallFailed (the installer's own report) fails it. Nothing by install.timeout is
+// GuestTools::InstallFailed (the installer's own report) written since the launch fails it (one from an
+// earlier attempt stays on the VM until the installer reports again: it is not this install's). Nothing by install.timeout is
 // `failed` with `no-evidence`. A call whose job was lost is polled by its recorded job uuid, never sent again.
 import type { Logger } from 'pino';
 import { errorToJson } from '../errors.js';
 import type { InstallRow, Ledger, Settlement } from '../ledger/index.js';
-import { readVersions, type QueryPort } from '../observe/inventory.js';
+import { INSTALL_FAILED, readInstallFailedAt, readVersions, type QueryPort } from '../observe/inventory.js';
 import { isPlainObject } from '../plain-object.js';
 import { isScriptStatusRunning, scriptDetailSucceeded, type GuestToolsState, type JobCheck, type ScriptDetail } from '../zstack/client.js';
 import { OPERATION_TIMEOUT } from '../zstack/reply.js';
+import { writtenSince } from '../zstack/zstack-date.js';
 import { sameVersion } from './verify.js';
 import { appendTo } from '../multimap.js';
 
@@ -45,7 +47,6 @@ export interface EvidenceOptions {
   logger: Logger;
 }
 
-export const INSTALL_FAILED_TAG = 'InstallFailed';
 /** Lines of a failed detail's stderr kept in the ledger (the agent keeps the last 1000). */
 const STDERR_LINES = 20;
 const STDERR_CHARS = 2000;
@@ -118,13 +119,16 @@ export async function settleInstalls(client: EvidenceClient, installs: Ledger['i
         opts.logger.info({ vmUuid: r.vmUuid, error: errorToJson(error) }, 'UpdateGuestToolsState failed; the tags decide for this VM');
       }
     });
-    const readings = await readVersions(client, due.map((r) => r.vmUuid));
+    const dueVms = due.map((r) => r.vmUuid);
+    const [readings, failedAt] = await Promise.all([readVersions(client, dueVms), readInstallFailedAt(client, dueVms)]);
     for (const r of due) {
       const state = refreshed.get(r.vmUuid);
       const tags = readings.tags.get(r.vmUuid) ?? [];
       if (state?.version && state.qgaState === 'Running' && sameVersion(state.version, r.target)) settle(r, { state: 'verified', reason: null, verifiedBy: 'guest' });
       else if (!opts.sentTag && tags.some((t) => sameVersion(t, r.target))) settle(r, { state: 'verified', reason: null, verifiedBy: 'tag' });
-      else if (tags.includes(INSTALL_FAILED_TAG)) settle(r, { state: 'install-failed', reason: INSTALL_FAILED_TAG, errCause: `the guest's installer reported GuestTools::${INSTALL_FAILED_TAG}` });
+      else if (writtenSince(failedAt.get(r.vmUuid), r.startedAt)) {
+        settle(r, { state: 'install-failed', reason: INSTALL_FAILED, errCause: `the guest's installer reported GuestTools::${INSTALL_FAILED}` });
+      }
       else continue;
       done.add(r);
     }

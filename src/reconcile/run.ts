@@ -356,7 +356,8 @@ async function planFleet(
 
   const maxPerRun = minPositive(config.policy.maxPerRun, opts.limit ?? 0);
   const planAt = now();
-  const history = ledger.planHistory(planAt, config.policy.reattachAfterMs, config.policy.maxAttempts);
+  const failedGuests = vms.filter((vm) => vm.installFailedAt !== null).map((vm) => vm.uuid);
+  const history = ledger.planHistory(planAt, config.policy.reattachAfterMs, config.policy.maxAttempts, failedGuests);
   if (!opts.vmUuids) ledger.setRunFleet(runId, fleetSummary(vms, history));
   const planInput = {
     vms,

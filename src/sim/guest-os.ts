@@ -99,7 +99,14 @@ export class GuestOs {
     return { stdout: '', stderr, waitsForInstaller: !detached };
   }
 
-  private startInstaller(vm: VmRow, version: string, recordUuid: string, onSessionLost: (() => void) | null): void {
+  /** A person at the console runs the installer from the mounted ISO (no script, no agent session). */
+  installByHand(vm: VmRow): void {
+    if (vm.state !== 'Running') throw new Error(`VM ${vm.uuid} is ${vm.state}: nobody can run an installer in it`);
+    if (!vm.guestToolsIso) throw new Error(`VM ${vm.uuid} has no GuestTools ISO in a CD-ROM: there is no installer to run`);
+    this.startInstaller(vm, vm.guestToolsIso.version, null, null);
+  }
+
+  private startInstaller(vm: VmRow, version: string, recordUuid: string | null, onSessionLost: (() => void) | null): void {
     const { world, guestTimers, installHold, opts } = this.d;
     const run: InstallerRun = { vmUuid: vm.uuid, version, recordUuid, startedAt: Date.now() };
     this.runs.push(run);

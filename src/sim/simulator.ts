@@ -174,6 +174,11 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
       return row ? guestOs.view(row) : undefined;
     },
     installerRuns: () => guestOs.runs.map((r) => ({ ...r })),
+    installByHand: (vmUuid) => {
+      const vm = world.getVm(vmUuid);
+      if (!vm) throw new Error(`no VM ${vmUuid}`);
+      guestOs.installByHand(vm);
+    },
     scriptExecutions: () => scripts.executions.map((e) => ({ ...e, vmUuids: [...e.vmUuids] })),
     scriptOverlaps: () => [...scripts.overlaps],
     holdScripts: () => scriptHold.hold(),

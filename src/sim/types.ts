@@ -103,7 +103,8 @@ export interface InstallerRun {
   vmUuid: string;
   /** The ISO's version, what a successful run installs. */
   version: string;
-  recordUuid: string;
+  /** The script execution that launched it; null when a person ran it at the console (Simulator.installByHand). */
+  recordUuid: string | null;
   startedAt: number;
   /** Set when the run ended (never for `hangs`): what it reported. */
   outcome?: 'succeeded' | 'failed';
@@ -359,6 +360,11 @@ export interface Simulator {
   guestView(uuid: string): SimGuestView | undefined;
   /** Every run of the GuestTools installer in a guest, in start order. */
   installerRuns(): InstallerRun[];
+  /**
+   * A person at the VM's console runs the installer from the GuestTools ISO in its CD-ROM (what ZStack's
+   * UI tells them to do after an attach); throws when the VM is not Running or has no GuestTools ISO mounted.
+   */
+  installByHand(vmUuid: string): void;
   /** Every ExecuteGuestVmScript the MN accepted (a job was created; an ID.1001 refusal included, with failedWith), in order. */
   scriptExecutions(): ScriptExecution[];
   /** VMs on which a script started while another was still running there (the agent's per-VM script file was overwritten). */

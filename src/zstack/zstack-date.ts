@@ -21,3 +21,11 @@ export function parseZStackDate(text: unknown): number | null {
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? null : ms;
 }
+
+/**
+ * A resource dated `at` (the MN's clock, whole seconds) was written at `since` (this process's clock, ms)
+ * or later. We run on the MN, so the clocks agree; the second a ZStack date drops is allowed for.
+ */
+export function writtenSince(at: number | null | undefined, since: number): boolean {
+  return at != null && at + 1000 > since;
+}

@@ -41,7 +41,7 @@ export async function runRetry(argv: string[], makeContext: MakeContext): Promis
   const ctx = makeContext(values);
   try {
     const vms = ledgerVms(ctx.ledger(), refs);
-    const known = new Set(ctx.ledger().retryVms(vms));
+    const known = new Set(ctx.ledger().retryVms(vms, Date.now()));
     for (const vm of vms) {
       process.stdout.write(known.has(vm)
         ? `${vm}: failures, quarantine and attempts forgotten; the next run may attach it again\n`
