@@ -42,9 +42,9 @@ function cpuMeter(): { reset(): void; ms(): number } {
 }
 const cpu = cpuMeter();
 
-/** `?=` uuid lists of a query: a batch of given VMs (the re-read before apply, verify), none for the fleet. */
+/** `?=` uuid lists of a query: a batch of given VMs (the re-read before apply, verify), none for the fleet (whose `tag?=` lists name tags). */
 const uuidLists = (call: CallRecord): string[] =>
-  new URLSearchParams(call.query ?? '').getAll('q').filter((q) => q.includes('?=')).map((q) => q.slice(q.indexOf('?=') + 2));
+  new URLSearchParams(call.query ?? '').getAll('q').filter((q) => /^(uuid|resourceUuid|vmInstanceUuid)\?=/.test(q)).map((q) => q.slice(q.indexOf('?=') + 2));
 
 /** The reads before the first attach: the inventory (fleet-wide queries) and the re-read of the attach set (batches). */
 function readFigures(): ReadFigures {
