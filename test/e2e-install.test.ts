@@ -5,8 +5,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSimulator, type SimOptions, type SimVm, type Simulator } from '../src/sim/index.js';
-import { Ledger } from '../src/ledger/index.js';
 import { exited, gtr, simConfig, spawnGtr, waitFor, workspace, type Workspace } from './helpers/cli.js';
+import { withLedger } from './helpers/rollout.js';
 import { HEX, testVm } from './helpers/fleet.js';
 import { RolloutStore } from '../src/rollout/store.js';
 
@@ -52,14 +52,6 @@ const attachesOf = (sim: Simulator, n: number) => sim.attachesStarted().filter((
 const executionsOn = (sim: Simulator, n: number) => sim.scriptExecutions().filter((e) => e.vmUuids.includes(HEX(n))).length;
 const installersDone = (sim: Simulator, vms: number[]) => vms.every((n) => sim.installerRuns().some((r) => r.vmUuid === HEX(n) && r.outcome !== undefined));
 
-function readLedger<T>(file: string, fn: (l: Ledger) => T): T {
-  const ledger = Ledger.open(file);
-  try {
-    return fn(ledger);
-  } finally {
-    ledger.close();
-  }
-}
 
 describe('installing in the guest', () => {
   for (const statuses of ['Succeed', 'Succeeded', 'Completed'] as const) {
@@ -85,7 +77,7 @@ describe('installing in the guest', () => {
         assert.deepEqual([third.stages.install.started, third.stages.detach.detached], [0, 0]);
         assert.deepEqual([1, 2, 3].map((n) => attachesOf(sim, n)), [1, 1, 1]);
         assert.equal(sim.requestsByApi().CreateGuestVmScript, 1, 'one script, created once and found by its name since');
-        assert.deepEqual(readLedger(_ws.database, (l) => l.installs.open()), [], 'no install is open any more');
+        assert.deepEqual(withLedger(_ws.database, (l) => l.installs.open()), [], 'no install is open any more');
       });
     });
   }
@@ -237,7 +229,7 @@ describe('installing in the guest', () => {
       // The request reaches the MN after its sender died: it runs; nobody read the answer.
       held.release();
       await waitFor('the installers started by the dead run', () => installersDone(sim, [1, 2]));
-      const open = readLedger(ws.database, (l) => l.installs.open());
+      const open = withLedger(ws.database, (l) => l.installs.open());
       assert.deepEqual(open.map((r) => [r.vmUuid, r.recordUuid]), [[HEX(1), null], [HEX(2), null]], 'recorded before the call, its answer never read');
       const second = await reconcile(config);
       assert.deepEqual(second.installs?.map((i) => i.outcome), ['verified', 'verified']);
@@ -266,7 +258,7 @@ describe('installing in the guest', () => {
       assert.equal(report.stages.install.started, 1);
       assert.equal(report.stages.install.deferred, 3);
       assert.deepEqual([...new Set(report.actions.filter((a) => a.outcome === 'attached').map((a) => a.outcome))], ['attached'], 'the others stay attached, their install waits');
-      const members = () => readLedger(ws.database, (l) => new RolloutStore(l).get(id)?.members ?? []);
+      const members = () => withLedger(ws.database, (l) => new RolloutStore(l).get(id)?.members ?? []);
       assert.deepEqual(members().map((m) => m.status).sort(), ['attached', 'attached', 'attached', 'installing']);
       const status = await gtr(['rollout', 'status', String(id), '--config', config]);
       assert.match(status.stdout, /installing/);
@@ -280,7 +272,7 @@ describe('installing in the guest', () => {
       await waitFor('the installers', () => installersDone(sim, [1, 2, 3, 4]));
       await reconcile(config);
       assert.deepEqual(members().map((m) => m.status), ['verified', 'verified', 'verified', 'verified']);
-      assert.equal(readLedger(ws.database, (l) => new RolloutStore(l).get(id)?.state), 'completed');
+      assert.equal(withLedger(ws.database, (l) => new RolloutStore(l).get(id)?.state), 'completed');
     });
   });
 });

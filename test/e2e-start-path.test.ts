@@ -8,8 +8,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { startSimulator, type SimOptions, type Simulator } from '../src/sim/index.js';
-import { Ledger } from '../src/ledger/index.js';
 import { exited, GTR, cleanEnv, gtr, simConfig, spawnGtr, waitFor, workspace, type Workspace } from './helpers/cli.js';
+import { withLedger } from './helpers/rollout.js';
 import { HEX, testFleet } from './helpers/fleet.js';
 
 interface Report {
@@ -40,14 +40,6 @@ function twice(sim: Simulator): string[] {
   return [...attachesPerVm(sim)].filter(([, n]) => n > 1).map(([vm]) => vm);
 }
 
-function readLedger<T>(file: string, fn: (l: Ledger) => T): T {
-  const ledger = Ledger.open(file);
-  try {
-    return fn(ledger);
-  } finally {
-    ledger.close();
-  }
-}
 
 /** `gtr` as a child under `wrapper` (faketime, unshare), collecting its output. */
 function spawnWrapped(wrapper: string[], args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -90,7 +82,7 @@ describe('one fenced, gated way to start anything', () => {
       // B shares the database from "another node" (its own UTS namespace) whose clock is 120 s ahead:
       // the lease looks expired and its holder cannot be seen from there, so B takes it over.
       const b = spawnWrapped(['unshare', '--uts', 'sh', '-c', 'hostname gtr-other-node && exec "$@"', 'sh', ...CLOCK_AHEAD], ['reconcile', '--config', config, '--json']);
-      const aRun = await waitFor('B to hold the lease', () => readLedger(ws.database, (l) => {
+      const aRun = await waitFor('B to hold the lease', () => withLedger(ws.database, (l) => {
         const h = l.leaseHolder(Date.now() + 90_000); // past A's expiry, before B's (its clock is 120 s ahead)
         return h?.host === 'gtr-other-node' ? l.listRuns(5).find((r) => r.host !== 'gtr-other-node') : undefined;
       }));
@@ -100,7 +92,7 @@ describe('one fenced, gated way to start anything', () => {
       assert.equal(bDone.code, 0, `B: ${b.output().stderr}`);
       const reportA = JSON.parse(a.output().stdout) as Report;
       assert.ok((reportA.counts['defer/lease-lost'] ?? 0) > 0, 'A deferred the rest as lease-lost');
-      const startedByA = readLedger(ws.database, (l) => l.getRun(aRun.id)?.actions.filter((x) => x.jobUuid !== null).length);
+      const startedByA = withLedger(ws.database, (l) => l.getRun(aRun.id)?.actions.filter((x) => x.jobUuid !== null).length);
       assert.ok(startedByA !== undefined && startedByA >= 3 && startedByA < 60, `A started ${startedByA}`);
       assert.deepEqual(twice(sim), [], 'no VM attached twice');
       assert.equal(attachesPerVm(sim).size, 60, 'B attached the rest');
