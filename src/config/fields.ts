@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { parseDuration } from '../time-format.js';
 import { parseLimit } from './count-or-percent.js';
 
-
 export const str = (expected = 'a non-empty string') => z.string({ error: expected }).regex(/\S/, { error: expected });
 export const bool = z.boolean({ error: 'true or false' });
 export const int = (min: number, max: number, expected: string) =>

@@ -61,7 +61,6 @@ export interface VmDetails extends VersionReadings {
   installFailedAt: Map<string, number>;
 }
 
-
 /** The conditions that keep a query to one batch of VMs (by the query's VM uuid field); none for the whole fleet. */
 type Scope = (vmUuidField: string) => string[];
 
@@ -88,7 +87,7 @@ export async function readVersions(client: QueryPort, vmUuids?: readonly string[
   return readings;
 }
 
-/** CD-ROMs, GuestTools:: tags, guest reports and guestToolsHasAttached tags, for all VMs or the given ones. */
+/** CD-ROMs, GuestTools:: tags, guest reports, guestToolsHasAttached and InstallFailed tags, for all VMs or the given ones. */
 export async function readVmDetails(client: QueryPort, vmUuids?: readonly string[]): Promise<VmDetails> {
   const d: VmDetails = {
     withCdRom: new Set(), userIso: new Map(), tags: new Map(), reported: new Map(), agentRunning: new Set(), attachedAt: new Map(), installFailedAt: new Map(),
@@ -97,7 +96,7 @@ export async function readVmDetails(client: QueryPort, vmUuids?: readonly string
     readCdRoms(client, scope, d),
     readVersionTags(client, scope, d.tags),
     readReports(client, scope, d),
-    readDatedTags(client, scope, [ATTACHED_TAG, INSTALL_FAILED_TAG], (tag) => (tag === ATTACHED_TAG ? d.attachedAt : d.installFailedAt)),
+    readDatedTags(client, scope, new Map([[ATTACHED_TAG, d.attachedAt], [INSTALL_FAILED_TAG, d.installFailedAt]])),
   ]));
   return d;
 }
@@ -105,7 +104,7 @@ export async function readVmDetails(client: QueryPort, vmUuids?: readonly string
 /** When the guests' installers last reported `GuestTools::InstallFailed`, for the given VMs (install evidence). */
 export async function readInstallFailedAt(client: QueryPort, vmUuids: readonly string[]): Promise<Map<string, number>> {
   const at = new Map<string, number>();
-  await forEachBatch(vmUuids, (scope) => readDatedTags(client, scope, [INSTALL_FAILED_TAG], () => at));
+  await forEachBatch(vmUuids, (scope) => readDatedTags(client, scope, new Map([[INSTALL_FAILED_TAG, at]])));
   return at;
 }
 
@@ -193,17 +192,15 @@ export async function readInventory(client: QueryPort, opts: InventoryOptions): 
   return vms;
 }
 
-/** The createDate of each VM's newest tag of `tags` (one query for all of them), into the map `into(tag)` names. */
-async function readDatedTags(client: QueryPort, scope: Scope, tags: readonly string[], into: (tag: string) => Map<string, number>): Promise<void> {
-  const conditions = ['resourceType=VmInstanceVO', `tag?=${tags.join(',')}`, ...scope('resourceUuid')];
+/** For each tag of `byTag` (one query for all of them): VM uuid -> the createDate of the VM's newest such tag. */
+async function readDatedTags(client: QueryPort, scope: Scope, byTag: ReadonlyMap<string, Map<string, number>>): Promise<void> {
+  const conditions = ['resourceType=VmInstanceVO', `tag?=${[...byTag.keys()].join(',')}`, ...scope('resourceUuid')];
   for await (const page of client.queryPages('system-tags', conditions, { fields: ['resourceUuid', 'tag', 'createDate'] })) {
     for (const row of page) {
       const uuid = str(row.resourceUuid);
-      const tag = str(row.tag);
+      const byVm = byTag.get(str(row.tag) ?? '');
       const at = parseZStackDate(row.createDate);
-      if (!uuid || tag === null || !tags.includes(tag) || at === null) continue;
-      const byVm = into(tag);
-      if (at > (byVm.get(uuid) ?? -Infinity)) byVm.set(uuid, at);
+      if (uuid && byVm && at !== null && at > (byVm.get(uuid) ?? -Infinity)) byVm.set(uuid, at);
     }
   }
 }

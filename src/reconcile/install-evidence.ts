@@ -5,8 +5,9 @@
 // UpdateGuestToolsState (sync, 4.6.21+): its version at the target with the agent Running verifies the
 // install; else a GuestTools:: tag this reconciler did not send at the target verifies it, and the tag
 // GuestTools::InstallFailed (the installer's own report) written since the launch fails it (one from an
-// earlier attempt stays on the VM until the installer reports again: it is not this install's). Nothing by install.timeout is
-// `failed` with `no-evidence`. A call whose job was lost is polled by its recorded job uuid, never sent again.
+// earlier attempt stays on the VM until the installer reports again: it is not this install's). Nothing
+// by install.timeout is `failed` with `no-evidence`. A call whose job was lost is polled by its recorded
+// job uuid, never sent again.
 import type { Logger } from 'pino';
 import { errorToJson } from '../errors.js';
 import type { InstallRow, Ledger, Settlement } from '../ledger/index.js';

@@ -55,7 +55,6 @@ export async function runRetry(argv: string[], makeContext: MakeContext): Promis
   }
 }
 
-
 /** A uuid as given (the VM may be known only to the peer); a name resolved in the ledger (unique). */
 function ledgerVms(ledger: Ledger, refs: string[]): string[] {
   const names = refs.filter((r) => !isUuid(r));
