@@ -24,7 +24,7 @@ import { singleNodeRole } from '../src/ha/role-status.js';
 import { GtrError } from '../src/errors.js';
 import { RolloutStore } from '../src/rollout/store.js';
 import { startRollout } from '../src/rollout/start.js';
-import { parseWaveSpec, type WaveStep } from '../src/config/count-or-percent.js';
+import { parseWaveSpec, type WaveStep } from '../src/count-or-percent.js';
 import { tellPeer } from '../src/cli/commands/rollout-peer.js';
 
 const TOKEN = 'peer-token-0123456789abcdef';

@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { waveSizes } from '../src/rollout/wave-spec.js';
-import { parseWaveSpec, parseLimit, type WaveStep } from '../src/config/count-or-percent.js';
+import { parseWaveSpec, parseLimit, type WaveStep } from '../src/count-or-percent.js';
 import { orderCandidates, placeMembers, stableKey, type Candidate } from '../src/rollout/membership.js';
 import { allowedFrom, nextState, refusedTransition, TRANSITIONS, ROLLOUT_STATES } from '../src/rollout/transitions.js';
 import { progress, startedMembers, type MemberStatus, type ProgressInput, type WaveView } from '../src/rollout/waves.js';

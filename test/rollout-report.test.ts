@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Ledger } from '../src/ledger/index.js';
 import { RolloutStore } from '../src/rollout/store.js';
 import { startRollout } from '../src/rollout/start.js';
-import { parseWaveSpec, type WaveStep } from '../src/config/count-or-percent.js';
+import { parseWaveSpec, type WaveStep } from '../src/count-or-percent.js';
 import type { RunObservation } from '../src/rollout/observe.js';
 import { memberState, rolloutJson, WAITING_SHOWN } from '../src/rollout/report.js';
 import { renderRollout, summaryLine } from '../src/cli/commands/rollout-render.js';

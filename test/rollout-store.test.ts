@@ -8,7 +8,7 @@ import path from 'node:path';
 import { DEFAULT_MIGRATIONS_DIR, Ledger } from '../src/ledger/index.js';
 import { RolloutStore } from '../src/rollout/store.js';
 import { startRollout } from '../src/rollout/start.js';
-import { parseWaveSpec, type WaveStep } from '../src/config/count-or-percent.js';
+import { parseWaveSpec, type WaveStep } from '../src/count-or-percent.js';
 import type { RunObservation } from '../src/rollout/observe.js';
 import { GtrError } from '../src/errors.js';
 import { noteLostAttaches } from '../src/reconcile/rollout-hook.js';

@@ -1,6 +1,6 @@
 // Limits given as a count or a percentage of the run's attach set:
 // concurrency rounds up and is at least 1; the error budget rounds down; both in integers (percentOf).
-import { percentOf } from '../config/count-or-percent.js';
+import { percentOf } from '../count-or-percent.js';
 import type { Limit } from '../config/types.js';
 
 export function concurrencyFor(limit: Limit, attachCount: number): number {

@@ -2,7 +2,7 @@
 // problem shows (key, value, expected); values come out parsed (durations in ms, limits as {kind, value}).
 import { z } from 'zod';
 import { parseDuration } from '../time-format.js';
-import { parseLimit } from './count-or-percent.js';
+import { parseLimit } from '../count-or-percent.js';
 
 export const str = (expected = 'a non-empty string') => z.string({ error: expected }).regex(/\S/, { error: expected });
 export const bool = z.boolean({ error: 'true or false' });

@@ -4,7 +4,7 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { DEFAULT_FILE_CONFIG as D } from './defaults.js';
-import { parseWaveSpec } from './count-or-percent.js';
+import { parseWaveSpec } from '../count-or-percent.js';
 import { bool, duration, httpUrl, int, isName, limit, listen, listOf, oneOf, positiveInt, positiveMs, str, strict } from './fields.js';
 import { isPlainObject } from '../plain-object.js';
 import { REDACTED } from '../redacted.js';

@@ -2,7 +2,7 @@
 import type { Config } from './schema.js';
 
 export type { Config };
-export type { Limit } from './count-or-percent.js';
+export type { Limit } from '../count-or-percent.js';
 export type Selector = NonNullable<Config['policy']['include']>;
 /** Days ('mon'..'sun', empty: every day) and 'HH:MM' start and end in schedule.timezone; end <= start crosses midnight. */
 export type MaintenanceWindow = Config['schedule']['windows'][number];

@@ -18,7 +18,7 @@ import type { RolloutDetail } from '../rollout/records.js';
 import { RolloutStore } from '../rollout/store.js';
 import { startRollout } from '../rollout/start.js';
 import { isOpen } from '../rollout/transitions.js';
-import { formatWaves } from '../config/count-or-percent.js';
+import { formatWaves } from '../count-or-percent.js';
 import { NO_CANARIES } from '../rollout/membership.js';
 import type { EventSink } from '../events.js';
 import { stepEvent, waveStarted } from '../rollout/events.js';

@@ -4,7 +4,7 @@ import type { Limit } from '../config/types.js';
 import { AGENT_TYPES, type AgentType } from '../domain.js';
 import type { Canaries } from './membership.js';
 import { isRolloutState, type RolloutState } from './transitions.js';
-import { parseLimit } from '../config/count-or-percent.js';
+import { parseLimit } from '../count-or-percent.js';
 import { MEMBER_STATUSES, type MemberStatus } from './waves.js';
 import { parseJson } from '../ledger/runs.js';
 

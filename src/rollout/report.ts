@@ -6,7 +6,7 @@
 import type { Ledger } from '../ledger/index.js';
 import type { MemberRecord, RolloutDetail, RolloutRecord, WaveRecord } from './records.js';
 import { RolloutStore } from './store.js';
-import { formatLimit } from '../config/count-or-percent.js';
+import { formatLimit } from '../count-or-percent.js';
 import { currentWave, isFinal, MEMBER_STATUSES, NOT_RUNNING, waveBudget, type MemberStatus } from './waves.js';
 import { formatDuration, iso } from '../time-format.js';
 

@@ -6,7 +6,7 @@ import type { AgentType } from '../domain.js';
 import { orderCandidates, placeMembers, type Candidate, type Canaries, type PlacedMember } from './membership.js';
 import type { RolloutStore } from './store.js';
 import type { GroupTarget } from './records.js';
-import type { WaveStep } from '../config/count-or-percent.js';
+import type { WaveStep } from '../count-or-percent.js';
 import { waveSizes, type WaveSize } from './wave-spec.js';
 
 export interface StartInput {

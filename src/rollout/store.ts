@@ -14,7 +14,7 @@ import {
   type RolloutRow, type TargetRow, type TransitionRow, type WaveRow,
 } from './records.js';
 import { isOpen, nextState, noSuchRollout, refusedTransition, type RolloutState } from './transitions.js';
-import { formatLimit } from '../config/count-or-percent.js';
+import { formatLimit } from '../count-or-percent.js';
 import type { WaveSize } from './wave-spec.js';
 import { currentWave, NO_EVIDENCE, progress, startedMembers, waveBudget, type ProgressStep } from './waves.js';
 import { formatDuration } from '../time-format.js';

@@ -1,7 +1,7 @@
-// `--waves 1,10%,50%,100%` (parsed by src/config/count-or-percent.ts): cumulative wave sizes, each a VM
+// `--waves 1,10%,50%,100%` (parsed by src/count-or-percent.ts): cumulative wave sizes, each a VM
 // count or a percentage of the members. Percentages round down ("up to 10%"), in integers (percentOf);
 // a wave that would add nobody is dropped; the last wave always takes every remaining member, so none is left out.
-import { percentOf, type WaveStep } from '../config/count-or-percent.js';
+import { percentOf, type WaveStep } from '../count-or-percent.js';
 
 export interface WaveSize {
   /** 1-based, after dropping empty waves. */

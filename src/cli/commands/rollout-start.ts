@@ -15,7 +15,7 @@ import { RolloutStore } from '../../rollout/store.js';
 import { groupTargets, startRollout } from '../../rollout/start.js';
 import { unmatchedCanaries } from '../../rollout/membership.js';
 import { printable } from '../../text/printable.js';
-import { formatWaves, parseLimit, parseWaveSpec, type WaveStep } from '../../config/count-or-percent.js';
+import { formatWaves, parseLimit, parseWaveSpec, type WaveStep } from '../../count-or-percent.js';
 import type { Context } from '../context.js';
 import { isUuid } from '../../uuid.js';
 
