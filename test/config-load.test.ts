@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, parseDuration, redactedConfig, requireCredentials } from '../src/config/load.js';
+import { loadConfig, parseDuration, redactedConfig } from '../src/config/load.js';
+import { requireCredentials } from '../src/zstack/from-config.js';
 import { ConfigError, GtrError } from '../src/errors.js';
 import { thrown } from './helpers/cli.js';
 

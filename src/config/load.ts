@@ -12,7 +12,6 @@ import { readHttpCredentials, readTokenFile, type HttpCredentials } from './http
 
 export { parseDuration } from '../time-format.js';
 export { DEFAULT_CONFIG_PATH } from './defaults.js';
-export { requireCredentials, type ZStackCredentials } from './credentials.js';
 
 export interface ConfigSources {
   /** --config; null or missing means "look further". */

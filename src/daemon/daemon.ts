@@ -2,7 +2,7 @@
 // `gtr reconcile`, under the shared lease. SIGTERM/SIGINT stop cleanly, SIGHUP reloads the config.
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { loadConfig, redactedConfig, requireCredentials } from '../config/load.js';
+import { loadConfig, redactedConfig } from '../config/load.js';
 import { EXIT_DRAIN_MS, notifierFromConfig, type Notifier } from '../notify/from-config.js';
 import type { Config } from '../config/types.js';
 import { scanCatalog } from '../catalog/scan.js';
@@ -14,7 +14,7 @@ import { runPass } from '../reconcile/pass.js';
 import { SHUTDOWN_GRACE_MS } from '../reconcile/shutdown.js';
 import { DAEMON_ACTOR } from '../rollout/actor.js';
 import type { ZStackClient } from '../zstack/client.js';
-import { clientFromConfig } from '../zstack/from-config.js';
+import { clientFromConfig, requireCredentials } from '../zstack/from-config.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { startSchedule, type Schedule } from '../schedule/cron.js';
 import { createAuthenticator } from './http-auth.js';

@@ -1,6 +1,7 @@
 // `gtr daemon`: start the service and wire the signals. The Daemon class does the work.
 import { Daemon, FAILED_TICKS_DEGRADED } from '../../daemon/daemon.js';
-import { loadConfig, requireCredentials } from '../../config/load.js';
+import { loadConfig } from '../../config/load.js';
+import { requireCredentials } from '../../zstack/from-config.js';
 import { EXIT, GtrError, messageOf } from '../../errors.js';
 import { parseFlags } from '../args.js';
 import { printable } from '../../text/printable.js';
