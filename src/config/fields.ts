@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../time-format.js';
 import { parseLimit } from '../count-or-percent.js';
+import { distance } from '../text/did-you-mean.js';
 
 export const str = (expected = 'a non-empty string') => z.string({ error: expected }).regex(/\S/, { error: expected });
 export const bool = z.boolean({ error: 'true or false' });
@@ -75,17 +76,4 @@ function didYouMean(unknown: readonly string[], known: readonly string[]): strin
     return best && best.d <= Math.max(1, Math.floor(key.length / 3)) ? [unknown.length === 1 ? best.k : `${best.k} for ${key}`] : [];
   });
   return guesses.length > 0 ? `; did you mean ${guesses.join(', ')}?` : '';
-}
-
-/** Edit distance with transpositions (optimal string alignment). */
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.length][b.length];
 }

@@ -2,7 +2,7 @@
 // none is close enough to be a typo.
 
 /** Edits from a to b: insert, delete, replace, or swap two neighbours (`plna` is one from `plan`). */
-function distance(a: string, b: string): number {
+export function distance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
