@@ -5,8 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_FILE_CONFIG } from '../src/config/defaults.js';
-import { buildConfig } from '../src/config/schema.js';
+import { buildConfig, DEFAULT_FILE_CONFIG } from '../src/config/schema.js';
 import type { DecisionRow } from '../src/ledger/types.js';
 import { Ledger } from '../src/ledger/index.js';
 import { decisionTrim } from '../src/reconcile/stored-decisions.js';

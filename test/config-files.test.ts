@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
-import { DEFAULT_FILE_CONFIG } from '../src/config/defaults.js';
+import { DEFAULT_FILE_CONFIG } from '../src/config/schema.js';
 
 const CONFIG_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'config');
 const DEFAULT_JSON = path.join(CONFIG_DIR, 'default.json');

@@ -8,7 +8,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { startSimulator } from '../src/sim/index.js';
-import { DEFAULT_FILE_CONFIG } from '../src/config/defaults.js';
+import { DEFAULT_FILE_CONFIG } from '../src/config/schema.js';
 import { exited, gtr, ROOT, simConfig, spawnGtr, waitFor, workspace } from './helpers/cli.js';
 import { ledgerFacts, outdatedFleet } from './helpers/fault.js';
 

@@ -4,9 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { getNodeValue, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { GtrError } from '../errors.js';
-import { DEFAULT_CONFIG_PATH } from './defaults.js';
-import { isPlainObject } from '../plain-object.js';
+import { isPlainObject, setOwn } from '../plain-object.js';
 import type { Layer } from './layers.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/guesttools-reconciler/config.json';
 
 /** --config, else GTR_CONFIG, else the system-wide file when it exists, else none (defaults only). */
 export function locateConfigFile(file: string | null | undefined, env: NodeJS.ProcessEnv, cwd: string, systemPath = DEFAULT_CONFIG_PATH): string | null {
@@ -51,6 +52,6 @@ function plain(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(plain);
   if (typeof value !== 'object' || value === null) return value;
   const out = {};
-  for (const [key, v] of Object.entries(value)) Object.defineProperty(out, key, { value: plain(v), enumerable: true, writable: true, configurable: true });
+  for (const [key, v] of Object.entries(value)) setOwn(out, key, plain(v));
   return out;
 }

@@ -2,8 +2,8 @@
 // by key, every other value (lists and selectors too) is replaced whole by a later layer; what no layer
 // sets takes the schema's default.
 import path from 'node:path';
-import { DEFAULT_FILE_CONFIG, ENV_KEYS, PATH_KEYS } from './defaults.js';
-import { isPlainObject } from '../plain-object.js';
+import { DEFAULT_FILE_CONFIG } from './schema.js';
+import { isPlainObject, setOwn } from '../plain-object.js';
 
 export interface Layer {
   /** Where the values come from, for messages: a file path, "environment (GTR_X)", "flags (...)". */
@@ -15,10 +15,15 @@ export interface Layer {
 
 type Tree = Record<string, unknown>;
 
-/** Assignment that keeps "__proto__" from a file an ordinary (and so unknown) key. */
-function put(obj: Tree, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}
+/** Environment variables and the keys they set. */
+const ENV_KEYS: Readonly<Record<string, string>> = {
+  GTR_ZSTACK_ENDPOINT: 'zstack.endpoint', GTR_ZSTACK_ACCOUNT: 'zstack.accountName', GTR_ZSTACK_PASSWORD: 'zstack.password',
+  GTR_ZSTACK_PASSWORD_FILE: 'zstack.passwordFile', GTR_ZSTACK_ACCESS_KEY_ID: 'zstack.accessKeyId', GTR_ZSTACK_ACCESS_KEY_SECRET: 'zstack.accessKeySecret',
+  GTR_ZSTACK_ACCESS_KEY_SECRET_FILE: 'zstack.accessKeySecretFile', GTR_ISO_DIR: 'isoDir', GTR_DATABASE: 'database', GTR_LOG_LEVEL: 'log.level',
+};
+
+/** Keys whose values are filesystem paths: relative ones resolve against the layer's base folder. */
+const PATH_KEYS = ['zstack.passwordFile', 'zstack.accessKeySecretFile', 'zstack.tls.caFile', 'isoDir', 'database', 'http.auth.tokenFile', 'http.auth.basicFile', 'ha.tokenFile'];
 
 function getPath(tree: unknown, dotted: string): unknown {
   return dotted.split('.').reduce<unknown>((node, part) => (isPlainObject(node) && Object.hasOwn(node, part) ? node[part] : undefined), tree);
@@ -31,10 +36,10 @@ function layerOf(source: string, names: string[], entries: Array<[string, unknow
     const parts = key.split('.');
     let node = data;
     for (const part of parts.slice(0, -1)) {
-      if (!isPlainObject(node[part])) put(node, part, {});
+      if (!isPlainObject(node[part])) setOwn(node, part, {});
       node = node[part] as Tree;
     }
-    put(node, parts[parts.length - 1], value);
+    setOwn(node, parts[parts.length - 1], value);
   }
   return resolvePaths({ name: `${source} (${names.join(', ')})`, data, baseDir });
 }
@@ -48,23 +53,21 @@ export function envLayer(env: NodeJS.ProcessEnv, cwd: string): Layer {
 /** Flags come as dotted keys; text given for a number or boolean key is converted when it reads as one. */
 export function flagsLayer(flags: Record<string, unknown>, cwd: string): Layer {
   const set = Object.entries(flags).filter(([, value]) => value !== undefined);
-  return layerOf('flags', set.map(([key]) => key), set.map(([key, value]) => [key, coerce(value, getPath(DEFAULT_FILE_CONFIG, key))]), cwd);
-}
-
-function coerce(value: unknown, defaultValue: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  if (typeof defaultValue === 'number' && /^-?\d+$/.test(value)) return Number(value);
-  if (typeof defaultValue === 'boolean' && /^(true|false)$/i.test(value)) return value.toLowerCase() === 'true';
-  return value;
+  return layerOf('flags', set.map(([key]) => key), set.map(([key, value]) => {
+    const kind = typeof getPath(DEFAULT_FILE_CONFIG, key);
+    if (typeof value !== 'string') return [key, value];
+    if (kind === 'number' && /^-?\d+$/.test(value)) return [key, Number(value)];
+    return [key, kind === 'boolean' && /^(true|false)$/i.test(value) ? value.toLowerCase() === 'true' : value];
+  }), cwd);
 }
 
 /** Relative paths in a layer resolve against its base folder (the config file's folder, or cwd). */
 export function resolvePaths(layer: Layer): Layer {
   const resolve = (value: unknown) => (typeof value === 'string' && value !== '' && value !== ':memory:' ? path.resolve(layer.baseDir, value) : value);
   for (const key of PATH_KEYS) {
-    const parts = key.split('.');
-    const parent = getPath(layer.data, parts.slice(0, -1).join('.')) ?? (parts.length === 1 ? layer.data : undefined);
-    const name = parts[parts.length - 1];
+    const dot = key.lastIndexOf('.');
+    const parent = dot === -1 ? layer.data : getPath(layer.data, key.slice(0, dot));
+    const name = key.slice(dot + 1);
     if (isPlainObject(parent) && Object.hasOwn(parent, name)) parent[name] = resolve(parent[name]);
   }
   // notify.webhooks[].secretFile: paths inside a list.
@@ -75,11 +78,11 @@ export function resolvePaths(layer: Layer): Layer {
 
 function mergeInto(base: Tree, overlay: Tree, defaults: unknown): Tree {
   const out: Tree = {};
-  for (const [key, value] of Object.entries(base)) put(out, key, value);
+  for (const [key, value] of Object.entries(base)) setOwn(out, key, value);
   for (const [key, value] of Object.entries(overlay)) {
     const sectionDefaults = isPlainObject(defaults) && Object.hasOwn(defaults, key) ? defaults[key] : undefined;
     const isSection = isPlainObject(sectionDefaults) && isPlainObject(value) && isPlainObject(out[key]);
-    put(out, key, isSection ? mergeInto(out[key] as Tree, value, sectionDefaults) : value);
+    setOwn(out, key, isSection ? mergeInto(out[key] as Tree, value, sectionDefaults) : value);
   }
   return out;
 }

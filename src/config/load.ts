@@ -1,17 +1,16 @@
 // Config as a pure function of (defaults, file, environment, flags): every problem listed at once,
 // the result deep-frozen. See DESIGN.md section 4 for the keys.
 import { ConfigError, type ConfigProblem } from '../errors.js';
-import type { Config } from './types.js';
-import { SECRET_KEYS } from './defaults.js';
 import { locateConfigFile, readConfigFile } from './config-file.js';
 import { envLayer, flagsLayer, mergeLayers, resolvePaths, type Layer } from './layers.js';
-import { buildConfig } from './schema.js';
+import { buildConfig, type Config } from './schema.js';
 import { REDACTED } from '../redacted.js';
-import { checkReadableFile, groupReadableWarning, readSecretLine } from './secrets.js';
-import { readHttpCredentials, readTokenFile, type HttpCredentials } from './http-auth.js';
+import { checkReadableFile, groupReadableWarning, readHttpCredentials, readSecretLine, readTokenFile, type HttpCredentials } from './secrets.js';
 
-export { parseDuration } from '../time-format.js';
-export { DEFAULT_CONFIG_PATH } from './defaults.js';
+export { DEFAULT_CONFIG_PATH } from './config-file.js';
+
+/** Keys whose values are secrets: problems show "[redacted]" instead of the value. */
+const SECRET_KEYS: ReadonlySet<string> = new Set(['zstack.password', 'zstack.accessKeySecret']);
 
 export interface ConfigSources {
   /** --config; null or missing means "look further". */
@@ -55,10 +54,7 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
     }
     layers.push(resolvePaths(layer));
   }
-  const env = envLayer(sources.env, cwd);
-  if (Object.keys(env.data).length > 0) layers.push(resolvePaths(env));
-  const flags = flagsLayer(sources.flags ?? {}, cwd);
-  if (Object.keys(flags.data).length > 0) layers.push(resolvePaths(flags));
+  layers.push(...[envLayer(sources.env, cwd), flagsLayer(sources.flags ?? {}, cwd)].filter((l) => Object.keys(l.data).length > 0));
 
   const problems: ConfigProblem[] = [];
   const report = (key: string, value: unknown, expected: string): void => {
@@ -70,57 +66,19 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   }
   const config = buildConfig(merged.tree, report);
 
-  const invalid = (key: string) => problems.some((p) => p.key === key);
+  const invalid = (...keys: string[]) => problems.some((p) => keys.includes(p.key));
   const z = config.zstack;
-  if (z.passwordFile !== null && !invalid('zstack.passwordFile') && !invalid('zstack.password')) {
+  if (z.passwordFile !== null && !invalid('zstack.passwordFile', 'zstack.password')) {
     z.password = readSecretLine('zstack.passwordFile', z.passwordFile, 'the password', report, warnings);
   }
-  if (z.accessKeySecretFile !== null && !invalid('zstack.accessKeySecretFile') && !invalid('zstack.accessKeySecret')) {
+  if (z.accessKeySecretFile !== null && !invalid('zstack.accessKeySecretFile', 'zstack.accessKeySecret')) {
     z.accessKeySecret = readSecretLine('zstack.accessKeySecretFile', z.accessKeySecretFile, 'the AccessKey secret', report, warnings);
   }
-  checkCredentials(config, report, invalid);
-  if (config.zstack.tls.caFile !== null && !invalid('zstack.tls.caFile')) {
-    checkReadableFile('zstack.tls.caFile', config.zstack.tls.caFile, 'a readable PEM file with the CA certificate', report);
-  }
-  const httpCredentials = invalid('http.listen') ? null : readHttpCredentials(config.http, report, warnings);
-  const webhookSecrets = readWebhookSecrets(config.notify.webhooks, report, warnings);
-  const haToken = readHaToken(config.ha, report, warnings);
-
-  if (problems.length > 0) {
-    throw new ConfigError(problems, layers.length > 0 ? layers.map((l) => l.name).join(' + ') : 'defaults');
-  }
-  return { config: deepFreeze(config), source: file ?? 'defaults', warnings, httpCredentials, webhookSecrets, haToken };
-}
-
-function readWebhookSecrets(hooks: Config['notify']['webhooks'], report: Parameters<typeof readSecretLine>[3], warnings: string[]): Map<number, string> {
-  const secrets = new Map<number, string>();
-  hooks.forEach((hook, i) => {
-    if (hook.secretFile === null) return;
-    const secret = readSecretLine(`notify.webhooks[${i}].secretFile`, hook.secretFile, 'the signing secret', report, warnings);
-    if (secret !== null) secrets.set(i, secret);
-  });
-  return secrets;
-}
-
-/** A peer needs a leader check (else both nodes attach) and the token the two nodes share. */
-function readHaToken(ha: Config['ha'], report: Parameters<typeof readSecretLine>[3], warnings: string[]): string | null {
-  if (ha.peer !== null && ha.leaderCheck.kind === 'none') {
-    report('ha.leaderCheck', 'none', 'a leader check ("zsha2", {"vip": ...} or {"command": [...]}) when ha.peer is set: with "none" both nodes would attach');
-  }
-  if (ha.peer !== null && ha.tokenFile === null) {
-    report('ha.tokenFile', null, 'a file holding the token both nodes share (at least 16 printable characters) when ha.peer is set');
-  }
-  return ha.tokenFile === null ? null : readTokenFile('ha.tokenFile', ha.tokenFile, report, warnings);
-}
-
-/** An AccessKey or a password, never both; an AccessKey id and its secret come together. */
-function checkCredentials(config: Config, report: (key: string, value: unknown, expected: string) => void, invalid: (key: string) => boolean): void {
-  const z = config.zstack;
+  // An AccessKey or a password, never both; an AccessKey id and its secret come together.
   const hasPassword = z.password !== null || z.passwordFile !== null;
   const hasSecret = z.accessKeySecret !== null || z.accessKeySecretFile !== null;
   if (z.accessKeyId !== null && hasPassword) {
-    report('zstack.accessKeyId', z.accessKeyId,
-      'either an AccessKey (zstack.accessKeyId with its secret) or a password (zstack.password or zstack.passwordFile), not both');
+    report('zstack.accessKeyId', z.accessKeyId, 'either an AccessKey (zstack.accessKeyId with its secret) or a password (zstack.password or zstack.passwordFile), not both');
   }
   if (z.accessKeyId !== null && !hasSecret) {
     report('zstack.accessKeySecret', null,
@@ -129,6 +87,25 @@ function checkCredentials(config: Config, report: (key: string, value: unknown, 
   if (z.accessKeyId === null && hasSecret && !invalid('zstack.accessKeySecretFile')) {
     report('zstack.accessKeyId', null, 'the id of the AccessKey whose secret is set (zstack.accessKeyId or GTR_ZSTACK_ACCESS_KEY_ID)');
   }
+  if (z.tls.caFile !== null && !invalid('zstack.tls.caFile')) checkReadableFile('zstack.tls.caFile', z.tls.caFile, 'a readable PEM file with the CA certificate', report);
+  const httpCredentials = invalid('http.listen') ? null : readHttpCredentials(config.http, report, warnings);
+  const webhookSecrets = new Map<number, string>();
+  config.notify.webhooks.forEach((hook, i) => {
+    const secret = hook.secretFile === null ? null : readSecretLine(`notify.webhooks[${i}].secretFile`, hook.secretFile, 'the signing secret', report, warnings);
+    if (secret !== null) webhookSecrets.set(i, secret);
+  });
+  // A peer needs a leader check (else both nodes attach) and the token the two nodes share.
+  const { ha } = config;
+  if (ha.peer !== null && ha.leaderCheck.kind === 'none') {
+    report('ha.leaderCheck', 'none', 'a leader check ("zsha2", {"vip": ...} or {"command": [...]}) when ha.peer is set: with "none" both nodes would attach');
+  }
+  if (ha.peer !== null && ha.tokenFile === null) {
+    report('ha.tokenFile', null, 'a file holding the token both nodes share (at least 16 printable characters) when ha.peer is set');
+  }
+  const haToken = ha.tokenFile === null ? null : readTokenFile('ha.tokenFile', ha.tokenFile, report, warnings);
+
+  if (problems.length > 0) throw new ConfigError(problems, layers.length > 0 ? layers.map((l) => l.name).join(' + ') : 'defaults');
+  return { config: deepFreeze(config), source: file ?? 'defaults', warnings, httpCredentials, webhookSecrets, haToken };
 }
 
 /** The effective config for logs and output: the password and the AccessKey secret show as "[redacted]" when set. */

@@ -1,23 +1,16 @@
-// The configuration as one zod schema (DESIGN.md section 4): every section a strict object whose keys
-// and defaults are those of defaults.ts, every value parsed on the way in (durations to ms, limits to
-// {kind, value}, wave lists to steps). `Config` is what it yields.
+// The configuration's one schema (DESIGN.md section 4): every section a strict object, every key with
+// its default (in the file's own shape and units, DEFAULT_FILE_CONFIG) and every value parsed on the
+// way in (durations to ms, limits to {kind, value}, wave lists to steps). `Config` is what it yields.
+// config/default.json holds the same defaults; a test keeps the two equal.
 import cron from 'node-cron';
 import { z } from 'zod';
-import { DEFAULT_FILE_CONFIG as D } from './defaults.js';
 import { parseWaveSpec } from '../count-or-percent.js';
-import { bool, duration, httpUrl, int, isName, limit, listen, listOf, oneOf, positiveInt, positiveMs, str, strict } from './fields.js';
-import { isPlainObject } from '../plain-object.js';
+import { bool, duration, httpUrl, int, leaderCheck, limit, listen, listOf, oneOf, orNull, peerUrl, positiveInt, positiveMs, str, strict, webhook } from './fields.js';
+import { isPlainObject, setOwn } from '../plain-object.js';
 import { REDACTED } from '../redacted.js';
-import { leaderCheck, peerUrl } from './ha-fields.js';
-import { webhooks } from './notify-fields.js';
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
-/** A strict object whose every key defaults to its value in `defaults`. */
-function section<S extends Record<string, z.ZodType>>(defaults: Readonly<Record<keyof S, unknown>>, shape: S) {
-  const withDefaults = Object.fromEntries(Object.entries(shape).map(([key, schema]) => [key, schema.prefault(defaults[key] as never)]));
-  return strict(withDefaults as { [K in keyof S]: z.ZodPrefault<S[K]> }, 'an object');
-}
+/** A strict object that a file may leave out (its keys then take their defaults). */
+const section = <S extends z.ZodRawShape>(shape: S) => strict(shape, 'an object').prefault({} as never);
 
 /** Renames file keys to the program's ("reattachAfter" -> "reattachAfterMs"). */
 function renamed<const M extends Record<string, string>>(names: M) {
@@ -54,7 +47,7 @@ const window = strict({
   end: hhmm,
 }, 'an object like {"days": ["sat", "sun"], "start": "22:00", "end": "04:00"}');
 
-const names = listOf('a list of non-empty strings', isName).optional();
+const names = listOf('a list of non-empty strings', (s): s is string => typeof s === 'string' && s !== '').optional();
 const SELECTOR = { zoneUuids: names, clusterUuids: names, hostUuids: names, vmUuids: names, platforms: names, tags: names };
 /**
  * null means "no selector", and so does one that names nothing. An include selector must name
@@ -65,77 +58,92 @@ const selector = (mustSelect: boolean) =>
     if (s !== null && Object.values(s).some((list) => list && list.length > 0)) return s;
     if (s !== null && mustSelect) ctx.addIssue({ code: 'custom', input: s, message: 'at least one non-empty list (use null to include every VM)' });
     return null;
-  });
+  }).prefault(null);
 
 const waves = z.string({ error: 'a comma-separated list of wave sizes like "1,10%,50%,100%"' }).transform((text, ctx) => {
   const steps = parseWaveSpec(text);
   if (typeof steps !== 'string') return steps;
   ctx.addIssue({ code: 'custom', message: steps, input: text });
   return z.NEVER;
-});
+}).prefault('1,10%,50%,100%');
 
-const orNull = (expected?: string) => str(expected).nullable();
+const NO_LIMIT = 'an integer >= 0 (0: no limit)';
+const command = orNull('a non-empty command, or null');
 
-export const configSchema = section(D, {
+export const configSchema = strict({
   $schema: orNull('the path or URL of config/schema.json, for editors'),
-  zstack: section(D.zstack, {
-    endpoint: httpUrl,
-    accountName: str(),
+  zstack: section({
+    endpoint: httpUrl.prefault('http://127.0.0.1:8080'),
+    accountName: str().prefault('admin'),
     password: orNull(),
     passwordFile: orNull(),
     accessKeyId: orNull(),
     accessKeySecret: orNull(),
     accessKeySecretFile: orNull(),
-    requestTimeoutMs: positiveMs,
-    pageSize: int(1, 10_000, 'an integer from 1 to 10000'),
-    jobPollIntervalMs: positiveMs,
-    jobTimeoutMs: positiveMs,
-    recordVersionTag: bool,
-    tls: section(D.zstack.tls, { caFile: orNull(), rejectUnauthorized: bool }),
+    requestTimeoutMs: positiveMs(30_000),
+    pageSize: int(1, 'an integer from 1 to 10000', 10_000).prefault(1000),
+    jobPollIntervalMs: positiveMs(1000),
+    jobTimeoutMs: positiveMs(1_800_000),
+    recordVersionTag: bool(false),
+    tls: section({ caFile: orNull(), rejectUnauthorized: bool(true) }),
   }),
-  isoDir: str(),
-  database: str(),
-  schedule: section(D.schedule, { cron: cronExpression, timezone: timeZone, windows: z.array(window, { error: 'a list of windows like {"days": ["sat"], "start": "22:00", "end": "04:00"} (empty: always open)' }), jitter: duration(false) })
-    .transform(renamed({ jitter: 'jitterMs' })),
-  policy: section(D.policy, {
-    maxConcurrency: limit(1, '20%'),
-    maxPerHost: positiveInt,
-    maxErrors: limit(0, '5%'),
-    maxPerRun: int(0, Number.MAX_SAFE_INTEGER, 'an integer >= 0 (0: no limit)'),
-    attachUntagged: bool,
-    allowPrerelease: bool,
+  isoDir: str().prefault('/opt/zstack-dvd'),
+  database: str().prefault('/var/lib/guesttools-reconciler/state.db'),
+  schedule: section({
+    cron: cronExpression.prefault('*/30 * * * *'),
+    timezone: timeZone.prefault(null),
+    windows: z.array(window, { error: 'a list of windows like {"days": ["sat"], "start": "22:00", "end": "04:00"} (empty: always open)' }).prefault([]),
+    jitter: duration('0'),
+  }).transform(renamed({ jitter: 'jitterMs' })),
+  policy: section({
+    maxConcurrency: limit(1, '20%', 10),
+    maxPerHost: positiveInt(2),
+    maxErrors: limit(0, '5%', '5%'),
+    maxPerRun: int(0, NO_LIMIT).prefault(0),
+    attachUntagged: bool(false),
+    allowPrerelease: bool(false),
     // Must be positive: 0 would switch off the guards against attaching the same target twice.
-    reattachAfter: duration(true),
-    quarantineAfter: positiveInt,
-    quarantineBase: duration(true),
-    maxAttempts: positiveInt,
-    ejectUserIso: bool,
+    reattachAfter: duration('24h', true),
+    quarantineAfter: positiveInt(3),
+    quarantineBase: duration('1h', true),
+    maxAttempts: positiveInt(3),
+    ejectUserIso: bool(false),
     include: selector(true),
     exclude: selector(false),
     mode: oneOf(['auto', 'rollout']),
-    isoSoak: duration(false),
-    detachAfterVerify: bool,
+    isoSoak: duration('0'),
+    detachAfterVerify: bool(true),
   }).transform(renamed({ reattachAfter: 'reattachAfterMs', quarantineBase: 'quarantineBaseMs', isoSoak: 'isoSoakMs' })),
-  install: section(D.install, {
+  install: section({
     mode: oneOf(['off', 'qga']),
-    maxConcurrency: positiveInt,
-    settle: duration(false),
-    timeout: duration(true),
-    linux: section(D.install.linux, { command: orNull('a non-empty command, or null') }),
-    windows: section(D.install.windows, { command: orNull('a non-empty command, or null') }),
+    maxConcurrency: positiveInt(10),
+    settle: duration('3m'),
+    timeout: duration('30m', true),
+    linux: section({ command }),
+    windows: section({ command }),
   }).transform(renamed({ settle: 'settleMs', timeout: 'timeoutMs' })),
-  rollout: section(D.rollout, { autoStart: bool, waves, soak: duration(false), waveTimeout: duration(true), maxErrors: limit(0, '5%') })
+  rollout: section({ autoStart: bool(false), waves, soak: duration('30m'), waveTimeout: duration('6h', true), maxErrors: limit(0, '5%', '5%') })
     .transform(renamed({ soak: 'soakMs', waveTimeout: 'waveTimeoutMs' })),
-  ledger: section(D.ledger, {
-    retainDays: int(0, Number.MAX_SAFE_INTEGER, 'an integer >= 0 (0: keep forever)'),
-    retainRuns: int(0, Number.MAX_SAFE_INTEGER, 'an integer >= 0 (0: no limit)'),
-  }),
-  http: section(D.http, { listen, auth: section(D.http.auth, { tokenFile: orNull(), basicFile: orNull() }) }),
-  notify: section(D.notify, { webhooks }),
-  ha: section(D.ha, { leaderCheck, peer: peerUrl.nullable(), syncInterval: duration(true), tokenFile: orNull() })
+  ledger: section({ retainDays: int(0, 'an integer >= 0 (0: keep forever)').prefault(90), retainRuns: int(0, NO_LIMIT).prefault(10_000) }),
+  http: section({ listen: listen.prefault('127.0.0.1:9477'), auth: section({ tokenFile: orNull(), basicFile: orNull() }) }),
+  notify: section({ webhooks: z.array(webhook, { error: 'a list of webhooks [{url, events?, format?, headers?, secretFile?}]' }).prefault([]) }),
+  ha: section({ leaderCheck, peer: peerUrl.nullable().prefault(null), syncInterval: duration('1m', true), tokenFile: orNull() })
     .transform(renamed({ syncInterval: 'syncIntervalMs' })),
-  log: section(D.log, { level: oneOf(LOG_LEVELS) }),
-}).transform(({ $schema: _schema, ...config }) => config);
+  log: section({ level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info') }),
+}, 'an object').transform(({ $schema: _schema, ...config }) => config);
+
+/** Every key filled in: a file's config with nothing left out. */
+type Filled<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]-?: Filled<Exclude<T[K], undefined>> } : T;
+export type FileConfig = Filled<z.input<typeof configSchema>>;
+
+/** The defaults, in the file's shape: each key's prefault, section by section. */
+function defaultsOf(schema: z.core.$ZodType): unknown {
+  const def = schema._zod.def as { type: string; shape?: Record<string, z.core.$ZodType>; in?: z.core.$ZodType; innerType?: z.core.$ZodType; defaultValue?: unknown };
+  if (def.type === 'object') return Object.fromEntries(Object.entries(def.shape!).map(([key, s]) => [key, defaultsOf(s)]));
+  if (def.type === 'pipe') return defaultsOf(def.in!);
+  return def.type === 'prefault' && isPlainObject(def.defaultValue) ? defaultsOf(def.innerType!) : def.defaultValue;
+}
+export const DEFAULT_FILE_CONFIG = defaultsOf(configSchema) as Readonly<FileConfig>;
 
 /** The validated configuration: durations in milliseconds, limits a count or a percentage, waves as steps. */
 export type Config = z.output<typeof configSchema>;
@@ -185,7 +193,7 @@ function shown(path: Path, value: unknown, unknownKey: boolean): unknown {
 
 /** The key of the config value a problem is in: the path down to the first key that is not a section. */
 function fieldOf(path: Path): Path {
-  let node: unknown = D;
+  let node: unknown = DEFAULT_FILE_CONFIG;
   for (const [i, part] of path.entries()) {
     node = isPlainObject(node) && Object.hasOwn(node, part) ? node[part as string] : undefined;
     if (!isPlainObject(node)) return path.slice(0, i + 1);
@@ -199,6 +207,6 @@ function without(tree: unknown, path: Path): unknown {
   const [head, ...rest] = path as string[];
   const copy = { ...tree };
   if (rest.length === 0) delete copy[head];
-  else Object.defineProperty(copy, head, { value: without(copy[head], rest), enumerable: true, writable: true, configurable: true });
+  else setOwn(copy, head, without(copy[head], rest));
   return copy;
 }

@@ -1,33 +1,28 @@
-// Reading secret and certificate files named by the config. Problems name the key and the path,
-// never the content.
+// Reading the secret and certificate files the config names, the status server's credentials
+// (http.auth.tokenFile, http.auth.basicFile) among them. Problems name the key, the path and the line,
+// never the content: passwords, tokens and hashes are secrets.
 import fs from 'node:fs';
+import type { Reporter } from './schema.js';
 
-type Report = (key: string, value: unknown, expected: string) => void;
-
-function errno(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? 'error';
-}
+const errno = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? 'error';
 
 /** A secret file's text; null after reporting it unreadable. A file readable by group or others draws a warning. */
-export function readSecretFile(key: string, file: string, what: string, report: Report, warnings: string[]): string | null {
-  let text: string;
-  let mode: number;
+function readSecretFile(key: string, file: string, what: string, report: Reporter, warnings: string[]): string | null {
   try {
-    mode = fs.statSync(file).mode;
-    text = fs.readFileSync(file, 'utf8');
+    const mode = fs.statSync(file).mode;
+    const text = fs.readFileSync(file, 'utf8');
+    if ((mode & 0o077) !== 0) warnings.push(groupReadableWarning(key, file, mode, what));
+    return text;
   } catch (error) {
     report(key, file, `a readable file holding ${what} (${errno(error)})`);
     return null;
   }
-  if ((mode & 0o077) !== 0) warnings.push(groupReadableWarning(key, file, mode, what));
-  return text;
 }
 
 /** A one-line secret (password, AccessKey secret, signing secret) without trailing newlines; null after reporting a problem. */
-export function readSecretLine(key: string, file: string, what: string, report: Report, warnings: string[]): string | null {
+export function readSecretLine(key: string, file: string, what: string, report: Reporter, warnings: string[]): string | null {
   const secret = readSecretFile(key, file, what, report, warnings)?.replace(/[\r\n]+$/, '');
-  if (secret === undefined) return null;
-  if (secret !== '') return secret;
+  if (secret === undefined || secret !== '') return secret ?? null;
   report(key, file, `a file holding ${what} (this one is empty)`);
   return null;
 }
@@ -37,11 +32,65 @@ export function groupReadableWarning(where: string, file: string, mode: number, 
   return `${where} ${file} holds ${what} and is readable by group or others (mode ${octal}); run: chmod 600 ${file}`;
 }
 
-export function checkReadableFile(key: string, file: string, expected: string, report: Report): void {
+export function checkReadableFile(key: string, file: string, expected: string, report: Reporter): void {
   try {
     if (!fs.statSync(file).isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOTFILE' });
     fs.accessSync(file, fs.constants.R_OK);
   } catch (error) {
     report(key, file, `${expected} (${errno(error)})`);
   }
+}
+
+/** A bearer token file (http.auth.tokenFile, ha.tokenFile): one token of 16+ printable characters; null after reporting a problem. */
+export function readTokenFile(key: string, file: string, report: Reporter, warnings: string[]): string | null {
+  const token = readSecretFile(key, file, 'the bearer token', report, warnings)?.replace(/[\r\n]+$/, '') ?? null;
+  if (token === null || /^[\x21-\x7e]{16,}$/.test(token)) return token;
+  report(key, file, 'a file holding one token of at least 16 printable characters without spaces');
+  return null;
+}
+
+export interface HttpCredentials {
+  /** The bearer token, or null when only basic auth is configured. */
+  token: string | null;
+  /** user -> password hash (bcrypt `$2a$/$2b$/$2y$`, or `{SHA}` base64 SHA-1 as `htpasswd -s` writes). */
+  users: ReadonlyMap<string, string>;
+}
+
+const HASH = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$|^\{SHA\}[A-Za-z0-9+/]{27}=$/;
+
+function parseUsers(file: string, text: string, report: Reporter): Map<string, string> {
+  const users = new Map<string, string>();
+  const problems: string[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const colon = line.indexOf(':');
+    const user = colon > 0 ? line.slice(0, colon) : '';
+    if (user === '') problems.push(`line ${i + 1}: expected user:hash`);
+    else if (!HASH.test(line.slice(colon + 1))) problems.push(`line ${i + 1} (user ${JSON.stringify(user)}): unsupported hash`);
+    else if (users.has(user)) problems.push(`line ${i + 1}: user ${JSON.stringify(user)} appears twice`);
+    else users.set(user, line.slice(colon + 1));
+  });
+  if (problems.length === 0 && users.size === 0) problems.push('no users');
+  if (problems.length === 0) return users;
+  report('http.auth.basicFile', file, `an htpasswd file of user:hash lines with bcrypt hashes (htpasswd -B) or {SHA} hashes (${problems.join('; ')})`);
+  return new Map();
+}
+
+/**
+ * The credentials the status server requires (null: none configured). Reports a missing one when
+ * `listen` is not a loopback address (127.0.0.0/8, ::1, localhost), and unreadable or malformed files.
+ */
+export function readHttpCredentials(http: { listen: string; auth: { tokenFile: string | null; basicFile: string | null } }, report: Reporter, warnings: string[]): HttpCredentials | null {
+  const { tokenFile, basicFile } = http.auth;
+  if (tokenFile === null && basicFile === null) {
+    const host = http.listen.slice(0, http.listen.lastIndexOf(':')).replace(/^\[|\]$/g, '').toLowerCase();
+    if (host !== 'localhost' && host !== '::1' && !/^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) {
+      report('http.listen', http.listen, 'a loopback address (127.0.0.1, ::1, localhost), or set http.auth.tokenFile or http.auth.basicFile to require credentials');
+    }
+    return null;
+  }
+  const token = tokenFile === null ? null : readTokenFile('http.auth.tokenFile', tokenFile, report, warnings);
+  const text = basicFile === null ? null : readSecretFile('http.auth.basicFile', basicFile, 'user:hash lines', report, warnings);
+  return { token, users: text === null ? new Map() : parseUsers(basicFile!, text, report) };
 }

@@ -5,7 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import bcrypt from 'bcryptjs';
-import type { HttpCredentials } from '../config/http-auth.js';
+import type { HttpCredentials } from '../config/secrets.js';
 
 export interface Authenticator {
   allows(req: IncomingMessage): Promise<boolean>;

@@ -35,7 +35,7 @@ export interface StatusRoutes {
 export type PageRenderer = (url: URL, routes: StatusRoutes) => { status: number; html: string; csp: string } | null;
 
 export interface StatusServerOptions {
-  /** null: no credentials asked (only allowed on loopback addresses, see src/config/http-auth.ts). */
+  /** null: no credentials asked (only allowed on loopback addresses, see src/config/secrets.ts). */
   auth: Authenticator | null;
   pages?: PageRenderer;
   /** The peer endpoints under /ha/ (src/daemon/peer-routes.ts): their own token, not http.auth.*; absent: 404. */
