@@ -16,7 +16,7 @@ export interface ConfigSources {
   /** --config; null or missing means "look further". */
   file?: string | null;
   env: NodeJS.ProcessEnv;
-  /** Dotted keys, e.g. {'database': '/x.db', 'log.level': 'debug'}; undefined values are ignored. */
+  /** Dotted keys, e.g. {'database': '/x.db', 'log.level': 'debug'}; undefined values are ignored. No command passes any. */
   flags?: Record<string, unknown>;
   /** Base for relative paths given by flags, env and --config; defaults to process.cwd(). */
   cwd?: string;
