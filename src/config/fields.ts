@@ -30,13 +30,18 @@ const parsedBy = <I, O>(expected: string, parse: (value: I) => O | null) => (val
 };
 
 const DURATION_EXPECTED = 'a duration like "24h", "30m", "90s", "1500ms", "2d" or "0"';
+/** The duration schemas: a section (schema.ts) gives their values, in ms, as "<key>Ms". */
+export const DURATIONS = new WeakSet<z.core.$ZodType>();
 /** A duration string (or a plain number of milliseconds) as milliseconds. */
 export function duration(value: string, positive = false) {
   const expected = positive ? `a positive ${DURATION_EXPECTED.slice(2)} (not "0")` : DURATION_EXPECTED;
-  return z.union([z.string().regex(/^(0|(\d+(\.\d+)?(ms|s|m|h|d|w))+)$/, { error: expected }), z.int().min(0, { error: expected })], { error: expected })
+  const schema = z.union([z.string().regex(/^(0|(\d+(\.\d+)?(ms|s|m|h|d|w))+)$/, { error: expected }), z.int().min(0, { error: expected })], { error: expected })
     .transform(parsedBy(expected, (v) => { const ms = typeof v === 'string' ? parseDuration(v) : v; return ms !== null && (ms > 0 || !positive) ? ms : null; }))
     .prefault(value);
+  DURATIONS.add(schema);
+  return schema;
 }
+export type Duration = ReturnType<typeof duration>;
 
 /** A count (integer >= minCount) or "N%" (0 < N <= 100, or 0 <= N when zero is allowed). */
 export function limit(minCount: 0 | 1, example: string, value: string | number) {

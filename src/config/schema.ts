@@ -5,18 +5,14 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { parseWaveSpec } from '../count-or-percent.js';
-import { bool, duration, httpUrl, int, leaderCheck, limit, listen, listOf, oneOf, orNull, peerUrl, positiveInt, positiveMs, str, strict, webhook } from './fields.js';
+import { bool, duration, DURATIONS, httpUrl, int, leaderCheck, limit, listen, listOf, oneOf, orNull, peerUrl, positiveInt, positiveMs, str, strict, webhook, type Duration } from './fields.js';
 import { isPlainObject, setOwn } from '../plain-object.js';
 import { REDACTED } from '../redacted.js';
 
-/** A strict object that a file may leave out (its keys then take their defaults). */
-const section = <S extends z.ZodRawShape>(shape: S) => strict(shape, 'an object').prefault({} as never);
-
-/** Renames file keys to the program's ("reattachAfter" -> "reattachAfterMs"). */
-function renamed<const M extends Record<string, string>>(names: M) {
-  return <T extends object>(value: T) =>
-    Object.fromEntries(Object.entries(value).map(([k, v]) => [names[k] ?? k, v])) as { [K in keyof T as K extends keyof M ? M[K] : K]: T[K] };
-}
+type Renamed<S, T> = { [K in keyof T as K extends keyof S & string ? (S[K] extends Duration ? `${K}Ms` : K) : K]: T[K] };
+/** A strict object that a file may leave out (its keys then take their defaults); durations come out as "<key>Ms". */
+const section = <S extends z.ZodRawShape>(shape: S) => strict(shape, 'an object').prefault({} as never)
+  .transform((value) => Object.fromEntries(Object.entries(value).map(([k, v]) => [DURATIONS.has(shape[k]) ? `${k}Ms` : k, v])) as Renamed<S, typeof value>);
 
 const CRON_EXPECTED = 'a cron expression with five or six fields, such as "*/30 * * * *"';
 const cronExpression = z.string({ error: CRON_EXPECTED })
@@ -94,7 +90,7 @@ export const configSchema = strict({
     timezone: timeZone.prefault(null),
     windows: z.array(window, { error: 'a list of windows like {"days": ["sat"], "start": "22:00", "end": "04:00"} (empty: always open)' }).prefault([]),
     jitter: duration('0'),
-  }).transform(renamed({ jitter: 'jitterMs' })),
+  }),
   policy: section({
     maxConcurrency: limit(1, '20%', 10),
     maxPerHost: positiveInt(2),
@@ -113,7 +109,7 @@ export const configSchema = strict({
     mode: oneOf(['auto', 'rollout']),
     isoSoak: duration('0'),
     detachAfterVerify: bool(true),
-  }).transform(renamed({ reattachAfter: 'reattachAfterMs', quarantineBase: 'quarantineBaseMs', isoSoak: 'isoSoakMs' })),
+  }),
   install: section({
     mode: oneOf(['off', 'qga']),
     maxConcurrency: positiveInt(10),
@@ -121,14 +117,12 @@ export const configSchema = strict({
     timeout: duration('30m', true),
     linux: section({ command }),
     windows: section({ command }),
-  }).transform(renamed({ settle: 'settleMs', timeout: 'timeoutMs' })),
-  rollout: section({ autoStart: bool(false), waves, soak: duration('30m'), waveTimeout: duration('6h', true), maxErrors: limit(0, '5%', '5%') })
-    .transform(renamed({ soak: 'soakMs', waveTimeout: 'waveTimeoutMs' })),
+  }),
+  rollout: section({ autoStart: bool(false), waves, soak: duration('30m'), waveTimeout: duration('6h', true), maxErrors: limit(0, '5%', '5%') }),
   ledger: section({ retainDays: int(0, 'an integer >= 0 (0: keep forever)').prefault(90), retainRuns: int(0, NO_LIMIT).prefault(10_000) }),
   http: section({ listen: listen.prefault('127.0.0.1:9477'), auth: section({ tokenFile: orNull(), basicFile: orNull() }) }),
   notify: section({ webhooks: z.array(webhook, { error: 'a list of webhooks [{url, events?, format?, headers?, secretFile?}]' }).prefault([]) }),
-  ha: section({ leaderCheck, peer: peerUrl.nullable().prefault(null), syncInterval: duration('1m', true), tokenFile: orNull() })
-    .transform(renamed({ syncInterval: 'syncIntervalMs' })),
+  ha: section({ leaderCheck, peer: peerUrl.nullable().prefault(null), syncInterval: duration('1m', true), tokenFile: orNull() }),
   log: section({ level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info') }),
 }, 'an object').transform(({ $schema: _schema, ...config }) => config);
 
