@@ -47,6 +47,12 @@ export function readConfigFile(file: string): { layer: Layer; mode: number } {
   return { layer: { name: file, data, baseDir: path.dirname(file) }, mode };
 }
 
+/** The secret a config file holds inline (zstack.password or zstack.accessKeySecret), if any. */
+export function inlineSecret(data: Record<string, unknown>): 'password' | 'accessKeySecret' | undefined {
+  const zstack = data.zstack;
+  return isPlainObject(zstack) ? (['password', 'accessKeySecret'] as const).find((k) => zstack[k] != null) : undefined;
+}
+
 /** Ordinary objects, where a "__proto__" key stays an own (and so unknown) key, not a prototype. */
 function plain(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(plain);

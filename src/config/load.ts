@@ -1,13 +1,11 @@
 // Config as a pure function of (defaults, file, environment, flags): every problem listed at once,
 // the result deep-frozen. See DESIGN.md section 4 for the keys.
 import { ConfigError, type ConfigProblem } from '../errors.js';
-import { locateConfigFile, readConfigFile } from './config-file.js';
+import { inlineSecret, locateConfigFile, readConfigFile } from './config-file.js';
 import { envLayer, flagsLayer, mergeLayers, resolvePaths, type Layer } from './layers.js';
 import { buildConfig, type Config } from './schema.js';
 import { REDACTED } from '../redacted.js';
 import { checkReadableFile, groupReadableWarning, readHttpCredentials, readSecretLine, readTokenFile, type HttpCredentials } from './secrets.js';
-
-export { DEFAULT_CONFIG_PATH } from './config-file.js';
 
 /** Keys whose values are secrets: problems show "[redacted]" instead of the value. */
 const SECRET_KEYS: ReadonlySet<string> = new Set(['zstack.password', 'zstack.accessKeySecret']);
@@ -47,8 +45,7 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   const file = locateConfigFile(sources.file, sources.env, cwd, sources.systemPath);
   if (file) {
     const { layer, mode } = readConfigFile(file);
-    const zstack = layer.data.zstack as Record<string, unknown> | null | undefined;
-    const inline = typeof zstack === 'object' && zstack !== null ? ['password', 'accessKeySecret'].find((k) => zstack[k] != null) : undefined;
+    const inline = inlineSecret(layer.data);
     if (inline !== undefined && (mode & 0o077) !== 0) {
       warnings.push(groupReadableWarning('config file', file, mode, inline === 'password' ? 'a password' : 'an AccessKey secret'));
     }

@@ -2,7 +2,7 @@
 // Group read is allowed with a warning (the installed layout is root:gtr 0640); read by others fails.
 import fs from 'node:fs';
 import type { LoadedConfig } from '../config/load.js';
-import { readConfigFile } from '../config/config-file.js';
+import { inlineSecret, readConfigFile } from '../config/config-file.js';
 import { pass, skip, worst, type CheckResult, type CheckStatus } from './check.js';
 
 interface SecretFile {
@@ -24,10 +24,7 @@ export function secretFiles(loaded: LoadedConfig): SecretFile[] {
 }
 
 function fileHoldsSecret(file: string): boolean {
-  const zstack = readConfigFile(file).layer.data.zstack;
-  if (typeof zstack !== 'object' || zstack === null) return false;
-  const z = zstack as { password?: unknown; accessKeySecret?: unknown };
-  return z.password != null || z.accessKeySecret != null;
+  return inlineSecret(readConfigFile(file).layer.data) !== undefined;
 }
 
 export function checkSecrets(loaded: LoadedConfig): CheckResult {
