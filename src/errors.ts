@@ -84,7 +84,7 @@ export function hintOf(code: ErrorCode): string | undefined {
   return entry.hint;
 }
 
-export interface GtrErrorOptions {
+interface GtrErrorOptions {
   cause?: unknown;
   /** Machine-readable extra facts; must never contain secrets. */
   details?: Record<string, unknown>;
@@ -155,7 +155,7 @@ export class ZStackHttpError extends GtrError {
   }
 }
 
-export function describeValue(value: unknown): string {
+function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
