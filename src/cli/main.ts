@@ -9,7 +9,7 @@ import { VERSION } from '../version.js';
 import { profilerFromEnv } from '../profile/profile.js';
 import { LOG_FLAGS_HELP } from './args.js';
 
-export const HELP = `gtr ${VERSION}: keeps the GuestTools of every VM in a ZStack Cloud up to date.
+const HELP = `gtr ${VERSION}: keeps the GuestTools of every VM in a ZStack Cloud up to date.
 
 Usage: gtr <command> [--config FILE] [options]     (gtr help <command>, or gtr <command> --help, for details)
 

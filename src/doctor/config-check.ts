@@ -3,7 +3,7 @@ import { ConfigError, GtrError, messageOf } from '../errors.js';
 import { DEFAULT_CONFIG_PATH, loadConfig, type LoadedConfig } from '../config/load.js';
 import { fail, pass, warn, type CheckResult } from './check.js';
 
-export const CONFIG_FIX = 'fix the configuration (see config/example.jsonc and the README "Configuration" section)';
+const CONFIG_FIX = 'fix the configuration (see config/example.jsonc and the README "Configuration" section)';
 
 export function checkConfig(file: string | undefined, env: NodeJS.ProcessEnv): { check: CheckResult; loaded: LoadedConfig | null } {
   try {

@@ -5,7 +5,7 @@ import { EXIT, GtrError, messageOf } from '../../errors.js';
 import { parseFlags } from '../args.js';
 import { printable } from '../../text/printable.js';
 
-export const DAEMON_HELP = `Usage: gtr daemon [--config FILE] [--check-config]
+const DAEMON_HELP = `Usage: gtr daemon [--config FILE] [--check-config]
 
 Run as a background service: reconcile on schedule.cron (in schedule.timezone), never two runs at
 once, attaches only inside schedule.windows. Serves /healthz, /metrics, /api/status and /api/runs on

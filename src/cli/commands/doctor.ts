@@ -5,7 +5,7 @@ import { parseFlags } from '../args.js';
 import { printable } from '../../text/printable.js';
 import { formatTable } from '../../text/table.js';
 
-export const DOCTOR_HELP = `Usage: gtr doctor [--config FILE] [--json]
+const DOCTOR_HELP = `Usage: gtr doctor [--config FILE] [--json]
 
 Checks that gtr can work here, and says how to fix what is wrong: the configuration, the modes of the
 files that hold secrets, the ISO folder and its catalog, the database folder and SQLite integrity, the
@@ -28,7 +28,7 @@ export async function runDoctorCommand(argv: string[], env: NodeJS.ProcessEnv): 
   return report.ok ? EXIT.ok : EXIT.someFailed;
 }
 
-export function renderDoctor(report: DoctorReport): string {
+function renderDoctor(report: DoctorReport): string {
   const out = [formatTable(['check', 'status', 'detail'], report.checks.map((c) => [c.name, c.status, c.detail]), { full: ['detail'] })];
   const toFix = report.checks.filter((c) => c.fix !== null);
   if (toFix.length > 0) {

@@ -5,7 +5,7 @@ import type { MakeContext } from '../context.js';
 import { printable } from '../../text/printable.js';
 import { formatTable } from '../../text/table.js';
 
-export const ISO_HELP = `Usage: gtr iso [--config FILE] [--json]
+const ISO_HELP = `Usage: gtr iso [--config FILE] [--json]
 
 Scan isoDir for GuestTools ISOs (GuestTools-<v>.iso for Windows, GuestTools_linux-<v>.iso for Linux),
 show every file with its parsed version and architecture, and the target per agent type and

@@ -3,7 +3,7 @@ import { Ledger } from '../../ledger/index.js';
 import { parseFlags } from '../args.js';
 import type { MakeContext } from '../context.js';
 
-export const MIGRATE_HELP = `Usage: gtr migrate [--config FILE]
+const MIGRATE_HELP = `Usage: gtr migrate [--config FILE]
 
 Create the ledger database (config key "database") if needed and apply pending migrations from
 migrations/. Refuses a database whose applied migrations differ from the code (edited, missing,

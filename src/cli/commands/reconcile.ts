@@ -25,7 +25,7 @@ or name ZStack does not know, or a name several VMs have (they are listed), is e
 Tables cut VM names at 40 columns with … (--wide or -o wide shows them whole, as --json does).
 `;
 
-export const PLAN_HELP = `Usage: gtr plan [--config FILE] [--json] [--wide] [--vm UUID|NAME]...
+const PLAN_HELP = `Usage: gtr plan [--config FILE] [--json] [--wide] [--vm UUID|NAME]...
 
 Observe and plan without changing anything: reads the ISO folder and every VM, decides attach / skip /
 defer per VM with a reason, records the dry run, and prints the decisions and counts.
@@ -38,7 +38,7 @@ Examples:
 Exit codes: 0 ok, 2 usage or config error, 3 ZStack unreachable / login refused / ISO folder unusable.
 `;
 
-export const RECONCILE_HELP = `Usage: gtr reconcile [--config FILE] [--dry-run] [--json] [--wide] [--vm UUID|NAME]... [--limit N]
+const RECONCILE_HELP = `Usage: gtr reconcile [--config FILE] [--dry-run] [--json] [--wide] [--vm UUID|NAME]... [--limit N]
 
 One run now: plan, then attach the GuestTools ISO to every out-of-date VM within the policy limits,
 verify, and record everything in the ledger.

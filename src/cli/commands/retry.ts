@@ -13,7 +13,7 @@ import type { MakeContext } from '../context.js';
 import { peerFailure, peerLine, type PeerOutcome } from '../peer-outcome.js';
 import { isUuid } from '../../uuid.js';
 
-export const RETRY_HELP = `Usage: gtr retry [--config FILE] --vm UUID|NAME [--vm UUID|NAME]...
+const RETRY_HELP = `Usage: gtr retry [--config FILE] --vm UUID|NAME [--vm UUID|NAME]...
 
 Forget the failures, quarantine and attempt count (policy.maxAttempts) of these VMs: a VM that is
 skip/not-converging or defer/quarantined is attached again by the next run (within the other policies).

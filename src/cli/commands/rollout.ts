@@ -24,7 +24,7 @@ const STATE_TABLE = Object.entries(TRANSITIONS)
   .map(([from, to]) => `  ${from.padEnd(9)} ${Object.entries(to).map(([a, s]) => `${a} -> ${s}`).join(', ') || '(final)'}`)
   .join('\n');
 
-export const ROLLOUT_HELP = `Usage: gtr rollout <command> [--config FILE] [options]
+const ROLLOUT_HELP = `Usage: gtr rollout <command> [--config FILE] [options]
 
 Staged upgrade rollouts: take the fleet to a GuestTools version in waves, each wave verified installed
 before the next starts after a soak; too many failures pause the rollout. The daemon (each tick) and

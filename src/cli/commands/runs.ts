@@ -8,7 +8,7 @@ import { printable } from '../../text/printable.js';
 import { cutToWidth, formatTable } from '../../text/table.js';
 import { outcomeText, runJson, runSpanText, runsJson, stagesText } from '../../views/history.js';
 
-export const RUNS_HELP = `Usage: gtr runs [--config FILE] [--json] [--limit N] [--wide]
+const RUNS_HELP = `Usage: gtr runs [--config FILE] [--json] [--limit N] [--wide]
        gtr runs show ID [--config FILE] [--json] [--wide]
 
 The run history, newest first (default 20 runs; "started" as an age, "finished" in the local time zone),

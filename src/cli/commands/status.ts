@@ -13,7 +13,7 @@ import { rolloutLines } from './rollout-render.js';
 import { installLines } from './install-render.js';
 import { readDaemonState } from '../../daemon/daemon-state.js';
 
-export const STATUS_HELP = `Usage: gtr status [--config FILE] [--json]
+const STATUS_HELP = `Usage: gtr status [--config FILE] [--json]
 
 The fleet by GuestTools version, platform and architecture (as the last full run or plan saw it), the last
 run, this node's role (ha.leaderCheck: leader or standby, and why), who holds the lease, the next
