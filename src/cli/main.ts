@@ -8,6 +8,7 @@ export { dropOutputOnClosedPipe } from './closed-pipe.js';
 import { VERSION } from '../version.js';
 import { profilerFromEnv } from '../profile/profile.js';
 import { LOG_FLAGS_HELP } from './args.js';
+import { exitLines } from './exit-lines.js';
 
 const HELP = `gtr ${VERSION}: keeps the GuestTools of every VM in a ZStack Cloud up to date.
 
@@ -35,10 +36,7 @@ Examples:
   gtr help reconcile                  one command's help, with examples
 
 Configuration: --config FILE, else $GTR_CONFIG, else /etc/guesttools-reconciler/config.json, else defaults.
-Exit codes: 0 ok, 1 some attaches failed, 2 usage or config, 3 ZStack unreachable / login refused / ISO
-folder unusable or without a GuestTools ISO, 4 halted by the error budget, 5 another run holds the lease,
-6 rollout errors, 130 / 143 reconcile stopped by SIGINT / SIGTERM (first of 130/143, 5, 3, 4, 1, 0 wins).
-`;
+${exitLines(['ok', 'someFailed', 'usage', 'unreachable', 'budgetHalted', 'leaseHeld', 'rollout', 'internal', ['signal', 'reconcile stopped by SIGINT / SIGTERM']], { precedence: true })}`;
 
 type Command = (argv: string[], makeContext: MakeContext, env: NodeJS.ProcessEnv) => Promise<number>;
 

@@ -4,6 +4,7 @@ import { runDoctor, type DoctorReport } from '../../doctor/doctor.js';
 import { parseFlags } from '../args.js';
 import { printable } from '../../text/printable.js';
 import { formatTable } from '../../text/table.js';
+import { exitLines } from '../exit-lines.js';
 
 const DOCTOR_HELP = `Usage: gtr doctor [--config FILE] [--json]
 
@@ -13,8 +14,7 @@ endpoint, TLS, the login, the clock skew to the MN, the MN API version (QueryGue
 lease holder, the leader check and (as root) the systemd unit. Changes nothing: no database write, no
 migration, no lease; the login is followed by a logout.
 Each check is pass, warn, fail or skip. --json prints { "ok", "checks": [ { "name", "status", "detail", "fix" } ] }.
-Exit codes: 0 no check failed (warnings allowed), 1 some check failed, 2 usage error or invalid configuration.
-`;
+${exitLines([['ok', 'no check failed (warnings allowed)'], ['someFailed', 'some check failed'], ['usage', 'usage error or invalid configuration']])}`;
 
 export async function runDoctorCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseFlags(argv, { json: { type: 'boolean' } });

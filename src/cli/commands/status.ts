@@ -12,6 +12,7 @@ import { roleStatus } from '../../ha/role-status.js';
 import { rolloutLines } from './rollout-render.js';
 import { installLines } from './install-render.js';
 import { readDaemonState } from '../../daemon/daemon-state.js';
+import { exitLines } from '../exit-lines.js';
 
 const STATUS_HELP = `Usage: gtr status [--config FILE] [--json]
 
@@ -39,8 +40,7 @@ Examples:
   gtr status --json | jq '.install.funnel'
 
 Never creates, migrates or writes the database: with no database file yet it says so and exits 2.
-Exit codes: 0 ok, 2 usage, config or database error (also: no database yet).
-`;
+${exitLines(['ok', ['usage', 'usage, config or database error (also: no database yet)']])}`;
 
 const CONFIRMED_BY: Record<NonNullable<FleetRow['source']>, string> = { guest: 'guest', tag: 'tag', 'sent-tag': 'nothing (our tag)' };
 
