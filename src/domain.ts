@@ -4,7 +4,7 @@ export const AGENT_TYPES = ['WindowsOnKvm', 'LinuxOnKvm'] as const;
 export type AgentType = (typeof AGENT_TYPES)[number];
 
 export const ARCHITECTURES = ['x86_64', 'aarch64', 'mips64el', 'loongarch64'] as const;
-export type Architecture = (typeof ARCHITECTURES)[number];
+type Architecture = (typeof ARCHITECTURES)[number];
 /** An ISO's architecture: a real one, or `general` (serves every architecture). */
 export type IsoArchitecture = Architecture | 'general';
 

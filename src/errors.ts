@@ -30,6 +30,18 @@ export const EXIT_ABOUT: Readonly<Record<ExitName, string>> = {
   internal: 'internal error (a bug: please report it)',
 };
 
+/** Each exit code's meaning in a few words, for the "Exit codes:" line of a command's --help (src/cli/exit-lines.ts). */
+export const EXIT_SHORT: Readonly<Record<ExitName, string>> = {
+  ok: 'ok',
+  someFailed: 'some attaches failed',
+  usage: 'usage or config',
+  unreachable: 'ZStack unreachable / login refused / ISO folder unusable or without a GuestTools ISO',
+  budgetHalted: 'halted by the error budget',
+  leaseHeld: 'another run holds the lease',
+  rollout: 'rollout errors',
+  internal: 'internal error (a bug)',
+};
+
 const FIX_CONFIG = 'Fix the configuration (see config/example.jsonc) and try again.';
 
 /** One error code: its exit code, what it means, and (optionally) what to do, printed by the CLI under the message. */
@@ -84,7 +96,7 @@ export function hintOf(code: ErrorCode): string | undefined {
   return entry.hint;
 }
 
-export interface GtrErrorOptions {
+interface GtrErrorOptions {
   cause?: unknown;
   /** Machine-readable extra facts; must never contain secrets. */
   details?: Record<string, unknown>;
@@ -155,7 +167,7 @@ export class ZStackHttpError extends GtrError {
   }
 }
 
-export function describeValue(value: unknown): string {
+function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;

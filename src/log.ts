@@ -7,7 +7,7 @@ const SECRET_FIELDS = ['password', 'passwordHash', 'passwordFileContent', 'sessi
 const HEADER_FIELDS = ['authorization', 'Authorization'];
 
 /** Redaction paths: each secret field at the top level and up to three objects deep. */
-export const REDACT_PATHS: string[] = [
+const REDACT_PATHS: string[] = [
   ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`, `*.*.*.${f}`]),
   ...HEADER_FIELDS.flatMap((h) => [h, `headers.${h}`, `*.headers.${h}`, `*.*.headers.${h}`]),
   'zstack.password',
@@ -33,7 +33,7 @@ function scrub(value: unknown, depth: number): unknown {
   return out;
 }
 
-export interface LoggerOptions {
+interface LoggerOptions {
   level: string;
   /** Default stderr, written synchronously so lines are not lost when the process exits. */
   destination?: 'stdout' | 'stderr' | pino.DestinationStream;

@@ -14,11 +14,11 @@ import type { BatchingLedger } from './group-commit.js';
 import { HostQueue } from './host-queue.js';
 import type { Refusal, StartAnswer, StartPath } from './start-path.js';
 
-export interface AttachClient {
+interface AttachClient {
   attachGuestToolsIso(vmUuid: string, opts: ActionOptions): Promise<ActionResult>;
 }
 
-export interface AttachLedger extends BatchingLedger {
+interface AttachLedger extends BatchingLedger {
   beginAttach(runId: number, vmUuid: string, jobUuid: string, target: string, now: number, tagged: boolean): void;
   replaceJobUuid(runId: number, vmUuid: string, jobUuid: string): void;
   /** A started attach the MN rejected unrun (ID.1001) whose re-send a gate refused: a defer after all. */
@@ -38,7 +38,7 @@ export interface AttachLedger extends BatchingLedger {
   deferDecisions(runId: number, vmUuids: string[], reason: string): void;
 }
 
-export interface ApplyOptions {
+interface ApplyOptions {
   runId: number;
   maxConcurrency: number;
   maxPerHost: number;
@@ -61,9 +61,9 @@ export interface ApplyOptions {
  * job, an MN restart, a poll without answer, the MN's timeout SYS.1001). Never a failure: not counted
  * against the error budget, and the VM waits reattachAfter like after an attach that went through.
  */
-export type AttachOutcome = 'attached' | 'failed' | 'in-doubt';
+type AttachOutcome = 'attached' | 'failed' | 'in-doubt';
 
-export interface AttachResult {
+interface AttachResult {
   outcome: AttachOutcome;
   error: ZStackErrorBody | null;
   jobUuid: string;

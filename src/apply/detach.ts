@@ -11,13 +11,13 @@ import type { DeferReason } from '../plan/reasons.js';
 import type { ActionOptions, ActionResult, DetachSupport, JobCheck } from '../zstack/client.js';
 import type { StartPath } from './start-path.js';
 
-export interface DetachClient {
+interface DetachClient {
   detachSupport(): Promise<DetachSupport>;
   detachGuestToolsIso(vmUuid: string, opts: ActionOptions): Promise<ActionResult>;
   checkJob(jobUuid: string): Promise<JobCheck>;
 }
 
-export interface DetachCandidate {
+interface DetachCandidate {
   vmUuid: string;
   agentType: AgentType;
   mounted: MountedIso;
@@ -33,7 +33,7 @@ export interface DetachResult {
   deferred: Map<string, DeferReason>;
 }
 
-export interface DetachOptions {
+interface DetachOptions {
   runId: number;
   start: StartPath;
   installs: Ledger['installs'];

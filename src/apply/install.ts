@@ -23,7 +23,7 @@ import { OPERATION_TIMEOUT } from '../zstack/reply.js';
 import { installScriptSpec, LAUNCHER_TIMEOUT_S, type InstallScriptSpec } from './install-commands.js';
 import type { StartPath } from './start-path.js';
 
-export interface InstallClient {
+interface InstallClient {
   scriptLibrarySupport(): Promise<ScriptLibrarySupport>;
   queryGuestVmScripts(conditions: string[]): Promise<GuestVmScript[]>;
   createGuestVmScript(spec: ScriptSpec, opts: Pick<ActionOptions, 'permit'>): Promise<GuestVmScript | null>;
@@ -31,11 +31,11 @@ export interface InstallClient {
 }
 
 /** A VM whose installer may run now. */
-export interface InstallSubject extends GateSubject {
+interface InstallSubject extends GateSubject {
   target: string;
 }
 
-export interface InstallStageOptions {
+interface InstallStageOptions {
   runId: number;
   start: StartPath;
   installs: Ledger['installs'];
@@ -61,7 +61,7 @@ export interface InstallStageResult {
   batches: number;
 }
 
-export const platformOf = (agentType: AgentType): InstallPlatform => (agentType === 'WindowsOnKvm' ? 'Windows' : 'Linux');
+const platformOf = (agentType: AgentType): InstallPlatform => (agentType === 'WindowsOnKvm' ? 'Windows' : 'Linux');
 
 export async function runInstalls(subjects: readonly InstallSubject[], client: InstallClient, opts: InstallStageOptions): Promise<InstallStageResult> {
   const result: InstallStageResult = { library: 'present', started: new Set(), inDoubt: new Set(), refused: new Map(), deferred: new Map(), batches: 0 };

@@ -20,7 +20,7 @@ export interface Refusal {
 
 export type StartAnswer = { permit: StartPermit; refusal: null } | { permit: null; refusal: Refusal };
 
-export interface StartRequest {
+interface StartRequest {
   api: StartApi;
   /** What the gates judge; its vmUuid is the permit's subject (a VM, or a script's resourceUuid). */
   subject: GateSubject;
@@ -32,7 +32,7 @@ export interface StartRequest {
   refused?(refusal: Refusal): void;
 }
 
-export interface ManyRequest {
+interface ManyRequest {
   api: StartApi;
   /** Every VM the request starts something on. */
   subjects: readonly GateSubject[];

@@ -7,7 +7,7 @@ import { ARCHITECTURES, type AgentType, type CatalogTarget, type IsoArchitecture
 import { GtrError } from '../errors.js';
 import { compareVersions, isPrerelease, parseVersion, type Version } from '../tools-version.js';
 
-export interface IsoFile {
+interface IsoFile {
   path: string;
   name: string;
   agentType: AgentType;
@@ -18,7 +18,7 @@ export interface IsoFile {
 }
 
 /** Something the scan could not use: unreadable folder, symlink loop, too deep, unparseable name. */
-export interface CatalogProblem {
+interface CatalogProblem {
   path: string;
   problem: string;
 }
@@ -30,7 +30,7 @@ export interface Catalog {
   targets: CatalogTarget[];
 }
 
-export interface ScanOptions {
+interface ScanOptions {
   allowPrerelease: boolean;
   /** Folders below isoDir that are entered at most; default 8. */
   maxDepth?: number;
@@ -44,12 +44,12 @@ const PREFIXES: ReadonlyArray<readonly [string, AgentType]> = [
 const ISO_ARCHITECTURES: ReadonlySet<string> = new Set([...ARCHITECTURES, 'general']);
 
 /** Code-unit order: the same on every machine, whatever the locale. */
-export function byText(a: string, b: string): number {
+function byText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Agent type and version text of a GuestTools ISO file name, or null for any other file. */
-export function parseIsoName(name: string): { agentType: AgentType; versionText: string } | null {
+function parseIsoName(name: string): { agentType: AgentType; versionText: string } | null {
   if (!name.endsWith('.iso')) return null;
   for (const [prefix, agentType] of PREFIXES) {
     if (name.startsWith(prefix)) return { agentType, versionText: name.slice(prefix.length, -'.iso'.length) };
@@ -58,7 +58,7 @@ export function parseIsoName(name: string): { agentType: AgentType; versionText:
 }
 
 /** The deepest folder of the path that names an architecture or `general`. */
-export function architectureOfPath(filePath: string): IsoArchitecture | null {
+function architectureOfPath(filePath: string): IsoArchitecture | null {
   const folders = path.dirname(filePath).split(path.sep);
   for (let i = folders.length - 1; i >= 0; i--) {
     if (ISO_ARCHITECTURES.has(folders[i])) return folders[i] as IsoArchitecture;
@@ -165,7 +165,7 @@ class Walker {
 }
 
 /** Highest version per (agent type, architecture); on a tie the first path in sorted order stays. */
-export function pickTargets(files: readonly IsoFile[]): CatalogTarget[] {
+function pickTargets(files: readonly IsoFile[]): CatalogTarget[] {
   const best = new Map<string, { file: IsoFile; version: Version }>();
   for (const file of [...files].sort((a, b) => byText(a.path, b.path))) {
     if (file.status !== 'ok' || file.version === null || file.architecture === null) continue;

@@ -6,7 +6,7 @@ import { printable } from '../text/printable.js';
 import { didYouMean } from '../text/did-you-mean.js';
 import type { TableOptions } from '../text/table.js';
 
-export type Options = NonNullable<ParseArgsConfig['options']>;
+type Options = NonNullable<ParseArgsConfig['options']>;
 
 export const COMMON_OPTIONS = {
   config: { type: 'string' },

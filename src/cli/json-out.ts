@@ -9,7 +9,7 @@ const CHUNK_ACTIONS = 500;
 const NESTED_OPEN = '[\n  [\n';
 const NESTED_CLOSE = '\n  ]\n]';
 
-export interface JsonOut {
+interface JsonOut {
   /** false when the chunk was queued: wait for 'drain' before writing more. */
   write(chunk: string): boolean;
   once(event: 'drain', listener: () => void): unknown;

@@ -18,7 +18,7 @@ export interface LogFlags {
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const FORMATS = ['auto', 'human', 'json'];
 
-export interface LogChoice {
+interface LogChoice {
   format: 'human' | 'json';
   level: string;
 }
@@ -46,7 +46,7 @@ const NOT_SHOWN = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg']);
 const FIELD_MAX = 160;
 
 /** One pino JSON line as `10:57:20 warning: attach failed  vm=... error=SYS.1006: ...`, escaped. */
-export function humanLine(json: string): string {
+function humanLine(json: string): string {
   let entry: Record<string, unknown>;
   try {
     entry = JSON.parse(json) as Record<string, unknown>;

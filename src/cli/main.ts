@@ -7,38 +7,6 @@ import { didYouMean } from '../text/did-you-mean.js';
 export { dropOutputOnClosedPipe } from './closed-pipe.js';
 import { VERSION } from '../version.js';
 import { profilerFromEnv } from '../profile/profile.js';
-import { LOG_FLAGS_HELP } from './args.js';
-
-export const HELP = `gtr ${VERSION}: keeps the GuestTools of every VM in a ZStack Cloud up to date.
-
-Usage: gtr <command> [--config FILE] [options]     (gtr help <command>, or gtr <command> --help, for details)
-
-Commands:
-  plan                  observe and plan, change nothing (dry run, recorded)
-  reconcile             one run now: plan, attach, verify, record
-  iso                   the ISO catalog and the chosen targets
-  runs [show ID]        run history from the ledger
-  status                fleet by version, platform and architecture; last run; lease holder; rollouts
-  rollout               staged upgrade rollouts: start, status, list, pause, resume, abort
-  retry --vm UUID...    forget a VM's failures, quarantine and attempts (re-arms not-converging VMs)
-  daemon                scheduled background service with /healthz and /metrics
-  migrate               apply pending database migrations
-  doctor                will this work here? checks config, secrets, ISOs, database, MN, login, clock, unit
-  sim                   run the bundled ZStack API simulator (demo, tests, practice)
-
-Options of every command: --config FILE, -h/--help, -v/--verbose, --log-level LEVEL, --log-format auto|human|json.
-${LOG_FLAGS_HELP}
-Examples:
-  gtr doctor                          will it work here?
-  gtr plan                            what would change (records a dry run)
-  gtr reconcile --limit 5             attach 5 VMs now
-  gtr help reconcile                  one command's help, with examples
-
-Configuration: --config FILE, else $GTR_CONFIG, else /etc/guesttools-reconciler/config.json, else defaults.
-Exit codes: 0 ok, 1 some attaches failed, 2 usage or config, 3 ZStack unreachable / login refused / ISO
-folder unusable or without a GuestTools ISO, 4 halted by the error budget, 5 another run holds the lease,
-6 rollout errors, 130 / 143 reconcile stopped by SIGINT / SIGTERM (first of 130/143, 5, 3, 4, 1, 0 wins).
-`;
 
 type Command = (argv: string[], makeContext: MakeContext, env: NodeJS.ProcessEnv) => Promise<number>;
 
@@ -82,7 +50,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (argv[0] === 'help' && argv.length > 1) return main([...argv.slice(1), '--help'], env); // gtr help CMD [SUB]
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(HELP);
+    process.stdout.write((await import('./help.js')).HELP); // loaded for the help only, as the commands are
     return command === undefined ? EXIT.usage : EXIT.ok;
   }
   if (command === '--version' || command === '-V') {

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { SIGNAL_EXIT } from '../reconcile/exit-code.js';
 import { SHUTDOWN_GRACE_MS } from '../reconcile/shutdown.js';
 
-export interface ShutdownSignals {
+interface ShutdownSignals {
   /** Aborted at the first signal: no new attach starts. */
   stopStarting: AbortSignal;
   /** Aborted when the grace period ends: calls in flight are abandoned. */

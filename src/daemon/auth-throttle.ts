@@ -3,7 +3,7 @@
 // not checked at all (no bcrypt to burn, no answer to learn from). A client is its IPv4 address or its
 // IPv6 /64 (one host usually holds a whole /64). The table is bounded: the client whose last failure is
 // oldest is forgotten first.
-export interface ThrottleOptions {
+interface ThrottleOptions {
   maxFailures: number;
   windowMs: number;
   blockMs: number;

@@ -22,7 +22,7 @@ export interface ConfigReloadState {
   error: string | null;
 }
 
-export interface DaemonState {
+interface DaemonState {
   pid: number;
   host: string;
   startedAt: string;
@@ -33,9 +33,9 @@ export interface DaemonState {
   configReload: ConfigReloadState | null;
 }
 
-export const DAEMON_STATE_FILE = 'daemon-status.json';
+const DAEMON_STATE_FILE = 'daemon-status.json';
 
-export function daemonStatePath(database: string): string {
+function daemonStatePath(database: string): string {
   return join(dirname(database), DAEMON_STATE_FILE);
 }
 

@@ -40,7 +40,7 @@ function isListenTransient(error: unknown): boolean {
 /** /healthz says degraded (503, problem ticks-failing) once this many scheduled runs failed in a row. */
 export const FAILED_TICKS_DEGRADED = 3;
 
-export interface DaemonOptions {
+interface DaemonOptions {
   configFile: string | null;
   env: NodeJS.ProcessEnv;
 }

@@ -11,7 +11,7 @@ import { ALWAYS_LEADER, type HaRoleSource } from '../ha/role.js';
 import { reasonsWhere } from '../plan/reasons.js';
 import type { DaemonProblemKind } from './daemon-state.js';
 
-export interface MetricsSources {
+interface MetricsSources {
   ledger: () => Ledger;
   /** This node's role (ha.leaderCheck); always the leader when absent. */
   leader?: HaRoleSource;
@@ -25,7 +25,7 @@ const DAEMON_PROBLEMS = ['iso-folder', 'status-port', 'config-reload', 'ticks-fa
 const OUT_OF_DATE_SKIPS = reasonsWhere((r) => r.outOfDate === true);
 
 /** Out of date: everything past the up-to-date / ahead checks of the plan that was not skipped for policy. */
-export function outOfDate(counts: Record<string, number>): number {
+function outOfDate(counts: Record<string, number>): number {
   return OUT_OF_DATE_SKIPS.reduce((n, key) => n + (counts[key] ?? 0), (counts.attach ?? 0) + (counts.defer ?? 0));
 }
 

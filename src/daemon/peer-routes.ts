@@ -17,7 +17,7 @@ import { factsToHeaders, type PeerFacts } from '../ha/peer-facts.js';
 import { handleRolloutWrite } from './peer-rollout-routes.js';
 import { handleRetryWrite, RETRY_PATH } from './peer-retry-route.js';
 
-export interface PeerRouteDeps {
+interface PeerRouteDeps {
   token: string;
   ledger: () => Ledger;
   facts: (now: number) => PeerFacts;
@@ -26,7 +26,7 @@ export interface PeerRouteDeps {
   logger: Logger;
 }
 
-export type PeerHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+type PeerHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
 
 /** The ha token's check (the status server throttles wrong ones like any credential) and the handler behind it. */
 export interface PeerEndpoints {
@@ -85,7 +85,7 @@ export function peerRoutes(deps: PeerRouteDeps): PeerEndpoints {
   return { auth, handle };
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
   res.end(`${JSON.stringify(body)}\n`);
 }

@@ -3,7 +3,7 @@
 // port still held by an old instance. `attempt` is tried after 1 s, 2 s, 4 s ... (at most `maxMs`
 // apart) until it reports success; never two attempts at once; stop() ends it.
 
-export interface RetryLoopOptions {
+interface RetryLoopOptions {
   firstMs: number;
   maxMs: number;
   /** Called before each wait with the delay (for the log). */

@@ -34,7 +34,7 @@ export interface StatusRoutes {
 /** An HTML page of the status site: null when the path is not one of its pages. */
 export type PageRenderer = (url: URL, routes: StatusRoutes) => { status: number; html: string; csp: string } | null;
 
-export interface StatusServerOptions {
+interface StatusServerOptions {
   /** null: no credentials asked (only allowed on loopback addresses, see src/config/secrets.ts). */
   auth: Authenticator | null;
   pages?: PageRenderer;
@@ -52,7 +52,7 @@ const COMMON_HEADERS = {
 const JSON_CSP = "default-src 'none'; frame-ancestors 'none'";
 const RUN_PATH = /^\/api\/runs\/([^/]+)$/;
 
-export function parseListen(listen: string): { host: string; port: number } {
+function parseListen(listen: string): { host: string; port: number } {
   const at = listen.lastIndexOf(':');
   const host = listen.slice(0, at).replace(/^\[|\]$/g, '');
   return { host, port: Number(listen.slice(at + 1)) };

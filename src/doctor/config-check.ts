@@ -4,7 +4,7 @@ import { DEFAULT_CONFIG_PATH } from '../config/config-file.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { fail, pass, warn, type CheckResult } from './check.js';
 
-export const CONFIG_FIX = 'fix the configuration (see config/example.jsonc and the README "Configuration" section)';
+const CONFIG_FIX = 'fix the configuration (see config/example.jsonc and the README "Configuration" section)';
 
 export function checkConfig(file: string | undefined, env: NodeJS.ProcessEnv): { check: CheckResult; loaded: LoadedConfig | null } {
   try {

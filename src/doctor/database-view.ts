@@ -9,7 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { BUSY_TIMEOUT_MS, type Db } from '../ledger/db.js';
 
-export interface DatabaseView {
+interface DatabaseView {
   db: Db;
   /** 'in place' or 'a copy'. */
   how: string;

@@ -5,9 +5,9 @@ import { fail, pass, skip, warn, type CheckResult } from './check.js';
 import type { Probe } from './mn-probe.js';
 
 /** AccessKey signatures are refused beyond this (zstack-api.md 1.4, REQUEST_DURATION_MINUTES). */
-export const SKEW_FAIL_MS = 15 * 60_000;
+const SKEW_FAIL_MS = 15 * 60_000;
 /** More than clock jitter plus the Date header's one-second resolution. */
-export const SKEW_WARN_MS = 5_000;
+const SKEW_WARN_MS = 5_000;
 
 const TLS_ERROR = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_|ALTNAME|HOSTNAME|CA_FILE/;
 const NTP_FIX = 'synchronise both clocks with NTP (chronyc tracking, timedatectl status on this host and on the MN)';

@@ -10,7 +10,7 @@ import type { Config } from '../config/types.js';
 import { createAgent, normalizeEndpoint } from '../zstack/dispatcher.js';
 import { errorCode } from '../zstack/http.js';
 
-export const PROBE_PATH = '/zstack/v1/guesttools';
+const PROBE_PATH = '/zstack/v1/guesttools';
 const MAX_BODY_BYTES = 4096;
 
 export type Probe =

@@ -6,11 +6,11 @@ import { pass, warn, type CheckResult } from './check.js';
 
 const SUPPORTED: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64' };
 
-export const ANOTHER_MACHINE =
+const ANOTHER_MACHINE =
   'run gtr on another x86_64 or aarch64 Linux machine that reaches this management node: "zstack.endpoint" = ' +
   'http://<this MN>:8080, "isoDir" = an NFS mount or a copy of its /opt/zstack-dvd (README "Supported management nodes")';
 
-export interface PlatformFacts {
+interface PlatformFacts {
   arch: string;
   /** process.execPath: the bundle's own loader (runtime/lib/ld-linux-*) when started by its bin/gtr. */
   execPath: string;

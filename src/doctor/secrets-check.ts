@@ -12,7 +12,7 @@ interface SecretFile {
 }
 
 /** The files that hold secrets in this configuration. */
-export function secretFiles(loaded: LoadedConfig): SecretFile[] {
+function secretFiles(loaded: LoadedConfig): SecretFile[] {
   const c = loaded.config;
   const files: SecretFile[] = [];
   if (loaded.source !== 'defaults' && fileHoldsSecret(loaded.source)) files.push({ key: 'config file', path: loaded.source });

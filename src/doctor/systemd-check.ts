@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { fail, pass, skip, warn, type CheckResult } from './check.js';
 
-export const UNIT = 'guesttools-reconciler';
+const UNIT = 'guesttools-reconciler';
 const SYSTEMCTL_TIMEOUT_MS = 5_000;
 
 export async function checkSystemd(): Promise<CheckResult> {

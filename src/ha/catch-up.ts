@@ -19,7 +19,7 @@ export function leaseInUse(ledger: Ledger, now: number, isAlive: IsAlive = defau
   return isAlive({ host: holder.host, pid: holder.pid, bootId: holder.bootId, startTime: holder.startTime }) ? holder : null;
 }
 
-export type CatchUpVerdict = { kind: 'take' } | { kind: 'keep-ours' } | { kind: 'wait'; why: string };
+type CatchUpVerdict = { kind: 'take' } | { kind: 'keep-ours' } | { kind: 'wait'; why: string };
 
 /** A node that leads but has not caught up, looking at its peer's facts; `ownAsOf`: up to when its own ledger is complete. */
 export function catchUpVerdict(f: PeerFacts, ownAsOf: number | null): CatchUpVerdict {

@@ -16,7 +16,7 @@ import { DEFAULT_ZSHA2_PATH, zsha2Verdict } from './zsha2.js';
 /** An answer older than this is not trusted: the node acts as standby until a fresh one comes. */
 export const MAX_ANSWER_AGE_MS = 5_000;
 /** Pause between two background checks (after one ends, so checks never overlap). */
-export const REFRESH_EVERY_MS = 2_000;
+const REFRESH_EVERY_MS = 2_000;
 
 export type LeaderCheckKind = LeaderCheckConfig['kind'];
 

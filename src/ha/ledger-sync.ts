@@ -20,7 +20,7 @@ import { catchUpVerdict, copyIsFresh, describeAge, leaseInUse, recordAsOf } from
 /** How often the loop looks at the role (a pull happens at most once per ha.syncInterval). */
 const POLL_MS = 500;
 
-export interface LedgerSyncOptions {
+interface LedgerSyncOptions {
   peer: Peer;
   syncIntervalMs: number;
   ledger: () => Ledger;
@@ -35,7 +35,7 @@ export interface LedgerSyncOptions {
   now?: () => number;
 }
 
-export interface HaHealth {
+interface HaHealth {
   peer: string;
   lastSyncAt: string | null;
   snapshotAgeMs: number | null;

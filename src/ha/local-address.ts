@@ -16,7 +16,7 @@ export function interfaceHolding(address: string, interfaces: () => InterfaceTab
 }
 
 /** One spelling per address: IPv6 compressed and lower-case (`fe80:0::1` = `fe80::1`), IPv4 as is. */
-export function canonicalAddress(address: string): string {
+function canonicalAddress(address: string): string {
   if (!address.includes(':')) return address;
   try {
     return new URL(`http://[${address.replace(/%.*$/, '')}]/`).hostname.replace(/^\[|\]$/g, '');

@@ -9,7 +9,7 @@ import { backoffMs, type RetryPolicy } from '../zstack/retry.js';
 import { factsFromHeaders, type PeerFacts } from './peer-facts.js';
 
 /** Connecting and the answer's headers; a snapshot body may take longer (see BODY_TIMEOUT_MS). */
-export const PEER_TIMEOUT_MS = 10_000;
+const PEER_TIMEOUT_MS = 10_000;
 const BODY_TIMEOUT_MS = 60_000;
 
 export interface Peer {

@@ -13,7 +13,7 @@ import { readSyncRecord } from './sync-record.js';
 
 const POLL_MS = 500;
 
-export interface CatchUpWaitOptions {
+interface CatchUpWaitOptions {
   peer: Peer;
   /** The ledger's path: the sync record is next to it. */
   database: string;

@@ -2,10 +2,10 @@
 // seconds, so a hung or chatty program must cost little and never hold a tick.
 import { execFile } from 'node:child_process';
 
-export const COMMAND_TIMEOUT_MS = 10_000;
+const COMMAND_TIMEOUT_MS = 10_000;
 const MAX_OUTPUT_BYTES = 64 * 1024;
 
-export interface CommandResult {
+interface CommandResult {
   /** The exit code; null when the program did not exit on its own (killed, or never started). */
   exitCode: number | null;
   stdout: string;

@@ -16,7 +16,7 @@ export interface SyncRecord {
 
 const EMPTY: SyncRecord = { syncedAt: null, peer: null, peerRole: null, leaderUntil: null };
 
-export function syncRecordPath(database: string): string {
+function syncRecordPath(database: string): string {
   return `${database}.ha-sync.json`;
 }
 

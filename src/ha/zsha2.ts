@@ -8,7 +8,7 @@ import type { Verdict } from './verdict.js';
 export const DEFAULT_ZSHA2_PATH = '/usr/local/bin/zsha2';
 const NOT_INSTALLED = 'HA environment not installed';
 
-export interface Zsha2Options extends RunOptions {
+interface Zsha2Options extends RunOptions {
   path: string;
   interfaces?: () => InterfaceTable;
 }

@@ -7,11 +7,11 @@ import { GtrError, messageOf } from '../errors.js';
 import { mustActAsOwner, switchUser } from './owner.js';
 
 export type Db = Database.Database;
-export type Stmt<P extends unknown[], R> = Database.Statement<P, R>;
+type Stmt<P extends unknown[], R> = Database.Statement<P, R>;
 
 export const BUSY_TIMEOUT_MS = 5000;
 
-export interface OpenDbOptions {
+interface OpenDbOptions {
   readonly: boolean;
 }
 

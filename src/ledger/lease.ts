@@ -21,7 +21,7 @@ interface LeaseRow {
   expires_at: number;
 }
 
-export interface AcquireRequest {
+interface AcquireRequest {
   holder: string;
   purpose: string;
   ttlMs: number;

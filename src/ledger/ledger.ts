@@ -29,7 +29,7 @@ function isFleetRow(row: unknown): row is FleetRow {
 }
 
 /** The end of a run (Ledger.finishRun). */
-export interface FinishRun {
+interface FinishRun {
   status: RunStatus;
   counts: Record<string, number>;
   now: number;

@@ -35,7 +35,7 @@ function readText(file: string): string | null {
   }
 }
 
-export function currentBootId(): string | null {
+function currentBootId(): string | null {
   return readText('/proc/sys/kernel/random/boot_id')?.trim() || null;
 }
 

@@ -20,7 +20,7 @@ export interface SyncTarget {
   close(): Promise<void>;
 }
 
-export type OpenForSync = (file: string) => Promise<SyncTarget>;
+type OpenForSync = (file: string) => Promise<SyncTarget>;
 
 const openFile: OpenForSync = (file) => open(file, 'r') as Promise<FileHandle>;
 

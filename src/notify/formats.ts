@@ -16,7 +16,7 @@ export interface EventPayload extends GtrEvent {
   host: string;
 }
 
-export interface Delivery {
+interface Delivery {
   url: string;
   headers: Record<string, string>;
   body: string;
@@ -28,7 +28,7 @@ export function payloadOf(event: GtrEvent, host: string, at: number): EventPaylo
 }
 
 /** The text the chat formats send: the summary, then the facts, one per line. */
-export function chatText(p: EventPayload): string {
+function chatText(p: EventPayload): string {
   const facts = [`event: ${p.event}`, `host: ${p.host}`];
   if (p.runId !== undefined) facts.push(`run: #${p.runId}`);
   if (p.rolloutId !== undefined) facts.push(`rollout: #${p.rolloutId}`);

@@ -10,7 +10,7 @@ import type { EventSink, GtrEvent } from '../events.js';
 import { buildDelivery, payloadOf, refusalOf, type EventPayload } from './formats.js';
 import { messageOf } from '../errors.js';
 
-export interface NotifierOptions {
+interface NotifierOptions {
   webhooks: readonly (WebhookConfig & { secret: string | null })[];
   logger: Logger;
   host: string;

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { errorToJson } from '../errors.js';
 import type { Decision } from '../plan/plan.js';
 
-export interface LatestGuestToolsPort {
+interface LatestGuestToolsPort {
   getLatestGuestTools(vmUuid: string): Promise<{ version: string } | null>;
 }
 

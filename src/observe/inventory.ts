@@ -14,7 +14,7 @@ export type { QueryPort };
 
 const VERSION_TAG_PREFIX = 'GuestTools::';
 /** Written by the MN on the VM when an attach succeeds (zstack-api.md 4.1). */
-export const ATTACHED_TAG = 'guestToolsHasAttached';
+const ATTACHED_TAG = 'guestToolsHasAttached';
 /** The value of `GuestTools::` the guest's installer reports when it failed (zstack-api.md 11.0). */
 export const INSTALL_FAILED = 'InstallFailed';
 const INSTALL_FAILED_TAG = `${VERSION_TAG_PREFIX}${INSTALL_FAILED}`;
@@ -37,13 +37,13 @@ export function mnWarnings(client: { guestToolsStateSeen(): GuestToolsStateSuppo
   return client.guestToolsStateSeen() === 'absent' ? [{ code: 'guest-tools-state-absent', message: GUEST_TOOLS_STATE_ABSENT }] : [];
 }
 
-export function tagVersion(tag: string): string | null {
+function tagVersion(tag: string): string | null {
   if (!tag.startsWith(VERSION_TAG_PREFIX)) return null;
   const value = tag.slice(VERSION_TAG_PREFIX.length);
   return value.length > MAX_TAG_VALUE ? `${value.slice(0, MAX_TAG_VALUE)}...` : value;
 }
 
-export interface VersionReadings {
+interface VersionReadings {
   tags: Map<string, string[]>;
   reported: Map<string, string>;
   /** VMs whose guest agent runs (QueryGuestToolsState `qgaState` Running), with or without a version yet. */
@@ -51,7 +51,7 @@ export interface VersionReadings {
 }
 
 /** What the inventory reads per VM besides its row; what the re-read before apply reads again (recheck.ts). */
-export interface VmDetails extends VersionReadings {
+interface VmDetails extends VersionReadings {
   withCdRom: Set<string>;
   /** VM uuid -> the image-store ISO in its CD-ROM 0. */
   userIso: Map<string, string>;
@@ -168,7 +168,7 @@ async function collectTags(
   }
 }
 
-export interface InventoryOptions {
+interface InventoryOptions {
   /** Tag names selectors use (system tag text, UI tag name): VmFacts.tags gets those each VM carries. */
   selectorTags: readonly string[];
   /** policy.exclude.tags: each must exist (checkExcludeTags), else a config error (exit 2). */

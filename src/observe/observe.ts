@@ -9,7 +9,7 @@ import { NO_PROFILER, type Profiler } from '../profile/profile.js';
 import { readInventory, type QueryPort } from './inventory.js';
 import { logSelectorMatches } from './selector-tags.js';
 
-export interface ObserveOptions {
+interface ObserveOptions {
   /** Read only these VMs (`--vm`). */
   vmUuids?: readonly string[];
   /** Tags to read besides the selectors' (rollout canaries). */
@@ -19,7 +19,7 @@ export interface ObserveOptions {
   profiler?: Profiler;
 }
 
-export interface Observation {
+interface Observation {
   catalog: Catalog;
   targets: CatalogTarget[];
   vms: VmFacts[];

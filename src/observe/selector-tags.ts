@@ -14,7 +14,7 @@ import { chunk } from '../chunk.js';
 /** Pattern uuids per `?=` condition: keeps URLs well under common proxy limits. */
 const UUID_BATCH = 200;
 
-export interface SelectorTagReadings {
+interface SelectorTagReadings {
   /** VM uuid -> the named tags it carries (system tag text or UI tag name), each once. */
   byVm: Map<string, string[]>;
   /** Names that exist for this account: a system tag on some VM, a tag pattern, or a legacy user tag. */

@@ -31,7 +31,7 @@ export interface VmHistory {
   retriedAt: number | null;
 }
 
-export interface PlanPolicy {
+interface PlanPolicy {
   attachUntagged: boolean;
   reattachAfterMs: number;
   /** Unconfirmed attaches of one target before skip/not-converging. */
@@ -61,7 +61,7 @@ export interface PlanInstall {
  * Running, or its QEMU guest agent does not run: attach only, a person installs); `no-command` (no
  * command for its platform: Windows without install.windows.command); null: installs are off for it.
  */
-export type InstallReadiness = 'ready' | 'no-agent' | 'no-command' | null;
+type InstallReadiness = 'ready' | 'no-agent' | 'no-command' | null;
 
 export interface PlanInput {
   vms: readonly VmFacts[];
@@ -114,7 +114,7 @@ export interface Plan {
   hash: string;
 }
 
-export function groupKey(agentType: AgentType, architecture: string): string {
+function groupKey(agentType: AgentType, architecture: string): string {
   return `${agentType}/${architecture}`;
 }
 
@@ -127,7 +127,7 @@ function sharedGroupKey(known: Map<string, string>, agentType: AgentType, archit
   return key;
 }
 
-export interface CurrentVersion {
+interface CurrentVersion {
   version: Version | null;
   raw: string | null;
   note: string | null;
@@ -276,7 +276,7 @@ function gated(decision: Decision, input: PlanInput): Decision {
   return decision;
 }
 
-export function installReadiness(vm: Pick<VmFacts, 'uuid' | 'state' | 'agentRunning'>, agentType: AgentType, install: PlanInstall | undefined): InstallReadiness {
+function installReadiness(vm: Pick<VmFacts, 'uuid' | 'state' | 'agentRunning'>, agentType: AgentType, install: PlanInstall | undefined): InstallReadiness {
   if (!install?.enabledFor(vm.uuid, agentType)) return null;
   if (!(agentType === 'WindowsOnKvm' ? install.commands.windows : install.commands.linux)) return 'no-command';
   return vm.state === 'Running' && vm.agentRunning ? 'ready' : 'no-agent';
@@ -292,7 +292,7 @@ function installerReportedFailure(vm: VmFacts, history: VmHistory | undefined, t
 }
 
 /** Never two installs of one target on one VM within reattachAfter, unless `gtr retry` re-armed it. */
-export function mayInstall(last: InstallHistory | undefined, target: string, input: Pick<PlanInput, 'now' | 'policy'>): boolean {
+function mayInstall(last: InstallHistory | undefined, target: string, input: Pick<PlanInput, 'now' | 'policy'>): boolean {
   if (!last || last.target !== target || last.state === 'rearmed') return true;
   return last.state !== 'installing' && last.state !== 'install-failed' && input.now - last.startedAt >= input.policy.reattachAfterMs;
 }

@@ -39,9 +39,9 @@ export const DEFER_REASONS = [
   'not-leader',
 ] as const;
 
-export type AttachReason = (typeof ATTACH_REASONS)[number];
-export type InstallReason = (typeof INSTALL_REASONS)[number];
-export type SkipReason = (typeof SKIP_REASONS)[number];
+type AttachReason = (typeof ATTACH_REASONS)[number];
+type InstallReason = (typeof INSTALL_REASONS)[number];
+type SkipReason = (typeof SKIP_REASONS)[number];
 export type DeferReason = (typeof DEFER_REASONS)[number];
 export type Reason = AttachReason | InstallReason | SkipReason | DeferReason;
 

@@ -4,7 +4,7 @@
 import type { Selector } from '../config/types.js';
 import type { VmFacts } from '../domain.js';
 
-export interface SelectorHit {
+interface SelectorHit {
   /** The selector list that matched, e.g. `tags`. */
   list: keyof Selector;
   value: string;
@@ -19,7 +19,7 @@ const SCALAR_LISTS = [
 ] as const;
 
 /** The first list entry of `selector` the VM matches, or null. */
-export function selectorHit(vm: VmFacts, selector: Selector): SelectorHit | null {
+function selectorHit(vm: VmFacts, selector: Selector): SelectorHit | null {
   for (const [list, get] of SCALAR_LISTS) {
     const value = get(vm);
     if (value !== null && selector[list]?.includes(value)) return { list, value };
@@ -28,7 +28,7 @@ export function selectorHit(vm: VmFacts, selector: Selector): SelectorHit | null
   return tag === undefined ? null : { list: 'tags', value: tag };
 }
 
-export function matchesSelector(vm: VmFacts, selector: Selector): boolean {
+function matchesSelector(vm: VmFacts, selector: Selector): boolean {
   return selectorHit(vm, selector) !== null;
 }
 

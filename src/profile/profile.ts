@@ -46,7 +46,7 @@ interface Total {
   calls: number;
 }
 
-export class MeasuringProfiler implements Profiler {
+class MeasuringProfiler implements Profiler {
   private readonly totals = new Map<string, Total>();
   private readonly started = performance.now();
   private readonly open = new Set<string>();

@@ -11,7 +11,7 @@ import type { DetachResult } from '../apply/detach.js';
 import type { SettledInstall } from './install-evidence.js';
 
 /** What the install and clean-up stages of a real run did (absent: a dry run). */
-export interface AfterAttach {
+interface AfterAttach {
   installEnabled: boolean;
   /** The library's answer when asked before planning (null: not asked). */
   library: RunStages['install']['library'];

@@ -19,6 +19,9 @@ export const SIGNAL_EXIT_ABOUT = [
   "job uuid kept, settled by the next run's replay, never attached twice); the run is recorded `interrupted`; a second signal exits at once",
 ].join(' ');
 
+/** The signal exits in a few words, for the "Exit codes:" line of a command's --help. */
+export const SIGNAL_EXIT_SHORT = 'stopped by SIGINT / SIGTERM';
+
 /** When several exit codes apply to a pass, the first of these wins ('signal': 130 / 143). */
 export const EXIT_PRECEDENCE = ['signal', EXIT.leaseHeld, EXIT.unreachable, EXIT.budgetHalted, EXIT.someFailed, EXIT.ok] as const;
 

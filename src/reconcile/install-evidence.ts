@@ -19,7 +19,7 @@ import { writtenSince } from '../zstack/zstack-date.js';
 import { sameVersion } from './verify.js';
 import { appendTo } from '../multimap.js';
 
-export interface EvidenceClient extends QueryPort {
+interface EvidenceClient extends QueryPort {
   checkJob(jobUuid: string): Promise<JobCheck>;
   scriptDetails(recordUuid: string, extra?: string[]): Promise<ScriptDetail[]>;
   updateGuestToolsState(vmUuid: string): Promise<GuestToolsState>;
@@ -38,7 +38,7 @@ export interface SettledInstall {
   stderrTail: string | null;
 }
 
-export interface EvidenceOptions {
+interface EvidenceOptions {
   runId: number;
   settleMs: number;
   timeoutMs: number;

@@ -16,14 +16,14 @@ import type { Ledger } from '../ledger/index.js';
 import type { DeferReason } from '../plan/reasons.js';
 import type { AttachGate } from '../plan/gates.js';
 
-export const LEASE_TTL_MS = 60_000;
+const LEASE_TTL_MS = 60_000;
 
-export function leaseHolderId(purpose: string): string {
+function leaseHolderId(purpose: string): string {
   return `${purpose}@${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
 
 /** The held lease as a gate: the fence every start checks. */
-export class LeaseFence implements AttachGate {
+class LeaseFence implements AttachGate {
   readonly name = 'lease';
   readonly stopsRun = true;
   private held = true;

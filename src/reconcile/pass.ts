@@ -9,7 +9,7 @@ import type { RunReport } from './report.js';
 import { rolloutHook } from './rollout-hook.js';
 import { reconcile, type ReconcileDeps, type ReconcileOptions } from './run.js';
 
-export interface PassOptions extends Pick<ReconcileOptions, 'trigger' | 'dryRun' | 'vmUuids' | 'limit' | 'onProgress'> {
+interface PassOptions extends Pick<ReconcileOptions, 'trigger' | 'dryRun' | 'vmUuids' | 'limit' | 'onProgress'> {
   /** Who holds the lease in `gtr status` ('reconcile', 'daemon'); real runs only. */
   leasePurpose: string;
   /** Who the rollout hook records as the actor of the steps it takes. */

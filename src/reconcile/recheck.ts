@@ -11,7 +11,7 @@ import type { VmFacts } from '../domain.js';
 import { planHash, planRun, type Decision, type Plan, type PlanInput } from '../plan/plan.js';
 import { applyDetails, readVmDetails, type QueryPort } from '../observe/inventory.js';
 
-export interface Recheck {
+interface Recheck {
   plan: Plan;
   /** VMs of the attach set that were re-read. */
   rechecked: number;

@@ -85,7 +85,7 @@ export interface RunStages {
 }
 
 /** An install whose evidence this run read (it may have started in an earlier run). */
-export interface InstallReport {
+interface InstallReport {
   vmUuid: string;
   target: string;
   /** The run that started it. */

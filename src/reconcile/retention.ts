@@ -12,7 +12,7 @@ export interface RetentionPolicy {
   retainRuns: number;
 }
 
-export interface PruneLedger {
+interface PruneLedger {
   pruneRuns(r: { olderThan: number; keep: number }): number;
 }
 

@@ -24,7 +24,7 @@ import type { EventSink } from '../events.js';
 import { stepEvent, waveStarted } from '../rollout/events.js';
 import type { ProgressStep } from '../rollout/waves.js';
 
-export interface RolloutHookDeps {
+interface RolloutHookDeps {
   config: Config;
   client: Pick<ZStackClient, 'detachGuestToolsIso' | 'checkJob'>;
   ledger: Ledger;
@@ -95,7 +95,7 @@ export function noteLostAttaches(ledger: Pick<Ledger, 'lastAttaches'>, open: rea
 }
 
 /** The plan's decisions joined with the run's outcomes (budget-halted attaches are defers). */
-export function observations(plan: Plan, report: RunReport): Map<string, RunObservation> {
+function observations(plan: Plan, report: RunReport): Map<string, RunObservation> {
   const actions = new Map(report.actions.map((a) => [a.vmUuid, a]));
   const seen = new Map<string, RunObservation>();
   for (const d of plan.decisions) {

@@ -41,7 +41,7 @@ import type { MountedIso, RunWarning } from '../ledger/index.js';
 
 const QUARANTINE_MAX_MS = 7 * 24 * 3_600_000;
 /** VMs awaiting a person's install kept in a run's stored stages (runs show, gtr status); the report lists them all. */
-export const MANUAL_INSTALL_STORED = 200;
+const MANUAL_INSTALL_STORED = 200;
 
 export interface ReconcileDeps {
   config: Config;

@@ -11,7 +11,7 @@ import type { DecisionTrim } from '../ledger/index.js';
 import { reasonsWhere } from '../plan/reasons.js';
 
 /** `action/reason` pairs stored as counts only (REASONS' `stored: 'count'`): the VM is where policy wants it, or out of scope for good. */
-export const COUNTED_ONLY: ReadonlySet<string> = new Set(reasonsWhere((r) => r.stored === 'count'));
+const COUNTED_ONLY: ReadonlySet<string> = new Set(reasonsWhere((r) => r.stored === 'count'));
 
 interface Keyed {
   vmUuid: string;
@@ -21,12 +21,12 @@ interface Keyed {
   target: string | null;
 }
 
-export function isCountedOnly(d: { action: string; reason: string }): boolean {
+function isCountedOnly(d: { action: string; reason: string }): boolean {
   return COUNTED_ONLY.has(`${d.action}/${d.reason}`);
 }
 
 /** What makes a defer or skip worth a new row when it changes; null for attaches and counted-only skips. */
-export function decisionKey(d: Keyed): string | null {
+function decisionKey(d: Keyed): string | null {
   if (d.action === 'attach' || isCountedOnly(d)) return null;
   return JSON.stringify([d.action, d.reason, d.current, d.target]);
 }
@@ -39,7 +39,7 @@ export function decisionTrim(keep: ReadonlySet<string> = new Set()): DecisionTri
   };
 }
 
-export interface Unlisted {
+interface Unlisted {
   /** Steady-state decisions: stored as counts only. */
   countedOnly: Record<string, number>;
   /** Decisions the same as the VM's last stored one (listed in an earlier run). */

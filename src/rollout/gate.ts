@@ -16,7 +16,7 @@ import type { AttachGate, AttachObserver, GateSubject } from '../plan/gates.js';
 import type { RolloutState } from './transitions.js';
 import { JOB_LOST } from './observe.js';
 
-export type GateReason = 'not-in-wave' | 'iso-soak';
+type GateReason = 'not-in-wave' | 'iso-soak';
 
 export interface GatePolicy {
   mode: 'auto' | 'rollout';
@@ -24,7 +24,7 @@ export interface GatePolicy {
   autoStart: boolean;
 }
 
-export interface OpenRollout {
+interface OpenRollout {
   id: number;
   agentTypes: readonly AgentType[];
   state: RolloutState;
@@ -62,7 +62,7 @@ export function gateReason(policy: GatePolicy, facts: GateFacts, s: Pick<GateSub
   return facts.now - firstSeen < policy.isoSoakMs ? 'iso-soak' : null;
 }
 
-export interface GateSource {
+interface GateSource {
   /** Changes whenever an open rollout changes (state, waves) or one opens or closes. */
   openStamp(): string;
   /** The facts as stored now. */

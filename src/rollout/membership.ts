@@ -41,7 +41,7 @@ export function stableKey(uuid: string): string {
   return createHash('sha256').update(uuid).digest('hex');
 }
 
-export function isCanary(c: Candidate, canaries: Canaries): boolean {
+function isCanary(c: Candidate, canaries: Canaries): boolean {
   return (
     canaries.vms.includes(c.uuid) ||
     (c.clusterUuid !== null && canaries.clusters.includes(c.clusterUuid)) ||

@@ -44,25 +44,25 @@ const FINAL_SKIPS: ReadonlySet<string> = new Set(reasonsWhere((r) => r.rollout =
 /** Defers that still make a VM a rollout candidate (REASONS' rollout 'candidate': attached if its wave had started). */
 const CANDIDATE_DEFERS: ReadonlySet<string> = new Set(reasonsWhere((r) => r.rollout === 'candidate').map((key) => key.replace(/^defer\//, '')));
 
-export interface StatusChange {
+interface StatusChange {
   status: MemberStatus;
   reason: string | null;
 }
 
-export function atOrPast(version: string | null, target: string): boolean {
+function atOrPast(version: string | null, target: string): boolean {
   const v = version === null ? null : parseVersion(version);
   const t = parseVersion(target);
   return v !== null && t !== null && compareVersions(v, t) >= 0;
 }
 
 /** Does the run show the guest at or past `target`, on evidence the planner accepts? */
-export function hasEvidence(obs: Pick<RunObservation, 'outcome' | 'current' | 'source'>, target: string): boolean {
+function hasEvidence(obs: Pick<RunObservation, 'outcome' | 'current' | 'source'>, target: string): boolean {
   if (obs.outcome === 'verified') return true;
   return (obs.source === 'guest' || obs.source === 'tag') && atOrPast(obs.current, target);
 }
 
 /** Was the member's attach lost (in this run, or found by a replay since the member joined)? */
-export function attachLost(obs: Pick<RunObservation, 'outcome' | 'errorCode' | 'lostAttachAt'>, joinedAt: number): boolean {
+function attachLost(obs: Pick<RunObservation, 'outcome' | 'errorCode' | 'lostAttachAt'>, joinedAt: number): boolean {
   if (obs.outcome === 'in-doubt') return obs.errorCode === JOB_LOST;
   return obs.lostAttachAt !== null && obs.lostAttachAt >= joinedAt;
 }

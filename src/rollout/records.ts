@@ -69,7 +69,7 @@ export interface MemberRecord {
   detachError: string | null;
 }
 
-export interface TransitionRecord {
+interface TransitionRecord {
   id: number;
   at: number;
   event: string;

@@ -19,7 +19,7 @@ const COLUMNS = {
   transitions: ['rollout_id', 'at', 'event', 'from_state', 'to_state', 'wave', 'who', 'why'],
 } as const;
 
-export type RolloutRows = { -readonly [T in keyof typeof COLUMNS]: Row[] };
+type RolloutRows = { -readonly [T in keyof typeof COLUMNS]: Row[] };
 
 const SELECT = {
   rollouts: `SELECT id, agent_types, target, state, state_reason, waves_spec, soak_ms, wave_timeout_ms, max_errors, errors_acknowledged,

@@ -32,13 +32,13 @@ export function budgetText(errors: { wave: number | null; failed: number; budget
   return `wave ${errors.wave}: ${errors.failed} failed, ${allowed}`;
 }
 
-export function countByStatus(members: readonly MemberRecord[]): Record<MemberStatus, number> & { members: number } {
+function countByStatus(members: readonly MemberRecord[]): Record<MemberStatus, number> & { members: number } {
   const counts = Object.fromEntries(MEMBER_STATUSES.map((s) => [s, 0])) as Record<MemberStatus, number>;
   for (const m of members) counts[m.status]++;
   return { members: members.length, ...counts };
 }
 
-export function waveJson(w: WaveRecord, members: readonly MemberRecord[], r: Pick<RolloutRecord, 'waveTimeoutMs'>, now: number) {
+function waveJson(w: WaveRecord, members: readonly MemberRecord[], r: Pick<RolloutRecord, 'waveTimeoutMs'>, now: number) {
   const own = members.filter((m) => m.wave === w.number);
   const state = w.completedAt !== null ? 'completed' : w.startedAt !== null ? 'running' : 'waiting';
   return {
@@ -56,7 +56,7 @@ export function waveJson(w: WaveRecord, members: readonly MemberRecord[], r: Pic
 }
 
 /** Progress per (agent type, architecture) group with its target. */
-export function groupJson(r: Pick<RolloutDetail, 'targets' | 'members'>) {
+function groupJson(r: Pick<RolloutDetail, 'targets' | 'members'>) {
   return r.targets.map((t) => ({
     agentType: t.agentType,
     architecture: t.architecture,
@@ -66,7 +66,7 @@ export function groupJson(r: Pick<RolloutDetail, 'targets' | 'members'>) {
 }
 
 /** The running wave's unfinished members (canaries first, then in rollout order), or null when no wave runs. */
-export function waitingJson(r: Pick<RolloutDetail, 'waves' | 'members' | 'waveTimeoutMs'>) {
+function waitingJson(r: Pick<RolloutDetail, 'waves' | 'members' | 'waveTimeoutMs'>) {
   const wave = currentWave(r.waves);
   if (!wave || wave.startedAt === null || wave.completedAt !== null) return null;
   const timesOutAt = iso(wave.startedAt + r.waveTimeoutMs);

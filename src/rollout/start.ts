@@ -9,7 +9,7 @@ import type { GroupTarget } from './records.js';
 import type { WaveStep } from '../count-or-percent.js';
 import { waveSizes, type WaveSize } from './wave-spec.js';
 
-export interface StartInput {
+interface StartInput {
   agentTypes: AgentType[];
   candidates: readonly Candidate[];
   canaries: Canaries;
@@ -25,7 +25,7 @@ export interface StartInput {
   now: number;
 }
 
-export interface Started {
+interface Started {
   id: number;
   targets: GroupTarget[];
   waves: WaveSize[];

@@ -21,7 +21,7 @@ import { formatDuration } from '../time-format.js';
 import { observeMember, type RunObservation } from './observe.js';
 import { versionKey, type GateFacts } from './gate.js';
 
-export interface NewRollout {
+interface NewRollout {
   agentTypes: AgentType[];
   targets: GroupTarget[];
   wavesSpec: string;
@@ -243,14 +243,14 @@ export class RolloutStore {
 }
 
 /** The group targets as one text: the version when all groups agree, else `agent version` pairs. */
-export function targetsText(targets: readonly GroupTarget[]): string {
+function targetsText(targets: readonly GroupTarget[]): string {
   const versions = new Set(targets.map((t) => t.version));
   if (versions.size <= 1) return [...versions][0] ?? '-';
   return [...new Set(targets.map((t) => `${t.agentType} ${t.version}`))].join(', ');
 }
 
 /** The rollout's target for a VM group; '*' rows (rollouts from before 0006) serve every architecture. */
-export function groupTarget(targets: readonly GroupTarget[], agentType: AgentType, architecture: string): string | null {
+function groupTarget(targets: readonly GroupTarget[], agentType: AgentType, architecture: string): string | null {
   const t = targets.find((g) => g.agentType === agentType && (g.architecture === architecture || g.architecture === '*'));
   return t ? t.version : null;
 }

@@ -6,7 +6,7 @@ import { GtrError } from '../errors.js';
 export const ROLLOUT_STATES = ['active', 'paused', 'completed', 'aborted'] as const;
 export type RolloutState = (typeof ROLLOUT_STATES)[number];
 
-export type RolloutAction = 'pause' | 'resume' | 'abort' | 'complete';
+type RolloutAction = 'pause' | 'resume' | 'abort' | 'complete';
 
 /** Allowed transitions: state -> action -> next state. */
 export const TRANSITIONS: Readonly<Record<RolloutState, Readonly<Partial<Record<RolloutAction, RolloutState>>>>> = {

@@ -38,7 +38,7 @@ export interface WaveView {
   errorsAcknowledged: number;
 }
 
-export interface MemberView {
+interface MemberView {
   vmUuid: string;
   wave: number;
   status: MemberStatus;
@@ -67,10 +67,6 @@ export function waveBudget(wave: Pick<WaveView, 'number' | 'errorsAcknowledged'>
   const own = members.filter((m) => m.wave === wave.number);
   const failures = own.filter((m) => m.status === 'failed').length;
   return { failures, budget: errorBudgetFor(maxErrors, own.length), exceeded: failures - wave.errorsAcknowledged > errorBudgetFor(maxErrors, own.length) };
-}
-
-export function failuresOf(members: readonly MemberView[]): number {
-  return members.filter((m) => m.status === 'failed').length;
 }
 
 /** The wave that runs or ran last: the highest started one. */

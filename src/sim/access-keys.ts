@@ -12,20 +12,20 @@ export interface SimAccessKey {
 }
 
 /** REQUEST_DURATION_MINUTES of RestConstants. */
-export const MAX_DATE_SKEW_MS = 15 * 60_000;
+const MAX_DATE_SKEW_MS = 15 * 60_000;
 
 /** The string a client signs: method, the Date header as sent, and the path after `/zstack` without the query. */
-export function stringToSign(method: string, date: string, uri: string): string {
+function stringToSign(method: string, date: string, uri: string): string {
   return `${method}\n${date}\n${uri}`;
 }
 
-export function signature(secret: string, method: string, date: string, uri: string): string {
+function signature(secret: string, method: string, date: string, uri: string): string {
   return createHmac('sha1', secret).update(stringToSign(method, date, uri), 'utf8').digest('base64');
 }
 
-export type AccessKeyCheck = { ok: true } | { ok: false; reply: SimReply };
+type AccessKeyCheck = { ok: true } | { ok: false; reply: SimReply };
 
-export interface AccessKeyRequest {
+interface AccessKeyRequest {
   method: string;
   /** The raw path after the `/zstack` context, e.g. `/v1/vm-instances`. */
   uri: string;

@@ -18,7 +18,7 @@ export interface ParamSpec {
   dflt?: number;
 }
 
-export type ParamValues = Record<string, string | number | string[] | undefined>;
+type ParamValues = Record<string, string | number | string[] | undefined>;
 
 /**
  * The REST layer's type check (TypeVerifier, before any 202): the problem text, or null. Gson takes

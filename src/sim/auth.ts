@@ -11,9 +11,9 @@ interface Session {
   calls: number;
 }
 
-export const MAX_SESSIONS = 500;
+const MAX_SESSIONS = 500;
 
-export type AuthCheck = { ok: true; session: string } | { ok: false; reply: SimReply };
+type AuthCheck = { ok: true; session: string } | { ok: false; reply: SimReply };
 
 export class Sessions {
   private readonly sessions = new Map<string, Session>();

@@ -3,7 +3,7 @@ import { appendTo } from '../multimap.js';
 import { mulberry32, type Rng } from './rng.js';
 import type { ApiName, FaultOptions } from './types.js';
 
-export type RequestFault = 'error' | 'proxy' | 'reset' | 'timeout' | null;
+type RequestFault = 'error' | 'proxy' | 'reset' | 'timeout' | null;
 
 export class Faults {
   private opts: FaultOptions = {};

@@ -21,7 +21,7 @@ import type { TimerSet } from './timers.js';
 import type { InstallerRun, SimGuestView } from './types.js';
 import { VERSION_TAG, VM_TYPE, type VmRow, type World } from './world.js';
 
-export interface GuestOsOptions {
+interface GuestOsOptions {
   installMs: number;
   agentRestartMs: number;
   /** 0: the report rewrites the state row at once; N: after N ms; null: only UpdateGuestToolsState does. */
@@ -29,7 +29,7 @@ export interface GuestOsOptions {
   windowsInstaller: string;
 }
 
-export interface GuestOsDeps {
+interface GuestOsDeps {
   world: World;
   /** Guest-side timers: survive an MN restart. */
   guestTimers: TimerSet;
@@ -38,14 +38,14 @@ export interface GuestOsDeps {
 }
 
 /** What running one script in a guest printed, and whether it waits on the installer it started in the foreground. */
-export interface ScriptRun {
+interface ScriptRun {
   stdout: string;
   stderr: string;
   /** The exec session lives until the installer restarts the agent, which ends it (onSessionLost). */
   waitsForInstaller: boolean;
 }
 
-export const LINUX_INSTALLER = 'zs-tools-install.sh';
+const LINUX_INSTALLER = 'zs-tools-install.sh';
 const INSTALL_FAILED = 'InstallFailed';
 
 export const isWindowsPlatform = (platform: string): boolean => platform === 'Windows' || platform === 'WindowsVirtio';

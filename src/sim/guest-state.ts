@@ -13,7 +13,7 @@ function qgaNotRunning(s: QgaState): QgaState {
   return s === 'Running' ? 'NotRunning' : s;
 }
 
-export function stateInventory(g: GuestRow): Record<string, unknown> {
+function stateInventory(g: GuestRow): Record<string, unknown> {
   return dropNulls({
     vmInstanceUuid: g.vmInstanceUuid, qgaState: g.qgaState, zwatchState: g.zwatchState, version: g.version,
     platform: g.platform, osType: g.osType, createDate: zsDate(g.createdAt), lastOpDate: zsDate(g.lastOpAt),

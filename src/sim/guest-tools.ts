@@ -12,9 +12,9 @@ import type { AttachStarted } from './types.js';
 import { errorReply, json, vmNotFound, zsDate, zsError, type SimReply, type ZsError } from './wire.js';
 import { VERSION_TAG, VM_TYPE, type IsoRow, type VmRow, type World } from './world.js';
 
-export const ATTACHED_TAG = 'guestToolsHasAttached';
+const ATTACHED_TAG = 'guestToolsHasAttached';
 
-export interface GuestToolsOptions {
+interface GuestToolsOptions {
   jobDurationMs: number;
   recordVersionTag: boolean;
   /** A later attach recreates guestToolsHasAttached (new createDate) instead of keeping the first one. */
@@ -26,7 +26,7 @@ export interface GuestToolsOptions {
   stateTable: boolean;
 }
 
-export interface GuestToolsDeps {
+interface GuestToolsDeps {
   world: World;
   jobs: Jobs;
   faults: Faults;

@@ -6,14 +6,14 @@ import type { SimIso } from './types.js';
 
 const RELEASES: Record<string, string> = { x86_64: 'c79', aarch64: 'h84r', mips64el: 'ns10', loongarch64: 'ky10' };
 
-export function isoRelativePath(iso: SimIso): string {
+function isoRelativePath(iso: SimIso): string {
   const baseArch = iso.architecture === 'general' ? 'x86_64' : iso.architecture;
   const file = iso.agentType === 'WindowsOnKvm' ? `GuestTools-${iso.version}.iso` : `GuestTools_linux-${iso.version}.iso`;
   return path.join(baseArch, RELEASES[baseArch] ?? 'c79', 'tools', 'guesttools', iso.architecture, iso.hypervisorType ?? 'KVM', file);
 }
 
 /** Left in a folder this simulator made, so that `gtr sim --iso-dir` may write there again. */
-export const SIM_ISO_DIR_MARK = '.gtr-sim-iso-dir';
+const SIM_ISO_DIR_MARK = '.gtr-sim-iso-dir';
 
 /**
  * Writes the fake (empty) ISO files. A file already there is never rewritten: whatever it holds (a real

@@ -15,7 +15,7 @@ export interface Job {
   error?: ZsError;
 }
 
-export type JobIdCheck = { ok: true; uuid: string } | { ok: false; reply: SimReply };
+type JobIdCheck = { ok: true; uuid: string } | { ok: false; reply: SimReply };
 
 export class Jobs {
   private readonly jobs = new Map<string, Job>();

@@ -3,8 +3,8 @@
 // digits is literal; `+` is a space (servlet decoding).
 import { appendTo } from '../multimap.js';
 
-export const OPERATORS = ['!=', '>=', '<=', '!?=', '!~=', '~=', '?=', '=', '>', '<', 'is null', 'not null'] as const;
-export type Operator = (typeof OPERATORS)[number];
+const OPERATORS = ['!=', '>=', '<=', '!?=', '!~=', '~=', '?=', '=', '>', '<', 'is null', 'not null'] as const;
+type Operator = (typeof OPERATORS)[number];
 
 export interface Condition {
   field: string;
@@ -19,7 +19,7 @@ function isHex(c: number): boolean {
 }
 
 /** Percent-decoding that keeps a lone `%` literal and decodes the bytes as UTF-8. */
-export function decodeComponent(raw: string): string {
+function decodeComponent(raw: string): string {
   if (!raw.includes('%') && !raw.includes('+')) return raw;
   const bytes: number[] = [];
   for (let i = 0; i < raw.length; i++) {

@@ -9,8 +9,8 @@ import {
 } from './query-params.js';
 import { errorReply, json, text, zsError, type SimReply } from './wire.js';
 
-export type Scalar = string | number | boolean | null;
-export type FieldKind = 'string' | 'number' | 'boolean' | 'date';
+type Scalar = string | number | boolean | null;
+type FieldKind = 'string' | 'number' | 'boolean' | 'date';
 
 export interface FieldSpec<T> {
   kind: FieldKind;
@@ -111,7 +111,7 @@ function compareScalars(a: Scalar, b: Scalar): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export interface QueryInput {
+interface QueryInput {
   params: Params;
   /** Conditions implied by the path, e.g. `/vm-instances/{uuid}`. */
   implicit?: Condition[];

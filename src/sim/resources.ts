@@ -10,7 +10,7 @@ import type { GuestRow, VmRow, World } from './world.js';
 const PKG = 'org.zstack.header';
 const CDROM_CLASS = `${PKG}.vm.cdrom.VmCdRomInventory`;
 
-export interface CdRomRow {
+interface CdRomRow {
   vm: VmRow;
   deviceId: number;
   /** cdRomUuid(vm.uuid, deviceId), computed once per row: the key every CD-ROM query sorts on. */

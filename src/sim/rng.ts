@@ -28,7 +28,7 @@ export function rngUuid(rng: Rng): string {
 }
 
 /** FNV-1a 32-bit of a string with a salt; stable across runs. */
-export function fnv32(text: string, salt = 0): number {
+function fnv32(text: string, salt = 0): number {
   let h = (0x811c9dc5 ^ salt) >>> 0;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

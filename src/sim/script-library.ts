@@ -17,8 +17,8 @@ import { zsError, type ZsError } from './wire.js';
 import type { VmRow, World } from './world.js';
 
 const PKG = 'org.zstack.guesttools';
-export const CREATE_CLASS = `${PKG}.APICreateGuestVmScriptMsg`;
-export const EXECUTE_CLASS = `${PKG}.APIExecuteGuestVmScriptMsg`;
+const CREATE_CLASS = `${PKG}.APICreateGuestVmScriptMsg`;
+const EXECUTE_CLASS = `${PKG}.APIExecuteGuestVmScriptMsg`;
 
 const NAME_RE = { java: '^(?! )[\\u4E00-\\u9FFFa-zA-Z0-9_\\-\\.():+\\s]*(?<! )$', re: /^(?! )[\u4E00-\u9FFFa-zA-Z0-9_\-.():+\s]*(?<! )$/ };
 
@@ -42,7 +42,7 @@ export const EXECUTE_SPECS: ParamSpec[] = [
   { name: 'logPath', kind: 'string' },
 ];
 
-export interface ScriptLibraryOptions {
+interface ScriptLibraryOptions {
   jobDurationMs: number;
   scriptMs: number;
   statuses: ScriptStatusSpelling;
@@ -52,7 +52,7 @@ export interface ScriptLibraryOptions {
   accountName: string;
 }
 
-export interface ScriptLibraryDeps {
+interface ScriptLibraryDeps {
   world: World;
   store: ScriptStore;
   jobs: Jobs;

@@ -28,7 +28,7 @@ export function recordInventory(r: RecordRow, encodingType: boolean): Record<str
   });
 }
 
-export function detailInventory(d: DetailRow): Record<string, unknown> {
+function detailInventory(d: DetailRow): Record<string, unknown> {
   return dropNulls({
     recordUuid: d.recordUuid, vmInstanceUuid: d.vmInstanceUuid, vmName: d.vmName, status: d.status, exitCode: d.exitCode,
     stdout: d.stdout, errCause: d.errCause, stderr: d.stderr, startTime: zsDate(d.startTime), endTime: dateOrNull(d.endTime),

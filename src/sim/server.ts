@@ -22,7 +22,7 @@ import type { World } from './world.js';
 import { messageOf } from '../errors.js';
 import { isPlainObject } from '../plain-object.js';
 
-export interface ServerDeps {
+interface ServerDeps {
   world: World;
   sessions: Sessions;
   accessKeys: AccessKeys;

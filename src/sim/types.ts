@@ -1,8 +1,6 @@
 // Public types of the ZStack management-node simulator (re-exported by index.ts).
 import type { SimAccessKey } from './access-keys.js';
 
-export type { SimAccessKey } from './access-keys.js';
-
 export type ApiName =
   | 'LogInByAccount'
   | 'LogOut'
@@ -27,7 +25,7 @@ export type ApiName =
 
 export type QgaState = 'NotInstalled' | 'Running' | 'NotRunning' | 'NotUpgraded';
 
-export interface SimGuest {
+interface SimGuest {
   qgaState: QgaState;
   version: string | null;
 }
@@ -129,7 +127,7 @@ export interface ScriptStatusSpelling {
 
 export type ScriptStatusPreset = 'Succeed' | 'Succeeded' | 'Completed';
 
-export interface ScriptLibraryOptions {
+interface ScriptLibraryOptions {
   /** Status spellings: a preset or your own (default `Succeed`: Running -> Succeed / Failed / Timeout). */
   statuses?: ScriptStatusPreset | ScriptStatusSpelling;
   /**
@@ -210,7 +208,7 @@ export interface FaultOptions {
   seed?: number;
 }
 
-export interface GuestOptions {
+interface GuestOptions {
   /**
    * Delay between a successful attach and the install report of a guest that installs, default 0: the
    * report is in before the attach job ends (a guest that installs right away).

@@ -28,7 +28,7 @@ export interface UserTagRow {
 }
 
 /** The MN refuses a 51st tag on one resource. */
-export const MAX_TAGS_PER_RESOURCE = 50;
+const MAX_TAGS_PER_RESOURCE = 50;
 /** Colours the UI offers; a new pattern takes the next one. */
 const COLORS = ['#1890FF', '#52C41A', '#FAAD14', '#F5222D', '#722ED1', '#13C2C2'];
 

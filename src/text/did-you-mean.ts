@@ -14,7 +14,7 @@ export function distance(a: string, b: string): number {
 }
 
 /** The known word nearest to `word`: within a third of its length in edits (at least 1), or one it starts. */
-export function closest(word: string, known: readonly string[]): string | null {
+function closest(word: string, known: readonly string[]): string | null {
   if (word.length === 0 || word.length > 60) return null;
   const limit = Math.max(1, Math.floor(word.length / 3));
   let best: string | null = null;

@@ -6,7 +6,7 @@ import stringWidth from 'string-width';
 import { printable } from './printable.js';
 
 /** Where a cell is cut, in display columns (the `…` included). */
-export const CELL_COLUMNS = 40;
+const CELL_COLUMNS = 40;
 
 export interface TableOptions {
   /** Every cell whole (--wide, -o wide). */

@@ -9,7 +9,7 @@ const ATTENTION_KEYS = reasonsWhere((r) => r.attention !== undefined);
 /** Skip and defer reasons that do not clear by themselves (REASONS' `attention`). */
 export const ATTENTION_REASONS: readonly string[] = ATTENTION_KEYS.map((key) => key.slice(key.indexOf('/') + 1));
 
-export const ATTENTION_PAGE_SIZE = 50;
+const ATTENTION_PAGE_SIZE = 50;
 
 const RETRY = (vm: string) => `gtr retry --vm ${vm}`;
 /** The step that fixes each problem: a failure, a regression, or a reason's own (REASONS' `attention`). */

@@ -32,7 +32,7 @@ function isTarget(value: unknown): value is CatalogTarget {
 }
 
 /** The version against the target; on target splits by its source (rows of older runs carry none: confirmed). */
-export function versionState(version: string | null, target: string | null, source?: FleetRow['source']): VersionState {
+function versionState(version: string | null, target: string | null, source?: FleetRow['source']): VersionState {
   const current = version === null ? null : parseVersion(version);
   const wanted = target === null ? null : parseVersion(target);
   if (current === null || wanted === null) return 'unknown';

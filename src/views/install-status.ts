@@ -7,13 +7,13 @@ import type { FunnelCount, Ledger, RunRecord } from '../ledger/index.js';
 import { iso } from '../time-format.js';
 import { DETACH_ABSENT, LIBRARY_ABSENT } from '../reconcile/run.js';
 
-export const INSTALL_FAILURES_PAGE_SIZE = 50;
+const INSTALL_FAILURES_PAGE_SIZE = 50;
 
 /** Why a VM's install is a person's (ManualInstall's `why`), as every view says it. */
 export const MANUAL_WHY: Readonly<Record<string, string>> = { 'no-agent': 'no running guest agent', 'no-command': 'no install.windows.command' };
 
 /** One group's funnel. attached = awaiting + installing + verified + installFailed + noEvidence; detached and detachFailed are of the verified. */
-export interface FunnelRow {
+interface FunnelRow {
   agentType: string | null;
   architecture: string | null;
   target: string;

@@ -13,7 +13,7 @@ export interface AccessKeyCredentials {
 }
 
 /** The path an MN signs: after the `/zstack` context, without the query string. */
-export function signedPath(path: string): string {
+function signedPath(path: string): string {
   const q = path.indexOf('?');
   const bare = q < 0 ? path : path.slice(0, q);
   return bare.startsWith('/zstack/') ? bare.slice('/zstack'.length) : bare;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'undici';
 import { ConfigError, GtrError } from '../errors.js';
 
-export interface TlsOptions {
+interface TlsOptions {
   caFile: string | null;
   rejectUnauthorized: boolean;
 }

@@ -14,9 +14,9 @@ export const GUEST_TOOLS_STATE_ABSENT =
   'the management node has no QueryGuestToolsState (it is older than 4.6.11): GuestTools versions come from GuestTools:: tags alone';
 
 const API = 'QueryGuestToolsState';
-export const PROBE_PATH = '/zstack/v1/guesttools?limit=1';
+const PROBE_PATH = '/zstack/v1/guesttools?limit=1';
 
-export interface ProbeDeps {
+interface ProbeDeps {
   /** A signed or session GET of `PROBE_PATH`, returning the reply whatever its status. */
   get(path: string): Promise<Reply>;
   scrub: (text: string) => string;

@@ -12,7 +12,7 @@ import { zstackErrorOf, type ApiName } from './types.js';
 const MAX_OK_BODY_BYTES = 256 * 1024 * 1024;
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
-export type ParsedBody =
+type ParsedBody =
   | { kind: 'json'; value: unknown }
   | { kind: 'malformed'; text: string; truncated: boolean }
   | { kind: 'text'; text: string; truncated: boolean };
@@ -29,7 +29,7 @@ export interface Reply {
  * its error code, e.g. ID.1001), `http` (another status; `code` the status), `timeout` or `network`
  * (`code` the socket error, e.g. ECONNREFUSED).
  */
-export interface RequestFailure {
+interface RequestFailure {
   kind: 'zstack' | 'http' | 'timeout' | 'network';
   code: string;
 }
@@ -37,7 +37,7 @@ export interface RequestFailure {
 /** Told about every request that got an answer or failed on the way (not one aborted at shutdown). */
 export type RequestObserver = (api: ApiName, method: string, seconds: number, failure: RequestFailure | null) => void;
 
-export interface HttpOptions {
+interface HttpOptions {
   /** Base URL without a trailing slash, e.g. 'http://127.0.0.1:8080'. */
   endpoint: string;
   dispatcher: Dispatcher;
@@ -192,7 +192,7 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }, 
 }
 
 /** Empty body = `{}` (the MN writes empty ApiResponses as nothing), `{...}` = JSON, anything else = text. */
-export function parseBody(text: string, truncated = false): ParsedBody {
+function parseBody(text: string, truncated = false): ParsedBody {
   const trimmed = text.trim();
   if (trimmed === '' && !truncated) return { kind: 'json', value: {} };
   if (!trimmed.startsWith('{')) return { kind: 'text', text, truncated };

@@ -38,12 +38,12 @@ export function locationPath(location: string, endpoint: string): string | null 
 }
 
 /** One poll, with the usual GET retries. `token` is sent like the SDKs do, though the MN does not check it. */
-export function pollOnce(ctx: JobContext, path: string, token: string | null): Promise<Reply> {
+function pollOnce(ctx: JobContext, path: string, token: string | null): Promise<Reply> {
   const headers: Record<string, string> = token ? ctx.auth.headers(token, 'GET', path) : {};
   return sendIdempotent(ctx.http, { api: 'QueryJob', method: 'GET', path, headers }, ctx.retry);
 }
 
-export interface WaitOptions {
+interface WaitOptions {
   /** The action the job belongs to; failures are reported under its name. */
   api: ApiName;
   path: string;
@@ -95,7 +95,7 @@ export async function checkJob(ctx: JobContext, jobUuid: string, token: string |
 }
 
 /** How long crash recovery follows a job that is still running before leaving it in doubt. */
-export const FOLLOW_BOUND_MS = 30_000;
+const FOLLOW_BOUND_MS = 30_000;
 
 /**
  * Crash recovery: polls a job sent earlier until it ends, for at most min(jobTimeoutMs, FOLLOW_BOUND_MS);

@@ -10,7 +10,7 @@ export const SESSION_EXPIRED = 'ID.1001';
 export const OPERATION_TIMEOUT = 'SYS.1001';
 export const AUTHENTICATION_FAILED = 'ID.1000';
 
-export function zstackErrorOfReply(reply: Reply): ZStackErrorBody | null {
+function zstackErrorOfReply(reply: Reply): ZStackErrorBody | null {
   if (reply.status < 400 || reply.body.kind !== 'json') return null;
   return zstackErrorOf(reply.body.value);
 }

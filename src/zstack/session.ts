@@ -26,7 +26,7 @@ export interface Authenticator {
   close(): Promise<void>;
 }
 
-export interface SessionOptions {
+interface SessionOptions {
   http: HttpCore;
   accountName: string;
   passwordHash: string;

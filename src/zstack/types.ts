@@ -30,7 +30,7 @@ export type QueryResource =
   | 'vm-instances' | 'vm-instances/cdroms' | 'system-tags' | 'tags' | 'user-tags' | 'guesttools'
   | 'scripts' | 'scripts/records' | 'scripts/records/details';
 
-export interface QueryResourceInfo {
+interface QueryResourceInfo {
   api: ApiName;
   /** The unique primitive key queries sort on and page by (`sort=+key`, then `q=key>LAST`: src/zstack/query.ts). */
   sortField: string;

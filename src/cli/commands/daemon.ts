@@ -5,8 +5,9 @@ import { requireCredentials } from '../../zstack/from-config.js';
 import { EXIT, GtrError, messageOf } from '../../errors.js';
 import { parseFlags } from '../args.js';
 import { printable } from '../../text/printable.js';
+import { exitLines } from '../exit-lines.js';
 
-export const DAEMON_HELP = `Usage: gtr daemon [--config FILE] [--check-config]
+const DAEMON_HELP = `Usage: gtr daemon [--config FILE] [--check-config]
 
 Run as a background service: reconcile on schedule.cron (in schedule.timezone), never two runs at
 once, attaches only inside schedule.windows. Serves /healthz, /metrics, /api/status and /api/runs on
@@ -20,9 +21,8 @@ ${FAILED_TICKS_DEGRADED} scheduled runs failed in a row (ZStack unreachable, log
 (/healthz 503, problem ticks-failing, gtr_daemon_problem{problem="ticks-failing"} 1) until a run goes through.
 --check-config  only load and validate the configuration as a start or a reload would (the unit's
                 ExecReload runs it first, so a broken file fails "systemctl reload"); starts nothing.
-Exit codes: 0 stopped cleanly (--check-config: valid), 1 forced stop, 2 configuration or database
-error, or a listen address that cannot be used (not a busy port).
-`;
+${exitLines([['ok', 'stopped cleanly (--check-config: valid)'], ['someFailed', 'forced stop'],
+  ['usage', 'configuration or database error, or a listen address that cannot be used (not a busy port)']])}`;
 
 /** `--check-config`: what start() and reload() validate before anything runs; exit 0 or 2 with every problem. */
 function checkConfig(configFile: string | null, env: NodeJS.ProcessEnv): number {

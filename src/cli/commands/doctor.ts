@@ -4,8 +4,9 @@ import { runDoctor, type DoctorReport } from '../../doctor/doctor.js';
 import { parseFlags } from '../args.js';
 import { printable } from '../../text/printable.js';
 import { formatTable } from '../../text/table.js';
+import { exitLines } from '../exit-lines.js';
 
-export const DOCTOR_HELP = `Usage: gtr doctor [--config FILE] [--json]
+const DOCTOR_HELP = `Usage: gtr doctor [--config FILE] [--json]
 
 Checks that gtr can work here, and says how to fix what is wrong: the configuration, the modes of the
 files that hold secrets, the ISO folder and its catalog, the database folder and SQLite integrity, the
@@ -13,8 +14,7 @@ endpoint, TLS, the login, the clock skew to the MN, the MN API version (QueryGue
 lease holder, the leader check and (as root) the systemd unit. Changes nothing: no database write, no
 migration, no lease; the login is followed by a logout.
 Each check is pass, warn, fail or skip. --json prints { "ok", "checks": [ { "name", "status", "detail", "fix" } ] }.
-Exit codes: 0 no check failed (warnings allowed), 1 some check failed, 2 usage error or invalid configuration.
-`;
+${exitLines([['ok', 'no check failed (warnings allowed)'], ['someFailed', 'some check failed'], ['usage', 'usage error or invalid configuration']])}`;
 
 export async function runDoctorCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseFlags(argv, { json: { type: 'boolean' } });
@@ -28,7 +28,7 @@ export async function runDoctorCommand(argv: string[], env: NodeJS.ProcessEnv): 
   return report.ok ? EXIT.ok : EXIT.someFailed;
 }
 
-export function renderDoctor(report: DoctorReport): string {
+function renderDoctor(report: DoctorReport): string {
   const out = [formatTable(['check', 'status', 'detail'], report.checks.map((c) => [c.name, c.status, c.detail]), { full: ['detail'] })];
   const toFix = report.checks.filter((c) => c.fix !== null);
   if (toFix.length > 0) {

@@ -4,15 +4,15 @@ import { parseFlags, tableOptions } from '../args.js';
 import type { MakeContext } from '../context.js';
 import { printable } from '../../text/printable.js';
 import { formatTable } from '../../text/table.js';
+import { exitLines } from '../exit-lines.js';
 
-export const ISO_HELP = `Usage: gtr iso [--config FILE] [--json]
+const ISO_HELP = `Usage: gtr iso [--config FILE] [--json]
 
 Scan isoDir for GuestTools ISOs (GuestTools-<v>.iso for Windows, GuestTools_linux-<v>.iso for Linux),
 show every file with its parsed version and architecture, and the target per agent type and
 architecture: the highest version, never the newest file.
-Exit codes: 0 ok, 2 usage or config error, 3 the ISO folder is missing or unreadable, or holds no usable
-GuestTools ISO (GTR_CATALOG_EMPTY; the listing is printed first).
-`;
+${exitLines(['ok', ['usage', 'usage or config error'],
+  ['unreachable', 'the ISO folder is missing or unreadable, or holds no usable GuestTools ISO (GTR_CATALOG_EMPTY; the listing is printed first)']])}`;
 
 export async function runIso(argv: string[], makeContext: MakeContext): Promise<number> {
   const { values } = parseFlags(argv, { json: { type: 'boolean' } });

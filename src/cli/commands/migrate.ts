@@ -2,14 +2,14 @@
 import { Ledger } from '../../ledger/index.js';
 import { parseFlags } from '../args.js';
 import type { MakeContext } from '../context.js';
+import { exitLines } from '../exit-lines.js';
 
-export const MIGRATE_HELP = `Usage: gtr migrate [--config FILE]
+const MIGRATE_HELP = `Usage: gtr migrate [--config FILE]
 
 Create the ledger database (config key "database") if needed and apply pending migrations from
 migrations/. Refuses a database whose applied migrations differ from the code (edited, missing,
 reordered, or newer than this version).
-Exit codes: 0 ok, 2 usage, config or database error.
-`;
+${exitLines(['ok', ['usage', 'usage, config or database error']])}`;
 
 export async function runMigrate(argv: string[], makeContext: MakeContext): Promise<number> {
   const { values } = parseFlags(argv, {});

@@ -14,6 +14,7 @@ import { cliActor } from '../../rollout/actor.js';
 import { renderRun } from '../render-run.js';
 import { writeReportJson } from '../json-out.js';
 import { progressBar } from '../progress.js';
+import { exitLines } from '../exit-lines.js';
 
 const SELECTOR_TAGS_HELP = `policy.include.tags / policy.exclude.tags name a VM's UI tags (the tag pattern's name as the
 ZStack UI shows it, or a legacy user tag's text) or its system tags (exact text, e.g. "ha::NeverStop").
@@ -25,7 +26,7 @@ or name ZStack does not know, or a name several VMs have (they are listed), is e
 Tables cut VM names at 40 columns with … (--wide or -o wide shows them whole, as --json does).
 `;
 
-export const PLAN_HELP = `Usage: gtr plan [--config FILE] [--json] [--wide] [--vm UUID|NAME]...
+const PLAN_HELP = `Usage: gtr plan [--config FILE] [--json] [--wide] [--vm UUID|NAME]...
 
 Observe and plan without changing anything: reads the ISO folder and every VM, decides attach / skip /
 defer per VM with a reason, records the dry run, and prints the decisions and counts.
@@ -35,10 +36,9 @@ Examples:
   gtr plan --vm web-01 --vm 数据库服务器-主
   gtr plan --json | jq '.actions[] | select(.action == "attach") | .vmName'
 
-Exit codes: 0 ok, 2 usage or config error, 3 ZStack unreachable / login refused / ISO folder unusable.
-`;
+${exitLines(['ok', ['usage', 'usage or config error'], 'unreachable'])}`;
 
-export const RECONCILE_HELP = `Usage: gtr reconcile [--config FILE] [--dry-run] [--json] [--wide] [--vm UUID|NAME]... [--limit N]
+const RECONCILE_HELP = `Usage: gtr reconcile [--config FILE] [--dry-run] [--json] [--wide] [--vm UUID|NAME]... [--limit N]
 
 One run now: plan, then attach the GuestTools ISO to every out-of-date VM within the policy limits,
 verify, and record everything in the ledger.
@@ -57,13 +57,10 @@ Examples:
   gtr reconcile --vm web-01 -v
   gtr reconcile --json > run.json
 
-Exit codes: 0 nothing failed, 1 some attaches failed, 2 usage or config, 3 ZStack unreachable / login
-refused / ISO folder unusable or without a GuestTools ISO, 4 halted by the error budget, 5 another run
-holds the lease or this node is the standby of a pair of management nodes (ha.leaderCheck; also when
-it loses leadership during the run: the rest are deferred as not-leader) or, with ha.peer, this node
-leads but its ledger has not caught up with the peer's after 2 x ha.syncInterval (GTR_HA_NOT_CAUGHT_UP),
-130 / 143 stopped by SIGINT / SIGTERM (the first of 130/143, 5, 3, 4, 1, 0 wins).
-With ha.peer, a node that just became leader first waits (at most 2 x ha.syncInterval, attaching
+${exitLines([['ok', 'nothing failed'], 'someFailed', 'usage', 'unreachable', 'budgetHalted', ['leaseHeld', 'another run holds the lease ' +
+  'or this node is the standby of a pair of management nodes (ha.leaderCheck; also when it loses leadership during the run: the rest ' +
+  "are deferred as not-leader) or, with ha.peer, this node leads but its ledger has not caught up with the peer's after " +
+  '2 x ha.syncInterval (GTR_HA_NOT_CAUGHT_UP)'], 'signal'], { precedence: true })}With ha.peer, a node that just became leader first waits (at most 2 x ha.syncInterval, attaching
 nothing, before taking the lease) until its ledger has caught up with the peer's, as the daemon does:
 while the peer still says it leads or has a run under way (its daemon's, or a gtr reconcile holding its
 lease), and until this node's daemon has put the peer's newer ledger in place. A peer that cannot be

@@ -12,8 +12,9 @@ import { resolveVmRefs } from '../vm-refs.js';
 import type { MakeContext } from '../context.js';
 import { peerFailure, peerLine, type PeerOutcome } from '../peer-outcome.js';
 import { isUuid } from '../../uuid.js';
+import { exitLines } from '../exit-lines.js';
 
-export const RETRY_HELP = `Usage: gtr retry [--config FILE] --vm UUID|NAME [--vm UUID|NAME]...
+const RETRY_HELP = `Usage: gtr retry [--config FILE] --vm UUID|NAME [--vm UUID|NAME]...
 
 Forget the failures, quarantine and attempt count (policy.maxAttempts) of these VMs: a VM that is
 skip/not-converging or defer/quarantined is attached again by the next run (within the other policies).
@@ -27,8 +28,7 @@ Examples:
   gtr retry --vm 3f2a9c0d8e7b4a1f9c0d8e7b4a1f9c0d
   gtr retry --vm 数据库服务器-主 --vm web-01
 
-Exit codes: 0 ok, 2 usage, config or database error (also: a name no VM or several VMs have).
-`;
+${exitLines(['ok', ['usage', 'usage, config or database error (also: a name no VM or several VMs have)']])}`;
 
 export async function runRetry(argv: string[], makeContext: MakeContext): Promise<number> {
   const { values } = parseFlags(argv, { vm: { type: 'string', multiple: true } });

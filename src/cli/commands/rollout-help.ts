@@ -1,4 +1,5 @@
 // `gtr rollout SUB --help` (and `gtr help rollout SUB`): each subcommand's own usage, with examples.
+import { exitLines } from '../exit-lines.js';
 
 const COMMON = `Options of every command: --config FILE, -v, --log-level LEVEL, --log-format auto|human|json (gtr --help).
 With ha.peer, start/pause/resume/abort are also sent to the other node; a line says whether it got them.
@@ -20,9 +21,8 @@ Examples:
   gtr rollout start --agent-type WindowsOnKvm --waves 1,10%,100% --soak 1h
   gtr rollout start --canary-tag canary --target LinuxOnKvm=1.3.0 --reason "change 4711"
 
-${COMMON}Exit codes: 0 started, 2 usage or config (also: a canary matches nothing), 3 ZStack or the ISO catalog unusable,
-6 an open rollout of that agent type exists.
-`,
+${COMMON}${exitLines([['ok', 'started'], ['usage', 'usage or config (also: a canary matches nothing)'],
+  ['unreachable', 'ZStack or the ISO catalog unusable'], ['rollout', 'an open rollout of that agent type exists']])}`,
   status: `Usage: gtr rollout status [ID] [--json]
 
 Per group and per wave: members attached, verified, failed, skipped, pending; when the running wave
@@ -33,8 +33,7 @@ Examples:
   gtr rollout status
   gtr rollout status 3 --json
 
-Exit codes: 0 ok, 2 usage or config, 6 no such rollout.
-`,
+${exitLines(['ok', 'usage', ['rollout', 'no such rollout']])}`,
   list: `Usage: gtr rollout list [--limit N] [--json]
 
 The rollouts, newest first (default 20).
@@ -42,8 +41,7 @@ The rollouts, newest first (default 20).
 Examples:
   gtr rollout list --limit 5
 
-Exit codes: 0 ok, 2 usage or config.
-`,
+${exitLines(['ok', 'usage'])}`,
   pause: `Usage: gtr rollout pause ID [--reason TEXT] [--json]
 
 No new attach of this rollout starts (attaches in flight finish). Pausing a paused rollout is no error:
@@ -52,8 +50,7 @@ it says "already paused" and exits 0.
 Examples:
   gtr rollout pause 3 --reason "helpdesk calls from wave 2"
 
-${COMMON}Exit codes: 0 paused (or already paused), 2 usage or config, 6 no such rollout or a finished one.
-`,
+${COMMON}${exitLines([['ok', 'paused (or already paused)'], 'usage', ['rollout', 'no such rollout or a finished one']])}`,
   resume: `Usage: gtr rollout resume ID [--reason TEXT] [--json]
 
 Attaching goes on. After an error-budget pause, the budget counts new failures only. Resuming an active
@@ -62,8 +59,7 @@ rollout is no error: it says "already active" and exits 0.
 Examples:
   gtr rollout resume 3 --reason "cause fixed"
 
-${COMMON}Exit codes: 0 resumed (or already active), 2 usage or config, 6 no such rollout or a finished one.
-`,
+${COMMON}${exitLines([['ok', 'resumed (or already active)'], 'usage', ['rollout', 'no such rollout or a finished one']])}`,
   abort: `Usage: gtr rollout abort ID [--detach] [--reason TEXT] [--json]
 
 Stop the rollout for good. --detach also detaches the ISO (DetachGuestToolsIsoFromVm) from every member
@@ -72,6 +68,5 @@ this reconciler attached that is not verified.
 Examples:
   gtr rollout abort 3 --detach --reason "wrong ISO"
 
-${COMMON}Exit codes: 0 aborted (or already aborted), 2 usage or config, 3 ZStack unreachable (--detach), 6 no such rollout.
-`,
+${COMMON}${exitLines([['ok', 'aborted (or already aborted)'], 'usage', ['unreachable', 'ZStack unreachable (--detach)'], ['rollout', 'no such rollout']])}`,
 };

@@ -7,7 +7,7 @@ import { rolloutRows } from '../../rollout/replica.js';
 import type { UserAction } from '../../rollout/store.js';
 import { peerFailure, type PeerOutcome } from '../peer-outcome.js';
 
-export type PeerCommand =
+type PeerCommand =
   | { kind: 'start'; id: number }
   | { kind: UserAction; id: number; who: string; why: string | null; detach: boolean };
 

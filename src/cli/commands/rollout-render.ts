@@ -23,7 +23,7 @@ export function rolloutLines(open: readonly RolloutJson[]): string[] {
 }
 
 /** The running wave's unfinished members: name, uuid, state, waiting since, times out at; at most 20, then a count. */
-export function waitingLines(r: RolloutJson): string[] {
+function waitingLines(r: RolloutJson): string[] {
   const w = r.waiting;
   if (!w || w.total === 0) return [];
   const out = [`Wave ${w.wave} waits for ${w.total} of its ${w.waveMembers} members until ${localTime(w.timesOutAt)}; then those without the guest's evidence count as failed (no-evidence):`];

@@ -20,7 +20,7 @@ import type { Context } from '../context.js';
 import { isUuid } from '../../uuid.js';
 
 
-export interface StartFlags {
+interface StartFlags {
   target?: string[];
   'agent-type'?: string;
   waves?: string;
@@ -35,12 +35,12 @@ export interface StartFlags {
   reason?: string;
 }
 
-export interface StartResult {
+interface StartResult {
   id: number;
   notes: string[];
 }
 
-export interface StartSettings {
+interface StartSettings {
   agentTypes: AgentType[];
   /** --target assertions: the version the operator expects per agent type. */
   expected: Map<AgentType, string>;
@@ -53,7 +53,7 @@ export interface StartSettings {
 }
 
 /** Validates the flags (exit 2 on a mistake), falling back to the rollout.* config keys. */
-export function startSettings(flags: StartFlags, config: Context['config']): StartSettings {
+function startSettings(flags: StartFlags, config: Context['config']): StartSettings {
   const agent = flags['agent-type'] ?? 'all';
   if (agent !== 'all' && !(AGENT_TYPES as readonly string[]).includes(agent)) {
     throw new UsageError(`--agent-type: got "${agent.slice(0, 40)}", expected ${AGENT_TYPES.join(', ')} or all`);
@@ -84,7 +84,7 @@ export function startSettings(flags: StartFlags, config: Context['config']): Sta
 }
 
 /** `--target AGENT=VERSION` (repeatable), or a bare `--target VERSION` when the rollout covers one agent type. */
-export function expectedTargets(flags: readonly string[], agentTypes: readonly AgentType[]): Map<AgentType, string> {
+function expectedTargets(flags: readonly string[], agentTypes: readonly AgentType[]): Map<AgentType, string> {
   const expected = new Map<AgentType, string>();
   for (const flag of flags) {
     const eq = flag.indexOf('=');
@@ -108,7 +108,7 @@ type Group = { agentType: AgentType; architecture: string; version: string };
  * Exit 2 when an asserted version is not the catalog target of every member group of its agent type
  * (without members: of every catalog target of that agent type).
  */
-export function checkExpected(expected: ReadonlyMap<AgentType, string>, memberGroups: readonly Group[], catalog: readonly Group[]): void {
+function checkExpected(expected: ReadonlyMap<AgentType, string>, memberGroups: readonly Group[], catalog: readonly Group[]): void {
   for (const [agentType, version] of expected) {
     const members = memberGroups.filter((g) => g.agentType === agentType);
     const own = members.length > 0 ? members : catalog.filter((g) => g.agentType === agentType);

@@ -19,12 +19,13 @@ import { peerLine } from '../peer-outcome.js';
 import { startFromFleet } from './rollout-start.js';
 import { SUB_HELP } from './rollout-help.js';
 import { rolloutPaused, waveStarted } from '../../rollout/events.js';
+import { exitLines } from '../exit-lines.js';
 
 const STATE_TABLE = Object.entries(TRANSITIONS)
   .map(([from, to]) => `  ${from.padEnd(9)} ${Object.entries(to).map(([a, s]) => `${a} -> ${s}`).join(', ') || '(final)'}`)
   .join('\n');
 
-export const ROLLOUT_HELP = `Usage: gtr rollout <command> [--config FILE] [options]
+const ROLLOUT_HELP = `Usage: gtr rollout <command> [--config FILE] [options]
 
 Staged upgrade rollouts: take the fleet to a GuestTools version in waves, each wave verified installed
 before the next starts after a soak; too many failures pause the rollout. The daemon (each tick) and
@@ -61,9 +62,7 @@ never waiting for a run: a running run reads the state before every attach it st
 States and allowed transitions:
 ${STATE_TABLE}
 One open (active or paused) rollout per agent type. gtr rollout SUB --help shows a subcommand with examples.
-Exit codes: 0 ok, 2 usage or config, 3 ZStack unreachable (start, abort --detach), 6 no such rollout or a
-transition that is not allowed.
-With ha.peer, start/pause/resume/abort are also sent to the other node; a line says whether it got them
+${exitLines(['ok', 'usage', ['unreachable', 'ZStack unreachable (start, abort --detach)'], ['rollout', 'no such rollout or a transition that is not allowed']])}With ha.peer, start/pause/resume/abort are also sent to the other node; a line says whether it got them
 (in --json: "peer": {peer, ok, message}); a peer that did not get them is a warning, never the exit code.
 `;
 

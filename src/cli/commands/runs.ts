@@ -7,8 +7,9 @@ import type { MakeContext } from '../context.js';
 import { printable } from '../../text/printable.js';
 import { cutToWidth, formatTable } from '../../text/table.js';
 import { outcomeText, runJson, runSpanText, runsJson, stagesText } from '../../views/history.js';
+import { exitLines } from '../exit-lines.js';
 
-export const RUNS_HELP = `Usage: gtr runs [--config FILE] [--json] [--limit N] [--wide]
+const RUNS_HELP = `Usage: gtr runs [--config FILE] [--json] [--limit N] [--wide]
        gtr runs show ID [--config FILE] [--json] [--wide]
 
 The run history, newest first (default 20 runs; "started" as an age, "finished" in the local time zone),
@@ -21,8 +22,7 @@ Examples:
   gtr runs show 42
   gtr runs show 42 --json | jq '.actions[] | select(.outcome == "failed") | .error'
 
-Exit codes: 0 ok, 2 usage or config error (also: no such run).
-`;
+${exitLines(['ok', ['usage', 'usage or config error (also: no such run)']])}`;
 
 export async function runRuns(argv: string[], makeContext: MakeContext): Promise<number> {
   const { values, positionals } = parseFlags(argv, { json: { type: 'boolean' }, limit: { type: 'string' } }, true);

@@ -12,8 +12,9 @@ import { roleStatus } from '../../ha/role-status.js';
 import { rolloutLines } from './rollout-render.js';
 import { installLines } from './install-render.js';
 import { readDaemonState } from '../../daemon/daemon-state.js';
+import { exitLines } from '../exit-lines.js';
 
-export const STATUS_HELP = `Usage: gtr status [--config FILE] [--json]
+const STATUS_HELP = `Usage: gtr status [--config FILE] [--json]
 
 The fleet by GuestTools version, platform and architecture (as the last full run or plan saw it), the last
 run, this node's role (ha.leaderCheck: leader or standby, and why), who holds the lease, the next
@@ -39,8 +40,7 @@ Examples:
   gtr status --json | jq '.install.funnel'
 
 Never creates, migrates or writes the database: with no database file yet it says so and exits 2.
-Exit codes: 0 ok, 2 usage, config or database error (also: no database yet).
-`;
+${exitLines(['ok', ['usage', 'usage, config or database error (also: no database yet)']])}`;
 
 const CONFIRMED_BY: Record<NonNullable<FleetRow['source']>, string> = { guest: 'guest', tag: 'tag', 'sent-tag': 'nothing (our tag)' };
 

@@ -4,7 +4,7 @@ import type { DistributionGroup, VersionState } from '../../views/distribution.j
 import { VERSION_STATES } from '../../views/distribution.js';
 import { html, type Html } from './html.js';
 
-export const STATE_LABELS: Record<VersionState, string> = {
+const STATE_LABELS: Record<VersionState, string> = {
   onTargetConfirmed: 'on target, confirmed',
   onTargetTagOnly: 'on target by tag only',
   older: 'older',

@@ -11,7 +11,7 @@ export class Html {
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-export function escapeHtml(value: unknown): string {
+function escapeHtml(value: unknown): string {
   return printable(String(value), { keepNewlines: true }).replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
 }
 
