@@ -9,8 +9,8 @@ import { createServer, type Server } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { startSimulator, writeIsoDir } from '../src/sim/index.js';
-import { DEFAULT_ISOS, exited, gtr, simConfig, waitFor, workspace, type Workspace } from './helpers/cli.js';
+import { writeIsoDir } from '../src/sim/index.js';
+import { DEFAULT_ISOS, exited, gtr, simConfig, waitFor, withSimSetup, type SimSetup } from './helpers/cli.js';
 import { startDaemon, type LogLine } from './helpers/daemon.js';
 import { FAILED_TICKS_DEGRADED } from '../src/daemon/daemon.js';
 
@@ -35,15 +35,8 @@ async function daemonStatus(config: string): Promise<{ running: boolean; problem
   return daemon;
 }
 
-async function withSetup(fn: (s: { ws: Workspace; sim: Awaited<ReturnType<typeof startSimulator>> }) => Promise<void>): Promise<void> {
-  const sim = await startSimulator({ jobDurationMs: 10, password: 'Degraded-Secret-7' });
-  const ws = await workspace();
-  try {
-    await fn({ ws, sim });
-  } finally {
-    await sim.close();
-    ws.cleanup();
-  }
+function withSetup(fn: (s: SimSetup) => Promise<void>): Promise<void> {
+  return withSimSetup({ jobDurationMs: 10, password: 'Degraded-Secret-7' }, {}, fn);
 }
 
 const logged = (lines: () => LogLine[], msg: string) => () => lines().find((l) => l.msg === msg);

@@ -5,11 +5,12 @@
 // (holdRequest) while the test changes the world; the CLI runs as a child process on real SQLite.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSimulator, type SimOptions, type SimVm, type Simulator } from '../src/sim/index.js';
+import type { SimOptions, SimVm, Simulator } from '../src/sim/index.js';
 import { cdRomUuid } from '../src/sim/resources.js';
 import { HEX, testFleet, testVm } from './helpers/fleet.js';
 import { fastClient } from './helpers/zstack.js';
-import { gtr, simConfig, workspace } from './helpers/cli.js';
+import { gtr, withSimSetup } from './helpers/cli.js';
+import { queryConditions, uuidLists } from './helpers/query-lists.js';
 
 const USER_ISO = 'f00dfeed'.repeat(4);
 const PAGE = 5;
@@ -23,20 +24,14 @@ async function withSetup(
   fn: (s: { sim: Simulator; run: (command: 'reconcile' | 'plan') => Promise<Report>; config: string }) => Promise<void>,
   pageSize = PAGE,
 ): Promise<void> {
-  const sim = await startSimulator({ jobDurationMs: 5, ...simOpts });
-  const ws = await workspace();
-  try {
-    const config = ws.writeConfig(simConfig(ws, sim, { zstack: { pageSize }, policy }));
+  await withSimSetup({ jobDurationMs: 5, ...simOpts }, { zstack: { pageSize }, policy }, async ({ sim, config }) => {
     const run = async (command: 'reconcile' | 'plan') => {
       const r = await gtr([command, '--config', config, '--json']);
       assert.ok(r.code === 0 || r.code === 1, `gtr ${command} exited ${r.code}: ${r.stderr}`);
       return JSON.parse(r.stdout) as Report;
     };
     await fn({ sim, run, config });
-  } finally {
-    await sim.close();
-    ws.cleanup();
-  }
+  });
 }
 
 const decision = (report: Report, vm: string) => {
@@ -44,7 +39,6 @@ const decision = (report: Report, vm: string) => {
   return a ? `${a.action}/${a.reason}` : 'absent';
 };
 const attachedVms = (sim: Simulator) => new Set(sim.attachesStarted().map((a) => a.vmUuid));
-const qOf = (query: string | undefined) => new URLSearchParams(query ?? '').getAll('q');
 
 /**
  * Up-to-date VMs and one out-of-date VM x with two CD-ROMs, a user's ISO in CD-ROM 0, placed so that
@@ -96,7 +90,7 @@ describe('consistent reads: rows deleted between pages hide nothing', () => {
       }
       const y = String(rows[PAGE].resourceUuid);
       const z = String(rows[0].resourceUuid);
-      const held = sim.holdRequest({ api: 'QuerySystemTag', skip: 1, match: (c) => qOf(c.query).includes('tag~=GuestTools::%') });
+      const held = sim.holdRequest({ api: 'QuerySystemTag', skip: 1, match: (c) => queryConditions(c.query).includes('tag~=GuestTools::%') });
       const reconcile = run('reconcile');
       await held.reached;
       sim.updateVm(z, { tags: [] });
@@ -145,7 +139,7 @@ describe('consistent reads: the attach set is read again before apply', () => {
       // One batch: the attach set's uuids in one `?=` list per query, after the inventory.
       const reread = sim.calls.filter((c) => c.api === 'QueryVmCdRom').slice(inventoryReads);
       assert.ok(reread.length >= 1);
-      assert.deepEqual(qOf(reread[0].query), [`vmInstanceUuid?=${[HEX(1), HEX(2), HEX(3)].join(',')}`]);
+      assert.deepEqual(queryConditions(reread[0].query), [`vmInstanceUuid?=${[HEX(1), HEX(2), HEX(3)].join(',')}`]);
 
       // The ledger holds the decisions taken on the re-read, not the first ones.
       const shown = await gtr(['runs', 'show', '1', '--json', '--config', config]);
@@ -165,8 +159,7 @@ describe('consistent reads: the attach set is read again before apply', () => {
       const report = await plan;
       assert.equal(report.counts.attach, 450);
       const reread = sim.calls.slice(before).filter((c) => c.api.startsWith('Query'));
-      const uuidLists = (q: string) => /^(uuid|resourceUuid|vmInstanceUuid)\?=/.test(q);
-      const batches = new Set(reread.flatMap((c) => qOf(c.query).filter(uuidLists).map((q) => q.split('?=')[1])));
+      const batches = new Set(reread.flatMap((c) => uuidLists(c.query)));
       assert.deepEqual([...batches].map((b) => b.split(',').length).sort(), [200, 200, 50]);
       // Per batch one page each of CD-ROMs, GuestTools:: tags, guest reports, and the dated tags
       // (guestToolsHasAttached and GuestTools::InstallFailed in one query).

@@ -3,10 +3,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'undici';
-import { startSimulator, type SimOptions, type SimVm } from '../src/sim/index.js';
+import type { SimOptions, SimVm } from '../src/sim/index.js';
 import { Ledger } from '../src/ledger/index.js';
 import { testFleet } from './helpers/fleet.js';
-import { exited, gtr, simConfig, spawnGtr, waitFor, workspace, type Workspace } from './helpers/cli.js';
+import { exited, gtr, simConfig, spawnGtr, waitFor, withSimSetup, type SimSetup } from './helpers/cli.js';
 
 const EVERY_SECOND = '* * * * * *';
 const outdated = (count: number): SimVm[] => testFleet(count);
@@ -42,16 +42,9 @@ async function getJson(url: string): Promise<{ status: number; body: Record<stri
   return { status: res.statusCode, body: JSON.parse(text) as Record<string, unknown> };
 }
 
-async function withDaemonSetup(simOpts: SimOptions, extra: Parameters<typeof simConfig>[2], fn: (s: { sim: Awaited<ReturnType<typeof startSimulator>>; ws: Workspace; config: string }) => Promise<void>) {
-  const sim = await startSimulator({ jobDurationMs: 10, guests: { installShare: 1 }, password: 'Daemon-Secret-42', ...simOpts });
-  const ws = await workspace();
-  const config = ws.writeConfig(simConfig(ws, sim, { schedule: { cron: EVERY_SECOND }, http: { listen: '127.0.0.1:0' }, log: { level: 'info' }, ...extra }));
-  try {
-    await fn({ sim, ws, config });
-  } finally {
-    await sim.close();
-    ws.cleanup();
-  }
+function withDaemonSetup(simOpts: SimOptions, extra: Parameters<typeof simConfig>[2], fn: (s: SimSetup) => Promise<void>) {
+  const daemon = { schedule: { cron: EVERY_SECOND }, http: { listen: '127.0.0.1:0' }, log: { level: 'info' }, ...extra };
+  return withSimSetup({ jobDurationMs: 10, guests: { installShare: 1 }, password: 'Daemon-Secret-42', ...simOpts }, daemon, fn);
 }
 
 function runsOf(database: string) {

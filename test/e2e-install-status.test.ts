@@ -7,8 +7,8 @@
 // waits are bounded polls on what the simulated guests did.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSimulator, type SimOptions, type SimVm, type Simulator } from '../src/sim/index.js';
-import { gtr, simConfig, waitFor, workspace, type Workspace } from './helpers/cli.js';
+import type { SimOptions, SimVm, Simulator } from '../src/sim/index.js';
+import { gtr, waitFor, type Workspace, withSimSetup } from './helpers/cli.js';
 import { HEX, testVm } from './helpers/fleet.js';
 import { startDaemon } from './helpers/daemon.js';
 
@@ -26,15 +26,9 @@ interface InstallStatus {
   unavailable: { runId: number | null; scriptLibrary: string | null; detach: string | null };
 }
 
-async function withSetup(simOpts: SimOptions, fn: (sim: Simulator, ws: Workspace, config: string) => Promise<void>): Promise<void> {
-  const sim = await startSimulator({ jobDurationMs: 2, guests: { installMs: 1, agentRestartMs: 1 }, ...simOpts });
-  const ws = await workspace();
-  try {
-    await fn(sim, ws, ws.writeConfig(simConfig(ws, sim, { install: INSTALL, schedule: { cron: NEVER }, http: { listen: '127.0.0.1:0' }, log: { level: 'info' } })));
-  } finally {
-    await sim.close();
-    ws.cleanup();
-  }
+function withSetup(simOpts: SimOptions, fn: (sim: Simulator, ws: Workspace, config: string) => Promise<void>): Promise<void> {
+  const extra = { install: INSTALL, schedule: { cron: NEVER }, http: { listen: '127.0.0.1:0' }, log: { level: 'info' } };
+  return withSimSetup({ jobDurationMs: 2, guests: { installMs: 1, agentRestartMs: 1 }, ...simOpts }, extra, (s) => fn(s.sim, s.ws, s.config));
 }
 
 async function reconcile(config: string): Promise<{ runId: number }> {

@@ -4,8 +4,8 @@
 // reads the evidence; the only waits are bounded polls on what the simulated guests did.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSimulator, type SimOptions, type SimVm, type Simulator } from '../src/sim/index.js';
-import { exited, gtr, simConfig, spawnGtr, waitFor, workspace, type Workspace } from './helpers/cli.js';
+import type { SimOptions, SimVm, Simulator } from '../src/sim/index.js';
+import { exited, gtr, simConfig, spawnGtr, waitFor, type Workspace, withSimSetup } from './helpers/cli.js';
 import { withLedger } from './helpers/rollout.js';
 import { HEX, testVm } from './helpers/fleet.js';
 import { RolloutStore } from '../src/rollout/store.js';
@@ -30,15 +30,8 @@ const withAgent = (n: number, patch: Partial<SimVm> = {}): SimVm => testVm(n, { 
 
 const INSTALL = { mode: 'qga', settle: '0', timeout: '30m', maxConcurrency: 2 };
 
-async function withSetup(simOpts: SimOptions, extra: Parameters<typeof simConfig>[2], fn: (sim: Simulator, ws: Workspace, config: string) => Promise<void>): Promise<void> {
-  const sim = await startSimulator({ jobDurationMs: 2, guests: { installMs: 1, agentRestartMs: 1 }, ...simOpts });
-  const ws = await workspace();
-  try {
-    await fn(sim, ws, ws.writeConfig(simConfig(ws, sim, { install: INSTALL, ...extra })));
-  } finally {
-    await sim.close();
-    ws.cleanup();
-  }
+function withSetup(simOpts: SimOptions, extra: Parameters<typeof simConfig>[2], fn: (sim: Simulator, ws: Workspace, config: string) => Promise<void>): Promise<void> {
+  return withSimSetup({ jobDurationMs: 2, guests: { installMs: 1, agentRestartMs: 1 }, ...simOpts }, { install: INSTALL, ...extra }, (s) => fn(s.sim, s.ws, s.config));
 }
 
 async function reconcile(config: string, expectCode = 0): Promise<Report> {

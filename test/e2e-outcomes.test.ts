@@ -10,27 +10,15 @@ import Database from 'better-sqlite3';
 import { request } from 'undici';
 import { startSimulator, type SimOptions, type SimVm, type Simulator } from '../src/sim/index.js';
 import { HEX, testVm } from './helpers/fleet.js';
-import { exited, gtr, simConfig, spawnGtr, waitFor, workspace, type Workspace } from './helpers/cli.js';
+import { exited, gtr, simConfig, spawnGtr, waitFor, withSimSetup, type SimSetup } from './helpers/cli.js';
 
 type Action = { vmUuid: string; action: string; reason: string; outcome: string | null; verifiedBy?: string | null; detail?: string; jobUuid?: string };
 type Report = { status: string; counts: Record<string, number>; actions: Action[]; message: string | null };
 
-interface Setup {
-  sim: Simulator;
-  ws: Workspace;
-  config: string;
-}
+type Setup = SimSetup;
 
-async function withSetup(simOpts: SimOptions, extra: Parameters<typeof simConfig>[2], fn: (s: Setup) => Promise<void>): Promise<void> {
-  const sim = await startSimulator({ jobDurationMs: 5, ...simOpts });
-  const ws = await workspace();
-  const config = ws.writeConfig(simConfig(ws, sim, extra));
-  try {
-    await fn({ sim, ws, config });
-  } finally {
-    await sim.close();
-    ws.cleanup();
-  }
+function withSetup(simOpts: SimOptions, extra: Parameters<typeof simConfig>[2], fn: (s: Setup) => Promise<void>): Promise<void> {
+  return withSimSetup({ jobDurationMs: 5, ...simOpts }, extra, fn);
 }
 
 async function reconcile(config: string, ...args: string[]): Promise<{ code: number | null; report: Report; stderr: string }> {

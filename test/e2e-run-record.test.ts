@@ -5,24 +5,22 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { startSimulator, type Simulator } from '../src/sim/index.js';
+import type { Simulator } from '../src/sim/index.js';
 import { testFleet } from './helpers/fleet.js';
-import { exited, gtr, simConfig, spawnGtr, waitFor, workspace, type Workspace } from './helpers/cli.js';
+import { exited, gtr, spawnGtr, waitFor, withSimSetup, type Workspace } from './helpers/cli.js';
 
 type Action = { vmUuid: string; outcome: string | null; resolution?: string; resolvedBy?: number; jobUuid: string | null };
 type Shown = { status: string; startedAt: string; finishedAt: string | null; interruptedAt?: string; counts: Record<string, number>; actions: Action[] };
 
-async function withFleet(vms: number, fn: (sim: Simulator, ws: Workspace, config: string) => Promise<void>): Promise<void> {
-  const sim = await startSimulator({ fleet: testFleet(vms), jobDurationMs: 5 });
-  const ws = await workspace();
-  const config = ws.writeConfig(simConfig(ws, sim, { policy: { maxConcurrency: vms, maxPerHost: vms, maxErrors: '50%' } }));
-  try {
-    await fn(sim, ws, config);
-  } finally {
-    sim.releaseAttachJobs();
-    await sim.close();
-    ws.cleanup();
-  }
+function withFleet(vms: number, fn: (sim: Simulator, ws: Workspace, config: string) => Promise<void>): Promise<void> {
+  const policy = { maxConcurrency: vms, maxPerHost: vms, maxErrors: '50%' };
+  return withSimSetup({ fleet: testFleet(vms), jobDurationMs: 5 }, { policy }, async (s) => {
+    try {
+      await fn(s.sim, s.ws, s.config);
+    } finally {
+      s.sim.releaseAttachJobs();
+    }
+  });
 }
 
 async function show(config: string, id: number): Promise<Shown> {

@@ -7,8 +7,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { startSimulator, type SimOptions, type Simulator } from '../src/sim/index.js';
-import { exited, GTR, cleanEnv, gtr, simConfig, spawnGtr, waitFor, workspace, type Workspace } from './helpers/cli.js';
+import type { SimOptions, Simulator } from '../src/sim/index.js';
+import { exited, GTR, cleanEnv, gtr, simConfig, spawnGtr, waitFor, type Workspace, withSimSetup } from './helpers/cli.js';
 import { withLedger } from './helpers/rollout.js';
 import { HEX, testFleet } from './helpers/fleet.js';
 
@@ -18,15 +18,8 @@ interface Report {
   actions: { vmUuid: string; action: string; reason: string; outcome: string | null; error: { code: string } | null }[];
 }
 
-async function withSetup(simOpts: SimOptions, extra: Parameters<typeof simConfig>[2], fn: (sim: Simulator, ws: Workspace, config: string) => Promise<void>): Promise<void> {
-  const sim = await startSimulator({ jobDurationMs: 5, ...simOpts });
-  const ws = await workspace();
-  try {
-    await fn(sim, ws, ws.writeConfig(simConfig(ws, sim, extra)));
-  } finally {
-    await sim.close();
-    ws.cleanup();
-  }
+function withSetup(simOpts: SimOptions, extra: Parameters<typeof simConfig>[2], fn: (sim: Simulator, ws: Workspace, config: string) => Promise<void>): Promise<void> {
+  return withSimSetup({ jobDurationMs: 5, ...simOpts }, extra, (s) => fn(s.sim, s.ws, s.config));
 }
 
 /** How many attach jobs reached each VM (the MN's view). */

@@ -26,6 +26,7 @@ import { RolloutStore } from '../src/rollout/store.js';
 import { startRollout } from '../src/rollout/start.js';
 import { parseWaveSpec, type WaveStep } from '../src/count-or-percent.js';
 import { tellPeer } from '../src/cli/commands/rollout-peer.js';
+import { HEX as uuid } from './helpers/fleet.js';
 
 const TOKEN = 'peer-token-0123456789abcdef';
 const INTERVAL = 60_000;
@@ -541,7 +542,6 @@ describe('ha ledger sync', () => {
 /** A rollout of 3 LinuxOnKvm VMs in waves 1,100%; `skipTo` burns ids first so the next one is that id. */
 function startTestRollout(ledger: Ledger, who: string, skipTo?: number, install = false): number {
   const store = new RolloutStore(ledger);
-  const uuid = (n: number) => n.toString(16).padStart(32, '0');
   const go = () => startRollout(store, {
     agentTypes: ['LinuxOnKvm'],
     candidates: [1, 2, 3].map((n) => ({ uuid: uuid(n), name: `vm-${n}`, agentType: 'LinuxOnKvm' as const, architecture: 'x86_64', target: '1.2.0', clusterUuid: null, tags: [] })),

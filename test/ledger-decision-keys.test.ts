@@ -3,13 +3,11 @@
 // counts keep everything, and `runs show` says what is not listed. Real SQLite files.
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Ledger, type DecisionRow } from '../src/ledger/index.js';
 import { countDecisions } from '../src/plan/plan.js';
 import { runJson } from '../src/views/history.js';
 import { decisionTrim } from '../src/reconcile/stored-decisions.js';
+import { tempLedger, type TempLedger } from './helpers/ledger.js';
 
 const T0 = Date.parse('2025-03-01T00:00:00.000Z');
 const Q = { afterFailures: 3, baseMs: 60_000, maxMs: 3_600_000 };
@@ -18,7 +16,7 @@ function d(vm: string, action: DecisionRow['action'], reason: string, current: s
   return { vmUuid: vm, vmName: vm, action, reason, current, target: '1.2.0', agentType: 'LinuxOnKvm', architecture: 'x86_64', hostUuid: 'h1' };
 }
 
-let tmp: string;
+let t: TempLedger;
 let ledger: Ledger;
 let at = T0;
 
@@ -39,13 +37,13 @@ function run(decisions: DecisionRow[], regressions: string[] = []): { id: number
 
 describe('decisions stored only when they change', () => {
   beforeEach(() => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gtr-keys-'));
-    ledger = Ledger.open(path.join(tmp, 'state.db'));
+    t = tempLedger('gtr-keys-');
+    ledger = t.ledger;
     at = T0;
   });
   afterEach(() => {
-    ledger.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    ledger.close(); // a test may have reopened it
+    t.cleanup();
   });
 
   test('an unchanged defer or skip is listed once; a new reason or version lists it again', () => {
@@ -98,7 +96,7 @@ describe('decisions stored only when they change', () => {
   test('the last decision survives reopening the database', () => {
     run([d('a', 'defer', 'not-running')]);
     ledger.close();
-    ledger = Ledger.open(path.join(tmp, 'state.db'));
+    ledger = Ledger.open(t.file);
     assert.deepEqual(run([d('a', 'defer', 'not-running')]).listed, []);
   });
 });

@@ -10,25 +10,25 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { Ledger } from '../src/ledger/index.js';
 import { processStartTime, selfIdentity } from '../src/ledger/process-alive.js';
+import { tempLedger, type TempLedger } from './helpers/ledger.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LEDGER_MODULE = pathToFileURL(path.join(ROOT, 'src/ledger/index.ts')).href;
 
-let tmp: string;
+let t: TempLedger;
 let dbPath: string;
 let ledger: Ledger;
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const TTL = 60_000;
 
 beforeEach(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gtr-ledger-lease-'));
-  dbPath = path.join(tmp, 'state.db');
-  ledger = Ledger.open(dbPath);
+  t = tempLedger('gtr-ledger-lease-');
+  dbPath = t.file;
+  ledger = t.ledger;
 });
 
 afterEach(() => {
-  ledger.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  t.cleanup();
 });
 
 /** Rewrites the holder's identity as if another process on this host (`pid`) held the lease. */
@@ -192,7 +192,7 @@ lines.once('close', () => { ledger.close(); process.exit(0); });
   }
 
   test('exactly one wins; the other is told the winner', async () => {
-    const script = path.join(tmp, 'race-child.mts');
+    const script = path.join(t.dir, 'race-child.mts');
     fs.writeFileSync(script, CHILD);
     ledger.close(); // the parent takes no part; the database is already migrated
     const a = start(script, 'racer-a');

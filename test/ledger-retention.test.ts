@@ -3,9 +3,6 @@
 // old runs with their decisions. Real SQLite files.
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Ledger, type DecisionRow } from '../src/ledger/index.js';
 import { countDecisions } from '../src/plan/plan.js';
@@ -14,6 +11,7 @@ import { applyRetention } from '../src/reconcile/retention.js';
 import { decisionTrim } from '../src/reconcile/stored-decisions.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import { gtr, simConfig, workspace, type Workspace } from './helpers/cli.js';
+import { tempLedger, type TempLedger } from './helpers/ledger.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
@@ -35,11 +33,11 @@ function fleet(): DecisionRow[] {
   ];
 }
 
-let tmp: string;
+let t: TempLedger;
 let ledger: Ledger;
 
 function countRows(table: 'runs' | 'decisions'): number {
-  const db = new Database(path.join(tmp, 'state.db'), { readonly: true });
+  const db = new Database(t.file, { readonly: true });
   try {
     return (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
   } finally {
@@ -61,12 +59,11 @@ function recordRun(at: number, decisions = fleet(), regressions: string[] = []):
 
 describe('ledger retention', () => {
   beforeEach(() => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gtr-retention-'));
-    ledger = Ledger.open(path.join(tmp, 'state.db'));
+    t = tempLedger('gtr-retention-');
+    ledger = t.ledger;
   });
   afterEach(() => {
-    ledger.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    t.cleanup();
   });
 
   test('runs show lists the stored decisions and says how many were counted only', () => {

@@ -2,14 +2,13 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import { processStartTime } from '../src/ledger/process-alive.js';
 import { Ledger, type DecisionRow } from '../src/ledger/index.js';
+import { tempLedger, type TempLedger } from './helpers/ledger.js';
 
-let tmp: string;
+let t: TempLedger;
 let ledger: Ledger;
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const Q = { afterFailures: 3, baseMs: 60_000, maxMs: 3_600_000 };
@@ -40,7 +39,7 @@ async function deadPid(): Promise<number> {
 
 /** Pretends another process on this host wrote the run (a second connection, as that process would). */
 function setRunPid(runId: number, pid: number): void {
-  const db = new Database(path.join(tmp, 'state.db'));
+  const db = new Database(t.file);
   try {
     // The run's identity becomes that process's: its pid and start time (same host and boot).
     db.prepare('UPDATE runs SET pid = ?, start_time = ? WHERE id = ?').run(pid, processStartTime(pid), runId);
@@ -50,13 +49,12 @@ function setRunPid(runId: number, pid: number): void {
 }
 
 beforeEach(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gtr-ledger-runs-'));
-  ledger = Ledger.open(path.join(tmp, 'state.db'));
+  t = tempLedger('gtr-ledger-runs-');
+  ledger = t.ledger;
 });
 
 afterEach(() => {
-  ledger.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  t.cleanup();
 });
 
 describe('run lifecycle', () => {

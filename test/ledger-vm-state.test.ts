@@ -1,24 +1,21 @@
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Ledger, quarantineUntil } from '../src/ledger/index.js';
+import { tempLedger, type TempLedger } from './helpers/ledger.js';
 
-let tmp: string;
+let t: TempLedger;
 let ledger: Ledger;
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const MIN = 60_000;
 const Q = { afterFailures: 3, baseMs: 10 * MIN, maxMs: 60 * MIN };
 
 beforeEach(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gtr-ledger-vm-'));
-  ledger = Ledger.open(path.join(tmp, 'state.db'));
+  t = tempLedger('gtr-ledger-vm-');
+  ledger = t.ledger;
 });
 
 afterEach(() => {
-  ledger.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  t.cleanup();
 });
 
 /** One run with one attach for `vm` that ends in `outcome` at `now`. */

@@ -3,11 +3,10 @@
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { localTime } from '../src/time-format.js';
+import { tempLedger, type TempLedger } from './helpers/ledger.js';
+import { HEX as uuid } from './helpers/fleet.js';
 /** How the human output prints an instant (local time with its offset), as a regex. */
 const at = (ms: number) => localTime(ms).replace(/[+]/g, '\\+');
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Ledger } from '../src/ledger/index.js';
 import { RolloutStore } from '../src/rollout/store.js';
 import { startRollout } from '../src/rollout/start.js';
@@ -18,20 +17,18 @@ import { renderRollout, summaryLine } from '../src/cli/commands/rollout-render.j
 import { rolloutsSection } from '../src/daemon/status-page/sections.js';
 
 const HOUR = 3_600_000;
-let dir: string;
+let t: TempLedger;
 let ledger: Ledger;
 let store: RolloutStore;
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gtr-rollout-report-'));
-  ledger = Ledger.open(path.join(dir, 'state.db'));
+  t = tempLedger('gtr-rollout-report-');
+  ledger = t.ledger;
   store = new RolloutStore(ledger);
 });
 afterEach(() => {
-  ledger.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  t.cleanup();
 });
 
-const uuid = (n: number) => n.toString(16).padStart(32, '0');
 /** VM names are user input: every one here is markup, which the page must show as text. */
 const nameOf = (n: number) => `<b onmouseover=x>vm-${n}</b>`;
 

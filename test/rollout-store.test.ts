@@ -3,7 +3,6 @@
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_MIGRATIONS_DIR, Ledger } from '../src/ledger/index.js';
 import { RolloutStore } from '../src/rollout/store.js';
@@ -12,21 +11,21 @@ import { parseWaveSpec, type WaveStep } from '../src/count-or-percent.js';
 import type { RunObservation } from '../src/rollout/observe.js';
 import { GtrError } from '../src/errors.js';
 import { noteLostAttaches } from '../src/reconcile/rollout-hook.js';
+import { tempLedger, type TempLedger } from './helpers/ledger.js';
+import { HEX as uuid } from './helpers/fleet.js';
 
-let dir: string;
+let t: TempLedger;
 let ledger: Ledger;
 let store: RolloutStore;
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gtr-rollout-store-'));
-  ledger = Ledger.open(path.join(dir, 'state.db'));
+  t = tempLedger('gtr-rollout-store-');
+  ledger = t.ledger;
   store = new RolloutStore(ledger);
 });
 afterEach(() => {
-  ledger.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  t.cleanup();
 });
 
-const uuid = (n: number) => n.toString(16).padStart(32, '0');
 const obs = (n: number, patch: Partial<RunObservation> = {}): RunObservation => ({
   vmUuid: uuid(n), vmName: `vm-${n}`, agentType: 'LinuxOnKvm', architecture: 'x86_64', guestAgent: true, action: 'defer', reason: 'not-in-wave', current: '1.0.0', source: 'guest', target: '1.2.0', outcome: null, errorCode: null,
   lostAttachAt: null, ...patch,
@@ -124,10 +123,10 @@ describe('rollout store', () => {
   });
 
   it('migration 0010: unconfirmed members of open rollouts become attached; of closed ones attached with reason unconfirmed', () => {
-    const old = path.join(dir, 'migrations-0009');
+    const old = path.join(t.dir, 'migrations-0009');
     fs.mkdirSync(old);
     for (const f of fs.readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => f.endsWith('.sql') && f < '0010')) fs.copyFileSync(path.join(DEFAULT_MIGRATIONS_DIR, f), path.join(old, f));
-    const file = path.join(dir, 'old.db');
+    const file = path.join(t.dir, 'old.db');
     const before = Ledger.open(file, { migrationsDir: old });
     const oldStore = new RolloutStore(before);
     const open = startRollout(oldStore, { ...startInput(2), agentTypes: ['LinuxOnKvm'] }).id;

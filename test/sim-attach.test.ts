@@ -1,50 +1,20 @@
 import assert from 'node:assert/strict';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { after, beforeEach, afterEach, describe, it } from 'node:test';
 import { request } from 'undici';
 import { startSimulator, type SimOptions, type SimVm, type Simulator } from '../src/sim/index.js';
+import { errorOf, hex, jobId, RawMn, simVm, until, type Res } from './helpers/raw-mn.js';
 
-const hex = (c: string): string => c.repeat(32);
-const jobId = (): string => randomUUID().replaceAll('-', '');
-function vm(id: string, patch: Partial<SimVm> = {}): SimVm {
-  return {
-    uuid: hex(id), name: `vm-${id}`, state: 'Running', platform: 'Linux', architecture: 'x86_64', hypervisorType: 'KVM',
-    type: 'UserVm', zoneUuid: hex('e'), clusterUuid: hex('c'), hostUuid: hex('d'), cdRoms: 1, tags: ['GuestTools::1.0.0'], guest: null, ...patch,
-  };
-}
+/** The VMs of these tests have no guest-tools row unless one says so. */
+const vm = (id: string, patch: Partial<SimVm> = {}): SimVm => simVm(id, { guest: null, ...patch });
 
-interface Res { status: number; text: string }
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-class Client {
-  auth: Record<string, string> = {};
-  constructor(readonly sim: Simulator) {}
-  async login(): Promise<void> {
-    const res = await request(`${this.sim.endpoint}/zstack/v1/accounts/login`, {
-      method: 'PUT',
-      body: JSON.stringify({ logInByAccount: { accountName: 'admin', password: createHash('sha512').update('password').digest('hex') } }),
-    });
-    this.auth = { Authorization: `OAuth ${((await res.body.json()) as { inventory: { uuid: string } }).inventory.uuid}` };
-  }
-  async put(vmUuid: string, body: unknown, headers: Record<string, string> = {}): Promise<Res> {
-    const res = await request(`${this.sim.endpoint}/zstack/v1/vm-instances/${vmUuid}/actions`, {
-      method: 'PUT', headers: { ...this.auth, ...headers }, body: JSON.stringify(body),
-    });
-    return { status: res.statusCode, text: await res.body.text() };
-  }
-  async get(path: string): Promise<Res> {
-    const res = await request(`${this.sim.endpoint}/zstack/v1${path}`, { headers: this.auth });
-    return { status: res.statusCode, text: await res.body.text() };
+/** RawMn with the attach PUT as these tests look at it: its 202 reply, and a running job's empty 202. */
+class Client extends RawMn {
+  put(vmUuid: string, body: unknown, headers: Record<string, string> = {}): Promise<Res> {
+    return this.send('PUT', `/vm-instances/${vmUuid}/actions`, body, headers);
   }
   /** PUT an attach, expect 202, return the location. */
-  async attach(vmUuid: string, body: unknown = { attachGuestToolsIsoToVm: {} }, job = jobId()): Promise<string> {
+  async attachAt(vmUuid: string, body: unknown = { attachGuestToolsIsoToVm: {} }, job = jobId()): Promise<string> {
     const res = await this.put(vmUuid, body, { 'X-Job-UUID': job });
     assert.equal(res.status, 202, res.text);
     const reply = JSON.parse(res.text) as { location: string; apiTimeout: number };
@@ -52,8 +22,8 @@ class Client {
     assert.ok(reply.location.endsWith(`/zstack/v1/api-jobs/${job}`));
     return reply.location;
   }
-  async poll(location: string): Promise<Res> {
-    for (let i = 0; i < 400; i++) {
+  override async poll(location: string): Promise<Res> {
+    for (let i = 0; i < 2000; i++) {
       const res = await request(location);
       const text = await res.body.text();
       if (res.statusCode !== 202) return { status: res.statusCode, text };
@@ -63,8 +33,6 @@ class Client {
     throw new Error('job never finished');
   }
 }
-
-const errorOf = (res: Res): { code: string; details: string } => (JSON.parse(res.text) as { error: { code: string; details: string } }).error;
 
 describe('simulator: AttachGuestToolsIsoToVm', () => {
   let sim: Simulator;
@@ -85,7 +53,7 @@ describe('simulator: AttachGuestToolsIsoToVm', () => {
   afterEach(() => sim.close());
 
   it('succeeds: 202, polls 202 with empty body, then 200 with an empty body', async () => {
-    const loc = await c.attach(hex('1'));
+    const loc = await c.attachAt(hex('1'));
     const done = await c.poll(loc);
     assert.deepEqual(done, { status: 200, text: '' });
     assert.ok(sim.vm(hex('1'))?.tags.includes('guestToolsHasAttached'));
@@ -96,7 +64,7 @@ describe('simulator: AttachGuestToolsIsoToVm', () => {
     await sim.close();
     await start({ jobDurationMs: 0 });
     sim.holdAttachJobs();
-    const loc = await c.attach(hex('1'));
+    const loc = await c.attachAt(hex('1'));
     for (let i = 0; i < 3; i++) {
       const polled = await request(loc);
       assert.equal(polled.statusCode, 202, 'still running while held');
@@ -117,11 +85,11 @@ describe('simulator: AttachGuestToolsIsoToVm', () => {
       [hex('6'), 'SYS.1007', `cannot attach guest-tools iso to vm[uuid:${hex('6')}] because it has no cdrom`],
     ];
     for (const [uuid, code, details] of cases) {
-      const res = await c.poll(await c.attach(uuid));
+      const res = await c.poll(await c.attachAt(uuid));
       assert.equal(res.status, 503);
       assert.deepEqual([errorOf(res).code, errorOf(res).details], [code, details]);
     }
-    const noIso = await c.poll(await c.attach(hex('7')));
+    const noIso = await c.poll(await c.attachAt(hex('7')));
     assert.equal(errorOf(noIso).code, 'GT.1005');
     assert.match(errorOf(noIso).details, /^no proper guest tools iso found in management node\[uuid:[0-9a-f]{32}\] for host\[uuid:d{32}\]$/);
   });
@@ -132,7 +100,7 @@ describe('simulator: AttachGuestToolsIsoToVm', () => {
       assert.deepEqual(res, { status: 400, text: "Invalid header[X-Job-UUID], it must be a UUID with '-' stripped" });
     }
     const id = jobId();
-    await c.attach(hex('1'), undefined, id);
+    await c.attachAt(hex('1'), undefined, id);
     const dup = await c.put(hex('1'), { attachGuestToolsIsoToVm: {} }, { 'X-Job-UUID': id });
     assert.deepEqual(dup, { status: 400, text: `Duplicate job uuid[${id}]` });
     // Without the header the server picks a job id.
@@ -149,13 +117,13 @@ describe('simulator: AttachGuestToolsIsoToVm', () => {
   it('polls: 404 text for unknown jobs, 405 for other methods', async () => {
     const unknown = await request(`${sim.endpoint}/zstack/v1/api-jobs/${jobId()}`);
     assert.deepEqual([unknown.statusCode, await unknown.body.text()], [404, 'the job has been expired']);
-    const loc = await c.attach(hex('1'));
+    const loc = await c.attachAt(hex('1'));
     const del = await request(loc, { method: 'DELETE' });
     assert.deepEqual([del.statusCode, await del.body.text()], [405, 'only GET method is allowed for querying job status']);
   });
 
   it('ignores the version tag in systemTags by default (the open sources do not save it)', async () => {
-    await c.poll(await c.attach(hex('8'), { attachGuestToolsIsoToVm: {}, systemTags: ['GuestTools::1.2.0'], userTags: [] }));
+    await c.poll(await c.attachAt(hex('8'), { attachGuestToolsIsoToVm: {}, systemTags: ['GuestTools::1.2.0'], userTags: [] }));
     assert.deepEqual(sim.vm(hex('8'))?.tags, ['GuestTools::1.0.0', 'guestToolsHasAttached']);
     assert.deepEqual(sim.attachesStarted().map((a) => [a.vmUuid, a.systemTags]), [[hex('8'), ['GuestTools::1.2.0']]]);
   });
@@ -163,9 +131,9 @@ describe('simulator: AttachGuestToolsIsoToVm', () => {
   it('with recordVersionTag it records the sent tag, top level or inside the action object', async () => {
     await sim.close();
     await start({ recordVersionTag: true });
-    await c.poll(await c.attach(hex('8'), { attachGuestToolsIsoToVm: {}, systemTags: ['GuestTools::1.2.0'], userTags: [] }));
+    await c.poll(await c.attachAt(hex('8'), { attachGuestToolsIsoToVm: {}, systemTags: ['GuestTools::1.2.0'], userTags: [] }));
     assert.deepEqual(sim.vm(hex('8'))?.tags.filter((t) => t.startsWith('GuestTools::')), ['GuestTools::1.2.0']);
-    await c.poll(await c.attach(hex('2'), { attachGuestToolsIsoToVm: { uuid: hex('2'), systemTags: ['GuestTools::1.1.9'], extra: 1 } }));
+    await c.poll(await c.attachAt(hex('2'), { attachGuestToolsIsoToVm: { uuid: hex('2'), systemTags: ['GuestTools::1.1.9'], extra: 1 } }));
     assert.deepEqual(sim.vm(hex('2'))?.tags.filter((t) => t.startsWith('GuestTools::')), ['GuestTools::1.1.9']);
     // The guest installed nothing: its state row did not move.
     assert.equal(sim.vm(hex('8'))?.guest, null);
@@ -173,14 +141,14 @@ describe('simulator: AttachGuestToolsIsoToVm', () => {
 
   it('a guest without QGA that installs gets only the tag (the installer report); one with QGA its state row too', async () => {
     sim.updateVm(hex('1'), { installs: true });
-    await c.poll(await c.attach(hex('1')));
+    await c.poll(await c.attachAt(hex('1')));
     assert.equal(sim.vm(hex('1'))?.guest, null);
     assert.ok(sim.vm(hex('1'))?.tags.includes('GuestTools::1.2.0'));
   });
 
   it('a guest told to install reports the ISO version before the attach job ends: state row and tag', async () => {
     sim.updateVm(hex('2'), { installs: true, guest: { qgaState: 'Running', version: '1.0.0' } });
-    await c.poll(await c.attach(hex('2')));
+    await c.poll(await c.attachAt(hex('2')));
     const after = sim.vm(hex('2'));
     assert.deepEqual(after?.guest, { qgaState: 'Running', version: '1.2.0' });
     assert.ok(after?.tags.includes('GuestTools::1.2.0'));
@@ -190,13 +158,13 @@ describe('simulator: AttachGuestToolsIsoToVm', () => {
   });
 
   it('guests install only when told: by default none does; installShare and installDelayMs pick and delay them', async () => {
-    await c.poll(await c.attach(hex('1')));
+    await c.poll(await c.attachAt(hex('1')));
     assert.equal(sim.vm(hex('1'))?.guest, null);
     assert.deepEqual(sim.vm(hex('1'))?.tags, ['GuestTools::1.0.0', 'guestToolsHasAttached']);
     await sim.close();
     await start({ guests: { installShare: 1, installDelayMs: 20 } });
-    await c.poll(await c.attach(hex('8')));
-    await c.poll(await c.attach(hex('1')));
+    await c.poll(await c.attachAt(hex('8')));
+    await c.poll(await c.attachAt(hex('1')));
     await until(() => sim.vm(hex('1'))?.tags.includes('GuestTools::1.2.0') === true, 'guest install of vm 1');
     assert.ok(!sim.vm(hex('8'))?.tags.includes('GuestTools::1.2.0'), 'installs: false wins over installShare');
   });
@@ -205,7 +173,7 @@ describe('simulator: AttachGuestToolsIsoToVm', () => {
     sim.updateVm(hex('1'), { cdRomIsoUuid: hex('f') });
     const before = JSON.parse((await c.get(`/vm-instances/cdroms?q=vmInstanceUuid=${hex('1')}`)).text) as { inventories: { isoUuid?: string; deviceId: number }[] };
     assert.deepEqual(before.inventories.map((r) => [r.deviceId, r.isoUuid]), [[0, hex('f')]]);
-    await c.poll(await c.attach(hex('1')));
+    await c.poll(await c.attachAt(hex('1')));
     const after = JSON.parse((await c.get(`/vm-instances/cdroms?q=vmInstanceUuid=${hex('1')}`)).text) as { inventories: { isoUuid?: string }[] };
     assert.equal(after.inventories[0]?.isoUuid, undefined);
     assert.equal(sim.vm(hex('1'))?.cdRomIsoUuid, undefined);
@@ -222,7 +190,7 @@ describe('simulator: AttachGuestToolsIsoToVm', () => {
   it('restart() drops jobs (polls 404) and sessions', async () => {
     await sim.close();
     await start({ faults: { stuckJobRate: 1 } });
-    const loc = await c.attach(hex('1'));
+    const loc = await c.attachAt(hex('1'));
     sim.restart();
     const res = await request(loc);
     assert.deepEqual([res.statusCode, await res.body.text()], [404, 'the job has been expired']);
@@ -234,7 +202,7 @@ describe('simulator: AttachGuestToolsIsoToVm', () => {
     await sim.close();
     await start({ jobDurationMs: 60 });
     sim.holdAttachJobs(); // all three in flight at once, however slowly the PUTs arrive
-    const locs = await Promise.all([hex('1'), hex('2'), hex('8')].map((u) => c.attach(u)));
+    const locs = await Promise.all([hex('1'), hex('2'), hex('8')].map((u) => c.attachAt(u)));
     assert.equal(sim.attachInFlight, 3);
     sim.releaseAttachJobs();
     await Promise.all(locs.map((l) => c.poll(l)));
@@ -246,7 +214,7 @@ describe('simulator: AttachGuestToolsIsoToVm', () => {
   });
 
   it('detaches (DetachGuestToolsIsoFromVm)', async () => {
-    await c.poll(await c.attach(hex('8')));
+    await c.poll(await c.attachAt(hex('8')));
     const res = await c.put(hex('8'), { detachGuestToolsIsoFromVm: {} }, { 'X-Job-UUID': jobId() });
     assert.equal(res.status, 202);
     assert.deepEqual(await c.poll((JSON.parse(res.text) as { location: string }).location), { status: 200, text: '' });
@@ -350,8 +318,8 @@ describe('simulator: holdRequest', () => {
       const client = new Client(sim);
       await client.login();
       const held = sim.holdRequest({ api: 'AttachGuestToolsIsoToVm', match: (c) => c.vmUuid === hex('b') });
-      await client.poll(await client.attach(hex('a')));
-      const pending = client.attach(hex('b'));
+      await client.poll(await client.attachAt(hex('a')));
+      const pending = client.attachAt(hex('b'));
       assert.equal((await held.reached).vmUuid, hex('b'));
       assert.equal(sim.attachesStarted().length, 1, 'the held attach has not reached the MN yet');
       held.release();

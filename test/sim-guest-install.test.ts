@@ -3,29 +3,19 @@
 // row, per rowLagMs), a failed and a hanging installer, UpdateGuestToolsState, the Windows temp disk,
 // DetachGuestToolsIsoFromVm, and the fault knobs on the new APIs (session expiry, MN restart, resets).
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
-import { startSimulator, type SimOptions, type Simulator } from '../src/sim/index.js';
-import { DETACHED_LAUNCHER, errorOf, FOREGROUND_LAUNCHER, hex, RawMn, simVm, until } from './helpers/raw-mn.js';
+import { describe, it } from 'node:test';
+import type { Simulator } from '../src/sim/index.js';
+import { DETACHED_LAUNCHER, errorOf, FOREGROUND_LAUNCHER, hex, RawMn, rawMnHarness, simVm, until } from './helpers/raw-mn.js';
 
-const sims: Simulator[] = [];
-afterEach(async () => {
-  while (sims.length > 0) await sims.pop()?.close();
+const mn = rawMnHarness({
+  fleet: [
+    simVm('1'), simVm('2', { installer: 'fails' }), simVm('3', { installer: 'hangs' }),
+    simVm('4', { platform: 'Windows', tags: ['GuestTools::1.0.0'] }), simVm('5', { platform: 'WindowsVirtio' }),
+    simVm('6', { cdRomIsoUuid: hex('f') }), simVm('7', { type: 'ApplianceVm' }), simVm('8', { state: 'Stopped', hostUuid: null }),
+  ],
+  jobDurationMs: 1,
+  guests: { installMs: 1, agentRestartMs: 1 },
 });
-
-async function mn(opts: SimOptions = {}): Promise<{ sim: Simulator; c: RawMn }> {
-  const sim = await startSimulator({
-    fleet: [
-      simVm('1'), simVm('2', { installer: 'fails' }), simVm('3', { installer: 'hangs' }),
-      simVm('4', { platform: 'Windows', tags: ['GuestTools::1.0.0'] }), simVm('5', { platform: 'WindowsVirtio' }),
-      simVm('6', { cdRomIsoUuid: hex('f') }), simVm('7', { type: 'ApplianceVm' }), simVm('8', { state: 'Stopped', hostUuid: null }),
-    ],
-    jobDurationMs: 1,
-    guests: { installMs: 1, agentRestartMs: 1 },
-    ...opts,
-  });
-  sims.push(sim);
-  return { sim, c: await new RawMn(sim).login() };
-}
 
 const tagOf = (sim: Simulator, id: string): string | undefined => sim.vm(hex(id))?.tags.find((t) => t.startsWith('GuestTools::'));
 const versionRow = async (c: RawMn, id: string): Promise<unknown> => (await c.inventories(`/guesttools?q=vmInstanceUuid=${hex(id)}`))[0]?.version;

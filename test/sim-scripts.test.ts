@@ -2,27 +2,17 @@
 // layer's type check), QueryGuestVmScript, ExecuteGuestVmScript with its record and details, every
 // status spelling, unreachable VMs in both readings, stderr, timeouts, an MN without the library.
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
-import { startSimulator, type SimOptions, type Simulator } from '../src/sim/index.js';
-import { errorOf, hex, RawMn, simVm } from './helpers/raw-mn.js';
+import { describe, it } from 'node:test';
+import type { SimOptions } from '../src/sim/index.js';
+import { errorOf, hex, rawMnHarness, simVm } from './helpers/raw-mn.js';
 
-const sims: Simulator[] = [];
-afterEach(async () => {
-  while (sims.length > 0) await sims.pop()?.close();
+const mn = rawMnHarness({
+  fleet: [
+    simVm('1'), simVm('2'), simVm('3', { guest: { qgaState: 'NotRunning', version: '1.0.0' } }),
+    simVm('4', { platform: 'Windows' }), simVm('5', { state: 'Stopped', hostUuid: null }),
+  ],
+  jobDurationMs: 1,
 });
-
-async function mn(opts: SimOptions = {}): Promise<{ sim: Simulator; c: RawMn }> {
-  const sim = await startSimulator({
-    fleet: [
-      simVm('1'), simVm('2'), simVm('3', { guest: { qgaState: 'NotRunning', version: '1.0.0' } }),
-      simVm('4', { platform: 'Windows' }), simVm('5', { state: 'Stopped', hostUuid: null }),
-    ],
-    jobDurationMs: 1,
-    ...opts,
-  });
-  sims.push(sim);
-  return { sim, c: await new RawMn(sim).login() };
-}
 
 describe('simulator: CreateGuestVmScript and QueryGuestVmScript', () => {
   it('creates a script through a job and finds it by uuid and by name; unknown fields are ignored', async () => {

@@ -1,7 +1,8 @@
 // The benchmark's simulated management node, in its own process so that its CPU (it answers every
 // request of the run) does not count against the reconciler's. Driven over IPC by scripts/bench.ts:
 // started with its options as argv[2] (JSON), it replies {endpoint, ...}; then answers 'stats' and 'close'.
-import { generateFleet, startSimulator, type CallRecord } from '../../src/sim/index.js';
+import { generateFleet, startSimulator } from '../../src/sim/index.js';
+import { uuidLists } from '../../test/helpers/query-lists.js';
 import type { ReadFigures } from './report.js';
 
 interface ChildOptions {
@@ -42,21 +43,17 @@ function cpuMeter(): { reset(): void; ms(): number } {
 }
 const cpu = cpuMeter();
 
-/** `?=` uuid lists of a query: a batch of given VMs (the re-read before apply, verify), none for the fleet (whose `tag?=` lists name tags). */
-const uuidLists = (call: CallRecord): string[] =>
-  new URLSearchParams(call.query ?? '').getAll('q').filter((q) => /^(uuid|resourceUuid|vmInstanceUuid)\?=/.test(q)).map((q) => q.slice(q.indexOf('?=') + 2));
-
 /** The reads before the first attach: the inventory (fleet-wide queries) and the re-read of the attach set (batches). */
 function readFigures(): ReadFigures {
   const firstAttach = sim.calls.findIndex((c) => c.api === 'AttachGuestToolsIsoToVm');
   const reads = (firstAttach < 0 ? sim.calls : sim.calls.slice(0, firstAttach)).filter((c) => c.api.startsWith('Query'));
-  const inventory = reads.filter((c) => uuidLists(c).length === 0);
-  const reread = reads.filter((c) => uuidLists(c).length > 0);
+  const inventory = reads.filter((c) => uuidLists(c.query).length === 0);
+  const reread = reads.filter((c) => uuidLists(c.query).length > 0);
   return {
     inventoryRequests: inventory.length,
     inventoryPages: inventory.filter((c) => c.api === 'QueryVmInstance').length,
     rereadRequests: reread.length,
-    rereadBatches: new Set(reread.flatMap(uuidLists)).size,
+    rereadBatches: new Set(reread.flatMap((c) => uuidLists(c.query))).size,
   };
 }
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeIsoDir, type SimIso } from '../../src/sim/index.js';
+import { startSimulator, writeIsoDir, type SimIso, type SimOptions, type Simulator } from '../../src/sim/index.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const GTR = join(ROOT, 'bin', 'gtr.js');
@@ -45,6 +45,33 @@ export async function workspace(isos: SimIso[] = DEFAULT_ISOS): Promise<Workspac
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+export interface SimSetup {
+  sim: Simulator;
+  ws: Workspace;
+  /** The config file written for the simulator (simConfig with the given `extra`). */
+  config: string;
+}
+
+/**
+ * A simulator with `simOpts`, a workspace and its config file; the simulator is closed and the folder
+ * removed after `fn`, whatever it did.
+ */
+export async function withSimSetup(
+  simOpts: SimOptions,
+  extra: Parameters<typeof simConfig>[2],
+  fn: (s: SimSetup) => Promise<void>,
+  isos: SimIso[] = DEFAULT_ISOS,
+): Promise<void> {
+  const sim = await startSimulator({ isos, ...simOpts });
+  const ws = await workspace(isos);
+  try {
+    await fn({ sim, ws, config: ws.writeConfig(simConfig(ws, sim, extra)) });
+  } finally {
+    await sim.close();
+    ws.cleanup();
+  }
 }
 
 /** Config for a simulator endpoint, fast polling, test-sized limits; `extra` is merged per section. */

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { request } from 'undici';
-import type { SimVm, Simulator } from '../../src/sim/index.js';
+import { afterEach } from 'node:test';
+import { startSimulator, type SimOptions, type SimVm, type Simulator } from '../../src/sim/index.js';
 
 export const hex = (c: string): string => c.repeat(32);
 export const jobId = (): string => randomUUID().replaceAll('-', '');
@@ -123,6 +124,22 @@ export class RawMn {
   async refresh(vmUuid: string): Promise<Res> {
     return this.send('PUT', `/vm-instances/${vmUuid}/guesttools-state`, { updateGuestToolsState: {} });
   }
+}
+
+/**
+ * Call at module level: `mn(opts)` starts a simulator (`defaults`, then `opts` over them) and logs a
+ * RawMn in to it; every simulator started is closed after its test.
+ */
+export function rawMnHarness(defaults: SimOptions): (opts?: SimOptions) => Promise<{ sim: Simulator; c: RawMn }> {
+  const sims: Simulator[] = [];
+  afterEach(async () => {
+    while (sims.length > 0) await sims.pop()?.close();
+  });
+  return async (opts = {}) => {
+    const sim = await startSimulator({ ...defaults, ...opts });
+    sims.push(sim);
+    return { sim, c: await new RawMn(sim).login() };
+  };
 }
 
 /** ZStack's launcher: find the CD-ROM with the installer, run it detached from the agent session, keep its status. */

@@ -5,7 +5,7 @@ import { startSimulator, type SimIso, type SimOptions } from '../../src/sim/inde
 import { Ledger } from '../../src/ledger/index.js';
 import { RolloutStore } from '../../src/rollout/store.js';
 import type { RolloutDetail } from '../../src/rollout/records.js';
-import { DEFAULT_ISOS, gtr, simConfig, waitFor, workspace } from './cli.js';
+import { DEFAULT_ISOS, gtr, simConfig, waitFor, withSimSetup } from './cli.js';
 
 export type Sim = Awaited<ReturnType<typeof startSimulator>>;
 
@@ -25,11 +25,8 @@ export async function withRolloutSetup(
   fn: (s: RolloutSetup) => Promise<void>,
   isos: SimIso[] = DEFAULT_ISOS,
 ): Promise<void> {
-  const sim = await startSimulator({ jobDurationMs: 10, guests: { installShare: 1 }, isos, ...simOpts });
-  const ws = await workspace(isos);
-  try {
-    const config = ws.writeConfig(simConfig(ws, sim, extra));
-    await fn({
+  await withSimSetup({ jobDurationMs: 10, guests: { installShare: 1 }, ...simOpts }, extra, ({ sim, ws, config }) =>
+    fn({
       sim,
       config,
       database: ws.database,
@@ -40,11 +37,7 @@ export async function withRolloutSetup(
         assert.ok(r, `rollout ${id} exists`);
         return r;
       }),
-    });
-  } finally {
-    await sim.close();
-    ws.cleanup();
-  }
+    }), isos);
 }
 
 export function withLedger<T>(database: string, fn: (ledger: Ledger) => T): T {
