@@ -11,6 +11,8 @@ export interface RunFigures {
   vms: number;
   /** `cold`: the simulator builds every reply; `warm`: it answers from replies kept serialised (scripts/bench.ts). */
   variant: 'cold' | 'warm';
+  /** node's own flags for the reconciler ('' for none). */
+  nodeFlags: string;
   latencyMs: number;
   jobMs: number;
   pollMs: number;
@@ -100,7 +102,8 @@ export function formatReport(f: RunFigures): string {
     ['speed-up vs naive', b ? `${(b.wallMs / f.wallMs).toFixed(1)}x` : na, na],
   ];
   const head = `GuestTools reconcile benchmark (${f.variant} simulator): ${f.vms} VMs, latency ${f.latencyMs} ms/request, job ${f.jobMs} ms, ` +
-    `concurrency ${f.concurrency}, job poll interval ${f.pollMs} ms, status ${f.status}\n\n`;
+    `concurrency ${f.concurrency}, job poll interval ${f.pollMs} ms, status ${f.status}\n` +
+    `reconciler started as \`${['node', f.nodeFlags, 'bin/gtr.js reconcile --json'].filter(Boolean).join(' ')}\`\n\n`;
   let out = head + formatTable(['', 'gtr reconcile', baseLabel], rows, WHOLE) + '\n';
   const h = f.history;
   if (h) {
