@@ -228,6 +228,8 @@ async function benchOne(vms: number, variant: Variant, withBaseline: boolean, wi
     planMs: profile.planMs ?? 0,
     sqliteMs: profile.sqliteMs ?? 0,
     sqliteCalls: profile.sqliteCalls ?? 0,
+    startSyncs: profile['sqlite.synced.waitCalls'] ?? 0,
+    startSyncWaitMs: profile['sqlite.synced.waitMs'] ?? 0,
     phasesMs: { inventory: profile.inventoryMs ?? 0, recheck: profile.recheckMs ?? 0, apply: profile.applyMs ?? 0, verify: profile.verifyMs ?? 0 },
     reads: simStats.reads,
     cpuMs: (profile.cpuUserMs ?? 0) + (profile.cpuSystemMs ?? 0),

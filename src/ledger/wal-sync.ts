@@ -8,7 +8,7 @@
 // of the batch waits for it. So a sync runs inline until one takes longer than INLINE_LIMIT_MS (the disk
 // is busy: the MN's database shares it); the next POOL_AFTER_SLOW syncs then go to the pool, where the
 // event loop keeps reading replies and sending polls while the disk works, and inline is tried again
-// after them. The event loop is thus never blocked by more than one slow fsync in a row.
+// after them. A slow disk thus blocks the event loop for one fsync in every POOL_AFTER_SLOW + 1.
 // Calls that arrive while a pool fsync is in flight share the next one: at most one fsync runs and one
 // waits, whatever the number of commits.
 //
@@ -34,8 +34,8 @@ export interface SyncTarget {
 export type OpenForSync = (file: string) => SyncTarget;
 
 /** An inline fsync slower than this sends the next POOL_AFTER_SLOW to the thread pool. */
-export const INLINE_LIMIT_MS = 1;
-export const POOL_AFTER_SLOW = 256;
+export const INLINE_LIMIT_MS = 2;
+export const POOL_AFTER_SLOW = 32;
 
 const openFile: OpenForSync = (file) => {
   const fd = openSync(file, 'r');

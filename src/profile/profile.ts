@@ -102,9 +102,15 @@ export class MeasuringProfiler implements Profiler {
         const method = `${name}.${String(key)}`;
         return (...args: unknown[]) => {
           const outermost = !this.open.has(name);
-          const t0 = outermost ? performance.now() : 0;
+          const t0 = performance.now();
           try {
-            return this.timed(name, () => this.timed(method, () => (value as (...a: unknown[]) => unknown).apply(obj, args)));
+            const result = this.timed(name, () => this.timed(method, () => (value as (...a: unknown[]) => unknown).apply(obj, args)));
+            // An asynchronous method (synced: the disk sync of a start batch): how long its callers wait.
+            if (result instanceof Promise) {
+              const waited = () => this.add(`${method}.wait`, performance.now() - t0);
+              result.then(waited, waited);
+            }
+            return result;
           } finally {
             // A long synchronous call (100k rows) blocks the interval's samples: its peak is read here.
             // Only then: reading RSS after each of tens of thousands of short calls cost the measured run a second of CPU.
