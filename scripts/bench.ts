@@ -5,6 +5,9 @@
 // GTR_PROFILE_FILE): time in plan, time in the ledger (SQLite), peak RSS.
 // Usage: node --import tsx scripts/bench.ts [--vms N] [--latency MS] [--job-ms MS] [--concurrency N]
 //        [--poll-ms MS] [--scale] [--baseline-sample N] [--history-runs N] [--sim cold|warm|both] [--out FILE]
+//        [--node-flags 'FLAGS']
+// --node-flags: node's own flags for the reconciler; default those the installed gtr runs with (its
+// launcher's, scripts/bundle/node-flags.mjs), '' for node's defaults.
 // --sim: `cold` is the simulator as it is (it builds and serialises every page it is asked for: its CPU
 // shares the machine with the reconciler's); `warm` first runs `gtr plan` on a throw-away database so
 // the simulator keeps every query reply serialised (SimOptions.cacheReplies), then measures `gtr
@@ -28,6 +31,7 @@ import { simulateHistory, type HistoryAction, type HistoryResult } from './bench
 import { runNaive, type NaiveResult } from './bench/naive.js';
 import { formatReport, formatScale, formatVariants, type ReadFigures, type RunFigures } from './bench/report.js';
 import { formatInstall, installBound, type InstallFigures } from './bench/install-report.js';
+import { NODE_FLAGS } from './bundle/node-flags.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -48,6 +52,7 @@ const { values } = parseArgs({
     install: { type: 'boolean', default: false },
     'install-batch': { type: 'string', default: '50' },
     'install-settle': { type: 'string', default: '5000' },
+    'node-flags': { type: 'string', default: NODE_FLAGS.join(' ') },
   },
 });
 
@@ -70,6 +75,7 @@ const sizes = values.scale ? [10_000, 50_000, 100_000, 250_000] : [int('vms', 1)
 const baselineSample = int('baseline-sample', 0);
 const historyRuns = int('history-runs', 0);
 const historyChurn = int('history-churn', 0);
+const nodeFlags = (values['node-flags'] ?? '').split(' ').filter(Boolean);
 type Variant = 'cold' | 'warm';
 const variants: Variant[] = values.sim === 'both' ? ['cold', 'warm'] : values.sim === 'cold' || values.sim === 'warm' ? [values.sim] : [];
 if (variants.length === 0) {
@@ -126,7 +132,7 @@ function runGtr(config: string, profileFile: string, command: 'reconcile' | 'pla
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     // BENCH_GTR_NODE_ARGS, e.g. '--cpu-prof --cpu-prof-dir=prof', profiles the reconciler.
-    const nodeArgs = (process.env.BENCH_GTR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const nodeArgs = [...nodeFlags, ...(process.env.BENCH_GTR_NODE_ARGS ?? '').split(' ').filter(Boolean)];
     const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/gtr.js'), command, '--json', '--config', config], {
       env: { ...process.env, GTR_PROFILE_FILE: profileFile },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -205,6 +211,7 @@ async function benchOne(vms: number, variant: Variant, withBaseline: boolean, wi
   const figures: RunFigures = {
     vms,
     variant,
+    nodeFlags: nodeFlags.join(' '),
     latencyMs,
     jobMs,
     pollMs,
@@ -221,6 +228,8 @@ async function benchOne(vms: number, variant: Variant, withBaseline: boolean, wi
     planMs: profile.planMs ?? 0,
     sqliteMs: profile.sqliteMs ?? 0,
     sqliteCalls: profile.sqliteCalls ?? 0,
+    startSyncs: profile['sqlite.synced.waitCalls'] ?? 0,
+    startSyncWaitMs: profile['sqlite.synced.waitMs'] ?? 0,
     phasesMs: { inventory: profile.inventoryMs ?? 0, recheck: profile.recheckMs ?? 0, apply: profile.applyMs ?? 0, verify: profile.verifyMs ?? 0 },
     reads: simStats.reads,
     cpuMs: (profile.cpuUserMs ?? 0) + (profile.cpuSystemMs ?? 0),

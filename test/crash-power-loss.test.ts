@@ -10,7 +10,7 @@ import { closeSync, copyFileSync, existsSync, openSync, readSync, rmSync, statSy
 import Database from 'better-sqlite3';
 import { GroupCommit } from '../src/apply/group-commit.js';
 import { Ledger } from '../src/ledger/index.js';
-import { WalSync, type SyncTarget } from '../src/ledger/wal-sync.js';
+import { INLINE_LIMIT_MS, POOL_AFTER_SLOW, WalSync, type SyncTarget } from '../src/ledger/wal-sync.js';
 import { startSimulator } from '../src/sim/index.js';
 import { exited, gtr, simConfig, spawnGtr, waitFor, workspace } from './helpers/cli.js';
 import { duplicateAttaches, outdatedFleet } from './helpers/fault.js';
@@ -24,7 +24,7 @@ function latch(): { promise: Promise<void>; release: () => void } {
   return { promise, release };
 }
 
-describe('the start record reaches the disk before its PUT, off the event loop', () => {
+describe('the start record reaches the disk before its PUT', () => {
   it('a begin resolves only once synced() has: its row is committed before, on disk after', async () => {
     const ws = await workspace();
     const ledger = Ledger.open(ws.database);
@@ -61,30 +61,82 @@ describe('the start record reaches the disk before its PUT, off the event loop',
     }
   });
 
-  it('syncs asked for while one is in flight share the next one, which starts after it', async () => {
-    const started: ReturnType<typeof latch>[] = [];
+  /** A disk whose inline fsync takes `inlineMs` by the given clock, and whose pool fsyncs finish when released. */
+  function disk(inlineMs: () => number) {
+    const clock = { ms: 0 };
+    const pooled: ReturnType<typeof latch>[] = [];
+    let inline = 0;
     const target: SyncTarget = {
       sync: () => {
         const l = latch();
-        started.push(l);
+        pooled.push(l);
         return l.promise;
       },
-      close: () => Promise.resolve(),
+      syncNow: () => {
+        inline++;
+        clock.ms += inlineMs();
+      },
+      close: () => {},
     };
-    const wal = new WalSync('unused', () => Promise.resolve(target));
-    const first = wal.sync();
-    await waitFor('the first fsync', () => started.length === 1);
-    const second = wal.sync();
-    const third = wal.sync();
+    const wal = new WalSync('unused', () => target, () => clock.ms);
+    return { wal, pooled, inline: () => inline };
+  }
+
+  it('while the disk is fast, a sync runs at once on this thread (no turn of the event loop to wait for)', async () => {
+    const d = disk(() => 0.2);
+    for (let i = 0; i < 5; i++) await d.wal.sync();
+    assert.equal(d.inline(), 5);
+    assert.equal(d.pooled.length, 0, 'nothing handed to the thread pool');
+  });
+
+  it('after a slow fsync the next ones go to the thread pool, sharing one while one is in flight; inline is tried again after them', async () => {
+    let slow = true;
+    const d = disk(() => (slow ? INLINE_LIMIT_MS + 4 : 0.2));
+    await d.wal.sync();
+    slow = false;
+    assert.equal(d.inline(), 1, 'the first sync ran inline and was slow');
+    const first = d.wal.sync();
+    assert.equal(d.pooled.length, 1, 'the next one went to the pool');
+    const second = d.wal.sync();
+    const third = d.wal.sync();
     assert.equal(second, third, 'one queued sync for every caller meanwhile');
     await new Promise((r) => setImmediate(r));
-    assert.equal(started.length, 1, 'the queued sync waits for the one in flight');
-    started[0].release();
+    assert.equal(d.pooled.length, 1, 'the queued sync waits for the one in flight');
+    d.pooled[0].release();
     await first;
-    await waitFor('the queued fsync', () => started.length === 2);
-    started[1].release();
+    await waitFor('the queued fsync', () => d.pooled.length === 2);
+    d.pooled[1].release();
     await second;
-    assert.equal(wal.syncs, 2);
+    for (let i = 2; i < POOL_AFTER_SLOW; i++) {
+      const p = d.wal.sync();
+      d.pooled[i].release();
+      await p;
+    }
+    assert.equal(d.pooled.length, POOL_AFTER_SLOW);
+    assert.equal(d.inline(), 1, 'no inline sync while the disk counts as slow');
+    await d.wal.sync();
+    assert.equal(d.inline(), 2, 'inline again after POOL_AFTER_SLOW pooled syncs');
+    assert.equal(d.wal.syncs, POOL_AFTER_SLOW + 2);
+    assert.equal(d.wal.pooledSyncs, POOL_AFTER_SLOW);
+  });
+
+  it('a failed fsync rejects its callers and the next sync opens the file again', async () => {
+    let opened = 0;
+    let fail = true;
+    const wal = new WalSync('unused', () => {
+      opened++;
+      return {
+        sync: () => Promise.resolve(),
+        syncNow: () => {
+          if (fail) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+        },
+        close: () => {},
+      };
+    });
+    await assert.rejects(wal.sync(), /EIO/);
+    fail = false;
+    await wal.sync();
+    assert.equal(opened, 2);
   });
 });
 

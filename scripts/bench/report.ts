@@ -11,6 +11,8 @@ export interface RunFigures {
   vms: number;
   /** `cold`: the simulator builds every reply; `warm`: it answers from replies kept serialised (scripts/bench.ts). */
   variant: 'cold' | 'warm';
+  /** node's own flags for the reconciler ('' for none). */
+  nodeFlags: string;
   latencyMs: number;
   jobMs: number;
   pollMs: number;
@@ -29,6 +31,9 @@ export interface RunFigures {
   planMs: number;
   sqliteMs: number;
   sqliteCalls: number;
+  /** Disk syncs the start batches waited for (Ledger.synced), and their total wait from commit to on disk. */
+  startSyncs: number;
+  startSyncWaitMs: number;
   phasesMs: { inventory: number; recheck: number; apply: number; verify: number };
   /** The reads before apply, as the simulator saw them. */
   reads: ReadFigures;
@@ -95,12 +100,14 @@ export function formatReport(f: RunFigures): string {
     ['reconciler CPU per 1,000 attaches', `${perThousand(f.cpuMs, f.attaches)} (apply phase alone ${perThousand(f.applyCpuMs, f.attaches)})`, na],
     ['time in plan', `${f.planMs.toFixed(0)} ms`, na],
     ['time in SQLite', `${f.sqliteMs.toFixed(0)} ms (${f.sqliteCalls} ledger calls, ${(100 * f.sqliteMs / f.wallMs).toFixed(1)}% of wall)`, na],
+    ['start batches on disk', `${f.startSyncs} disk syncs, ${f.startSyncs > 0 ? (f.startSyncWaitMs / f.startSyncs).toFixed(2) : '-'} ms from commit to on disk on average`, na],
     ['lower bound', `${s(f.boundMs)} = ${f.readRequests} reads x ${f.latencyMs} ms + ${f.rounds} rounds x ${f.roundMs} ms`, na],
     ['wall / bound', (f.wallMs / f.boundMs).toFixed(2), b ? (b.wallMs / f.boundMs).toFixed(1) : na],
     ['speed-up vs naive', b ? `${(b.wallMs / f.wallMs).toFixed(1)}x` : na, na],
   ];
   const head = `GuestTools reconcile benchmark (${f.variant} simulator): ${f.vms} VMs, latency ${f.latencyMs} ms/request, job ${f.jobMs} ms, ` +
-    `concurrency ${f.concurrency}, job poll interval ${f.pollMs} ms, status ${f.status}\n\n`;
+    `concurrency ${f.concurrency}, job poll interval ${f.pollMs} ms, status ${f.status}\n` +
+    `reconciler started as \`${['node', f.nodeFlags, 'bin/gtr.js reconcile --json'].filter(Boolean).join(' ')}\`\n\n`;
   let out = head + formatTable(['', 'gtr reconcile', baseLabel], rows, WHOLE) + '\n';
   const h = f.history;
   if (h) {

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { fetchPinned } from './fetch.mjs';
 import { buildBetterSqlite3, zigLinkedLicences } from './native.mjs';
 import { bundleRuntime } from './runtime.mjs';
+import { NODE_FLAGS } from './node-flags.mjs';
 import { buildRpm } from './rpm.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -101,7 +102,7 @@ function main() {
   mkdirSync(join(bundle, 'bin'));
   for (const [file, dest] of [['gtr.sh', 'bin/gtr'], ['install.sh', 'install.sh'], ['uninstall.sh', 'uninstall.sh']]) {
     const text = readFileSync(join(HERE, file), 'utf8');
-    writeFileSync(join(bundle, dest), file === 'gtr.sh' ? text.replace('@LOADER@', runtime.loader) : text);
+    writeFileSync(join(bundle, dest), file === 'gtr.sh' ? text.replace('@LOADER@', runtime.loader).replace('@NODE_FLAGS@', NODE_FLAGS.join(' ')) : text);
     chmodSync(join(bundle, dest), 0o755);
   }
   writeLicences(bundle, nodeDir, zigDir);

@@ -23,5 +23,11 @@ if [ -z "${here:-}" ]; then
   echo "  Run <bundle>/bin/gtr itself, or reinstall (install.sh or the RPM) so /usr/bin/gtr points into /opt/guesttools-reconciler." >&2
   exit 127
 fi
+# Node's own flags (scripts/bundle/node-flags.mjs); one that NODE_OPTIONS sets already is left to it.
+case " ${NODE_OPTIONS:-} " in
+  *--max-semi-space-size*) flags= ;;
+  *) flags='@NODE_FLAGS@' ;;
+esac
 # --inhibit-cache: never the host's /etc/ld.so.cache, so no host library can be picked up either.
-exec "$here/runtime/lib/$loader" --inhibit-cache --library-path "$here/runtime/lib" "$here/node/bin/node" "$here/app/bin/gtr.js" "$@"
+# $flags unquoted: none, or words without spaces.
+exec "$here/runtime/lib/$loader" --inhibit-cache --library-path "$here/runtime/lib" "$here/node/bin/node" $flags "$here/app/bin/gtr.js" "$@"

@@ -2,9 +2,10 @@
 // disk (an fsync, ~0.2 ms on a quiet disk and tens of ms on a busy one), on the event loop. So:
 // - Writes asked for in the same turn of the event loop share one transaction.
 // - That transaction commits without waiting for the disk (Ledger.batchUnsynced: it survives a crash
-//   of this process at once), and the disk sync runs on the thread pool (Ledger.synced: an fsync of the
-//   WAL, shared by every commit made while it waited). The event loop keeps reading replies, sending
-//   polls and committing the next batch meanwhile (docs/performance.md).
+//   of this process at once), then the disk sync follows (Ledger.synced: an fsync of the WAL, on this
+//   thread while the disk is fast, on the thread pool while it is slow, where it is shared by every
+//   commit made while it waited and the event loop keeps reading replies, sending polls and committing
+//   the next batch meanwhile; src/ledger/wal-sync.ts, docs/performance.md).
 // - begin: the caller awaits it, and it resolves only once its transaction is ON DISK, so a PUT still
 //   leaves only after its row (with the job uuid) is durable: the pre-PUT record is as before.
 // - finish: not awaited; it commits with the next batch and reaches the disk with the next sync, or at
@@ -14,7 +15,7 @@
 // `batchUnsynced` and `synced`, each batch is one FULL commit on the event loop.
 
 export interface BatchingLedger {
-  /** Runs `fn` as one transaction; the ledger's own writes inside it become savepoints. */
+  /** Runs `fn` as one transaction; the ledger's own writes inside it join it (a failure rolls back all of it). */
   batch?<R>(fn: () => R): R;
   /** batch() whose commit does not wait for the disk; `synced()` then resolves once it is on disk. */
   batchUnsynced?<R>(fn: () => R): R;

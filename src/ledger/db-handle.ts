@@ -8,6 +8,8 @@ export class DbHandle {
   readonly sql: Statements;
   /** One transaction wrapper for every write: better-sqlite3 builds a new one per transaction() call. */
   private readonly tx: ReturnType<Db['transaction']>;
+  /** Inside batch(): writes join its transaction as they are. */
+  private inBatch = false;
 
   constructor(private readonly db: Db, private readonly file: string) {
     this.sql = new Statements(db);
@@ -19,7 +21,24 @@ export class DbHandle {
    * a stale snapshot. Nested calls become savepoints of the outer transaction.
    */
   write<R>(fn: () => R): R {
+    if (this.inBatch) return fn();
     return this.guard(() => (this.tx.immediate as (f: () => R) => R)(fn));
+  }
+
+  /**
+   * One write transaction whose nested writes run in it directly, without savepoints (a SAVEPOINT and
+   * its RELEASE per write cost more than the write): a failure anywhere rolls back the whole of it.
+   * For group commit (src/apply/group-commit.ts), which fails every write of a batch when one fails.
+   */
+  batch<R>(fn: () => R): R {
+    return this.write(() => {
+      this.inBatch = true;
+      try {
+        return fn();
+      } finally {
+        this.inBatch = false;
+      }
+    });
   }
 
   /** One read transaction: a consistent snapshot. */

@@ -62,7 +62,7 @@ export class Ledger {
   private readonly unreleased = new Set<string>();
   /** This process as the lease and its runs record it (host, pid, boot id, start time). */
   private readonly self: ProcessIdentity = selfIdentity();
-  /** The WAL's fsync off the event loop, for batchUnsynced's commits (src/ledger/wal-sync.ts). */
+  /** The WAL's fsync for batchUnsynced's commits: inline while the disk is fast, on the thread pool while it is slow (src/ledger/wal-sync.ts). */
   private readonly walSync: WalSync;
 
   private constructor(private readonly db: Db, readonly path: string, readonly migrationsDir: string) {
@@ -497,10 +497,11 @@ export class Ledger {
 
   /**
    * Several ledger writes as ONE transaction (group commit, src/apply/group-commit.ts): one disk sync
-   * instead of one per write; the writes inside become savepoints and keep their own checks.
+   * instead of one per write. The writes inside join it without savepoints: one whose own check fails
+   * rolls back the whole batch (group commit then fails every start of it).
    */
   batch<R>(fn: () => R): R {
-    return this.write(fn);
+    return this.handle.batch(fn);
   }
 
   /**
@@ -511,13 +512,13 @@ export class Ledger {
   batchUnsynced<R>(fn: () => R): R {
     this.handle.sql.get('PRAGMA synchronous = NORMAL').run();
     try {
-      return this.write(fn);
+      return this.handle.batch(fn);
     } finally {
       this.handle.sql.get('PRAGMA synchronous = FULL').run();
     }
   }
 
-  /** Resolves once every commit made so far is on disk: an fsync of the WAL on the thread pool, shared by concurrent callers. */
+  /** Resolves once every commit made so far is on disk: an fsync of the WAL (src/ledger/wal-sync.ts: inline or on the thread pool, shared by concurrent callers). */
   synced(): Promise<void> {
     return this.walSync.sync().catch((e: unknown) => {
       throw storageError(this.path, e);

@@ -6,6 +6,9 @@ import { appendFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 
+/** How often RSS is sampled; a synchronous call at least this long is sampled after it too. */
+const SAMPLE_EVERY_MS = 25;
+
 export interface Profiler {
   /**
    * Runs a synchronous step and adds its time under `name`. Pass arguments through `args` rather than
@@ -29,8 +32,8 @@ export function profilerFromEnv(env: NodeJS.ProcessEnv = process.env): Profiler 
   const file = env.GTR_PROFILE_FILE;
   if (typeof file !== 'string' || file === '') return NO_PROFILER;
   const profiler = new MeasuringProfiler();
-  // Every 25 ms: a peak shorter than the interval is counted in peakRssMb (getrusage) but not seen here.
-  setInterval(() => profiler.sampleMemory(), 25).unref();
+  // Every SAMPLE_EVERY_MS: a peak shorter than the interval is counted in peakRssMb (getrusage) but not seen here.
+  setInterval(() => profiler.sampleMemory(), SAMPLE_EVERY_MS).unref();
   process.on('exit', () => {
     try {
       appendFileSync(file, `${JSON.stringify(profiler.snapshot())}\n`);
@@ -98,11 +101,20 @@ class MeasuringProfiler implements Profiler {
         if (typeof value !== 'function') return value;
         const method = `${name}.${String(key)}`;
         return (...args: unknown[]) => {
+          const outermost = !this.open.has(name);
+          const t0 = performance.now();
           try {
-            return this.timed(name, () => this.timed(method, () => (value as (...a: unknown[]) => unknown).apply(obj, args)));
+            const result = this.timed(name, () => this.timed(method, () => (value as (...a: unknown[]) => unknown).apply(obj, args)));
+            // An asynchronous method (synced: the disk sync of a start batch): how long its callers wait.
+            if (result instanceof Promise) {
+              const waited = () => this.add(`${method}.wait`, performance.now() - t0);
+              result.then(waited, waited);
+            }
+            return result;
           } finally {
             // A long synchronous call (100k rows) blocks the interval's samples: its peak is read here.
-            this.sampleMemory(method);
+            // Only then: reading RSS after each of tens of thousands of short calls cost the measured run a second of CPU.
+            if (outermost && performance.now() - t0 >= SAMPLE_EVERY_MS) this.sampleMemory(method);
           }
         };
       },

@@ -108,12 +108,13 @@ function installOutcome(inst: InstallStageResult | null, vmUuid: string): Outcom
 
 /** The stages, the installs settled and the VMs awaiting a person's install. */
 function afterAttach(after: AfterAttach, plan: Plan, actions: readonly ActionReport[]): Pick<RunReport, 'stages' | 'installs' | 'manualInstall'> {
-  const outcomes = new Map(actions.map((a) => [a.vmUuid, a]));
   const manual: ManualInstall['vms'] = [];
   let attach = { started: 0, attached: 0, verified: 0, failed: 0, inDoubt: 0 };
-  for (const d of plan.decisions) {
-    const a = outcomes.get(d.vmUuid);
-    if (d.action !== 'attach' || a?.action !== 'attach' || a.outcome === null || a.outcome === 'not-started') continue;
+  // actions[i] is plan.decisions[i]'s (buildReport maps them in order): no 100k-entry map to look them up.
+  for (let i = 0; i < plan.decisions.length; i++) {
+    const d = plan.decisions[i];
+    const a = actions[i];
+    if (d.action !== 'attach' || a.action !== 'attach' || a.outcome === null || a.outcome === 'not-started') continue;
     attach = {
       started: attach.started + 1,
       attached: attach.attached + (a.outcome === 'failed' || a.outcome === 'in-doubt' || a.outcome === 'interrupted' ? 0 : 1),
