@@ -38,7 +38,7 @@ interface AttachLedger extends BatchingLedger {
   deferDecisions(runId: number, vmUuids: string[], reason: string): void;
 }
 
-interface ApplyOptions {
+export interface ApplyOptions {
   runId: number;
   maxConcurrency: number;
   maxPerHost: number;
