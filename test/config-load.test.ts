@@ -1,4 +1,4 @@
-// Where the config comes from (file, GTR_CONFIG, system file, env, flags), password files, and
+// Where the config comes from (file, GTR_CONFIG, system file, env), password files, and
 // the promise that secrets never reach an error message.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -114,10 +114,10 @@ describe('loadConfig: which file', () => {
   });
 });
 
-describe('loadConfig: environment and flags', () => {
+describe('loadConfig: environment', () => {
   const file = () => write('layers.json', JSON.stringify({ zstack: { endpoint: 'http://file:8080', accountName: 'file' }, isoDir: '/file/iso', database: '/file/db', log: { level: 'warn' } }));
 
-  it('environment overrides the file, flags override the environment', () => {
+  it('environment overrides the file', () => {
     const env = {
       GTR_ZSTACK_ENDPOINT: 'https://env:8443',
       GTR_ZSTACK_ACCOUNT: 'env-admin',
@@ -131,15 +131,6 @@ describe('loadConfig: environment and flags', () => {
     assert.equal(fromEnv.isoDir, '/env/iso');
     assert.equal(fromEnv.database, '/env/db');
     assert.equal(fromEnv.log.level, 'debug');
-
-    const flags = { database: '/flag/db', 'log.level': 'trace', 'policy.maxPerRun': '25', 'policy.allowPrerelease': 'true', isoDir: undefined };
-    const fromFlags = loadConfig({ file: file(), env, flags }).config;
-    assert.equal(fromFlags.database, '/flag/db');
-    assert.equal(fromFlags.log.level, 'trace');
-    assert.equal(fromFlags.policy.maxPerRun, 25);
-    assert.equal(fromFlags.policy.allowPrerelease, true);
-    assert.equal(fromFlags.isoDir, '/env/iso', 'an undefined flag leaves the value alone');
-    assert.equal(fromFlags.zstack.accountName, 'env-admin');
   });
 
   it('ignores empty environment variables and resolves relative env paths against cwd', () => {
@@ -148,12 +139,11 @@ describe('loadConfig: environment and flags', () => {
     assert.equal(config.database, '/srv/gtr/data/state.db');
   });
 
-  it('reports bad env and flag values with the key and the layers in the message', () => {
-    const error = thrown(() => loadConfig({ env: { GTR_LOG_LEVEL: 'chatty' }, flags: { 'policy.maxPerHost': 'two', 'policy.nope': 1 }, systemPath: NO_SYSTEM_FILE }));
+  it('reports a bad env value with the key and the layer in the message', () => {
+    const error = thrown(() => loadConfig({ env: { GTR_LOG_LEVEL: 'chatty' }, systemPath: NO_SYSTEM_FILE }));
     assert.ok(error instanceof ConfigError);
-    assert.deepEqual(error.problems.map((p) => p.key).sort(), ['log.level', 'policy.maxPerHost', 'policy.nope']);
+    assert.deepEqual(error.problems.map((p) => p.key).sort(), ['log.level']);
     assert.match(error.message, /environment \(GTR_LOG_LEVEL\)/);
-    assert.match(error.message, /flags \(policy\.maxPerHost, policy\.nope\)/);
   });
 });
 
@@ -272,8 +262,9 @@ describe('loadConfig: result', () => {
 
   it('checks that zstack.tls.caFile can be read', () => {
     const ca = write('ca.pem', '-----BEGIN CERTIFICATE-----\n');
-    assert.equal(loadConfig({ flags: { 'zstack.tls.caFile': ca }, env: {}, systemPath: NO_SYSTEM_FILE }).config.zstack.tls.caFile, ca);
-    const error = thrown(() => loadConfig({ flags: { 'zstack.tls.caFile': dir }, env: {}, systemPath: NO_SYSTEM_FILE }));
+    const withCa = (caFile: string) => write('ca.json', JSON.stringify({ zstack: { tls: { caFile } } }));
+    assert.equal(loadConfig({ file: withCa(ca), env: {} }).config.zstack.tls.caFile, ca);
+    const error = thrown(() => loadConfig({ file: withCa(dir), env: {} }));
     assert.ok(error instanceof ConfigError);
     assert.equal(error.problems[0].key, 'zstack.tls.caFile');
   });

@@ -46,7 +46,7 @@ export type Duration = ReturnType<typeof duration>;
 /** A count (integer >= minCount) or "N%" (0 < N <= 100, or 0 <= N when zero is allowed). */
 export function limit(minCount: 0 | 1, example: string, value: string | number) {
   const expected = `${minCount === 1 ? 'a positive integer' : 'an integer >= 0'} or a percentage like "${example}"`;
-  // Numbers come from JSON; flags and env give text, where digit strings are counts.
+  // A digit string is a count too.
   return z.union([z.string().regex(/^\d+(\.\d+)?%$|^\d+$/, { error: expected }), z.int().min(minCount, { error: expected })], { error: expected })
     .transform(parsedBy(expected, (v) => parseLimit(String(v), minCount))).prefault(value);
 }

@@ -1,4 +1,4 @@
-// The raw layers of a configuration (file, environment, flags) and how they merge: sections merge key
+// The raw layers of a configuration (file, environment) and how they merge: sections merge key
 // by key, every other value (lists and selectors too) is replaced whole by a later layer; what no layer
 // sets takes the schema's default.
 import path from 'node:path';
@@ -6,7 +6,7 @@ import { DEFAULT_FILE_CONFIG } from './schema.js';
 import { isPlainObject, setOwn } from '../plain-object.js';
 
 export interface Layer {
-  /** Where the values come from, for messages: a file path, "environment (GTR_X)", "flags (...)". */
+  /** Where the values come from, for messages: a file path or "environment (GTR_X, ...)". */
   name: string;
   data: Record<string, unknown>;
   /** Folder that relative paths in this layer resolve against. */
@@ -29,36 +29,16 @@ function getPath(tree: unknown, dotted: string): unknown {
   return dotted.split('.').reduce<unknown>((node, part) => (isPlainObject(node) && Object.hasOwn(node, part) ? node[part] : undefined), tree);
 }
 
-/** A layer of dotted keys and their values, e.g. [['log.level', 'debug']]; `names` say where they come from. */
-function layerOf(source: string, names: string[], entries: Array<[string, unknown]>, baseDir: string): Layer {
-  const data: Tree = {};
-  for (const [key, value] of entries) {
-    const parts = key.split('.');
-    let node = data;
-    for (const part of parts.slice(0, -1)) {
-      if (!isPlainObject(node[part])) setOwn(node, part, {});
-      node = node[part] as Tree;
-    }
-    setOwn(node, parts[parts.length - 1], value);
-  }
-  return resolvePaths({ name: `${source} (${names.join(', ')})`, data, baseDir });
-}
-
 export function envLayer(env: NodeJS.ProcessEnv, cwd: string): Layer {
   // An empty variable counts as unset, as shells make it easy to export one by accident.
   const set = Object.entries(ENV_KEYS).filter(([name]) => env[name] !== undefined && env[name] !== '');
-  return layerOf('environment', set.map(([name]) => name), set.map(([name, key]) => [key, env[name]]), cwd);
-}
-
-/** Flags come as dotted keys; text given for a number or boolean key is converted when it reads as one. */
-export function flagsLayer(flags: Record<string, unknown>, cwd: string): Layer {
-  const set = Object.entries(flags).filter(([, value]) => value !== undefined);
-  return layerOf('flags', set.map(([key]) => key), set.map(([key, value]) => {
-    const kind = typeof getPath(DEFAULT_FILE_CONFIG, key);
-    if (typeof value !== 'string') return [key, value];
-    if (kind === 'number' && /^-?\d+$/.test(value)) return [key, Number(value)];
-    return [key, kind === 'boolean' && /^(true|false)$/i.test(value) ? value.toLowerCase() === 'true' : value];
-  }), cwd);
+  const data: Tree = {};
+  for (const [name, key] of set) {
+    const [section, leaf] = key.includes('.') ? key.split('.') : [null, key];
+    const node = section === null ? data : ((data[section] ??= {}) as Tree);
+    node[leaf] = env[name];
+  }
+  return resolvePaths({ name: `environment (${set.map(([name]) => name).join(', ')})`, data, baseDir: cwd });
 }
 
 /** Relative paths in a layer resolve against its base folder (the config file's folder, or cwd). */

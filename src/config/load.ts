@@ -1,8 +1,8 @@
-// Config as a pure function of (defaults, file, environment, flags): every problem listed at once,
+// Config as a pure function of (defaults, file, environment): every problem listed at once,
 // the result deep-frozen. See DESIGN.md section 4 for the keys.
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { inlineSecret, locateConfigFile, readConfigFile } from './config-file.js';
-import { envLayer, flagsLayer, mergeLayers, resolvePaths, type Layer } from './layers.js';
+import { envLayer, mergeLayers, resolvePaths, type Layer } from './layers.js';
 import { buildConfig, type Config } from './schema.js';
 import { REDACTED } from '../redacted.js';
 import { checkReadableFile, groupReadableWarning, readHttpCredentials, readSecretLine, readTokenFile, type HttpCredentials } from './secrets.js';
@@ -14,9 +14,7 @@ export interface ConfigSources {
   /** --config; null or missing means "look further". */
   file?: string | null;
   env: NodeJS.ProcessEnv;
-  /** Dotted keys, e.g. {'database': '/x.db', 'log.level': 'debug'}; undefined values are ignored. No command passes any. */
-  flags?: Record<string, unknown>;
-  /** Base for relative paths given by flags, env and --config; defaults to process.cwd(). */
+  /** Base for relative paths given by env and --config; defaults to process.cwd(). */
   cwd?: string;
   /** The system-wide file looked for when no file is named (tests point it elsewhere). */
   systemPath?: string;
@@ -51,7 +49,8 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
     }
     layers.push(resolvePaths(layer));
   }
-  layers.push(...[envLayer(sources.env, cwd), flagsLayer(sources.flags ?? {}, cwd)].filter((l) => Object.keys(l.data).length > 0));
+  const env = envLayer(sources.env, cwd);
+  if (Object.keys(env.data).length > 0) layers.push(env);
 
   const problems: ConfigProblem[] = [];
   const report = (key: string, value: unknown, expected: string): void => {
