@@ -7,7 +7,7 @@ import { formatSoak, runCrashSoak } from '../scripts/soak/crash-soak.js';
 
 describe('crash soak (CI variant)', () => {
   it('survives kill -9 at random points under faults with zero duplicate attaches and zero lost runs', async (t) => {
-    const r = await runCrashSoak({ iterations: 6, seed: 20260101, vms: 24 });
+    const r = await runCrashSoak({ iterations: 10, seed: 20260101, vms: 24 });
     t.diagnostic(formatSoak(r));
     assert.ok(r.crashesSurvived >= 2, `the soak did kill runs (${r.crashesSurvived})`);
     assert.ok(r.faultsTotal > 0, 'faults were injected');
