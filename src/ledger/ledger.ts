@@ -525,11 +525,6 @@ export class Ledger {
     });
   }
 
-  /** fsyncs synced() has started (the benchmark's figures). */
-  walSyncs(): number {
-    return this.walSync.syncs;
-  }
-
   private write<R>(fn: () => R): R {
     return this.handle.write(fn);
   }

@@ -52,7 +52,7 @@ export class WalSync {
   private target: SyncTarget | null = null;
   /** Syncs still to hand to the pool after a slow inline one. */
   private pooled = 0;
-  /** fsyncs started, for the benchmark's figures and tests. */
+  /** fsyncs started (tests; the benchmark counts the ledger's synced() calls through its profiler). */
   syncs = 0;
   /** Of them, those run on the thread pool. */
   pooledSyncs = 0;
