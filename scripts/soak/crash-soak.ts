@@ -118,6 +118,10 @@ function spawnRun(config: string, overlap: Overlap = 'none'): { done: Promise<Cl
 export async function runCrashSoak(opts: SoakOptions): Promise<SoakResult> {
   const log = opts.log ?? (() => {});
   const rng = mulberry32(opts.seed);
+  // The fleet churn draws from its own generator: it runs on a timer, so how often it draws depends on
+  // timing, and sharing the main generator would make each iteration's plan (faults, overlap, kill mode)
+  // depend on the machine's load.
+  const churnRng = mulberry32(opts.seed ^ 0x5eed);
   let isoVersion = [1, 2, 0];
   const isosOf = (v: number[]): SimIso[] => DEFAULT_ISOS.map((i) => ({ ...i, version: v.join('.') }));
   const sim: Simulator = await startSimulator({
@@ -157,8 +161,13 @@ export async function runCrashSoak(opts: SoakOptions): Promise<SoakResult> {
     };
 
     for (let i = 0; i < opts.iterations; i++) {
+      const mode = rng();
+      // Half the kills hold the attach jobs running until the kill: the run is then certainly still
+      // waiting on the MN when it is killed, whatever the machine's speed (a fast run would otherwise
+      // often end before its kill point). Such an iteration always has new work, so it does attach.
+      const holdJobs = mode < 0.35;
       // New work between runs: VMs appear, and now and then a new GuestTools version ships.
-      if (rng() < 0.5) {
+      if (holdJobs || rng() < 0.5) {
         for (const vm of outdatedFleet(1 + Math.floor(rng() * 4), 8, { first: nextVm })) sim.addVm(vm);
         nextVm += 10;
       }
@@ -175,8 +184,8 @@ export async function runCrashSoak(opts: SoakOptions): Promise<SoakResult> {
       const churning = rng() < 0.5;
       const churner = churning
         ? setInterval(() => {
-            if (rng() < 0.3) {
-              const kind = churn(sim, rng, () => (churnVm += 1));
+            if (churnRng() < 0.3) {
+              const kind = churn(sim, churnRng, () => (churnVm += 1));
               result.churn[kind] = (result.churn[kind] ?? 0) + 1;
             }
           }, 5)
@@ -193,13 +202,14 @@ export async function runCrashSoak(opts: SoakOptions): Promise<SoakResult> {
         second = spawnRun(config, overlap);
         result.overlaps[overlap]++;
       }
-      const mode = rng();
       if (mode < 0.7) {
         // Kill at a random point: a random delay after the run's first request (not after the spawn: a
         // slow start on a busy machine would otherwise kill runs before they reach the MN), or once a
-        // random number of attaches started.
+        // random number of attaches started. Held jobs stay running for longer than the longest delay
+        // and shorter than the run's job timeout, so the run is still polling them.
         const delayMs = 100 + Math.floor(rng() * 1500);
         const afterAttaches = 1 + Math.floor(rng() * 5);
+        if (holdJobs) sim.holdAttachJobs();
         const callsBefore = sim.calls.length;
         await waitFor('the run to reach the MN', () => run.exited() || sim.calls.length > callsBefore, 60_000, 5);
         const deadline = Date.now() + delayMs;
@@ -207,6 +217,10 @@ export async function runCrashSoak(opts: SoakOptions): Promise<SoakResult> {
         if (!run.exited()) {
           run.kill();
           result.crashesSurvived++;
+        }
+        if (holdJobs) {
+          await run.done;
+          sim.releaseAttachJobs();
         }
       } else if (mode < 0.8) {
         // A management-node restart in the middle of the run.
@@ -220,7 +234,7 @@ export async function runCrashSoak(opts: SoakOptions): Promise<SoakResult> {
       if (r2) finished(r2, `iteration ${i + 1} (${overlap})`);
       if (churner) clearInterval(churner);
       const also = r2 ? `; ${overlap} run: ${r2.signal ? `killed (${r2.signal})` : `exit ${r2.code}`}` : '';
-      log(`iteration ${i + 1}/${opts.iterations}: ${r.signal ? `killed (${r.signal})` : `exit ${r.code}`}${also}, attaches ${sim.attachesStarted().length - before}`);
+      log(`iteration ${i + 1}/${opts.iterations}${holdJobs ? ' (attach jobs held)' : ''}: ${r.signal ? `killed (${r.signal})` : `exit ${r.code}`}${also}, attaches ${sim.attachesStarted().length - before}`);
     }
 
     // Settle: no faults, one run that also resolves what the last crash left in doubt. A stuck job
