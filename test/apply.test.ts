@@ -2,7 +2,7 @@
 // (hosts take turns; a busy host does not hold up the others), the group commit of the start records
 // (one transaction per turn, in the order asked; a failed commit releases none of its starts), and the
 // gates asked at each start (one that starts refusing mid-run stops further PUTs, with its reason
-// recorded). What is asserted is what the MN saw (its request log, its accepted attaches) and what the
+// recorded), a ledger write failing mid-apply, and which failures are in doubt. What is asserted is what the MN saw (its request log, its accepted attaches) and what the
 // ledger holds; waits are bounded polls on conditions, never sleeps.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,8 @@ import Database from 'better-sqlite3';
 import pino from 'pino';
 import { startSimulator, type SimOptions, type SimVm, type Simulator } from '../src/sim/index.js';
 import type { Ledger } from '../src/ledger/index.js';
-import { applyAttaches, type ApplyOptions, type ApplyResult } from '../src/apply/apply.js';
+import { applyAttaches, isInDoubt, type ApplyOptions, type ApplyResult } from '../src/apply/apply.js';
+import { GtrError, ZStackApiError } from '../src/errors.js';
 import { GroupCommit } from '../src/apply/group-commit.js';
 import { StartPath } from '../src/apply/start-path.js';
 import { withLease } from '../src/reconcile/lease.js';
@@ -51,8 +52,8 @@ interface Bench {
   client: ZStackClient;
   runId: number;
   decisions: Decision[];
-  /** applyAttaches of every decision under the run's lease, with `gates` on its start path. */
-  apply(over?: Partial<ApplyOptions>, gates?: AttachGate[]): Promise<ApplyResult>;
+  /** applyAttaches of every decision under the run's lease, with `gates` on its start path, writing through `via` (default the ledger). */
+  apply(over?: Partial<ApplyOptions>, gates?: AttachGate[], via?: Ledger): Promise<ApplyResult>;
 }
 
 /** A simulator with `fleet`, a ledger with a run holding one attach decision per VM (in fleet order), a client. */
@@ -64,12 +65,12 @@ async function withBench(fleet: SimVm[], fn: (b: Bench) => Promise<void>, simOpt
     const runId = t.ledger.startRun({ trigger: 'cli', dryRun: false, now: Date.now() });
     const decisions = fleet.map(attachDecision);
     t.ledger.recordDecisions(runId, decisions);
-    const apply = (over: Partial<ApplyOptions> = {}, gates: AttachGate[] = []) =>
+    const apply = (over: Partial<ApplyOptions> = {}, gates: AttachGate[] = [], via: Ledger = t.ledger) =>
       withLease(t.ledger, { purpose: 'test', now: Date.now, logger: silent }, (fence) =>
-        applyAttaches(decisions, client, t.ledger, {
+        applyAttaches(decisions, client, via, {
           runId, maxConcurrency: 4, maxPerHost: 2, maxErrors: 10, recordVersionTag: false,
           quarantine: { afterFailures: 3, baseMs: 1000, maxMs: 10_000 }, newJobUuid, now: Date.now, logger: silent,
-          start: StartPath.open(t.ledger, fence, gates, Date.now),
+          start: StartPath.open(via, fence, gates, Date.now),
           ...over,
         }));
     await fn({ sim, ledger: t.ledger, file: t.file, client, runId, decisions, apply });
@@ -210,6 +211,22 @@ describe('apply: the group commit of the start records', () => {
       assert.equal(startedInLedger(t.ledger, t.runId), 0, 'and no start is recorded: the batch rolled back as one');
     });
   });
+
+  it('a ledger write failing mid-apply stops new attaches and surfaces as an error, not a crash', async () => {
+    await withBench(testFleet(8), async (t) => {
+      // The third start record fails (a full disk); the ledger has no batch, so each start is written alone.
+      let begins = 0;
+      const failing = Object.assign(Object.create(t.ledger) as Ledger, {
+        beginAttach(...args: Parameters<Ledger['beginAttach']>) {
+          if (++begins === 3) throw new Error('SQLITE_FULL: database or disk is full');
+          return t.ledger.beginAttach(...args);
+        },
+        batch: undefined,
+      });
+      await assert.rejects(t.apply({ maxConcurrency: 1, maxPerHost: 1, recordVersionTag: true }, [], failing), /SQLITE_FULL/);
+      assert.equal(t.sim.attachesStarted().length, 2, 'no attach after the failed write');
+    }, { jobDurationMs: 20 });
+  });
 });
 
 /** A gate that lets `n` attaches of the run start (as the ledger records them), then refuses with `reason`. */
@@ -238,4 +255,16 @@ describe('apply: a gate that starts refusing mid-run', () => {
       });
     });
   }
+});
+
+describe('apply: what is in doubt', () => {
+  it('only a failure the MN reported, or one before anything ran, is retried; anything else is in doubt', () => {
+    const zstack = new ZStackApiError('AttachGuestToolsIsoToVm', 503, { code: 'SYS.1006', description: 'operation error', details: 'failed' });
+    assert.equal(isInDoubt(zstack), false);
+    assert.equal(isInDoubt(new GtrError('GTR_ZSTACK_UNREACHABLE', 'login timed out', { details: { api: 'LogInByAccount' } })), false);
+    assert.equal(isInDoubt(new GtrError('GTR_ZSTACK_UNREACHABLE', 'refused', { details: { api: 'AttachGuestToolsIsoToVm', sent: false } })), false);
+    assert.equal(isInDoubt(new GtrError('GTR_ZSTACK_UNREACHABLE', 'poll refused', { details: { api: 'QueryJob', sent: false } })), true);
+    assert.equal(isInDoubt(new GtrError('GTR_JOB_TIMEOUT', 'job still running')), true);
+    assert.equal(isInDoubt(new GtrError('GTR_JOB_LOST', 'job unknown')), true);
+  });
 });

@@ -62,7 +62,7 @@ describe('two management nodes: one-shot commands around a failover', () => {
       assert.equal(sim.attachesStarted().filter((a) => a.at < releasedAt).length, 2, 'nothing else started while the run on A held the lease');
       const ready = nodes.B.daemon.lines().find((l) => l.msg === 'leader attaching');
       assert.ok(ready, JSON.stringify(nodes.B.daemon.lines().slice(-5)));
-      assert.match(String(ready.why), /caught up from the peer/);
+      assert.equal(ready.basis, 'caught-up', JSON.stringify(ready));
       assert.ok(at(ready) >= releasedAt, 'B went on only after the run on A ended');
     });
   });
@@ -96,9 +96,9 @@ describe('two management nodes: one-shot commands around a failover', () => {
       const done = await exited(waiting);
       assert.equal(done.code, 0, waiting.output().stderr);
       const caughtUp = logLines(waiting.output().stderr).find((l) => l.msg === 'ledger caught up with the peer');
-      assert.match(String(caughtUp?.why), /our ledger is as new as the peer's/);
+      assert.equal(caughtUp?.basis, 'as-new', JSON.stringify(caughtUp));
       const ready = nodes.B.daemon.lines().find((l) => l.msg === 'leader attaching');
-      assert.match(String(ready?.why), /caught up from the peer/);
+      assert.equal(ready?.basis, 'caught-up', JSON.stringify(ready));
       assert.ok(attachedOnce(sim, vms));
       assert.deepEqual(duplicateAttaches(sim.attachesStarted()), []);
       assert.ok(Math.min(...sim.attachesStarted().map((a) => a.at)) >= at(ready as LogLine), 'the first attach came after B caught up');

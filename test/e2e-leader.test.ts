@@ -24,7 +24,12 @@ async function gtrLeader(url: string): Promise<string | undefined> {
   return /^gtr_leader (\d)$/m.exec(text)?.[1];
 }
 
-const roleLines = (lines: LogLine[]) => lines.filter((l) => l.msg.startsWith('role'));
+// Log levels: a standby's line is a warning, a leader's info, a failed check's an error.
+const WARN = 40;
+const INFO = 30;
+
+/** The leadership's log lines (one per role change) by their fields: the role, the one before it, the level. */
+const roleLines = (lines: LogLine[]) => lines.filter((l) => typeof l.leaderCheck === 'string').map((l) => ({ role: l.role, was: l.was, level: l.level }));
 
 interface Setup {
   sim: Simulator;
@@ -66,7 +71,7 @@ describe('leader check: the daemon', () => {
         // Ticks every second each start with a fresh check: wait until several have passed.
         const seen = checks();
         await waitFor('several ticks as standby', () => checks() >= seen + 6, 30_000);
-        assert.deepEqual(roleLines(d.lines()).map((l) => l.msg), ['role: standby: this node attaches nothing while the other node leads']);
+        assert.deepEqual(roleLines(d.lines()), [{ role: 'standby', was: undefined, level: WARN }]);
         assert.equal(sim.attachesStarted().length, 0);
         assert.equal(sim.calls.filter((c) => c.api === 'QueryVmInstance').length, 0, 'a standby reads no inventory');
         assert.deepEqual((await getJson(`${url}/api/runs`)).runs, [], 'and records no run');
@@ -86,10 +91,7 @@ describe('leader check: the daemon', () => {
         writeFileSync(flag, '');
         await waitFor('all VMs attached by the new leader', () => sim.attachesStarted().length === 4, 30_000);
         await waitFor('a finished run', async () => ((await getJson(`${url}/api/runs`)).runs as { finishedAt: string | null }[]).some((r) => r.finishedAt));
-        assert.deepEqual(roleLines(d.lines()).map((l) => l.msg), [
-          'role: standby: this node attaches nothing while the other node leads',
-          'role changed: standby -> leader',
-        ]);
+        assert.deepEqual(roleLines(d.lines()), [{ role: 'standby', was: undefined, level: WARN }, { role: 'leader', was: 'standby', level: INFO }]);
         assert.equal((await getJson(`${url}/healthz`)).role, 'leader');
         assert.equal(await gtrLeader(url), '1');
       } finally {
@@ -110,7 +112,7 @@ describe('leader check: the daemon', () => {
         const url = await d.url();
         await waitFor('the first attach in flight', () => sim.attachInFlight === 1, 30_000);
         rmSync(flag);
-        await waitFor('the daemon noticed', () => d.lines().some((l) => l.msg === 'role changed: leader -> standby: this node attaches nothing while the other node leads'), 30_000);
+        await waitFor('the daemon noticed', () => roleLines(d.lines()).some((l) => l.role === 'standby' && l.was === 'leader' && l.level === WARN), 30_000);
         release();
         const run = await waitFor('the run finished', async () => ((await getJson(`${url}/api/runs`)).runs as { id: number; finishedAt: string | null; status: string; counts: Record<string, number> }[]).find((r) => r.finishedAt), 30_000);
         assert.equal(sim.attachesStarted().length, 1, 'no attach started after leadership was lost');

@@ -11,6 +11,7 @@ import { request } from 'undici';
 import { startSimulator, type SimOptions, type SimVm, type Simulator } from '../src/sim/index.js';
 import { HEX, testVm } from './helpers/fleet.js';
 import { exited, gtr, simConfig, spawnGtr, waitFor, withSimSetup, type SimSetup } from './helpers/cli.js';
+import { logLines } from './helpers/daemon.js';
 
 type Action = { vmUuid: string; action: string; reason: string; outcome: string | null; verifiedBy?: string | null; detail?: string; jobUuid?: string };
 type Report = { status: string; counts: Record<string, number>; actions: Action[]; message: string | null };
@@ -208,9 +209,9 @@ describe('issue 11: the catalog, the architecture and the CD-ROM', () => {
       const config = s.ws.writeConfig(simConfig(s.ws, s.sim, { isoDir: empty, schedule: { cron: '* * * * * *' }, http: { listen: '127.0.0.1:0' }, log: { level: 'info' } }));
       const child = spawnGtr(['daemon', '--config', config]);
       try {
-        const lines = () => child.output().stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; listen?: string; error?: { code: string } });
+        const lines = () => logLines(child.output().stdout);
         const url = (await waitFor('daemon started', () => lines().find((l) => l.msg === 'daemon started'))).listen as string;
-        await waitFor('a failed tick', () => lines().find((l) => l.msg.startsWith('run failed') && l.error?.code === 'GTR_CATALOG_EMPTY'));
+        await waitFor('a failed tick', () => lines().find((l) => l.level === 50 && (l.error as { code?: string } | undefined)?.code === 'GTR_CATALOG_EMPTY'));
         const res = await request(`${url}/healthz`);
         const body = (await res.body.json()) as { ok: boolean; reason: string };
         assert.equal(res.statusCode, 503);
@@ -341,7 +342,8 @@ describe('issue 11: windows bound every attach start; signals stop a reconcile c
       const child = spawnGtr(['reconcile', '--config', s.config]);
       await waitFor('an attach in flight', () => s.sim.attachesStarted().length >= 1);
       child.kill('SIGINT');
-      await waitFor('the first signal noticed', () => child.output().stderr.includes('stopping: no new attach starts'));
+      // The first signal's line gives the grace period of the attaches in flight; the second's none.
+      await waitFor('the first signal noticed', () => logLines(child.output().stderr).some((l) => l.signal === 'SIGINT' && typeof l.graceMs === 'number'));
       child.kill('SIGINT');
       const end = await exited(child);
       assert.equal(end.code, 130);

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import type { Simulator } from '../src/sim/index.js';
 import { testFleet } from './helpers/fleet.js';
 import { exited, gtr, spawnGtr, waitFor, withSimSetup, type Workspace } from './helpers/cli.js';
+import { logLines } from './helpers/daemon.js';
 
 type Action = { vmUuid: string; outcome: string | null; resolution?: string; resolvedBy?: number; jobUuid: string | null };
 type Shown = { status: string; startedAt: string; finishedAt: string | null; interruptedAt?: string; counts: Record<string, number>; actions: Action[] };
@@ -109,7 +110,10 @@ describe('the record of an interrupted run', () => {
       const other = new Database(ws.database);
       other.exec('BEGIN IMMEDIATE');
       sim.releaseAttachJobs();
-      await waitFor('the run says it could not write its end', () => child.output().stderr.includes('could not record the end of the run'), 60_000);
+      // The line that the run's end could not be written: the status it holds back, and the ledger's error.
+      const unwritten = (l: Record<string, unknown>) => l.level === 50 && typeof l.status === 'string' && (l.error as { code?: string } | undefined)?.code === 'GTR_LEDGER_UNUSABLE';
+      const held = await waitFor('the run says it could not write its end', () => logLines(child.output().stderr).find(unwritten), 60_000);
+      assert.equal(held.status, 'failed');
       other.exec('ROLLBACK');
       other.close();
       const end = await exited(child);

@@ -4,8 +4,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSimulator, type SimOptions, type SimVm } from '../src/sim/index.js';
 import { Ledger } from '../src/ledger/index.js';
-import { HEX, testFleet } from './helpers/fleet.js';
-import { exited, gtr, simConfig, spawnGtr, waitFor, workspace } from './helpers/cli.js';
+import { HEX, testFleet, testVm } from './helpers/fleet.js';
+import { exited, gtr, simConfig, spawnGtr, waitFor, withSimSetup, workspace } from './helpers/cli.js';
 
 /** Out-of-date VMs over `hosts` hosts; every third one (1, 4, 7, ...) runs Windows. */
 function outdated(count: number, hosts: number): SimVm[] {
@@ -144,6 +144,17 @@ describe('limits', () => {
       assert.deepEqual(sim.attachesStarted().map((a) => a.vmUuid), [HEX(3)]);
       const bad = await gtr(['reconcile', '--config', config, '--vm', 'nope']);
       assert.equal(bad.code, 2);
+    });
+  });
+
+  it('a run limit never lets an unprobed group attach when the probed group is mismatched', async () => {
+    // Two groups (x86_64 and aarch64 Linux VMs); the MN still offers 1.1.0 to both; --limit 1.
+    const mnIsos = [{ agentType: 'LinuxOnKvm' as const, architecture: 'general', version: '1.1.0' }];
+    await withSimSetup({ fleet: [testVm(1), testVm(2, { architecture: 'aarch64' })], isos: mnIsos }, {}, async ({ sim, config }) => {
+      const r = await gtr(['reconcile', '--config', config, '--json', '--limit', '1']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(parse(r.stdout).actions.map((a) => a.reason), ['catalog-mismatch', 'catalog-mismatch']);
+      assert.equal(sim.attachesStarted().length, 0, 'nothing attached for a group the MN cannot serve');
     });
   });
 });

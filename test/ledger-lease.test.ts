@@ -8,8 +8,13 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
+import pino from 'pino';
+import { StartPath } from '../src/apply/start-path.js';
 import { Ledger } from '../src/ledger/index.js';
 import { processStartTime, selfIdentity } from '../src/ledger/process-alive.js';
+import { withLease } from '../src/reconcile/lease.js';
+import { newJobUuid } from '../src/zstack/client.js';
+import { HEX } from './helpers/fleet.js';
 import { tempLedger, type TempLedger } from './helpers/ledger.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -83,6 +88,19 @@ describe('lease', () => {
     assert.equal(ledger.renewLease('daemon-1', TTL, T0 + TTL, got.stamp), false, 'the old holder lost it');
     assert.equal(ledger.leaseHolds('daemon-1', got.stamp), false);
     assert.equal(ledger.leaseHolds('cli-2', T0 + TTL), true);
+  });
+
+  test('a start after another process took the lease over is refused at once (lease-lost), before any renew', async () => {
+    const answer = await withLease(ledger, { purpose: 'test', now: Date.now, logger: pino({ level: 'silent' }) }, async (fence) => {
+      const other = new Database(dbPath);
+      other.prepare("UPDATE lease SET holder = 'someone-else'").run();
+      other.close();
+      const start = StartPath.open(ledger, fence, [], Date.now);
+      const vm = { vmUuid: HEX(1), agentType: 'LinuxOnKvm', architecture: 'x86_64', target: '1.2.0' } as const;
+      return start.start({ api: 'AttachGuestToolsIsoToVm', subject: vm, jobUuid: newJobUuid(), record: () => assert.fail('nothing is recorded') });
+    });
+    assert.equal(answer.permit, null);
+    assert.equal(answer.refusal?.reason, 'lease-lost');
   });
 
   test('a pid reused after a reboot or by another program is not the old holder', () => {

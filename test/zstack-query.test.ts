@@ -1,6 +1,6 @@
 // Paged queries and counts against the simulator: pages by key (every row once while the table
 // changes), one request per page, conditions with LIKE wildcards, fields, and GETs retried through
-// proxy errors and resets.
+// proxy errors and resets; and the inventory, which reads a VM once even when pages repeat it.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ZStackApiError } from '../src/errors.js';
@@ -8,6 +8,8 @@ import type { QueryResource, ZStackClient } from '../src/zstack/client.js';
 import { cdRomUuid } from '../src/sim/resources.js';
 import { clientHarness } from './helpers/zstack.js';
 import { RequestCounts } from '../src/zstack/request-counts.js';
+import { readInventory, type QueryPort } from '../src/observe/inventory.js';
+import { HEX } from './helpers/fleet.js';
 
 
 const { sim, client } = clientHarness();
@@ -132,5 +134,22 @@ describe('ZStack client queries', () => {
     const c = client(s);
     await assert.rejects(c.count('vm-instances', []), (e: unknown) => e instanceof ZStackApiError && e.zstack.code === 'SYS.1000');
     assert.equal(s.requestsByApi().QueryVmInstance, 1);
+  });
+});
+
+describe('the inventory over paged queries', () => {
+  it('a VM returned twice by offset paging is planned once', async () => {
+    const row = { uuid: HEX(1), name: 'vm-1', state: 'Running', platform: 'Linux', architecture: 'x86_64', hypervisorType: 'KVM', type: 'UserVm' };
+    const port: QueryPort = {
+      guestToolsStateSupport: () => Promise.resolve('empty'),
+      async *queryPages(resource) {
+        if (resource === 'vm-instances') {
+          yield [row, { ...row, uuid: HEX(2), name: 'vm-2' }];
+          yield [{ ...row, uuid: HEX(2), name: 'vm-2' }, { ...row, uuid: HEX(3), name: 'vm-3' }];
+        }
+      },
+    };
+    const vms = await readInventory(port, { selectorTags: [] });
+    assert.deepEqual(vms.map((v) => v.name), ['vm-1', 'vm-2', 'vm-3']);
   });
 });

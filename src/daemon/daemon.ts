@@ -6,7 +6,7 @@ import { loadConfig, redactedConfig } from '../config/load.js';
 import { EXIT_DRAIN_MS, notifierFromConfig, type Notifier } from '../notify/from-config.js';
 import type { Config } from '../config/types.js';
 import { scanCatalog } from '../catalog/scan.js';
-import { errorToJson, GtrError, messageOf } from '../errors.js';
+import { ConfigError, errorToJson, GtrError, messageOf } from '../errors.js';
 import { Ledger } from '../ledger/index.js';
 import { createLogger } from '../log.js';
 import { Leadership } from './leadership.js';
@@ -350,7 +350,9 @@ export class Daemon {
       for (const warning of loaded.warnings) this.logger.warn({ warning }, 'configuration warning');
     } catch (error) {
       const message = messageOf(error);
-      this.logger.error({ error: message }, 'config reload failed; keeping the running configuration');
+      // The keys of an invalid config, never their values (a secret may be among them).
+      const invalid = error instanceof ConfigError ? { invalidKeys: error.problems.map((p) => p.key) } : {};
+      this.logger.error({ error: message, ...invalid }, 'config reload failed; keeping the running configuration');
       this.reloadState = { at, ok: false, error: message };
       this.metrics.recordReload(false);
       this.publish();

@@ -1,6 +1,7 @@
 // The daemon's side of ha.leaderCheck: a background check keeps the role fresh for the gates, each
 // tick asks afresh and a standby skips the tick (nothing read, nothing recorded), one log line per
-// role change, the role in /healthz and /api/status (and the gtr_leader metric, src/daemon/metrics.ts).
+// role change (fields role, was, leaderCheck, reason), the role in /healthz and /api/status (and the
+// gtr_leader metric, src/daemon/metrics.ts).
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { leaderCheckFromConfig } from '../ha/from-config.js';
@@ -14,7 +15,7 @@ export class Leadership implements HaRoleSource {
   constructor(config: Config, env: NodeJS.ProcessEnv, logger: Logger) {
     this.check = leaderCheckFromConfig(config, env, {
       onRoleChange: (answer, previous) => {
-        const facts = { leaderCheck: answer.kind, reason: answer.reason, ...(previous ? { was: previous.role } : {}) };
+        const facts = { role: answer.role, leaderCheck: answer.kind, reason: answer.reason, ...(previous ? { was: previous.role } : {}) };
         const text = previous ? `role changed: ${previous.role} -> ${answer.role}` : `role: ${answer.role}`;
         if (answer.failed) logger.error(facts, `${text} (the leader check failed)`);
         else if (answer.role === 'standby') logger.warn(facts, `${text}: this node attaches nothing while the other node leads`);

@@ -19,6 +19,12 @@ export function leaseInUse(ledger: Ledger, now: number, isAlive: IsAlive = defau
   return isAlive({ host: holder.host, pid: holder.pid, bootId: holder.bootId, startTime: holder.startTime }) ? holder : null;
 }
 
+/**
+ * Why a new leader goes on attaching, as a log field (beside the prose `why`): it took the peer's newer
+ * ledger, its own is as new, or the peer is unavailable and its copy is fresh, or 2 x ha.syncInterval passed.
+ */
+export type ReadyBasis = 'caught-up' | 'as-new' | 'peer-unavailable-fresh' | 'peer-unavailable-timeout';
+
 type CatchUpVerdict = { kind: 'take' } | { kind: 'keep-ours' } | { kind: 'wait'; why: string };
 
 /** A node that leads but has not caught up, looking at its peer's facts; `ownAsOf`: up to when its own ledger is complete. */

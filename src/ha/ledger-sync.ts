@@ -15,7 +15,7 @@ import { offerSnapshot, PeerError, peerFacts, type Peer, type SnapshotOffer } fr
 import type { PeerFacts } from './peer-facts.js';
 import type { HaRoleSource } from './role.js';
 import { readSyncRecord, writeSyncRecord, type SyncRecord } from './sync-record.js';
-import { catchUpVerdict, copyIsFresh, describeAge, leaseInUse, recordAsOf } from './catch-up.js';
+import { catchUpVerdict, copyIsFresh, describeAge, leaseInUse, recordAsOf, type ReadyBasis } from './catch-up.js';
 
 /** How often the loop looks at the role (a pull happens at most once per ha.syncInterval). */
 const POLL_MS = 500;
@@ -175,13 +175,13 @@ export class LedgerSync {
       const verdict = catchUpVerdict(f, ownAsOf);
       return verdict.kind === 'take' ? null : verdict.kind === 'keep-ours' ? 'keep-ours' : verdict.why;
     });
-    if (result.kind === 'installed') return this.becomeReady(now, `caught up from the peer (it led until ${iso(result.facts.ledUntil)})`);
-    if (result.kind === 'declined' && result.why === 'keep-ours') return this.becomeReady(now, 'our ledger is as new as the peer\'s');
+    if (result.kind === 'installed') return this.becomeReady(now, 'caught-up', `caught up from the peer (it led until ${iso(result.facts.ledUntil)})`);
+    if (result.kind === 'declined' && result.why === 'keep-ours') return this.becomeReady(now, 'as-new', 'our ledger is as new as the peer\'s');
     if (result.kind === 'declined') return this.wait(result.why);
     // The peer is unreachable or its snapshot unusable.
-    if (!stale) return this.becomeReady(now, `peer unavailable (${result.why}); our ledger is fresh (${age})`);
+    if (!stale) return this.becomeReady(now, 'peer-unavailable-fresh', `peer unavailable (${result.why}); our ledger is fresh (${age})`);
     if (now - (this.leaderSince ?? now) >= 2 * this.opts.syncIntervalMs) {
-      return this.becomeReady(now, `peer unavailable for 2 x ha.syncInterval (${result.why}); going on with our ledger (${age})`);
+      return this.becomeReady(now, 'peer-unavailable-timeout', `peer unavailable for 2 x ha.syncInterval (${result.why}); going on with our ledger (${age})`);
     }
     this.wait(`ledger snapshot stale (${age}), re-syncing: ${result.why}`);
   }
@@ -193,7 +193,7 @@ export class LedgerSync {
     this.reason = reason;
   }
 
-  private becomeReady(now: number, why: string): void {
+  private becomeReady(now: number, basis: ReadyBasis, why: string): void {
     // Runs the peer left `running` in the ledger are not running here: mark them interrupted, so the
     // next tick polls the jobs they recorded instead of attaching those VMs again.
     const host = os.hostname();
@@ -201,7 +201,7 @@ export class LedgerSync {
     this.ready = true;
     this.reason = null;
     this.saveRecord({ leaderUntil: now });
-    this.opts.logger.info({ peer: this.opts.peer.url, why, interruptedPeerRuns: runIds }, 'leader attaching');
+    this.opts.logger.info({ peer: this.opts.peer.url, basis, why, interruptedPeerRuns: runIds }, 'leader attaching');
   }
 
   private async asStandby(now: number): Promise<void> {

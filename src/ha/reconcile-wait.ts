@@ -7,7 +7,7 @@
 // It waits before taking the lease: the daemon does not put a snapshot in place while the lease is held.
 import type { Logger } from 'pino';
 import { GtrError, messageOf } from '../errors.js';
-import { catchUpVerdict, copyIsFresh, describeAge, recordAsOf } from './catch-up.js';
+import { catchUpVerdict, copyIsFresh, describeAge, recordAsOf, type ReadyBasis } from './catch-up.js';
 import { peerFacts, type Peer } from './peer-client.js';
 import { readSyncRecord } from './sync-record.js';
 
@@ -27,11 +27,11 @@ interface CatchUpWaitOptions {
 }
 
 /**
- * Resolves with why this node may attach (its ledger is as new as the peer's, or the peer is down and
- * the daemon's rule says go on); throws GTR_HA_NOT_CAUGHT_UP, naming the reason, when it still may not
- * after 2 x ha.syncInterval.
+ * Resolves with why this node may attach, as a basis and in words (its ledger is as new as the peer's,
+ * or the peer is down and the daemon's rule says go on); throws GTR_HA_NOT_CAUGHT_UP, naming the
+ * reason, when it still may not after 2 x ha.syncInterval.
  */
-export async function waitForCatchUp(o: CatchUpWaitOptions): Promise<string> {
+export async function waitForCatchUp(o: CatchUpWaitOptions): Promise<{ basis: ReadyBasis; why: string }> {
   const now = o.now ?? Date.now;
   const started = now();
   const boundMs = 2 * o.syncIntervalMs;
@@ -42,14 +42,14 @@ export async function waitForCatchUp(o: CatchUpWaitOptions): Promise<string> {
     let why: string;
     try {
       const verdict = catchUpVerdict(await peerFacts(o.peer), ownAsOf);
-      if (verdict.kind === 'keep-ours') return "our ledger is as new as the peer's";
+      if (verdict.kind === 'keep-ours') return { basis: 'as-new', why: "our ledger is as new as the peer's" };
       why = verdict.kind === 'wait' ? verdict.why : "the peer has newer writes; this node's daemon puts its ledger snapshot in place";
     } catch (error) {
       // The peer is down or refuses: the daemon's rule (src/ha/ledger-sync.ts catchUp).
       const problem = messageOf(error);
       const age = describeAge(ownAsOf, at);
-      if (copyIsFresh(ownAsOf, at, o.syncIntervalMs)) return `peer unavailable (${problem}); our ledger is fresh (${age})`;
-      if (at - started >= boundMs) return `peer unavailable for 2 x ha.syncInterval (${problem}); going on with our ledger (${age})`;
+      if (copyIsFresh(ownAsOf, at, o.syncIntervalMs)) return { basis: 'peer-unavailable-fresh', why: `peer unavailable (${problem}); our ledger is fresh (${age})` };
+      if (at - started >= boundMs) return { basis: 'peer-unavailable-timeout', why: `peer unavailable for 2 x ha.syncInterval (${problem}); going on with our ledger (${age})` };
       why = `ledger snapshot stale (${age}), re-syncing: ${problem}`;
     }
     if (!o.leads()) throw new GtrError('GTR_NOT_LEADER', 'this node stopped being the leader while its ledger caught up; nothing was attached');

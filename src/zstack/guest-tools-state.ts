@@ -53,7 +53,7 @@ export class GuestToolsStateProbe {
   private async probe(): Promise<GuestToolsStateSupport> {
     const reply = await this.deps.get(PROBE_PATH);
     if (reply.status === 404 && reply.body.kind === 'text' && reply.body.text.includes('no api mapping')) {
-      this.deps.logger?.warn({ api: API }, GUEST_TOOLS_STATE_ABSENT);
+      this.deps.logger?.warn({ api: API, support: 'absent' }, GUEST_TOOLS_STATE_ABSENT);
       return 'absent';
     }
     const row = inventoriesOf(API, okObject(API, reply, this.deps.scrub))[0];

@@ -104,11 +104,11 @@ export async function runPlanOrReconcile(
     // A node that just became leader catches up with its peer's ledger first, as the daemon does
     // (docs/design.md 7); before the lease, which the daemon's catch-up waits for.
     if (leader && ctx.peer) {
-      const why = await waitForCatchUp({
+      const { basis, why } = await waitForCatchUp({
         peer: ctx.peer, database: ledger.path, syncIntervalMs: ctx.config.ha.syncIntervalMs, logger: ctx.logger,
         leads: () => leader.role(Date.now()) === 'leader', signal: shutdown?.stopStarting,
       });
-      ctx.logger.info({ peer: ctx.peer.url, why }, 'ledger caught up with the peer');
+      ctx.logger.info({ peer: ctx.peer.url, basis, why }, 'ledger caught up with the peer');
     }
     const client = ctx.client(shutdown?.abandonCalls);
     // --vm UUID|NAME: each must be a VM the MN knows (a name, exactly one), else exit 2 naming it.
