@@ -2,8 +2,9 @@
 // by key, every other value (lists and selectors too) is replaced whole by a later layer; what no layer
 // sets takes the schema's default.
 import path from 'node:path';
-import { DEFAULT_FILE_CONFIG } from './schema.js';
+import type { Reporter } from './schema.js';
 import { isPlainObject, setOwn } from '../plain-object.js';
+import { REDACTED } from '../redacted.js';
 
 export interface Layer {
   /** Where the values come from, for messages: a file path or "environment (GTR_X, ...)". */
@@ -56,38 +57,28 @@ export function resolvePaths(layer: Layer): Layer {
   return layer;
 }
 
-function mergeInto(base: Tree, overlay: Tree, defaults: unknown): Tree {
+/** `overlay` over `base`; where both hold an object, key by key (the environment sets only values, never a whole object). */
+function mergeInto(base: Tree, overlay: Tree): Tree {
   const out: Tree = {};
   for (const [key, value] of Object.entries(base)) setOwn(out, key, value);
-  for (const [key, value] of Object.entries(overlay)) {
-    const sectionDefaults = isPlainObject(defaults) && Object.hasOwn(defaults, key) ? defaults[key] : undefined;
-    const isSection = isPlainObject(sectionDefaults) && isPlainObject(value) && isPlainObject(out[key]);
-    setOwn(out, key, isSection ? mergeInto(out[key] as Tree, value, sectionDefaults) : value);
-  }
+  for (const [key, value] of Object.entries(overlay)) setOwn(out, key, isPlainObject(value) && isPlainObject(out[key]) ? mergeInto(out[key] as Tree, value) : value);
   return out;
-}
-
-export interface Merged {
-  tree: Tree;
-  /** A secret's inline and file keys set by one layer at once (a problem): the inline key and the layer. */
-  bothSecretKeys: Array<{ key: string; file: string; layer: string }>;
 }
 
 /**
  * Later layers win. A secret has one source: a layer that sets either zstack.password or
  * zstack.passwordFile replaces both, so GTR_ZSTACK_PASSWORD overrides a passwordFile in the file
- * (the same for zstack.accessKeySecret and zstack.accessKeySecretFile).
+ * (the same for zstack.accessKeySecret and zstack.accessKeySecretFile). A layer that sets both is a problem.
  */
-export function mergeLayers(layers: readonly Layer[]): Merged {
+export function mergeLayers(layers: readonly Layer[], report: Reporter): Tree {
   let tree: Tree = {};
-  const bothSecretKeys: Merged['bothSecretKeys'] = [];
   for (const layer of layers) {
     for (const [inline, file] of [['password', 'passwordFile'], ['accessKeySecret', 'accessKeySecretFile']]) {
       const [hasInline, hasFile] = [inline, file].map((k) => getPath(layer.data, `zstack.${k}`));
-      if (hasInline != null && hasFile != null) bothSecretKeys.push({ key: `zstack.${inline}`, file: `zstack.${file}`, layer: layer.name });
+      if (hasInline != null && hasFile != null) report(`zstack.${inline}`, REDACTED, `either zstack.${inline} or zstack.${file}, not both (both set by ${layer.name})`);
       if ((hasInline !== undefined || hasFile !== undefined) && isPlainObject(tree.zstack)) tree = { ...tree, zstack: { ...tree.zstack, [inline]: null, [file]: null } };
     }
-    tree = mergeInto(tree, layer.data, DEFAULT_FILE_CONFIG);
+    tree = mergeInto(tree, layer.data);
   }
-  return { tree, bothSecretKeys };
+  return tree;
 }

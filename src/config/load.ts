@@ -56,11 +56,7 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   const report = (key: string, value: unknown, expected: string): void => {
     problems.push({ key, value: SECRET_KEYS.has(key) ? REDACTED : value, expected });
   };
-  const merged = mergeLayers(layers);
-  for (const both of merged.bothSecretKeys) {
-    report(both.key, REDACTED, `either ${both.key} or ${both.file}, not both (both set by ${both.layer})`);
-  }
-  const config = buildConfig(merged.tree, report);
+  const config = buildConfig(mergeLayers(layers, report), report);
 
   const invalid = (...keys: string[]) => problems.some((p) => keys.includes(p.key));
   const z = config.zstack;

@@ -150,24 +150,28 @@ const SECRETISH = /pa?s+w|pwd|secret|token|session|key|auth|cred/i;
 
 /** Validate a merged raw tree. Problems go to `report`, one per key; the result is only meaningful without any. */
 export function buildConfig(raw: unknown, report: Reporter): Config {
-  const parsed = configSchema.safeParse(raw, { reportInput: true });
-  if (parsed.success) return parsed.data;
   const reported = new Set<string>();
-  let fallback = raw;
-  for (const issue of parsed.error.issues) {
-    const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : null;
-    for (const path of unknownKeys ? unknownKeys.map((k) => [...issue.path, k]) : [issue.path]) {
-      const key = keyOf(path);
-      if (reported.has(key)) continue;
-      reported.add(key);
-      const input = unknownKeys ? (issue.input as Record<string, unknown>)[path[path.length - 1] as string] : issue.input;
-      report(key, shown(path, input, unknownKeys !== null), issue.message);
-      fallback = without(fallback, fieldOf(path));
+  let tree = raw;
+  // Invalid values fall back to their defaults, so that the checks that read files and compare keys
+  // (load.ts) still run and every problem is listed at once: each round drops the values in error
+  // (a value inside a list drops the list), the next sees what that leaves (an include selector
+  // emptied by it goes as well); only the first round's problems are the file's.
+  for (let round = 0; round < 3; round++) {
+    const parsed = configSchema.safeParse(tree ?? {}, { reportInput: true });
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) {
+      const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : null;
+      for (const path of unknownKeys ? unknownKeys.map((k) => [...issue.path, k]) : [issue.path]) {
+        tree = without(tree, path);
+        const key = keyOf(path);
+        if (round > 0 || reported.has(key)) continue;
+        reported.add(key);
+        const input = unknownKeys ? (issue.input as Record<string, unknown>)[path[path.length - 1] as string] : issue.input;
+        report(key, shown(path, input, unknownKeys !== null), issue.message);
+      }
     }
   }
-  // Invalid values fall back to their defaults, so that the checks that read files and compare keys
-  // (load.ts) still run and every problem is listed at once.
-  return configSchema.parse(fallback ?? {});
+  return configSchema.parse(tree ?? {});
 }
 
 function keyOf(path: Path): string {
@@ -185,17 +189,7 @@ function shown(path: Path, value: unknown, unknownKey: boolean): unknown {
   return unknownKey && SECRETISH.test(String(path[path.length - 1])) ? REDACTED : value;
 }
 
-/** The key of the config value a problem is in: the path down to the first key that is not a section. */
-function fieldOf(path: Path): Path {
-  let node: unknown = DEFAULT_FILE_CONFIG;
-  for (const [i, part] of path.entries()) {
-    node = isPlainObject(node) && Object.hasOwn(node, part) ? node[part as string] : undefined;
-    if (!isPlainObject(node)) return path.slice(0, i + 1);
-  }
-  return path;
-}
-
-/** `tree` without the value at `path` (copies along the path; the tree itself is not changed). */
+/** `tree` without the value at `path` (copies along the path; the tree itself is not changed); a list goes whole. */
 function without(tree: unknown, path: Path): unknown {
   if (!isPlainObject(tree) || path.length === 0) return undefined;
   const [head, ...rest] = path as string[];
