@@ -1,11 +1,10 @@
 // Config as a pure function of (defaults, file, environment): every problem listed at once,
 // the result deep-frozen. See DESIGN.md section 4 for the keys.
 import { ConfigError, type ConfigProblem } from '../errors.js';
-import { inlineSecret, locateConfigFile, readConfigFile } from './config-file.js';
-import { envLayer, mergeLayers, resolvePaths, type Layer } from './layers.js';
+import { envLayer, locateConfigFile, mergeLayers, readConfigFile, type Layer } from './layers.js';
 import { buildConfig, type Config } from './schema.js';
 import { REDACTED } from '../redacted.js';
-import { checkReadableFile, groupReadableWarning, readHttpCredentials, readSecretLine, readTokenFile, type HttpCredentials } from './secrets.js';
+import { checkReadableFile, readHttpCredentials, readSecretLine, readTokenFile, type HttpCredentials } from './secrets.js';
 
 /** Keys whose values are secrets: problems show "[redacted]" instead of the value. */
 const SECRET_KEYS: ReadonlySet<string> = new Set(['zstack.password', 'zstack.accessKeySecret']);
@@ -41,14 +40,7 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   const layers: Layer[] = [];
 
   const file = locateConfigFile(sources.file, sources.env, cwd, sources.systemPath);
-  if (file) {
-    const { layer, mode } = readConfigFile(file);
-    const inline = inlineSecret(layer.data);
-    if (inline !== undefined && (mode & 0o077) !== 0) {
-      warnings.push(groupReadableWarning('config file', file, mode, inline === 'password' ? 'a password' : 'an AccessKey secret'));
-    }
-    layers.push(resolvePaths(layer));
-  }
+  if (file) layers.push(readConfigFile(file, warnings));
   const env = envLayer(sources.env, cwd);
   if (Object.keys(env.data).length > 0) layers.push(env);
 
@@ -60,11 +52,9 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
 
   const invalid = (...keys: string[]) => problems.some((p) => keys.includes(p.key));
   const z = config.zstack;
-  if (z.passwordFile !== null && !invalid('zstack.passwordFile', 'zstack.password')) {
-    z.password = readSecretLine('zstack.passwordFile', z.passwordFile, 'the password', report, warnings);
-  }
-  if (z.accessKeySecretFile !== null && !invalid('zstack.accessKeySecretFile', 'zstack.accessKeySecret')) {
-    z.accessKeySecret = readSecretLine('zstack.accessKeySecretFile', z.accessKeySecretFile, 'the AccessKey secret', report, warnings);
+  for (const [inline, file, what] of [['password', 'passwordFile', 'the password'], ['accessKeySecret', 'accessKeySecretFile', 'the AccessKey secret']] as const) {
+    const path = z[file];
+    if (path !== null && !invalid(`zstack.${file}`, `zstack.${inline}`)) z[inline] = readSecretLine(`zstack.${file}`, path, what, report, warnings);
   }
   // An AccessKey or a password, never both; an AccessKey id and its secret come together.
   const hasPassword = z.password !== null || z.passwordFile !== null;
