@@ -128,7 +128,6 @@ export const configSchema = strict({
 
 /** Every key filled in: a file's config with nothing left out. */
 type Filled<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]-?: Filled<Exclude<T[K], undefined>> } : T;
-export type FileConfig = Filled<z.input<typeof configSchema>>;
 
 /** The defaults, in the file's shape: each key's prefault, section by section. */
 function defaultsOf(schema: z.core.$ZodType): unknown {
@@ -137,10 +136,15 @@ function defaultsOf(schema: z.core.$ZodType): unknown {
   if (def.type === 'pipe') return defaultsOf(def.in!);
   return def.type === 'prefault' && isPlainObject(def.defaultValue) ? defaultsOf(def.innerType!) : def.defaultValue;
 }
-export const DEFAULT_FILE_CONFIG = defaultsOf(configSchema) as Readonly<FileConfig>;
+export const DEFAULT_FILE_CONFIG = defaultsOf(configSchema) as Readonly<Filled<z.input<typeof configSchema>>>;
 
 /** The validated configuration: durations in milliseconds, limits a count or a percentage, waves as steps. */
 export type Config = z.output<typeof configSchema>;
+export type Selector = NonNullable<Config['policy']['include']>;
+/** Days ('mon'..'sun', empty: every day) and 'HH:MM' start and end in schedule.timezone; end <= start crosses midnight. */
+export type MaintenanceWindow = Config['schedule']['windows'][number];
+export type WebhookConfig = Config['notify']['webhooks'][number];
+export type WebhookFormat = WebhookConfig['format'];
 
 type Path = ReadonlyArray<PropertyKey>;
 export type Reporter = (key: string, value: unknown, expected: string) => void;
