@@ -6,9 +6,6 @@ import { buildConfig, type Config } from './schema.js';
 import { REDACTED } from '../redacted.js';
 import { checkReadableFile, readHttpCredentials, readSecretLine, readTokenFile, type HttpCredentials } from './secrets.js';
 
-/** Keys whose values are secrets: problems show "[redacted]" instead of the value. */
-const SECRET_KEYS: ReadonlySet<string> = new Set(['zstack.password', 'zstack.accessKeySecret']);
-
 export interface ConfigSources {
   /** --config; null or missing means "look further". */
   file?: string | null;
@@ -45,9 +42,7 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   if (Object.keys(env.data).length > 0) layers.push(env);
 
   const problems: ConfigProblem[] = [];
-  const report = (key: string, value: unknown, expected: string): void => {
-    problems.push({ key, value: SECRET_KEYS.has(key) ? REDACTED : value, expected });
-  };
+  const report = (key: string, value: unknown, expected: string): void => void problems.push({ key, value, expected });
   const config = buildConfig(mergeLayers(layers, report), report);
 
   const invalid = (...keys: string[]) => problems.some((p) => keys.includes(p.key));
@@ -63,7 +58,7 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
     report('zstack.accessKeyId', z.accessKeyId, 'either an AccessKey (zstack.accessKeyId with its secret) or a password (zstack.password or zstack.passwordFile), not both');
   }
   if (z.accessKeyId !== null && !hasSecret) {
-    report('zstack.accessKeySecret', null,
+    report('zstack.accessKeySecret', REDACTED,
       `the secret of AccessKey ${z.accessKeyId}: set zstack.accessKeySecret or zstack.accessKeySecretFile, or GTR_ZSTACK_ACCESS_KEY_SECRET or GTR_ZSTACK_ACCESS_KEY_SECRET_FILE`);
   }
   if (z.accessKeyId === null && hasSecret && !invalid('zstack.accessKeySecretFile')) {

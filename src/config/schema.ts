@@ -149,7 +149,8 @@ export type WebhookFormat = WebhookConfig['format'];
 type Path = ReadonlyArray<PropertyKey>;
 export type Reporter = (key: string, value: unknown, expected: string) => void;
 
-// Unknown keys that look like a (misspelt) secret get their value hidden too.
+// The secrets' values are hidden in problems, and so are those of unknown keys that look like a (misspelt) secret.
+const SECRET_KEYS: ReadonlySet<string> = new Set(['zstack.password', 'zstack.accessKeySecret']);
 const SECRETISH = /pa?s+w|pwd|secret|token|session|key|auth|cred/i;
 
 /** Validate a merged raw tree. Problems go to `report`, one per key; the result is only meaningful without any. */
@@ -182,7 +183,7 @@ function keyOf(path: Path): string {
   return path.reduce<string>((key, part) => (typeof part === 'number' ? `${key}[${part}]` : key ? `${key}.${String(part)}` : String(part)), '');
 }
 
-/** The value a problem shows: webhook URLs and header values as "[redacted]" (load.ts hides the secret keys'). */
+/** The value a problem shows: the secrets, webhook URLs and header values as "[redacted]". */
 function shown(path: Path, value: unknown, unknownKey: boolean): unknown {
   if (path[0] === 'notify' && path[1] === 'webhooks') {
     if (path.length === 2) return isPlainObject(value) ? REDACTED : value;
@@ -190,7 +191,7 @@ function shown(path: Path, value: unknown, unknownKey: boolean): unknown {
     if (path[3] === 'headers') return isPlainObject(value) ? Object.keys(value) : REDACTED;
     return value;
   }
-  return unknownKey && SECRETISH.test(String(path[path.length - 1])) ? REDACTED : value;
+  return SECRET_KEYS.has(keyOf(path)) || (unknownKey && SECRETISH.test(String(path[path.length - 1]))) ? REDACTED : value;
 }
 
 /** `tree` without the value at `path` (copies along the path; the tree itself is not changed); a list goes whole. */
