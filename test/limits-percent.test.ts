@@ -4,8 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { concurrencyFor, errorBudgetFor } from '../src/apply/limits.js';
-import { parseLimit, parseWaveSpec, percentOf, type WaveStep } from '../src/count-or-percent.js';
-import type { Limit } from '../src/config/types.js';
+import { parseLimit, parseWaveSpec, percentOf, type Limit, type WaveStep } from '../src/count-or-percent.js';
 import { fleetSection } from '../src/daemon/status-page/fleet-chart.js';
 import { waveSizes } from '../src/rollout/wave-spec.js';
 

@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, it } from 'node:test';
 import pino from 'pino';
 import { DEFAULT_EVENTS, EVENT_NAMES, type GtrEvent } from '../src/events.js';
-import type { WebhookConfig, WebhookFormat } from '../src/config/types.js';
+import type { WebhookConfig, WebhookFormat } from '../src/config/schema.js';
 import { retryAfterMs, WebhookNotifier } from '../src/notify/notifier.js';
 import { waitFor } from './helpers/cli.js';
 

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { StartPath } from '../src/apply/start-path.js';
-import type { MaintenanceWindow } from '../src/config/types.js';
+import type { MaintenanceWindow } from '../src/config/schema.js';
 import { isWindowOpen, nextWindowOpening, windowClosesAt } from '../src/schedule/window.js';
 import { instantsOfWall, nextOffsetChange, offsetAt } from '../src/schedule/zone-time.js';
 import type { AttachGate } from '../src/plan/gates.js';

@@ -3,7 +3,7 @@
 // Commands receive this object instead of reaching for globals.
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/load.js';
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import { Ledger } from '../ledger/index.js';
 import type { CommonFlags } from './args.js';
 import { cliLogger, logChoice } from './log-output.js';

@@ -1,14 +1,10 @@
 // Config as a pure function of (defaults, file, environment): every problem listed at once,
 // the result deep-frozen. See DESIGN.md section 4 for the keys.
 import { ConfigError, type ConfigProblem } from '../errors.js';
-import { inlineSecret, locateConfigFile, readConfigFile } from './config-file.js';
-import { envLayer, mergeLayers, resolvePaths, type Layer } from './layers.js';
+import { envLayer, locateConfigFile, mergeLayers, readConfigFile, type Layer } from './layers.js';
 import { buildConfig, type Config } from './schema.js';
 import { REDACTED } from '../redacted.js';
-import { checkReadableFile, groupReadableWarning, readHttpCredentials, readSecretLine, readTokenFile, type HttpCredentials } from './secrets.js';
-
-/** Keys whose values are secrets: problems show "[redacted]" instead of the value. */
-const SECRET_KEYS: ReadonlySet<string> = new Set(['zstack.password', 'zstack.accessKeySecret']);
+import { checkReadableFile, readHttpCredentials, readSecretLine, readTokenFile, type HttpCredentials } from './secrets.js';
 
 export interface ConfigSources {
   /** --config; null or missing means "look further". */
@@ -41,34 +37,19 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   const layers: Layer[] = [];
 
   const file = locateConfigFile(sources.file, sources.env, cwd, sources.systemPath);
-  if (file) {
-    const { layer, mode } = readConfigFile(file);
-    const inline = inlineSecret(layer.data);
-    if (inline !== undefined && (mode & 0o077) !== 0) {
-      warnings.push(groupReadableWarning('config file', file, mode, inline === 'password' ? 'a password' : 'an AccessKey secret'));
-    }
-    layers.push(resolvePaths(layer));
-  }
+  if (file) layers.push(readConfigFile(file, warnings));
   const env = envLayer(sources.env, cwd);
   if (Object.keys(env.data).length > 0) layers.push(env);
 
   const problems: ConfigProblem[] = [];
-  const report = (key: string, value: unknown, expected: string): void => {
-    problems.push({ key, value: SECRET_KEYS.has(key) ? REDACTED : value, expected });
-  };
-  const merged = mergeLayers(layers);
-  for (const both of merged.bothSecretKeys) {
-    report(both.key, REDACTED, `either ${both.key} or ${both.file}, not both (both set by ${both.layer})`);
-  }
-  const config = buildConfig(merged.tree, report);
+  const report = (key: string, value: unknown, expected: string): void => void problems.push({ key, value, expected });
+  const config = buildConfig(mergeLayers(layers, report), report);
 
   const invalid = (...keys: string[]) => problems.some((p) => keys.includes(p.key));
   const z = config.zstack;
-  if (z.passwordFile !== null && !invalid('zstack.passwordFile', 'zstack.password')) {
-    z.password = readSecretLine('zstack.passwordFile', z.passwordFile, 'the password', report, warnings);
-  }
-  if (z.accessKeySecretFile !== null && !invalid('zstack.accessKeySecretFile', 'zstack.accessKeySecret')) {
-    z.accessKeySecret = readSecretLine('zstack.accessKeySecretFile', z.accessKeySecretFile, 'the AccessKey secret', report, warnings);
+  for (const [inline, file, what] of [['password', 'passwordFile', 'the password'], ['accessKeySecret', 'accessKeySecretFile', 'the AccessKey secret']] as const) {
+    const path = z[file];
+    if (path !== null && !invalid(`zstack.${file}`, `zstack.${inline}`)) z[inline] = readSecretLine(`zstack.${file}`, path, what, report, warnings);
   }
   // An AccessKey or a password, never both; an AccessKey id and its secret come together.
   const hasPassword = z.password !== null || z.passwordFile !== null;
@@ -77,7 +58,7 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
     report('zstack.accessKeyId', z.accessKeyId, 'either an AccessKey (zstack.accessKeyId with its secret) or a password (zstack.password or zstack.passwordFile), not both');
   }
   if (z.accessKeyId !== null && !hasSecret) {
-    report('zstack.accessKeySecret', null,
+    report('zstack.accessKeySecret', REDACTED,
       `the secret of AccessKey ${z.accessKeyId}: set zstack.accessKeySecret or zstack.accessKeySecretFile, or GTR_ZSTACK_ACCESS_KEY_SECRET or GTR_ZSTACK_ACCESS_KEY_SECRET_FILE`);
   }
   if (z.accessKeyId === null && hasSecret && !invalid('zstack.accessKeySecretFile')) {

@@ -128,7 +128,6 @@ export const configSchema = strict({
 
 /** Every key filled in: a file's config with nothing left out. */
 type Filled<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]-?: Filled<Exclude<T[K], undefined>> } : T;
-export type FileConfig = Filled<z.input<typeof configSchema>>;
 
 /** The defaults, in the file's shape: each key's prefault, section by section. */
 function defaultsOf(schema: z.core.$ZodType): unknown {
@@ -137,44 +136,54 @@ function defaultsOf(schema: z.core.$ZodType): unknown {
   if (def.type === 'pipe') return defaultsOf(def.in!);
   return def.type === 'prefault' && isPlainObject(def.defaultValue) ? defaultsOf(def.innerType!) : def.defaultValue;
 }
-export const DEFAULT_FILE_CONFIG = defaultsOf(configSchema) as Readonly<FileConfig>;
+export const DEFAULT_FILE_CONFIG = defaultsOf(configSchema) as Readonly<Filled<z.input<typeof configSchema>>>;
 
 /** The validated configuration: durations in milliseconds, limits a count or a percentage, waves as steps. */
 export type Config = z.output<typeof configSchema>;
+export type Selector = NonNullable<Config['policy']['include']>;
+/** Days ('mon'..'sun', empty: every day) and 'HH:MM' start and end in schedule.timezone; end <= start crosses midnight. */
+export type MaintenanceWindow = Config['schedule']['windows'][number];
+export type WebhookConfig = Config['notify']['webhooks'][number];
+export type WebhookFormat = WebhookConfig['format'];
 
 type Path = ReadonlyArray<PropertyKey>;
 export type Reporter = (key: string, value: unknown, expected: string) => void;
 
-// Unknown keys that look like a (misspelt) secret get their value hidden too.
+// The secrets' values are hidden in problems, and so are those of unknown keys that look like a (misspelt) secret.
+const SECRET_KEYS: ReadonlySet<string> = new Set(['zstack.password', 'zstack.accessKeySecret']);
 const SECRETISH = /pa?s+w|pwd|secret|token|session|key|auth|cred/i;
 
 /** Validate a merged raw tree. Problems go to `report`, one per key; the result is only meaningful without any. */
 export function buildConfig(raw: unknown, report: Reporter): Config {
-  const parsed = configSchema.safeParse(raw, { reportInput: true });
-  if (parsed.success) return parsed.data;
   const reported = new Set<string>();
-  let fallback = raw;
-  for (const issue of parsed.error.issues) {
-    const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : null;
-    for (const path of unknownKeys ? unknownKeys.map((k) => [...issue.path, k]) : [issue.path]) {
-      const key = keyOf(path);
-      if (reported.has(key)) continue;
-      reported.add(key);
-      const input = unknownKeys ? (issue.input as Record<string, unknown>)[path[path.length - 1] as string] : issue.input;
-      report(key, shown(path, input, unknownKeys !== null), issue.message);
-      fallback = without(fallback, fieldOf(path));
+  let tree = raw;
+  // Invalid values fall back to their defaults, so that the checks that read files and compare keys
+  // (load.ts) still run and every problem is listed at once: each round drops the values in error
+  // (a value inside a list drops the list), the next sees what that leaves (an include selector
+  // emptied by it goes as well); only the first round's problems are the file's.
+  for (let round = 0; round < 3; round++) {
+    const parsed = configSchema.safeParse(tree ?? {}, { reportInput: true });
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) {
+      const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : null;
+      for (const path of unknownKeys ? unknownKeys.map((k) => [...issue.path, k]) : [issue.path]) {
+        tree = without(tree, path);
+        const key = keyOf(path);
+        if (round > 0 || reported.has(key)) continue;
+        reported.add(key);
+        const input = unknownKeys ? (issue.input as Record<string, unknown>)[path[path.length - 1] as string] : issue.input;
+        report(key, shown(path, input, unknownKeys !== null), issue.message);
+      }
     }
   }
-  // Invalid values fall back to their defaults, so that the checks that read files and compare keys
-  // (load.ts) still run and every problem is listed at once.
-  return configSchema.parse(fallback ?? {});
+  return configSchema.parse(tree ?? {});
 }
 
 function keyOf(path: Path): string {
   return path.reduce<string>((key, part) => (typeof part === 'number' ? `${key}[${part}]` : key ? `${key}.${String(part)}` : String(part)), '');
 }
 
-/** The value a problem shows: webhook URLs and header values as "[redacted]" (load.ts hides the secret keys'). */
+/** The value a problem shows: the secrets, webhook URLs and header values as "[redacted]". */
 function shown(path: Path, value: unknown, unknownKey: boolean): unknown {
   if (path[0] === 'notify' && path[1] === 'webhooks') {
     if (path.length === 2) return isPlainObject(value) ? REDACTED : value;
@@ -182,20 +191,10 @@ function shown(path: Path, value: unknown, unknownKey: boolean): unknown {
     if (path[3] === 'headers') return isPlainObject(value) ? Object.keys(value) : REDACTED;
     return value;
   }
-  return unknownKey && SECRETISH.test(String(path[path.length - 1])) ? REDACTED : value;
+  return SECRET_KEYS.has(keyOf(path)) || (unknownKey && SECRETISH.test(String(path[path.length - 1]))) ? REDACTED : value;
 }
 
-/** The key of the config value a problem is in: the path down to the first key that is not a section. */
-function fieldOf(path: Path): Path {
-  let node: unknown = DEFAULT_FILE_CONFIG;
-  for (const [i, part] of path.entries()) {
-    node = isPlainObject(node) && Object.hasOwn(node, part) ? node[part as string] : undefined;
-    if (!isPlainObject(node)) return path.slice(0, i + 1);
-  }
-  return path;
-}
-
-/** `tree` without the value at `path` (copies along the path; the tree itself is not changed). */
+/** `tree` without the value at `path` (copies along the path; the tree itself is not changed); a list goes whole. */
 function without(tree: unknown, path: Path): unknown {
   if (!isPlainObject(tree) || path.length === 0) return undefined;
   const [head, ...rest] = path as string[];

@@ -19,11 +19,12 @@ function readSecretFile(key: string, file: string, what: string, report: Reporte
   }
 }
 
-/** A one-line secret (password, AccessKey secret, signing secret) without trailing newlines; null after reporting a problem. */
-export function readSecretLine(key: string, file: string, what: string, report: Reporter, warnings: string[]): string | null {
-  const secret = readSecretFile(key, file, what, report, warnings)?.replace(/[\r\n]+$/, '');
-  if (secret === undefined || secret !== '') return secret ?? null;
-  report(key, file, `a file holding ${what} (this one is empty)`);
+/** A one-line secret (password, AccessKey secret, signing secret, token) without trailing newlines that passes `ok`; null after reporting a problem. */
+export function readSecretLine(key: string, file: string, what: string, report: Reporter, warnings: string[],
+  expected = `a file holding ${what} (this one is empty)`, ok = (secret: string) => secret !== ''): string | null {
+  const secret = readSecretFile(key, file, what, report, warnings)?.replace(/[\r\n]+$/, '') ?? null;
+  if (secret === null || ok(secret)) return secret;
+  report(key, file, expected);
   return null;
 }
 
@@ -42,12 +43,8 @@ export function checkReadableFile(key: string, file: string, expected: string, r
 }
 
 /** A bearer token file (http.auth.tokenFile, ha.tokenFile): one token of 16+ printable characters; null after reporting a problem. */
-export function readTokenFile(key: string, file: string, report: Reporter, warnings: string[]): string | null {
-  const token = readSecretFile(key, file, 'the bearer token', report, warnings)?.replace(/[\r\n]+$/, '') ?? null;
-  if (token === null || /^[\x21-\x7e]{16,}$/.test(token)) return token;
-  report(key, file, 'a file holding one token of at least 16 printable characters without spaces');
-  return null;
-}
+export const readTokenFile = (key: string, file: string, report: Reporter, warnings: string[]): string | null =>
+  readSecretLine(key, file, 'the bearer token', report, warnings, 'a file holding one token of at least 16 printable characters without spaces', (token) => /^[\x21-\x7e]{16,}$/.test(token));
 
 export interface HttpCredentials {
   /** The bearer token, or null when only basic auth is configured. */

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { loadConfig, redactedConfig } from '../config/load.js';
 import { EXIT_DRAIN_MS, notifierFromConfig, type Notifier } from '../notify/from-config.js';
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import { scanCatalog } from '../catalog/scan.js';
 import { ConfigError, errorToJson, GtrError, messageOf } from '../errors.js';
 import { Ledger } from '../ledger/index.js';

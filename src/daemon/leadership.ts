@@ -3,7 +3,7 @@
 // role change (fields role, was, leaderCheck, reason), the role in /healthz and /api/status (and the
 // gtr_leader metric, src/daemon/metrics.ts).
 import type { Logger } from 'pino';
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import { leaderCheckFromConfig } from '../ha/from-config.js';
 import type { LeaderCheck } from '../ha/leader-check.js';
 import type { HaRole, HaRoleSource } from '../ha/role.js';

@@ -1,6 +1,6 @@
 // The status server's documents read from the ledger: the same functions as `gtr status|runs --json`
 // and `gtr rollout status --json`, so the page, the JSON twins and the CLI cannot disagree.
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import type { Ledger } from '../ledger/index.js';
 import { needsAttentionJson } from '../views/attention.js';
 import { runJson, runPageJson, runsJson } from '../views/history.js';

@@ -1,6 +1,6 @@
 // Check "config": the configuration loads and validates, the same way every other command loads it.
 import { ConfigError, GtrError, messageOf } from '../errors.js';
-import { DEFAULT_CONFIG_PATH } from '../config/config-file.js';
+import { DEFAULT_CONFIG_PATH } from '../config/layers.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { fail, pass, warn, type CheckResult } from './check.js';
 

@@ -1,5 +1,5 @@
 // Checks "endpoint", "tls", "clock-skew" and "api-version", all read from the one probe exchange.
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import { printable } from '../text/printable.js';
 import { fail, pass, skip, warn, type CheckResult } from './check.js';
 import type { Probe } from './mn-probe.js';

@@ -3,7 +3,7 @@
 // client's own probes, as a run asks them: a one-row QueryGuestVmScript, and a detach of a VM uuid that
 // does not exist (nothing can be detached anywhere). Missing is a warning: attach goes on without them.
 import type { Logger } from 'pino';
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import { messageOf } from '../errors.js';
 import { clientFromConfig } from '../zstack/from-config.js';
 import { pass, warn, type CheckResult } from './check.js';

@@ -1,7 +1,7 @@
 // Check "iso-catalog": the ISO folder can be read and offers at least one target.
 import { messageOf } from '../errors.js';
 import { scanCatalog } from '../catalog/scan.js';
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import { fail, pass, warn, type CheckResult } from './check.js';
 
 export async function checkIsoCatalog(config: Config): Promise<CheckResult> {

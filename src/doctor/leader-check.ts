@@ -3,7 +3,7 @@
 // folder, as gtr itself switches to it, src/ledger/owner.ts): what root may run, `gtr` may not.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import { leaderCheckFromConfig } from '../ha/from-config.js';
 import type { LeaderCheckKind } from '../ha/leader-check.js';
 import { mustActAsOwner } from '../ledger/owner.js';

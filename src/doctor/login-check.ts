@@ -1,7 +1,7 @@
 // Check "login": the MN accepts our credentials. Logs in and out again (a session is all it creates);
 // with an AccessKey, one signed count query (there is no login to try).
 import type { Logger } from 'pino';
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import { GtrError, messageOf } from '../errors.js';
 import { clientFromConfig } from '../zstack/from-config.js';
 import { fail, pass, type CheckResult } from './check.js';

@@ -6,7 +6,7 @@
 import { messageOf } from '../errors.js';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import { createAgent, normalizeEndpoint } from '../zstack/dispatcher.js';
 import { errorCode } from '../zstack/http.js';
 

@@ -2,7 +2,7 @@
 // Group read is allowed with a warning (the installed layout is root:gtr 0640); read by others fails.
 import fs from 'node:fs';
 import type { LoadedConfig } from '../config/load.js';
-import { inlineSecret, readConfigFile } from '../config/config-file.js';
+import { inlineSecret, readConfigFile } from '../config/layers.js';
 import { pass, skip, worst, type CheckResult, type CheckStatus } from './check.js';
 
 interface SecretFile {
@@ -24,7 +24,7 @@ function secretFiles(loaded: LoadedConfig): SecretFile[] {
 }
 
 function fileHoldsSecret(file: string): boolean {
-  return inlineSecret(readConfigFile(file).layer.data) !== undefined;
+  return inlineSecret(readConfigFile(file).data) !== undefined;
 }
 
 export function checkSecrets(loaded: LoadedConfig): CheckResult {

@@ -1,6 +1,6 @@
 // The leader check as configured (ha.leaderCheck), with zsha2 where GTR_ZSHA2_PATH says (tests point
 // it at a fake zsha2; on a management node it is /usr/local/bin/zsha2).
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import { LeaderCheck, type LeaderCheckOptions } from './leader-check.js';
 import { DEFAULT_ZSHA2_PATH } from './zsha2.js';
 

@@ -6,7 +6,7 @@
 // LeaderCheck keeps the last answer for the gates, which read it synchronously per attach: an answer
 // older than MAX_ANSWER_AGE_MS counts as standby, and a background refresh keeps it younger than that
 // while the daemon runs.
-import type { LeaderCheckConfig } from '../config/types.js';
+import type { LeaderCheckConfig } from '../config/fields.js';
 import { interfaceError, interfaceHolding, type InterfaceTable } from './local-address.js';
 import { NONE_REASON, type HaRole, type HaRoleSource } from './role.js';
 import { firstLine, runCommand, type RunOptions } from './run-command.js';

@@ -7,7 +7,7 @@
 //             "ts\nsecret" over an empty message, in the body
 //   slack     {"text"} (incoming webhooks are not signed)
 import { createHmac } from 'node:crypto';
-import type { WebhookFormat } from '../config/types.js';
+import type { WebhookFormat } from '../config/schema.js';
 import type { GtrEvent } from '../events.js';
 
 /** The `json` format's body (DESIGN: event, time, host, runId?, rolloutId?, status?, reason?, summary, counts?). */

@@ -2,7 +2,7 @@
 // NO_EVENTS when none are configured.
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import { NO_EVENTS, type EventSink } from '../events.js';
 import { WebhookNotifier } from './notifier.js';
 

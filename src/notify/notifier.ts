@@ -5,7 +5,7 @@
 // format, never by URL, header or secret.
 import type { Logger } from 'pino';
 import { Agent, interceptors, request, type Dispatcher, type RetryHandler } from 'undici';
-import type { WebhookConfig } from '../config/types.js';
+import type { WebhookConfig } from '../config/schema.js';
 import type { EventSink, GtrEvent } from '../events.js';
 import { buildDelivery, payloadOf, refusalOf, type EventPayload } from './formats.js';
 import { messageOf } from '../errors.js';

@@ -2,7 +2,7 @@
 // agent type and architecture; a folder without one is an error) and then the fleet, read with the tags
 // the selectors (and the caller's canary tags) name.
 import type { Logger } from 'pino';
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import type { CatalogTarget, VmFacts } from '../domain.js';
 import { requireTargets, scanCatalog, type Catalog } from '../catalog/scan.js';
 import { NO_PROFILER, type Profiler } from '../profile/profile.js';

@@ -4,7 +4,7 @@
 // - UI tags: tag patterns with that name (QueryTag), then the user tags that put them on VMs (QueryUserTag),
 // - legacy user tags without a pattern whose text is that name.
 import type { Logger } from 'pino';
-import type { Selector } from '../config/types.js';
+import type { Selector } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import type { VmFacts } from '../domain.js';
 import { selectorMatches } from '../plan/selectors.js';

@@ -1,7 +1,7 @@
 // The plan: a pure function of (catalog targets, inventory, ledger history, policy, now) giving one
 // decision per VM. No I/O here, so it is tested table-driven and the same inputs give the same hash.
 import { createHash } from 'node:crypto';
-import type { Selector } from '../config/types.js';
+import type { Selector } from '../config/schema.js';
 import { agentTypeForPlatform, type AgentType, type CatalogTarget, type VmFacts } from '../domain.js';
 import { compareVersions, highestVersion, parseVersion, type Version } from '../tools-version.js';
 import { targetForVm } from '../catalog/targets.js';

@@ -1,7 +1,7 @@
 // include / exclude selectors: a VM matches a selector when it matches any of its non-empty lists.
 // `tags` holds names: a system tag's text, a UI tag's pattern name, or a legacy user tag's text
 // (the inventory puts the names a VM carries in VmFacts.tags).
-import type { Selector } from '../config/types.js';
+import type { Selector } from '../config/schema.js';
 import type { VmFacts } from '../domain.js';
 
 interface SelectorHit {

@@ -4,7 +4,7 @@
 // rollout for a new ISO version, and take the wave steps that became due. All under the run's lease.
 import type { Logger } from 'pino';
 import { errorToJson, ZStackApiError } from '../errors.js';
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import { AGENT_TYPES } from '../domain.js';
 import type { Ledger } from '../ledger/index.js';
 import type { StartPath } from '../apply/start-path.js';

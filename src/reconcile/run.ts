@@ -6,7 +6,7 @@
 // (src/plan/gates.ts) and an observer of outcomes.
 import type { Logger } from 'pino';
 import { errorToJson, GtrError } from '../errors.js';
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import { applyAttaches, type ApplyResult } from '../apply/apply.js';
 import { concurrencyFor, errorBudgetFor } from '../apply/limits.js';
 import type { Ledger, RunTrigger } from '../ledger/index.js';

@@ -1,10 +1,9 @@
 // Rollout records as stored (migrations/0003_rollouts.sql, 0006_rollout_groups.sql, 0010_rollout_evidence.sql) and read back: row shapes and their
 // mapping to typed records. Times are epoch milliseconds.
-import type { Limit } from '../config/types.js';
 import { AGENT_TYPES, type AgentType } from '../domain.js';
 import type { Canaries } from './membership.js';
 import { isRolloutState, type RolloutState } from './transitions.js';
-import { parseLimit } from '../count-or-percent.js';
+import { parseLimit, type Limit } from '../count-or-percent.js';
 import { MEMBER_STATUSES, type MemberStatus } from './waves.js';
 import { parseJson } from '../ledger/runs.js';
 

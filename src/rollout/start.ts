@@ -1,12 +1,11 @@
 // Starting a rollout: order the candidates (canaries first), size the waves, store it with wave 1
 // started. Shared by `gtr rollout start` and rollout.autoStart.
-import type { Limit } from '../config/types.js';
 import { GtrError } from '../errors.js';
 import type { AgentType } from '../domain.js';
 import { orderCandidates, placeMembers, type Candidate, type Canaries, type PlacedMember } from './membership.js';
 import type { RolloutStore } from './store.js';
 import type { GroupTarget } from './records.js';
-import type { WaveStep } from '../count-or-percent.js';
+import type { Limit, WaveStep } from '../count-or-percent.js';
 import { waveSizes, type WaveSize } from './wave-spec.js';
 
 interface StartInput {

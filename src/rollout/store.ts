@@ -2,7 +2,7 @@
 // store owns the rollout tables (migrations/0003_rollouts.sql) and writes them through the ledger's
 // database handle. Every method is one short synchronous transaction, so a state read and the write
 // that depends on it never interleave with another process; none waits for the run lease.
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import { GtrError } from '../errors.js';
 import type { Statements } from '../ledger/db.js';
 import type { DbHandle } from '../ledger/db-handle.js';

@@ -6,7 +6,7 @@
 // soak after the previous one has passed; the rollout completes with its last wave. The error budget
 // is per wave, on the wave's own members: failures beyond it (counted since the last resume) pause
 // the rollout with reason error-budget before the next wave starts.
-import type { Limit } from '../config/types.js';
+import type { Limit } from '../count-or-percent.js';
 import { errorBudgetFor } from '../apply/limits.js';
 import type { RolloutState } from './transitions.js';
 

@@ -1,6 +1,6 @@
 // The daemon's clock: a node-cron task that never overlaps itself, with optional random jitter.
 import { createTask, type ScheduledTask } from 'node-cron';
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 
 export interface Schedule {
   nextRun(): Date | null;

@@ -5,7 +5,7 @@
 // The close is the instant the local clock reaches the window's end (a wall time),
 // computed at the start of the run and again when the zone's offset changes before it (a DST change
 // during the run), so the check per attach stays one or two comparisons.
-import type { MaintenanceWindow } from '../config/types.js';
+import type { MaintenanceWindow } from '../config/schema.js';
 import type { DeferReason } from '../plan/reasons.js';
 import { windowClosesAt } from './window.js';
 import { nextOffsetChange } from './zone-time.js';

@@ -3,7 +3,7 @@
 // local wall times: a window is open while the local clock reads within it, and its end
 // is the instant the local clock reaches the end, converted in the zone (zone-time.ts), so across a
 // DST change it still ends at that wall time, not after as many minutes as the clock showed.
-import type { MaintenanceWindow } from '../config/types.js';
+import type { MaintenanceWindow } from '../config/schema.js';
 import { DAY, dayName, instantsOfWall, localTime, nextOffsetChange, type LocalTime } from './zone-time.js';
 
 const MINUTE = 60_000;

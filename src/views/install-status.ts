@@ -2,7 +2,7 @@
 // the funnel per group of the ISOs this reconciler attached (attached -> installing -> verified ->
 // detached), the failed installs with their cause, the VMs awaiting a person's install with the Linux
 // command to paste, and what the management node lacks (no script library, no detach).
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import type { FunnelCount, Ledger, RunRecord } from '../ledger/index.js';
 import { iso } from '../time-format.js';
 import { DETACH_ABSENT, LIBRARY_ABSENT } from '../reconcile/run.js';

@@ -1,5 +1,5 @@
 // The JSON of `gtr status --json` (and the daemon's /api/status): built from the ledger alone.
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import { iso } from '../time-format.js';
 import type { Ledger } from '../ledger/index.js';
 import { isWindowOpen, nextWindowOpening } from '../schedule/window.js';

@@ -2,7 +2,7 @@
 // daemon at start too); shared by the CLI and the daemon.
 import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
-import type { Config } from '../config/types.js';
+import type { Config } from '../config/schema.js';
 import { ZStackClient } from './client.js';
 import type { RequestObserver } from './http.js';
 

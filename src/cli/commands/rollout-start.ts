@@ -6,7 +6,6 @@
 import { UsageError } from '../../errors.js';
 import { AGENT_TYPES, type AgentType } from '../../domain.js';
 import { parseDuration } from '../../time-format.js';
-import type { Limit } from '../../config/types.js';
 import { planRun } from '../../plan/plan.js';
 import { observe } from '../../observe/observe.js';
 import { cliActor } from '../../rollout/actor.js';
@@ -15,7 +14,7 @@ import { RolloutStore } from '../../rollout/store.js';
 import { groupTargets, startRollout } from '../../rollout/start.js';
 import { unmatchedCanaries } from '../../rollout/membership.js';
 import { printable } from '../../text/printable.js';
-import { formatWaves, parseLimit, parseWaveSpec, type WaveStep } from '../../count-or-percent.js';
+import { formatWaves, parseLimit, parseWaveSpec, type Limit, type WaveStep } from '../../count-or-percent.js';
 import type { Context } from '../context.js';
 import { isUuid } from '../../uuid.js';
 
