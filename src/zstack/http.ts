@@ -1,8 +1,9 @@
 // One HTTP exchange with the management node: timeouts and the client's AbortSignal on every request,
 // the body always consumed (capped), parsed without trusting Content-Type (the MN sends none), and
 // transport failures turned into coded errors. Status mapping to ZStack errors lives in reply.ts.
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { GtrError, messageOf } from '../errors.js';
 import { zstackErrorOf, type ApiName } from './types.js';
@@ -69,22 +70,13 @@ export class HttpCore {
   readonly endpoint: string;
   private readonly opts: HttpOptions;
 
-  private readonly origin: string;
-  /** The endpoint's path, if it has one (a proxy's prefix), without a trailing slash. */
-  private readonly basePath: string;
-  /** How to abort each request in flight: one listener on the shutdown signal for all of them. */
-  private readonly inFlight = new Set<(reason: Error) => void>();
-
   constructor(opts: HttpOptions) {
     this.opts = opts;
     this.endpoint = opts.endpoint;
-    const url = new URL(opts.endpoint);
-    this.origin = url.origin;
-    this.basePath = url.pathname.replace(/\/+$/, '');
-    const signal = opts.signal;
-    signal?.addEventListener('abort', () => {
-      for (const abort of [...this.inFlight]) abort(abortReason(signal));
-    }, { once: true });
+    // Every request in flight listens on the shutdown signal and stops listening when it ends: as many
+    // listeners as requests in flight (policy.maxConcurrency and more), which is no leak; without this
+    // Node warns at 11 (MaxListenersExceededWarning).
+    if (opts.signal) setMaxListeners(0, opts.signal);
   }
 
   get signal(): AbortSignal | undefined {
@@ -105,10 +97,10 @@ export class HttpCore {
     const { requestTimeoutMs, logger } = this.opts;
     this.throwIfAborted(api);
     const started = performance.now();
-    // Timeouts are undici's own (connect on the Agent, headers and body here) and the shutdown signal
-    // has one listener for every request: no AbortController, timer or listener per request. Those
+    // Timeouts are undici's own (connect on the Agent, headers and body here) and the signal is the
+    // client's long-lived one: no AbortController, timer or listener of our own per request. Those
     // lived as long as the request, so at 50 attaches in flight most survived two scavenges and were
-    // promoted; the old generation grew ~9 MB/s until a major GC (docs/performance.md).
+    // promoted; the old generation grew ~9 MB/s until a major GC (README Performance).
     const headers: Record<string, string> = { ...req.headers };
     let body: string | undefined;
     if (req.json !== undefined) {
@@ -116,18 +108,19 @@ export class HttpCore {
       headers['content-type'] = 'application/json';
     }
     try {
-      const cap = { ok: MAX_OK_BODY_BYTES, error: MAX_ERROR_BODY_BYTES };
-      const got = await exchange(this.opts.dispatcher, this.inFlight, this.opts.signal, cap, {
-        origin: this.origin,
-        path: `${this.basePath}${path}`,
+      const res = await request(`${this.endpoint}${path}`, {
+        dispatcher: this.opts.dispatcher,
         method,
         headers,
         body,
         headersTimeout: requestTimeoutMs,
         bodyTimeout: requestTimeoutMs,
+        signal: this.opts.signal,
       });
-      const reply: Reply = { status: got.status, body: parseBody(got.text, got.truncated) };
-      if (got.date !== undefined) reply.date = got.date;
+      const cap = res.statusCode >= 200 && res.statusCode < 300 ? MAX_OK_BODY_BYTES : MAX_ERROR_BODY_BYTES;
+      const { text, truncated } = await readCapped(res.body, cap);
+      const reply: Reply = { status: res.statusCode, body: parseBody(text, truncated) };
+      if (typeof res.headers.date === 'string') reply.date = res.headers.date;
       this.opts.observer?.(api, method, (performance.now() - started) / 1000, reply.status >= 400 ? replyFailure(reply) : null);
       if (logger?.isLevelEnabled('debug')) logger.debug({ api, method, status: reply.status, ms: Math.round(performance.now() - started) }, 'zstack request');
       return reply;
@@ -177,95 +170,25 @@ function replyFailure(reply: Reply): RequestFailure {
   return code !== undefined && ZSTACK_CODE.test(code) ? { kind: 'zstack', code } : { kind: 'http', code: String(reply.status) };
 }
 
-interface Exchanged {
-  status: number;
-  text: string;
-  truncated: boolean;
-  date?: string;
-}
-
-/**
- * One request through undici's dispatcher, its body collected as it arrives (capped: `cap.ok` bytes for
- * a 2xx reply, `cap.error` for any other). A handler of our own rather than undici's request(): no
- * stream, async iterator or abort listener per request, which at two requests per attach was a fifth
- * of the reconciler's CPU in apply. Past the cap the request is aborted (the connection is not reused)
- * and what arrived is returned, marked truncated.
- */
-function exchange(
-  dispatcher: Dispatcher,
-  inFlight: Set<(reason: Error) => void>,
-  signal: AbortSignal | undefined,
-  cap: { ok: number; error: number },
-  opts: Dispatcher.DispatchOptions,
-): Promise<Exchanged> {
-  return new Promise<Exchanged>((resolve, reject) => {
-    let abort: ((reason: Error) => void) | null = null;
-    let status = 0;
-    let date: string | undefined;
-    let limit = cap.error;
-    let first: Buffer | null = null;
-    let chunks: Buffer[] | null = null;
-    let size = 0;
-    let truncated = false;
-    const text = () => (chunks !== null ? Buffer.concat(chunks, size).toString('utf8') : first === null ? '' : first.toString('utf8'));
-    const done = () => {
-      if (abort !== null) inFlight.delete(abort);
-    };
-    const handler: Dispatcher.DispatchHandler = {
-      onConnect(abortRequest) {
-        if (signal?.aborted) return abortRequest(abortReason(signal));
-        abort = abortRequest;
-        inFlight.add(abortRequest);
-      },
-      onHeaders(statusCode, rawHeaders) {
-        if (statusCode < 200) return true;
-        status = statusCode;
-        limit = statusCode < 300 ? cap.ok : cap.error;
-        date = dateHeader(rawHeaders as unknown as Buffer[]);
-        return true;
-      },
-      onData(chunk) {
-        let buf = chunk;
-        if (size + buf.length > limit) {
-          buf = buf.subarray(0, limit - size);
-          truncated = true;
-        }
-        if (first === null) first = buf;
-        else (chunks ??= [first]).push(buf);
-        size += buf.length;
-        if (truncated) abort?.(new Error('reply body over its cap'));
-        return !truncated;
-      },
-      onComplete() {
-        done();
-        resolve({ status, text: text(), truncated, date });
-      },
-      onError(err) {
-        done();
-        if (truncated) resolve({ status, text: text(), truncated, date });
-        else reject(err);
-      },
-    };
-    dispatcher.dispatch(opts, handler);
-  });
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
-}
-
-/** The Date header of raw response headers (name/value Buffers in turn), when there is exactly one. */
-function dateHeader(raw: Buffer[] | null): string | undefined {
-  let date: string | undefined;
-  let seen = 0;
-  for (let i = 0; raw !== null && i + 1 < raw.length; i += 2) {
-    const name = raw[i];
-    if (name.length === 4 && name.toString('latin1').toLowerCase() === 'date') {
-      seen++;
-      date = raw[i + 1].toString('latin1');
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }, cap: number): Promise<{ text: string; truncated: boolean }> {
+  // Most replies (every attach, every job poll) arrive in one chunk: decode it as is, no array or copy.
+  let first: Buffer | null = null;
+  let chunks: Buffer[] | null = null;
+  let size = 0;
+  let truncated = false;
+  for await (const chunk of body) {
+    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    if (size + buf.length > cap) {
+      buf = buf.subarray(0, cap - size);
+      truncated = true;
     }
+    if (first === null) first = buf;
+    else (chunks ??= [first]).push(buf);
+    size += buf.length;
+    if (truncated) break; // leaving the loop destroys the stream; the connection is not reused
   }
-  return seen === 1 ? date : undefined;
+  const text = chunks !== null ? Buffer.concat(chunks, size).toString('utf8') : first === null ? '' : first.toString('utf8');
+  return { text, truncated };
 }
 
 /** Empty body = `{}` (the MN writes empty ApiResponses as nothing), `{...}` = JSON, anything else = text. */
